@@ -1,0 +1,69 @@
+// Options shared by subcommands and their mapping onto configuration overrides.
+// Every flag can also come from an environment variable (BULWARK_*).
+
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { ConfigOverrides } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { LOG_LEVELS } from '../observability/logger.ts';
+
+function number(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('not a number');
+  return n;
+}
+
+export function addPolicyOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--config <file>', 'YAML configuration file (flags and environment override it)').env('BULWARK_CONFIG'))
+    .addOption(new Option('--label-key <key>', 'label that locks an object').env('BULWARK_LABEL_KEY'))
+    .addOption(new Option('--label-value <value>', 'value of the lock label that locks an object').env('BULWARK_LABEL_VALUE'));
+}
+
+export function addServeOptions(cmd: Command): Command {
+  return addPolicyOptions(cmd)
+    .addOption(new Option('--port <port>', 'HTTPS port (default 8443)').argParser(number).env('BULWARK_PORT'))
+    .addOption(new Option('--host <address>', 'address to listen on (default 0.0.0.0)').env('BULWARK_HOST'))
+    .addOption(new Option('--cert <file>', 'PEM serving certificate; reloaded when it changes').env('BULWARK_TLS_CERT'))
+    .addOption(new Option('--key <file>', 'PEM private key of --cert; reloaded when it changes').env('BULWARK_TLS_KEY'))
+    .addOption(new Option('--cert-dir <dir>', 'where to write a generated CA and certificate when --cert is not given').env('BULWARK_CERT_DIR'))
+    .addOption(new Option('--cert-reload-interval <seconds>', 'how often to check the certificate files (default 10)').argParser(number).env('BULWARK_CERT_RELOAD_INTERVAL'))
+    .addOption(new Option('--max-body-bytes <bytes>', 'largest accepted request body (default 8 MiB)').argParser(number).env('BULWARK_MAX_BODY_BYTES'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('BULWARK_LOG_LEVEL'))
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig for cluster lookups (default: in-cluster, then $KUBECONFIG)').env('BULWARK_KUBECONFIG'))
+    .addOption(new Option('--cluster <mode>', 'use a cluster connection: auto, required or none').choices(['auto', 'required', 'none']).env('BULWARK_CLUSTER'))
+    .addOption(new Option('--decision-timeout <seconds>', 'deadline for one decision, lookups included (default 8)').argParser(number).env('BULWARK_DECISION_TIMEOUT'))
+    .addOption(new Option('--drain <seconds>', 'on SIGTERM, how long in-flight requests may finish (default 20)').argParser(number).env('BULWARK_DRAIN'));
+}
+
+export interface ParsedOptions {
+  config?: string;
+  labelKey?: string;
+  labelValue?: string;
+  port?: number;
+  host?: string;
+  cert?: string;
+  key?: string;
+  certDir?: string;
+  certReloadInterval?: number;
+  maxBodyBytes?: number;
+  logLevel?: Config['logLevel'];
+  kubeconfig?: string;
+  cluster?: Config['cluster'];
+  decisionTimeout?: number;
+  drain?: number;
+}
+
+export function toOverrides(o: ParsedOptions): ConfigOverrides {
+  return {
+    port: o.port,
+    host: o.host,
+    tls: { certFile: o.cert, keyFile: o.key, certDir: o.certDir, reloadIntervalSeconds: o.certReloadInterval },
+    lockLabel: { key: o.labelKey, value: o.labelValue },
+    maxBodyBytes: o.maxBodyBytes,
+    logLevel: o.logLevel,
+    kubeconfig: o.kubeconfig,
+    cluster: o.cluster,
+    decisionTimeoutSeconds: o.decisionTimeout,
+    drainSeconds: o.drain,
+  };
+}

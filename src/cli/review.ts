@@ -1,0 +1,36 @@
+// `bulwark review FILE|-`: decide one AdmissionReview offline with the same code the
+// server runs. Prints the response review; exit 0 allowed, 1 denied, 2 bad input.
+
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parseReview } from '../admission/decode.ts';
+import { loadConfig } from '../config/load.ts';
+import { decide, noClusterFacts } from '../decision/decide.ts';
+import { isBulwarkError } from '../errors.ts';
+import { builtinSnapshot } from '../policy/builtin.ts';
+import { addPolicyOptions, toOverrides, type ParsedOptions } from './options.ts';
+
+async function readInput(file: string): Promise<string> {
+  if (file !== '-') return readFile(file, 'utf8');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function registerReview(program: Command, setExitCode: (code: number) => void): void {
+  addPolicyOptions(program.command('review').description('decide an AdmissionReview from a file (or - for stdin) and print the response'))
+    .argument('<file>', 'AdmissionReview JSON file, or - for standard input')
+    .action(async (file: string, options: ParsedOptions) => {
+      try {
+        const config = await loadConfig({ file: options.config, overrides: toOverrides(options) });
+        const review = parseReview(await readInput(file));
+        const decided = await decide(review, { snapshot: () => builtinSnapshot(config.lockLabel), resolveFacts: noClusterFacts });
+        process.stdout.write(`${JSON.stringify(decided.review, null, 2)}\n`);
+        setExitCode(decided.review.response.allowed ? 0 : 1);
+      } catch (err) {
+        const message = isBulwarkError(err) ? err.message : `cannot read ${file}: ${(err as Error).message}`;
+        process.stderr.write(`bulwark review: ${message}\n`);
+        setExitCode(2);
+      }
+    });
+}

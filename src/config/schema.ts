@@ -1,0 +1,95 @@
+// The configuration's shape and its JSON Schema. Every source (defaults, config file,
+// environment, flags) is merged first and validated once against this schema.
+
+import type { JSONSchemaType } from 'ajv';
+import { LOG_LEVELS, type LogLevel } from '../observability/logger.ts';
+
+export interface Config {
+  /** HTTPS port of the webhook. */
+  port: number;
+  /** Address to listen on. */
+  host: string;
+  tls: {
+    /** PEM certificate and key; both or neither. Without them a CA and certificate are generated. */
+    certFile?: string;
+    keyFile?: string;
+    /** Where generated certificates are written (default: a new temporary directory). */
+    certDir?: string;
+    /** How often certificate files are checked for rotation. */
+    reloadIntervalSeconds: number;
+  };
+  lockLabel: { key: string; value: string };
+  /** Largest AdmissionReview body accepted; larger ones get HTTP 413. */
+  maxBodyBytes: number;
+  logLevel: LogLevel;
+  /** Directory of policy YAML files (standalone mode). */
+  policiesDir?: string;
+  /** kubeconfig for reading cluster facts (in-cluster config when running in a pod). */
+  kubeconfig?: string;
+  /** Whether to talk to a cluster: `auto` uses one when a kubeconfig or in-cluster config exists. */
+  cluster: 'auto' | 'required' | 'none';
+  /** Longest time a single decision may take, including lookups; beyond it the request is denied. */
+  decisionTimeoutSeconds: number;
+  /** On SIGTERM, how long in-flight requests may take before connections are cut. */
+  drainSeconds: number;
+}
+
+// A label key: optional DNS-subdomain prefix and a name of at most 63 characters.
+const LABEL_KEY = '^(([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
+
+export const configSchema: JSONSchemaType<Config> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['port', 'host', 'tls', 'lockLabel', 'maxBodyBytes', 'logLevel', 'cluster', 'decisionTimeoutSeconds', 'drainSeconds'],
+  properties: {
+    port: { type: 'integer', minimum: 0, maximum: 65535 },
+    host: { type: 'string', minLength: 1 },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['reloadIntervalSeconds'],
+      properties: {
+        certFile: { type: 'string', minLength: 1, nullable: true },
+        keyFile: { type: 'string', minLength: 1, nullable: true },
+        certDir: { type: 'string', minLength: 1, nullable: true },
+        reloadIntervalSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
+      },
+      dependencies: { certFile: ['keyFile'], keyFile: ['certFile'] },
+    },
+    lockLabel: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['key', 'value'],
+      properties: {
+        key: { type: 'string', maxLength: 317, pattern: LABEL_KEY },
+        value: { type: 'string', maxLength: 63, pattern: LABEL_VALUE },
+      },
+    },
+    maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
+    logLevel: { type: 'string', enum: [...LOG_LEVELS] },
+    policiesDir: { type: 'string', minLength: 1, nullable: true },
+    kubeconfig: { type: 'string', minLength: 1, nullable: true },
+    cluster: { type: 'string', enum: ['auto', 'required', 'none'] },
+    decisionTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30 },
+    drainSeconds: { type: 'number', minimum: 0, maximum: 300 },
+  },
+};
+
+/**
+ * The apiserver caps a request body at 3 MiB and etcd an object at 1.5 MiB; a review
+ * carries the object and its old version plus envelope, so 8 MiB leaves ample room.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+export const DEFAULT_CONFIG: Config = {
+  port: 8443,
+  host: '0.0.0.0',
+  tls: { reloadIntervalSeconds: 10 },
+  lockLabel: { key: 'bulwark.dev/immutable', value: 'true' },
+  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+  logLevel: 'info',
+  cluster: 'auto',
+  decisionTimeoutSeconds: 8,
+  drainSeconds: 20,
+};

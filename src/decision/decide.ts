@@ -1,0 +1,45 @@
+// Runs the pure core for one decoded review and never throws: facts are looked up
+// first (the only await), then the core decides. Any unexpected exception becomes a
+// denial that says so (fail closed). Shared by the HTTPS server and `bulwark review`.
+
+import { encodeResponse } from '../admission/encode.ts';
+import type { AdmissionRequest, AdmissionReviewRequest, AdmissionReviewResponse } from '../admission/types.ts';
+import type { PolicySnapshot } from '../policy/compiled.ts';
+import { needsParent, type RequestFacts } from './facts.ts';
+import { reviewRequest } from './review.ts';
+import { deny, type Verdict } from './verdict.ts';
+
+export type FactResolver = (request: AdmissionRequest) => Promise<RequestFacts>;
+
+export interface DecideDeps {
+  /** The current policy snapshot; read once per request. */
+  snapshot: () => PolicySnapshot;
+  /** Looks up facts the request lacks (for example a scaled object's labels). */
+  resolveFacts: FactResolver;
+}
+
+export interface Decided {
+  review: AdmissionReviewResponse;
+  verdict: Verdict;
+  /** Set when the verdict is a fail-closed denial caused by this error. */
+  error?: unknown;
+}
+
+export async function decide(review: AdmissionReviewRequest, deps: DecideDeps): Promise<Decided> {
+  const request = review.request;
+  try {
+    const snapshot = deps.snapshot();
+    const facts = await deps.resolveFacts(request);
+    const verdict = reviewRequest({ request, snapshot, facts });
+    return { review: encodeResponse(request.uid, verdict), verdict };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const verdict = deny('internal', `bulwark could not decide this request and denies it (fail closed): ${message}`);
+    verdict.auditAnnotations.decision = 'deny';
+    verdict.auditAnnotations.reason = 'internal error';
+    return { review: encodeResponse(request.uid, verdict), verdict, error };
+  }
+}
+
+/** A resolver for when there is no cluster to ask: facts are reported unavailable. */
+export const noClusterFacts: FactResolver = async (request) => needsParent(request) ? { parent: { status: 'unavailable', reason: 'bulwark runs without a cluster connection' } } : {};

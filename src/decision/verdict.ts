@@ -1,0 +1,58 @@
+// A verdict is what one rule (or the combination of all rules) concludes about a request.
+
+export type Enforcement = 'Enforce' | 'Warn' | 'Audit';
+
+export interface Verdict {
+  allowed: boolean;
+  /** Why the request is denied; joined into the response message. Empty when allowed. */
+  reasons: string[];
+  /** Shown to the user by kubectl (response.warnings), on allow and deny alike. */
+  warnings: string[];
+  /** Recorded in the API server's audit log; keys are prefixed by the webhook name there. */
+  auditAnnotations: Record<string, string>;
+  /** Which rules had something to say, with their outcome: for metrics and logs. */
+  outcomes: RuleOutcome[];
+}
+
+export type Decision = 'allow' | 'deny' | 'warn' | 'audit' | 'skip';
+
+export interface RuleOutcome {
+  rule: string;
+  decision: Decision;
+}
+
+export function allow(rule: string, decision: Decision = 'allow'): Verdict {
+  return { allowed: true, reasons: [], warnings: [], auditAnnotations: {}, outcomes: [{ rule, decision }] };
+}
+
+export function deny(rule: string, reason: string, auditAnnotations: Record<string, string> = {}): Verdict {
+  return { allowed: false, reasons: [reason], warnings: [], auditAnnotations, outcomes: [{ rule, decision: 'deny' }] };
+}
+
+/**
+ * Applies an enforcement mode to a rule's would-be denial: Enforce denies, Warn allows
+ * with the reason as a warning kubectl prints, Audit allows and only records it.
+ */
+export function enforce(rule: string, reason: string, mode: Enforcement, auditAnnotations: Record<string, string> = {}): Verdict {
+  switch (mode) {
+    case 'Enforce':
+      return deny(rule, reason, auditAnnotations);
+    case 'Warn':
+      return { allowed: true, reasons: [], warnings: [reason], auditAnnotations: { ...auditAnnotations, [`${rule}-warn`]: reason }, outcomes: [{ rule, decision: 'warn' }] };
+    case 'Audit':
+      return { allowed: true, reasons: [], warnings: [], auditAnnotations: { ...auditAnnotations, [`${rule}-audit`]: reason }, outcomes: [{ rule, decision: 'audit' }] };
+  }
+}
+
+/** Any deny wins; warnings, annotations and outcomes of every verdict are kept. */
+export function combine(verdicts: readonly Verdict[]): Verdict {
+  const result: Verdict = { allowed: true, reasons: [], warnings: [], auditAnnotations: {}, outcomes: [] };
+  for (const v of verdicts) {
+    result.allowed &&= v.allowed;
+    result.reasons.push(...v.reasons);
+    result.warnings.push(...v.warnings);
+    Object.assign(result.auditAnnotations, v.auditAnnotations);
+    result.outcomes.push(...v.outcomes);
+  }
+  return result;
+}

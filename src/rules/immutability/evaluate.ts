@@ -1,0 +1,118 @@
+// The immutability rule (pure): an object whose *old* version carries the lock label
+// is write-once. UPDATE that changes content and DELETE are denied; CREATE and adding
+// the label are allowed (locking is always allowed, unlocking never is).
+
+import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
+import type { RequestFacts } from '../../decision/facts.ts';
+import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
+import type { CompiledImmutabilityPolicy, LockLabel, PolicySnapshot } from '../../policy/compiled.ts';
+import { semanticChanges, type Change } from './diff.ts';
+import { describeChanges, describeTarget } from './message.ts';
+import { isUnderPointer } from './paths.ts';
+
+export const RULE = 'immutability';
+
+const GARBAGE_COLLECTOR = 'system:serviceaccount:kube-system:generic-garbage-collector';
+
+/** What the request does to the locked object, once subresources are accounted for. */
+type Action =
+  | { kind: 'none' }
+  | { kind: 'update'; locked: KubeObject; oldObject: KubeObject; newObject: KubeObject }
+  | { kind: 'delete'; locked: KubeObject }
+  | { kind: 'error'; reason: string };
+
+function isLocked(obj: KubeObject | null | undefined, label: LockLabel): obj is KubeObject {
+  return obj?.metadata?.labels?.[label.key] === label.value;
+}
+
+function actionOf(request: AdmissionRequest, facts: RequestFacts): Action {
+  const { operation, subResource } = request;
+  if (operation === 'CONNECT') return { kind: 'none' };
+  if (subResource === 'scale' || subResource === 'eviction') {
+    // The request object is a Scale or an Eviction: the lock label lives on the parent.
+    if (operation === 'CREATE' && subResource === 'scale') return { kind: 'none' };
+    const parent = facts.parent;
+    if (parent === undefined || parent.status === 'unavailable') {
+      const why = parent?.status === 'unavailable' ? parent.reason : 'it was not looked up';
+      return { kind: 'error', reason: `cannot tell whether the ${request.resource.resource} ${request.name ?? ''} behind this ${subResource} request is locked: ${why}` };
+    }
+    if (parent.status === 'absent') return { kind: 'none' };
+    if (subResource === 'eviction') return { kind: 'delete', locked: parent.object };
+    if (!request.oldObject || !request.object) return { kind: 'error', reason: 'scale UPDATE without object and oldObject' };
+    return { kind: 'update', locked: parent.object, oldObject: request.oldObject, newObject: request.object };
+  }
+  if (operation === 'CREATE') return { kind: 'none' }; // write-once: creating is the one write
+  if (!request.oldObject) {
+    return { kind: 'error', reason: `${operation} request without oldObject: cannot tell whether the object is locked` };
+  }
+  if (operation === 'DELETE') return { kind: 'delete', locked: request.oldObject };
+  if (!request.object) return { kind: 'error', reason: 'UPDATE request without object' };
+  return { kind: 'update', locked: request.oldObject, oldObject: request.oldObject, newObject: request.object };
+}
+
+function isSubset(candidate: readonly unknown[] | undefined, of: readonly unknown[] | undefined, key: (v: unknown) => string): boolean {
+  const allowed = new Set((of ?? []).map(key));
+  return (candidate ?? []).every((v) => allowed.has(key(v)));
+}
+
+/**
+ * Changes that are legitimate system work on a locked object, removed before policy
+ * paths are considered. Kept exact: a terminating object may lose finalizers and
+ * nothing else; the garbage collector may drop owner references and nothing else.
+ */
+function withoutSystemWork(changes: Change[], request: AdmissionRequest, oldObject: KubeObject, newObject: KubeObject): Change[] {
+  let result = changes;
+  const oldMeta = oldObject.metadata ?? {};
+  const newMeta = newObject.metadata ?? {};
+  if (oldMeta.deletionTimestamp && isSubset(newMeta.finalizers, oldMeta.finalizers, String)) {
+    result = result.filter((c) => !isUnderPointer(c.path, '/metadata/finalizers'));
+  }
+  const uidOf = (ref: unknown) => String((ref as { uid?: unknown } | null)?.uid);
+  if (request.userInfo.username === GARBAGE_COLLECTOR && isSubset(newMeta.ownerReferences, oldMeta.ownerReferences, uidOf)) {
+    result = result.filter((c) => !isUnderPointer(c.path, '/metadata/ownerReferences'));
+  }
+  return result;
+}
+
+function isExempt(policy: CompiledImmutabilityPolicy, request: AdmissionRequest): boolean {
+  const user = request.userInfo;
+  return (user.username !== undefined && policy.exempt.users.has(user.username))
+    || (user.groups ?? []).some((g) => policy.exempt.groups.has(g));
+}
+
+function policyVerdict(policy: CompiledImmutabilityPolicy, request: AdmissionRequest, target: string, action: Action, changes: Change[], label: LockLabel): Verdict {
+  const annotations = { 'immutability-policy': policy.name };
+  if (action.kind === 'delete') {
+    if (!policy.operations.has('DELETE')) return allow(RULE, 'skip');
+    const reason = `${target} is immutable (labelled ${label.key}=${label.value}) and cannot be deleted`;
+    return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
+  }
+  if (!policy.operations.has('UPDATE')) return allow(RULE, 'skip');
+  const remaining = changes.filter((c) => !policy.allowedPaths.some((p) => isUnderPointer(c.path, p)));
+  if (remaining.length === 0) return allow(RULE);
+  const reason = `${target} is immutable (labelled ${label.key}=${label.value}); this ${request.subResource ? `${request.subResource} ` : ''}update would change ${describeChanges(remaining, label)}`;
+  return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
+}
+
+function withPolicyMessage(reason: string, policy: CompiledImmutabilityPolicy): string {
+  return policy.message ? `${reason}. ${policy.message}` : reason;
+}
+
+export function evaluateImmutability(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
+  const action = actionOf(request, facts);
+  if (action.kind === 'none') return allow(RULE, 'skip');
+  if (action.kind === 'error') return deny(RULE, action.reason);
+  const label = snapshot.lockLabel;
+  if (!isLocked(action.locked, label)) return allow(RULE, 'skip');
+
+  const policies = snapshot.immutability.filter((p) => p.matches(request));
+  if (policies.length === 0) return allow(RULE, 'skip');
+  const changes = action.kind === 'update'
+    ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject), request, action.oldObject, action.newObject)
+    : [];
+  const target = describeTarget(request, action.locked);
+  const verdicts = policies.map((policy) => isExempt(policy, request)
+    ? { ...allow(RULE, 'skip'), auditAnnotations: { 'immutability-exempt': `${policy.name}: ${request.userInfo.username ?? ''}` } }
+    : policyVerdict(policy, request, target, action, changes, label));
+  return combine(verdicts);
+}

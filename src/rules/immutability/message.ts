@@ -1,0 +1,31 @@
+// Denial messages a person reads at a glance: which object, which fields, bounded length.
+
+import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
+import type { LockLabel } from '../../policy/compiled.ts';
+import type { Change } from './diff.ts';
+import { encodePointerSegment, humanPath, isUnderPointer } from './paths.ts';
+
+/** At most this many paths are named; the rest are counted. */
+export const MAX_NAMED_PATHS = 8;
+/** A single path longer than this (say a 250-character data key) is shortened. */
+const MAX_PATH_LENGTH = 120;
+
+function shorten(text: string): string {
+  return text.length <= MAX_PATH_LENGTH ? text : `${text.slice(0, MAX_PATH_LENGTH - 1)}…`;
+}
+
+export function describeTarget(request: AdmissionRequest, locked: KubeObject): string {
+  const kind = locked.kind ?? request.kind.kind;
+  const name = locked.metadata?.name ?? request.name ?? '(unnamed)';
+  const namespace = locked.metadata?.namespace ?? request.namespace;
+  return `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
+}
+
+export function describeChanges(changes: readonly Change[], label: LockLabel): string {
+  const labelPointer = `/metadata/labels/${encodePointerSegment(label.key)}`;
+  const touchesLabel = changes.some((c) => isUnderPointer(c.path, labelPointer) || c.path === '/metadata/labels' || c.path === '/metadata');
+  const named = changes.slice(0, MAX_NAMED_PATHS).map((c) => `${shorten(humanPath(c.path))} (${c.kind})`);
+  const more = changes.length > MAX_NAMED_PATHS ? ` and ${changes.length - MAX_NAMED_PATHS} more` : '';
+  const unlock = touchesLabel ? `; removing or changing the ${label.key} label is itself a change: a lock cannot be lifted by editing the object` : '';
+  return `${named.join(', ')}${more}${unlock}`;
+}

@@ -1,0 +1,27 @@
+// One structured log line per decided review: who did what to which object, and why
+// it was allowed or denied.
+
+import type { AdmissionRequest } from '../admission/types.ts';
+import type { Decided } from '../decision/decide.ts';
+import type { Logger } from '../observability/logger.ts';
+
+export function logDecision(logger: Logger, request: AdmissionRequest, decided: Decided, seconds: number): void {
+  const { verdict } = decided;
+  const fields = {
+    uid: request.uid,
+    operation: request.operation,
+    kind: `${request.kind.group ? `${request.kind.group}/` : ''}${request.kind.version}/${request.kind.kind}`,
+    resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
+    namespace: request.namespace,
+    name: request.name,
+    user: request.userInfo.username,
+    dryRun: request.dryRun === true,
+    decision: verdict.allowed ? (verdict.warnings.length > 0 ? 'warn' : 'allow') : 'deny',
+    rules: verdict.outcomes.filter((o) => o.decision !== 'skip').map((o) => `${o.rule}:${o.decision}`),
+    reasons: verdict.reasons.length > 0 ? verdict.reasons : undefined,
+    warnings: verdict.warnings.length > 0 ? verdict.warnings : undefined,
+    ms: Math.round(seconds * 1e6) / 1e3,
+  };
+  if (decided.error !== undefined) logger.error({ ...fields, err: decided.error }, 'decision failed; denied (fail closed)');
+  else logger.info(fields, 'admission decision');
+}
