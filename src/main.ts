@@ -1,16 +1,18 @@
-// Composition root: configuration -> TLS -> cluster connection -> policies -> HTTPS
-// server. Returns a handle whose close() drains in-flight requests (used on SIGTERM).
+// Composition root: configuration -> TLS -> cluster connection -> policy store and
+// informers -> HTTPS server. Returns a handle whose close() drains in-flight requests.
 
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createKubeReader, loadKubeConfig } from './cluster/kube-client.ts';
-import { parentFactResolver } from './cluster/parent-facts.ts';
+import { clusterFactResolver } from './cluster/parent-facts.ts';
+import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from './cluster/policy-informers.ts';
+import { policyStatusWriter } from './cluster/policy-status.ts';
 import type { Config } from './config/schema.ts';
 import { noClusterFacts, type FactResolver } from './decision/decide.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
-import { builtinSnapshot } from './policy/builtin.ts';
-import type { PolicySnapshot } from './policy/compiled.ts';
+import { loadPolicyFiles } from './policy/load-files.ts';
+import { PolicyStore } from './policy/store.ts';
 import { createApp } from './server/app.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
@@ -19,46 +21,60 @@ export interface Running {
   server: Server;
   port: number;
   metrics: Metrics;
+  store: PolicyStore;
   /** Where the CA of a generated certificate was written, if one was generated. */
   caFile?: string;
   /** Stops accepting, lets in-flight requests finish (up to drainSeconds), then closes. */
   close(): Promise<void>;
 }
 
+async function tlsFiles(config: Config, logger: Logger): Promise<{ files: TlsFiles; caFile?: string }> {
+  if (config.tls.certFile && config.tls.keyFile) return { files: { certFile: config.tls.certFile, keyFile: config.tls.keyFile } };
+  const generated = await writeGeneratedCertificates(config.tls.certDir);
+  logger.info({ caFile: generated.caFile, certFile: generated.certFile }, `no --cert given: generated a self-signed CA at ${generated.caFile} (use it as the webhook caBundle or with curl --cacert)`);
+  return { files: generated, caFile: generated.caFile };
+}
+
 export async function startBulwark(config: Config, logger: Logger): Promise<Running> {
-  let files: TlsFiles;
-  let caFile: string | undefined;
-  if (config.tls.certFile && config.tls.keyFile) {
-    files = { certFile: config.tls.certFile, keyFile: config.tls.keyFile };
-  } else {
-    const generated = await writeGeneratedCertificates(config.tls.certDir);
-    files = generated;
-    caFile = generated.caFile;
-    logger.info({ caFile, certFile: generated.certFile }, `no --cert given: generated a self-signed CA at ${caFile} (use it as the webhook caBundle or with curl --cacert)`);
-  }
+  const { files, caFile } = await tlsFiles(config, logger);
   const tls = await loadTlsMaterial(files);
 
   const kubeConfig = loadKubeConfig(config.cluster, config.kubeconfig);
-  const timeoutMs = config.decisionTimeoutSeconds * 1000;
+  const reader = kubeConfig ? createKubeReader(kubeConfig) : undefined;
+  const store = new PolicyStore({
+    lockLabel: config.lockLabel,
+    sources: [...(reader ? CLUSTER_SOURCES : []), ...(config.policiesDir ? ['files'] : [])],
+    onCompiled: reader ? policyStatusWriter({ reader, logger }) : (r) => logger.info({ kind: r.kind, name: r.source.name }, 'policy compiled'),
+  });
+  if (config.policiesDir) {
+    const count = await loadPolicyFiles(store, config.policiesDir);
+    logger.info({ dir: config.policiesDir, count }, 'loaded policies from files');
+  }
+
+  let informers: ClusterInformers | undefined;
   let resolveFacts: FactResolver = noClusterFacts;
-  if (kubeConfig) {
-    const reader = createKubeReader(kubeConfig);
-    resolveFacts = parentFactResolver(reader, timeoutMs);
-    logger.info({ server: reader.server }, 'reading cluster facts from the API server');
+  if (reader) {
+    informers = createClusterInformers({ reader, store, logger });
+    const cache = informers;
+    resolveFacts = clusterFactResolver({ reader, timeoutMs: config.decisionTimeoutSeconds * 1000, namespaceLabels: (ns) => cache.namespaceLabels(ns) });
+    logger.info({ server: reader.server }, 'watching policies and reading cluster facts from the API server');
+    void informers.start().catch((err: unknown) => logger.error({ err }, 'informers failed to start'));
   } else {
     logger.info('no cluster connection: scale and eviction requests of possibly locked objects are denied (fail closed)');
   }
 
-  let snapshot: PolicySnapshot = builtinSnapshot(config.lockLabel);
   let draining = false;
   const metrics = createMetrics();
   const app = createApp({
-    decideDeps: { snapshot: () => snapshot, resolveFacts },
+    decideDeps: { snapshot: () => store.snapshot(), resolveFacts },
     logger,
     metrics,
     maxBodyBytes: config.maxBodyBytes,
-    readiness: () => draining ? { ready: false, reason: 'shutting down' }
-      : snapshot.synced ? { ready: true } : { ready: false, reason: 'policies not yet synced' },
+    readiness: () => {
+      if (draining) return { ready: false, reason: 'shutting down' };
+      const pending = store.pending();
+      return pending.length === 0 ? { ready: true } : { ready: false, reason: `not yet synced: ${pending.join(', ')}` };
+    },
   });
 
   const server = createServer({ ...TLS_OPTIONS, cert: tls.cert, key: tls.key }, app);
@@ -85,6 +101,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     server,
     port,
     metrics,
+    store,
     ...(caFile ? { caFile } : {}),
     async close() {
       draining = true;
@@ -94,7 +111,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       const timer = setTimeout(() => server.closeAllConnections(), config.drainSeconds * 1000);
       await closed;
       clearTimeout(timer);
+      await informers?.stop();
     },
   };
 }
-

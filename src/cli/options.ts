@@ -16,7 +16,8 @@ export function addPolicyOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--config <file>', 'YAML configuration file (flags and environment override it)').env('BULWARK_CONFIG'))
     .addOption(new Option('--label-key <key>', 'label that locks an object').env('BULWARK_LABEL_KEY'))
-    .addOption(new Option('--label-value <value>', 'value of the lock label that locks an object').env('BULWARK_LABEL_VALUE'));
+    .addOption(new Option('--label-value <value>', 'value of the lock label that locks an object').env('BULWARK_LABEL_VALUE'))
+    .addOption(new Option('--policies <dir>', 'load ImmutabilityPolicy/ImagePolicy YAML files from this directory (standalone mode)').env('BULWARK_POLICIES'));
 }
 
 export function addServeOptions(cmd: Command): Command {
@@ -39,6 +40,7 @@ export interface ParsedOptions {
   config?: string;
   labelKey?: string;
   labelValue?: string;
+  policies?: string;
   port?: number;
   host?: string;
   cert?: string;
@@ -59,6 +61,7 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     host: o.host,
     tls: { certFile: o.cert, keyFile: o.key, certDir: o.certDir, reloadIntervalSeconds: o.certReloadInterval },
     lockLabel: { key: o.labelKey, value: o.labelValue },
+    policiesDir: o.policies,
     maxBodyBytes: o.maxBodyBytes,
     logLevel: o.logLevel,
     kubeconfig: o.kubeconfig,

@@ -7,7 +7,8 @@ import { parseReview } from '../admission/decode.ts';
 import { loadConfig } from '../config/load.ts';
 import { decide, noClusterFacts } from '../decision/decide.ts';
 import { isBulwarkError } from '../errors.ts';
-import { builtinSnapshot } from '../policy/builtin.ts';
+import { loadPolicyFiles } from '../policy/load-files.ts';
+import { PolicyStore } from '../policy/store.ts';
 import { addPolicyOptions, toOverrides, type ParsedOptions } from './options.ts';
 
 async function readInput(file: string): Promise<string> {
@@ -23,8 +24,10 @@ export function registerReview(program: Command, setExitCode: (code: number) => 
     .action(async (file: string, options: ParsedOptions) => {
       try {
         const config = await loadConfig({ file: options.config, overrides: toOverrides(options) });
+        const store = new PolicyStore({ lockLabel: config.lockLabel, sources: [] });
+        if (config.policiesDir) await loadPolicyFiles(store, config.policiesDir);
         const review = parseReview(await readInput(file));
-        const decided = await decide(review, { snapshot: () => builtinSnapshot(config.lockLabel), resolveFacts: noClusterFacts });
+        const decided = await decide(review, { snapshot: () => store.snapshot(), resolveFacts: noClusterFacts });
         process.stdout.write(`${JSON.stringify(decided.review, null, 2)}\n`);
         setExitCode(decided.review.response.allowed ? 0 : 1);
       } catch (err) {

@@ -2,7 +2,7 @@
 // kubeconfig files, in-cluster service accounts, client certificates and tokens).
 // Lookups on the request path need a hard deadline; this adds one to every call.
 
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { BaseError } from '../errors.ts';
@@ -10,6 +10,8 @@ import { BaseError } from '../errors.ts';
 export interface KubeReader {
   /** GET an API path; resolves `undefined` on 404. */
   getJson(path: string, options: { timeoutMs: number }): Promise<unknown>;
+  /** PATCH an API path with a JSON merge patch; resolves `undefined` on 404. */
+  mergePatch(path: string, patch: unknown, options: { timeoutMs: number }): Promise<unknown>;
   readonly server: string;
   readonly kubeConfig: KubeConfig;
 }
@@ -36,39 +38,45 @@ export function createKubeReader(kc: KubeConfig): KubeReader {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new BaseError('CONFIG_INVALID', 'the kubeconfig has no current cluster');
   const base = new URL(cluster.server);
+  // Lookups happen on the request path: reuse connections instead of a TLS handshake each.
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
   return {
     server: cluster.server,
     kubeConfig: kc,
-    async getJson(path, { timeoutMs }) {
-      const options: RequestOptions = {
-        protocol: base.protocol,
-        hostname: base.hostname,
-        port: base.port,
-        path: `${base.pathname.replace(/\/$/, '')}${path}`,
-        method: 'GET',
-        headers: { accept: 'application/json' },
-      };
-      await kc.applyToHTTPSOptions(options);
-      return await new Promise((resolve, reject) => {
-        const req = httpsRequest(options, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            if (res.statusCode === 404) return resolve(undefined);
-            if (res.statusCode !== 200) return reject(new Error(`GET ${path}: HTTP ${res.statusCode}: ${body.slice(0, 200)}`));
-            try {
-              resolve(JSON.parse(body));
-            } catch (err) {
-              reject(new Error(`GET ${path}: response is not JSON: ${(err as Error).message}`));
-            }
-          });
-          res.on('error', reject);
-        });
-        req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${path}: no answer within ${timeoutMs} ms`)));
-        req.on('error', reject);
-        req.end();
-      });
-    },
+    getJson: (path, { timeoutMs }) => send('GET', path, undefined, timeoutMs),
+    mergePatch: (path, patch, { timeoutMs }) => send('PATCH', path, JSON.stringify(patch), timeoutMs),
   };
+
+  async function send(method: string, path: string, body: string | undefined, timeoutMs: number): Promise<unknown> {
+    const options: RequestOptions = {
+      protocol: base.protocol,
+      hostname: base.hostname,
+      port: base.port,
+      path: `${base.pathname.replace(/\/$/, '')}${path}`,
+      method,
+      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/merge-patch+json' } : {}) },
+    };
+    await kc.applyToHTTPSOptions(options);
+    options.agent = agent; // applyToHTTPSOptions sets a fresh agent per call; TLS settings stay on the options
+    return await new Promise((resolve, reject) => {
+      const req = httpsRequest(options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode === 404) return resolve(undefined);
+          if (res.statusCode !== 200) return reject(new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
+          try {
+            resolve(JSON.parse(text));
+          } catch (err) {
+            reject(new Error(`${method} ${path}: response is not JSON: ${(err as Error).message}`));
+          }
+        });
+        res.on('error', reject);
+      });
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
 }

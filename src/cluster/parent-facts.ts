@@ -1,9 +1,10 @@
-// Looks up the parent object of `scale` and `eviction` requests, whose request objects
-// (Scale, Eviction) do not carry the parent's labels. Failures are reported as
-// "unavailable", which the core turns into a denial (fail closed).
+// Facts the shell looks up before the core decides: the parent object of `scale` and
+// `eviction` requests, whose request objects (Scale, Eviction) do not carry the parent's
+// labels, and the labels of the request's namespace (from the namespace informer's
+// cache). A failed lookup is reported "unavailable", which the core turns into a denial.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
-import { needsParent, type RequestFacts } from '../decision/facts.ts';
+import { needsParent, type ParentFact, type RequestFacts } from '../decision/facts.ts';
 import type { FactResolver } from '../decision/decide.ts';
 import type { KubeReader } from './kube-client.ts';
 
@@ -14,15 +15,28 @@ export function objectPath(request: AdmissionRequest): string {
   return `${prefix}${ns}/${resource}/${encodeURIComponent(request.name ?? '')}`;
 }
 
-export function parentFactResolver(reader: KubeReader, timeoutMs: number): FactResolver {
+async function lookupParent(reader: KubeReader, request: AdmissionRequest, timeoutMs: number): Promise<ParentFact> {
+  if (!request.name) return { status: 'unavailable', reason: 'the request names no object' };
+  try {
+    const object = await reader.getJson(objectPath(request), { timeoutMs });
+    return object === undefined ? { status: 'absent' } : { status: 'found', object: object as KubeObject };
+  } catch (err) {
+    return { status: 'unavailable', reason: (err as Error).message };
+  }
+}
+
+export function clusterFactResolver(options: {
+  reader: KubeReader;
+  timeoutMs: number;
+  namespaceLabels: (name: string) => Readonly<Record<string, string>> | undefined;
+}): FactResolver {
   return async (request): Promise<RequestFacts> => {
-    if (!needsParent(request)) return {};
-    if (!request.name) return { parent: { status: 'unavailable', reason: 'the request names no object' } };
-    try {
-      const object = await reader.getJson(objectPath(request), { timeoutMs });
-      return { parent: object === undefined ? { status: 'absent' } : { status: 'found', object: object as KubeObject } };
-    } catch (err) {
-      return { parent: { status: 'unavailable', reason: (err as Error).message } };
+    const facts: RequestFacts = {};
+    if (request.namespace) {
+      const labels = options.namespaceLabels(request.namespace);
+      if (labels) facts.namespaceLabels = labels;
     }
+    if (needsParent(request)) facts.parent = await lookupParent(options.reader, request, options.timeoutMs);
+    return facts;
   };
 }

@@ -12,6 +12,8 @@ export type ParentFact =
 
 export interface RequestFacts {
   parent?: ParentFact;
+  /** Labels of the request's namespace; absent when unknown (no cluster, not yet cached). */
+  namespaceLabels?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -4,6 +4,7 @@
 import type { AdmissionRequest } from '../admission/types.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
 import { evaluateImmutability } from '../rules/immutability/evaluate.ts';
+import { evaluatePolicyValidation } from '../rules/policies/evaluate.ts';
 import type { RequestFacts } from './facts.ts';
 import { combine, type Verdict } from './verdict.ts';
 
@@ -16,7 +17,7 @@ export interface ReviewInput {
 type Rule = (request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts) => Verdict;
 
 /** Every rule, in evaluation order; each decides for itself whether the request concerns it. */
-const RULES: readonly Rule[] = [evaluateImmutability];
+const RULES: readonly Rule[] = [evaluatePolicyValidation, evaluateImmutability];
 
 export function reviewRequest({ request, snapshot, facts = {} }: ReviewInput): Verdict {
   const verdict = combine(RULES.map((rule) => rule(request, snapshot, facts)));

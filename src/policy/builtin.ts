@@ -1,21 +1,56 @@
-// The built-in default: with no ImmutabilityPolicy at all, labelled objects are locked
-// against UPDATE and DELETE, enforced. Safe by default.
+// The built-in default: a labelled object that no ImmutabilityPolicy matches is locked
+// against UPDATE and DELETE, enforced. Safe by default, and what a policy that cannot be
+// applied as written falls back to.
 
 import type { CompiledImmutabilityPolicy, LockLabel, PolicySnapshot } from './compiled.ts';
+import { buildImmutabilityIndex } from './immutability-index.ts';
 
 export const DEFAULT_LOCK_LABEL: LockLabel = { key: 'bulwark.dev/immutable', value: 'true' };
+
+const NOBODY = { users: new Set<string>(), groups: new Set<string>() };
 
 export const BUILTIN_IMMUTABILITY_POLICY: CompiledImmutabilityPolicy = Object.freeze({
   name: 'builtin-default',
   uid: 'builtin',
   resourceVersion: '0',
+  generation: 0,
+  resources: [{ group: '*', kind: '*' }],
   operations: new Set(['UPDATE', 'DELETE'] as const),
   allowedPaths: [],
   enforcement: 'Enforce',
-  exempt: { users: new Set<string>(), groups: new Set<string>() },
-  matches: () => true,
+  exempt: NOBODY,
+  unlock: { approvalsRequired: 2, approverGroups: new Set<string>(), maxDurationMs: 3_600_000 },
+  match: () => 'match' as const,
 });
 
+/**
+ * The strictest reading of a policy that cannot be applied as written (invalid, or its
+ * namespace labels unknown): lock UPDATE and DELETE, enforce, exempt nobody. Because the
+ * strictest matching policy wins, a broken policy can never loosen a lock.
+ */
+export function strictStandIn(policy: Pick<CompiledImmutabilityPolicy, 'name' | 'uid' | 'resourceVersion' | 'generation'>, why: string): CompiledImmutabilityPolicy {
+  return Object.freeze({
+    ...BUILTIN_IMMUTABILITY_POLICY,
+    name: policy.name,
+    uid: policy.uid,
+    resourceVersion: policy.resourceVersion,
+    generation: policy.generation,
+    message: `ImmutabilityPolicy ${policy.name} cannot be applied (${why}), so its strictest reading applies`,
+    standInFor: why,
+  });
+}
+
+export function snapshotOf(options: { lockLabel?: LockLabel; immutability?: readonly CompiledImmutabilityPolicy[]; synced?: boolean } = {}): PolicySnapshot {
+  return Object.freeze({
+    lockLabel: options.lockLabel ?? DEFAULT_LOCK_LABEL,
+    immutability: buildImmutabilityIndex(options.immutability ?? []),
+    images: [],
+    problems: [],
+    synced: options.synced ?? true,
+  });
+}
+
+/** No policies at all: the built-in default applies to every labelled object. */
 export function builtinSnapshot(lockLabel: LockLabel = DEFAULT_LOCK_LABEL): PolicySnapshot {
-  return Object.freeze({ lockLabel, immutability: [BUILTIN_IMMUTABILITY_POLICY], synced: true });
+  return snapshotOf({ lockLabel });
 }

@@ -1,22 +1,50 @@
 // Compiled policy: the form rules read on the request path. Built once when a policy
-// changes (from a CRD, a YAML file or the built-in default), never per request.
+// changes (from a CRD object, a YAML file or the built-in default), never per request.
 
-import type { AdmissionRequest } from '../admission/types.ts';
+import type { KeyObject } from 'node:crypto';
 import type { Enforcement } from '../decision/verdict.ts';
+import type { CompiledGlob } from './glob.ts';
+import type { Labels } from './selector.ts';
 
 export type LockedOperation = 'UPDATE' | 'DELETE';
 
 export interface SubjectSet {
+  /** Usernames, service accounts included as `system:serviceaccount:<ns>:<name>`. */
   users: ReadonlySet<string>;
   groups: ReadonlySet<string>;
 }
 
-export interface CompiledImmutabilityPolicy {
-  /** Policy name, shown in messages and audit annotations. */
+/** What a policy's match is tested against. */
+export interface MatchTarget {
+  group: string;
+  kind: string;
+  /** Undefined for cluster-scoped objects. */
+  namespace?: string;
+  objectLabels: Labels;
+  /** Labels of the object's namespace; undefined when they could not be read. */
+  namespaceLabels: Labels | undefined;
+}
+
+/** `unknown`: the policy selects namespaces by label and the labels could not be read. */
+export type MatchResult = 'match' | 'no-match' | 'unknown';
+
+/** Identity of the source object, for messages, caches and status. */
+export interface PolicySource {
   name: string;
-  /** Cache and identity key: uid and resourceVersion of the source object, when it has one. */
   uid: string;
   resourceVersion: string;
+  generation: number;
+}
+
+export interface UnlockRules {
+  approvalsRequired: number;
+  approverGroups: ReadonlySet<string>;
+  maxDurationMs: number;
+}
+
+export interface CompiledImmutabilityPolicy extends PolicySource {
+  /** (group, kind) pairs for the index; `*` is a wildcard. */
+  resources: readonly { group: string; kind: string }[];
   operations: ReadonlySet<LockedOperation>;
   /** JSON Pointers (and everything beneath them) that may change on a locked object. */
   allowedPaths: readonly string[];
@@ -24,8 +52,30 @@ export interface CompiledImmutabilityPolicy {
   message?: string;
   /** Subjects this policy lets through; only policy authors (cluster admins) can grant this. */
   exempt: SubjectSet;
-  /** Whether the policy applies to the request's resource, namespace and object. */
-  matches(request: AdmissionRequest): boolean;
+  unlock: UnlockRules;
+  /** Set on a stand-in that replaces a policy which could not be applied as written. */
+  standInFor?: string;
+  match(target: MatchTarget): MatchResult;
+}
+
+export type CompiledAuthority =
+  | { name: string; kind: 'key'; key: { inline: KeyObject } | { secretRef: { namespace: string; name: string; key: string } } }
+  | { name: string; kind: 'digests'; digests: ReadonlySet<string> };
+
+export interface CompiledImagePolicy extends PolicySource {
+  images: readonly CompiledGlob[];
+  requireDigest: boolean;
+  authorities: readonly CompiledAuthority[];
+  registry: {
+    insecure: boolean;
+    caBundle?: string;
+    credentialsSecretRef?: { namespace: string; name: string };
+  };
+  enforcement: Enforcement;
+  unmatchedImages: 'Deny' | 'Allow';
+  /** Set when the policy is invalid: it then denies every image it could apply to. */
+  invalid?: string;
+  matchNamespace(namespace: string, namespaceLabels: Labels | undefined): MatchResult;
 }
 
 /** The lock label, configurable (default `bulwark.dev/immutable: "true"`). */
@@ -34,10 +84,25 @@ export interface LockLabel {
   value: string;
 }
 
+/** Finds the immutability policies that can match a (group, kind) without scanning all. */
+export interface ImmutabilityIndex {
+  lookup(group: string, kind: string): readonly CompiledImmutabilityPolicy[];
+  readonly size: number;
+}
+
+/** A policy that failed to compile, as reported in status, logs and readiness. */
+export interface PolicyProblem {
+  kind: 'ImmutabilityPolicy' | 'ImagePolicy';
+  name: string;
+  message: string;
+}
+
 /** An immutable set of compiled policies, swapped atomically when any policy changes. */
 export interface PolicySnapshot {
   lockLabel: LockLabel;
-  immutability: readonly CompiledImmutabilityPolicy[];
+  immutability: ImmutabilityIndex;
+  images: readonly CompiledImagePolicy[];
+  problems: readonly PolicyProblem[];
   /** False until every policy source has been read once: the webhook is not ready before. */
   synced: boolean;
 }

@@ -5,7 +5,8 @@
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
 import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
-import type { CompiledImmutabilityPolicy, LockLabel, PolicySnapshot } from '../../policy/compiled.ts';
+import { BUILTIN_IMMUTABILITY_POLICY, strictStandIn } from '../../policy/builtin.ts';
+import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { semanticChanges, type Change } from './diff.ts';
 import { describeChanges, describeTarget } from './message.ts';
 import { isUnderPointer } from './paths.ts';
@@ -98,6 +99,34 @@ function withPolicyMessage(reason: string, policy: CompiledImmutabilityPolicy): 
   return policy.message ? `${reason}. ${policy.message}` : reason;
 }
 
+function targetOf(request: AdmissionRequest, locked: KubeObject, facts: RequestFacts): MatchTarget {
+  const apiVersion = locked.apiVersion;
+  const group = apiVersion ? (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '') : request.kind.group;
+  const namespace = locked.metadata?.namespace ?? request.namespace;
+  return {
+    group,
+    kind: locked.kind ?? request.kind.kind,
+    ...(namespace ? { namespace } : {}),
+    objectLabels: locked.metadata?.labels ?? {},
+    namespaceLabels: facts.namespaceLabels,
+  };
+}
+
+/**
+ * The policies that govern a locked object: those whose match selects it (looked up by
+ * group and kind in the index), else the built-in default. A policy whose match cannot be
+ * decided (namespace labels unknown) applies in its strictest reading.
+ */
+function applicablePolicies(snapshot: PolicySnapshot, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
+  const found: CompiledImmutabilityPolicy[] = [];
+  for (const policy of snapshot.immutability.lookup(target.group, target.kind)) {
+    const result = policy.match(target);
+    if (result === 'match') found.push(policy);
+    else if (result === 'unknown') found.push(strictStandIn(policy, `the labels of namespace ${target.namespace ?? ''} are unknown`));
+  }
+  return found.length > 0 ? found : [BUILTIN_IMMUTABILITY_POLICY];
+}
+
 export function evaluateImmutability(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
   const action = actionOf(request, facts);
   if (action.kind === 'none') return allow(RULE, 'skip');
@@ -105,8 +134,7 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
   const label = snapshot.lockLabel;
   if (!isLocked(action.locked, label)) return allow(RULE, 'skip');
 
-  const policies = snapshot.immutability.filter((p) => p.matches(request));
-  if (policies.length === 0) return allow(RULE, 'skip');
+  const policies = applicablePolicies(snapshot, targetOf(request, action.locked, facts));
   const changes = action.kind === 'update'
     ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject), request, action.oldObject, action.newObject)
     : [];

@@ -1,0 +1,99 @@
+// A list-and-watch that never stops silently. client-node's informer stops for good on
+// an error; this one restarts it with exponential backoff, reports each error, and tells
+// when the first full list has been processed (the webhook is not ready before).
+
+import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+
+export interface InformerHandlers<T extends KubernetesObject> {
+  upsert(object: T): void;
+  remove(object: T): void;
+  /** The first full list has been processed (called once per successful (re)list). */
+  synced(): void;
+  /** The watch or list failed; it is retried after `retryInMs`. */
+  error(error: unknown, retryInMs: number): void;
+}
+
+export interface ResilientInformerOptions<T extends KubernetesObject> {
+  name: string;
+  kubeConfig: KubeConfig;
+  /** API path to watch, e.g. /apis/bulwark.dev/v1alpha1/imagepolicies */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  handlers: InformerHandlers<T>;
+  backoff?: { initialMs: number; maxMs: number };
+  /** Injectable for tests. */
+  delay?: (ms: number) => Promise<void>;
+  create?: (kubeConfig: KubeConfig, path: string, list: () => Promise<KubernetesListObject<T>>) => Informer<T> & ObjectCache<T>;
+}
+
+export interface ResilientInformer<T> {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  get(name: string, namespace?: string): T | undefined;
+  /** Restarts after errors so far. */
+  readonly restarts: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+export function resilientInformer<T extends KubernetesObject>(options: ResilientInformerOptions<T>): ResilientInformer<T> {
+  const { handlers } = options;
+  const backoff = options.backoff ?? { initialMs: 500, maxMs: 30_000 };
+  const delay = options.delay ?? sleep;
+  let listedThisRound = false;
+  let failedThisRound = false;
+  let stopped = false;
+  let restarts = 0;
+  let nextDelayMs = backoff.initialMs;
+
+  const list = async () => {
+    const result = await options.list();
+    listedThisRound = true;
+    return result;
+  };
+  const informer = (options.create ?? makeInformer<T>)(options.kubeConfig, options.path, list);
+  informer.on('add', (o) => handlers.upsert(o));
+  informer.on('update', (o) => handlers.upsert(o));
+  informer.on('delete', (o) => handlers.remove(o));
+  informer.on('error', (err) => retryAfter(err));
+
+  function retryAfter(err: unknown): void {
+    failedThisRound = true;
+    if (stopped) return;
+    const wait = nextDelayMs;
+    nextDelayMs = Math.min(nextDelayMs * 2, backoff.maxMs);
+    handlers.error(err, wait);
+    void delay(wait).then(() => {
+      if (stopped) return;
+      restarts++;
+      return run();
+    });
+  }
+
+  async function run(): Promise<void> {
+    listedThisRound = false;
+    failedThisRound = false;
+    try {
+      await informer.start();
+    } catch (err) {
+      retryAfter(err);
+      return;
+    }
+    if (listedThisRound && !failedThisRound) {
+      nextDelayMs = backoff.initialMs;
+      handlers.synced();
+    }
+  }
+
+  return {
+    start: run,
+    async stop() {
+      stopped = true;
+      await informer.stop();
+    },
+    get: (name, namespace) => informer.get(name, namespace),
+    get restarts() {
+      return restarts;
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// ImagePolicy object -> compiled policy, or every problem with its field path.
+// Globs become anchored regexes and PEM keys are parsed here, once.
+
+import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
+import type { FieldProblem } from '../errors.ts';
+import type { CompiledAuthority, CompiledImagePolicy } from './compiled.ts';
+import { sourceOf, type CompileResult } from './compile-immutability.ts';
+import type { ImagePolicy } from './generated/types.ts';
+import { compileGlob, globProblem } from './glob.ts';
+import { checkNamespaceMatch, compileNamespaceMatch } from './namespace-match.ts';
+import { validateAgainstCrd } from './schemas.ts';
+
+/** Key types cosign produces and we verify: ECDSA P-256/P-384, RSA >= 2048, Ed25519. */
+function keyProblem(key: KeyObject): string | undefined {
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (type === 'ec' && (details.namedCurve === 'prime256v1' || details.namedCurve === 'secp384r1')) return undefined;
+  if (type === 'rsa' && (details.modulusLength ?? 0) >= 2048) return undefined;
+  if (type === 'ed25519') return undefined;
+  return `unsupported key type ${type}${details.namedCurve ? ` (${details.namedCurve})` : ''}: use ECDSA P-256 (cosign's default), P-384, RSA >= 2048 or Ed25519`;
+}
+
+export function parsePublicKey(pem: string): { key: KeyObject } | { problem: string } {
+  if (!/-----BEGIN PUBLIC KEY-----/.test(pem)) return { problem: 'is not a PEM public key (expected -----BEGIN PUBLIC KEY-----, as in cosign.pub)' };
+  try {
+    const key = createPublicKey(pem);
+    const problem = keyProblem(key);
+    return problem ? { problem } : { key };
+  } catch (err) {
+    return { problem: `cannot be parsed: ${(err as Error).message}` };
+  }
+}
+
+function checkCaBundle(pem: string): string | undefined {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return 'contains no PEM certificate';
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      return `holds a certificate that cannot be parsed: ${(err as Error).message}`;
+    }
+  }
+  return undefined;
+}
+
+export function compileImagePolicy(raw: unknown): CompileResult<CompiledImagePolicy> {
+  const object = structuredClone(raw) as ImagePolicy;
+  const source = sourceOf(object ?? {});
+  const schemaProblems = validateAgainstCrd('ImagePolicy', object);
+  if (schemaProblems.length > 0) return { ok: false, problems: schemaProblems, source };
+  const { spec } = object;
+  const problems: FieldProblem[] = checkNamespaceMatch(spec.match, 'spec.match');
+  spec.images.forEach((glob, i) => {
+    const problem = globProblem(glob);
+    if (problem) problems.push({ path: `spec.images[${i}]`, message: `${JSON.stringify(glob)} ${problem}` });
+  });
+  const authorities: CompiledAuthority[] = [];
+  const names = new Set<string>();
+  spec.authorities.forEach((a, i) => {
+    const at = `spec.authorities[${i}]`;
+    if (names.has(a.name)) problems.push({ path: `${at}.name`, message: `duplicate authority name ${JSON.stringify(a.name)}` });
+    names.add(a.name);
+    if ((a.key === undefined) === (a.digests === undefined)) {
+      problems.push({ path: at, message: 'needs exactly one of key or digests' });
+      return;
+    }
+    if (a.digests) {
+      authorities.push({ name: a.name, kind: 'digests', digests: new Set(a.digests) });
+      return;
+    }
+    const key = a.key!;
+    if ((key.publicKey === undefined) === (key.secretRef === undefined)) {
+      problems.push({ path: `${at}.key`, message: 'needs exactly one of publicKey or secretRef' });
+    } else if (key.publicKey !== undefined) {
+      const parsed = parsePublicKey(key.publicKey);
+      if ('problem' in parsed) problems.push({ path: `${at}.key.publicKey`, message: parsed.problem });
+      else authorities.push({ name: a.name, kind: 'key', key: { inline: parsed.key } });
+    } else {
+      const ref = key.secretRef!;
+      authorities.push({ name: a.name, kind: 'key', key: { secretRef: { namespace: ref.namespace, name: ref.name, key: ref.key ?? 'cosign.pub' } } });
+    }
+  });
+  if (spec.registry?.caBundle !== undefined) {
+    const problem = checkCaBundle(spec.registry.caBundle);
+    if (problem) problems.push({ path: 'spec.registry.caBundle', message: problem });
+  }
+  if (problems.length > 0) return { ok: false, problems, source };
+
+  const namespaceMatch = compileNamespaceMatch(spec.match);
+  const registry = spec.registry ?? {};
+  const policy: CompiledImagePolicy = {
+    ...source,
+    images: spec.images.map(compileGlob),
+    requireDigest: spec.requireDigest ?? true,
+    authorities,
+    registry: {
+      insecure: registry.insecure ?? false,
+      ...(registry.caBundle ? { caBundle: registry.caBundle } : {}),
+      ...(registry.credentialsSecretRef ? { credentialsSecretRef: { ...registry.credentialsSecretRef } } : {}),
+    },
+    enforcement: spec.enforcement ?? 'Enforce',
+    unmatchedImages: spec.unmatchedImages ?? 'Deny',
+    matchNamespace: (namespace, labels) => namespaceMatch(namespace, labels),
+  };
+  return { ok: true, policy: Object.freeze(policy) };
+}

@@ -1,0 +1,36 @@
+// The CRD YAML in charts/bulwark/crds is the single source of truth for policy shapes.
+// This module reads it; schemas.ts compiles its openAPIV3Schema with ajv, and
+// src/policy/generated/types.ts is generated from it (scripts/generate-policy-types.ts).
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+export const CRD_DIR = join(import.meta.dirname, '..', '..', 'charts', 'bulwark', 'crds');
+
+export const POLICY_KINDS = {
+  ImmutabilityPolicy: { file: 'immutabilitypolicies.bulwark.dev.yaml', plural: 'immutabilitypolicies' },
+  ImagePolicy: { file: 'imagepolicies.bulwark.dev.yaml', plural: 'imagepolicies' },
+} as const;
+
+export type PolicyKind = keyof typeof POLICY_KINDS;
+export const POLICY_GROUP = 'bulwark.dev';
+export const POLICY_VERSION = 'v1alpha1';
+export const POLICY_API_VERSION = `${POLICY_GROUP}/${POLICY_VERSION}`;
+
+export type JsonSchema = Record<string, unknown>;
+
+interface CrdDocument {
+  spec: { names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: JsonSchema } }[] };
+}
+
+export function readCrd(kind: PolicyKind): CrdDocument {
+  return parseYaml(readFileSync(join(CRD_DIR, POLICY_KINDS[kind].file), 'utf8')) as CrdDocument;
+}
+
+/** The openAPIV3Schema of `kind` at v1alpha1. */
+export function crdSchema(kind: PolicyKind): JsonSchema {
+  const version = readCrd(kind).spec.versions.find((v) => v.name === POLICY_VERSION);
+  if (!version) throw new Error(`CRD for ${kind} has no ${POLICY_VERSION} version`);
+  return version.schema.openAPIV3Schema;
+}

@@ -1,0 +1,176 @@
+// Generated from charts/bulwark/crds by scripts/generate-policy-types.ts. Do not edit.
+/* eslint-disable */
+
+export interface ImmutabilityPolicy {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: import("../../admission/types.ts").ObjectMeta;
+  spec: {
+    match?: {
+      /**
+       * @maxItems 64
+       */
+      resources?: {
+        /**
+         * @maxItems 64
+         */
+        apiGroups?: string[];
+        /**
+         * @minItems 1
+         * @maxItems 64
+         */
+        kinds: string[];
+      }[];
+      /**
+       * @maxItems 256
+       */
+      namespaces?: string[];
+      namespaceSelector?: {
+        matchLabels?: {
+          [k: string]: string | undefined;
+        };
+        /**
+         * @maxItems 32
+         */
+        matchExpressions?: {
+          key: string;
+          operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+          values?: string[];
+        }[];
+      };
+      objectSelector?: {
+        matchLabels?: {
+          [k: string]: string | undefined;
+        };
+        /**
+         * @maxItems 32
+         */
+        matchExpressions?: {
+          key: string;
+          operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+          values?: string[];
+        }[];
+      };
+    };
+    /**
+     * @minItems 1
+     * @maxItems 2
+     */
+    operations?: ("UPDATE" | "DELETE")[];
+    /**
+     * @maxItems 128
+     */
+    allowedChanges?: string[];
+    exemptSubjects?: {
+      /**
+       * @maxItems 128
+       */
+      users?: string[];
+      /**
+       * @maxItems 128
+       */
+      groups?: string[];
+      /**
+       * @maxItems 128
+       */
+      serviceAccounts?: {
+        namespace: string;
+        name: string;
+      }[];
+    };
+    enforcement?: "Enforce" | "Warn" | "Audit";
+    message?: string;
+    unlock?: {
+      approvalsRequired?: number;
+      /**
+       * @maxItems 64
+       */
+      approverGroups?: string[];
+      maxDuration?: string;
+    };
+  };
+  status?: {
+    observedGeneration?: number;
+    conditions?: {
+      type: string;
+      status: "True" | "False" | "Unknown";
+      reason?: string;
+      message?: string;
+      observedGeneration?: number;
+      lastTransitionTime?: string;
+    }[];
+  };
+}
+
+export interface ImagePolicy {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: import("../../admission/types.ts").ObjectMeta;
+  spec: {
+    /**
+     * @minItems 1
+     * @maxItems 128
+     */
+    images: string[];
+    match?: {
+      /**
+       * @maxItems 256
+       */
+      namespaces?: string[];
+      namespaceSelector?: {
+        matchLabels?: {
+          [k: string]: string | undefined;
+        };
+        /**
+         * @maxItems 32
+         */
+        matchExpressions?: {
+          key: string;
+          operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+          values?: string[];
+        }[];
+      };
+    };
+    requireDigest?: boolean;
+    /**
+     * @minItems 1
+     * @maxItems 32
+     */
+    authorities: {
+      name: string;
+      key?: {
+        publicKey?: string;
+        secretRef?: {
+          namespace: string;
+          name: string;
+          key?: string;
+        };
+      };
+      /**
+       * @maxItems 4096
+       */
+      digests?: string[];
+    }[];
+    registry?: {
+      insecure?: boolean;
+      caBundle?: string;
+      credentialsSecretRef?: {
+        namespace: string;
+        name: string;
+      };
+    };
+    enforcement?: "Enforce" | "Warn" | "Audit";
+    unmatchedImages?: "Deny" | "Allow";
+  };
+  status?: {
+    observedGeneration?: number;
+    conditions?: {
+      type: string;
+      status: "True" | "False" | "Unknown";
+      reason?: string;
+      message?: string;
+      observedGeneration?: number;
+      lastTransitionTime?: string;
+    }[];
+  };
+}

@@ -1,0 +1,57 @@
+// ajv validators compiled from the CRDs' openAPIV3Schema, once at startup. They apply
+// the schema's defaults, as the apiserver does, so files loaded in standalone mode end
+// up in the same shape as objects read from the cluster.
+
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FieldProblem } from '../errors.ts';
+import { POLICY_KINDS, crdSchema, type PolicyKind } from './crds.ts';
+
+function createAjv(): Ajv {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+  addFormats.default(ajv, ['date-time']);
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+  // Kubernetes' extensions; their meaning (CEL rules, list types) is checked in compile.
+  for (const keyword of ['x-kubernetes-validations', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string', 'x-kubernetes-embedded-resource']) {
+    ajv.addKeyword({ keyword });
+  }
+  return ajv;
+}
+
+let validators: Record<PolicyKind, ValidateFunction> | undefined;
+
+function validatorFor(kind: PolicyKind): ValidateFunction {
+  validators ??= (() => {
+    const ajv = createAjv();
+    return Object.fromEntries((Object.keys(POLICY_KINDS) as PolicyKind[]).map((k) => [k, ajv.compile(crdSchema(k))])) as Record<PolicyKind, ValidateFunction>;
+  })();
+  return validators[kind];
+}
+
+/** `/spec/match/resources/0/kinds` -> `spec.match.resources[0].kinds` */
+export function fieldPath(instancePath: string, extra?: string): string {
+  const segments = instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra) segments.push(extra);
+  return segments.reduce((out, s) => (/^\d+$/.test(s) ? `${out}[${s}]` : out ? `${out}.${s}` : s), '');
+}
+
+function problemOf(error: ErrorObject): FieldProblem {
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'additionalProperties') {
+    return { path: fieldPath(error.instancePath, String(params.additionalProperty)), message: 'unknown field' };
+  }
+  if (error.keyword === 'required') {
+    return { path: fieldPath(error.instancePath, String(params.missingProperty)), message: 'is required' };
+  }
+  if (error.keyword === 'enum') {
+    return { path: fieldPath(error.instancePath), message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+  }
+  return { path: fieldPath(error.instancePath), message: error.message ?? 'is invalid' };
+}
+
+/** Validates against the CRD schema and fills in its defaults (mutates `object`). */
+export function validateAgainstCrd(kind: PolicyKind, object: unknown): FieldProblem[] {
+  const validate = validatorFor(kind);
+  if (validate(object)) return [];
+  return (validate.errors ?? []).map(problemOf);
+}

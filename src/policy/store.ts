@@ -1,0 +1,154 @@
+// The live policy store: policy objects come in (informer events, files), are compiled
+// once, and a new immutable snapshot is built and swapped in atomically. A request
+// takes one snapshot and uses it throughout.
+
+import type { FieldProblem } from '../errors.ts';
+import { formatProblems } from '../errors.ts';
+import { DEFAULT_LOCK_LABEL, strictStandIn } from './builtin.ts';
+import { compileImagePolicy } from './compile-image.ts';
+import { compileImmutabilityPolicy, type CompileResult } from './compile-immutability.ts';
+import type { CompiledImagePolicy, CompiledImmutabilityPolicy, LockLabel, PolicyProblem, PolicySnapshot, PolicySource } from './compiled.ts';
+import type { PolicyKind } from './crds.ts';
+import { buildImmutabilityIndex } from './immutability-index.ts';
+
+export interface PolicyStatusReport {
+  kind: PolicyKind;
+  source: PolicySource;
+  ready: boolean;
+  message: string;
+  problems: FieldProblem[];
+}
+
+export interface PolicyStoreOptions {
+  lockLabel?: LockLabel;
+  /** Sources that must each report a first full read before the snapshot is synced. */
+  sources: readonly string[];
+  /** Called for every compiled policy whose outcome is new (for status and logs). */
+  onCompiled?: (report: PolicyStatusReport) => void;
+}
+
+type Entry<T> = { result: CompileResult<T> };
+
+/** An invalid ImagePolicy denies every image it could apply to: it matches all namespaces. */
+function invalidImagePolicy(source: PolicySource, message: string): CompiledImagePolicy {
+  return Object.freeze({
+    ...source,
+    images: [],
+    requireDigest: true,
+    authorities: [],
+    registry: { insecure: false },
+    enforcement: 'Enforce',
+    unmatchedImages: 'Deny',
+    invalid: message,
+    matchNamespace: () => 'match' as const,
+  });
+}
+
+export class PolicyStore {
+  private readonly immutability = new Map<string, Entry<CompiledImmutabilityPolicy>>();
+  private readonly images = new Map<string, Entry<CompiledImagePolicy>>();
+  private readonly pendingSources: Set<string>;
+  private readonly options: PolicyStoreOptions;
+  private current: PolicySnapshot;
+  /** Set by every change; the next snapshot() rebuilds once, however many events came in. */
+  private dirty = false;
+
+  constructor(options: PolicyStoreOptions) {
+    this.options = options;
+    this.pendingSources = new Set(options.sources);
+    this.current = this.build();
+  }
+
+  /** The current snapshot; callers keep it for the whole request. */
+  snapshot(): PolicySnapshot {
+    if (this.dirty) {
+      this.current = this.build();
+      this.dirty = false;
+    }
+    return this.current;
+  }
+
+  upsert(kind: PolicyKind, object: unknown): void {
+    if (kind === 'ImmutabilityPolicy') this.put(kind, this.immutability, compileImmutabilityPolicy(object));
+    else this.put(kind, this.images, compileImagePolicy(object));
+    this.rebuild();
+  }
+
+  remove(kind: PolicyKind, uid: string): void {
+    const map = kind === 'ImmutabilityPolicy' ? this.immutability : this.images;
+    if (map.delete(uid)) this.rebuild();
+  }
+
+  /** Replaces every policy of a kind (a full relist), then rebuilds once. */
+  replaceAll(kind: PolicyKind, objects: readonly unknown[]): void {
+    const map = kind === 'ImmutabilityPolicy' ? this.immutability : this.images;
+    map.clear();
+    for (const object of objects) {
+      if (kind === 'ImmutabilityPolicy') this.put(kind, this.immutability, compileImmutabilityPolicy(object));
+      else this.put(kind, this.images, compileImagePolicy(object));
+    }
+    this.rebuild();
+  }
+
+  /** A source (an informer, the file loader) has completed its first full read. */
+  markSynced(source: string): void {
+    if (this.pendingSources.delete(source)) this.rebuild();
+  }
+
+  /** A source lost its connection and must relist before the store is trusted again. */
+  markUnsynced(source: string): void {
+    if (this.options.sources.includes(source) && !this.pendingSources.has(source)) {
+      this.pendingSources.add(source);
+      this.rebuild();
+    }
+  }
+
+  pending(): readonly string[] {
+    return [...this.pendingSources];
+  }
+
+  private put<T extends PolicySource>(kind: PolicyKind, map: Map<string, Entry<T>>, result: CompileResult<T>): void {
+    const source = result.ok ? result.policy : result.source;
+    const previous = map.get(source.uid);
+    map.set(source.uid, { result });
+    const changed = !previous || (previous.result.ok ? previous.result.policy.resourceVersion : previous.result.source.resourceVersion) !== source.resourceVersion;
+    if (changed && this.options.onCompiled) {
+      this.options.onCompiled(result.ok
+        ? { kind, source, ready: true, message: 'compiled', problems: [] }
+        : { kind, source, ready: false, message: formatProblems(result.problems), problems: result.problems });
+    }
+  }
+
+  private rebuild(): void {
+    this.dirty = true;
+  }
+
+  private build(): PolicySnapshot {
+    const problems: PolicyProblem[] = [];
+    const immutability: CompiledImmutabilityPolicy[] = [];
+    for (const { result } of this.immutability.values()) {
+      if (result.ok) immutability.push(result.policy);
+      else {
+        const message = formatProblems(result.problems);
+        problems.push({ kind: 'ImmutabilityPolicy', name: result.source.name, message });
+        immutability.push(strictStandIn(result.source, `it is invalid: ${message}`));
+      }
+    }
+    const images: CompiledImagePolicy[] = [];
+    for (const { result } of this.images.values()) {
+      if (result.ok) images.push(result.policy);
+      else {
+        const message = formatProblems(result.problems);
+        problems.push({ kind: 'ImagePolicy', name: result.source.name, message });
+        images.push(invalidImagePolicy(result.source, message));
+      }
+    }
+    return Object.freeze({
+      lockLabel: this.options.lockLabel ?? DEFAULT_LOCK_LABEL,
+      immutability: buildImmutabilityIndex(immutability),
+      images,
+      problems,
+      synced: this.pendingSources.size === 0,
+    });
+  }
+}

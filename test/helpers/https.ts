@@ -1,0 +1,50 @@
+// Minimal HTTPS client for tests: trusts a given CA, returns status, headers and body.
+
+import { request, type Agent } from 'node:https';
+import type { SecureVersion } from 'node:tls';
+
+export interface HttpsResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  /** PEM-less fingerprint of the certificate the server presented. */
+  peerFingerprint: string;
+}
+
+export interface HttpsOptions {
+  ca: string | Buffer;
+  method?: string;
+  body?: string | Buffer;
+  headers?: Record<string, string>;
+  maxVersion?: SecureVersion;
+  minVersion?: SecureVersion;
+  agent?: Agent | false;
+}
+
+export function httpsRequest(url: string, options: HttpsOptions): Promise<HttpsResult> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: options.method ?? 'GET',
+      ca: options.ca,
+      headers: { 'content-type': 'application/json', ...options.headers },
+      agent: options.agent ?? false,
+      ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
+      ...(options.minVersion ? { minVersion: options.minVersion } : {}),
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const socket = res.socket as import('node:tls').TLSSocket;
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          peerFingerprint: socket.getPeerCertificate?.()?.fingerprint256 ?? '',
+        });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}

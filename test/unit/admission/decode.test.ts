@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { decodeReview, parseReview } from '../../../src/admission/decode.ts';
+import { BaseError } from '../../../src/errors.ts';
+import { loadReview } from '../../helpers/fixtures.ts';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(BaseError);
+    expect((err as BaseError).code).toBe('REVIEW_MALFORMED');
+    return (err as BaseError).problems.map((p) => p.path);
+  }
+  throw new Error('expected decode to throw');
+}
+
+describe('decodeReview', () => {
+  it('accepts reviews the apiserver sent', () => {
+    const review = loadReview('configmap-update-data');
+    expect(decodeReview(structuredClone(review))).toEqual(review);
+  });
+
+  it('rejects bad JSON with the parser message', () => {
+    expect(() => parseReview('{"apiVersion":')).toThrow(/not valid JSON/);
+  });
+
+  it.each([
+    ['a JSON array', [], ['']],
+    ['a wrong apiVersion', { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: {} }, ['apiVersion']],
+    ['a wrong kind', { apiVersion: 'admission.k8s.io/v1', kind: 'Review' }, ['kind', 'request']],
+    ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, ['request']],
+  ])('rejects %s', (_name, body, paths) => {
+    expect(problemsOf(() => decodeReview(body))).toEqual(expect.arrayContaining(paths));
+  });
+
+  it('lists every problem of a request with its path', () => {
+    const review = structuredClone(loadReview('configmap-update-data')) as unknown as { request: Record<string, unknown> };
+    delete review.request.uid;
+    review.request.operation = 'PATCH';
+    review.request.object = 'text';
+    delete review.request.userInfo;
+    expect(problemsOf(() => decodeReview(review))).toEqual(
+      expect.arrayContaining(['request.uid', 'request.operation', 'request.object', 'request.userInfo']),
+    );
+  });
+});
