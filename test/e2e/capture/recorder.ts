@@ -47,7 +47,7 @@ const app = createApp({
 
 let seq = 0;
 const server = createServer({ ...TLS_OPTIONS, cert: readFileSync(String(values.cert)), key: readFileSync(String(values.key)) }, (req, res) => {
-  if (req.method === 'POST' && req.url === '/validate') {
+  if (req.method === 'POST' && req.url?.split('?')[0] === '/validate') {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {

@@ -16,7 +16,7 @@ function problemsOf(fn: () => unknown): string[] {
 
 describe('decodeReview', () => {
   it('accepts reviews the apiserver sent', () => {
-    const review = loadReview('configmap-update-data');
+    const review = loadReview('configmap-apply-changed');
     expect(decodeReview(structuredClone(review))).toEqual(review);
   });
 
@@ -34,7 +34,7 @@ describe('decodeReview', () => {
   });
 
   it('lists every problem of a request with its path', () => {
-    const review = structuredClone(loadReview('configmap-update-data')) as unknown as { request: Record<string, unknown> };
+    const review = structuredClone(loadReview('configmap-apply-changed')) as unknown as { request: Record<string, unknown> };
     delete review.request.uid;
     review.request.operation = 'PATCH';
     review.request.object = 'text';

@@ -218,10 +218,9 @@ describe('immutability: policies refine the lock', () => {
 
 describe('immutability: big objects', () => {
   it('names at most 8 paths and counts the rest', () => {
-    const review = editedUpdate('deployment-image-changed', (o) => {
-      const data: Record<string, string> = {};
+    const review = editedUpdate('configmap-apply-identical', (o) => {
+      const data = (o as { data: Record<string, string> }).data;
       for (let i = 0; i < 500; i++) data[`key${i}`] = 'x'.repeat(40);
-      o.data = data;
     });
     const text = message(review);
     expect(text).toContain('and 492 more');
