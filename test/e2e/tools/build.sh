@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Builds the pinned tools that the end-to-end tests need (kube-apiserver,
-# kubectl, etcd, helm, cosign, crane) from the Go module proxy, once, and caches
-# them outside the repository:
+# kubectl, etcd, helm, cosign, crane, oci-registry) from the Go module proxy,
+# once, and caches them outside the repository:
 #
 #   ${BULWARK_TOOLS_CACHE:-$HOME/.cache/bulwark/tools}/<tool>-<version>/bin/<tool>
 #
 # A tool whose cached binary exists and reports the pinned version is skipped.
 # Versions are pinned in versions.env; kube-apiserver/kubectl and etcd are built
-# through the wrapper modules in kube/ and etcd/ (with committed go.sum).
+# through the wrapper modules in kube/ and etcd/ (with committed go.sum);
+# oci-registry is our own small program in oci-registry/ (go-containerregistry's
+# registry with the OCI referrers API on; its cache key adds a hash of its
+# sources).
 # Debian's docker-registry package is installed with apt only when --apt is
 # given.
 #
@@ -16,7 +19,7 @@
 #
 #   --print          print "name=path" for each tool, one per line, build nothing
 #   --only LIST      comma-separated subset of: kube-apiserver, kubectl, etcd,
-#                    helm, cosign, crane, docker-registry
+#                    helm, cosign, crane, oci-registry, docker-registry
 #   --link-dir DIR   after building, symlink every binary into DIR
 #   --apt            apt-get install docker-registry if it is missing
 #   --rebuild        rebuild even when a cached binary is present
@@ -27,11 +30,11 @@
 set -euo pipefail
 
 TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=versions.env disable=SC1091
 source "$TOOLS_DIR/versions.env"
 
 CACHE_DIR="${BULWARK_TOOLS_CACHE:-${HOME:?HOME is not set}/.cache/bulwark/tools}"
-ALL_TOOLS=(kube-apiserver kubectl etcd helm cosign crane docker-registry)
+ALL_TOOLS=(kube-apiserver kubectl etcd helm cosign crane oci-registry docker-registry)
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 die() { printf '[tools] error: %s\n' "$*" >&2; exit 1; }
@@ -82,6 +85,7 @@ tool_version() {
     helm) echo "$HELM_VERSION" ;;
     cosign) echo "$COSIGN_VERSION" ;;
     crane) echo "$CRANE_VERSION" ;;
+    oci-registry) echo "$CRANE_VERSION-$(cd "$TOOLS_DIR/oci-registry" && cat go.mod go.sum ./*.go | sha256sum | cut -c1-8)" ;;
     docker-registry) echo "debian" ;;
   esac
 }
@@ -107,6 +111,7 @@ version_ok() {
     helm) want="$HELM_VERSION"; out=$(timeout 30 "$bin" version --short 2>&1) || return 1 ;;
     cosign) want="$COSIGN_VERSION"; out=$(timeout 30 "$bin" version 2>&1) || return 1 ;;
     crane) want="$CRANE_VERSION"; out=$(timeout 30 "$bin" version 2>&1) || return 1 ;;
+    oci-registry) want="go-containerregistry $CRANE_VERSION"; out=$(timeout 30 "$bin" --version 2>&1) || return 1 ;;
     *) return 1 ;;
   esac
   [[ "$out" == *"$want"* ]]
@@ -126,6 +131,8 @@ if grep -E '^[[:space:]]*k8s\.io/[a-z-]+ => k8s\.io/[a-z-]+ ' "$TOOLS_DIR/kube/g
 fi
 grep -qE "^[[:space:]]*(require[[:space:]]+)?go\.etcd\.io/etcd/server/v3 $ETCD_VERSION( //.*)?\$" "$TOOLS_DIR/etcd/go.mod" \
   || die "etcd/go.mod does not require go.etcd.io/etcd/server/v3 $ETCD_VERSION (versions.env)"
+grep -qE "^[[:space:]]*(require[[:space:]]+)?github\.com/google/go-containerregistry $CRANE_VERSION( //.*)?\$" "$TOOLS_DIR/oci-registry/go.mod" \
+  || die "oci-registry/go.mod does not require github.com/google/go-containerregistry $CRANE_VERSION (versions.env)"
 
 go_checked=0
 check_go() {
@@ -176,11 +183,15 @@ module_time() { # module[@version] [dir]
   (cd "${2:-$TMP_DIR}" && go list -m -f '{{if .Time}}{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}{{end}}' "$1" 2>/dev/null) || true
 }
 
+# Downloads (with retries) the modules that a wrapper module's go.sum pins.
+# shellcheck disable=SC2030,SC2031
+mod_download() { (cd "$1" && export GOFLAGS=-mod=readonly && retry go mod download); }
+
 kube_mods_ready=0
 prepare_kube_modules() {
   ((kube_mods_ready)) && return 0
   log "downloading modules for kube/ (k8s.io/kubernetes $KUBE_VERSION)"
-  (cd "$TOOLS_DIR/kube" && export GOFLAGS=-mod=readonly && retry go mod download)
+  mod_download "$TOOLS_DIR/kube"
   kube_mods_ready=1
 }
 
@@ -202,7 +213,8 @@ build_in_module() {
   (cd "$1" && GOFLAGS="-mod=readonly -buildvcs=false" go build -trimpath -ldflags "$4" -o "$3" "$2")
 }
 
-# go_install PACKAGE@VERSION BINARY LDFLAGS  (binary ends up in $TMP_DIR/gobin)
+# go_install PACKAGE@VERSION BINARY LDFLAGS  (moves the binary to $TMP_DIR/BINARY)
+# shellcheck disable=SC2030,SC2031
 go_install() {
   (export GOBIN="$TMP_DIR/gobin" GOFLAGS= && retry go install -trimpath -ldflags "$3" "$1")
   [[ -x "$TMP_DIR/gobin/$2" ]] || die "go install $1 produced no $2"
@@ -217,7 +229,7 @@ build_tool() { # NAME -> leaves the binary at $TMP_DIR/NAME
       build_in_module "$TOOLS_DIR/kube" "k8s.io/kubernetes/cmd/$name" "$TMP_DIR/$name" "$(kube_ldflags)" ;;
     etcd)
       log "downloading modules for etcd/ (go.etcd.io/etcd/server/v3 $ETCD_VERSION)"
-      (cd "$TOOLS_DIR/etcd" && export GOFLAGS=-mod=readonly && retry go mod download)
+      mod_download "$TOOLS_DIR/etcd"
       build_in_module "$TOOLS_DIR/etcd" go.etcd.io/etcd/server/v3 "$TMP_DIR/etcd" "-s -w -buildid=" ;;
     helm)
       flags="-s -w -buildid= -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
@@ -232,6 +244,9 @@ build_tool() { # NAME -> leaves the binary at $TMP_DIR/NAME
     crane)
       flags="-s -w -buildid= -X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$CRANE_VERSION"
       go_install "github.com/google/go-containerregistry/cmd/crane@$CRANE_VERSION" crane "$flags" ;;
+    oci-registry)
+      mod_download "$TOOLS_DIR/oci-registry"
+      build_in_module "$TOOLS_DIR/oci-registry" . "$TMP_DIR/oci-registry" "-s -w -buildid=" ;;
   esac
 }
 
@@ -272,14 +287,14 @@ for t in "${selected[@]}"; do
   start=$(now_us)
   if [[ "$t" == docker-registry ]]; then
     apt_registry
-    summary+=("$(printf '%-16s %-10s %8s  %s' "$t" "apt" "$(fmt_secs $(($(now_us) - start)))" "$(tool_path "$t")")")
+    summary+=("$(printf '%-16s %-17s %8s  %s' "$t" "apt" "$(fmt_secs $(($(now_us) - start)))" "$(tool_path "$t")")")
     continue
   fi
   ver="$(tool_version "$t")"
   dest="$(tool_path "$t")"
   if ((!rebuild)) && version_ok "$t" "$dest"; then
     log "$t $ver: cached at $dest"
-    summary+=("$(printf '%-16s %-10s %8s  %s' "$t" "$ver" "cached" "$dest")")
+    summary+=("$(printf '%-16s %-17s %8s  %s' "$t" "$ver" "cached" "$dest")")
     continue
   fi
   check_go
@@ -290,7 +305,7 @@ for t in "${selected[@]}"; do
   version_ok "$t" "$dest" || die "$t built at $dest but does not run or does not report $ver"
   elapsed="$(fmt_secs $(($(now_us) - start)))"
   log "$t $ver: built in $elapsed ($(du -h "$dest" | cut -f1))"
-  summary+=("$(printf '%-16s %-10s %8s  %s' "$t" "$ver" "$elapsed" "$dest")")
+  summary+=("$(printf '%-16s %-17s %8s  %s' "$t" "$ver" "$elapsed" "$dest")")
 done
 
 if [[ -n "$link_dir" ]]; then
