@@ -1,0 +1,184 @@
+// One throwaway cluster: etcd, kube-apiserver and Bulwark as local processes in a
+// temporary directory, the webhook registered and proven to deny. startCluster() is the
+// single entry point for the e2e global setup, `npm run cluster` and `npm run demo`.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApiserver } from './apiserver.ts';
+import { applyCrds } from './crds.ts';
+import { startEtcd } from './etcd.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
+import { kubectlRunner, type Kubectl } from './kubectl.ts';
+import { writeClusterPki } from './pki.ts';
+import { freePorts } from './ports.ts';
+import { stopOrder, type ManagedProcess } from './processes.ts';
+import { grantUserRole } from './rbac.ts';
+import { createProbe, registerWebhook, waitForDenial } from './registration.ts';
+import { DIR_PREFIX, reapOrphanedClusters, writeState, type ClusterState } from './state.ts';
+import { CONTROL_PLANE_TOOLS, locateTools, type ToolPaths, type ControlPlaneTool } from './tools.ts';
+import { randomTokens, type Tokens } from './users.ts';
+import { startWebhook } from './webhook.ts';
+
+export interface ClusterOptions {
+  /** Processes lead their own process groups and outlive this process (`cluster up`). */
+  detached?: boolean;
+  /** Keep the directory (logs, etcd data) when stopping. */
+  keep?: boolean;
+  /** Start and register Bulwark (default true); false gives a bare control plane. */
+  webhook?: boolean;
+  /** Replaces the Bulwark command; see defaultWebhookCommand() for the placeholders. */
+  webhookCommand?: string[];
+  webhookEnv?: Record<string, string>;
+  /** Extra kube-apiserver flags, e.g. `--feature-gates=...`. */
+  apiserverArgs?: string[];
+  /** Progress messages. */
+  log?: (message: string) => void;
+}
+
+/** Milliseconds from the start of startCluster() to each milestone. */
+export interface ClusterTimings {
+  tools: number;
+  etcdReady: number;
+  apiserverReady: number;
+  webhookReady?: number;
+  firstDenial?: number;
+  denialAttempts?: number;
+}
+
+export interface Cluster {
+  dir: string;
+  /** Admin kubeconfig with a context per user (admin, alice, bob, carol, dave). */
+  kubeconfig: string;
+  /** https://127.0.0.1:PORT of the apiserver. */
+  server: string;
+  /** The CA that signed the apiserver's certificate. */
+  caFile: string;
+  tokens: Tokens;
+  /** 0 when started without the webhook. */
+  webhookPort: number;
+  tools: ToolPaths<ControlPlaneTool>;
+  processes: ManagedProcess[];
+  timings: ClusterTimings;
+  state: ClusterState;
+  kubectl: Kubectl;
+  /** Stops every process (SIGTERM, then SIGKILL) and removes the directory unless `keep`. */
+  stop(): Promise<void>;
+  /** Lets a detached cluster outlive this process (`cluster up`); stop it later from its state.json. */
+  release(): void;
+}
+
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const t0 = Date.now();
+  const since = () => Date.now() - t0;
+  const log = options.log ?? (() => {});
+  const detached = options.detached ?? false;
+
+  const reaped = await reapOrphanedClusters();
+  for (const dir of reaped) log(`stopped the leftovers of a crashed run in ${dir}`);
+
+  const tools = await locateTools(CONTROL_PLANE_TOOLS, { log });
+  const timings: ClusterTimings = { tools: since(), etcdReady: 0, apiserverReady: 0 };
+  const dir = await mkdtemp(join(tmpdir(), DIR_PREFIX));
+  const [etcdClient, etcdPeer, apiserverPort, webhookPort] = await freePorts(4) as [number, number, number, number];
+  const state: ClusterState = {
+    dir,
+    ownerPid: process.pid,
+    detached,
+    startedAt: new Date(t0).toISOString(),
+    ports: { etcdClient, etcdPeer, apiserver: apiserverPort },
+    processes: [],
+  };
+  await writeState(state);
+  const processes: ManagedProcess[] = [];
+  // Recorded the moment a process exists, so that a run killed during startup leaves
+  // nothing that the next run's reaper cannot find.
+  let saved = Promise.resolve();
+  // Best effort: the state only helps a later run clean up after this one.
+  const save = () => (saved = saved.then(() => writeState(state)).catch(() => {}));
+  const onStart = (p: ManagedProcess) => {
+    processes.push(p);
+    state.processes.push({ name: p.name, pid: p.pid, logFile: p.logFile, detached: p.detached, ...(p.startTime ? { startTime: p.startTime } : {}) });
+    void save();
+  };
+
+  let keep = options.keep ?? false;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    for (const p of stopOrder(processes)) await p.stop();
+    await saved;
+    if (keep) {
+      state.kept = true;
+      await writeState(state);
+    } else {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  try {
+    log(`cluster directory ${dir}`);
+    const pki = await writeClusterPki(dir);
+    const tokens = randomTokens();
+    const etcd = await startEtcd({ etcdPath: tools.etcd, dir, clientPort: etcdClient, peerPort: etcdPeer, detached, onStart });
+    timings.etcdReady = since();
+    log(`etcd ready on ${etcd.clientUrl} (${timings.etcdReady} ms)`);
+
+    const apiserver = await startApiserver({
+      apiserverPath: tools['kube-apiserver'], dir, port: apiserverPort, etcdUrl: etcd.clientUrl, pki, tokens, detached, onStart,
+      ...(options.apiserverArgs ? { extraArgs: options.apiserverArgs } : {}),
+    });
+    timings.apiserverReady = since();
+    log(`kube-apiserver ready on ${apiserver.server} (${timings.apiserverReady} ms)`);
+
+    const kubeconfig = join(dir, 'kubeconfig');
+    await writeKubeconfig({ file: kubeconfig, server: apiserver.server, caPem: pki.apiserver.caPem, tokens });
+    state.server = apiserver.server;
+    state.kubeconfig = kubeconfig;
+    const kubectl = kubectlRunner({ kubectlPath: tools.kubectl, kubeconfig, cacheDir: join(dir, 'kube-cache') });
+    const [, crds] = await Promise.all([grantUserRole(kubectl), applyCrds(kubectl)]);
+    if (crds.length > 0) log(`applied ${crds.length} CRD file(s)`);
+
+    if (options.webhook !== false) {
+      state.ports.webhook = webhookPort;
+      const webhook = await startWebhook({
+        dir, port: webhookPort, tls: pki.webhook, kubeconfig, detached, onStart,
+        ...(options.webhookCommand ? { command: options.webhookCommand } : {}),
+        ...(options.webhookEnv ? { env: options.webhookEnv } : {}),
+      });
+      timings.webhookReady = since();
+      log(`bulwark ready on ${webhook.url} (${timings.webhookReady} ms)`);
+      await createProbe(kubectl);
+      await registerWebhook(kubectl, webhook.url, pki.webhook.caPem);
+      timings.denialAttempts = await waitForDenial(kubectl);
+      timings.firstDenial = since();
+      log(`first denial observed after ${timings.denialAttempts} attempt(s) (${timings.firstDenial} ms)`);
+    }
+    await save();
+
+    return {
+      dir,
+      kubeconfig,
+      server: apiserver.server,
+      caFile: pki.apiserver.caFile,
+      tokens,
+      webhookPort: options.webhook === false ? 0 : webhookPort,
+      tools,
+      processes,
+      timings,
+      state,
+      kubectl,
+      stop,
+      release() {
+        if (!detached) throw new Error('only a detached cluster can outlive its owner');
+        for (const p of processes) p.release();
+      },
+    };
+  } catch (err) {
+    // Keep the logs of a failed start: the error names them.
+    keep = true;
+    await stop();
+    throw new Error(`cluster start failed (logs kept in ${dir}): ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,34 @@
+// vitest globalSetup of the e2e project: one fresh cluster (etcd, kube-apiserver,
+// Bulwark registered and proven to deny) for the whole e2e run, stopped in teardown.
+// Test files get its coordinates with inject() (see cluster/context.ts).
+//
+// BULWARK_E2E_KEEP=1 keeps the cluster directory (logs, etcd data) after the run.
+
+import type { TestProject } from 'vitest/node';
+import { startCluster, type Cluster } from './cluster/cluster.ts';
+import type { ProvidedCluster } from './cluster/provided.ts';
+
+let cluster: Cluster | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  const keep = process.env.BULWARK_E2E_KEEP === '1';
+  cluster = await startCluster({ keep, log: (m) => process.stderr.write(`[e2e cluster] ${m}\n`) });
+  const provided: ProvidedCluster = {
+    kubeconfig: cluster.kubeconfig,
+    dir: cluster.dir,
+    server: cluster.server,
+    webhookPort: cluster.webhookPort,
+    kubectlPath: cluster.tools.kubectl,
+    tokens: cluster.tokens,
+  };
+  for (const [key, value] of Object.entries(provided) as [keyof ProvidedCluster, ProvidedCluster[keyof ProvidedCluster]][]) {
+    project.provide(key, value as never);
+  }
+}
+
+export async function teardown(): Promise<void> {
+  const started = Date.now();
+  await cluster?.stop();
+  if (cluster) process.stderr.write(`[e2e cluster] stopped in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster.dir}` : ''}\n`);
+  cluster = undefined;
+}
