@@ -4,6 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { writeGeneratedCertificates } from '../src/server/certificate-files.ts';
@@ -24,18 +25,25 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startProcess(args: string[], ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (ready.test(out)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-  child.stdout!.resume();
-  return child;
+/** Starts a server process (its logs go to /dev/null, as a log shipper would take them) and waits until it answers. */
+async function startProcess(args: string[], port: number, ca: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  let exited: string | undefined;
+  child.once('exit', (code) => { exited = `${args.join(' ')} exited with ${code}`; });
+  for (let i = 0; i < 200 && !exited; i++) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/healthz', ca, servername: 'localhost', method: 'GET' }, (res) => { res.resume(); res.on('end', resolve); });
+        req.on('error', reject);
+        req.end();
+      });
+      return child;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error(exited ?? `${args.join(' ')} did not answer within 20 s`);
 }
 
 function row(name: string, r: LoadResult): string {
@@ -50,10 +58,10 @@ async function main(): Promise<void> {
   for (const w of workloads) console.log(`  workload ${w.name}: ${w.bodies[0]!.length} bytes per review (${w.expect})`);
 
   const noopPort = await freePort();
-  const noop = await startProcess(['bench/noop-responder.ts', String(noopPort), tls.certFile, tls.keyFile], /ready/);
+  const noop = await startProcess(['bench/noop-responder.ts', String(noopPort), tls.certFile, tls.keyFile], noopPort, ca);
   const bulwarkPort = await freePort();
   const bulwark = await startProcess(['bin/bulwark.js', 'serve', '--port', String(bulwarkPort), '--host', '127.0.0.1', '--cluster', 'none',
-    '--cert', tls.certFile, '--key', tls.keyFile, '--log-level', process.env.BENCH_LOG_LEVEL ?? 'info'], /bulwark listening/);
+    '--cert', tls.certFile, '--key', tls.keyFile, '--log-level', process.env.BENCH_LOG_LEVEL ?? 'info'], bulwarkPort, ca);
   try {
     for (const w of workloads) {
       console.log(`\n== ${w.name}`);

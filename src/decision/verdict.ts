@@ -14,7 +14,8 @@ export interface Verdict {
   outcomes: RuleOutcome[];
 }
 
-export type Decision = 'allow' | 'deny' | 'warn' | 'audit' | 'skip';
+/** `exempt`: a policy let the request through because of who made it. */
+export type Decision = 'allow' | 'deny' | 'warn' | 'audit' | 'exempt' | 'skip';
 
 export interface RuleOutcome {
   rule: string;

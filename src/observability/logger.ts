@@ -8,7 +8,11 @@ export type { Logger };
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * Logs go to stdout asynchronously: a synchronous write per decision (pino's default)
+ * costs a system call on the request path. pino flushes the buffer on exit.
+ */
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   const options = { level, base: { app: 'bulwark' }, timestamp: pino.stdTimeFunctions.isoTime };
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false }));
 }

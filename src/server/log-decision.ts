@@ -1,12 +1,19 @@
 // One structured log line per decided review: who did what to which object, and why
-// it was allowed or denied.
+// it was allowed or denied. Denials, warnings and audit findings log at info; plain
+// allows at debug (the apiserver's audit log records them, and at thousands of reviews
+// a second a line each would cost more than the decision).
 
 import type { AdmissionRequest } from '../admission/types.ts';
 import type { Decided } from '../decision/decide.ts';
 import type { Logger } from '../observability/logger.ts';
 
+function notable({ verdict }: Decided): boolean {
+  return !verdict.allowed || verdict.warnings.length > 0 || verdict.outcomes.some((o) => o.decision === 'audit' || o.decision === 'warn' || o.decision === 'exempt');
+}
+
 export function logDecision(logger: Logger, request: AdmissionRequest, decided: Decided, seconds: number): void {
   const { verdict } = decided;
+  if (!logger.isLevelEnabled(notable(decided) ? 'info' : 'debug') && decided.error === undefined) return;
   const fields = {
     uid: request.uid,
     operation: request.operation,
@@ -23,5 +30,6 @@ export function logDecision(logger: Logger, request: AdmissionRequest, decided: 
     ms: Math.round(seconds * 1e6) / 1e3,
   };
   if (decided.error !== undefined) logger.error({ ...fields, err: decided.error }, 'decision failed; denied (fail closed)');
-  else logger.info(fields, 'admission decision');
+  else if (notable(decided)) logger.info(fields, 'admission decision');
+  else logger.debug(fields, 'admission decision');
 }

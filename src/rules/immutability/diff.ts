@@ -4,7 +4,6 @@
 
 import jsonPatch from 'fast-json-patch';
 import type { KubeObject } from '../../admission/types.ts';
-import { isUnderPointer } from './paths.ts';
 
 export type ChangeKind = 'added' | 'removed' | 'changed';
 
@@ -18,20 +17,31 @@ export interface Change {
 const SYSTEM_METADATA = ['resourceVersion', 'managedFields', 'generation', 'selfLink'] as const;
 
 /**
- * Fields clients and built-in controllers maintain that carry no intent of their own:
- * `last-applied-configuration` mirrors the manifest kubectl applied (its content changes
- * only together with a real field), and the deployment controller's revision counter.
+ * Annotations clients and built-in controllers maintain that carry no intent of their
+ * own: `last-applied-configuration` mirrors the manifest kubectl applied (its content
+ * changes only together with a real field, but kubectl adds it to objects created
+ * otherwise), and the deployment controller's revision counter.
  */
-export const BOOKKEEPING_POINTERS: readonly string[] = [
-  '/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration',
-  '/metadata/annotations/deployment.kubernetes.io~1revision',
+export const BOOKKEEPING_ANNOTATIONS: readonly string[] = [
+  'kubectl.kubernetes.io/last-applied-configuration',
+  'deployment.kubernetes.io/revision',
 ];
 
+/**
+ * A shallow copy without bookkeeping. Removed before comparing (not filtered after), so
+ * that adding the first annotation next to a bookkeeping one is no change either.
+ */
 function withoutBookkeeping(obj: KubeObject): KubeObject {
   const { status: _status, ...rest } = obj;
   if (rest.metadata === undefined) return rest;
   const metadata = { ...rest.metadata };
   for (const key of SYSTEM_METADATA) delete metadata[key];
+  if (metadata.annotations && BOOKKEEPING_ANNOTATIONS.some((a) => a in metadata.annotations!)) {
+    const annotations = { ...metadata.annotations };
+    for (const key of BOOKKEEPING_ANNOTATIONS) delete annotations[key];
+    if (Object.keys(annotations).length > 0) metadata.annotations = annotations;
+    else delete metadata.annotations;
+  }
   return { ...rest, metadata };
 }
 
@@ -39,11 +49,13 @@ const KIND_OF_OP: Record<string, ChangeKind> = { add: 'added', remove: 'removed'
 
 /** Every change between two versions of an object, bookkeeping excluded. */
 export function semanticChanges(oldObject: KubeObject, newObject: KubeObject): Change[] {
-  const ops = jsonPatch.compare(withoutBookkeeping(oldObject), withoutBookkeeping(newObject));
-  const changes: Change[] = [];
-  for (const op of ops) {
-    if (BOOKKEEPING_POINTERS.some((p) => isUnderPointer(op.path, p))) continue;
-    changes.push({ path: op.path, kind: KIND_OF_OP[op.op] ?? 'changed' });
+  const before = withoutBookkeeping(oldObject);
+  const after = withoutBookkeeping(newObject);
+  // An absent map and an empty one mean the same; give both sides one so that a new
+  // annotation is reported by its key, not as "metadata.annotations (added)".
+  for (const [a, b] of [[before, after], [after, before]] as const) {
+    if (a.metadata && b.metadata && a.metadata.annotations === undefined && b.metadata.annotations !== undefined) a.metadata.annotations = {};
   }
-  return changes;
+  const ops = jsonPatch.compare(before, after);
+  return ops.map((op) => ({ path: op.path, kind: KIND_OF_OP[op.op] ?? 'changed' }));
 }

@@ -140,7 +140,7 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
     : [];
   const target = describeTarget(request, action.locked);
   const verdicts = policies.map((policy) => isExempt(policy, request)
-    ? { ...allow(RULE, 'skip'), auditAnnotations: { 'immutability-exempt': `${policy.name}: ${request.userInfo.username ?? ''}` } }
+    ? { ...allow(RULE, 'exempt'), auditAnnotations: { 'immutability-exempt': `${policy.name}: ${request.userInfo.username ?? ''}` } }
     : policyVerdict(policy, request, target, action, changes, label));
   return combine(verdicts);
 }

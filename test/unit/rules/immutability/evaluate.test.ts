@@ -97,6 +97,14 @@ describe('immutability: bookkeeping is not a change', () => {
     expect(decide(editedUpdate('deployment-image-changed', edit)).allowed).toBe(true);
   });
 
+  it('the first last-applied annotation on an object without annotations (kubectl apply after create)', () => {
+    const review = editedUpdate('configmap-apply-identical', (o) => {
+      o.metadata!.annotations = { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{}}' };
+    });
+    delete oldObjectOf(review).metadata!.annotations;
+    expect(decide(review).allowed).toBe(true);
+  });
+
   it('but any other annotation is', () => {
     const review = editedUpdate('deployment-image-changed', (o) => { o.metadata!.annotations = { ...o.metadata!.annotations, owner: 'mallory' }; });
     expect(message(review)).toContain('metadata.annotations.owner (added)');
