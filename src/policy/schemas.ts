@@ -18,12 +18,28 @@ function createAjv(): Ajv {
   return ajv;
 }
 
+/**
+ * The apiserver prunes unknown fields of structural schemas (or refuses them with
+ * fieldValidation=Strict); files in standalone mode get no such pruning, so unknown
+ * fields (typos) are reported instead.
+ */
+function closed(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(closed);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    out[key] = key === 'properties' ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, closed(v)])) : closed(value);
+  }
+  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) out.additionalProperties = false;
+  return out;
+}
+
 let validators: Record<PolicyKind, ValidateFunction> | undefined;
 
 function validatorFor(kind: PolicyKind): ValidateFunction {
   validators ??= (() => {
     const ajv = createAjv();
-    return Object.fromEntries((Object.keys(POLICY_KINDS) as PolicyKind[]).map((k) => [k, ajv.compile(crdSchema(k))])) as Record<PolicyKind, ValidateFunction>;
+    return Object.fromEntries((Object.keys(POLICY_KINDS) as PolicyKind[]).map((k) => [k, ajv.compile(closed(crdSchema(k)) as object)])) as Record<PolicyKind, ValidateFunction>;
   })();
   return validators[kind];
 }

@@ -1,0 +1,24 @@
+// The CRD YAML is the source of truth: generated types must match it, and the CRDs
+// must have what `kubectl get` users rely on.
+
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { POLICY_KINDS, readCrd, type PolicyKind } from '../../../src/policy/crds.ts';
+import { GENERATED_FILE, generate } from '../../../scripts/generate-policy-types.ts';
+
+describe('policy CRDs', () => {
+  it('src/policy/generated/types.ts is generated from the CRDs (run npm run generate)', async () => {
+    expect(readFileSync(GENERATED_FILE, 'utf8')).toBe(await generate());
+  });
+
+  it.each(Object.keys(POLICY_KINDS) as PolicyKind[])('%s is cluster-scoped with short names, printer columns and a status subresource', (kind) => {
+    const crd = readCrd(kind) as unknown as { spec: Record<string, any> };
+    expect(crd.spec.scope).toBe('Cluster');
+    expect(crd.spec.group).toBe('bulwark.dev');
+    expect(crd.spec.names.shortNames.length).toBeGreaterThan(0);
+    const [version] = crd.spec.versions;
+    expect(version.name).toBe('v1alpha1');
+    expect(version.subresources).toEqual({ status: {} });
+    expect(version.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining(['Enforcement', 'Ready', 'Age']));
+  });
+});
