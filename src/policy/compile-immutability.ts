@@ -38,6 +38,11 @@ function checkMeaning(policy: ImmutabilityPolicy): FieldProblem[] {
   return problems;
 }
 
+/** Names without wildcards can be looked up directly; a single glob needs a scan. */
+function literalNamespaces(namespaces: string[] | undefined): boolean {
+  return namespaces !== undefined && namespaces.length > 0 && namespaces.every((ns) => !/[*?]/.test(ns));
+}
+
 export function compileImmutabilityPolicy(raw: unknown): CompileResult<CompiledImmutabilityPolicy> {
   const object = structuredClone(raw) as ImmutabilityPolicy;
   const source = sourceOf(object ?? {});
@@ -57,6 +62,7 @@ export function compileImmutabilityPolicy(raw: unknown): CompileResult<CompiledI
   const policy: CompiledImmutabilityPolicy = {
     ...source,
     resources: resources.length > 0 ? resources : [{ group: '*', kind: '*' }],
+    ...(literalNamespaces(spec.match?.namespaces) ? { indexNamespaces: spec.match!.namespaces! } : {}),
     operations: new Set((spec.operations ?? ['UPDATE', 'DELETE']) as LockedOperation[]),
     allowedPaths: [...(spec.allowedChanges ?? [])],
     enforcement: spec.enforcement ?? 'Enforce',

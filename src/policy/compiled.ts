@@ -45,6 +45,8 @@ export interface UnlockRules {
 export interface CompiledImmutabilityPolicy extends PolicySource {
   /** (group, kind) pairs for the index; `*` is a wildcard. */
   resources: readonly { group: string; kind: string }[];
+  /** Literal namespace names the policy is limited to, for the index; undefined when not limited by name alone. */
+  indexNamespaces?: readonly string[];
   operations: ReadonlySet<LockedOperation>;
   /** JSON Pointers (and everything beneath them) that may change on a locked object. */
   allowedPaths: readonly string[];
@@ -84,9 +86,9 @@ export interface LockLabel {
   value: string;
 }
 
-/** Finds the immutability policies that can match a (group, kind) without scanning all. */
+/** Finds the immutability policies that can match a request without scanning all. */
 export interface ImmutabilityIndex {
-  lookup(group: string, kind: string): readonly CompiledImmutabilityPolicy[];
+  lookup(group: string, kind: string, namespace: string | undefined): readonly CompiledImmutabilityPolicy[];
   readonly size: number;
 }
 

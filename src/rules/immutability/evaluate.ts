@@ -119,7 +119,7 @@ function targetOf(request: AdmissionRequest, locked: KubeObject, facts: RequestF
  */
 function applicablePolicies(snapshot: PolicySnapshot, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
   const found: CompiledImmutabilityPolicy[] = [];
-  for (const policy of snapshot.immutability.lookup(target.group, target.kind)) {
+  for (const policy of snapshot.immutability.lookup(target.group, target.kind, target.namespace)) {
     const result = policy.match(target);
     if (result === 'match') found.push(policy);
     else if (result === 'unknown') found.push(strictStandIn(policy, `the labels of namespace ${target.namespace ?? ''} are unknown`));

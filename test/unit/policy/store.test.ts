@@ -127,8 +127,17 @@ describe('the immutability index', () => {
     store.upsert('ImmutabilityPolicy', immutabilityPolicy('any-core', { match: { resources: [{ apiGroups: [''], kinds: ['*'] }] } }));
     const index = store.snapshot().immutability;
     expect(index.size).toBe(1002);
-    expect(index.lookup('', 'ConfigMap').map((p) => p.name).sort()).toEqual(['any-core', 'configmaps']);
-    expect(index.lookup('example.com', 'Kind7').map((p) => p.name)).toEqual(['kind-7']);
-    expect(index.lookup('apps', 'Deployment')).toEqual([]);
+    expect(index.lookup('', 'ConfigMap', 'default').map((p) => p.name).sort()).toEqual(['any-core', 'configmaps']);
+    expect(index.lookup('example.com', 'Kind7', 'default').map((p) => p.name)).toEqual(['kind-7']);
+    expect(index.lookup('apps', 'Deployment', 'default')).toEqual([]);
+  });
+
+  it('indexes policies limited to namespace names by namespace', () => {
+    const store = new PolicyStore({ sources: [] });
+    for (let i = 0; i < 1000; i++) store.upsert('ImmutabilityPolicy', immutabilityPolicy(`team-${i}`, { match: { namespaces: [`team-${i}`] } }));
+    store.upsert('ImmutabilityPolicy', immutabilityPolicy('globbed', { match: { namespaces: ['team-*'] } }));
+    const index = store.snapshot().immutability;
+    expect(index.lookup('', 'ConfigMap', 'team-42').map((p) => p.name)).toEqual(['globbed', 'team-42']);
+    expect(index.lookup('', 'ClusterRole', undefined).map((p) => p.name)).toEqual(['globbed']);
   });
 });
