@@ -3,7 +3,7 @@
 // wraps Bulwark's app stands in for the webhook, so each request also gets Bulwark's
 // real answer (denials stop multi-step kubectl commands exactly as they would).
 
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCluster } from '../test/e2e/cluster/cluster.ts';
 import { kubectlOk, type Kubectl } from '../test/e2e/cluster/kubectl.ts';
@@ -29,6 +29,7 @@ const deployment = (image: string) => yaml([
 
 async function main(): Promise<void> {
   const recorded = join(REPO_ROOT, '.cluster-capture');
+  rmSync(recorded, { recursive: true, force: true });
   mkdirSync(recorded, { recursive: true });
   const cluster = await startCluster({
     log: (m) => console.error(`[capture] ${m}`),
@@ -129,8 +130,15 @@ async function main(): Promise<void> {
     await step(['delete', 'widget', 'gear'], { user: 'alice' });
     keep('customresource-delete-labelled', { operation: 'DELETE', resource: 'widgets', name: 'gear' });
 
-    await ok(['run', 'worker', '--image=registry.local:5000/shop/worker@sha256:' + 'cd'.repeat(32), '--labels', `${LOCK}=true`]);
     mark();
+    await ok(['run', 'worker', '--image=registry.local:5000/shop/worker@sha256:' + 'cd'.repeat(32), '--labels', `${LOCK}=true`]);
+    keep('pod-create', { operation: 'CREATE', resource: 'pods', name: 'worker' });
+    await step(['debug', 'worker', '--image=registry.local:5000/tools/debug:latest', '--attach=false', '-c', 'debugger']);
+    keep('pod-ephemeralcontainers', { operation: 'UPDATE', resource: 'pods', subResource: 'ephemeralcontainers', name: 'worker' });
+    await step(['create', 'cronjob', 'report', '--image=registry.local:5000/shop/report:2.0', '--schedule=0 * * * *']);
+    keep('cronjob-create', { operation: 'CREATE', resource: 'cronjobs', name: 'report' });
+    await step(['create', 'deployment', 'api', '--image=registry.local:5000/shop/api@sha256:' + 'ef'.repeat(32), '--image=docker.io/library/nginx:1.27']);
+    keep('deployment-create', { operation: 'CREATE', resource: 'deployments', name: 'api' });
     await step(['create', '--raw', `/api/v1/namespaces/${NS}/pods/worker/eviction`, '-f', '-'], { input: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'worker', namespace: NS } }) });
     keep('pod-eviction', { operation: 'CREATE', resource: 'pods', subResource: 'eviction', name: 'worker' });
   } finally {

@@ -18,6 +18,18 @@ export const ErrorCodes = {
   POLICY_INVALID: 'The policy is invalid',
   /** A CLI argument or input file is unusable. */
   CLI_USAGE: 'The command line or its input is unusable',
+  /** A registry could not be reached (connection refused, DNS, TLS). */
+  REGISTRY_UNREACHABLE: 'The registry could not be reached',
+  /** A registry answered with an unexpected HTTP status. */
+  REGISTRY_HTTP_ERROR: 'The registry answered with an unexpected HTTP status',
+  /** A registry answered with content that is malformed, too large or not the digest asked for. */
+  REGISTRY_BAD_RESPONSE: 'The registry answered with unusable content',
+  /** A registry refused the credentials, or no usable token could be obtained. */
+  REGISTRY_AUTH_FAILED: 'The registry refused access',
+  /** A registry request was aborted (the decision deadline passed). */
+  REGISTRY_ABORTED: 'The registry request was aborted',
+  /** A Secret with a key or registry credentials is missing or unusable. */
+  SECRET_UNAVAILABLE: 'A Secret needed for verification is missing or unusable',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

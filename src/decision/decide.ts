@@ -9,7 +9,8 @@ import { needsParent, type RequestFacts } from './facts.ts';
 import { reviewRequest } from './review.ts';
 import { deny, type Verdict } from './verdict.ts';
 
-export type FactResolver = (request: AdmissionRequest) => Promise<RequestFacts>;
+/** Looks up what the core needs beyond the request, using the same snapshot the core will. */
+export type FactResolver = (request: AdmissionRequest, snapshot: PolicySnapshot) => Promise<RequestFacts>;
 
 export interface DecideDeps {
   /** The current policy snapshot; read once per request. */
@@ -29,7 +30,7 @@ export async function decide(review: AdmissionReviewRequest, deps: DecideDeps): 
   const request = review.request;
   try {
     const snapshot = deps.snapshot();
-    const facts = await deps.resolveFacts(request);
+    const facts = await deps.resolveFacts(request, snapshot);
     const verdict = reviewRequest({ request, snapshot, facts });
     return { review: encodeResponse(request.uid, verdict), verdict };
   } catch (error) {

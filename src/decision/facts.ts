@@ -3,6 +3,7 @@
 // state them directly.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
+import type { VerificationResult } from '../rules/images/verification.ts';
 
 /** The object a subresource request acts on, when the request carries another kind. */
 export type ParentFact =
@@ -10,8 +11,17 @@ export type ParentFact =
   | { status: 'absent' }
   | { status: 'unavailable'; reason: string };
 
+/** What the shell found out about a request's images (see rules/images/plan.ts). */
+export interface ImageFacts {
+  /** For each tag-only reference (as written), the digest it points at now, or why that is unknown. */
+  tagDigests: ReadonlyMap<string, { digest: string } | { error: string }>;
+  /** Verification results by taskKey (digest, policy uid and resourceVersion). */
+  verifications: ReadonlyMap<string, VerificationResult>;
+}
+
 export interface RequestFacts {
   parent?: ParentFact;
+  images?: ImageFacts;
   /** Labels of the request's namespace; absent when unknown (no cluster, not yet cached). */
   namespaceLabels?: Readonly<Record<string, string>>;
 }

@@ -3,6 +3,7 @@
 
 import type { AdmissionRequest } from '../admission/types.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
+import { evaluateImages } from '../rules/images/evaluate.ts';
 import { evaluateImmutability } from '../rules/immutability/evaluate.ts';
 import { evaluatePolicyValidation } from '../rules/policies/evaluate.ts';
 import type { RequestFacts } from './facts.ts';
@@ -17,7 +18,7 @@ export interface ReviewInput {
 type Rule = (request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts) => Verdict;
 
 /** Every rule, in evaluation order; each decides for itself whether the request concerns it. */
-const RULES: readonly Rule[] = [evaluatePolicyValidation, evaluateImmutability];
+const RULES: readonly Rule[] = [evaluatePolicyValidation, evaluateImmutability, evaluateImages];
 
 export function reviewRequest({ request, snapshot, facts = {} }: ReviewInput): Verdict {
   const verdict = combine(RULES.map((rule) => rule(request, snapshot, facts)));

@@ -48,20 +48,17 @@ const app = createApp({
 let seq = 0;
 const server = createServer({ ...TLS_OPTIONS, cert: readFileSync(String(values.cert)), key: readFileSync(String(values.key)) }, (req, res) => {
   if (req.method === 'POST' && req.url?.split('?')[0] === '/validate') {
+    // Listen alongside the app's own body reader: both see every chunk.
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks);
       try {
-        const r = JSON.parse(body.toString('utf8')).request;
+        const r = JSON.parse(Buffer.concat(chunks).toString('utf8')).request;
         const name = [String(++seq).padStart(5, '0'), r.operation, r.resource?.resource, r.subResource, r.namespace, r.name]
           .filter(Boolean).join('_').replace(/[^A-Za-z0-9_.-]/g, '-');
-        writeFileSync(join(out, `${name}.json`), body);
+        writeFileSync(join(out, `${name}.json`), Buffer.concat(chunks));
       } catch { /* malformed: not recorded */ }
-      // Replay the body into the real app so the apiserver gets Bulwark's real answer.
-      app(Object.assign(req, { body }), res);
     });
-    return;
   }
   app(req, res);
 });

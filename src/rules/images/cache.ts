@@ -1,0 +1,60 @@
+// Verification results cached by digest + policy uid + resourceVersion (LRU with TTL),
+// with concurrent misses merged: 100 pods of one new image cost one registry round.
+//
+// What is cached, and for how long:
+// - verified: `verifiedTtlMs` (default 10 min). A policy change (new resourceVersion)
+//   is a new key, so a removed key or digest takes effect at once.
+// - definitive failures (unsigned, bad-signature, wrong-digest): `failureTtlMs`
+//   (default 30 s), so a signature pushed after a denial is seen within that time.
+// - transient failures (registry-error, timeout, configuration): not cached; only
+//   merged while in flight.
+
+import { LRUCache } from 'lru-cache';
+import { taskKey, type VerificationResult, type Verifier } from './verification.ts';
+
+export interface VerificationCacheOptions {
+  max?: number;
+  verifiedTtlMs?: number;
+  failureTtlMs?: number;
+}
+
+export interface CachedVerifier {
+  verify: Verifier;
+  stats(): { hits: number; misses: number; merged: number; size: number };
+}
+
+const DEFINITIVE = new Set(['unsigned', 'bad-signature', 'wrong-digest']);
+
+export function cachedVerifier(verify: Verifier, options: VerificationCacheOptions = {}): CachedVerifier {
+  const verifiedTtl = options.verifiedTtlMs ?? 600_000;
+  const failureTtl = options.failureTtlMs ?? 30_000;
+  const cache = new LRUCache<string, VerificationResult>({ max: options.max ?? 10_000, ttl: verifiedTtl, ttlAutopurge: false });
+  const inflight = new Map<string, Promise<VerificationResult>>();
+  let hits = 0;
+  let misses = 0;
+  let merged = 0;
+
+  return {
+    async verify(task, signal) {
+      const key = taskKey(task);
+      const cached = cache.get(key);
+      if (cached) {
+        hits++;
+        return cached;
+      }
+      let pending = inflight.get(key);
+      if (pending) merged++;
+      else {
+        misses++;
+        pending = verify(task, signal).then((result) => {
+          if (result.ok) cache.set(key, result, { ttl: verifiedTtl });
+          else if (DEFINITIVE.has(result.failure) && failureTtl > 0) cache.set(key, result, { ttl: failureTtl });
+          return result;
+        }).finally(() => inflight.delete(key));
+        inflight.set(key, pending);
+      }
+      return pending;
+    },
+    stats: () => ({ hits, misses, merged, size: cache.size }),
+  };
+}

@@ -1,0 +1,60 @@
+// Image references parsed by the distribution reference grammar, normalised the way
+// the container runtime resolves them: `nginx` is `docker.io/library/nginx:latest`.
+
+export interface ImageReference {
+  /** The text as written in the pod spec. */
+  original: string;
+  /** Registry host, with port when given: `docker.io`, `registry.local:5000`. */
+  registry: string;
+  /** Repository path within the registry: `library/nginx`. */
+  repository: string;
+  tag?: string;
+  /** `sha256:<64 hex>` when the reference pins a digest. */
+  digest?: string;
+}
+
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?`;
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const REFERENCE = new RegExp(`^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+
+export const DEFAULT_REGISTRY = 'docker.io';
+
+export type ParseResult = { ok: true; reference: ImageReference } | { ok: false; problem: string };
+
+export function parseImageReference(text: string): ParseResult {
+  if (text.length === 0) return { ok: false, problem: 'the image is empty' };
+  if (text.length > 4096) return { ok: false, problem: 'the image reference is longer than 4096 characters' };
+  const match = REFERENCE.exec(text);
+  if (!match) return { ok: false, problem: `${JSON.stringify(text)} is not a valid image reference` };
+  let [, domain, path, tag, digest] = match;
+  // The first component is a registry only if it looks like a host: a dot, a port or localhost.
+  if (domain !== undefined && !/[.:]/.test(domain) && domain !== 'localhost' && domain !== domain.toLowerCase()) {
+    return { ok: false, problem: `${JSON.stringify(text)} has an upper-case repository name` };
+  }
+  if (domain !== undefined && !/[.:[]/.test(domain) && domain !== 'localhost') {
+    path = `${domain}/${path}`;
+    domain = undefined;
+  }
+  let registry = domain ?? DEFAULT_REGISTRY;
+  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DEFAULT_REGISTRY;
+  const repository = registry === DEFAULT_REGISTRY && !path!.includes('/') ? `library/${path}` : path!;
+  if (repository.length > 255) return { ok: false, problem: `${JSON.stringify(text)} has a repository name longer than 255 characters` };
+  if (digest !== undefined && !SHA256.test(digest)) {
+    return { ok: false, problem: `${JSON.stringify(text)} pins a digest that is not sha256:<64 lower-case hex>` };
+  }
+  return { ok: true, reference: { original: text, registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) } };
+}
+
+/** `registry/repository`, the name policies' image globs are matched against. */
+export function repositoryName(ref: ImageReference): string {
+  return `${ref.registry}/${ref.repository}`;
+}
+
+/** The canonical pinned form: `registry/repository@sha256:...`. */
+export function pinned(ref: ImageReference, digest: string): string {
+  return `${repositoryName(ref)}@${digest}`;
+}

@@ -1,0 +1,101 @@
+// Caching, merging of concurrent misses, and the deadline of image verification.
+
+import { describe, expect, it } from 'vitest';
+import { PolicyStore } from '../../../src/policy/store.ts';
+import { cachedVerifier } from '../../../src/rules/images/cache.ts';
+import { gatherImageFacts } from '../../../src/rules/images/gather.ts';
+import type { VerificationResult, VerificationTask, Verifier } from '../../../src/rules/images/verification.ts';
+import { loadReview } from '../../helpers/fixtures.ts';
+import { P256_PUBLIC_KEY, imagePolicy } from '../../helpers/policies.ts';
+
+function task(digestByte: string, resourceVersion = '1'): VerificationTask {
+  const store = new PolicyStore({ sources: [] });
+  store.upsert('ImagePolicy', { ...imagePolicy('p', { images: ['**'], authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY } }] }), metadata: { name: 'p', uid: 'u', resourceVersion } });
+  return { image: { original: 'x', registry: 'r', repository: 'a', digest: `sha256:${digestByte.repeat(64)}` }, policy: store.snapshot().images[0]!, pullSecrets: [] };
+}
+
+/** Counts calls; each call resolves after `ms` with `result`. */
+function countingVerifier(result: VerificationResult, ms = 20): Verifier & { calls: number } {
+  const fn = Object.assign(async () => {
+    fn.calls++;
+    await new Promise((r) => setTimeout(r, ms));
+    return result;
+  }, { calls: 0 });
+  return fn;
+}
+
+const signal = () => AbortSignal.timeout(5000);
+
+describe('cachedVerifier', () => {
+  it('merges 100 concurrent misses for one digest into one verification, then serves hits', async () => {
+    const inner = countingVerifier({ ok: true, authority: 'k', detail: 'ok' });
+    const cached = cachedVerifier(inner);
+    const results = await Promise.all(Array.from({ length: 100 }, () => cached.verify(task('a'), signal())));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(inner.calls).toBe(1);
+    await cached.verify(task('a'), signal());
+    expect(inner.calls).toBe(1);
+    expect(cached.stats()).toMatchObject({ misses: 1, merged: 99, hits: 1 });
+  });
+
+  it('keys by policy resourceVersion: a changed policy verifies again', async () => {
+    const inner = countingVerifier({ ok: true, authority: 'k', detail: 'ok' }, 1);
+    const cached = cachedVerifier(inner);
+    await cached.verify(task('a', '1'), signal());
+    await cached.verify(task('a', '2'), signal());
+    await cached.verify(task('b', '2'), signal());
+    expect(inner.calls).toBe(3);
+  });
+
+  it('caches definitive failures briefly and transient ones not at all', async () => {
+    const unsigned = countingVerifier({ ok: false, failure: 'unsigned', reason: 'none' }, 1);
+    const c1 = cachedVerifier(unsigned, { failureTtlMs: 60 });
+    await c1.verify(task('a'), signal());
+    await c1.verify(task('a'), signal());
+    expect(unsigned.calls).toBe(1);
+    await new Promise((r) => setTimeout(r, 80));
+    await c1.verify(task('a'), signal());
+    expect(unsigned.calls).toBe(2);
+
+    const down = countingVerifier({ ok: false, failure: 'registry-error', reason: 'down' }, 1);
+    const c2 = cachedVerifier(down);
+    await c2.verify(task('a'), signal());
+    await c2.verify(task('a'), signal());
+    expect(down.calls).toBe(2);
+  });
+});
+
+describe('gatherImageFacts', () => {
+  const store = new PolicyStore({ sources: [] });
+  store.upsert('ImagePolicy', imagePolicy('shop', { images: ['registry.local:5000/**'], unmatchedImages: 'Allow', authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY } }] }));
+
+  it('verifies a pod\'s images in parallel', async () => {
+    const started: number[] = [];
+    const verify: Verifier = async () => {
+      started.push(Date.now());
+      await new Promise((r) => setTimeout(r, 50));
+      return { ok: true, authority: 'k', detail: 'ok' };
+    };
+    const review = loadReview('deployment-create');
+    const t0 = Date.now();
+    const facts = await gatherImageFacts(review.request, store.snapshot(), {}, { verify, resolveTag: async () => 'sha256:' + '0'.repeat(64), timeoutMs: 1000 });
+    expect(facts?.verifications.size).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(500);
+  });
+
+  it('turns whatever has not finished at the deadline into a timeout, on time', async () => {
+    const hang: Verifier = () => new Promise(() => {});
+    const t0 = Date.now();
+    const facts = await gatherImageFacts(loadReview('pod-create').request, store.snapshot(), {}, { verify: hang, resolveTag: () => new Promise(() => {}), timeoutMs: 200 });
+    const elapsed = Date.now() - t0;
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    expect(elapsed).toBeLessThan(1000);
+    expect([...facts!.verifications.values()]).toEqual([{ ok: false, failure: 'timeout', reason: 'verification did not finish within 0.2 s' }]);
+  });
+
+  it('a verifier that throws yields a registry-error result, never an exception', async () => {
+    const boom: Verifier = async () => { throw new Error('socket hang up'); };
+    const facts = await gatherImageFacts(loadReview('pod-create').request, store.snapshot(), {}, { verify: boom, resolveTag: async () => '', timeoutMs: 1000 });
+    expect([...facts!.verifications.values()]).toEqual([{ ok: false, failure: 'registry-error', reason: 'socket hang up' }]);
+  });
+});
