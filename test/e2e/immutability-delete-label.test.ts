@@ -90,7 +90,7 @@ describe('the lock label', () => {
 
   it.each([
     // The only label: the whole labels map disappears from the stored object.
-    { how: `kubectl label cm NAME ${LOCK_LABEL.key}- (its only label)`, name: 'only-label', args: [`${LOCK_LABEL.key}-`], changes: 'metadata.labels (removed)' },
+    { how: `kubectl label cm NAME ${LOCK_LABEL.key}- (its only label)`, name: 'only-label', args: [`${LOCK_LABEL.key}-`], changes: 'metadata.labels["bulwark.dev/immutable"] (removed)' },
     { how: `kubectl label cm NAME ${LOCK_LABEL.key}- (next to another label)`, name: 'two-labels', args: [`${LOCK_LABEL.key}-`], changes: `${LABEL_PATH} (removed)` },
     { how: `kubectl label --overwrite cm NAME ${LOCK_LABEL.key}=false`, name: 'to-false', args: ['--overwrite', `${LOCK_LABEL.key}=false`], changes: `${LABEL_PATH} (changed)` },
   ])('denies $how: unlocking is itself a change', async ({ name, args, changes }) => {

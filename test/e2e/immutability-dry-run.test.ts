@@ -33,7 +33,7 @@ describe('--dry-run=server gets the same answer as the real request', () => {
 
   it('denies removing the lock label', async () => {
     const result = await dryRun('label', 'configmap', 'locked', `${LOCK_LABEL.key}-`);
-    expectChangeDenied(result, target('ConfigMap', locked()), 'metadata.labels (removed)');
+    expectChangeDenied(result, target('ConfigMap', locked()), 'metadata.labels["bulwark.dev/immutable"] (removed)');
     expect(result.stderr).toContain(UNLOCK_IS_A_CHANGE);
     await expectUntouched(locked(), before.get('locked'));
   });

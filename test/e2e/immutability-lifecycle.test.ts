@@ -120,10 +120,9 @@ describe('a locked Namespace', () => {
     expect((await expectUntouched(ref, before, '{.status.phase}')).content).toBe('Active');
   });
 
-  // Product bug: a Namespace is cluster-scoped, but the apiserver sets request.namespace to
-  // the namespace's own name, and Bulwark's message then reads `Namespace NAME/NAME`
-  // (compare `ClusterRole NAME`). Remove `.fails` once the message says `Namespace NAME`.
-  it.fails('names it as a cluster-scoped object: "Namespace NAME is immutable"', async () => {
+  // A Namespace is cluster-scoped, but the apiserver sets request.namespace to its own
+  // name: the message must still read `Namespace NAME`, like `ClusterRole NAME`.
+  it('names it as a cluster-scoped object: "Namespace NAME is immutable"', async () => {
     const result = await kubectl(['delete', 'namespace', ns, '--wait=false'], { user: 'alice' });
     expectDeleteDenied(result, target('Namespace', { resource: 'namespace', name: ns }));
   });

@@ -52,9 +52,11 @@ export function semanticChanges(oldObject: KubeObject, newObject: KubeObject): C
   const before = withoutBookkeeping(oldObject);
   const after = withoutBookkeeping(newObject);
   // An absent map and an empty one mean the same; give both sides one so that a new
-  // annotation is reported by its key, not as "metadata.annotations (added)".
+  // annotation, or the last label removed, is reported by its key, not as the whole map.
   for (const [a, b] of [[before, after], [after, before]] as const) {
-    if (a.metadata && b.metadata && a.metadata.annotations === undefined && b.metadata.annotations !== undefined) a.metadata.annotations = {};
+    for (const map of ['annotations', 'labels'] as const) {
+      if (a.metadata && b.metadata && a.metadata[map] === undefined && b.metadata[map] !== undefined) a.metadata[map] = {};
+    }
   }
   const ops = jsonPatch.compare(before, after);
   return ops.map((op) => ({ path: op.path, kind: KIND_OF_OP[op.op] ?? 'changed' }));

@@ -17,7 +17,8 @@ function shorten(text: string): string {
 export function describeTarget(request: AdmissionRequest, locked: KubeObject): string {
   const kind = locked.kind ?? request.kind.kind;
   const name = locked.metadata?.name ?? request.name ?? '(unnamed)';
-  const namespace = locked.metadata?.namespace ?? request.namespace;
+  // The object's own namespace: a Namespace request carries its name in request.namespace too.
+  const namespace = locked.metadata ? locked.metadata.namespace : request.namespace;
   return `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
 }
 

@@ -64,6 +64,25 @@ describe('immutability: captured reviews', () => {
     }
   });
 
+  it('names a Namespace without repeating its name as a namespace', () => {
+    const review = variant('clusterrole-update-labelled', (r) => {
+      r.request.kind = { group: '', version: 'v1', kind: 'Namespace' };
+      r.request.namespace = 'team-a';
+      r.request.operation = 'DELETE';
+      r.request.oldObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { [LABEL]: 'true' } } };
+      r.request.object = null;
+    });
+    expect(message(review)).toMatch(/^Namespace team-a is immutable/);
+  });
+
+  it('names the lock label when it was the last label', () => {
+    const review = variant('configmap-label-removed', (r) => {
+      r.request.oldObject!.metadata!.labels = { [LABEL]: 'true' };
+      delete r.request.object!.metadata!.labels;
+    });
+    expect(message(review)).toContain(`metadata.labels["${LABEL}"] (removed)`);
+  });
+
   it('denies DELETE naming the object, for namespaced, cluster-scoped and custom resources', () => {
     expect(message(loadReview('configmap-delete-labelled'))).toMatch(/^ConfigMap [a-z0-9-]+\/app-config is immutable .* cannot be deleted/);
     expect(message(loadReview('customresource-delete-labelled'))).toMatch(/^Widget [a-z0-9-]+\/\S+ is immutable/);

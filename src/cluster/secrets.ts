@@ -1,0 +1,107 @@
+// Reading Secrets for image verification: public keys (`ImagePolicy` key authorities
+// with a secretRef) and registry credentials (the policy's credentialsSecretRef and a
+// pod's imagePullSecrets). Reads go through KubeReader with a short cache, so a
+// rotated or newly created Secret is used within `ttlMs` without a restart, while a
+// burst of admissions costs one apiserver GET per Secret.
+
+import type { KubeReader } from './kube-client.ts';
+import { BaseError } from '../errors.ts';
+
+export interface SecretRef {
+  namespace: string;
+  name: string;
+}
+
+export interface SecretData {
+  type: string;
+  /** Decoded values of `data` (and `stringData`, which a fake or an old apiserver may return). */
+  data: ReadonlyMap<string, Buffer>;
+}
+
+/** Resolves undefined when the Secret does not exist; throws SECRET_UNAVAILABLE when it cannot be read. */
+export type ReadSecret = (ref: SecretRef, signal: AbortSignal) => Promise<SecretData | undefined>;
+
+export interface SecretSourceOptions {
+  kube: KubeReader;
+  /** How long a read (found or not found) is reused. Default 10 s. */
+  ttlMs?: number;
+  /** Per-GET deadline; the caller's signal may end it sooner. Default 5 s. */
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Turns a Secret object (as the apiserver returns it) into decoded data. */
+export function decodeSecret(object: unknown, ref: SecretRef): SecretData {
+  const o = object as { type?: unknown; data?: unknown; stringData?: unknown } | null;
+  if (typeof o !== 'object' || o === null) throw new BaseError('SECRET_UNAVAILABLE', `Secret ${ref.namespace}/${ref.name}: the apiserver answered with something that is not an object`);
+  const data = new Map<string, Buffer>();
+  for (const [key, value] of Object.entries((o.data ?? {}) as Record<string, unknown>)) {
+    if (typeof value === 'string') data.set(key, Buffer.from(value, 'base64'));
+  }
+  for (const [key, value] of Object.entries((o.stringData ?? {}) as Record<string, unknown>)) {
+    if (typeof value === 'string' && !data.has(key)) data.set(key, Buffer.from(value, 'utf8'));
+  }
+  return { type: typeof o.type === 'string' ? o.type : 'Opaque', data };
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal, ref: SecretRef): Promise<T> {
+  if (signal.aborted) return Promise.reject(new BaseError('SECRET_UNAVAILABLE', `reading Secret ${ref.namespace}/${ref.name} was aborted`, { cause: signal.reason }));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new BaseError('SECRET_UNAVAILABLE', `reading Secret ${ref.namespace}/${ref.name} was aborted`, { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * A cached `ReadSecret` on top of KubeReader. Found and not-found answers are both kept
+ * for `ttlMs`; failures are not kept. Concurrent reads of one Secret share one GET.
+ */
+export function createSecretSource(options: SecretSourceOptions): ReadSecret {
+  const ttlMs = options.ttlMs ?? 10_000;
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const now = options.now ?? Date.now;
+  const cache = new Map<string, { value: SecretData | undefined; expiresAt: number }>();
+  const pending = new Map<string, Promise<SecretData | undefined>>();
+
+  return (ref, signal) => {
+    if (!NAME.test(ref.namespace) || !NAME.test(ref.name)) {
+      return Promise.reject(new BaseError('SECRET_UNAVAILABLE', `${JSON.stringify(`${ref.namespace}/${ref.name}`)} is not a valid Secret name`));
+    }
+    const key = `${ref.namespace}/${ref.name}`;
+    const hit = cache.get(key);
+    if (hit && hit.expiresAt > now()) return Promise.resolve(hit.value);
+    let read = pending.get(key);
+    if (!read) {
+      read = options.kube.getJson(`/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`, { timeoutMs })
+        .then((object) => {
+          const value = object === undefined ? undefined : decodeSecret(object, ref);
+          cache.set(key, { value, expiresAt: now() + ttlMs });
+          if (cache.size > 1024) for (const [k, v] of cache) if (v.expiresAt <= now()) cache.delete(k);
+          return value;
+        }, (err: unknown) => {
+          throw new BaseError('SECRET_UNAVAILABLE', `Secret ${key} could not be read: ${(err as Error).message}`, { cause: err });
+        })
+        .finally(() => pending.delete(key));
+      pending.set(key, read);
+    }
+    return abortable(read, signal, ref);
+  };
+}
+
+/** The PEM text under `key` of a Secret, or a problem that says what is missing. */
+export function secretText(secret: SecretData | undefined, ref: SecretRef & { key: string }): { text: string } | { problem: string } {
+  if (!secret) return { problem: `Secret ${ref.namespace}/${ref.name} does not exist` };
+  const value = secret.data.get(ref.key);
+  if (!value) return { problem: `Secret ${ref.namespace}/${ref.name} has no key ${JSON.stringify(ref.key)} (keys: ${[...secret.data.keys()].join(', ') || 'none'})` };
+  return { text: value.toString('utf8') };
+}
+
+/** The Docker config document of a pull Secret: `.dockerconfigjson`, or the older `.dockercfg`. */
+export function dockerConfigText(secret: SecretData, ref: SecretRef): { text: string } | { problem: string } {
+  const value = secret.data.get('.dockerconfigjson') ?? secret.data.get('.dockercfg');
+  if (!value) return { problem: `Secret ${ref.namespace}/${ref.name} (type ${secret.type}) has neither .dockerconfigjson nor .dockercfg` };
+  return { text: value.toString('utf8') };
+}

@@ -1,0 +1,99 @@
+// cosign v3's default signature: a sigstore bundle (media type
+// application/vnd.dev.sigstore.bundle.v0.3+json) holding a DSSE envelope whose payload
+// is an in-toto statement:
+//   {"_type":"https://in-toto.io/Statement/v1",
+//    "subject":[{"digest":{"sha256":"<hex>"}}],
+//    "predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}
+// The envelope signature is checked by @sigstore/verify with trust material that holds
+// only the policy's public key; the statement is then checked here.
+
+import type { KeyObject } from 'node:crypto';
+import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import { Verifier, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
+import { keyHint } from './keys.ts';
+import type { SignatureCheck } from './legacy.ts';
+
+export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
+const STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1']);
+
+/** `sha256:abc...` -> `sha256-abc...`: where cosign keeps an OCI index of referrers when the registry has no referrers API. */
+export function referrersFallbackTag(digest: string): string {
+  return digest.replace(':', '-');
+}
+
+function trustMaterialFor(key: KeyObject): TrustMaterial {
+  return {
+    certificateAuthorities: [],
+    timestampAuthorities: [],
+    tlogs: [],
+    ctlogs: [],
+    // The policy names exactly one key per authority, so the bundle's hint only
+    // selects among one: the key is used whatever the hint says (the signature decides).
+    publicKey: () => ({ publicKey: key, validFor: () => true }),
+  };
+}
+
+/** Key-based and offline: no transparency log, certificate log or timestamp is required. */
+const VERIFIER_OPTIONS = { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 } as const;
+
+function parseBundle(json: unknown): { bundle: Bundle } | { problem: string } {
+  try {
+    return { bundle: bundleFromJSON(json) };
+  } catch (err) {
+    return { problem: `a sigstore bundle is malformed (${(err as Error).message})` };
+  }
+}
+
+/** Checks what the verified statement says: cosign's signing predicate, with `digest` among its subjects. */
+export function checkStatement(payloadType: string, payload: Buffer, digest: string): SignatureCheck {
+  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) return { outcome: 'wrong-digest', reason: `the signed envelope holds ${JSON.stringify(payloadType)}, not an in-toto statement` };
+  let statement: { _type?: unknown; predicateType?: unknown; subject?: unknown };
+  try {
+    statement = JSON.parse(payload.toString('utf8')) as typeof statement;
+  } catch {
+    return { outcome: 'wrong-digest', reason: 'the signed statement is not JSON' };
+  }
+  if (typeof statement !== 'object' || statement === null || !STATEMENT_TYPES.has(statement._type as string)) {
+    return { outcome: 'wrong-digest', reason: `the signed payload is not an in-toto statement (_type ${JSON.stringify(statement?._type)})` };
+  }
+  if (statement.predicateType !== COSIGN_SIGN_PREDICATE) {
+    return { outcome: 'wrong-digest', reason: `the signed statement has predicateType ${JSON.stringify(statement.predicateType)}, not ${COSIGN_SIGN_PREDICATE}` };
+  }
+  const subjects = Array.isArray(statement.subject) ? statement.subject as { digest?: Record<string, unknown> }[] : [];
+  const hex = digest.slice('sha256:'.length);
+  const named = subjects.map((s) => s?.digest?.sha256).filter((d): d is string => typeof d === 'string');
+  if (named.includes(hex)) return { outcome: 'ok', detail: 'sigstore bundle' };
+  return {
+    outcome: 'wrong-digest',
+    reason: named.length === 0 ? 'the signed statement names no sha256 subject' : `the signature is for ${named.slice(0, 3).map((d) => `sha256:${d}`).join(', ')}, not ${digest}`,
+  };
+}
+
+/** Verifies a bundle document (parsed JSON) with `key` and checks that it signs `digest`. */
+export function checkBundle(json: unknown, key: KeyObject, digest: string): SignatureCheck {
+  const parsed = parseBundle(json);
+  if ('problem' in parsed) return { outcome: 'bad-signature', reason: parsed.problem };
+  const { bundle } = parsed;
+  if (bundle.content.$case !== 'dsseEnvelope') return { outcome: 'bad-signature', reason: 'a sigstore bundle holds a message signature, not a DSSE envelope as cosign writes for images' };
+  const material = bundle.verificationMaterial.content;
+  if (material.$case !== 'publicKey') {
+    return { outcome: 'bad-signature', reason: 'a sigstore bundle is keyless (signed with a certificate); only key authorities are supported' };
+  }
+  const entity = toSignedEntity(bundle);
+  // Trust rests on the key alone. Transparency-log entries and timestamps, if the signer
+  // added any, are not checked (there is no trusted root to check them against) and so
+  // are not counted either: with thresholds of 0 they could only cause failures.
+  entity.tlogEntries = [];
+  entity.timestamps = [];
+  try {
+    new Verifier(trustMaterialFor(key), VERIFIER_OPTIONS).verify(entity);
+  } catch (err) {
+    const hint = material.publicKey.hint;
+    const other = hint && hint !== keyHint(key) ? ' (the bundle names another key)' : '';
+    return { outcome: 'bad-signature', reason: `a sigstore bundle does not verify with the key${other}: ${(err as Error).message}` };
+  }
+  const envelope = bundle.content.dsseEnvelope;
+  return checkStatement(envelope.payloadType, Buffer.from(envelope.payload), digest);
+}

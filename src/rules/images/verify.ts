@@ -1,0 +1,179 @@
+// The Verifier: one pinned image digest against one ImagePolicy's authorities.
+//
+// - Approved digests are checked first and need no registry round trip.
+// - Key authorities: the digest's signatures are located once (both cosign formats, see
+//   cosign/locate.ts) and checked against each key; any authority that verifies admits.
+// - Failure, when no authority verifies, is the most informative one found:
+//   wrong-digest > bad-signature > registry-error > configuration > unsigned, and an
+//   aborted signal (the decision deadline) is always `timeout`.
+//
+// Multi-arch images: the digest the pod names is the digest verified, nothing else. A
+// pod naming an index digest is admitted by a signature of the index; a pod naming a
+// platform manifest digest needs a signature of that manifest. A signature of an index
+// does not cover its platform manifests, nor the reverse: a signature covers the bytes
+// it names, and following the index (or guessing the index a manifest came from) would
+// admit digests nobody signed. (cosign signs what it is given; `cosign sign
+// --recursive` signs the index and each platform manifest, which satisfies both.)
+
+import type { KeyObject } from 'node:crypto';
+import type { ReadSecret, SecretRef } from '../../cluster/secrets.ts';
+import { dockerConfigText, secretText } from '../../cluster/secrets.ts';
+import { isBulwarkError } from '../../errors.ts';
+import { parsePublicKey } from '../../policy/compile-image.ts';
+import type { CompiledAuthority } from '../../policy/compiled.ts';
+import { createRegistryClient, type RegistryAccess, type RegistryClient } from '../../registry/client.ts';
+import { credentialsFor, parseDockerConfig, type DockerConfig } from '../../registry/credentials.ts';
+import { checkBundle } from './cosign/bundle.ts';
+import { checkLegacySignature, legacySignatureTag, type SignatureCheck } from './cosign/legacy.ts';
+import { locateSignatures, type FoundSignatures } from './cosign/locate.ts';
+import type { VerificationFailure, VerificationResult, VerificationTask, Verifier } from './verification.ts';
+
+export interface CreateVerifierOptions {
+  /** Shared so connections and tokens are reused; a new client by default. */
+  registry?: RegistryClient;
+  /** Reads key and credential Secrets (cluster/secrets.ts); without it secretRefs are configuration failures. */
+  readSecret?: ReadSecret;
+}
+
+type KeyAuthority = Extract<CompiledAuthority, { kind: 'key' }>;
+
+interface Outcome {
+  authority: string;
+  failure: VerificationFailure;
+  reason: string;
+}
+
+const RANK: Record<VerificationFailure, number> = {
+  'timeout': 6,
+  'wrong-digest': 5,
+  'bad-signature': 4,
+  'registry-error': 3,
+  'configuration': 2,
+  'unsigned': 1,
+};
+
+const MAX_REASON = 1500;
+
+function worst(outcomes: readonly Outcome[]): VerificationResult {
+  const sorted = [...outcomes].sort((a, b) => RANK[b.failure] - RANK[a.failure]);
+  const top = sorted[0];
+  if (!top) return { ok: false, failure: 'unsigned', reason: 'the policy has no authorities' };
+  const reason = outcomes.length === 1 ? top.reason : sorted.map((o) => `authority ${JSON.stringify(o.authority)}: ${o.reason}`).join('; ');
+  return { ok: false, failure: top.failure, reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason };
+}
+
+async function resolveKey(authority: KeyAuthority, readSecret: ReadSecret | undefined, signal: AbortSignal): Promise<{ key: KeyObject } | { problem: string }> {
+  if ('inline' in authority.key) return { key: authority.key.inline };
+  const ref = authority.key.secretRef;
+  if (!readSecret) return { problem: `the key is in Secret ${ref.namespace}/${ref.name}, but there is no cluster connection to read it` };
+  try {
+    const text = secretText(await readSecret(ref, signal), ref);
+    if ('problem' in text) return text;
+    const parsed = parsePublicKey(text.text);
+    return 'problem' in parsed ? { problem: `the key in Secret ${ref.namespace}/${ref.name} (${ref.key}) ${parsed.problem}` } : parsed;
+  } catch (err) {
+    return { problem: (err as Error).message };
+  }
+}
+
+/** Credentials: the policy's Secret first (missing: a configuration failure), then the pod's pull Secrets (missing: skipped, as the kubelet does). */
+async function registryAccess(task: VerificationTask, readSecret: ReadSecret | undefined, signal: AbortSignal): Promise<RegistryAccess | { problem: string }> {
+  const { registry } = task.policy;
+  const configs: DockerConfig[] = [];
+  const read = async (ref: SecretRef, required: boolean): Promise<string | undefined> => {
+    const what = required ? `the policy's registry credentials, Secret ${ref.namespace}/${ref.name}` : `pull Secret ${ref.namespace}/${ref.name}`;
+    if (!readSecret) return required ? `${what} cannot be read without a cluster connection` : undefined;
+    try {
+      const secret = await readSecret(ref, signal);
+      if (!secret) return required ? `${what} does not exist` : undefined;
+      const text = dockerConfigText(secret, ref);
+      if ('problem' in text) return required ? text.problem : undefined;
+      configs.push(parseDockerConfig(text.text, `Secret ${ref.namespace}/${ref.name}`));
+      return undefined;
+    } catch (err) {
+      return required ? `${what} is unusable: ${(err as Error).message}` : undefined;
+    }
+  };
+  if (registry.credentialsSecretRef) {
+    const problem = await read(registry.credentialsSecretRef, true);
+    if (problem) return { problem };
+  }
+  for (const ref of task.pullSecrets) await read(ref, false);
+  return {
+    registry: task.image.registry,
+    insecure: registry.insecure,
+    ...(registry.caBundle ? { caBundle: registry.caBundle } : {}),
+    credentials: credentialsFor(task.image.registry, configs),
+  };
+}
+
+/** One key against every located signature. */
+function judge(found: FoundSignatures, key: KeyObject, digest: string): { ok: true; detail: string } | { ok: false; failure: VerificationFailure; reason: string } {
+  const checks: (SignatureCheck & { where: string })[] = [];
+  if (found.legacy.ok) {
+    for (const c of found.legacy.candidates) checks.push({ ...checkLegacySignature(c.payload, c.signature, key, digest), where: `tag ${legacySignatureTag(digest)}` });
+  }
+  if (found.bundles.ok) {
+    for (const c of found.bundles.candidates) {
+      const check: SignatureCheck = c.problem ? { outcome: 'bad-signature', reason: c.problem } : checkBundle(c.json, key, digest);
+      checks.push({ ...check, where: c.via });
+    }
+  }
+  const good = checks.find((c) => c.outcome === 'ok');
+  if (good && good.outcome === 'ok') return { ok: true, detail: `${good.detail} (${good.where})` };
+  const errors = [found.legacy, found.bundles].flatMap((l) => (l.ok ? [] : [l.error]));
+  const aborted = errors.find((e) => isBulwarkError(e, 'REGISTRY_ABORTED'));
+  if (aborted) return { ok: false, failure: 'timeout', reason: aborted.message };
+  const failed = checks.find((c) => c.outcome === 'wrong-digest') ?? checks.find((c) => c.outcome === 'bad-signature');
+  const also = errors.length > 0 ? `; also: ${errors.map((e) => e.message).join('; ')}` : '';
+  if (failed && failed.outcome !== 'ok') return { ok: false, failure: failed.outcome, reason: `${failed.reason} (${failed.where})${also}` };
+  if (errors.length > 0) return { ok: false, failure: 'registry-error', reason: errors.map((e) => e.message).join('; ') };
+  const notes = [found.legacy, found.bundles].flatMap((l) => (l.ok ? l.notes : []));
+  return { ok: false, failure: 'unsigned', reason: `no cosign signature for ${digest} (${notes.join('; ')})` };
+}
+
+export function createVerifier(options: CreateVerifierOptions = {}): Verifier {
+  const client = options.registry ?? createRegistryClient();
+  const { readSecret } = options;
+
+  return async (task, signal) => {
+    const { image, policy } = task;
+    const digest = image.digest;
+    if (policy.invalid) return { ok: false, failure: 'configuration', reason: `ImagePolicy ${policy.name} is invalid: ${policy.invalid}` };
+    const approved = policy.authorities.find((a) => a.kind === 'digests' && a.digests.has(digest));
+    if (approved) return { ok: true, authority: approved.name, detail: `${digest} is on its approved-digest list` };
+
+    const outcomes: Outcome[] = policy.authorities
+      .filter((a) => a.kind === 'digests')
+      .map((a) => ({ authority: a.name, failure: 'unsigned', reason: `${digest} is not on its approved-digest list` }));
+    const keyAuthorities = policy.authorities.filter((a): a is KeyAuthority => a.kind === 'key');
+    let stage = 'reading Secrets';
+    if (keyAuthorities.length > 0) {
+      const [keys, access] = await Promise.all([
+        Promise.all(keyAuthorities.map((a) => resolveKey(a, readSecret, signal))),
+        registryAccess(task, readSecret, signal),
+      ]);
+      const usable: { authority: KeyAuthority; key: KeyObject }[] = [];
+      keyAuthorities.forEach((authority, i) => {
+        const k = keys[i]!;
+        if ('problem' in k) outcomes.push({ authority: authority.name, failure: 'configuration', reason: k.problem });
+        else if ('problem' in access) outcomes.push({ authority: authority.name, failure: 'configuration', reason: access.problem });
+        else usable.push({ authority, key: k.key });
+      });
+      if (usable.length > 0 && !('problem' in access) && !signal.aborted) {
+        stage = `waiting for registry ${image.registry}`;
+        const found = await locateSignatures({ client, access, repository: image.repository, digest, signal });
+        for (const { authority, key } of usable) {
+          const verdict = judge(found, key, digest);
+          if (verdict.ok) return { ok: true, authority: authority.name, detail: verdict.detail };
+          outcomes.push({ authority: authority.name, failure: verdict.failure, reason: verdict.reason });
+        }
+      }
+    }
+    if (signal.aborted) {
+      const why = signal.reason instanceof Error ? signal.reason.message : 'aborted';
+      return { ok: false, failure: 'timeout', reason: `verification did not finish before the deadline (${stage}): ${why}` };
+    }
+    return worst(outcomes);
+  };
+}
