@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile } from 'json-schema-to-typescript';
-import { POLICY_KINDS, crdSchema, type PolicyKind } from '../src/policy/crds.ts';
+import { BULWARK_KINDS, crdSchema, type BulwarkKind } from '../src/policy/crds.ts';
 
 export const GENERATED_FILE = join(import.meta.dirname, '..', 'src', 'policy', 'generated', 'types.ts');
 
@@ -25,7 +25,7 @@ function forTypes(schema: unknown): unknown {
 
 export async function generate(): Promise<string> {
   const parts = ['// Generated from charts/bulwark/crds by scripts/generate-policy-types.ts. Do not edit.\n/* eslint-disable */\n'];
-  for (const kind of Object.keys(POLICY_KINDS) as PolicyKind[]) {
+  for (const kind of Object.keys(BULWARK_KINDS) as BulwarkKind[]) {
     const schema = forTypes(crdSchema(kind)) as Record<string, unknown>;
     const properties = schema.properties as Record<string, unknown>;
     properties.metadata = { tsType: 'import("../../admission/types.ts").ObjectMeta' };

@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createKubeReader, loadKubeConfig } from './cluster/kube-client.ts';
+import { createDiscovery } from './cluster/discovery.ts';
 import { clusterFactResolver } from './cluster/parent-facts.ts';
 import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from './cluster/policy-informers.ts';
 import { policyStatusWriter } from './cluster/policy-status.ts';
@@ -56,7 +57,8 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   if (reader) {
     informers = createClusterInformers({ reader, store, logger });
     const cache = informers;
-    resolveFacts = clusterFactResolver({ reader, timeoutMs: config.decisionTimeoutSeconds * 1000, namespaceLabels: (ns) => cache.namespaceLabels(ns) });
+    const timeoutMs = config.decisionTimeoutSeconds * 1000;
+    resolveFacts = clusterFactResolver({ reader, discovery: createDiscovery(reader, { timeoutMs }), informers: cache, timeoutMs, lockLabel: config.lockLabel });
     logger.info({ server: reader.server }, 'watching policies and reading cluster facts from the API server');
     void informers.start().catch((err: unknown) => logger.error({ err }, 'informers failed to start'));
   } else {

@@ -1,12 +1,23 @@
-// Facts the shell looks up before the core decides: the parent object of `scale` and
-// `eviction` requests, whose request objects (Scale, Eviction) do not carry the parent's
-// labels, and the labels of the request's namespace (from the namespace informer's
-// cache). A failed lookup is reported "unavailable", which the core turns into a denial.
+// Facts the shell looks up before the core decides:
+// - the time (expiries are judged against it);
+// - the parent object of `scale` and `eviction` requests, whose request objects (Scale,
+//   Eviction) do not carry the parent's labels;
+// - the labels of the request's namespace and the UnlockRequests aimed at the object
+//   (both from informer caches, no API call);
+// - for an UnlockRequest being created or approved, the object it targets;
+// - for a Namespace or CRD being deleted, the locked objects it still holds.
+// A failed lookup is reported "unavailable", which the core turns into a denial.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
-import { needsParent, type ParentFact, type RequestFacts } from '../decision/facts.ts';
+import { isContainerDelete, needsParent, type ParentFact, type RequestFacts } from '../decision/facts.ts';
 import type { FactResolver } from '../decision/decide.ts';
+import type { LockLabel } from '../policy/compiled.ts';
+import { POLICY_GROUP } from '../policy/crds.ts';
+import { groupOf } from '../rules/unlock/compile.ts';
+import { resourcePath, type Discovery } from './discovery.ts';
 import type { KubeReader } from './kube-client.ts';
+import { findLockedContents } from './locked-contents.ts';
+import type { ClusterInformers } from './policy-informers.ts';
 
 export function objectPath(request: AdmissionRequest): string {
   const { group, version, resource } = request.resource;
@@ -15,28 +26,55 @@ export function objectPath(request: AdmissionRequest): string {
   return `${prefix}${ns}/${resource}/${encodeURIComponent(request.name ?? '')}`;
 }
 
-async function lookupParent(reader: KubeReader, request: AdmissionRequest, timeoutMs: number): Promise<ParentFact> {
-  if (!request.name) return { status: 'unavailable', reason: 'the request names no object' };
+async function lookup(reader: KubeReader, path: string, timeoutMs: number): Promise<ParentFact> {
   try {
-    const object = await reader.getJson(objectPath(request), { timeoutMs });
+    const object = await reader.getJson(path, { timeoutMs });
     return object === undefined ? { status: 'absent' } : { status: 'found', object: object as KubeObject };
   } catch (err) {
     return { status: 'unavailable', reason: (err as Error).message };
   }
 }
 
+async function unlockTarget(reader: KubeReader, discovery: Discovery, request: AdmissionRequest, timeoutMs: number): Promise<ParentFact> {
+  const target = (request.object as { spec?: { target?: { apiVersion?: string; kind?: string; namespace?: string; name?: string } } } | null)?.spec?.target;
+  if (!target?.apiVersion || !target.kind || !target.name) return { status: 'unavailable', reason: 'spec.target is incomplete' };
+  try {
+    const resource = await discovery.find(groupOf(target.apiVersion), target.kind);
+    if (!resource) return { status: 'absent' };
+    return await lookup(reader, resourcePath(resource, resource.namespaced ? target.namespace : undefined, target.name), timeoutMs);
+  } catch (err) {
+    return { status: 'unavailable', reason: (err as Error).message };
+  }
+}
+
+const isUnlockRequestWrite = (r: AdmissionRequest) =>
+  r.kind.group === POLICY_GROUP && r.kind.kind === 'UnlockRequest' && r.subResource === undefined && (r.operation === 'CREATE' || r.operation === 'UPDATE');
+
 export function clusterFactResolver(options: {
   reader: KubeReader;
+  discovery?: Discovery;
+  informers?: Pick<ClusterInformers, 'namespaceLabels' | 'unlocksFor'>;
   timeoutMs: number;
-  namespaceLabels: (name: string) => Readonly<Record<string, string>> | undefined;
+  lockLabel?: LockLabel;
+  now?: () => number;
 }): FactResolver {
-  return async (request): Promise<RequestFacts> => {
-    const facts: RequestFacts = {};
+  const { reader, discovery, informers, timeoutMs } = options;
+  const now = options.now ?? Date.now;
+  return async (request, snapshot): Promise<RequestFacts> => {
+    const facts: RequestFacts = { now: now() };
     if (request.namespace) {
-      const labels = options.namespaceLabels(request.namespace);
+      const labels = informers?.namespaceLabels(request.namespace);
       if (labels) facts.namespaceLabels = labels;
     }
-    if (needsParent(request)) facts.parent = await lookupParent(options.reader, request, options.timeoutMs);
+    if (informers && request.name && (request.operation === 'UPDATE' || request.operation === 'DELETE' || request.subResource === 'eviction')) {
+      const unlocks = informers.unlocksFor(request.namespace, request.name);
+      if (unlocks.length > 0) facts.unlocks = unlocks;
+    }
+    if (needsParent(request)) facts.parent = request.name ? await lookup(reader, objectPath(request), timeoutMs) : { status: 'unavailable', reason: 'the request names no object' };
+    if (discovery && isUnlockRequestWrite(request)) facts.unlockTarget = await unlockTarget(reader, discovery, request, timeoutMs);
+    if (discovery && isContainerDelete(request)) {
+      facts.lockedContents = await findLockedContents({ reader, discovery, request, label: options.lockLabel ?? snapshot.lockLabel, timeoutMs });
+    }
     return facts;
   };
 }

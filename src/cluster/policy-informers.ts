@@ -3,16 +3,20 @@
 
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.ts';
-import { POLICY_GROUP, POLICY_KINDS, POLICY_VERSION, type PolicyKind } from '../policy/crds.ts';
+import { BULWARK_KINDS, POLICY_GROUP, POLICY_KINDS, POLICY_VERSION, type PolicyKind } from '../policy/crds.ts';
+import { compileUnlock, type CompiledUnlock } from '../rules/unlock/compile.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import { resilientInformer, type ResilientInformer } from './informer.ts';
 import type { KubeReader } from './kube-client.ts';
 
 export const NAMESPACE_SOURCE = 'Namespace';
-export const CLUSTER_SOURCES = [...Object.keys(POLICY_KINDS), NAMESPACE_SOURCE] as const;
+export const UNLOCK_SOURCE = 'UnlockRequest';
+export const CLUSTER_SOURCES = [...Object.keys(POLICY_KINDS), NAMESPACE_SOURCE, UNLOCK_SOURCE] as const;
 
 export interface ClusterInformers {
   namespaceLabels(name: string): Readonly<Record<string, string>> | undefined;
+  /** UnlockRequests whose target has this namespace and name (any kind: the rule checks kind). */
+  unlocksFor(namespace: string | undefined, name: string): readonly CompiledUnlock[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -55,10 +59,40 @@ export function createClusterInformers(options: { reader: KubeReader; store: Pol
   }
   const namespaces = watch(NAMESPACE_SOURCE, '/api/v1/namespaces', { upsert: () => {}, remove: () => {} });
 
+  // UnlockRequests, compiled once per change and indexed by their target's namespace/name.
+  const unlocksByUid = new Map<string, CompiledUnlock>();
+  let unlockIndex: Map<string, CompiledUnlock[]> | undefined;
+  const unlockKey = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
+  watch(UNLOCK_SOURCE, `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`, {
+    upsert: (o) => {
+      const compiled = compileUnlock({ ...o, kind: 'UnlockRequest' });
+      if (compiled.ok) unlocksByUid.set(o.metadata?.uid ?? '', compiled.unlock);
+      else {
+        unlocksByUid.delete(o.metadata?.uid ?? '');
+        logger.warn({ name: o.metadata?.name, problems: compiled.problems }, 'ignoring an invalid UnlockRequest');
+      }
+      unlockIndex = undefined;
+    },
+    remove: (o) => {
+      unlocksByUid.delete(o.metadata?.uid ?? '');
+      unlockIndex = undefined;
+    },
+  });
+
   return {
     namespaceLabels: (name) => {
       const ns = namespaces.get(name);
       return ns ? (ns.metadata?.labels ?? {}) : undefined;
+    },
+    unlocksFor(namespace, name) {
+      if (!unlockIndex) {
+        unlockIndex = new Map();
+        for (const u of unlocksByUid.values()) {
+          const k = unlockKey(u.target.namespace, u.target.name);
+          unlockIndex.set(k, [...(unlockIndex.get(k) ?? []), u]);
+        }
+      }
+      return unlockIndex.get(unlockKey(namespace, name)) ?? [];
     },
     async start() {
       await Promise.all(informers.map((i) => i.start()));

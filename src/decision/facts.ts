@@ -4,11 +4,16 @@
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
 import type { VerificationResult } from '../rules/images/verification.ts';
+import type { CompiledUnlock } from '../rules/unlock/compile.ts';
 
 /** The object a subresource request acts on, when the request carries another kind. */
 export type ParentFact =
   | { status: 'found'; object: KubeObject }
   | { status: 'absent' }
+  | { status: 'unavailable'; reason: string };
+
+export type LockedContents =
+  | { status: 'listed'; objects: readonly string[]; more: boolean }
   | { status: 'unavailable'; reason: string };
 
 /** What the shell found out about a request's images (see rules/images/plan.ts). */
@@ -20,8 +25,16 @@ export interface ImageFacts {
 }
 
 export interface RequestFacts {
+  /** The time of the request (epoch ms), for expiries: the core reads no clock. */
+  now?: number;
   parent?: ParentFact;
   images?: ImageFacts;
+  /** UnlockRequests whose target is the object of this request. */
+  unlocks?: readonly CompiledUnlock[];
+  /** For an UnlockRequest being created or approved: the object it targets. */
+  unlockTarget?: ParentFact;
+  /** For a Namespace or CRD being deleted: locked objects it still holds. */
+  lockedContents?: LockedContents;
   /** Labels of the request's namespace; absent when unknown (no cluster, not yet cached). */
   namespaceLabels?: Readonly<Record<string, string>>;
 }
@@ -31,6 +44,13 @@ export interface RequestFacts {
  * are not in the request: `scale` carries an autoscaling/v1 Scale, `eviction` a
  * policy/v1 Eviction (which deletes the pod).
  */
+/** Whether a request deletes something whose deletion would delete objects without admission. */
+export function isContainerDelete(request: AdmissionRequest): boolean {
+  if (request.operation !== 'DELETE' || request.subResource !== undefined) return false;
+  return (request.kind.group === '' && request.kind.kind === 'Namespace')
+    || (request.kind.group === 'apiextensions.k8s.io' && request.kind.kind === 'CustomResourceDefinition');
+}
+
 const FOREIGN_OBJECT_SUBRESOURCES = new Set(['scale', 'eviction']);
 
 export function needsParent(request: AdmissionRequest): boolean {

@@ -5,7 +5,9 @@ import type { AdmissionRequest } from '../admission/types.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
 import { evaluateImages } from '../rules/images/evaluate.ts';
 import { evaluateImmutability } from '../rules/immutability/evaluate.ts';
+import { evaluateDeletionGuards } from '../rules/guards/evaluate.ts';
 import { evaluatePolicyValidation } from '../rules/policies/evaluate.ts';
+import { evaluateUnlockRequest } from '../rules/unlock/validate.ts';
 import type { RequestFacts } from './facts.ts';
 import { combine, type Verdict } from './verdict.ts';
 
@@ -18,11 +20,13 @@ export interface ReviewInput {
 type Rule = (request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts) => Verdict;
 
 /** Every rule, in evaluation order; each decides for itself whether the request concerns it. */
-const RULES: readonly Rule[] = [evaluatePolicyValidation, evaluateImmutability, evaluateImages];
+const RULES: readonly Rule[] = [evaluatePolicyValidation, evaluateUnlockRequest, evaluateImmutability, evaluateDeletionGuards, evaluateImages];
 
 export function reviewRequest({ request, snapshot, facts = {} }: ReviewInput): Verdict {
   const verdict = combine(RULES.map((rule) => rule(request, snapshot, facts)));
-  verdict.auditAnnotations.decision = verdict.allowed ? (verdict.warnings.length > 0 ? 'warn' : 'allow') : 'deny';
+  verdict.auditAnnotations.decision = !verdict.allowed ? 'deny'
+    : verdict.outcomes.some((o) => o.decision === 'unlocked') ? 'unlocked'
+      : verdict.warnings.length > 0 ? 'warn' : 'allow';
   if (!verdict.allowed) verdict.auditAnnotations.reason = verdict.reasons.join('; ');
   return verdict;
 }

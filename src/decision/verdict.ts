@@ -14,8 +14,8 @@ export interface Verdict {
   outcomes: RuleOutcome[];
 }
 
-/** `exempt`: a policy let the request through because of who made it. */
-export type Decision = 'allow' | 'deny' | 'warn' | 'audit' | 'exempt' | 'skip';
+/** `exempt`: a policy let the request through because of who made it; `unlocked`: an approved UnlockRequest did. */
+export type Decision = 'allow' | 'deny' | 'warn' | 'audit' | 'exempt' | 'unlocked' | 'skip';
 
 export interface RuleOutcome {
   rule: string;

@@ -14,6 +14,14 @@ export const POLICY_KINDS = {
 } as const;
 
 export type PolicyKind = keyof typeof POLICY_KINDS;
+
+/** Every CRD of ours, with its YAML file and plural. */
+export const BULWARK_KINDS = {
+  ...POLICY_KINDS,
+  UnlockRequest: { file: 'unlockrequests.bulwark.dev.yaml', plural: 'unlockrequests' },
+} as const;
+
+export type BulwarkKind = keyof typeof BULWARK_KINDS;
 export const POLICY_GROUP = 'bulwark.dev';
 export const POLICY_VERSION = 'v1alpha1';
 export const POLICY_API_VERSION = `${POLICY_GROUP}/${POLICY_VERSION}`;
@@ -24,12 +32,12 @@ interface CrdDocument {
   spec: { names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: JsonSchema } }[] };
 }
 
-export function readCrd(kind: PolicyKind): CrdDocument {
-  return parseYaml(readFileSync(join(CRD_DIR, POLICY_KINDS[kind].file), 'utf8')) as CrdDocument;
+export function readCrd(kind: BulwarkKind): CrdDocument {
+  return parseYaml(readFileSync(join(CRD_DIR, BULWARK_KINDS[kind].file), 'utf8')) as CrdDocument;
 }
 
 /** The openAPIV3Schema of `kind` at v1alpha1. */
-export function crdSchema(kind: PolicyKind): JsonSchema {
+export function crdSchema(kind: BulwarkKind): JsonSchema {
   const version = readCrd(kind).spec.versions.find((v) => v.name === POLICY_VERSION);
   if (!version) throw new Error(`CRD for ${kind} has no ${POLICY_VERSION} version`);
   return version.schema.openAPIV3Schema;

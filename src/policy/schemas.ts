@@ -5,7 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FieldProblem } from '../errors.ts';
-import { POLICY_KINDS, crdSchema, type PolicyKind } from './crds.ts';
+import { BULWARK_KINDS, crdSchema, type BulwarkKind } from './crds.ts';
 
 function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
@@ -34,12 +34,12 @@ function closed(schema: unknown): unknown {
   return out;
 }
 
-let validators: Record<PolicyKind, ValidateFunction> | undefined;
+let validators: Record<BulwarkKind, ValidateFunction> | undefined;
 
-function validatorFor(kind: PolicyKind): ValidateFunction {
+function validatorFor(kind: BulwarkKind): ValidateFunction {
   validators ??= (() => {
     const ajv = createAjv();
-    return Object.fromEntries((Object.keys(POLICY_KINDS) as PolicyKind[]).map((k) => [k, ajv.compile(closed(crdSchema(k)) as object)])) as Record<PolicyKind, ValidateFunction>;
+    return Object.fromEntries((Object.keys(BULWARK_KINDS) as BulwarkKind[]).map((k) => [k, ajv.compile(closed(crdSchema(k)) as object)])) as Record<BulwarkKind, ValidateFunction>;
   })();
   return validators[kind];
 }
@@ -66,7 +66,7 @@ function problemOf(error: ErrorObject): FieldProblem {
 }
 
 /** Validates against the CRD schema and fills in its defaults (mutates `object`). */
-export function validateAgainstCrd(kind: PolicyKind, object: unknown): FieldProblem[] {
+export function validateAgainstCrd(kind: BulwarkKind, object: unknown): FieldProblem[] {
   const validate = validatorFor(kind);
   if (validate(object)) return [];
   return (validate.errors ?? []).map(problemOf);

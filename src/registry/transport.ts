@@ -60,8 +60,7 @@ export function createAgentPool(options: { maxSocketsPerOrigin?: number } = {}):
 }
 
 function describeNetworkError(err: NodeJS.ErrnoException): string {
-  const code = err.code ? `${err.code}: ` : '';
-  return `${code}${err.message}`.replace(/^(\w+): \1 /, '$1 ');
+  return err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message;
 }
 
 export function abortedError(registry: string, what: string, signal: AbortSignal): BaseError<'REGISTRY_ABORTED'> {

@@ -8,7 +8,7 @@ import type { Decided } from '../decision/decide.ts';
 import type { Logger } from '../observability/logger.ts';
 
 function notable({ verdict }: Decided): boolean {
-  return !verdict.allowed || verdict.warnings.length > 0 || verdict.outcomes.some((o) => o.decision === 'audit' || o.decision === 'warn' || o.decision === 'exempt');
+  return !verdict.allowed || verdict.warnings.length > 0 || verdict.outcomes.some((o) => o.decision !== 'allow' && o.decision !== 'skip');
 }
 
 export function logDecision(logger: Logger, request: AdmissionRequest, decided: Decided, seconds: number): void {

@@ -174,3 +174,45 @@ export interface ImagePolicy {
     }[];
   };
 }
+
+export interface UnlockRequest {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: import("../../admission/types.ts").ObjectMeta;
+  spec: {
+    target: {
+      apiVersion: string;
+      kind: string;
+      namespace?: string;
+      name: string;
+    };
+    /**
+     * @minItems 1
+     * @maxItems 2
+     */
+    operations: ("UPDATE" | "DELETE")[];
+    reason: string;
+    duration: string;
+    requester: string;
+    change?: {
+      /**
+       * @minItems 1
+       * @maxItems 256
+       */
+      patch: {
+        op: "add" | "remove" | "replace" | "move" | "copy" | "test";
+        path: string;
+        from?: string;
+        value?: unknown;
+      }[];
+    };
+    /**
+     * @maxItems 16
+     */
+    approvals?: {
+      user: string;
+      time?: string;
+      comment?: string;
+    }[];
+  };
+}

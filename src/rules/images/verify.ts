@@ -125,9 +125,10 @@ function judge(found: FoundSignatures, key: KeyObject, digest: string): { ok: tr
   const aborted = errors.find((e) => isBulwarkError(e, 'REGISTRY_ABORTED'));
   if (aborted) return { ok: false, failure: 'timeout', reason: aborted.message };
   const failed = checks.find((c) => c.outcome === 'wrong-digest') ?? checks.find((c) => c.outcome === 'bad-signature');
-  const also = errors.length > 0 ? `; also: ${errors.map((e) => e.message).join('; ')}` : '';
-  if (failed && failed.outcome !== 'ok') return { ok: false, failure: failed.outcome, reason: `${failed.reason} (${failed.where})${also}` };
-  if (errors.length > 0) return { ok: false, failure: 'registry-error', reason: errors.map((e) => e.message).join('; ') };
+  // Both lookups usually fail alike (registry down, 503): one message per kind of failure is enough.
+  const registryTrouble = errors.filter((e, i) => errors.findIndex((f) => f.code === e.code) === i).map((e) => e.message).join('; ');
+  if (failed && failed.outcome !== 'ok') return { ok: false, failure: failed.outcome, reason: `${failed.reason} (${failed.where})${registryTrouble ? `; also: ${registryTrouble}` : ''}` };
+  if (errors.length > 0) return { ok: false, failure: 'registry-error', reason: registryTrouble };
   const notes = [found.legacy, found.bundles].flatMap((l) => (l.ok ? l.notes : []));
   return { ok: false, failure: 'unsigned', reason: `no cosign signature for ${digest} (${notes.join('; ')})` };
 }

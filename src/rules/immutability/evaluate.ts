@@ -8,6 +8,8 @@ import { allow, combine, deny, enforce, type Verdict } from '../../decision/verd
 import { BUILTIN_IMMUTABILITY_POLICY, strictStandIn } from '../../policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { semanticChanges, type Change } from './diff.ts';
+import type { CompiledUnlock } from '../unlock/compile.ts';
+import { findUnlock } from '../unlock/match.ts';
 import { describeChanges, describeTarget } from './message.ts';
 import { isUnderPointer } from './paths.ts';
 
@@ -117,7 +119,7 @@ function targetOf(request: AdmissionRequest, locked: KubeObject, facts: RequestF
  * group and kind in the index), else the built-in default. A policy whose match cannot be
  * decided (namespace labels unknown) applies in its strictest reading.
  */
-function applicablePolicies(snapshot: PolicySnapshot, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
+export function applicablePolicies(snapshot: PolicySnapshot, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
   const found: CompiledImmutabilityPolicy[] = [];
   for (const policy of snapshot.immutability.lookup(target.group, target.kind, target.namespace)) {
     const result = policy.match(target);
@@ -134,7 +136,8 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
   const label = snapshot.lockLabel;
   if (!isLocked(action.locked, label)) return allow(RULE, 'skip');
 
-  const policies = applicablePolicies(snapshot, targetOf(request, action.locked, facts));
+  const matchTarget = targetOf(request, action.locked, facts);
+  const policies = applicablePolicies(snapshot, matchTarget);
   const changes = action.kind === 'update'
     ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject), request, action.oldObject, action.newObject)
     : [];
@@ -142,5 +145,36 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
   const verdicts = policies.map((policy) => isExempt(policy, request)
     ? { ...allow(RULE, 'exempt'), auditAnnotations: { 'immutability-exempt': `${policy.name}: ${request.userInfo.username ?? ''}` } }
     : policyVerdict(policy, request, target, action, changes, label));
-  return combine(verdicts);
+  const verdict = combine(verdicts);
+  return verdict.allowed ? verdict : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target);
+}
+
+/** The UnlockRequests whose target is exactly this object (group, kind, namespace, name). */
+function unlocksAimedAt(t: MatchTarget, locked: KubeObject, facts: RequestFacts) {
+  const name = locked.metadata?.name;
+  return (facts.unlocks ?? []).filter((u) => u.target.group === t.group && u.target.kind === t.kind && u.target.namespace === t.namespace && u.target.name === name);
+}
+
+/**
+ * A denial stands unless an approved, unexpired UnlockRequest lifts it for this exact
+ * request. Approvals needed: the most any governing policy asks for.
+ */
+function withUnlock(denied: Verdict, action: Action & { kind: 'update' | 'delete' }, policies: readonly CompiledImmutabilityPolicy[], unlocks: readonly CompiledUnlock[], facts: RequestFacts, target: string): Verdict {
+  if (unlocks.length === 0 || facts.now === undefined) return denied;
+  const match = findUnlock(unlocks, {
+    operation: action.kind === 'update' ? 'UPDATE' : 'DELETE',
+    approvalsRequired: Math.max(...policies.map((p) => p.unlock.approvalsRequired)),
+    now: facts.now,
+    ...(action.kind === 'update' ? { oldObject: action.oldObject, newObject: action.newObject } : {}),
+  });
+  if (!match.ok) return { ...denied, reasons: denied.reasons.map((r) => `${r} (${match.why.join('; ')})`) };
+  const { unlock } = match;
+  const note = `${target} is locked, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${unlock.approvers.join(', ')}) allows this ${action.kind === 'update' ? 'update' : 'delete'} until ${new Date(unlock.expiresAtMs).toISOString()}`;
+  return {
+    allowed: true,
+    reasons: [],
+    warnings: [note],
+    auditAnnotations: { ...denied.auditAnnotations, 'unlock-request': unlock.name, 'unlock-approvers': unlock.approvers.join(','), 'unlock-requester': unlock.requester },
+    outcomes: [{ rule: RULE, decision: 'unlocked' }],
+  };
 }

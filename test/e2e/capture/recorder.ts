@@ -37,7 +37,7 @@ const kc = loadKubeConfig(values.kubeconfig ? 'required' : 'none', values.kubeco
 const app = createApp({
   decideDeps: {
     snapshot: () => builtinSnapshot(),
-    resolveFacts: kc ? clusterFactResolver({ reader: createKubeReader(kc), timeoutMs: 5000, namespaceLabels: () => undefined }) : noClusterFacts,
+    resolveFacts: kc ? clusterFactResolver({ reader: createKubeReader(kc), timeoutMs: 5000 }) : noClusterFacts,
   },
   logger: createLogger('warn'),
   metrics: createMetrics({ collectDefaults: false }),

@@ -59,9 +59,7 @@ describe('extracting images', () => {
 
 describe('the image rule', () => {
   it('does nothing without ImagePolicies', () => {
-    expect(decide(new PolicyStore({ sources: [] }), loadReview('deployment-create'), {}).outcomes).toEqual([
-      { rule: 'policy-validation', decision: 'skip' }, { rule: 'immutability', decision: 'skip' }, { rule: 'images', decision: 'skip' },
-    ]);
+    expect(decide(new PolicyStore({ sources: [] }), loadReview('deployment-create'), {}).outcomes).toContainEqual({ rule: 'images', decision: 'skip' });
   });
 
   it('admits a pinned, verified image and records which key verified it', () => {

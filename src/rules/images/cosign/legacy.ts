@@ -83,8 +83,8 @@ export function checkSimpleSigningPayload(payload: Buffer, digest: string): Sign
   // Exact comparison, as cosign does: the payload must name this very digest.
   if (named.value !== digest) return { outcome: 'wrong-digest', reason: `the signature is for ${named.value}, not ${digest}` };
   const reference = path(doc, ['critical', 'identity', 'docker-reference']);
-  const where = 'found' in reference && reference.found && typeof reference.value === 'string' ? ` (signed as ${reference.value})` : '';
-  return { outcome: 'ok', detail: `cosign legacy signature${where}` };
+  const signedAs = 'found' in reference && reference.found && typeof reference.value === 'string' ? ` of ${reference.value}` : '';
+  return { outcome: 'ok', detail: `cosign legacy signature${signedAs}` };
 }
 
 /** Checks one layer: its signature against `key` first, then what the signed payload says. */

@@ -1,0 +1,77 @@
+// UnlockRequest object -> the compiled form the immutability rule reads: who asked,
+// who approved, for which object and operations, until when, bound to which change.
+
+import type { FieldProblem } from '../../errors.ts';
+import { parseDuration } from '../../policy/duration.ts';
+import type { UnlockRequest } from '../../policy/generated/types.ts';
+import { validateAgainstCrd } from '../../policy/schemas.ts';
+
+export interface UnlockTarget {
+  group: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export interface PatchOperation {
+  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
+  path: string;
+  from?: string;
+  value?: unknown;
+}
+
+export interface CompiledUnlock {
+  name: string;
+  target: UnlockTarget;
+  operations: ReadonlySet<'UPDATE' | 'DELETE'>;
+  requester: string;
+  /** Distinct approvers in order, the requester excluded (Bulwark refuses such approvals anyway). */
+  approvers: readonly string[];
+  createdAtMs: number;
+  durationMs: number;
+  expiresAtMs: number;
+  patch?: readonly PatchOperation[];
+}
+
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+export function targetKey(t: UnlockTarget): string {
+  return `${t.group}/${t.kind}/${t.namespace ?? ''}/${t.name}`;
+}
+
+export type UnlockCompileResult = { ok: true; unlock: CompiledUnlock } | { ok: false; problems: FieldProblem[] };
+
+export function compileUnlock(raw: unknown): UnlockCompileResult {
+  const object = structuredClone(raw) as UnlockRequest;
+  const problems = validateAgainstCrd('UnlockRequest', object);
+  if (problems.length > 0) return { ok: false, problems };
+  const { spec, metadata } = object;
+  const durationMs = parseDuration(spec.duration);
+  if (durationMs === undefined || durationMs <= 0) return { ok: false, problems: [{ path: 'spec.duration', message: `${JSON.stringify(spec.duration)} is not a positive duration such as 30m` }] };
+  const createdAtMs = Date.parse(metadata?.creationTimestamp as string ?? '');
+  const approvers: string[] = [];
+  for (const a of spec.approvals ?? []) if (a.user !== spec.requester && !approvers.includes(a.user)) approvers.push(a.user);
+  return {
+    ok: true,
+    unlock: {
+      name: metadata?.name ?? '(unnamed)',
+      target: {
+        group: groupOf(spec.target.apiVersion),
+        kind: spec.target.kind,
+        ...(spec.target.namespace ? { namespace: spec.target.namespace } : {}),
+        name: spec.target.name,
+      },
+      operations: new Set(spec.operations),
+      requester: spec.requester,
+      approvers,
+      createdAtMs,
+      durationMs,
+      // Without a creation time (not yet stored) it is not in force at all.
+      expiresAtMs: Number.isFinite(createdAtMs) ? createdAtMs + durationMs : Number.NEGATIVE_INFINITY,
+      ...(spec.change ? { patch: spec.change.patch as PatchOperation[] } : {}),
+    },
+  };
+}
