@@ -1,6 +1,8 @@
 // `bulwark` command line: one entry, subcommands. Returns the process exit code.
 
 import { Command, CommanderError } from 'commander';
+import { isBulwarkError } from '../errors.ts';
+import { registerPluginCommands } from './plugin/register.ts';
 import { registerReview } from './review.ts';
 import { registerServe } from './serve.ts';
 
@@ -12,10 +14,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride();
   registerServe(program);
   registerReview(program, (code) => { exitCode = code; });
+  registerPluginCommands(program, (line) => process.stdout.write(`${line}\n`), (code) => { exitCode = code; });
   try {
     await program.parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (isBulwarkError(err, 'CLI_USAGE')) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 1;
+    }
     throw err;
   }
   return exitCode;

@@ -12,14 +12,18 @@ export interface ApiResource {
   kind: string;
   namespaced: boolean;
   verbs: readonly string[];
+  singularName?: string;
+  shortNames?: readonly string[];
 }
 
-interface ResourceList { resources?: { name: string; kind: string; namespaced: boolean; verbs?: string[] }[] }
+interface ResourceList { resources?: { name: string; kind: string; namespaced: boolean; verbs?: string[]; singularName?: string; shortNames?: string[] }[] }
 interface GroupList { groups?: { name: string; preferredVersion?: { version: string } }[] }
 
 export interface Discovery {
   resources(): Promise<readonly ApiResource[]>;
   find(group: string, kind: string): Promise<ApiResource | undefined>;
+  /** What a person types: `cm`, `configmap`, `deployments.apps`, `Widget`. */
+  resolve(typed: string): Promise<ApiResource | undefined>;
 }
 
 export function resourcePath(r: ApiResource, namespace?: string, name?: string): string {
@@ -40,7 +44,10 @@ export function createDiscovery(reader: KubeReader, options: { ttlMs?: number; t
     const lists = await Promise.all(versions.map(async (v) => ({ v, list: await reader.getJson(v.path, { timeoutMs }) as ResourceList | undefined })));
     return lists.flatMap(({ v, list }) => (list?.resources ?? [])
       .filter((r) => !r.name.includes('/'))
-      .map((r) => ({ group: v.group, version: v.version, resource: r.name, kind: r.kind, namespaced: r.namespaced, verbs: r.verbs ?? [] })));
+      .map((r) => ({
+        group: v.group, version: v.version, resource: r.name, kind: r.kind, namespaced: r.namespaced, verbs: r.verbs ?? [],
+        ...(r.singularName ? { singularName: r.singularName } : {}), ...(r.shortNames ? { shortNames: r.shortNames } : {}),
+      })));
   }
 
   const resources = () => {
@@ -55,6 +62,15 @@ export function createDiscovery(reader: KubeReader, options: { ttlMs?: number; t
     resources,
     async find(group, kind) {
       return (await resources()).find((r) => r.group === group && r.kind === kind);
+    },
+    async resolve(typed) {
+      const dot = typed.indexOf('.');
+      const name = (dot < 0 ? typed : typed.slice(0, dot)).toLowerCase();
+      const group = dot < 0 ? undefined : typed.slice(dot + 1);
+      const all = (await resources()).filter((r) => group === undefined || r.group === group);
+      const hits = all.filter((r) => r.resource === name || r.singularName === name || r.kind.toLowerCase() === name || r.shortNames?.includes(name));
+      // Prefer the core and built-in groups, as kubectl does for ambiguous names.
+      return hits.find((r) => r.group === '') ?? hits.find((r) => !r.group.includes('.') || r.group.endsWith('.k8s.io')) ?? hits[0];
     },
   };
 }

@@ -16,6 +16,25 @@ export interface KubeReader {
   readonly kubeConfig: KubeConfig;
 }
 
+/** A reader that can also make any call (the kubectl plugin writes objects). */
+export interface KubeClient extends KubeReader {
+  /** Any call; never throws on an HTTP status, only on transport errors. */
+  call(method: string, path: string, options: { body?: string; contentType?: string; timeoutMs: number }): Promise<{ status: number; body: unknown }>;
+}
+
+/** An API call answered with an unexpected HTTP status. */
+export class HttpStatusError extends Error {
+  readonly status: number;
+  /** Seconds the server asked to wait (429 and some 5xx), if it said. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(message: string, status: number, retryAfterSeconds?: number) {
+    super(message);
+    this.status = status;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 export type ClusterMode = 'auto' | 'required' | 'none';
 
 /**
@@ -34,7 +53,7 @@ export function loadKubeConfig(mode: ClusterMode, kubeconfig?: string): KubeConf
   return kc;
 }
 
-export function createKubeReader(kc: KubeConfig): KubeReader {
+export function createKubeReader(kc: KubeConfig): KubeClient {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new BaseError('CONFIG_INVALID', 'the kubeconfig has no current cluster');
   const base = new URL(cluster.server);
@@ -45,16 +64,27 @@ export function createKubeReader(kc: KubeConfig): KubeReader {
     kubeConfig: kc,
     getJson: (path, { timeoutMs }) => send('GET', path, undefined, timeoutMs),
     mergePatch: (path, patch, { timeoutMs }) => send('PATCH', path, JSON.stringify(patch), timeoutMs),
+    call: (method, path, { body, contentType, timeoutMs }) => raw(method, path, body, contentType ?? 'application/json', timeoutMs),
   };
 
   async function send(method: string, path: string, body: string | undefined, timeoutMs: number): Promise<unknown> {
+    const res = await raw(method, path, body, 'application/merge-patch+json', timeoutMs);
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) {
+      const retry = (res.body as { details?: { retryAfterSeconds?: number } } | undefined)?.details?.retryAfterSeconds;
+      throw new HttpStatusError(`${method} ${path}: HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`, res.status, retry);
+    }
+    return res.body;
+  }
+
+  async function raw(method: string, path: string, body: string | undefined, contentType: string, timeoutMs: number): Promise<{ status: number; body: unknown }> {
     const options: RequestOptions = {
       protocol: base.protocol,
       hostname: base.hostname,
       port: base.port,
       path: `${base.pathname.replace(/\/$/, '')}${path}`,
       method,
-      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/merge-patch+json' } : {}) },
+      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': contentType } : {}) },
     };
     await kc.applyToHTTPSOptions(options);
     options.agent = agent; // applyToHTTPSOptions sets a fresh agent per call; TLS settings stay on the options
@@ -64,12 +94,10 @@ export function createKubeReader(kc: KubeConfig): KubeReader {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode === 404) return resolve(undefined);
-          if (res.statusCode !== 200) return reject(new Error(`${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 200)}`));
           try {
-            resolve(JSON.parse(text));
+            resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) });
           } catch (err) {
-            reject(new Error(`${method} ${path}: response is not JSON: ${(err as Error).message}`));
+            reject(new Error(`${method} ${path}: HTTP ${res.statusCode}, response is not JSON: ${(err as Error).message}`));
           }
         });
         res.on('error', reject);

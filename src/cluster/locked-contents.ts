@@ -6,15 +6,31 @@ import type { AdmissionRequest } from '../admission/types.ts';
 import type { LockedContents } from '../decision/facts.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { resourcePath, type ApiResource, type Discovery } from './discovery.ts';
-import type { KubeReader } from './kube-client.ts';
+import { HttpStatusError, type KubeReader } from './kube-client.ts';
 
 const NAMED = 5;
 
 interface ObjectList { items?: { metadata?: { name?: string; namespace?: string } }[]; metadata?: { continue?: string } }
 
+/**
+ * GET with retries while the server says "too many requests" (a freshly established
+ * CRD answers 429 "storage is (re)initializing" for a moment), within the deadline.
+ */
+async function getPatiently(reader: KubeReader, path: string, deadline: number): Promise<unknown> {
+  for (;;) {
+    try {
+      return await reader.getJson(path, { timeoutMs: Math.max(1, deadline - Date.now()) });
+    } catch (err) {
+      const wait = Math.min(1000, (err instanceof HttpStatusError && err.status === 429 ? (err.retryAfterSeconds ?? 0.2) * 1000 : Infinity));
+      if (!Number.isFinite(wait) || Date.now() + wait >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.max(wait, 100)));
+    }
+  }
+}
+
 async function lockedOf(reader: KubeReader, r: ApiResource, label: LockLabel, namespace: string | undefined, timeoutMs: number): Promise<{ names: string[]; more: boolean }> {
   const selector = encodeURIComponent(`${label.key}=${label.value}`);
-  const list = await reader.getJson(`${resourcePath(r, namespace)}?labelSelector=${selector}&limit=${NAMED}`, { timeoutMs }) as ObjectList | undefined;
+  const list = await getPatiently(reader, `${resourcePath(r, namespace)}?labelSelector=${selector}&limit=${NAMED}`, Date.now() + timeoutMs) as ObjectList | undefined;
   const names = (list?.items ?? []).map((o) => `${r.kind} ${o.metadata?.namespace && !namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? ''}`);
   return { names, more: Boolean(list?.metadata?.continue) };
 }

@@ -22,7 +22,8 @@ export interface SecretData {
 export type ReadSecret = (ref: SecretRef, signal: AbortSignal) => Promise<SecretData | undefined>;
 
 export interface SecretSourceOptions {
-  kube: KubeReader;
+  /** Only GETs are needed. */
+  kube: Pick<KubeReader, 'getJson'>;
   /** How long a read (found or not found) is reused. Default 10 s. */
   ttlMs?: number;
   /** Per-GET deadline; the caller's signal may end it sooner. Default 5 s. */

@@ -9,7 +9,8 @@
 
 import type { KeyObject } from 'node:crypto';
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
-import { Verifier, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
+import { crypto as sigstoreCrypto, dsse } from '@sigstore/core';
+import { Verifier, toSignedEntity, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { keyHint } from './keys.ts';
 import type { SignatureCheck } from './legacy.ts';
 
@@ -37,6 +38,24 @@ function trustMaterialFor(key: KeyObject): TrustMaterial {
 
 /** Key-based and offline: no transparency log, certificate log or timestamp is required. */
 const VERIFIER_OPTIONS = { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 } as const;
+
+/**
+ * @sigstore/verify (4.1) lets Node choose the hash from the key, which is SHA-256 for
+ * every EC key; cosign signs with a P-384 key over SHA-384 (and cosign 3.1.3 itself
+ * cannot verify those bundles either: sigstore/cosign#5091). For P-384 keys the
+ * envelope's signature is therefore also accepted over SHA-384, still computed by
+ * @sigstore/core on the DSSE pre-authentication encoding.
+ */
+function withCurveHash(entity: SignedEntity, key: KeyObject, envelope: { payloadType: string; payload: Buffer; signatures: { sig: Buffer }[] }): SignedEntity {
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'secp384r1') return entity;
+  const signed = dsse.preAuthEncoding(envelope.payloadType, envelope.payload);
+  const signature = envelope.signatures[0]?.sig ?? Buffer.alloc(0);
+  const original = entity.signature;
+  // Inherit everything else from the library's content object (its getters included).
+  const content = Object.create(original) as SignedEntity['signature'];
+  content.verifySignature = (k) => original.verifySignature(k) || sigstoreCrypto.verify(signed, k, signature, 'sha384');
+  return { ...entity, signature: content };
+}
 
 function parseBundle(json: unknown): { bundle: Bundle } | { problem: string } {
   try {
@@ -81,7 +100,8 @@ export function checkBundle(json: unknown, key: KeyObject, digest: string): Sign
   if (material.$case !== 'publicKey') {
     return { outcome: 'bad-signature', reason: 'a sigstore bundle is keyless (signed with a certificate); only key authorities are supported' };
   }
-  const entity = toSignedEntity(bundle);
+  const envelope = bundle.content.dsseEnvelope;
+  const entity = withCurveHash(toSignedEntity(bundle), key, envelope);
   // Trust rests on the key alone. Transparency-log entries and timestamps, if the signer
   // added any, are not checked (there is no trusted root to check them against) and so
   // are not counted either: with thresholds of 0 they could only cause failures.
@@ -94,6 +114,5 @@ export function checkBundle(json: unknown, key: KeyObject, digest: string): Sign
     const other = hint && hint !== keyHint(key) ? ' (the bundle names another key)' : '';
     return { outcome: 'bad-signature', reason: `a sigstore bundle does not verify with the key${other}: ${(err as Error).message}` };
   }
-  const envelope = bundle.content.dsseEnvelope;
   return checkStatement(envelope.payloadType, Buffer.from(envelope.payload), digest);
 }

@@ -1,0 +1,139 @@
+// The kubectl plugin's commands: lock, unlock request, unlock approve, status, why.
+// Each prints what it did in a sentence, and the API server's (Bulwark's) message when
+// something is refused.
+
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import { resourcePath } from '../../cluster/discovery.ts';
+import { BaseError } from '../../errors.ts';
+import { DEFAULT_LOCK_LABEL } from '../../policy/builtin.ts';
+import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
+import { compileUnlock, type CompiledUnlock } from '../../rules/unlock/compile.ts';
+import { apiMessage, TIMEOUT_MS, type Session } from './session.ts';
+import { describeTarget, resolveTarget } from './target.ts';
+
+export type Print = (line: string) => void;
+
+const UNLOCKS_PATH = `/apis/${POLICY_API_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`;
+
+function fail(message: string): never {
+  throw new BaseError('CLI_USAGE', message);
+}
+
+export async function lock(session: Session, typed: string, print: Print, label = DEFAULT_LOCK_LABEL): Promise<void> {
+  const target = await resolveTarget(session, typed);
+  const patch = { metadata: { labels: { [label.key]: label.value } } };
+  const res = await session.client.call('PATCH', target.path, { body: JSON.stringify(patch), contentType: 'application/merge-patch+json', timeoutMs: TIMEOUT_MS });
+  if (res.status !== 200) fail(`cannot lock ${describeTarget(target)}: ${apiMessage(res)}`);
+  print(`${describeTarget(target)} is locked (${label.key}=${label.value}): it can no longer be changed or deleted without an approved UnlockRequest`);
+}
+
+export interface UnlockRequestOptions {
+  operations: string[];
+  reason: string;
+  duration: string;
+  /** A JSON Patch, inline or `@file`. */
+  patch?: string;
+}
+
+async function readPatch(text: string): Promise<unknown> {
+  const raw = text.startsWith('@') ? await readFile(text.slice(1), 'utf8') : text;
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    return fail(`--patch is not JSON: ${(err as Error).message}`);
+  }
+}
+
+export async function requestUnlock(session: Session, typed: string, options: UnlockRequestOptions, print: Print): Promise<string> {
+  const target = await resolveTarget(session, typed);
+  const me = await session.whoami();
+  const name = `unlock-${target.name}-${randomBytes(3).toString('hex')}`.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 253);
+  const body = {
+    apiVersion: POLICY_API_VERSION,
+    kind: 'UnlockRequest',
+    metadata: { name },
+    spec: {
+      target: { apiVersion: target.apiVersion, kind: target.resource.kind, ...(target.namespace ? { namespace: target.namespace } : {}), name: target.name },
+      operations: options.operations.map((o) => o.toUpperCase()),
+      reason: options.reason,
+      duration: options.duration,
+      requester: me.username,
+      ...(options.patch ? { change: { patch: await readPatch(options.patch) } } : {}),
+    },
+  };
+  const res = await session.client.call('POST', UNLOCKS_PATH, { body: JSON.stringify(body), timeoutMs: TIMEOUT_MS });
+  if (res.status !== 201 && res.status !== 200) fail(`cannot request the unlock: ${apiMessage(res)}`);
+  print(`unlockrequest/${name} created for ${describeTarget(target)} (${body.spec.operations.join(', ')}, ${options.duration}); ask approvers to run: kubectl bulwark unlock approve ${name}`);
+  return name;
+}
+
+export async function approveUnlock(session: Session, name: string, comment: string | undefined, print: Print): Promise<void> {
+  const me = await session.whoami();
+  const path = `${UNLOCKS_PATH}/${encodeURIComponent(name)}`;
+  const current = await session.client.call('GET', path, { timeoutMs: TIMEOUT_MS });
+  if (current.status !== 200) fail(`cannot read unlockrequest/${name}: ${apiMessage(current)}`);
+  const object = current.body as { spec: { approvals?: unknown[] } };
+  object.spec.approvals = [...(object.spec.approvals ?? []), { user: me.username, time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), ...(comment ? { comment } : {}) }];
+  // PUT with the resourceVersion we read: a concurrent approval makes this fail cleanly instead of losing one.
+  const res = await session.client.call('PUT', path, { body: JSON.stringify(object), timeoutMs: TIMEOUT_MS });
+  if (res.status !== 200) fail(`cannot approve unlockrequest/${name}: ${apiMessage(res)}`);
+  print(`unlockrequest/${name} approved by ${me.username}`);
+}
+
+function state(u: CompiledUnlock, now: number): string {
+  if (now >= u.expiresAtMs) return 'expired';
+  return `${u.approvers.length} approval(s), expires ${new Date(u.expiresAtMs).toISOString()}`;
+}
+
+export async function status(session: Session, allNamespaces: boolean, print: Print, label = DEFAULT_LOCK_LABEL): Promise<void> {
+  const selector = encodeURIComponent(`${label.key}=${label.value}`);
+  const resources = (await session.discovery.resources()).filter((r) => r.verbs.includes("list"));
+  const locked: string[] = [];
+  await Promise.all(resources.map(async (r) => {
+    const namespace = r.namespaced && !allNamespaces ? session.namespace : undefined;
+    const res = await session.client.call('GET', `${resourcePath(r, namespace)}?labelSelector=${selector}`, { timeoutMs: TIMEOUT_MS });
+    if (res.status !== 200) return;
+    for (const o of (res.body as { items?: { metadata?: { name?: string; namespace?: string } }[] }).items ?? []) {
+      locked.push(`${r.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? ''}`);
+    }
+  }));
+  print(`Locked (${label.key}=${label.value})${allNamespaces ? '' : ` in namespace ${session.namespace} and cluster-wide`}:`);
+  for (const line of locked.sort()) print(`  ${line}`);
+  if (locked.length === 0) print('  (none)');
+  const res = await session.client.call('GET', UNLOCKS_PATH, { timeoutMs: TIMEOUT_MS });
+  const now = Date.now();
+  const unlocks = res.status === 200 ? ((res.body as { items?: unknown[] }).items ?? []).map((o) => compileUnlock(o)).flatMap((c) => (c.ok ? [c.unlock] : [])) : [];
+  print('UnlockRequests:');
+  for (const u of unlocks) {
+    print(`  ${u.name}: ${u.target.kind} ${u.target.namespace ? `${u.target.namespace}/` : ''}${u.target.name} [${[...u.operations].join(', ')}] by ${u.requester}; ${state(u, now)}${u.approvers.length ? ` (approved by ${u.approvers.join(', ')})` : ''}`);
+  }
+  if (unlocks.length === 0) print('  (none)');
+}
+
+/** Server-side dry-run apply of each object in a file: what Bulwark would say, without changing anything. */
+export async function why(session: Session, file: string, print: Print): Promise<boolean> {
+  const text = file === '-' ? await new Promise<string>((resolve) => {
+    const chunks: Buffer[] = [];
+    process.stdin.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  }) : await readFile(file, 'utf8');
+  let allAllowed = true;
+  for (const doc of parseAllDocuments(text)) {
+    const object = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } | null;
+    if (!object?.kind || !object.apiVersion || !object.metadata?.name) continue;
+    const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0]! : '';
+    const resource = await session.discovery.find(group, object.kind);
+    if (!resource) fail(`the server has no ${object.kind} in ${object.apiVersion}`);
+    const namespace = resource.namespaced ? (object.metadata.namespace ?? session.namespace) : undefined;
+    const path = `${resourcePath(resource, namespace, object.metadata.name)}?dryRun=All&fieldManager=kubectl-bulwark-why&force=true`;
+    const res = await session.client.call('PATCH', path, { body: JSON.stringify(object), contentType: 'application/apply-patch+yaml', timeoutMs: TIMEOUT_MS });
+    const what = `${object.kind} ${namespace ? `${namespace}/` : ''}${object.metadata.name}`;
+    if (res.status === 200 || res.status === 201) print(`${what}: this change would be allowed`);
+    else {
+      allAllowed = false;
+      print(`${what}: this change would be denied: ${apiMessage(res)}`);
+    }
+  }
+  return allAllowed;
+}

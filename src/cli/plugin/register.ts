@@ -1,0 +1,47 @@
+// Registers the plugin commands on a commander program: used by `bulwark` (as
+// subcommands) and by `kubectl-bulwark` (kubectl finds it on PATH as `kubectl bulwark`).
+
+import { Option, type Command } from 'commander';
+import { approveUnlock, lock, requestUnlock, status, why, type Print } from './commands.ts';
+import { openSession, type KubeOptions } from './session.ts';
+
+function kubeOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--kubeconfig <file>', 'kubeconfig file (default $KUBECONFIG or ~/.kube/config)'))
+    .addOption(new Option('--context <name>', 'kubeconfig context'))
+    .addOption(new Option('-n, --namespace <ns>', 'namespace (default: the context\'s)'));
+}
+
+const session = (o: KubeOptions) => openSession({
+  ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+  ...(o.context ? { context: o.context } : {}),
+  ...(o.namespace ? { namespace: o.namespace } : {}),
+});
+
+export function registerPluginCommands(program: Command, print: Print, setExitCode: (code: number) => void): void {
+  kubeOptions(program.command('lock').description('lock an object: label it so that it can no longer be changed or deleted').argument('<kind/name>'))
+    .action(async (target: string, o: KubeOptions) => lock(session(o), target, print));
+
+  const unlock = program.command('unlock').description('request or approve lifting a lock');
+  kubeOptions(unlock.command('request').description('ask to change or delete a locked object; others must approve').argument('<kind/name>'))
+    .requiredOption('--reason <text>', 'why the change is needed (approvers read it)')
+    .option('--operation <ops>', 'UPDATE, DELETE or UPDATE,DELETE', 'UPDATE')
+    .option('--duration <d>', 'how long the unlock lasts once created, e.g. 30m', '30m')
+    .option('--patch <json|@file>', 'bind the unlock to exactly this JSON Patch')
+    .action(async (target: string, o: KubeOptions & { reason: string; operation: string; duration: string; patch?: string }) => {
+      await requestUnlock(session(o), target, { operations: o.operation.split(','), reason: o.reason, duration: o.duration, ...(o.patch ? { patch: o.patch } : {}) }, print);
+    });
+  kubeOptions(unlock.command('approve').description('approve an UnlockRequest in your own name').argument('<name>'))
+    .option('--comment <text>', 'a note with your approval')
+    .action(async (name: string, o: KubeOptions & { comment?: string }) => approveUnlock(session(o), name, o.comment, print));
+
+  kubeOptions(program.command('status').description('what is locked, and pending and active unlocks'))
+    .option('-A, --all-namespaces', 'locked objects in every namespace')
+    .action(async (o: KubeOptions & { allNamespaces?: boolean }) => status(session(o), Boolean(o.allNamespaces), print));
+
+  kubeOptions(program.command('why').description('would applying this manifest be allowed? (server-side dry run, nothing changes)'))
+    .requiredOption('-f, --filename <file>', 'manifest file, or - for standard input')
+    .action(async (o: KubeOptions & { filename: string }) => {
+      if (!(await why(session(o), o.filename, print))) setExitCode(1);
+    });
+}
