@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretSource, type ReadSecret } from '../../../src/cluster/secrets.ts';
 import type { KubeReader } from '../../../src/cluster/kube-client.ts';
-import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
 import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
 import { createRegistryClient, type RegistryClient } from '../../../src/registry/client.ts';
 import type { VerificationResult, VerificationTask } from '../../../src/rules/images/verification.ts';
@@ -18,10 +17,9 @@ import { createVerifier } from '../../../src/rules/images/verify.ts';
 import { generateCertificates } from '../../../src/server/certificates.ts';
 import { freePort } from '../../e2e/cluster/ports.ts';
 import {
-  cosignSign, generateKeyPair, pushRandomImage, registryTools, startFront, startRegistry,
+  cosignSign, generateKeyPair, pushRandomImage, registryTools, signedByPolicy, startFront, startRegistry,
   type FrontOptions, type KeyPair, type RegistryTools, type TestFront, type TestRegistry,
 } from '../../e2e/helpers/registry.ts';
-import { imagePolicy } from '../../helpers/policies.ts';
 
 const REPO = 'demo/app';
 let tools: RegistryTools;
@@ -34,14 +32,7 @@ let legacySigned: string;
 const fronts: TestFront[] = [];
 
 function policy(spec: Record<string, unknown> = {}): CompiledImagePolicy {
-  const result = compileImagePolicy(imagePolicy(`p-${Math.random().toString(36).slice(2, 8)}`, {
-    images: ['**'],
-    authorities: [{ name: 'release', key: { publicKey: trusted.publicKeyPem } }],
-    registry: { insecure: true },
-    ...spec,
-  }));
-  if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  return result.policy;
+  return signedByPolicy(trusted.publicKeyPem, spec);
 }
 
 interface Run {
@@ -71,17 +62,12 @@ async function front(options: FrontOptions): Promise<TestFront> {
 }
 
 /** A KubeReader over an in-memory map of API paths, with a GET counter. */
-function fakeKube(objects: Map<string, unknown>): KubeReader & { gets: number } {
+function fakeKube(objects: Map<string, unknown>): Pick<KubeReader, 'getJson'> & { gets: number } {
   const kube = {
     gets: 0,
-    server: 'https://fake',
-    kubeConfig: undefined as never,
     async getJson(path: string) {
       kube.gets++;
       return structuredClone(objects.get(path));
-    },
-    async mergePatch() {
-      throw new Error('not used');
     },
   };
   return kube;

@@ -9,14 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
 import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
 import { createRegistryClient, type RegistryClient, type RequestEvent } from '../../../src/registry/client.ts';
 import type { VerificationResult } from '../../../src/rules/images/verification.ts';
 import { createVerifier } from '../../../src/rules/images/verify.ts';
-import { imagePolicy } from '../../helpers/policies.ts';
 import {
-  cosignSign, crane, generateKeyPair, getBlob, getManifestJson, pushIndex, pushRandomImage, putBlob, putManifest, registryTools, sha256Digest, startRegistry,
+  cosignSign, crane, generateKeyPair, getBlob, getManifestJson, pushIndex, pushRandomImage, putBlob, putManifest, registryTools, sha256Digest, signedByPolicy, startRegistry,
   type KeyPair, type RegistryKind, type RegistryTools, type TestRegistry,
 } from '../../e2e/helpers/registry.ts';
 
@@ -45,14 +43,7 @@ function hex(digest: string): string {
 }
 
 function policy(spec: Record<string, unknown> = {}): CompiledImagePolicy {
-  const result = compileImagePolicy(imagePolicy(`p-${Math.random().toString(36).slice(2, 8)}`, {
-    images: ['**'],
-    authorities: [{ name: 'release', key: { publicKey: trusted.publicKeyPem } }],
-    registry: { insecure: true },
-    ...spec,
-  }));
-  if (!result.ok) throw new Error(JSON.stringify(result.problems));
-  return result.policy;
+  return signedByPolicy(trusted.publicKeyPem, spec);
 }
 
 async function verify(host: string, repository: string, digest: string, options: { policy?: CompiledImagePolicy; client?: RegistryClient; signal?: AbortSignal } = {}): Promise<VerificationResult> {
