@@ -7,11 +7,6 @@ import type { Challenge } from './challenge.ts';
 import type { RegistryCredential } from './credentials.ts';
 import type { HttpResponse } from './transport.ts';
 
-export interface TokenRequest {
-  url: URL;
-  credential: RegistryCredential | undefined;
-}
-
 interface CachedToken {
   token: string;
   expiresAt: number;
