@@ -121,6 +121,14 @@ describe('webhook values', () => {
   it('uses the configured lock label, timeout and failure policy', async () => {
     const list = webhooks(await render({ lockLabel: { key: 'example.com/frozen', value: 'yes' }, webhook: { timeoutSeconds: 30, failurePolicy: 'Ignore' } }));
     expect(byName(list, 'immutability.bulwark.dev').objectSelector).toEqual({ matchLabels: { 'example.com/frozen': 'yes' } });
-    for (const w of list) expect([w.timeoutSeconds, w.failurePolicy]).toEqual([30, 'Ignore']);
+    for (const w of list) expect(w.timeoutSeconds).toBe(30);
+    expect(list.map((w) => [w.name, w.failurePolicy])).toEqual([
+      ['immutability.bulwark.dev', 'Ignore'],
+      ['subresources.bulwark.dev', 'Ignore'],
+      // An UnlockRequest or policy stored unchecked would be honoured later: never Ignore.
+      ['policies.bulwark.dev', 'Fail'],
+      ['images.bulwark.dev', 'Ignore'],
+      ['guards.bulwark.dev', 'Ignore'],
+    ]);
   });
 });

@@ -129,20 +129,27 @@ describe('RBAC', () => {
       { apiGroups: [''], resources: ['pods', 'replicationcontrollers'], verbs: ['get'] },
       { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: ['get'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
-      { apiGroups: ['*'], resources: ['*'], verbs: ['list'] },
+      { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list'] },
     ]);
     const binding = find(manifests, 'ClusterRoleBinding');
     expect(dig(binding, 'subjects')).toEqual([{ kind: 'ServiceAccount', name: 'bulwark', namespace: 'bulwark-system' }]);
     expect(dig(binding, 'roleRef', 'name')).toBe('bulwark');
   });
 
-  it('drops Secrets and the guards` list-everything when those features are off, and adds extra read rules', async () => {
+  it('reads every resource only for the features that need it', async () => {
+    const everything = async (values: Record<string, unknown>) => rules(await render(values)).find((r) => r.resources[0] === '*')?.verbs;
+    expect(await everything({ guards: { enabled: false } })).toEqual(['get']);
+    expect(await everything({ rbac: { readUnlockTargets: false } })).toEqual(['list']);
+    expect(await everything({ guards: { enabled: false }, rbac: { readUnlockTargets: false } })).toBeUndefined();
+  });
+
+  it('drops Secrets when asked, adds extra read rules, and never grants a write beyond policy status', async () => {
     const extra = { apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] };
-    const granted = rules(await render({ rbac: { readSecrets: false, extraReadRules: [extra] }, guards: { enabled: false } }));
+    const granted = rules(await render({ rbac: { readSecrets: false, readUnlockTargets: false, extraReadRules: [extra] }, guards: { enabled: false } }));
     expect(granted).not.toContainEqual(expect.objectContaining({ resources: ['secrets'] }));
-    expect(granted).not.toContainEqual(expect.objectContaining({ resources: ['*'] }));
     expect(granted.at(-1)).toEqual(extra);
     const verbs = new Set(granted.flatMap((r) => r.verbs));
     expect([...verbs].sort()).toEqual(['get', 'list', 'patch', 'watch']);
+    expect(granted.filter((r) => r.verbs.includes('patch')).flatMap((r) => r.resources)).toEqual(['immutabilitypolicies/status', 'imagepolicies/status']);
   });
 });

@@ -1,0 +1,115 @@
+{{/* Names, labels and the pieces several templates share. */}}
+
+{{- define "bulwark.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The prefix of every resource name; short enough for "<fullname>-serving" and friends. */}}
+{{- define "bulwark.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 52 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "bulwark.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "bulwark.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "bulwark.labels" -}}
+{{ include "bulwark.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "bulwark.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "bulwark.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "bulwark.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s:%s@%s" .Values.image.repository $tag .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding tls.crt and tls.key for the pods. */}}
+{{- define "bulwark.tlsSecretName" -}}
+{{- if eq .Values.tls.mode "secret" -}}
+{{- .Values.tls.secret.name -}}
+{{- else -}}
+{{- printf "%s-tls" (include "bulwark.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* DNS names the apiserver may use for the Service, plus tls.extraDnsNames; a JSON list. */}}
+{{- define "bulwark.dnsNames" -}}
+{{- $svc := include "bulwark.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- $names := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- concat $names .Values.tls.extraDnsNames | uniq | toJson -}}
+{{- end -}}
+
+{{/* Bulwark answers within this deadline, 2 s before the apiserver would give up on it. */}}
+{{- define "bulwark.decisionTimeoutSeconds" -}}
+{{- sub (int .Values.webhook.timeoutSeconds) 2 -}}
+{{- end -}}
+
+{{/*
+Namespaces no webhook entry ever sees: kube-system and the release namespace (so the
+cluster and Bulwark itself stay repairable whatever happens to Bulwark) and
+webhook.excludedNamespaces. By name only: kubernetes.io/metadata.name is set by the
+apiserver, so labelling a namespace cannot exempt it.
+*/}}
+{{- define "bulwark.excludedNamespaces" -}}
+{{- concat (list "kube-system" .Release.Namespace) .Values.webhook.excludedNamespaces | uniq | toJson -}}
+{{- end -}}
+
+{{- define "bulwark.namespaceSelector" -}}
+matchExpressions:
+  - key: kubernetes.io/metadata.name
+    operator: NotIn
+    values: {{ include "bulwark.excludedNamespaces" . }}
+{{- end -}}
+
+{{/*
+What every webhook entry shares: where to call, how to fail, the namespaces it never sees.
+Takes (dict "root" $ "caBundle" <base64 PEM or ""> ["failurePolicy" <overrides the value>]).
+*/}}
+{{- define "bulwark.webhookCommon" -}}
+{{- $root := .root -}}
+clientConfig:
+  {{- if $root.Values.webhook.url }}
+  url: {{ $root.Values.webhook.url | quote }}
+  {{- else }}
+  service:
+    name: {{ include "bulwark.fullname" $root }}
+    namespace: {{ $root.Release.Namespace }}
+    path: /validate
+    port: {{ $root.Values.service.port }}
+  {{- end }}
+  {{- if .caBundle }}
+  caBundle: {{ .caBundle }}
+  {{- end }}
+failurePolicy: {{ .failurePolicy | default $root.Values.webhook.failurePolicy }}
+sideEffects: None
+admissionReviewVersions: ["v1"]
+matchPolicy: Equivalent
+timeoutSeconds: {{ $root.Values.webhook.timeoutSeconds }}
+namespaceSelector:
+  {{- include "bulwark.namespaceSelector" $root | nindent 2 }}
+{{- end -}}
