@@ -2,8 +2,6 @@
 // missing) and parsing the output with `yaml`, so tests assert on objects, not text.
 
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
@@ -42,15 +40,9 @@ export async function runHelm(args: string[]): Promise<HelmResult> {
   }
 }
 
-let scratch: Promise<string> | undefined;
-let counter = 0;
-
-/** Writes values to a file for `-f` (JSON is YAML), so nested values need no --set escaping. */
-export async function valuesFile(values: Record<string, unknown>): Promise<string> {
-  scratch ??= mkdtemp(join(tmpdir(), 'bulwark-chart-test-'));
-  const file = join(await scratch, `values-${process.pid}-${counter++}.json`);
-  await writeFile(file, JSON.stringify(values));
-  return file;
+/** One --set-json per top-level key: helm deep-merges them into the chart's values, no files needed. */
+export function valueArgs(values: Record<string, unknown>): string[] {
+  return Object.entries(values).flatMap(([key, value]) => ['--set-json', `${key}=${JSON.stringify(value)}`]);
 }
 
 export interface TemplateOptions {
@@ -65,7 +57,7 @@ export async function template(values: Record<string, unknown> = {}, options: Te
     'template', options.release ?? 'bulwark', CHART_DIR,
     '--namespace', options.namespace ?? NAMESPACE,
     '--kube-version', KUBE_VERSION,
-    '-f', await valuesFile(values),
+    ...valueArgs(values),
     ...(options.extraArgs ?? []),
   ]);
 }
