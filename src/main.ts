@@ -5,6 +5,12 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createKubeReader, loadKubeConfig } from './cluster/kube-client.ts';
 import { createDiscovery } from './cluster/discovery.ts';
+import { createSecretSource } from './cluster/secrets.ts';
+import { createRegistryClient } from './registry/client.ts';
+import { cachedVerifier } from './rules/images/cache.ts';
+import { withImageFacts } from './rules/images/gather.ts';
+import { tagResolver } from './rules/images/resolve-tag.ts';
+import { createVerifier } from './rules/images/verify.ts';
 import { clusterFactResolver } from './cluster/parent-facts.ts';
 import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from './cluster/policy-informers.ts';
 import { policyStatusWriter } from './cluster/policy-status.ts';
@@ -65,8 +71,18 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     logger.info('no cluster connection: scale and eviction requests of possibly locked objects are denied (fail closed)');
   }
 
-  let draining = false;
   const metrics = createMetrics();
+  // Image verification: one registry client (connections, tokens) and one cache for all requests.
+  const registryClient = createRegistryClient({ onRequest: (e) => metrics.observeRegistryRequest(e.purpose) });
+  const readSecret = reader ? createSecretSource({ kube: reader }) : undefined;
+  const verifier = cachedVerifier(createVerifier({ registry: registryClient, ...(readSecret ? { readSecret } : {}) }));
+  resolveFacts = withImageFacts(resolveFacts, {
+    verify: verifier.verify,
+    resolveTag: tagResolver(registryClient, readSecret),
+    timeoutMs: config.decisionTimeoutSeconds * 1000,
+  });
+
+  let draining = false;
   const app = createApp({
     decideDeps: { snapshot: () => store.snapshot(), resolveFacts },
     logger,
@@ -114,6 +130,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       await closed;
       clearTimeout(timer);
       await informers?.stop();
+      registryClient.close();
     },
   };
 }

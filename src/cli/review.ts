@@ -9,6 +9,10 @@ import { decide, noClusterFacts } from '../decision/decide.ts';
 import { isBulwarkError } from '../errors.ts';
 import { loadPolicyFiles } from '../policy/load-files.ts';
 import { PolicyStore } from '../policy/store.ts';
+import { createRegistryClient } from '../registry/client.ts';
+import { withImageFacts } from '../rules/images/gather.ts';
+import { tagResolver } from '../rules/images/resolve-tag.ts';
+import { createVerifier } from '../rules/images/verify.ts';
 import { addPolicyOptions, toOverrides, type ParsedOptions } from './options.ts';
 
 async function readInput(file: string): Promise<string> {
@@ -27,7 +31,14 @@ export function registerReview(program: Command, setExitCode: (code: number) => 
         const store = new PolicyStore({ lockLabel: config.lockLabel, sources: [] });
         if (config.policiesDir) await loadPolicyFiles(store, config.policiesDir);
         const review = parseReview(await readInput(file));
-        const decided = await decide(review, { snapshot: () => store.snapshot(), resolveFacts: noClusterFacts });
+        const registry = createRegistryClient();
+        const resolveFacts = withImageFacts(noClusterFacts, {
+          verify: createVerifier({ registry }),
+          resolveTag: tagResolver(registry, undefined),
+          timeoutMs: config.decisionTimeoutSeconds * 1000,
+        });
+        const decided = await decide(review, { snapshot: () => store.snapshot(), resolveFacts });
+        registry.close();
         process.stdout.write(`${JSON.stringify(decided.review, null, 2)}\n`);
         setExitCode(decided.review.response.allowed ? 0 : 1);
       } catch (err) {

@@ -10,6 +10,8 @@ export interface Metrics {
   observeReview(verdict: Verdict, operation: string, seconds: number): void;
   /** Records a request rejected before a decision (400, 413) or a fail-closed error. */
   observeRejected(reason: 'malformed' | 'too_large' | 'error'): void;
+  /** Records one HTTP request to an image registry. */
+  observeRegistryRequest(purpose: string): void;
 }
 
 export function createMetrics(options: { collectDefaults?: boolean } = {}): Metrics {
@@ -40,8 +42,17 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}): Metr
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const registryRequests = new Counter({
+    name: 'bulwark_registry_requests_total',
+    help: 'HTTP requests to image registries, by purpose (manifest, blob, referrers, token)',
+    labelNames: ['purpose'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    observeRegistryRequest(purpose) {
+      registryRequests.inc({ purpose });
+    },
     observeReview(verdict, operation, seconds) {
       for (const o of verdict.outcomes) requests.inc({ rule: o.rule, decision: o.decision, operation });
       reviews.inc({ allowed: String(verdict.allowed), operation });

@@ -77,7 +77,7 @@ async function resolveKey(authority: KeyAuthority, readSecret: ReadSecret | unde
 }
 
 /** Credentials: the policy's Secret first (missing: a configuration failure), then the pod's pull Secrets (missing: skipped, as the kubelet does). */
-async function registryAccess(task: VerificationTask, readSecret: ReadSecret | undefined, signal: AbortSignal): Promise<RegistryAccess | { problem: string }> {
+export async function registryAccess(task: Pick<VerificationTask, 'image' | 'policy' | 'pullSecrets'>, readSecret: ReadSecret | undefined, signal: AbortSignal): Promise<RegistryAccess | { problem: string }> {
   const { registry } = task.policy;
   const configs: DockerConfig[] = [];
   const read = async (ref: SecretRef, required: boolean): Promise<string | undefined> => {
