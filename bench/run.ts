@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { writeGeneratedCertificates } from '../src/server/certificate-files.ts';
 import { closedLoop, openLoop, type LoadResult } from './load.ts';
+import { benchImages } from './images.ts';
 import { writePolicyDir } from './policies.ts';
 import { benchReviews } from './reviews.ts';
 import { decisionTimes } from './decision-times.ts';
@@ -88,13 +89,17 @@ async function main(): Promise<void> {
       } else {
         console.log('   (install Debian\'s wrk for a load generator that does not compete with the server for CPU)');
       }
+      // Steady state: each server gets a few seconds at the target rate first (JIT, heap sizing).
+      await openLoop(noopPort, ca, w.bodies, { rate: RATE, seconds: 3 });
       const noopRate = await openLoop(noopPort, ca, w.bodies, { rate: RATE, seconds: SECONDS });
+      await openLoop(bulwarkPort, ca, w.bodies, { rate: RATE, seconds: 3 });
       const bulwarkRate = await openLoop(bulwarkPort, ca, w.bodies, { rate: RATE, seconds: SECONDS });
       console.log(row(`no-op   at ${RATE} req/s`, noopRate));
       console.log(row(`bulwark at ${RATE} req/s`, bulwarkRate));
       console.log(`   p99 difference at ${RATE} req/s: ${(bulwarkRate.p99ms - noopRate.p99ms).toFixed(3)} ms (goal <= 1 ms); p50 difference ${(bulwarkRate.p50ms - noopRate.p50ms).toFixed(3)} ms`);
     }
     await comparePolicyCounts(serve, ca, workloads[1]!);
+    await benchImages(serve, ca);
   } finally {
     noop.kill('SIGTERM');
     bulwark.kill('SIGTERM');
@@ -108,7 +113,7 @@ async function comparePolicyCounts(serve: (extra: string[]) => Promise<{ port: n
   for (const count of [1, 1000]) {
     const { port, child } = await serve(['--policies', await writePolicyDir(count)]);
     try {
-      await openLoop(port, ca, workload.bodies, { rate: RATE, seconds: 1 });
+      await openLoop(port, ca, workload.bodies, { rate: RATE, seconds: 3 });
       results[count] = await openLoop(port, ca, workload.bodies, { rate: RATE, seconds: SECONDS });
       console.log(row(`${count} policies at ${RATE} req/s`, results[count]!));
     } finally {
