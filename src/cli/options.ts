@@ -17,6 +17,7 @@ export function addPolicyOptions(cmd: Command): Command {
     .addOption(new Option('--config <file>', 'YAML configuration file (flags and environment override it)').env('BULWARK_CONFIG'))
     .addOption(new Option('--label-key <key>', 'label that locks an object').env('BULWARK_LABEL_KEY'))
     .addOption(new Option('--label-value <value>', 'value of the lock label that locks an object').env('BULWARK_LABEL_VALUE'))
+    .addOption(new Option('--default-approver-groups <groups>', 'comma-separated groups that may approve unlocks of objects no ImmutabilityPolicy matches (default: nobody)').env('BULWARK_DEFAULT_APPROVER_GROUPS'))
     .addOption(new Option('--policies <dir>', 'load ImmutabilityPolicy/ImagePolicy YAML files from this directory (standalone mode)').env('BULWARK_POLICIES'));
 }
 
@@ -41,6 +42,7 @@ export interface ParsedOptions {
   labelKey?: string;
   labelValue?: string;
   policies?: string;
+  defaultApproverGroups?: string;
   port?: number;
   host?: string;
   cert?: string;
@@ -62,6 +64,7 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     tls: { certFile: o.cert, keyFile: o.key, certDir: o.certDir, reloadIntervalSeconds: o.certReloadInterval },
     lockLabel: { key: o.labelKey, value: o.labelValue },
     policiesDir: o.policies,
+    defaultUnlock: { approverGroups: o.defaultApproverGroups?.split(',').map((g) => g.trim()).filter(Boolean) },
     maxBodyBytes: o.maxBodyBytes,
     logLevel: o.logLevel,
     kubeconfig: o.kubeconfig,

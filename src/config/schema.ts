@@ -19,6 +19,8 @@ export interface Config {
     reloadIntervalSeconds: number;
   };
   lockLabel: { key: string; value: string };
+  /** Unlock rules for labelled objects that no ImmutabilityPolicy matches. */
+  defaultUnlock: { approverGroups: string[]; approvalsRequired: number; maxDuration: string };
   /** Largest AdmissionReview body accepted; larger ones get HTTP 413. */
   maxBodyBytes: number;
   logLevel: LogLevel;
@@ -41,7 +43,7 @@ const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
 export const configSchema: JSONSchemaType<Config> = {
   type: 'object',
   additionalProperties: false,
-  required: ['port', 'host', 'tls', 'lockLabel', 'maxBodyBytes', 'logLevel', 'cluster', 'decisionTimeoutSeconds', 'drainSeconds'],
+  required: ['port', 'host', 'tls', 'lockLabel', 'defaultUnlock', 'maxBodyBytes', 'logLevel', 'cluster', 'decisionTimeoutSeconds', 'drainSeconds'],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     host: { type: 'string', minLength: 1 },
@@ -66,6 +68,16 @@ export const configSchema: JSONSchemaType<Config> = {
         value: { type: 'string', maxLength: 63, pattern: LABEL_VALUE },
       },
     },
+    defaultUnlock: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['approverGroups', 'approvalsRequired', 'maxDuration'],
+      properties: {
+        approverGroups: { type: 'array', items: { type: 'string', minLength: 1 } },
+        approvalsRequired: { type: 'integer', minimum: 1, maximum: 10 },
+        maxDuration: { type: 'string', pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$' },
+      },
+    },
     maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
     logLevel: { type: 'string', enum: [...LOG_LEVELS] },
     policiesDir: { type: 'string', minLength: 1, nullable: true },
@@ -87,6 +99,7 @@ export const DEFAULT_CONFIG: Config = {
   host: '0.0.0.0',
   tls: { reloadIntervalSeconds: 10 },
   lockLabel: { key: 'bulwark.dev/immutable', value: 'true' },
+  defaultUnlock: { approverGroups: [], approvalsRequired: 2, maxDuration: '1h' },
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   logLevel: 'info',
   cluster: 'auto',

@@ -40,9 +40,29 @@ export function strictStandIn(policy: Pick<CompiledImmutabilityPolicy, 'name' | 
   });
 }
 
-export function snapshotOf(options: { lockLabel?: LockLabel; immutability?: readonly CompiledImmutabilityPolicy[]; synced?: boolean } = {}): PolicySnapshot {
+/** Unlock rules for the built-in default, from configuration (approver groups are empty unless configured). */
+export interface DefaultUnlockRules {
+  approverGroups?: readonly string[];
+  approvalsRequired?: number;
+  maxDurationMs?: number;
+}
+
+export function defaultPolicy(unlock: DefaultUnlockRules = {}): CompiledImmutabilityPolicy {
+  if (Object.keys(unlock).length === 0) return BUILTIN_IMMUTABILITY_POLICY;
+  return Object.freeze({
+    ...BUILTIN_IMMUTABILITY_POLICY,
+    unlock: {
+      approvalsRequired: unlock.approvalsRequired ?? BUILTIN_IMMUTABILITY_POLICY.unlock.approvalsRequired,
+      approverGroups: new Set(unlock.approverGroups ?? []),
+      maxDurationMs: unlock.maxDurationMs ?? BUILTIN_IMMUTABILITY_POLICY.unlock.maxDurationMs,
+    },
+  });
+}
+
+export function snapshotOf(options: { lockLabel?: LockLabel; defaultImmutability?: CompiledImmutabilityPolicy; immutability?: readonly CompiledImmutabilityPolicy[]; synced?: boolean } = {}): PolicySnapshot {
   return Object.freeze({
     lockLabel: options.lockLabel ?? DEFAULT_LOCK_LABEL,
+    defaultImmutability: options.defaultImmutability ?? BUILTIN_IMMUTABILITY_POLICY,
     immutability: buildImmutabilityIndex(options.immutability ?? []),
     images: [],
     problems: [],

@@ -102,6 +102,8 @@ export interface PolicyProblem {
 /** An immutable set of compiled policies, swapped atomically when any policy changes. */
 export interface PolicySnapshot {
   lockLabel: LockLabel;
+  /** Applies to a labelled object that no ImmutabilityPolicy matches. */
+  defaultImmutability: CompiledImmutabilityPolicy;
   immutability: ImmutabilityIndex;
   images: readonly CompiledImagePolicy[];
   problems: readonly PolicyProblem[];

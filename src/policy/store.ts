@@ -4,7 +4,7 @@
 
 import type { FieldProblem } from '../errors.ts';
 import { formatProblems } from '../errors.ts';
-import { DEFAULT_LOCK_LABEL, strictStandIn } from './builtin.ts';
+import { BUILTIN_IMMUTABILITY_POLICY, DEFAULT_LOCK_LABEL, strictStandIn } from './builtin.ts';
 import { compileImagePolicy } from './compile-image.ts';
 import { compileImmutabilityPolicy, type CompileResult } from './compile-immutability.ts';
 import type { CompiledImagePolicy, CompiledImmutabilityPolicy, LockLabel, PolicyProblem, PolicySnapshot, PolicySource } from './compiled.ts';
@@ -21,6 +21,8 @@ export interface PolicyStatusReport {
 
 export interface PolicyStoreOptions {
   lockLabel?: LockLabel;
+  /** The policy for labelled objects no ImmutabilityPolicy matches (built-in default unless configured). */
+  defaultImmutability?: CompiledImmutabilityPolicy;
   /** Sources that must each report a first full read before the snapshot is synced. */
   sources: readonly string[];
   /** Called for every compiled policy whose outcome is new (for status and logs). */
@@ -145,6 +147,7 @@ export class PolicyStore {
     }
     return Object.freeze({
       lockLabel: this.options.lockLabel ?? DEFAULT_LOCK_LABEL,
+      defaultImmutability: this.options.defaultImmutability ?? BUILTIN_IMMUTABILITY_POLICY,
       immutability: buildImmutabilityIndex(immutability),
       images,
       problems,

@@ -5,7 +5,7 @@
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
 import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
-import { BUILTIN_IMMUTABILITY_POLICY, strictStandIn } from '../../policy/builtin.ts';
+import { strictStandIn } from '../../policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { semanticChanges, type Change } from './diff.ts';
 import type { CompiledUnlock } from '../unlock/compile.ts';
@@ -126,7 +126,7 @@ export function applicablePolicies(snapshot: PolicySnapshot, target: MatchTarget
     if (result === 'match') found.push(policy);
     else if (result === 'unknown') found.push(strictStandIn(policy, `the labels of namespace ${target.namespace ?? ''} are unknown`));
   }
-  return found.length > 0 ? found : [BUILTIN_IMMUTABILITY_POLICY];
+  return found.length > 0 ? found : [snapshot.defaultImmutability];
 }
 
 export function evaluateImmutability(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {

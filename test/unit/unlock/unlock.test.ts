@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest, KubeObject } from '../../../src/admission/types.ts';
 import type { RequestFacts } from '../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../src/decision/review.ts';
+import { defaultPolicy } from '../../../src/policy/builtin.ts';
 import { PolicyStore } from '../../../src/policy/store.ts';
 import { compileUnlock, type CompiledUnlock } from '../../../src/rules/unlock/compile.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
@@ -51,6 +52,11 @@ describe('creating an UnlockRequest', () => {
     const v = decide(unlockReview(object), { ...facts, ...extra });
     expect(v.allowed).toBe(false);
     expect(v.reasons.join()).toMatch(message);
+  });
+
+  it('is allowed under the built-in default when approver groups are configured for it', () => {
+    const s = new PolicyStore({ sources: [], defaultImmutability: defaultPolicy({ approverGroups: ['approvers'] }) });
+    expect(decide(unlockReview(unlockRequest('x', {})), facts, s).allowed).toBe(true);
   });
 
   it('is denied when no policy names approvers (the built-in default)', () => {
