@@ -11,7 +11,7 @@ import { cachedVerifier } from './rules/images/cache.ts';
 import { withImageFacts } from './rules/images/gather.ts';
 import { tagResolver } from './rules/images/resolve-tag.ts';
 import { createVerifier } from './rules/images/verify.ts';
-import { clusterFactResolver } from './cluster/parent-facts.ts';
+import { clusterFactResolver } from './cluster/facts.ts';
 import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from './cluster/policy-informers.ts';
 import { policyStatusWriter } from './cluster/policy-status.ts';
 import type { Config } from './config/schema.ts';

@@ -10,7 +10,7 @@ import { createServer } from 'node:https';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKubeReader, loadKubeConfig } from '../../../src/cluster/kube-client.ts';
-import { clusterFactResolver } from '../../../src/cluster/parent-facts.ts';
+import { clusterFactResolver } from '../../../src/cluster/facts.ts';
 import { noClusterFacts } from '../../../src/decision/decide.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
