@@ -113,6 +113,12 @@ describe('deployment options', () => {
     expect(args).toContain('--label-key=example.com/frozen');
     expect(args).toContain('--label-value=yes');
   });
+
+  it('passes approver groups for the built-in default only when some are set', async () => {
+    const argsOf = async (values: Record<string, unknown>) => dig(find(await render(values), 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+    expect((await argsOf({})).some((a) => a.startsWith('--default-approver-groups'))).toBe(false);
+    expect(await argsOf({ defaultUnlock: { approverGroups: ['platform-leads', 'sre'] } })).toContain('--default-approver-groups=platform-leads,sre');
+  });
 });
 
 function rules(manifests: Manifest[]): { apiGroups: string[]; resources: string[]; verbs: string[] }[] {
