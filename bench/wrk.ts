@@ -46,7 +46,7 @@ export function wrkPaced(port: number, body: Buffer, opts: { connections: number
   const out = runWrk(port, body, opts);
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]),
-    p50ms: millis(/50%\s+(\S+)/.exec(out)![1]!),
-    p99ms: millis(/99%\s+(\S+)/.exec(out)![1]!),
+    p50ms: millis(/^\s+50%\s+(\S+)/m.exec(out)![1]!),
+    p99ms: millis(/^\s+99%\s+(\S+)/m.exec(out)![1]!),
   };
 }
