@@ -11,7 +11,7 @@ import { REPO_ROOT } from './paths.ts';
 const run = promisify(execFile);
 const BUILD_SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'tools', 'build.sh');
 
-export type ToolName = 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm' | 'cosign' | 'crane' | 'docker-registry';
+export type ToolName = 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm' | 'cosign' | 'crane' | 'oci-registry' | 'docker-registry';
 export type ToolPaths<T extends ToolName = ToolName> = Record<T, string>;
 
 /** What a control plane needs; helm, cosign and crane are asked for by the tests that use them. */

@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { startProcess, logTail, type ManagedProcess } from '../cluster/processes.ts';
 import { freePort } from '../cluster/ports.ts';
-import { locateTools, type ToolName } from '../cluster/tools.ts';
+import { locateTools } from '../cluster/tools.ts';
 import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
 import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
 import { imagePolicy } from '../../helpers/policies.ts';
@@ -32,9 +32,7 @@ export interface RegistryTools {
 
 /** The tools, built by test/e2e/tools/build.sh when missing (docker-registry needs `build.sh --apt`). */
 export async function registryTools(): Promise<RegistryTools> {
-  // tools.ts's ToolName predates oci-registry; build.sh knows it.
-  const names = ['cosign', 'crane', 'oci-registry', 'docker-registry'] as unknown as ToolName[];
-  return await locateTools(names) as unknown as RegistryTools;
+  return await locateTools(['cosign', 'crane', 'oci-registry', 'docker-registry']);
 }
 
 export type RegistryKind = 'oci-registry' | 'crane' | 'docker-registry';
