@@ -45,6 +45,19 @@ describe('bulwark review', () => {
   });
 });
 
+describe('on an older Node', () => {
+  // The machine's own Node (20 here) cannot strip types: the bin entries re-run themselves
+  // with the Node 24 from node_modules, as `kubectl bulwark` on PATH would need.
+  const systemNode = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => spawnSync(p, ['-v']).status === 0 && !String(spawnSync(p, ['-v']).stdout).startsWith('v24'));
+  it.skipIf(!systemNode)('bulwark and kubectl-bulwark still run', () => {
+    for (const bin of [BIN, join(BIN, '..', 'kubectl-bulwark.js')]) {
+      const r = spawnSync(systemNode!, [bin, '--help'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: (kubectl )?bulwark/);
+    }
+  });
+});
+
 describe('bulwark serve', () => {
   it('generates a CA when no certificate is given, and drains in-flight requests on SIGTERM', async () => {
     const certDir = await mkdtemp(join(tmpdir(), 'bulwark-cli-'));

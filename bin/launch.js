@@ -1,0 +1,23 @@
+// Shared by the bin entries: Bulwark's sources are TypeScript run by Node 24's type
+// stripping. On an older Node (say the system's, when `kubectl bulwark` finds this on
+// PATH) re-run the command with the Node 24 that `npm ci` put in node_modules, or say
+// plainly what is needed.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const MIN_MAJOR = 24;
+
+/** Returns true when this process can run the sources; otherwise re-runs or exits. */
+export function ensureNode24(entry) {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major >= MIN_MAJOR) return true;
+  const local = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
+  if (existsSync(local)) {
+    const result = spawnSync(local, [fileURLToPath(entry), ...process.argv.slice(2)], { stdio: 'inherit' });
+    process.exit(result.status ?? 1);
+  }
+  console.error(`bulwark needs Node.js ${MIN_MAJOR} or newer; this is ${process.version}. Run \`npm ci\` in the Bulwark checkout (it brings Node ${MIN_MAJOR}) or install Node ${MIN_MAJOR}.`);
+  process.exit(2);
+}
