@@ -108,8 +108,8 @@ describe('an unlock approved by two others', () => {
     await until(async () => result.code === 0 || (result = await setColor(ns, 'cfg', 'red')).code === 0);
     expect(result.stderr).toContain(`Warning: ConfigMap ${ns}/cfg is locked, but UnlockRequest ${name} (requested by alice, approved by bob, carol) allows this update until`);
     expect(await colorOf(ns, 'cfg')).toBe('red');
-    const log = readFileSync(join(e2eCluster().dir, 'bulwark.log'), 'utf8');
-    expect(log).toContain('immutability:unlocked');
+    // Log lines reach the file within Bulwark's flush interval (200 ms).
+    await expect.poll(() => readFileSync(join(e2eCluster().dir, 'bulwark.log'), 'utf8'), { timeout: 3000 }).toContain('immutability:unlocked');
     const metrics = await httpsRequest(`https://127.0.0.1:${e2eCluster().webhookPort}/metrics`, { ca: readFileSync(join(e2eCluster().dir, 'webhook-ca.crt')) });
     expect(metrics.body).toMatch(/bulwark_admission_requests_total\{rule="immutability",decision="unlocked",operation="UPDATE"\} [1-9]/);
   });
