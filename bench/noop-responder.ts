@@ -1,15 +1,23 @@
-// Baseline for `npm run bench`: a node:https server that reads the body and returns a
-// fixed allow, the least any webhook can do. Run as its own process, like Bulwark.
-//   node bench/noop-responder.ts PORT CERT KEY
+// Baselines for `npm run bench`, each its own process like Bulwark:
+//   node bench/noop-responder.ts PORT CERT KEY           a fixed allow, body ignored (the no-op)
+//   node bench/noop-responder.ts PORT CERT KEY parse     reads and JSON-parses the review and
+//                                                        echoes its uid: the least any webhook
+//                                                        that looks at the request must do
 
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 
-const [port, cert, key] = process.argv.slice(2);
-const answer = Buffer.from(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'fixed', allowed: true } }));
+const [port, cert, key, mode] = process.argv.slice(2);
+const fixed = Buffer.from(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'fixed', allowed: true } }));
 const server = createServer({ cert: readFileSync(cert!), key: readFileSync(key!), minVersion: 'TLSv1.2' }, (req, res) => {
-  req.on('data', () => {});
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => { if (mode === 'parse') chunks.push(c); });
   req.on('end', () => {
+    let answer = fixed;
+    if (mode === 'parse') {
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
+      answer = Buffer.from(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } }));
+    }
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length });
     res.end(answer);
   });

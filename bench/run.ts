@@ -63,6 +63,8 @@ async function main(): Promise<void> {
 
   const noopPort = await freePort();
   const noop = await startProcess(['bench/noop-responder.ts', String(noopPort), tls.certFile, tls.keyFile], noopPort, ca);
+  const parsePort = await freePort();
+  const parseOnly = await startProcess(['bench/noop-responder.ts', String(parsePort), tls.certFile, tls.keyFile, 'parse'], parsePort, ca);
   const serve = async (extra: string[] = []) => {
     const port = await freePort();
     const child = await startProcess(['bin/bulwark.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--cluster', 'none',
@@ -82,10 +84,12 @@ async function main(): Promise<void> {
       console.log(`   throughput ratio bulwark/no-op with the Node generator: ${(100 * bulwarkMax.rps / noopMax.rps).toFixed(1)}% (goal >= 75%)`);
       if (wrkAvailable()) {
         const noopWrk = wrkThroughput(noopPort, w.bodies[0]!, { connections: CONCURRENCY, seconds: SECONDS });
+        const parseWrk = wrkThroughput(parsePort, w.bodies[0]!, { connections: CONCURRENCY, seconds: SECONDS });
         const bulwarkWrk = wrkThroughput(bulwarkPort, w.bodies[0]!, { connections: CONCURRENCY, seconds: SECONDS });
         console.log(`no-op   throughput (wrk)            ${noopWrk.toFixed(0).padStart(8)} req/s`);
+        console.log(`parse-only throughput (wrk)         ${parseWrk.toFixed(0).padStart(8)} req/s   (reads and parses the review, nothing else)`);
         console.log(`bulwark throughput (wrk)            ${bulwarkWrk.toFixed(0).padStart(8)} req/s`);
-        console.log(`   throughput ratio bulwark/no-op with wrk: ${(100 * bulwarkWrk / noopWrk).toFixed(1)}% (goal >= 75%)`);
+        console.log(`   throughput ratio bulwark/no-op with wrk: ${(100 * bulwarkWrk / noopWrk).toFixed(1)}% (goal >= 75%); parse-only/no-op ${(100 * parseWrk / noopWrk).toFixed(1)}%; bulwark/parse-only ${(100 * bulwarkWrk / parseWrk).toFixed(1)}%`);
       } else {
         console.log('   (install Debian\'s wrk for a load generator that does not compete with the server for CPU)');
       }
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
     await benchImages(serve, ca);
   } finally {
     noop.kill('SIGTERM');
+    parseOnly.kill('SIGTERM');
     bulwark.kill('SIGTERM');
   }
 }
