@@ -14,7 +14,7 @@ const server = createServer({ cert: readFileSync(cert!), key: readFileSync(key!)
   req.on('data', (c: Buffer) => { if (mode === 'parse') chunks.push(c); });
   req.on('end', () => {
     let answer = fixed;
-    if (mode === 'parse') {
+    if (mode === 'parse' && req.method === 'POST') {
       const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
       answer = Buffer.from(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: true } }));
     }
