@@ -1,22 +1,26 @@
 // Standalone mode: policies from YAML (or JSON) files in a directory, through the same
-// compile path as policies read from the cluster. An invalid policy is an error at load
-// time, listing every problem with its file and field path.
+// compile path as policies read from the cluster (the store's). An invalid policy is an
+// error at load time, listing every problem with its file and field path.
 
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { BaseError, type FieldProblem } from '../errors.ts';
-import { compileImagePolicy } from './compile-image.ts';
-import { compileImmutabilityPolicy } from './compile-immutability.ts';
 import { POLICY_API_VERSION, POLICY_KINDS, type PolicyKind } from './crds.ts';
 import type { PolicyStore } from './store.ts';
 
 export interface LoadedPolicy {
   kind: PolicyKind;
   object: Record<string, unknown>;
-  file: string;
+  /** `file.yaml` or `file.yaml#2` for the second document of a file. */
+  where: string;
 }
 
+function invalid(dir: string, problems: readonly FieldProblem[]): BaseError {
+  return new BaseError('POLICY_INVALID', `invalid policies in ${dir}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, { problems });
+}
+
+/** Reads every policy document; refuses files that are not YAML or hold other kinds. */
 export async function readPolicyFiles(dir: string): Promise<LoadedPolicy[]> {
   let names: string[];
   try {
@@ -27,8 +31,7 @@ export async function readPolicyFiles(dir: string): Promise<LoadedPolicy[]> {
   const loaded: LoadedPolicy[] = [];
   const problems: FieldProblem[] = [];
   for (const name of names) {
-    const file = join(dir, name);
-    const docs = parseAllDocuments(await readFile(file, 'utf8'));
+    const docs = parseAllDocuments(await readFile(join(dir, name), 'utf8'));
     docs.forEach((doc, i) => {
       const where = docs.length > 1 ? `${name}#${i + 1}` : name;
       if (doc.errors.length > 0) {
@@ -44,25 +47,22 @@ export async function readPolicyFiles(dir: string): Promise<LoadedPolicy[]> {
       }
       const metadata = (object.metadata ?? {}) as Record<string, unknown>;
       object.metadata = { ...metadata, uid: metadata.uid ?? `file:${kind}/${String(metadata.name)}`, resourceVersion: metadata.resourceVersion ?? '0' };
-      const result = kind === 'ImmutabilityPolicy' ? compileImmutabilityPolicy(object) : compileImagePolicy(object);
-      if (!result.ok) {
-        for (const p of result.problems) problems.push({ path: `${where}: ${kind} ${String(metadata.name)}: ${p.path}`, message: p.message });
-        return;
-      }
-      loaded.push({ kind: kind as PolicyKind, object, file });
+      loaded.push({ kind: kind as PolicyKind, object, where });
     });
   }
-  if (problems.length > 0) {
-    throw new BaseError('POLICY_INVALID', `invalid policies in ${dir}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, { problems });
-  }
+  if (problems.length > 0) throw invalid(dir, problems);
   return loaded;
 }
 
+/** Loads the directory into the store (compiling each policy once) and marks `source` synced. */
 export async function loadPolicyFiles(store: PolicyStore, dir: string, source = 'files'): Promise<number> {
   const loaded = await readPolicyFiles(dir);
-  for (const kind of Object.keys(POLICY_KINDS) as PolicyKind[]) {
-    store.replaceAll(kind, loaded.filter((l) => l.kind === kind).map((l) => l.object));
+  const problems: FieldProblem[] = [];
+  for (const { kind, object, where } of loaded) {
+    const name = String((object.metadata as { name?: unknown }).name);
+    for (const p of store.upsert(kind, object)) problems.push({ path: `${where}: ${kind} ${name}: ${p.path}`, message: p.message });
   }
+  if (problems.length > 0) throw invalid(dir, problems);
   store.markSynced(source);
   return loaded.length;
 }

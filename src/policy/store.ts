@@ -70,26 +70,18 @@ export class PolicyStore {
     return this.current;
   }
 
-  upsert(kind: PolicyKind, object: unknown): void {
-    if (kind === 'ImmutabilityPolicy') this.put(kind, this.immutability, compileImmutabilityPolicy(object));
-    else this.put(kind, this.images, compileImagePolicy(object));
+  /** Compiles and stores a policy; returns its problems (empty when it compiled). */
+  upsert(kind: PolicyKind, object: unknown): FieldProblem[] {
+    const result = kind === 'ImmutabilityPolicy' ? compileImmutabilityPolicy(object) : compileImagePolicy(object);
+    if (kind === 'ImmutabilityPolicy') this.put(kind, this.immutability, result as CompileResult<CompiledImmutabilityPolicy>);
+    else this.put(kind, this.images, result as CompileResult<CompiledImagePolicy>);
     this.rebuild();
+    return result.ok ? [] : result.problems;
   }
 
   remove(kind: PolicyKind, uid: string): void {
     const map = kind === 'ImmutabilityPolicy' ? this.immutability : this.images;
     if (map.delete(uid)) this.rebuild();
-  }
-
-  /** Replaces every policy of a kind (a full relist), then rebuilds once. */
-  replaceAll(kind: PolicyKind, objects: readonly unknown[]): void {
-    const map = kind === 'ImmutabilityPolicy' ? this.immutability : this.images;
-    map.clear();
-    for (const object of objects) {
-      if (kind === 'ImmutabilityPolicy') this.put(kind, this.immutability, compileImmutabilityPolicy(object));
-      else this.put(kind, this.images, compileImagePolicy(object));
-    }
-    this.rebuild();
   }
 
   /** A source (an informer, the file loader) has completed its first full read. */

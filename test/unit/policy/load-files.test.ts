@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { BaseError } from '../../../src/errors.ts';
-import { loadPolicyFiles, readPolicyFiles } from '../../../src/policy/load-files.ts';
+import { loadPolicyFiles } from '../../../src/policy/load-files.ts';
 import { PolicyStore } from '../../../src/policy/store.ts';
 import { FIXTURES_DIR, REVIEWS_DIR } from '../../helpers/fixtures.ts';
 import { VALID_POLICIES_DIR } from '../../helpers/policies.ts';
@@ -21,7 +21,7 @@ describe('policies from files (standalone mode)', () => {
   });
 
   it('refuses invalid files naming file, policy and field of each problem', async () => {
-    const error = await readPolicyFiles(INVALID_DIR).catch((e: unknown) => e);
+    const error = await loadPolicyFiles(new PolicyStore({ sources: ['files'] }), INVALID_DIR).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BaseError);
     const message = (error as BaseError).message;
     expect(message).toContain('bad.yaml: ImmutabilityPolicy bad-immutability: spec.enforcement: must be one of "Enforce", "Warn", "Audit"');
