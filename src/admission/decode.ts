@@ -3,7 +3,7 @@
 // because it runs on every request and only checks the handful of fields we rely on.
 
 import { BaseError, formatProblems, type FieldProblem } from '../errors.ts';
-import { ADMISSION_API_VERSION, type AdmissionRequest, type AdmissionReviewRequest } from './types.ts';
+import { ADMISSION_API_VERSION, type AdmissionReviewRequest } from './types.ts';
 
 const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
 
@@ -92,4 +92,3 @@ export function parseReview(raw: string | Buffer): AdmissionReviewRequest {
   return decodeReview(body);
 }
 
-export type { AdmissionRequest };

@@ -2,7 +2,7 @@
 // the referrers API, Debian's docker-registry without it) and real cosign signatures in
 // both formats: what kubectl users see when they apply pods and workloads.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

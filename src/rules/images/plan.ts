@@ -5,7 +5,7 @@
 
 import type { AdmissionRequest } from '../../admission/types.ts';
 import type { CompiledImagePolicy, PolicySnapshot } from '../../policy/compiled.ts';
-import { extractImages, imagesToCheck, podSpecPath, type ImageUse } from './extract.ts';
+import { imagesToCheck, podSpecPath, type ImageUse } from './extract.ts';
 import { parseImageReference, repositoryName, type ImageReference } from './reference.ts';
 import type { VerificationTask } from './verification.ts';
 
@@ -79,4 +79,3 @@ export function verificationTasks(plan: ImagePlan, digestOf: (ref: ImageReferenc
   return tasks;
 }
 
-export { extractImages };

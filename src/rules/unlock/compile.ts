@@ -38,9 +38,6 @@ export function groupOf(apiVersion: string): string {
   return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
 
-export function targetKey(t: UnlockTarget): string {
-  return `${t.group}/${t.kind}/${t.namespace ?? ''}/${t.name}`;
-}
 
 export type UnlockCompileResult = { ok: true; unlock: CompiledUnlock } | { ok: false; problems: FieldProblem[] };
 
