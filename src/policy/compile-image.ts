@@ -1,5 +1,6 @@
 // ImagePolicy object -> compiled policy, or every problem with its field path.
-// Globs become anchored regexes and PEM keys are parsed here, once.
+// Globs become anchored regexes (over canonical image names) and PEM keys are parsed
+// here, once.
 
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import type { FieldProblem } from '../errors.ts';
@@ -7,6 +8,7 @@ import type { CompiledAuthority, CompiledImagePolicy } from './compiled.ts';
 import { sourceOf, type CompileResult } from './compile-immutability.ts';
 import type { ImagePolicy } from './generated/types.ts';
 import { compileGlob, globProblem } from './glob.ts';
+import { canonicalImageGlob } from './image-glob.ts';
 import { checkNamespaceMatch, compileNamespaceMatch } from './namespace-match.ts';
 import { validateAgainstCrd } from './schemas.ts';
 
@@ -91,7 +93,7 @@ export function compileImagePolicy(raw: unknown): CompileResult<CompiledImagePol
   const registry = spec.registry ?? {};
   const policy: CompiledImagePolicy = {
     ...source,
-    images: spec.images.map(compileGlob),
+    images: spec.images.map((glob) => compileGlob(canonicalImageGlob(glob))),
     requireDigest: spec.requireDigest ?? true,
     authorities,
     registry: {

@@ -3,6 +3,8 @@
 // the way the kubelet does: keys may be bare hosts or URLs such as
 // `https://index.docker.io/v1/`.
 
+import { canonicalRegistryHost } from './host.ts';
+
 export interface RegistryCredential {
   username: string;
   password: string;
@@ -44,15 +46,12 @@ export function parseDockerConfig(text: string, source: string): DockerConfig {
   return result;
 }
 
-const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
-
 /** `https://index.docker.io/v1/` -> `docker.io`; `Registry.Local:5000/path` -> `registry.local:5000`. */
 export function normaliseRegistryHost(key: string): string {
   let host = key.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
   const slash = host.indexOf('/');
   if (slash >= 0) host = host.slice(0, slash);
-  host = host.toLowerCase();
-  return DOCKER_HUB_ALIASES.has(host) ? 'docker.io' : host;
+  return canonicalRegistryHost(host);
 }
 
 /** The credentials for `registry` (host[:port]) in each config, in the order given. */

@@ -1,10 +1,13 @@
 // Image references parsed by the distribution reference grammar, normalised the way
-// the container runtime resolves them: `nginx` is `docker.io/library/nginx:latest`.
+// the container runtime resolves them: `nginx` is `docker.io/library/nginx:latest`,
+// `Registry.Example.com:443/app` is `registry.example.com/app` (registry/host.ts).
+
+import { canonicalRegistryHost, DOCKER_HUB, namesRegistry } from '../../registry/host.ts';
 
 export interface ImageReference {
   /** The text as written in the pod spec. */
   original: string;
-  /** Registry host, with port when given: `docker.io`, `registry.local:5000`. */
+  /** Registry host in its canonical spelling, with a non-default port: `docker.io`, `registry.local:5000`. */
   registry: string;
   /** Repository path within the registry: `library/nginx`. */
   repository: string;
@@ -21,8 +24,6 @@ const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{
 const REFERENCE = new RegExp(`^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`);
 const SHA256 = /^sha256:[0-9a-f]{64}$/;
 
-export const DEFAULT_REGISTRY = 'docker.io';
-
 export type ParseResult = { ok: true; reference: ImageReference } | { ok: false; problem: string };
 
 export function parseImageReference(text: string): ParseResult {
@@ -31,17 +32,14 @@ export function parseImageReference(text: string): ParseResult {
   const match = REFERENCE.exec(text);
   if (!match) return { ok: false, problem: `${JSON.stringify(text)} is not a valid image reference` };
   let [, domain, path, tag, digest] = match;
-  // The first component is a registry only if it looks like a host: a dot, a port or localhost.
-  if (domain !== undefined && !/[.:]/.test(domain) && domain !== 'localhost' && domain !== domain.toLowerCase()) {
-    return { ok: false, problem: `${JSON.stringify(text)} has an upper-case repository name` };
-  }
-  if (domain !== undefined && !/[.:[]/.test(domain) && domain !== 'localhost') {
+  // The first component is a registry only if it looks like one (see namesRegistry);
+  // otherwise it is a Docker Hub namespace such as `bitnami/`.
+  if (domain !== undefined && !namesRegistry(domain)) {
     path = `${domain}/${path}`;
     domain = undefined;
   }
-  let registry = domain ?? DEFAULT_REGISTRY;
-  if (registry === 'index.docker.io' || registry === 'registry-1.docker.io') registry = DEFAULT_REGISTRY;
-  const repository = registry === DEFAULT_REGISTRY && !path!.includes('/') ? `library/${path}` : path!;
+  const registry = domain === undefined ? DOCKER_HUB : canonicalRegistryHost(domain);
+  const repository = registry === DOCKER_HUB && !path!.includes('/') ? `library/${path}` : path!;
   if (repository.length > 255) return { ok: false, problem: `${JSON.stringify(text)} has a repository name longer than 255 characters` };
   if (digest !== undefined && !SHA256.test(digest)) {
     return { ok: false, problem: `${JSON.stringify(text)} pins a digest that is not sha256:<64 lower-case hex>` };
