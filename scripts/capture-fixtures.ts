@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { startCluster } from '../test/e2e/cluster/cluster.ts';
 import { kubectlOk, type Kubectl } from '../test/e2e/cluster/kubectl.ts';
 import { nodeBinary, REPO_ROOT } from '../test/e2e/cluster/paths.ts';
+import { capturePodSchemas } from './capture-openapi.ts';
 
 const OUT = join(REPO_ROOT, 'test', 'fixtures', 'reviews');
 const NS = 'demo';
@@ -141,6 +142,8 @@ async function main(): Promise<void> {
     keep('deployment-create', { operation: 'CREATE', resource: 'deployments', name: 'api' });
     await step(['create', '--raw', `/api/v1/namespaces/${NS}/pods/worker/eviction`, '-f', '-'], { input: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'worker', namespace: NS } }) });
     keep('pod-eviction', { operation: 'CREATE', resource: 'pods', subResource: 'eviction', name: 'worker' });
+
+    console.error(`[capture] OpenAPI documents with pod specs: ${(await capturePodSchemas(k)).join(', ')}`);
   } finally {
     await cluster.stop();
   }

@@ -1,18 +1,34 @@
-// Every image a request would run, with the field path it is written at: Pods (all
-// three container lists, also through the ephemeralcontainers subresource used by
-// `kubectl debug`) and the pod templates of every built-in workload kind.
+// Every image a request would make the kubelet pull, with the field path it is written
+// at: the three container lists and image volumes of Pods (also through the
+// ephemeralcontainers subresource used by `kubectl debug`) and of the pod templates of
+// every built-in workload kind. IMAGE_FIELDS is the list of such fields; a test walks
+// the apiserver's Pod schema and fails when it finds one this list does not name.
 
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 
 export interface ImageUse {
   /** Field path for messages: `spec.template.spec.containers[0].image`. */
   path: string;
+  /** The container's name, or `volume-<name>` for an image volume: for audit annotations. */
   container: string;
   image: string;
 }
 
+/**
+ * The PodSpec fields through which the kubelet pulls an image: a list of the PodSpec and
+ * the path to the reference within each element. Paths are written as the schema test
+ * writes them: `volumes[].image.reference`.
+ */
+export const IMAGE_FIELDS = [
+  { list: 'initContainers', field: ['image'], owner: (name: string) => name },
+  { list: 'containers', field: ['image'], owner: (name: string) => name },
+  { list: 'ephemeralContainers', field: ['image'], owner: (name: string) => name },
+  // Image volumes (KEP-4639): an OCI image or artifact mounted read-only, pulled like a container image.
+  { list: 'volumes', field: ['image', 'reference'], owner: (name: string) => `volume-${name}` },
+] as const;
+
 /** Where the pod spec sits in each kind that carries one. */
-const POD_SPEC_PATHS: Record<string, readonly string[]> = {
+export const POD_SPEC_PATHS: Record<string, readonly string[]> = {
   '/Pod': ['spec'],
   '/PodTemplate': ['template', 'spec'],
   '/ReplicationController': ['spec', 'template', 'spec'],
@@ -23,8 +39,6 @@ const POD_SPEC_PATHS: Record<string, readonly string[]> = {
   'batch/Job': ['spec', 'template', 'spec'],
   'batch/CronJob': ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
 };
-
-const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 /** The pod spec path for the request's kind, or undefined when it runs no containers. */
 export function podSpecPath(request: AdmissionRequest): readonly string[] | undefined {
@@ -45,15 +59,19 @@ export function extractImages(object: KubeObject | null | undefined, specPath: r
   const spec = at(object, specPath);
   if (typeof spec !== 'object' || spec === null) return [];
   const uses: ImageUse[] = [];
-  for (const list of CONTAINER_LISTS) {
-    const containers = (spec as Record<string, unknown>)[list];
-    if (!Array.isArray(containers)) continue;
-    containers.forEach((c: unknown, i) => {
-      const container = (c ?? {}) as { name?: unknown; image?: unknown };
+  for (const { list, field, owner } of IMAGE_FIELDS) {
+    const elements = (spec as Record<string, unknown>)[list];
+    if (!Array.isArray(elements)) continue;
+    elements.forEach((element: unknown, i) => {
+      const holder = at(element, field.slice(0, -1));
+      // A volume of another type has no `image`: it pulls nothing.
+      if (field.length > 1 && (typeof holder !== 'object' || holder === null)) return;
+      const name = (element as { name?: unknown } | null)?.name;
+      const image = at(element, field);
       uses.push({
-        path: `${specPath.join('.')}.${list}[${i}].image`,
-        container: typeof container.name === 'string' ? container.name : `#${i}`,
-        image: typeof container.image === 'string' ? container.image : '',
+        path: `${specPath.join('.')}.${list}[${i}].${field.join('.')}`,
+        container: owner(typeof name === 'string' ? name : `#${i}`),
+        image: typeof image === 'string' ? image : '',
       });
     });
   }

@@ -149,6 +149,17 @@ describe('the image rule', () => {
     expect(noFacts.reasons[0]).toMatch(/no verification result/);
   });
 
+  it('checks image volumes: a tag in an image volume is denied like one in a container', () => {
+    const store = storeWith(shop());
+    const review = variant('pod-create', (r) => {
+      (r.request.object as any).spec.volumes = [{ name: 'models', image: { reference: 'registry.local:5000/shop/models:latest', pullPolicy: 'Always' } }];
+    });
+    const v = decide(store, review, factsFor(store, review, OK));
+    expect(v.reasons).toEqual([expect.stringMatching(/^image "registry\.local:5000\/shop\/models:latest" \(spec\.volumes\[0\]\.image\.reference\) is not pinned by digest, which ImagePolicy shop requires/)]);
+    const elsewhere = variant('pod-create', (r) => { (r.request.object as any).spec.volumes = [{ name: 'v', image: { reference: 'example.invalid/evil:latest' } }]; });
+    expect(decide(store, elsewhere, factsFor(store, elsewhere, OK)).reasons).toEqual([expect.stringContaining('image "example.invalid/evil:latest" (spec.volumes[0].image.reference) matches no ImagePolicy, and shop denies unmatched images')]);
+  });
+
   it('a malformed image is denied', () => {
     const store = storeWith(shop());
     const review = variant('pod-create', (r) => { (r.request.object as any).spec.containers[0].image = 'Registry/UPPER'; });
