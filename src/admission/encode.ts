@@ -1,6 +1,7 @@
 // Encode: a verdict becomes the AdmissionReview response the apiserver expects.
-// Denials are 403 Forbidden with every reason joined; warnings and audit annotations
-// travel on allow and deny alike.
+// Denials are 403 Forbidden with every reason joined (503 Service Unavailable with a
+// retry hint when the verdict is "not now"); warnings and audit annotations travel on
+// allow and deny alike.
 
 import type { Verdict } from '../decision/verdict.ts';
 import { ADMISSION_API_VERSION, type AdmissionResponse, type AdmissionReviewResponse } from './types.ts';
@@ -17,11 +18,10 @@ function truncate(text: string, max: number): string {
 export function encodeResponse(uid: string, verdict: Verdict): AdmissionReviewResponse {
   const response: AdmissionResponse = { uid, allowed: verdict.allowed };
   if (!verdict.allowed) {
-    response.status = {
-      code: 403,
-      reason: 'Forbidden',
-      message: verdict.reasons.length > 0 ? verdict.reasons.join('; ') : 'denied by bulwark',
-    };
+    const message = verdict.reasons.length > 0 ? verdict.reasons.join('; ') : 'denied by bulwark';
+    response.status = verdict.unavailable
+      ? { code: 503, reason: 'ServiceUnavailable', message, details: { retryAfterSeconds: verdict.unavailable.retryAfterSeconds } }
+      : { code: 403, reason: 'Forbidden', message };
   }
   if (verdict.warnings.length > 0) response.warnings = verdict.warnings.map((w) => truncate(w, MAX_WARNING_LENGTH));
   const annotations = Object.entries(verdict.auditAnnotations);

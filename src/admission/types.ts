@@ -64,6 +64,8 @@ export interface AdmissionStatus {
   code: number;
   reason?: string;
   message?: string;
+  /** The apiserver turns retryAfterSeconds into a Retry-After header for the client. */
+  details?: { retryAfterSeconds?: number };
 }
 
 export interface AdmissionResponse {

@@ -1,13 +1,17 @@
 // A list-and-watch that never stops silently. client-node's informer stops for good on
-// an error; this one restarts it with exponential backoff, reports each error, and tells
-// when the first full list has been processed (the webhook is not ready before).
+// an error; this one restarts it with exponential backoff, reports each error (the
+// webhook is then not ready) and tells when its cache is complete again (after the first
+// list, and after each successful restart).
 
 import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 
 export interface InformerHandlers<T extends KubernetesObject> {
   upsert(object: T): void;
   remove(object: T): void;
-  /** The first full list has been processed (called once per successful (re)list). */
+  /**
+   * The cache is complete again: after the first list, and after every restart that
+   * relisted or resumed its watch (events missed meanwhile follow at once).
+   */
   synced(): void;
   /** The watch or list failed; it is retried after `retryInMs`. */
   error(error: unknown, retryInMs: number): void;
@@ -38,27 +42,24 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export function resilientInformer<T extends KubernetesObject>(options: ResilientInformerOptions<T>): ResilientInformer<T> {
   const { handlers } = options;
-  const backoff = options.backoff ?? { initialMs: 500, maxMs: 30_000 };
+  // Capped at 10 s: an unsynced replica refuses every request, so it should be back soon
+  // after the apiserver is; four informers retrying every 10 s cost the apiserver little.
+  const backoff = options.backoff ?? { initialMs: 500, maxMs: 10_000 };
   const delay = options.delay ?? sleep;
-  let listedThisRound = false;
-  let failedThisRound = false;
+  /** Errors so far: a start that saw none is synced (a round's restart starts only after an error). */
+  let failures = 0;
   let stopped = false;
   let restarts = 0;
   let nextDelayMs = backoff.initialMs;
 
-  const list = async () => {
-    const result = await options.list();
-    listedThisRound = true;
-    return result;
-  };
-  const informer = (options.create ?? makeInformer<T>)(options.kubeConfig, options.path, list);
+  const informer = (options.create ?? makeInformer<T>)(options.kubeConfig, options.path, options.list);
   informer.on('add', (o) => handlers.upsert(o));
   informer.on('update', (o) => handlers.upsert(o));
   informer.on('delete', (o) => handlers.remove(o));
   informer.on('error', (err) => retryAfter(err));
 
   function retryAfter(err: unknown): void {
-    failedThisRound = true;
+    failures++;
     if (stopped) return;
     const wait = nextDelayMs;
     nextDelayMs = Math.min(nextDelayMs * 2, backoff.maxMs);
@@ -71,15 +72,16 @@ export function resilientInformer<T extends KubernetesObject>(options: Resilient
   }
 
   async function run(): Promise<void> {
-    listedThisRound = false;
-    failedThisRound = false;
+    const failuresBefore = failures;
     try {
       await informer.start();
     } catch (err) {
       retryAfter(err);
       return;
     }
-    if (listedThisRound && !failedThisRound) {
+    // A restart after an error resumes the watch from the last resourceVersion without a
+    // list (client-node relists only on 410 Gone); a connected watch is synced as well.
+    if (failures === failuresBefore && !stopped) {
       nextDelayMs = backoff.initialMs;
       handlers.synced();
     }

@@ -44,7 +44,11 @@ export function createClusterInformers(options: { reader: KubeReader; store: Pol
           logger.info({ source }, 'informer synced');
           store.markSynced(source);
         },
-        error: (err, retryInMs) => logger.error({ source, err: (err as Error)?.message ?? String(err), retryInMs }, 'informer failed; restarting with backoff'),
+        error: (err, retryInMs) => {
+          // Until the watch is back, events may be missed: the store is not trusted (not ready, every request denied).
+          store.markUnsynced(source);
+          logger.error({ source, err: (err as Error)?.message ?? String(err), retryInMs }, 'informer failed; not ready until it has re-synced; restarting with backoff');
+        },
       },
     });
     informers.push(informer);

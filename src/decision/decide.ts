@@ -30,7 +30,8 @@ export async function decide(review: AdmissionReviewRequest, deps: DecideDeps): 
   const request = review.request;
   try {
     const snapshot = deps.snapshot();
-    const facts = await deps.resolveFacts(request, snapshot);
+    // Unsynced: the core denies without facts; looking them up would be wasted I/O.
+    const facts = snapshot.synced ? await deps.resolveFacts(request, snapshot) : {};
     const verdict = reviewRequest({ request, snapshot, facts });
     return { review: encodeResponse(request.uid, verdict), verdict };
   } catch (error) {

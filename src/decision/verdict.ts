@@ -12,6 +12,11 @@ export interface Verdict {
   auditAnnotations: Record<string, string>;
   /** Which rules had something to say, with their outcome: for metrics and logs. */
   outcomes: RuleOutcome[];
+  /**
+   * Set on a denial that says "not now" rather than "no": answered as 503 Service
+   * Unavailable with a Retry-After, which the apiserver passes on to the client.
+   */
+  unavailable?: { retryAfterSeconds: number };
 }
 
 /** `exempt`: a policy let the request through because of who made it; `unlocked`: an approved UnlockRequest did. */

@@ -59,14 +59,15 @@ export function defaultPolicy(unlock: DefaultUnlockRules = {}): CompiledImmutabi
   });
 }
 
-export function snapshotOf(options: { lockLabel?: LockLabel; defaultImmutability?: CompiledImmutabilityPolicy; immutability?: readonly CompiledImmutabilityPolicy[]; synced?: boolean } = {}): PolicySnapshot {
+export function snapshotOf(options: { lockLabel?: LockLabel; defaultImmutability?: CompiledImmutabilityPolicy; immutability?: readonly CompiledImmutabilityPolicy[]; pending?: readonly string[] } = {}): PolicySnapshot {
   return Object.freeze({
     lockLabel: options.lockLabel ?? DEFAULT_LOCK_LABEL,
     defaultImmutability: options.defaultImmutability ?? BUILTIN_IMMUTABILITY_POLICY,
     immutability: buildImmutabilityIndex(options.immutability ?? []),
     images: [],
     problems: [],
-    synced: options.synced ?? true,
+    synced: (options.pending ?? []).length === 0,
+    pending: options.pending ?? [],
   });
 }
 

@@ -107,6 +107,8 @@ export interface PolicySnapshot {
   immutability: ImmutabilityIndex;
   images: readonly CompiledImagePolicy[];
   problems: readonly PolicyProblem[];
-  /** False until every policy source has been read once: the webhook is not ready before. */
+  /** False until every policy source has been read once (and again after a broken watch). */
   synced: boolean;
+  /** The sources not yet read, when not synced: for the message of the denial. */
+  pending: readonly string[];
 }

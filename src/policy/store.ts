@@ -144,6 +144,7 @@ export class PolicyStore {
       images,
       problems,
       synced: this.pendingSources.size === 0,
+      pending: [...this.pendingSources],
     });
   }
 }

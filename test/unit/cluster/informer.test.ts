@@ -1,5 +1,6 @@
 // The resilient informer restarts client-node's informer (which stops for good on an
-// error) with exponential backoff, and reports sync only after a successful list.
+// error) with exponential backoff, and reports sync after each successful (re)start:
+// after a list, or after a restart that resumes the watch without one.
 
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
@@ -7,10 +8,15 @@ import { resilientInformer } from '../../../src/cluster/informer.ts';
 
 type Callback = (arg?: unknown) => void;
 
-/** Stands in for client-node's ListWatch: start() lists via the given function, like the real one. */
-function fakeInformerFactory() {
+/**
+ * Stands in for client-node's ListWatch: start() lists via the given function, like the
+ * real one; with `resume`, a restart after a successful list only re-watches (as the real
+ * one does while it has a resourceVersion).
+ */
+function fakeInformerFactory(options: { resume?: boolean } = {}) {
   const callbacks: Record<string, Callback[]> = {};
   let starts = 0;
+  let listed = false;
   const fake = {
     starts: () => starts,
     emit: (verb: string, arg?: unknown) => (callbacks[verb] ?? []).forEach((cb) => cb(arg)),
@@ -22,9 +28,11 @@ function fakeInformerFactory() {
       stop: async () => {},
       start: async () => {
         starts++;
+        if (options.resume && listed) return;
         try {
           const result = await list() as { items: KubernetesObject[] };
           for (const item of result.items) fake.emit('add', item);
+          listed = true;
         } catch (err) {
           fake.emit('error', err);
         }
@@ -68,6 +76,24 @@ describe('resilientInformer', () => {
     fake.emit('error', new Error('watch closed'));
     await expect.poll(() => fake.starts()).toBe(4);
     expect(delays).toEqual([100, 150, 100]);
+    await informer.stop();
+  });
+
+  it('after a broken watch, reports an error, then synced again once the watch is resumed', async () => {
+    const fake = fakeInformerFactory({ resume: true });
+    const events: string[] = [];
+    const informer = resilientInformer<KubernetesObject>({
+      name: 'test', kubeConfig: {} as KubeConfig, path: '/x',
+      list: async () => ({ apiVersion: 'v1', kind: 'List', metadata: {}, items: [] }) as never,
+      delay: async () => {},
+      create: fake.create as never,
+      handlers: { upsert: () => {}, remove: () => {}, synced: () => events.push('synced'), error: (err) => events.push(`error ${(err as Error).message}`) },
+    });
+    await informer.start();
+    fake.emit('error', new Error('terminated'));
+    await expect.poll(() => events.length).toBe(3);
+    expect(events).toEqual(['synced', 'error terminated', 'synced']);
+    expect(fake.starts()).toBe(2);
     await informer.stop();
   });
 

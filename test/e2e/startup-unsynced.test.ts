@@ -1,0 +1,153 @@
+// Bulwark must not decide on policies it has not read. A second Bulwark is started
+// against the real apiserver through a TCP relay that is not there yet (a late or
+// unreachable apiserver): until its informers have listed, /validate denies everything
+// with 503 and says why. Then the relay comes up and it decides normally; then the relay
+// drops every connection (a broken watch) and it is unready and denying again until
+// it has re-synced.
+
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { httpsRequest } from '../helpers/https.ts';
+import { loadReview } from '../helpers/fixtures.ts';
+import { e2eCluster } from './cluster/context.ts';
+import { nodeBinary, REPO_ROOT } from './cluster/paths.ts';
+import { freePort } from './cluster/ports.ts';
+import { logTail, startProcess, type ManagedProcess } from './cluster/processes.ts';
+
+/** A TCP relay on a fixed port that can be switched on and off, dropping its connections. */
+class Relay {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  readonly port: number;
+  private readonly target: { host: string; port: number };
+
+  constructor(port: number, target: { host: string; port: number }) {
+    this.port = port;
+    this.target = target;
+  }
+
+  async up(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => { client.destroy(); upstream.destroy(); });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
+  }
+
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+const work = mkdtempSync(join(tmpdir(), 'bulwark-e2e-unsynced-'));
+let relay: Relay;
+let bulwark: ManagedProcess;
+let base: string;
+let ca: string;
+
+async function status(path: string): Promise<number> {
+  try {
+    return (await httpsRequest(`${base}${path}`, { ca })).status;
+  } catch {
+    return 0;
+  }
+}
+
+async function review(name: string): Promise<{ allowed: boolean; status?: { code: number; reason: string; message: string; details?: { retryAfterSeconds?: number } } }> {
+  const res = await httpsRequest(`${base}/validate`, { ca, method: 'POST', body: JSON.stringify(loadReview(name)) });
+  expect(res.status).toBe(200);
+  return (JSON.parse(res.body) as { response: { allowed: boolean } }).response;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms; bulwark log:\n${logTail(bulwark.logFile)}`);
+    await sleep(100);
+  }
+}
+
+beforeAll(async () => {
+  const cluster = e2eCluster();
+  const server = new URL(cluster.server);
+  relay = new Relay(await freePort(), { host: server.hostname, port: Number(server.port) });
+  // The e2e kubeconfig, pointed at the relay (the apiserver's certificate names 127.0.0.1).
+  const kubeconfig = parse(readFileSync(cluster.kubeconfig, 'utf8')) as { clusters: { cluster: { server: string } }[] };
+  kubeconfig.clusters[0]!.cluster.server = `https://127.0.0.1:${relay.port}`;
+  writeFileSync(join(work, 'kubeconfig'), stringify(kubeconfig), { mode: 0o600 });
+  const port = await freePort();
+  bulwark = startProcess({
+    name: 'bulwark-unsynced',
+    command: nodeBinary(),
+    args: [join(REPO_ROOT, 'bin', 'bulwark.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--cert-dir', join(work, 'tls'),
+      '--kubeconfig', join(work, 'kubeconfig'), '--cluster', 'required', '--log-level', 'info'],
+    cwd: REPO_ROOT,
+    logFile: join(work, 'bulwark.log'),
+  });
+  base = `https://127.0.0.1:${port}`;
+  await until('the generated CA', async () => {
+    try {
+      ca = readFileSync(join(work, 'tls', 'ca.crt'), 'utf8');
+      return (await status('/healthz')) === 200;
+    } catch {
+      return false;
+    }
+  }, 30_000);
+}, 60_000);
+
+afterAll(async () => {
+  await bulwark?.stop(2000);
+  await relay?.down();
+});
+
+describe('before the policies are synced (the apiserver is unreachable)', () => {
+  it('is alive but not ready', async () => {
+    expect(await status('/healthz')).toBe(200);
+    expect(await status('/readyz')).toBe(503);
+  });
+
+  it.each(['pod-create', 'configmap-create-labelled', 'configmap-apply-identical'])('%s is denied with 503 and the reason', async (name) => {
+    const response = await review(name);
+    expect(response.allowed).toBe(false);
+    expect(response.status?.code).toBe(503);
+    expect(response.status?.reason).toBe('ServiceUnavailable');
+    expect(response.status?.message).toMatch(/^bulwark is starting: policies not yet synced \(pending: .*ImagePolicy.*\); retry/);
+    expect(response.status?.details?.retryAfterSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('once the apiserver answers', () => {
+  it('becomes ready and decides', async () => {
+    await relay.up();
+    await until('ready', async () => (await status('/readyz')) === 200, 45_000);
+    expect((await review('configmap-create-labelled')).allowed).toBe(true);
+    expect((await review('configmap-apply-changed')).status?.code).toBe(403);
+  });
+});
+
+describe('when the policy watches break', () => {
+  it('is unready and denies until it has listed again, then decides again', async () => {
+    await relay.down();
+    await until('unready', async () => (await status('/readyz')) === 503, 15_000);
+    const response = await review('configmap-create-labelled');
+    expect(response.allowed).toBe(false);
+    expect(response.status?.code).toBe(503);
+    expect(response.status?.message).toMatch(/^bulwark is starting: policies not yet synced/);
+    await relay.up();
+    await until('ready again', async () => (await status('/readyz')) === 200, 45_000);
+    expect((await review('configmap-create-labelled')).allowed).toBe(true);
+  });
+});
