@@ -77,7 +77,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   // Image verification: one registry client (connections, tokens) and one cache for all requests.
   const registryClient = createRegistryClient({ onRequest: (e) => metrics.observeRegistryRequest(e.purpose) });
   const readSecret = reader ? createSecretSource({ kube: reader }) : undefined;
-  const verifier = cachedVerifier(createVerifier({ registry: registryClient, ...(readSecret ? { readSecret } : {}) }));
+  const verifier = cachedVerifier(createVerifier({ registry: registryClient, lockLabel: config.lockLabel, ...(readSecret ? { readSecret } : {}) }));
   resolveFacts = withImageFacts(resolveFacts, {
     verify: verifier.verify,
     resolveTag: tagResolver(registryClient, readSecret),

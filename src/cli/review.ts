@@ -34,7 +34,7 @@ export function registerReview(program: Command, setExitCode: (code: number) => 
         const review = parseReview(await readInput(file));
         const registry = createRegistryClient();
         const resolveFacts = withImageFacts(noClusterFacts, {
-          verify: createVerifier({ registry }),
+          verify: createVerifier({ registry, lockLabel: config.lockLabel }),
           resolveTag: tagResolver(registry, undefined),
           timeoutMs: config.decisionTimeoutSeconds * 1000,
         });

@@ -16,6 +16,8 @@ export interface SecretData {
   type: string;
   /** Decoded values of `data` (and `stringData`, which a fake or an old apiserver may return). */
   data: ReadonlyMap<string, Buffer>;
+  /** metadata.labels: a key Secret must carry the lock label. */
+  labels: Readonly<Record<string, string>>;
 }
 
 /** Resolves undefined when the Secret does not exist; throws SECRET_UNAVAILABLE when it cannot be read. */
@@ -35,7 +37,7 @@ const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** Turns a Secret object (as the apiserver returns it) into decoded data. */
 export function decodeSecret(object: unknown, ref: SecretRef): SecretData {
-  const o = object as { type?: unknown; data?: unknown; stringData?: unknown } | null;
+  const o = object as { type?: unknown; data?: unknown; stringData?: unknown; metadata?: { labels?: unknown } } | null;
   if (typeof o !== 'object' || o === null) throw new BaseError('SECRET_UNAVAILABLE', `Secret ${ref.namespace}/${ref.name}: the apiserver answered with something that is not an object`);
   const data = new Map<string, Buffer>();
   for (const [key, value] of Object.entries((o.data ?? {}) as Record<string, unknown>)) {
@@ -44,7 +46,11 @@ export function decodeSecret(object: unknown, ref: SecretRef): SecretData {
   for (const [key, value] of Object.entries((o.stringData ?? {}) as Record<string, unknown>)) {
     if (typeof value === 'string' && !data.has(key)) data.set(key, Buffer.from(value, 'utf8'));
   }
-  return { type: typeof o.type === 'string' ? o.type : 'Opaque', data };
+  const labels: Record<string, string> = {};
+  for (const [key, value] of Object.entries((o.metadata?.labels ?? {}) as Record<string, unknown>)) {
+    if (typeof value === 'string') labels[key] = value;
+  }
+  return { type: typeof o.type === 'string' ? o.type : 'Opaque', data, labels };
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal, ref: SecretRef): Promise<T> {

@@ -1,9 +1,14 @@
-// Verification results cached by digest + policy uid + resourceVersion (LRU with TTL),
-// with concurrent misses merged: 100 pods of one new image cost one registry round.
+// Verification results cached (LRU with TTL) by everything the result depended on: the
+// digest, the policy's uid and resourceVersion, and the fingerprint of the material read
+// for it (the trusted keys as they are now, also those in Secrets; the registry
+// credentials, CA bundle and plain-HTTP flag; see material.ts). Concurrent misses are
+// merged: 100 pods of one new image cost one registry round.
 //
 // What is cached, and for how long:
 // - verified: `verifiedTtlMs` (default 10 min). A policy change (new resourceVersion)
-//   is a new key, so a removed key or digest takes effect at once.
+//   or a rotated key Secret (new fingerprint, once the Secret is re-read: within the
+//   Secret cache's 10 s) is a new key, so a removed key or digest takes effect then; a
+//   namespace with other pull credentials never gets another's result.
 // - definitive failures (unsigned, bad-signature, wrong-digest): `failureTtlMs`
 //   (default 30 s), so a signature pushed after a denial is seen within that time.
 // - transient failures (registry-error, timeout, configuration): not cached; only
@@ -11,6 +16,7 @@
 
 import { LRUCache } from 'lru-cache';
 import { taskKey, type VerificationResult, type Verifier } from './verification.ts';
+import type { StagedVerifier } from './verify.ts';
 
 export interface VerificationCacheOptions {
   max?: number;
@@ -25,7 +31,7 @@ export interface CachedVerifier {
 
 const DEFINITIVE = new Set(['unsigned', 'bad-signature', 'wrong-digest']);
 
-export function cachedVerifier(verify: Verifier, options: VerificationCacheOptions = {}): CachedVerifier {
+export function cachedVerifier(verifier: StagedVerifier, options: VerificationCacheOptions = {}): CachedVerifier {
   const verifiedTtl = options.verifiedTtlMs ?? 600_000;
   const failureTtl = options.failureTtlMs ?? 30_000;
   const cache = new LRUCache<string, VerificationResult>({ max: options.max ?? 10_000, ttl: verifiedTtl, ttlAutopurge: false });
@@ -36,7 +42,8 @@ export function cachedVerifier(verify: Verifier, options: VerificationCacheOptio
 
   return {
     async verify(task, signal) {
-      const key = taskKey(task);
+      const material = await verifier.material(task, signal);
+      const key = `${taskKey(task)}|${material.fingerprint}`;
       const cached = cache.get(key);
       if (cached) {
         hits++;
@@ -46,7 +53,7 @@ export function cachedVerifier(verify: Verifier, options: VerificationCacheOptio
       if (pending) merged++;
       else {
         misses++;
-        pending = verify(task, signal).then((result) => {
+        pending = verifier.check(task, material, signal).then((result) => {
           if (result.ok) cache.set(key, result, { ttl: verifiedTtl });
           else if (DEFINITIVE.has(result.failure) && failureTtl > 0) cache.set(key, result, { ttl: failureTtl });
           return result;

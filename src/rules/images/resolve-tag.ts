@@ -5,7 +5,7 @@
 import type { ReadSecret } from '../../cluster/secrets.ts';
 import type { RegistryClient } from '../../registry/client.ts';
 import type { ImageGatherDeps } from './gather.ts';
-import { registryAccess } from './verify.ts';
+import { registryAccess } from './material.ts';
 
 export function tagResolver(client: RegistryClient, readSecret: ReadSecret | undefined): ImageGatherDeps['resolveTag'] {
   return async (ref, policy, pullSecrets, signal) => {

@@ -16,16 +16,15 @@
 // --recursive` signs the index and each platform manifest, which satisfies both.)
 
 import type { KeyObject } from 'node:crypto';
-import type { ReadSecret, SecretRef } from '../../cluster/secrets.ts';
-import { dockerConfigText, secretText } from '../../cluster/secrets.ts';
+import type { ReadSecret } from '../../cluster/secrets.ts';
 import { isBulwarkError } from '../../errors.ts';
-import { parsePublicKey } from '../../policy/compile-image.ts';
-import type { CompiledAuthority } from '../../policy/compiled.ts';
-import { createRegistryClient, type RegistryAccess, type RegistryClient } from '../../registry/client.ts';
-import { credentialsFor, parseDockerConfig, type DockerConfig } from '../../registry/credentials.ts';
+import { DEFAULT_LOCK_LABEL } from '../../policy/builtin.ts';
+import type { LockLabel } from '../../policy/compiled.ts';
+import { createRegistryClient, type RegistryClient } from '../../registry/client.ts';
 import { checkBundle } from './cosign/bundle.ts';
 import { checkLegacySignature, legacySignatureTag, type SignatureCheck } from './cosign/legacy.ts';
 import { locateSignatures, type FoundSignatures } from './cosign/locate.ts';
+import { resolveMaterial, type KeyAuthority, type VerificationMaterial } from './material.ts';
 import type { VerificationFailure, VerificationResult, VerificationTask, Verifier } from './verification.ts';
 
 export interface CreateVerifierOptions {
@@ -33,9 +32,19 @@ export interface CreateVerifierOptions {
   registry?: RegistryClient;
   /** Reads key and credential Secrets (cluster/secrets.ts); without it secretRefs are configuration failures. */
   readSecret?: ReadSecret;
+  /** The label a key Secret must carry (the lock label); default bulwark.dev/immutable=true. */
+  lockLabel?: LockLabel;
 }
 
-type KeyAuthority = Extract<CompiledAuthority, { kind: 'key' }>;
+/**
+ * A Verifier in two steps, so that a cache can key on what the result depends on: read
+ * the material (keys, credentials: Secrets, no registry), then check the signatures.
+ * Called as a function it does both.
+ */
+export interface StagedVerifier extends Verifier {
+  material(task: VerificationTask, signal: AbortSignal): Promise<VerificationMaterial>;
+  check(task: VerificationTask, material: VerificationMaterial, signal: AbortSignal): Promise<VerificationResult>;
+}
 
 interface Outcome {
   authority: string;
@@ -60,51 +69,6 @@ function worst(outcomes: readonly Outcome[]): VerificationResult {
   if (!top) return { ok: false, failure: 'unsigned', reason: 'the policy has no authorities' };
   const reason = outcomes.length === 1 ? top.reason : sorted.map((o) => `authority ${JSON.stringify(o.authority)}: ${o.reason}`).join('; ');
   return { ok: false, failure: top.failure, reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason };
-}
-
-async function resolveKey(authority: KeyAuthority, readSecret: ReadSecret | undefined, signal: AbortSignal): Promise<{ key: KeyObject } | { problem: string }> {
-  if ('inline' in authority.key) return { key: authority.key.inline };
-  const ref = authority.key.secretRef;
-  if (!readSecret) return { problem: `the key is in Secret ${ref.namespace}/${ref.name}, but there is no cluster connection to read it` };
-  try {
-    const text = secretText(await readSecret(ref, signal), ref);
-    if ('problem' in text) return text;
-    const parsed = parsePublicKey(text.text);
-    return 'problem' in parsed ? { problem: `the key in Secret ${ref.namespace}/${ref.name} (${ref.key}) ${parsed.problem}` } : parsed;
-  } catch (err) {
-    return { problem: (err as Error).message };
-  }
-}
-
-/** Credentials: the policy's Secret first (missing: a configuration failure), then the pod's pull Secrets (missing: skipped, as the kubelet does). */
-export async function registryAccess(task: Pick<VerificationTask, 'image' | 'policy' | 'pullSecrets'>, readSecret: ReadSecret | undefined, signal: AbortSignal): Promise<RegistryAccess | { problem: string }> {
-  const { registry } = task.policy;
-  const configs: DockerConfig[] = [];
-  const read = async (ref: SecretRef, required: boolean): Promise<string | undefined> => {
-    const what = required ? `the policy's registry credentials, Secret ${ref.namespace}/${ref.name}` : `pull Secret ${ref.namespace}/${ref.name}`;
-    if (!readSecret) return required ? `${what} cannot be read without a cluster connection` : undefined;
-    try {
-      const secret = await readSecret(ref, signal);
-      if (!secret) return required ? `${what} does not exist` : undefined;
-      const text = dockerConfigText(secret, ref);
-      if ('problem' in text) return required ? text.problem : undefined;
-      configs.push(parseDockerConfig(text.text, `Secret ${ref.namespace}/${ref.name}`));
-      return undefined;
-    } catch (err) {
-      return required ? `${what} is unusable: ${(err as Error).message}` : undefined;
-    }
-  };
-  if (registry.credentialsSecretRef) {
-    const problem = await read(registry.credentialsSecretRef, true);
-    if (problem) return { problem };
-  }
-  for (const ref of task.pullSecrets) await read(ref, false);
-  return {
-    registry: task.image.registry,
-    insecure: registry.insecure,
-    ...(registry.caBundle ? { caBundle: registry.caBundle } : {}),
-    credentials: credentialsFor(task.image.registry, configs),
-  };
 }
 
 /** One key against every located signature. */
@@ -133,11 +97,14 @@ function judge(found: FoundSignatures, key: KeyObject, digest: string): { ok: tr
   return { ok: false, failure: 'unsigned', reason: `no cosign signature for ${digest} (${notes.join('; ')})` };
 }
 
-export function createVerifier(options: CreateVerifierOptions = {}): Verifier {
+export function createVerifier(options: CreateVerifierOptions = {}): StagedVerifier {
   const client = options.registry ?? createRegistryClient();
   const { readSecret } = options;
+  const lockLabel = options.lockLabel ?? DEFAULT_LOCK_LABEL;
 
-  return async (task, signal) => {
+  const material = (task: VerificationTask, signal: AbortSignal) => resolveMaterial(task, readSecret, lockLabel, signal);
+
+  async function check(task: VerificationTask, resolved: VerificationMaterial, signal: AbortSignal): Promise<VerificationResult> {
     const { image, policy } = task;
     const digest = image.digest;
     if (policy.invalid) return { ok: false, failure: 'configuration', reason: `ImagePolicy ${policy.name} is invalid: ${policy.invalid}` };
@@ -147,28 +114,21 @@ export function createVerifier(options: CreateVerifierOptions = {}): Verifier {
     const outcomes: Outcome[] = policy.authorities
       .filter((a) => a.kind === 'digests')
       .map((a) => ({ authority: a.name, failure: 'unsigned', reason: `${digest} is not on its approved-digest list` }));
-    const keyAuthorities = policy.authorities.filter((a): a is KeyAuthority => a.kind === 'key');
+    const { access } = resolved;
     let stage = 'reading Secrets';
-    if (keyAuthorities.length > 0) {
-      const [keys, access] = await Promise.all([
-        Promise.all(keyAuthorities.map((a) => resolveKey(a, readSecret, signal))),
-        registryAccess(task, readSecret, signal),
-      ]);
-      const usable: { authority: KeyAuthority; key: KeyObject }[] = [];
-      keyAuthorities.forEach((authority, i) => {
-        const k = keys[i]!;
-        if ('problem' in k) outcomes.push({ authority: authority.name, failure: 'configuration', reason: k.problem });
-        else if ('problem' in access) outcomes.push({ authority: authority.name, failure: 'configuration', reason: access.problem });
-        else usable.push({ authority, key: k.key });
-      });
-      if (usable.length > 0 && !('problem' in access) && !signal.aborted) {
-        stage = `waiting for registry ${image.registry}`;
-        const found = await locateSignatures({ client, access, repository: image.repository, digest, signal });
-        for (const { authority, key } of usable) {
-          const verdict = judge(found, key, digest);
-          if (verdict.ok) return { ok: true, authority: authority.name, detail: verdict.detail };
-          outcomes.push({ authority: authority.name, failure: verdict.failure, reason: verdict.reason });
-        }
+    const usable: { authority: KeyAuthority; key: KeyObject }[] = [];
+    for (const { authority, key } of resolved.keys) {
+      if ('problem' in key) outcomes.push({ authority: authority.name, failure: 'configuration', reason: key.problem });
+      else if ('problem' in access) outcomes.push({ authority: authority.name, failure: 'configuration', reason: access.problem });
+      else usable.push({ authority, key: key.key });
+    }
+    if (usable.length > 0 && !('problem' in access) && !signal.aborted) {
+      stage = `waiting for registry ${image.registry}`;
+      const found = await locateSignatures({ client, access, repository: image.repository, digest, signal });
+      for (const { authority, key } of usable) {
+        const verdict = judge(found, key, digest);
+        if (verdict.ok) return { ok: true, authority: authority.name, detail: verdict.detail };
+        outcomes.push({ authority: authority.name, failure: verdict.failure, reason: verdict.reason });
       }
     }
     if (signal.aborted) {
@@ -176,5 +136,8 @@ export function createVerifier(options: CreateVerifierOptions = {}): Verifier {
       return { ok: false, failure: 'timeout', reason: `verification did not finish before the deadline (${stage}): ${why}` };
     }
     return worst(outcomes);
-  };
+  }
+
+  const verify = async (task: VerificationTask, signal: AbortSignal) => check(task, await material(task, signal), signal);
+  return Object.assign(verify, { material, check });
 }

@@ -5,6 +5,7 @@ import { PolicyStore } from '../../../src/policy/store.ts';
 import { cachedVerifier } from '../../../src/rules/images/cache.ts';
 import { gatherImageFacts } from '../../../src/rules/images/gather.ts';
 import type { VerificationResult, VerificationTask, Verifier } from '../../../src/rules/images/verification.ts';
+import type { StagedVerifier } from '../../../src/rules/images/verify.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { P256_PUBLIC_KEY, imagePolicy } from '../../helpers/policies.ts';
 
@@ -14,13 +15,19 @@ function task(digestByte: string, resourceVersion = '1'): VerificationTask {
   return { image: { original: 'x', registry: 'r', repository: 'a', digest: `sha256:${digestByte.repeat(64)}` }, policy: store.snapshot().images[0]!, pullSecrets: [] };
 }
 
-/** Counts calls; each call resolves after `ms` with `result`. */
-function countingVerifier(result: VerificationResult, ms = 20): Verifier & { calls: number } {
-  const fn = Object.assign(async () => {
+/** Counts checks; each resolves after `ms` with `result`. Its material's fingerprint is `fingerprint` (settable). */
+function countingVerifier(result: VerificationResult, ms = 20): StagedVerifier & { calls: number; fingerprint: string } {
+  const check = async () => {
     fn.calls++;
     await new Promise((r) => setTimeout(r, ms));
     return result;
-  }, { calls: 0 });
+  };
+  const fn = Object.assign(async () => check(), {
+    calls: 0,
+    fingerprint: 'key-1',
+    material: async () => ({ keys: [], access: { problem: 'none' }, fingerprint: fn.fingerprint }),
+    check,
+  });
   return fn;
 }
 
@@ -45,6 +52,18 @@ describe('cachedVerifier', () => {
     await cached.verify(task('a', '2'), signal());
     await cached.verify(task('b', '2'), signal());
     expect(inner.calls).toBe(3);
+  });
+
+  it('keys by the material: a rotated key or other credentials verify again, and the old result is not served', async () => {
+    const inner = countingVerifier({ ok: true, authority: 'k', detail: 'ok' }, 1);
+    const cached = cachedVerifier(inner);
+    await cached.verify(task('a'), signal());
+    inner.fingerprint = 'key-2';
+    await cached.verify(task('a'), signal());
+    expect(inner.calls).toBe(2);
+    inner.fingerprint = 'key-1';
+    await cached.verify(task('a'), signal());
+    expect(inner.calls).toBe(2);
   });
 
   it('caches definitive failures briefly and transient ones not at all', async () => {

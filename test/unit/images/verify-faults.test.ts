@@ -219,16 +219,21 @@ describe('authentication', () => {
   });
 });
 
+/** A key Secret as the apiserver returns it; locked (labelled) unless said otherwise. */
+function keySecret(pem: string, locked = true): unknown {
+  return { type: 'Opaque', metadata: { labels: locked ? { 'bulwark.dev/immutable': 'true' } : { team: 'release' } }, data: { 'cosign.pub': Buffer.from(pem).toString('base64') } };
+}
+
 describe('keys from Secrets', () => {
   it('reads the key from a Secret, picks up rotation after the TTL, and reports a missing Secret', async () => {
     let now = 1_000_000;
-    const objects = new Map<string, unknown>([[secretPath('bulwark-system', 'cosign'), { type: 'Opaque', data: { 'cosign.pub': Buffer.from(other.publicKeyPem).toString('base64') } }]]);
+    const objects = new Map<string, unknown>([[secretPath('bulwark-system', 'cosign'), keySecret(other.publicKeyPem)]]);
     const kube = fakeKube(objects);
     const readSecret = createSecretSource({ kube, ttlMs: 10_000, now: () => now });
     const p = policy({ authorities: [{ name: 'release', key: { secretRef: { namespace: 'bulwark-system', name: 'cosign' } } }] });
     expect(await verify(registry.host, { policy: p, readSecret })).toMatchObject({ ok: false, failure: 'bad-signature' });
     // Rotated to the right key: still cached within the TTL, used after it.
-    objects.set(secretPath('bulwark-system', 'cosign'), { type: 'Opaque', data: { 'cosign.pub': Buffer.from(trusted.publicKeyPem).toString('base64') } });
+    objects.set(secretPath('bulwark-system', 'cosign'), keySecret(trusted.publicKeyPem));
     expect(await verify(registry.host, { policy: p, readSecret })).toMatchObject({ ok: false, failure: 'bad-signature' });
     expect(kube.gets).toBe(1);
     now += 10_001;
@@ -241,6 +246,17 @@ describe('keys from Secrets', () => {
     const wrongKey = policy({ authorities: [{ name: 'release', key: { secretRef: { namespace: 'ci', name: 'creds', key: 'cosign.pub' } } }] });
     objects.set(secretPath('ci', 'creds'), { type: 'Opaque', data: { other: 'eA==' } });
     expect(await verify(registry.host, { policy: wrongKey, readSecret })).toEqual({ ok: false, failure: 'configuration', reason: 'Secret ci/creds has no key "cosign.pub" (keys: other)' });
+  });
+
+  it('a key Secret without the lock label is not trusted: anyone who can write it could swap the key', async () => {
+    const objects = new Map<string, unknown>([[secretPath('release', 'cosign'), keySecret(trusted.publicKeyPem, false)]]);
+    const readSecret = createSecretSource({ kube: fakeKube(objects) });
+    const p = policy({ authorities: [{ name: 'release', key: { secretRef: { namespace: 'release', name: 'cosign' } } }] });
+    expect(await verify(registry.host, { policy: p, readSecret })).toEqual({
+      ok: false,
+      failure: 'configuration',
+      reason: 'the key Secret release/cosign is not locked (labelled bulwark.dev/immutable=true), so anyone who can write it could swap the trusted key; lock it (kubectl bulwark lock secret/cosign -n release) and rotate keys through an UnlockRequest',
+    });
   });
 
   it('without a cluster connection a secretRef key is a configuration failure', async () => {

@@ -1,0 +1,43 @@
+// Break-glass for e2e tests that need to change a locked object legitimately: an
+// UnlockRequest created by one user and approved by two others through kubectl, as the
+// plugin does it. The governing ImmutabilityPolicy must name `approvers` (alice, bob and
+// carol are in that group, see cluster/users.ts).
+
+import { randomBytes } from 'node:crypto';
+import { stringify } from 'yaml';
+import { kubectl, type UserName } from '../cluster/context.ts';
+import { kubectlOk } from '../cluster/kubectl.ts';
+
+export interface UnlockTarget {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** An ImmutabilityPolicy whose unlocks the `approvers` group may approve, for what `match` selects. */
+export function approvablePolicy(name: string, match: Record<string, unknown>): string {
+  return stringify({
+    apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImmutabilityPolicy', metadata: { name },
+    spec: { match, unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' } },
+  });
+}
+
+/** Creates an UnlockRequest as `requester` and has each approver append an approval; returns its name. */
+export async function approvedUnlock(target: UnlockTarget, operations: ('UPDATE' | 'DELETE')[], options: { requester?: UserName; approvers?: UserName[]; reason?: string } = {}): Promise<string> {
+  const requester = options.requester ?? 'alice';
+  const name = `unlock-${target.name.slice(0, 30).replace(/[^a-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
+  await kubectlOk(kubectl, ['create', '-f', '-'], {
+    user: requester,
+    input: stringify({
+      apiVersion: 'bulwark.dev/v1alpha1', kind: 'UnlockRequest', metadata: { name },
+      spec: { target, operations, reason: options.reason ?? 'e2e test', duration: '30m', requester },
+    }),
+  });
+  for (const approver of options.approvers ?? ['bob', 'carol']) {
+    const current = JSON.parse(await kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'json'])) as { spec: { approvals?: { user: string }[] } };
+    const op = current.spec.approvals ? { op: 'add', path: '/spec/approvals/-', value: { user: approver } } : { op: 'add', path: '/spec/approvals', value: [{ user: approver }] };
+    await kubectlOk(kubectl, ['patch', 'unlockrequest', name, '--type=json', '-p', JSON.stringify([op])], { user: approver });
+  }
+  return name;
+}
