@@ -1,7 +1,9 @@
-// API discovery, cached: which resources exist, their kinds, plurals and scope. Needed
-// to read an UnlockRequest's target (kind -> resource) and to list everything in a
-// namespace that is about to be deleted.
+// API discovery: which resources exist, their kinds, plurals and scope, at every served
+// version (api-resources.ts). Cached for reading an UnlockRequest's target (kind ->
+// resource; a miss is looked up again, so a CRD created a moment ago is found); read
+// fresh for the deletion guards, which must see what exists now.
 
+import { loadApiResources } from './api-resources.ts';
 import type { KubeReader } from './kube-client.ts';
 
 export interface ApiResource {
@@ -16,11 +18,10 @@ export interface ApiResource {
   shortNames?: readonly string[];
 }
 
-interface ResourceList { resources?: { name: string; kind: string; namespaced: boolean; verbs?: string[]; singularName?: string; shortNames?: string[] }[] }
-interface GroupList { groups?: { name: string; preferredVersion?: { version: string } }[] }
-
 export interface Discovery {
   resources(): Promise<readonly ApiResource[]>;
+  /** Read anew, now (and kept as the cached answer): for decisions that must not miss a new resource. */
+  current(): Promise<readonly ApiResource[]>;
   find(group: string, kind: string): Promise<ApiResource | undefined>;
   /** What a person types: `cm`, `configmap`, `deployments.apps`, `Widget`. */
   resolve(typed: string): Promise<ApiResource | undefined>;
@@ -37,31 +38,21 @@ export function createDiscovery(reader: KubeReader, options: { ttlMs?: number; t
   const now = options.now ?? Date.now;
   let cached: { at: number; value: Promise<ApiResource[]> } | undefined;
 
-  async function load(): Promise<ApiResource[]> {
-    const groups = (await reader.getJson('/apis', { timeoutMs }) as GroupList | undefined)?.groups ?? [];
-    const versions: { group: string; version: string; path: string }[] = [{ group: '', version: 'v1', path: '/api/v1' }];
-    for (const g of groups) if (g.preferredVersion) versions.push({ group: g.name, version: g.preferredVersion.version, path: `/apis/${g.name}/${g.preferredVersion.version}` });
-    const lists = await Promise.all(versions.map(async (v) => ({ v, list: await reader.getJson(v.path, { timeoutMs }) as ResourceList | undefined })));
-    return lists.flatMap(({ v, list }) => (list?.resources ?? [])
-      .filter((r) => !r.name.includes('/'))
-      .map((r) => ({
-        group: v.group, version: v.version, resource: r.name, kind: r.kind, namespaced: r.namespaced, verbs: r.verbs ?? [],
-        ...(r.singularName ? { singularName: r.singularName } : {}), ...(r.shortNames ? { shortNames: r.shortNames } : {}),
-      })));
-  }
-
-  const resources = () => {
-    if (!cached || now() - cached.at > ttl) {
-      const value = load();
-      cached = { at: now(), value };
-      value.catch(() => { if (cached?.value === value) cached = undefined; });
-    }
-    return cached.value;
+  const reload = () => {
+    const value = loadApiResources(reader, timeoutMs);
+    cached = { at: now(), value };
+    value.catch(() => { if (cached?.value === value) cached = undefined; });
+    return value;
   };
+  const resources = () => (!cached || now() - cached.at > ttl ? reload() : cached.value);
   return {
     resources,
+    current: reload,
     async find(group, kind) {
-      return (await resources()).find((r) => r.group === group && r.kind === kind);
+      const hit = (await resources()).find((r) => r.group === group && r.kind === kind);
+      // Not there: perhaps created since the cache was filled. Look again, at most once a second.
+      if (hit || (cached && now() - cached.at < 1000)) return hit;
+      return (await reload()).find((r) => r.group === group && r.kind === kind);
     },
     async resolve(typed) {
       const dot = typed.indexOf('.');

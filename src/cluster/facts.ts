@@ -5,7 +5,8 @@
 // - the labels of the request's namespace and the UnlockRequests aimed at the object
 //   (both from informer caches, no API call);
 // - for an UnlockRequest being created or approved, the object it targets;
-// - for a Namespace or CRD being deleted, the locked objects it still holds.
+// - for a Namespace or CRD being deleted, or a CRD update that can change how its
+//   objects read, the locked objects it still holds.
 // A failed lookup is reported "unavailable", which the core turns into a denial.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
@@ -13,6 +14,7 @@ import { isContainerDelete, needsParent, type ParentFact, type RequestFacts } fr
 import type { FactResolver } from '../decision/decide.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { POLICY_GROUP } from '../policy/crds.ts';
+import { isGuardedCrdUpdate } from '../rules/guards/crd-changes.ts';
 import { groupOf } from '../rules/unlock/compile.ts';
 import { resourcePath, type Discovery } from './discovery.ts';
 import type { KubeReader } from './kube-client.ts';
@@ -72,7 +74,7 @@ export function clusterFactResolver(options: {
     }
     if (needsParent(request)) facts.parent = request.name ? await lookup(reader, objectPath(request), timeoutMs) : { status: 'unavailable', reason: 'the request names no object' };
     if (discovery && isUnlockRequestWrite(request)) facts.unlockTarget = await unlockTarget(reader, discovery, request, timeoutMs);
-    if (discovery && isContainerDelete(request)) {
+    if (discovery && (isContainerDelete(request) || isGuardedCrdUpdate(request))) {
       facts.lockedContents = await findLockedContents({ reader, discovery, request, label: options.lockLabel ?? snapshot.lockLabel, timeoutMs });
     }
     return facts;

@@ -1,6 +1,9 @@
-// Lists the locked objects a Namespace or CRD still holds, for the deletion guards:
-// every namespaced, listable resource in the namespace (in parallel, with a deadline),
-// or the CRD's own resource cluster-wide, filtered by the lock label on the server.
+// Lists the locked objects a Namespace or CRD still holds, for the guards: every
+// namespaced, listable resource that exists now (discovery read afresh, every served
+// version, completed with CRDs that discovery does not show yet), or the CRD's own
+// resource cluster-wide at each of its served versions; in parallel, with a deadline,
+// filtered by the lock label on the server, metadata only. A resource that no longer
+// exists (404) holds nothing; any other failure is reported, and the guard fails closed.
 
 import type { AdmissionRequest } from '../admission/types.ts';
 import type { LockedContents } from '../decision/facts.ts';
@@ -9,17 +12,21 @@ import { resourcePath, type ApiResource, type Discovery } from './discovery.ts';
 import { HttpStatusError, type KubeReader } from './kube-client.ts';
 
 const NAMED = 5;
+/** Names and labels are all a guard needs: the apiserver sends metadata only (JSON if it cannot). */
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
 interface ObjectList { items?: { metadata?: { name?: string; namespace?: string } }[]; metadata?: { continue?: string } }
+interface Crd { metadata?: { name?: string }; spec?: { group?: string; scope?: string; names?: { plural?: string; kind?: string }; versions?: { name: string; served?: boolean }[] } }
 
 /**
  * GET with retries while the server says "too many requests" (a freshly established
  * CRD answers 429 "storage is (re)initializing" for a moment), within the deadline.
  */
-async function getPatiently(reader: KubeReader, path: string, deadline: number): Promise<unknown> {
+async function getPatiently(reader: KubeReader, path: string, deadline: number, accept?: string): Promise<unknown> {
   for (;;) {
     try {
-      return await reader.getJson(path, { timeoutMs: Math.max(1, deadline - Date.now()) });
+      return await reader.getJson(path, { timeoutMs: Math.max(1, deadline - Date.now()), ...(accept ? { accept } : {}) });
     } catch (err) {
       const wait = Math.min(1000, (err instanceof HttpStatusError && err.status === 429 ? (err.retryAfterSeconds ?? 0.2) * 1000 : Infinity));
       if (!Number.isFinite(wait) || Date.now() + wait >= deadline) throw err;
@@ -28,26 +35,55 @@ async function getPatiently(reader: KubeReader, path: string, deadline: number):
   }
 }
 
-async function lockedOf(reader: KubeReader, r: ApiResource, label: LockLabel, namespace: string | undefined, timeoutMs: number): Promise<{ names: string[]; more: boolean }> {
+interface Found { names: string[]; more: boolean }
+
+async function lockedOf(reader: KubeReader, r: ApiResource, label: LockLabel, namespace: string | undefined, deadline: number): Promise<Found> {
   const selector = encodeURIComponent(`${label.key}=${label.value}`);
-  const list = await getPatiently(reader, `${resourcePath(r, namespace)}?labelSelector=${selector}&limit=${NAMED}`, Date.now() + timeoutMs) as ObjectList | undefined;
+  const list = await getPatiently(reader, `${resourcePath(r, namespace)}?labelSelector=${selector}&limit=${NAMED}`, deadline, METADATA_ONLY) as ObjectList | undefined;
   const names = (list?.items ?? []).map((o) => `${r.kind} ${o.metadata?.namespace && !namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? ''}`);
   return { names, more: Boolean(list?.metadata?.continue) };
 }
 
+/** The resource of a CRD at each version it serves. */
+function servedResources(crd: Crd): ApiResource[] {
+  const { group, names, scope } = crd.spec ?? {};
+  if (!group || !names?.plural) return [];
+  return (crd.spec?.versions ?? []).filter((v) => v.served).map((v) => ({
+    group, version: v.name, resource: names.plural!, kind: names.kind ?? names.plural!, namespaced: scope !== 'Cluster', verbs: ['list'],
+  }));
+}
+
+/**
+ * Namespaced, listable resources as of now. Discovery learns of a new CRD a moment after
+ * it is stored; the CRDs' own names (metadata only, one request) close that gap: a CRD
+ * discovery does not show yet is read and its resource added.
+ */
+async function namespacedResources(reader: KubeReader, discovery: Discovery, deadline: number): Promise<ApiResource[]> {
+  const [discovered, crds] = await Promise.all([
+    discovery.current(),
+    getPatiently(reader, CRDS, deadline, METADATA_ONLY) as Promise<ObjectList | undefined>,
+  ]);
+  const known = new Set(discovered.map((r) => `${r.resource}.${r.group}`));
+  const missing = (crds?.items ?? []).map((c) => c.metadata?.name ?? '').filter((name) => name !== '' && !known.has(name));
+  const late = await Promise.all(missing.map(async (name) => servedResources(await getPatiently(reader, `${CRDS}/${name}`, deadline) as Crd ?? {}).slice(0, 1)));
+  return [...discovered, ...late.flat()].filter((r) => r.namespaced && r.verbs.includes('list'));
+}
+
 export async function findLockedContents(options: { reader: KubeReader; discovery: Discovery; request: AdmissionRequest; label: LockLabel; timeoutMs: number }): Promise<LockedContents> {
-  const { reader, discovery, request, label, timeoutMs } = options;
+  const { reader, discovery, request, label } = options;
+  const deadline = Date.now() + options.timeoutMs;
   try {
-    let found: { names: string[]; more: boolean }[];
+    let found: Found[];
     if (request.kind.kind === 'Namespace') {
-      const resources = (await discovery.resources()).filter((r) => r.namespaced && r.verbs.includes('list'));
-      found = await Promise.all(resources.map((r) => lockedOf(reader, r, label, request.name, timeoutMs)));
+      const resources = await namespacedResources(reader, discovery, deadline);
+      found = await Promise.all(resources.map((r) => lockedOf(reader, r, label, request.name, deadline)));
     } else {
-      const crd = request.oldObject as { spec?: { group?: string; names?: { plural?: string; kind?: string }; versions?: { name: string; storage?: boolean; served?: boolean }[] } } | null | undefined;
-      const version = crd?.spec?.versions?.find((v) => v.storage) ?? crd?.spec?.versions?.find((v) => v.served);
-      if (!crd?.spec?.group || !crd.spec.names?.plural || !version) return { status: 'unavailable', reason: 'the CRD in the request has no group, plural or version' };
-      const resource: ApiResource = { group: crd.spec.group, version: version.name, resource: crd.spec.names.plural, kind: crd.spec.names.kind ?? crd.spec.names.plural, namespaced: false, verbs: ['list'] };
-      found = [await lockedOf(reader, resource, label, undefined, timeoutMs)];
+      // Listed cluster-wide at every served version (all show the same objects; a version
+      // whose conversion fails makes the listing fail, and the guard with it).
+      const served = servedResources((request.oldObject ?? {}) as Crd);
+      if (served.length === 0) return { status: 'unavailable', reason: 'the CRD serves no version, so its objects cannot be listed; serve one first (an UPDATE of the CRD unlocked by an approved UnlockRequest)' };
+      const perVersion = await Promise.all(served.map((r) => lockedOf(reader, { ...r, namespaced: false }, label, undefined, deadline)));
+      found = [{ names: [...new Set(perVersion.flatMap((f) => f.names))], more: perVersion.some((f) => f.more) }];
     }
     const all = found.flatMap((f) => f.names);
     return { status: 'listed', objects: all.slice(0, NAMED), more: all.length > NAMED || found.some((f) => f.more) };

@@ -11,6 +11,7 @@ import { IMAGE_FIELDS, POD_SPEC_PATHS } from '../../src/rules/images/extract.ts'
 import { coveredFields, imageBearingFields, NOT_PULLED, podSpecHolders, type OpenApiDocument } from '../helpers/pod-schema.ts';
 import { kubectl, newNamespace } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
+import { retryUntil } from './helpers/retry.ts';
 
 const DENIED = 'admission webhook "immutability.bulwark.dev" denied the request';
 const digest = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;
@@ -35,10 +36,9 @@ beforeAll(async () => {
       unmatchedImages: 'Allow',
     },
   }) });
-  const deadline = Date.now() + 15_000;
-  while ((await apply(pod('probe', container(`registry.example.com/app@${UNSIGNED}`)))).code === 0 && Date.now() < deadline) {
-    await kubectl(['delete', 'pod', 'probe', '-n', ns, '--wait=false']);
-  }
+  await retryUntil(() => apply(pod('probe', container(`registry.example.com/app@${UNSIGNED}`))), (r) => r.code !== 0, {
+    between: () => kubectl(['delete', 'pod', 'probe', '-n', ns, '--wait=false']),
+  });
 }, 60_000);
 
 describe('registry spellings do not escape a glob (unmatchedImages: Allow)', () => {
@@ -105,12 +105,7 @@ describe('image volumes are checked like containers', () => {
       ...container(`registry.example.com/app@${APPROVED}`),
       volumes: [{ name: 'v', image: { reference: 'example.invalid/evil:latest' } }],
     } });
-    const deadline = Date.now() + 15_000;
-    let r = await apply(manifest);
-    while (r.code === 0 && Date.now() < deadline) {
-      await kubectl(['delete', 'pod', 'evil', '-n', strict, '--wait=false']);
-      r = await apply(manifest);
-    }
+    const r = await retryUntil(() => apply(manifest), (result) => result.code !== 0, { between: () => kubectl(['delete', 'pod', 'evil', '-n', strict, '--wait=false']) });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`image "example.invalid/evil:latest" (spec.volumes[0].image.reference) matches no ImagePolicy, and strict-${strict} denies unmatched images`);
   });

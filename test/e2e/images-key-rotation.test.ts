@@ -8,12 +8,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
 import { cosignSign, generateKeyPair, pushRandomImage, registryTools, startRegistry, type KeyPair, type RegistryTools, type TestRegistry } from './helpers/registry.ts';
+import { retryUntil } from './helpers/retry.ts';
 import { approvablePolicy, approvedUnlock } from './helpers/unlock.ts';
 
 const DENIED = 'admission webhook "immutability.bulwark.dev" denied the request';
@@ -67,12 +67,7 @@ afterAll(async () => {
 
 describe('rotating the key in a policy\'s Secret', () => {
   it('before: the image signed with the current key is admitted (and its verification cached)', async () => {
-    const deadline = Date.now() + 15_000;
-    let r = await runPod(signedOld);
-    while (r.code !== 0 && Date.now() < deadline) {
-      await sleep(300);
-      r = await runPod(signedOld);
-    }
+    const r = await retryUntil(() => runPod(signedOld), (result) => result.code === 0);
     expect(r.code, r.stderr).toBe(0);
     expect((await runPod(signedNew)).stderr).toContain('has a signature that does not verify with any trusted key');
   });
@@ -88,12 +83,7 @@ describe('rotating the key in a policy\'s Secret', () => {
     await kubectlOk(kubectl, ['apply', '-f', '-'], { user: 'alice', input: keySecret('cosign-pub', newKey.publicKeyPem, true) });
     await kubectlOk(kubectl, ['delete', 'unlockrequest', unlock]);
     // Bulwark re-reads Secrets at most 10 s old; the cached "verified" (10 minutes) must not outlive that.
-    const deadline = Date.now() + 20_000;
-    let r = await runPod(signedOld);
-    while (r.code === 0 && Date.now() < deadline) {
-      await sleep(500);
-      r = await runPod(signedOld);
-    }
+    const r = await retryUntil(() => runPod(signedOld), (result) => result.code !== 0, { timeoutMs: 20_000, intervalMs: 500 });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(DENIED);
     expect(r.stderr).toContain(`image "${signedOld}" (spec.containers[0].image) has a signature that does not verify with any trusted key`);
@@ -106,12 +96,7 @@ describe('a key Secret without the lock label', () => {
   it('is not trusted: anyone who can write it could swap the key', async () => {
     await kubectlOk(kubectl, ['apply', '-f', '-'], { input: imagePolicy(`unlocked-${ns}`, 'unlocked-pub', 'other') });
     const image = await push('other/app', oldKey);
-    const deadline = Date.now() + 15_000;
-    let r = await runPod(image);
-    while (r.code === 0 && Date.now() < deadline) {
-      await sleep(300);
-      r = await runPod(image);
-    }
+    const r = await retryUntil(() => runPod(image), (result) => result.code !== 0);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`could not be verified: the policy's key or credentials are unavailable (ImagePolicy unlocked-${ns}): the key Secret ${ns}/unlocked-pub is not locked (labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value})`);
   });

@@ -1,17 +1,22 @@
-// Deletion guards (pure). Deleting a Namespace deletes everything in it, one object at
-// a time, and the webhook then denies the locked ones: the namespace hangs Terminating
-// forever. Deleting a CRD deletes all its objects without asking any webhook at all.
-// Both are refused up front while locked objects remain, naming some of them. The
-// shell lists them (with a deadline); a failed listing denies (fail closed).
+// Guards of the containers of locked objects (pure). Deleting a Namespace deletes
+// everything in it, one object at a time, and the webhook then denies the locked ones:
+// the namespace hangs Terminating forever. Deleting a CRD deletes all its objects
+// without asking any webhook at all. Both are refused up front while locked objects
+// remain, naming some of them. Updating a CRD can change how its objects read without
+// writing them: see crd-update.ts. The shell lists locked objects (with a deadline); a
+// failed listing denies (fail closed).
 
 import type { AdmissionRequest } from '../../admission/types.ts';
 import { isContainerDelete, type RequestFacts } from '../../decision/facts.ts';
 import { allow, deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
+import { isCrdRequest } from './crd-changes.ts';
+import { evaluateCrdUpdate } from './crd-update.ts';
 
 export const RULE = 'deletion-guard';
 
 export function evaluateDeletionGuards(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
+  if (request.operation === 'UPDATE' && isCrdRequest(request)) return evaluateCrdUpdate(RULE, request, snapshot, facts);
   if (!isContainerDelete(request)) return allow(RULE, 'skip');
   const isNamespace = request.kind.kind === 'Namespace';
   const what = `${request.kind.kind} ${request.name ?? ''}`;

@@ -87,11 +87,11 @@ describe('webhook entries (defaults)', async () => {
     for (const r of w.rules) expect(r.operations).toEqual(['CREATE', 'UPDATE']);
   });
 
-  it('sends DELETE of namespaces and CRDs to the guards', () => {
+  it('sends DELETE of namespaces and CRDs, and UPDATE of CRDs, to the guards', () => {
     const w = byName(list, 'guards.bulwark.dev');
     expect(w.rules.map((r) => [r.apiGroups, r.resources, r.operations])).toEqual([
       [[''], ['namespaces'], ['DELETE']],
-      [['apiextensions.k8s.io'], ['customresourcedefinitions'], ['DELETE']],
+      [['apiextensions.k8s.io'], ['customresourcedefinitions'], ['UPDATE', 'DELETE']],
     ]);
   });
 });

@@ -136,6 +136,7 @@ describe('RBAC', () => {
       { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: ['get'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
       { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list'] },
+      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
     ]);
     const binding = find(manifests, 'ClusterRoleBinding');
     expect(dig(binding, 'subjects')).toEqual([{ kind: 'ServiceAccount', name: 'bulwark', namespace: 'bulwark-system' }]);
