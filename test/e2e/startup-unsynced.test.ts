@@ -1,9 +1,10 @@
 // Bulwark must not decide on policies it has not read. A second Bulwark is started
 // against the real apiserver through a TCP relay that is not there yet (a late or
 // unreachable apiserver): until its informers have listed, /validate denies everything
-// with 503 and says why. Then the relay comes up and it decides normally; then the relay
-// drops every connection (a broken watch) and it is unready and denying again until
-// it has re-synced.
+// with 503 and says why, also when the apiserver calls it (it is registered by URL for
+// one namespace, as the harness and scripts/cluster.ts register Bulwark). Then the relay
+// comes up and it decides normally; then the relay drops every connection (a broken
+// watch) and it is unready and denying again until it has re-synced.
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -14,7 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { httpsRequest } from '../helpers/https.ts';
 import { loadReview } from '../helpers/fixtures.ts';
-import { e2eCluster } from './cluster/context.ts';
+import { e2eCluster, kubectl, newNamespace } from './cluster/context.ts';
+import { kubectlOk } from './cluster/kubectl.ts';
+import { retryUntil } from './helpers/retry.ts';
 import { nodeBinary, REPO_ROOT } from './cluster/paths.ts';
 import { freePort } from './cluster/ports.ts';
 import { logTail, startProcess, type ManagedProcess } from './cluster/processes.ts';
@@ -57,6 +60,8 @@ let relay: Relay;
 let bulwark: ManagedProcess;
 let base: string;
 let ca: string;
+let ns: string;
+const CONFIGURATION = 'bulwark-e2e-unsynced';
 
 async function status(path: string): Promise<number> {
   try {
@@ -109,6 +114,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await kubectl(['delete', 'validatingwebhookconfiguration', CONFIGURATION, '--ignore-not-found']);
   await bulwark?.stop(2000);
   await relay?.down();
 });
@@ -129,12 +135,35 @@ describe('before the policies are synced (the apiserver is unreachable)', () => 
   });
 });
 
+describe('called by the apiserver before it is synced', () => {
+  it('a write in a namespace it guards is refused with the reason, not admitted', async () => {
+    ns = await newNamespace('unsynced');
+    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: stringify({
+      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: CONFIGURATION },
+      webhooks: [{
+        name: 'unsynced.bulwark.dev',
+        clientConfig: { url: `${base}/validate`, caBundle: Buffer.from(ca).toString('base64') },
+        rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['CREATE'], scope: 'Namespaced' }],
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+        failurePolicy: 'Fail', sideEffects: 'None', admissionReviewVersions: ['v1'], timeoutSeconds: 10,
+      }],
+    }) });
+    // Until the apiserver has loaded the configuration, the create goes through: retry with new names.
+    let n = 0;
+    const r = await retryUntil(() => kubectl(['create', 'configmap', `c${++n}`, '-n', ns], { user: 'alice' }), (result) => result.code !== 0);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('admission webhook "unsynced.bulwark.dev" denied the request: bulwark is starting: policies not yet synced (pending:');
+  });
+});
+
 describe('once the apiserver answers', () => {
   it('becomes ready and decides', async () => {
     await relay.up();
     await until('ready', async () => (await status('/readyz')) === 200, 45_000);
     expect((await review('configmap-create-labelled')).allowed).toBe(true);
     expect((await review('configmap-apply-changed')).status?.code).toBe(403);
+    const created = await kubectl(['create', 'configmap', 'after-sync', '-n', ns], { user: 'alice' });
+    expect(created.code, created.stderr).toBe(0);
   });
 });
 
