@@ -14,9 +14,11 @@ import { isCrdRequest } from './crd-changes.ts';
 import { evaluateCrdUpdate } from './crd-update.ts';
 
 export const RULE = 'deletion-guard';
+/** Its own name in metrics and logs: a CRD update is not a deletion. */
+export const CRD_UPDATE_RULE = 'crd-update-guard';
 
 export function evaluateDeletionGuards(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
-  if (request.operation === 'UPDATE' && isCrdRequest(request)) return evaluateCrdUpdate(RULE, request, snapshot, facts);
+  if (request.operation === 'UPDATE' && isCrdRequest(request)) return evaluateCrdUpdate(CRD_UPDATE_RULE, request, snapshot, facts);
   if (!isContainerDelete(request)) return allow(RULE, 'skip');
   const isNamespace = request.kind.kind === 'Namespace';
   const what = `${request.kind.kind} ${request.name ?? ''}`;
