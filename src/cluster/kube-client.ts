@@ -8,8 +8,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { BaseError } from '../errors.ts';
 
 export interface KubeReader {
-  /** GET an API path; resolves `undefined` on 404. */
-  getJson(path: string, options: { timeoutMs: number }): Promise<unknown>;
+  /** GET an API path; resolves `undefined` on 404. `accept` asks for another representation (metadata only). */
+  getJson(path: string, options: { timeoutMs: number; accept?: string }): Promise<unknown>;
   /** PATCH an API path with a JSON merge patch; resolves `undefined` on 404. */
   mergePatch(path: string, patch: unknown, options: { timeoutMs: number }): Promise<unknown>;
   readonly server: string;
@@ -62,13 +62,13 @@ export function createKubeReader(kc: KubeConfig): KubeClient {
   return {
     server: cluster.server,
     kubeConfig: kc,
-    getJson: (path, { timeoutMs }) => send('GET', path, undefined, timeoutMs),
+    getJson: (path, { timeoutMs, accept }) => send('GET', path, undefined, timeoutMs, accept),
     mergePatch: (path, patch, { timeoutMs }) => send('PATCH', path, JSON.stringify(patch), timeoutMs),
     call: (method, path, { body, contentType, timeoutMs }) => raw(method, path, body, contentType ?? 'application/json', timeoutMs),
   };
 
-  async function send(method: string, path: string, body: string | undefined, timeoutMs: number): Promise<unknown> {
-    const res = await raw(method, path, body, 'application/merge-patch+json', timeoutMs);
+  async function send(method: string, path: string, body: string | undefined, timeoutMs: number, accept?: string): Promise<unknown> {
+    const res = await raw(method, path, body, 'application/merge-patch+json', timeoutMs, accept);
     if (res.status === 404) return undefined;
     if (res.status !== 200) {
       const retry = (res.body as { details?: { retryAfterSeconds?: number } } | undefined)?.details?.retryAfterSeconds;
@@ -77,14 +77,14 @@ export function createKubeReader(kc: KubeConfig): KubeClient {
     return res.body;
   }
 
-  async function raw(method: string, path: string, body: string | undefined, contentType: string, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+  async function raw(method: string, path: string, body: string | undefined, contentType: string, timeoutMs: number, accept = 'application/json'): Promise<{ status: number; body: unknown }> {
     const options: RequestOptions = {
       protocol: base.protocol,
       hostname: base.hostname,
       port: base.port,
       path: `${base.pathname.replace(/\/$/, '')}${path}`,
       method,
-      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': contentType } : {}) },
+      headers: { accept, ...(body !== undefined ? { 'content-type': contentType } : {}) },
     };
     await kc.applyToHTTPSOptions(options);
     options.agent = agent; // applyToHTTPSOptions sets a fresh agent per call; TLS settings stay on the options

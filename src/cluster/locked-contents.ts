@@ -16,7 +16,7 @@ interface ObjectList { items?: { metadata?: { name?: string; namespace?: string 
  * GET with retries while the server says "too many requests" (a freshly established
  * CRD answers 429 "storage is (re)initializing" for a moment), within the deadline.
  */
-async function getPatiently(reader: KubeReader, path: string, deadline: number): Promise<unknown> {
+export async function getPatiently(reader: KubeReader, path: string, deadline: number): Promise<unknown> {
   for (;;) {
     try {
       return await reader.getJson(path, { timeoutMs: Math.max(1, deadline - Date.now()) });
