@@ -41,12 +41,14 @@ const immutabilityVersions = (r: AdmissionRequest) => versions<CompiledImmutabil
 
 /**
  * Whether an ImmutabilityPolicy write could loosen any lock at all, before looking at
- * which objects exist: the shell lists locked objects only when it could.
+ * which objects exist: the shell lists locked objects only when it could. A new policy
+ * only joins the sets it matches, or replaces the built-in default: if it is as strict
+ * as the default, nothing can loosen.
  */
-export function mayLoosenLocks(request: AdmissionRequest): boolean {
+export function mayLoosenLocks(request: AdmissionRequest, fallback: CompiledImmutabilityPolicy): boolean {
   const { before, after } = immutabilityVersions(request);
   if (request.operation !== 'DELETE' && !after) return false; // invalid: policy validation refuses it
-  if (!before) return request.operation !== 'DELETE';
+  if (!before) return after !== undefined && !dominates(after, fallback);
   if (!after) return before.enforcement === 'Enforce';
   const matchOf = (o: unknown) => (o as { spec?: { match?: unknown } } | null | undefined)?.spec?.match;
   return !dominates(after, before) || !isDeepStrictEqual(matchOf(request.oldObject), matchOf(request.object));
@@ -57,7 +59,7 @@ function describeObject(o: LockedObject): string {
 }
 
 function immutabilityExposures(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): string[] | { unavailable: string } {
-  if (!mayLoosenLocks(request)) return [];
+  if (!mayLoosenLocks(request, snapshot.defaultImmutability)) return [];
   const exposed = facts.exposed;
   if (!exposed || exposed.status === 'unavailable') return { unavailable: exposed?.status === 'unavailable' ? exposed.reason : 'the locked objects it could govern were not looked up' };
   const { before, after } = immutabilityVersions(request);

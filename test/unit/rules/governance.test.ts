@@ -109,6 +109,10 @@ describe('an ImmutabilityPolicy write that loosens existing locks needs an appro
       .toBe('ImmutabilityPolicy prod-config: cannot tell whether this update loosens existing locks, so it is denied (fail closed): cannot list the locked objects it could affect: timeout');
   });
 
+  it('creating a policy as strict as the built-in default needs no listing: it can only add protection', () => {
+    expect(decide(policyWrite('CREATE', { object: imm('strict-too', { match: { namespaces: ['prod'] }, message: 'Ask #platform.' }) }), s).allowed).toBe(true);
+  });
+
   it('creating a policy that takes a locked object from the built-in default to Audit is a loosening', () => {
     const audit = imm('prod-audit', { match: { namespaces: ['prod'] }, enforcement: 'Audit' });
     expect(reasons(policyWrite('CREATE', { object: audit }), snapshot(), { exposed: exposed([appConfig]) }))
