@@ -104,6 +104,13 @@ describe('relabelling a namespace (finding 1)', () => {
     const r = await kubectl(['label', '--overwrite', 'namespace', ns, `bulwark-e2e/env=${dev}`], { user: 'alice' });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`Namespace ${ns}: this change ${LOOSENS} (ConfigMap ${ns}/cfg: ImmutabilityPolicy gov-prod-${id} would no longer govern it; in its place ImmutabilityPolicy gov-dev-audit-${id} would switch to Audit)`);
+    // The apiserver keeps label changes made through the status and finalize subresources too.
+    const viaStatus = await kubectl(['patch', 'namespace', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ metadata: { labels: { 'bulwark-e2e/env': dev } } })], { user: 'alice' });
+    expect(viaStatus.stderr).toContain(`Namespace ${ns}: this change ${LOOSENS}`);
+    const object = JSON.parse(await kubectlOk(kubectl, ['get', 'namespace', ns, '-o', 'json']));
+    object.metadata.labels['bulwark-e2e/env'] = dev;
+    const viaFinalize = await kubectl(['replace', '--raw', `/api/v1/namespaces/${ns}/finalize`, '-f', '-'], { user: 'alice', input: JSON.stringify(object) });
+    expect(viaFinalize.stderr).toContain(`Namespace ${ns}: this change ${LOOSENS}`);
     expect(await kubectlOk(kubectl, ['get', 'namespace', ns, '-o', 'jsonpath={.metadata.labels.bulwark-e2e/env}'])).toBe(prod);
     expect((await setColor(ns, 'red')).stderr).toContain('Production lock.');
   });

@@ -6,7 +6,9 @@
 // ImagePolicies applying to the namespace before and after. If anything would be less
 // protected, the change needs an approved UnlockRequest for the Namespace. Relabelling
 // that loosens nothing (adding labels that add policies, an empty namespace) is allowed.
-// The namespace's own lock label is the ordinary immutability rule.
+// The namespace's own lock label is the ordinary immutability rule. Labels also change
+// through namespaces/status and namespaces/finalize (the apiserver keeps them), so those
+// count as relabelling too.
 
 import type { AdmissionRequest } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
@@ -20,8 +22,11 @@ import { requireAgreement } from './agreement.ts';
 
 export const RULE = 'namespace-labels';
 
+/** The apiserver keeps label changes made through these subresources of a Namespace too. */
+const SUBRESOURCES_WITH_METADATA = new Set([undefined, 'status', 'finalize']);
+
 export function isNamespaceRelabel(request: AdmissionRequest): boolean {
-  if (request.kind.group !== '' || request.kind.kind !== 'Namespace' || request.operation !== 'UPDATE' || request.subResource !== undefined) return false;
+  if (request.kind.group !== '' || request.kind.kind !== 'Namespace' || request.operation !== 'UPDATE' || !SUBRESOURCES_WITH_METADATA.has(request.subResource)) return false;
   const labels = (o: AdmissionRequest['object']) => JSON.stringify(Object.entries(o?.metadata?.labels ?? {}).sort());
   return labels(request.object) !== labels(request.oldObject);
 }

@@ -79,7 +79,8 @@ describe('webhook entries (defaults)', async () => {
 
   it('sends namespace updates only when their labels change', () => {
     const w = byName(list, 'namespaces.bulwark.dev');
-    expect(w.rules).toEqual([{ apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces'], operations: ['UPDATE'], scope: 'Cluster' }]);
+    // Labels change through status and finalize too.
+    expect(w.rules).toEqual([{ apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces', 'namespaces/status', 'namespaces/finalize'], operations: ['UPDATE'], scope: 'Cluster' }]);
     expect(w.matchConditions).toHaveLength(1);
     expect(w.matchConditions?.[0]?.expression).toMatch(/object\.metadata\.labels .*!=.*oldObject\.metadata\.labels/s);
   });

@@ -202,6 +202,12 @@ describe('namespace relabelling (finding 1)', () => {
     expect(v.reasons[0]).toBe('Namespace shop: this change would loosen the protection of locked objects or verified images (ConfigMap shop/app-config: ImmutabilityPolicy prod-config would no longer govern it; in its place ImmutabilityPolicy dev-audit would switch to Audit). A change that loosens protection needs an approved UnlockRequest for Namespace shop (kubectl bulwark unlock request namespace/shop --operation UPDATE --reason ...)');
   });
 
+  it.each(['status', 'finalize'])('relabelling through namespaces/%s (the apiserver keeps the labels) is judged the same', (subResource) => {
+    const review = namespaceRelabel('shop', { env: 'prod' }, { env: 'dev' });
+    review.request.subResource = subResource;
+    expect(reasons(review, s, { exposed: exposed([cm]) })).toContain('(ConfigMap shop/app-config: ImmutabilityPolicy prod-config would no longer govern it');
+  });
+
   it('removing the label an ImagePolicy selects on is denied, even with nothing locked inside', () => {
     expect(reasons(namespaceRelabel('shop', { team: 'shop' }, {}), s, { exposed: exposed([]) })).toContain('(images: ImagePolicy shop-images would no longer apply to namespace shop)');
   });
