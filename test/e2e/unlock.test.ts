@@ -114,14 +114,21 @@ describe('an unlock bound to one exact change', () => {
 });
 
 describe('expiry', () => {
+  /** Waits until the UnlockRequest has expired (its creation time plus `seconds`, and a margin). */
+  async function untilExpired(name: string, seconds: number): Promise<void> {
+    const created = Date.parse(await kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'jsonpath={.metadata.creationTimestamp}']));
+    await new Promise((r) => setTimeout(r, Math.max(0, created + seconds * 1000 + 1000 - Date.now())));
+  }
+
+  // Durations leave room for two plugin runs on a loaded machine (one to three seconds each).
   it('after expiry no approval is accepted and the object is locked again', async () => {
     await kubectlOk(kubectl, ['apply', '-f', '-'], { input: configMap(ns, 'brief', 'blue') });
-    const out = await pluginOk(['unlock', 'request', 'cm/brief', '-n', ns, '--reason', 'quick fix', '--duration', '4s'], 'alice');
+    const out = await pluginOk(['unlock', 'request', 'cm/brief', '-n', ns, '--reason', 'quick fix', '--duration', '12s'], 'alice');
     const name = /unlockrequest\/(\S+) created/.exec(out)![1]!;
     await pluginOk(['unlock', 'approve', name], 'bob');
     await pluginOk(['unlock', 'approve', name], 'carol');
     await until(async () => (await setColor(ns, 'brief', 'yellow')).code === 0);
-    await new Promise((r) => setTimeout(r, 4500));
+    await untilExpired(name, 12);
     const after = await setColor(ns, 'brief', 'orange');
     expect(after.code).not.toBe(0);
     expect(after.stderr).toMatch(new RegExp(`UnlockRequest ${name}: it expired at`));
@@ -130,11 +137,10 @@ describe('expiry', () => {
 
   it('a third approval after expiry is refused', async () => {
     await kubectlOk(kubectl, ['apply', '-f', '-'], { input: configMap(ns, 'late', 'blue') });
-    // Long enough for one approval on a loaded machine (starting the plugin takes a second or two).
-    const out = await pluginOk(['unlock', 'request', 'cm/late', '-n', ns, '--reason', 'late approvals', '--duration', '5s'], 'carol');
+    const out = await pluginOk(['unlock', 'request', 'cm/late', '-n', ns, '--reason', 'late approvals', '--duration', '8s'], 'carol');
     const name = /unlockrequest\/(\S+) created/.exec(out)![1]!;
     await pluginOk(['unlock', 'approve', name], 'bob');
-    await new Promise((r) => setTimeout(r, 5500));
+    await untilExpired(name, 8);
     const r = await plugin(['unlock', 'approve', name], 'alice');
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(new RegExp(`UnlockRequest ${name} expired at .*: it can no longer be approved`));

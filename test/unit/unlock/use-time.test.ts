@@ -12,6 +12,7 @@ import { PolicyStore } from '../../../src/policy/store.ts';
 import { compileUnlock, type CompiledUnlock } from '../../../src/rules/unlock/compile.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { immutabilityPolicy } from '../../helpers/policies.ts';
+import { exposed, namespaceRelabel } from '../../helpers/governance.ts';
 import { editedUpdate, oldObjectOf } from '../../helpers/reviews.ts';
 import { CREATED_MS, unlockRequest, unlockReview } from '../../helpers/unlock.ts';
 
@@ -159,5 +160,16 @@ describe('UnlockRequests for governance targets', () => {
     });
     expect(approve('root', ['system:masters', 'system:authenticated']).allowed).toBe(true);
     expect(approve('bob', APPROVERS).reasons[0]).toBe('bob is not in an approver group of the policy admins (system:masters)');
+  });
+});
+
+describe('a locked Namespace', () => {
+  it('is unlocked by an UnlockRequest naming it without a namespace (it is cluster-scoped, though its requests carry one)', () => {
+    const s = new PolicyStore({ sources: [], defaultImmutability: defaultPolicy({ approverGroups: ['approvers'] }) });
+    const review = namespaceRelabel('shop', { 'bulwark.dev/immutable': 'true' }, { 'bulwark.dev/immutable': 'true', owner: 'web' });
+    const unlock = compiled({ target: { apiVersion: 'v1', kind: 'Namespace', name: 'shop' } });
+    const v = reviewRequest({ request: review.request, snapshot: s.snapshot(), facts: { now: CREATED_MS + MINUTE, unlocks: [unlock], exposed: exposed([]) } });
+    expect(v.allowed, v.reasons.join()).toBe(true);
+    expect(v.warnings[0]).toMatch(/^Namespace shop is locked, but UnlockRequest ur-1/);
   });
 });
