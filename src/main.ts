@@ -19,7 +19,7 @@ import { noClusterFacts, type FactResolver } from './decision/decide.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { loadPolicyFiles } from './policy/load-files.ts';
-import { defaultPolicyOf } from './config/default-policy.ts';
+import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
 import { PolicyStore } from './policy/store.ts';
 import { createApp } from './server/app.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
@@ -52,6 +52,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   const store = new PolicyStore({
     lockLabel: config.lockLabel,
     defaultImmutability: defaultPolicyOf(config),
+    policyAdmins: policyAdminsOf(config),
     sources: [...(reader ? CLUSTER_SOURCES : []), ...(config.policiesDir ? ['files'] : [])],
     onCompiled: reader ? policyStatusWriter({ reader, logger }) : (r) => logger.info({ kind: r.kind, name: r.source.name }, 'policy compiled'),
   });

@@ -12,12 +12,17 @@ function number(value: string): number {
   return n;
 }
 
+/** A comma-separated flag as a list; undefined when the flag is not given. */
+const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter(Boolean);
+
 export function addPolicyOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--config <file>', 'YAML configuration file (flags and environment override it)').env('BULWARK_CONFIG'))
     .addOption(new Option('--label-key <key>', 'label that locks an object').env('BULWARK_LABEL_KEY'))
     .addOption(new Option('--label-value <value>', 'value of the lock label that locks an object').env('BULWARK_LABEL_VALUE'))
     .addOption(new Option('--default-approver-groups <groups>', 'comma-separated groups that may approve unlocks of objects no ImmutabilityPolicy matches (default: nobody)').env('BULWARK_DEFAULT_APPROVER_GROUPS'))
+    .addOption(new Option('--policy-admin-groups <groups>', 'comma-separated groups whose members may write ImmutabilityPolicy/ImagePolicy objects, whatever RBAC says (default system:masters)').env('BULWARK_POLICY_ADMIN_GROUPS'))
+    .addOption(new Option('--policy-admin-users <users>', 'comma-separated users (service accounts as system:serviceaccount:NS:NAME) who may write policies').env('BULWARK_POLICY_ADMIN_USERS'))
     .addOption(new Option('--policies <dir>', 'load ImmutabilityPolicy/ImagePolicy YAML files from this directory (standalone mode)').env('BULWARK_POLICIES'));
 }
 
@@ -43,6 +48,8 @@ export interface ParsedOptions {
   labelValue?: string;
   policies?: string;
   defaultApproverGroups?: string;
+  policyAdminGroups?: string;
+  policyAdminUsers?: string;
   port?: number;
   host?: string;
   cert?: string;
@@ -64,7 +71,8 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     tls: { certFile: o.cert, keyFile: o.key, certDir: o.certDir, reloadIntervalSeconds: o.certReloadInterval },
     lockLabel: { key: o.labelKey, value: o.labelValue },
     policiesDir: o.policies,
-    defaultUnlock: { approverGroups: o.defaultApproverGroups?.split(',').map((g) => g.trim()).filter(Boolean) },
+    defaultUnlock: { approverGroups: list(o.defaultApproverGroups) },
+    policyAdmins: { groups: list(o.policyAdminGroups), users: list(o.policyAdminUsers) },
     maxBodyBytes: o.maxBodyBytes,
     logLevel: o.logLevel,
     kubeconfig: o.kubeconfig,

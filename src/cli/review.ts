@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parseReview } from '../admission/decode.ts';
 import { loadConfig } from '../config/load.ts';
-import { defaultPolicyOf } from '../config/default-policy.ts';
+import { defaultPolicyOf, policyAdminsOf } from '../config/default-policy.ts';
 import { decide, noClusterFacts } from '../decision/decide.ts';
 import { isBulwarkError } from '../errors.ts';
 import { loadPolicyFiles } from '../policy/load-files.ts';
@@ -29,7 +29,7 @@ export function registerReview(program: Command, setExitCode: (code: number) => 
     .action(async (file: string, options: ParsedOptions) => {
       try {
         const config = await loadConfig({ file: options.config, overrides: toOverrides(options) });
-        const store = new PolicyStore({ lockLabel: config.lockLabel, defaultImmutability: defaultPolicyOf(config), sources: [] });
+        const store = new PolicyStore({ lockLabel: config.lockLabel, defaultImmutability: defaultPolicyOf(config), policyAdmins: policyAdminsOf(config), sources: [] });
         if (config.policiesDir) await loadPolicyFiles(store, config.policiesDir);
         const review = parseReview(await readInput(file));
         const registry = createRegistryClient();

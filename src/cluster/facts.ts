@@ -6,7 +6,11 @@
 //   (both from informer caches, no API call);
 // - for an UnlockRequest being created or approved, the object it targets;
 // - for a Namespace or CRD being deleted, or a CRD update that can change how its
-//   objects read, the locked objects it still holds.
+//   objects read, the locked objects it still holds;
+// - for an UnlockRequest, the labels of its target's namespace;
+// - for an ImmutabilityPolicy write that could loosen locks, or a Namespace relabelling,
+//   the locked objects whose protection it could change, and the UnlockRequests aimed at
+//   the policy or Namespace (the agreement such a change needs).
 // A failed lookup is reported "unavailable", which the core turns into a denial.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
@@ -18,6 +22,10 @@ import { isGuardedCrdUpdate } from '../rules/guards/crd-changes.ts';
 import { groupOf } from '../rules/unlock/compile.ts';
 import { resourcePath, type Discovery } from './discovery.ts';
 import type { KubeReader } from './kube-client.ts';
+import { isPolicyWrite } from '../rules/governance/authorship.ts';
+import { isNamespaceRelabel } from '../rules/governance/namespace-labels.ts';
+import { mayLoosenLocks } from '../rules/governance/policy-change.ts';
+import { findExposedObjects } from './exposed-objects.ts';
 import { findLockedContents } from './locked-contents.ts';
 import type { ClusterInformers } from './policy-informers.ts';
 
@@ -68,9 +76,19 @@ export function clusterFactResolver(options: {
       const labels = informers?.namespaceLabels(request.namespace);
       if (labels) facts.namespaceLabels = labels;
     }
-    if (informers && request.name && (request.operation === 'UPDATE' || request.operation === 'DELETE' || request.subResource === 'eviction')) {
-      const unlocks = informers.unlocksFor(request.namespace, request.name);
+    if (informers && request.name && (request.operation === 'UPDATE' || request.operation === 'DELETE' || request.subResource === 'eviction' || isPolicyWrite(request))) {
+      // A Namespace is cluster-scoped, though its requests carry its own name as namespace.
+      const isNamespace = request.kind.group === '' && request.kind.kind === 'Namespace';
+      const unlocks = informers.unlocksFor(isNamespace ? undefined : request.namespace, request.name);
       if (unlocks.length > 0) facts.unlocks = unlocks;
+    }
+    if (isUnlockRequestWrite(request)) {
+      const namespace = (request.object as { spec?: { target?: { namespace?: string } } } | null)?.spec?.target?.namespace;
+      const labels = namespace ? informers?.namespaceLabels(namespace) : undefined;
+      if (labels) facts.targetNamespaceLabels = labels;
+    }
+    if (discovery && informers && (isNamespaceRelabel(request) || (isPolicyWrite(request) && request.kind.kind === 'ImmutabilityPolicy' && mayLoosenLocks(request, snapshot.defaultImmutability)))) {
+      facts.exposed = await findExposedObjects({ reader, discovery, request, label: options.lockLabel ?? snapshot.lockLabel, timeoutMs, namespaceLabels: (ns) => informers.namespaceLabels(ns) });
     }
     if (needsParent(request)) facts.parent = request.name ? await lookup(reader, objectPath(request), timeoutMs) : { status: 'unavailable', reason: 'the request names no object' };
     if (discovery && isUnlockRequestWrite(request)) facts.unlockTarget = await unlockTarget(reader, discovery, request, timeoutMs);

@@ -23,7 +23,7 @@ interface Crd { metadata?: { name?: string }; spec?: { group?: string; scope?: s
  * GET with retries while the server says "too many requests" (a freshly established
  * CRD answers 429 "storage is (re)initializing" for a moment), within the deadline.
  */
-async function getPatiently(reader: KubeReader, path: string, deadline: number, accept?: string): Promise<unknown> {
+export async function getPatiently(reader: KubeReader, path: string, deadline: number, accept?: string): Promise<unknown> {
   for (;;) {
     try {
       return await reader.getJson(path, { timeoutMs: Math.max(1, deadline - Date.now()), ...(accept ? { accept } : {}) });

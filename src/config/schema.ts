@@ -21,6 +21,8 @@ export interface Config {
   lockLabel: { key: string; value: string };
   /** Unlock rules for labelled objects that no ImmutabilityPolicy matches. */
   defaultUnlock: { approverGroups: string[]; approvalsRequired: number; maxDuration: string };
+  /** Who may write ImmutabilityPolicy and ImagePolicy objects, whatever RBAC says; users include service accounts (system:serviceaccount:NS:NAME). */
+  policyAdmins: { groups: string[]; users: string[] };
   /** Largest AdmissionReview body accepted; larger ones get HTTP 413. */
   maxBodyBytes: number;
   logLevel: LogLevel;
@@ -43,7 +45,7 @@ const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
 export const configSchema: JSONSchemaType<Config> = {
   type: 'object',
   additionalProperties: false,
-  required: ['port', 'host', 'tls', 'lockLabel', 'defaultUnlock', 'maxBodyBytes', 'logLevel', 'cluster', 'decisionTimeoutSeconds', 'drainSeconds'],
+  required: ['port', 'host', 'tls', 'lockLabel', 'defaultUnlock', 'policyAdmins', 'maxBodyBytes', 'logLevel', 'cluster', 'decisionTimeoutSeconds', 'drainSeconds'],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     host: { type: 'string', minLength: 1 },
@@ -78,6 +80,15 @@ export const configSchema: JSONSchemaType<Config> = {
         maxDuration: { type: 'string', pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$' },
       },
     },
+    policyAdmins: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['groups', 'users'],
+      properties: {
+        groups: { type: 'array', items: { type: 'string', minLength: 1 } },
+        users: { type: 'array', items: { type: 'string', minLength: 1 } },
+      },
+    },
     maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
     logLevel: { type: 'string', enum: [...LOG_LEVELS] },
     policiesDir: { type: 'string', minLength: 1, nullable: true },
@@ -100,6 +111,7 @@ export const DEFAULT_CONFIG: Config = {
   tls: { reloadIntervalSeconds: 10 },
   lockLabel: { key: 'bulwark.dev/immutable', value: 'true' },
   defaultUnlock: { approverGroups: [], approvalsRequired: 2, maxDuration: '1h' },
+  policyAdmins: { groups: ['system:masters'], users: [] },
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   logLevel: 'info',
   cluster: 'auto',

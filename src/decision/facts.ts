@@ -12,6 +12,24 @@ export type ParentFact =
   | { status: 'absent' }
   | { status: 'unavailable'; reason: string };
 
+/** A locked object as a metadata-only list returns it: enough to tell which policies govern it. */
+export interface LockedObject {
+  group: string;
+  kind: string;
+  /** Undefined for cluster-scoped objects. */
+  namespace?: string;
+  name: string;
+  labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * The locked objects a policy change or a namespace relabelling could expose, with the
+ * labels of their namespaces (a namespace absent from the map has unknown labels).
+ */
+export type ExposedObjects =
+  | { status: 'listed'; objects: readonly LockedObject[]; namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>> }
+  | { status: 'unavailable'; reason: string };
+
 export type LockedContents =
   | { status: 'listed'; objects: readonly string[]; more: boolean }
   | { status: 'unavailable'; reason: string };
@@ -37,6 +55,10 @@ export interface RequestFacts {
   lockedContents?: LockedContents;
   /** Labels of the request's namespace; absent when unknown (no cluster, not yet cached). */
   namespaceLabels?: Readonly<Record<string, string>>;
+  /** For an UnlockRequest: labels of its target's namespace (an UnlockRequest itself has none). */
+  targetNamespaceLabels?: Readonly<Record<string, string>>;
+  /** For a policy write or a Namespace relabelling: the locked objects whose protection it could change. */
+  exposed?: ExposedObjects;
 }
 
 /**

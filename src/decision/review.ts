@@ -6,6 +6,9 @@ import type { PolicySnapshot } from '../policy/compiled.ts';
 import { evaluateImages } from '../rules/images/evaluate.ts';
 import { evaluateImmutability } from '../rules/immutability/evaluate.ts';
 import { evaluateDeletionGuards } from '../rules/guards/evaluate.ts';
+import { evaluatePolicyAuthorship } from '../rules/governance/authorship.ts';
+import { evaluateNamespaceLabels } from '../rules/governance/namespace-labels.ts';
+import { evaluatePolicyGovernance } from '../rules/governance/policy-change.ts';
 import { evaluatePolicyValidation } from '../rules/policies/evaluate.ts';
 import { evaluateUnlockRequest } from '../rules/unlock/validate.ts';
 import type { RequestFacts } from './facts.ts';
@@ -20,7 +23,10 @@ export interface ReviewInput {
 type Rule = (request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts) => Verdict;
 
 /** Every rule, in evaluation order; each decides for itself whether the request concerns it. */
-const RULES: readonly Rule[] = [evaluatePolicyValidation, evaluateUnlockRequest, evaluateImmutability, evaluateDeletionGuards, evaluateImages];
+const RULES: readonly Rule[] = [
+  evaluatePolicyValidation, evaluatePolicyAuthorship, evaluatePolicyGovernance, evaluateNamespaceLabels,
+  evaluateUnlockRequest, evaluateImmutability, evaluateDeletionGuards, evaluateImages,
+];
 
 /** Seconds a client is asked to wait before retrying while policies are being read. */
 export const UNSYNCED_RETRY_SECONDS = 2;

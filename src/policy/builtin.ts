@@ -2,12 +2,15 @@
 // against UPDATE and DELETE, enforced. Safe by default, and what a policy that cannot be
 // applied as written falls back to.
 
-import type { CompiledImmutabilityPolicy, LockLabel, PolicySnapshot } from './compiled.ts';
+import type { CompiledImmutabilityPolicy, LockLabel, PolicySnapshot, SubjectSet } from './compiled.ts';
 import { buildImmutabilityIndex } from './immutability-index.ts';
 
 export const DEFAULT_LOCK_LABEL: LockLabel = { key: 'bulwark.dev/immutable', value: 'true' };
 
 const NOBODY = { users: new Set<string>(), groups: new Set<string>() };
+
+/** Who may write policies unless configured otherwise: cluster administrators. */
+export const DEFAULT_POLICY_ADMINS: SubjectSet = Object.freeze({ users: new Set<string>(), groups: new Set(['system:masters']) });
 
 export const BUILTIN_IMMUTABILITY_POLICY: CompiledImmutabilityPolicy = Object.freeze({
   name: 'builtin-default',
@@ -59,13 +62,21 @@ export function defaultPolicy(unlock: DefaultUnlockRules = {}): CompiledImmutabi
   });
 }
 
-export function snapshotOf(options: { lockLabel?: LockLabel; defaultImmutability?: CompiledImmutabilityPolicy; immutability?: readonly CompiledImmutabilityPolicy[]; pending?: readonly string[] } = {}): PolicySnapshot {
+export function snapshotOf(options: {
+  lockLabel?: LockLabel;
+  defaultImmutability?: CompiledImmutabilityPolicy;
+  immutability?: readonly CompiledImmutabilityPolicy[];
+  images?: PolicySnapshot['images'];
+  policyAdmins?: SubjectSet;
+  pending?: readonly string[];
+} = {}): PolicySnapshot {
   return Object.freeze({
     lockLabel: options.lockLabel ?? DEFAULT_LOCK_LABEL,
     defaultImmutability: options.defaultImmutability ?? BUILTIN_IMMUTABILITY_POLICY,
     immutability: buildImmutabilityIndex(options.immutability ?? []),
-    images: [],
+    images: options.images ?? [],
     problems: [],
+    policyAdmins: options.policyAdmins ?? DEFAULT_POLICY_ADMINS,
     synced: (options.pending ?? []).length === 0,
     pending: options.pending ?? [],
   });

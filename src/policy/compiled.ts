@@ -39,6 +39,8 @@ export interface PolicySource {
 export interface UnlockRules {
   approvalsRequired: number;
   approverGroups: ReadonlySet<string>;
+  /** Users who may approve whatever their groups (the policy admins configured by name). */
+  approverUsers?: ReadonlySet<string>;
   maxDurationMs: number;
 }
 
@@ -107,6 +109,8 @@ export interface PolicySnapshot {
   immutability: ImmutabilityIndex;
   images: readonly CompiledImagePolicy[];
   problems: readonly PolicyProblem[];
+  /** Who may write policies (--policy-admin-groups, --policy-admin-users); nobody else can, whatever RBAC says. */
+  policyAdmins: SubjectSet;
   /** False until every policy source has been read once (and again after a broken watch). */
   synced: boolean;
   /** The sources not yet read, when not synced: for the message of the denial. */

@@ -4,10 +4,10 @@
 
 import type { FieldProblem } from '../errors.ts';
 import { formatProblems } from '../errors.ts';
-import { BUILTIN_IMMUTABILITY_POLICY, DEFAULT_LOCK_LABEL, strictStandIn } from './builtin.ts';
+import { BUILTIN_IMMUTABILITY_POLICY, DEFAULT_LOCK_LABEL, DEFAULT_POLICY_ADMINS, strictStandIn } from './builtin.ts';
 import { compileImagePolicy } from './compile-image.ts';
 import { compileImmutabilityPolicy, type CompileResult } from './compile-immutability.ts';
-import type { CompiledImagePolicy, CompiledImmutabilityPolicy, LockLabel, PolicyProblem, PolicySnapshot, PolicySource } from './compiled.ts';
+import type { CompiledImagePolicy, CompiledImmutabilityPolicy, LockLabel, PolicyProblem, PolicySnapshot, PolicySource, SubjectSet } from './compiled.ts';
 import type { PolicyKind } from './crds.ts';
 import { buildImmutabilityIndex } from './immutability-index.ts';
 
@@ -23,6 +23,8 @@ export interface PolicyStoreOptions {
   lockLabel?: LockLabel;
   /** The policy for labelled objects no ImmutabilityPolicy matches (built-in default unless configured). */
   defaultImmutability?: CompiledImmutabilityPolicy;
+  /** Who may write policies (default: group system:masters). */
+  policyAdmins?: SubjectSet;
   /** Sources that must each report a first full read before the snapshot is synced. */
   sources: readonly string[];
   /** Called for every compiled policy whose outcome is new (for status and logs). */
@@ -143,6 +145,7 @@ export class PolicyStore {
       immutability: buildImmutabilityIndex(immutability),
       images,
       problems,
+      policyAdmins: this.options.policyAdmins ?? DEFAULT_POLICY_ADMINS,
       synced: this.pendingSources.size === 0,
       pending: [...this.pendingSources],
     });

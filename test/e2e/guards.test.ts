@@ -137,7 +137,7 @@ describe('CRD updates while locked objects of the CRD exist (finding 3)', () => 
     }) });
     const change = withSpec((s) => { s.versions.push({ name: 'v2', served: true, storage: false, schema: GIZMO_SCHEMA }); });
     await sleep(1000);
-    const unlock = await approvedUnlock({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `gizmos.${group}` }, ['UPDATE'], { reason: 'serve v2' });
+    const unlock = await approvedUnlock({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `gizmos.${group}` }, ['UPDATE'], { reason: 'serve v2', approvers: ['erin', 'frank'] });
     const r = await retryUntil(() => applyAs(change), (result) => result.code === 0, { timeoutMs: 10_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`UnlockRequest ${unlock}`);

@@ -122,7 +122,7 @@ describe('helm chart on a real apiserver', () => {
     ]);
     expect(install.code, install.stderr).toBe(0);
     const vwc = await vwcJson('bulwark');
-    expect(vwc.webhooks.map((w: { name: string }) => w.name)).toEqual(['immutability.bulwark.dev', 'subresources.bulwark.dev', 'policies.bulwark.dev', 'images.bulwark.dev', 'guards.bulwark.dev']);
+    expect(vwc.webhooks.map((w: { name: string }) => w.name)).toEqual(['immutability.bulwark.dev', 'subresources.bulwark.dev', 'policies.bulwark.dev', 'namespaces.bulwark.dev', 'images.bulwark.dev', 'guards.bulwark.dev']);
     expect(await caBundles('bulwark')).toEqual(new Set([Buffer.from(await readFile(harnessCaFile)).toString('base64')]));
 
     await until('the chart`s webhook configuration is in force', locked);
@@ -139,6 +139,26 @@ describe('helm chart on a real apiserver', () => {
     const policy = await kubectl(['apply', '-f', '-'], { input: stringify({ apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImmutabilityPolicy', metadata: { name: 'helm-e2e-bad' }, spec: { allowedChanges: ['no-slash'] } }) });
     expect(policy.code).not.toBe(0);
     expect(policy.stderr).toContain('admission webhook "policies.bulwark.dev" denied the request');
+  });
+
+  it('sends policy deletes and namespace label changes (only those) through their own entries', async () => {
+    const name = `helm-e2e-${namespace}`;
+    const select = (value: string) => ({ namespaceSelector: { matchLabels: { 'bulwark-e2e/helm': `${namespace}-${value}` } } });
+    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: [
+      { apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImmutabilityPolicy', metadata: { name: `${name}-prod` }, spec: { match: select('prod'), message: 'Helm e2e.' } },
+      { apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImmutabilityPolicy', metadata: { name: `${name}-audit` }, spec: { match: select('audit'), enforcement: 'Audit' } },
+    ].map((o) => stringify(o)).join('---\n') });
+    const del = await kubectl(['delete', 'immutabilitypolicy', `${name}-prod`, '--dry-run=server'], { user: 'alice' });
+    expect(del.stderr).toContain('admission webhook "policies.bulwark.dev" denied the request: only the policy admins');
+    // Under the prod policy (as strict as the built-in default: no agreement needed), then towards Audit.
+    await kubectlOk(kubectl, ['label', 'namespace', namespace, `bulwark-e2e/helm=${namespace}-prod`]);
+    await until('the prod policy governs the ConfigMap', async () => (await tryChange()).stderr.includes('Helm e2e.'));
+    const relabel = await kubectl(['label', '--overwrite', 'namespace', namespace, `bulwark-e2e/helm=${namespace}-audit`, '--dry-run=server'], { user: 'alice' });
+    expect(relabel.stderr).toContain('admission webhook "namespaces.bulwark.dev" denied the request');
+    expect(relabel.stderr).toContain(`would switch to Audit`);
+    // An update that leaves the labels alone is not the entry's business (its matchCondition) and goes through.
+    const annotate = await kubectl(['annotate', 'namespace', namespace, 'note=helm-e2e', '--dry-run=server'], { user: 'alice' });
+    expect(annotate.code, annotate.stderr).toBe(0);
   });
 
   it('self-protection: a non-admin cannot change or delete the webhook configuration or the CRDs; an admin can', async () => {
@@ -181,13 +201,14 @@ describe('helm chart on a real apiserver', () => {
       await until('the policy is in force', async () => (await patch([{ op: 'replace', path: '/webhooks/0/timeoutSeconds', value: 11 }])).stderr.includes('Bulwark self-protection'));
 
       const caBundle = Buffer.from(await readFile(harnessCaFile)).toString('base64');
-      const inject = await patch([0, 1, 2, 3, 4].map((i) => ({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle })), false);
+      const entries = (await vwcJson(vwc)).webhooks.length;
+      const inject = await patch([...Array(entries).keys()].map((i) => ({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle })), false);
       expect(inject.code, inject.stderr).toBe(0);
       for (const ops of [
         [{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }],
         [{ op: 'replace', path: '/webhooks/1/clientConfig/url', value: 'https://127.0.0.1:2/validate' }],
         [{ op: 'replace', path: '/webhooks/0/namespaceSelector', value: {} }],
-        [{ op: 'remove', path: '/webhooks/4' }],
+        [{ op: 'remove', path: '/webhooks/5' }],
       ]) {
         const r = await patch(ops);
         expect(r.code, JSON.stringify(ops)).not.toBe(0);

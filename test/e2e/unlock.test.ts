@@ -3,7 +3,6 @@
 // cheating is refused with a clear message; after expiry the object is locked again.
 // Also the deletion guards: namespaces and CRDs that still hold locked objects.
 
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,26 +10,7 @@ import { stringify } from 'yaml';
 import { httpsRequest } from '../helpers/https.ts';
 import { e2eCluster, kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
-import { nodeBinary, REPO_ROOT } from './cluster/paths.ts';
-
-/** `kubectl bulwark ...` as `user`, through the plugin entry point. */
-function plugin(args: string[], user: UserName, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(nodeBinary(), [join(REPO_ROOT, 'bin', 'kubectl-bulwark.js'), ...args, '--kubeconfig', e2eCluster().kubeconfig, '--context', user], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
-
-const pluginOk = async (args: string[], user: UserName) => {
-  const r = await plugin(args, user);
-  expect(r.code, r.stderr).toBe(0);
-  return r.stdout;
-};
+import { plugin, pluginOk, until } from './helpers/plugin.ts';
 
 const configMap = (ns: string, name: string, color: string, locked = true) => stringify({
   apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, ...(locked ? { labels: { [LOCK_LABEL.key]: LOCK_LABEL.value } } : {}) }, data: { color },
@@ -38,14 +18,6 @@ const configMap = (ns: string, name: string, color: string, locked = true) => st
 
 const colorOf = async (ns: string, name: string) => kubectlOk(kubectl, ['get', 'cm', name, '-n', ns, '-o', 'jsonpath={.data.color}']);
 const setColor = (ns: string, name: string, color: string, user: UserName = 'alice') => kubectl(['patch', 'cm', name, '-n', ns, '-p', JSON.stringify({ data: { color } })], { user });
-
-async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 let ns: string;
 
@@ -142,14 +114,21 @@ describe('an unlock bound to one exact change', () => {
 });
 
 describe('expiry', () => {
+  /** Waits until the UnlockRequest has expired (its creation time plus `seconds`, and a margin). */
+  async function untilExpired(name: string, seconds: number): Promise<void> {
+    const created = Date.parse(await kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'jsonpath={.metadata.creationTimestamp}']));
+    await new Promise((r) => setTimeout(r, Math.max(0, created + seconds * 1000 + 1000 - Date.now())));
+  }
+
+  // Durations leave room for two plugin runs on a loaded machine (one to three seconds each).
   it('after expiry no approval is accepted and the object is locked again', async () => {
     await kubectlOk(kubectl, ['apply', '-f', '-'], { input: configMap(ns, 'brief', 'blue') });
-    const out = await pluginOk(['unlock', 'request', 'cm/brief', '-n', ns, '--reason', 'quick fix', '--duration', '4s'], 'alice');
+    const out = await pluginOk(['unlock', 'request', 'cm/brief', '-n', ns, '--reason', 'quick fix', '--duration', '12s'], 'alice');
     const name = /unlockrequest\/(\S+) created/.exec(out)![1]!;
     await pluginOk(['unlock', 'approve', name], 'bob');
     await pluginOk(['unlock', 'approve', name], 'carol');
     await until(async () => (await setColor(ns, 'brief', 'yellow')).code === 0);
-    await new Promise((r) => setTimeout(r, 4500));
+    await untilExpired(name, 12);
     const after = await setColor(ns, 'brief', 'orange');
     expect(after.code).not.toBe(0);
     expect(after.stderr).toMatch(new RegExp(`UnlockRequest ${name}: it expired at`));
@@ -158,10 +137,10 @@ describe('expiry', () => {
 
   it('a third approval after expiry is refused', async () => {
     await kubectlOk(kubectl, ['apply', '-f', '-'], { input: configMap(ns, 'late', 'blue') });
-    const out = await pluginOk(['unlock', 'request', 'cm/late', '-n', ns, '--reason', 'late approvals', '--duration', '2s'], 'carol');
+    const out = await pluginOk(['unlock', 'request', 'cm/late', '-n', ns, '--reason', 'late approvals', '--duration', '8s'], 'carol');
     const name = /unlockrequest\/(\S+) created/.exec(out)![1]!;
     await pluginOk(['unlock', 'approve', name], 'bob');
-    await new Promise((r) => setTimeout(r, 2500));
+    await untilExpired(name, 8);
     const r = await plugin(['unlock', 'approve', name], 'alice');
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(new RegExp(`UnlockRequest ${name} expired at .*: it can no longer be approved`));

@@ -6,7 +6,7 @@ import { variant } from './reviews.ts';
 export const CREATED_AT = '2026-11-25T10:00:00Z';
 export const CREATED_MS = Date.parse(CREATED_AT);
 
-export function unlockRequest(name: string, spec: Record<string, unknown>, approvals: { user: string }[] = []): KubeObject {
+export function unlockRequest(name: string, spec: Record<string, unknown>, approvals: { user: string; groups?: string[] }[] = []): KubeObject {
   return {
     apiVersion: 'bulwark.dev/v1alpha1',
     kind: 'UnlockRequest',

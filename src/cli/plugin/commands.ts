@@ -9,7 +9,7 @@ import { resourcePath } from '../../cluster/discovery.ts';
 import { BaseError } from '../../errors.ts';
 import { DEFAULT_LOCK_LABEL } from '../../policy/builtin.ts';
 import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
-import { compileUnlock, type CompiledUnlock } from '../../rules/unlock/compile.ts';
+import { compileUnlock, type CompiledUnlock, type UnlockOperation } from '../../rules/unlock/compile.ts';
 import { apiMessage, TIMEOUT_MS, type Session } from './session.ts';
 import { describeTarget, resolveTarget } from './target.ts';
 
@@ -46,7 +46,15 @@ async function readPatch(text: string): Promise<unknown> {
   }
 }
 
+const OPERATIONS: Record<string, UnlockOperation> = { UPDATE: 'UPDATE', DELETE: 'DELETE', UNLABEL: 'Unlabel' };
+
+/** `update,unlabel` as typed -> the operations as the CRD spells them. */
+export function parseOperations(typed: readonly string[]): UnlockOperation[] {
+  return typed.map((o) => OPERATIONS[o.trim().toUpperCase()] ?? fail(`--operation ${JSON.stringify(o)} is not one of UPDATE, DELETE, Unlabel`));
+}
+
 export async function requestUnlock(session: Session, typed: string, options: UnlockRequestOptions, print: Print): Promise<string> {
+  const operations = parseOperations(options.operations);
   const target = await resolveTarget(session, typed);
   const me = await session.whoami();
   const name = `unlock-${target.name}-${randomBytes(3).toString('hex')}`.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 253);
@@ -56,7 +64,7 @@ export async function requestUnlock(session: Session, typed: string, options: Un
     metadata: { name },
     spec: {
       target: { apiVersion: target.apiVersion, kind: target.resource.kind, ...(target.namespace ? { namespace: target.namespace } : {}), name: target.name },
-      operations: options.operations.map((o) => o.toUpperCase()),
+      operations,
       reason: options.reason,
       duration: options.duration,
       requester: me.username,
@@ -75,7 +83,10 @@ export async function approveUnlock(session: Session, name: string, comment: str
   const current = await session.client.call('GET', path, { timeoutMs: TIMEOUT_MS });
   if (current.status !== 200) fail(`cannot read unlockrequest/${name}: ${apiMessage(current)}`);
   const object = current.body as { spec: { approvals?: unknown[] } };
-  object.spec.approvals = [...(object.spec.approvals ?? []), { user: me.username, time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), ...(comment ? { comment } : {}) }];
+  // The groups the API server reports for us: Bulwark checks them, and an approval counts
+  // only while they satisfy the approver groups of the policies in force.
+  const approval = { user: me.username, groups: me.groups, time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), ...(comment ? { comment } : {}) };
+  object.spec.approvals = [...(object.spec.approvals ?? []), approval];
   // PUT with the resourceVersion we read: a concurrent approval makes this fail cleanly instead of losing one.
   const res = await session.client.call('PUT', path, { body: JSON.stringify(object), timeoutMs: TIMEOUT_MS });
   if (res.status !== 200) fail(`cannot approve unlockrequest/${name}: ${apiMessage(res)}`);

@@ -25,7 +25,7 @@ export function registerPluginCommands(program: Command, print: Print, setExitCo
   const unlock = program.command('unlock').description('request or approve lifting a lock');
   kubeOptions(unlock.command('request').description('ask to change or delete a locked object; others must approve').argument('<kind/name>'))
     .requiredOption('--reason <text>', 'why the change is needed (approvers read it)')
-    .option('--operation <ops>', 'UPDATE, DELETE or UPDATE,DELETE', 'UPDATE')
+    .option('--operation <ops>', 'comma-separated: UPDATE, DELETE, Unlabel (remove or change the lock label)', 'UPDATE')
     .option('--duration <d>', 'how long the unlock lasts once created, e.g. 30m', '30m')
     .option('--patch <json|@file>', 'bind the unlock to exactly this JSON Patch')
     .action(async (target: string, o: KubeOptions & { reason: string; operation: string; duration: string; patch?: string }) => {

@@ -188,9 +188,9 @@ export interface UnlockRequest {
     };
     /**
      * @minItems 1
-     * @maxItems 2
+     * @maxItems 3
      */
-    operations: ("UPDATE" | "DELETE")[];
+    operations: ("UPDATE" | "DELETE" | "Unlabel")[];
     reason: string;
     duration: string;
     requester: string;
@@ -211,6 +211,10 @@ export interface UnlockRequest {
      */
     approvals?: {
       user: string;
+      /**
+       * @maxItems 256
+       */
+      groups?: string[];
       time?: string;
       comment?: string;
     }[];

@@ -3,14 +3,14 @@
 // so no admission would ever see those changes. It is denied while locked objects of the
 // CRD exist, naming some of them and what the update would change, unless an approved
 // UnlockRequest for the CRD (operation UPDATE) covers it, exactly as for a locked object:
-// the same UnlockRequest machinery, with the approvals the policies governing the CRD
-// object ask for.
+// the same UnlockRequest machinery. A CRD's schema governs how locked objects read, so,
+// like a policy, it is approved by the policy admins (see unlock/approval-rules.ts).
 
 import type { AdmissionRequest } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
 import { allow, deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
-import { applicablePolicies } from '../immutability/evaluate.ts';
+import { approvalRulesFor } from '../unlock/approval-rules.ts';
 import { findUnlock, type UnlockMatch } from '../unlock/match.ts';
 import { crdReadingChanges } from './crd-changes.ts';
 
@@ -21,10 +21,9 @@ const SHOWN_CHANGES = 6;
 function unlockFor(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): UnlockMatch | undefined {
   const aimed = (facts.unlocks ?? []).filter((u) => u.target.group === CRD_GROUP && u.target.kind === CRD_KIND && u.target.namespace === undefined && u.target.name === request.name);
   if (aimed.length === 0 || facts.now === undefined || !request.oldObject || !request.object) return undefined;
-  const policies = applicablePolicies(snapshot, { group: CRD_GROUP, kind: CRD_KIND, objectLabels: request.oldObject.metadata?.labels ?? {}, namespaceLabels: undefined });
   return findUnlock(aimed, {
     operation: 'UPDATE',
-    approvalsRequired: Math.max(...policies.map((p) => p.unlock.approvalsRequired)),
+    rules: approvalRulesFor(snapshot, { group: CRD_GROUP, kind: CRD_KIND, name: request.name ?? '' }, request.oldObject, undefined),
     now: facts.now,
     oldObject: request.oldObject,
     newObject: request.object,
@@ -38,11 +37,12 @@ export function evaluateCrdUpdate(rule: string, request: AdmissionRequest, snaps
   const unlock = unlockFor(request, snapshot, facts);
   if (unlock?.ok) {
     const u = unlock.unlock;
+    const approvers = unlock.approvers.join(', ');
     return {
       allowed: true,
       reasons: [],
-      warnings: [`${what} is guarded while it holds locked objects, but UnlockRequest ${u.name} (requested by ${u.requester}, approved by ${u.approvers.join(', ')}) allows this update until ${new Date(u.expiresAtMs).toISOString()}`],
-      auditAnnotations: { 'unlock-request': u.name, 'unlock-approvers': u.approvers.join(','), 'unlock-requester': u.requester },
+      warnings: [`${what} is guarded while it holds locked objects, but UnlockRequest ${u.name} (requested by ${u.requester}, approved by ${approvers}) allows this update until ${new Date(u.expiresAtMs).toISOString()}`],
+      auditAnnotations: { 'unlock-request': u.name, 'unlock-approvers': unlock.approvers.join(','), 'unlock-requester': u.requester },
       outcomes: [{ rule, decision: 'unlocked' }],
     };
   }

@@ -8,9 +8,10 @@ import { allow, combine, deny, enforce, type Verdict } from '../../decision/verd
 import { strictStandIn } from '../../policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { semanticChanges, type Change } from './diff.ts';
+import { ruleOfPolicy } from '../unlock/approvals.ts';
 import type { CompiledUnlock } from '../unlock/compile.ts';
 import { findUnlock } from '../unlock/match.ts';
-import { describeChanges, describeTarget } from './message.ts';
+import { describeChanges, describeTarget, touchesLockLabel } from './message.ts';
 import { isUnderPointer } from './paths.ts';
 
 export const RULE = 'immutability';
@@ -63,7 +64,7 @@ function isSubset(candidate: readonly unknown[] | undefined, of: readonly unknow
  * paths are considered. Kept exact: a terminating object may lose finalizers and
  * nothing else; the garbage collector may drop owner references and nothing else.
  */
-function withoutSystemWork(changes: Change[], request: AdmissionRequest, oldObject: KubeObject, newObject: KubeObject): Change[] {
+export function withoutSystemWork(changes: Change[], request: AdmissionRequest, oldObject: KubeObject, newObject: KubeObject): Change[] {
   let result = changes;
   const oldMeta = oldObject.metadata ?? {};
   const newMeta = newObject.metadata ?? {};
@@ -91,7 +92,8 @@ function policyVerdict(policy: CompiledImmutabilityPolicy, request: AdmissionReq
     return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
   }
   if (!policy.operations.has('UPDATE')) return allow(RULE, 'skip');
-  const remaining = changes.filter((c) => !policy.allowedPaths.some((p) => isUnderPointer(c.path, p)));
+  // A policy's allowed paths never cover the lock label: lifting a lock takes an Unlabel unlock.
+  const remaining = changes.filter((c) => touchesLockLabel(c.path, label) || !policy.allowedPaths.some((p) => isUnderPointer(c.path, p)));
   if (remaining.length === 0) return allow(RULE);
   const reason = `${target} is immutable (labelled ${label.key}=${label.value}); this ${request.subResource ? `${request.subResource} ` : ''}update would change ${describeChanges(remaining, label)}`;
   return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
@@ -104,7 +106,9 @@ function withPolicyMessage(reason: string, policy: CompiledImmutabilityPolicy): 
 function targetOf(request: AdmissionRequest, locked: KubeObject, facts: RequestFacts): MatchTarget {
   const apiVersion = locked.apiVersion;
   const group = apiVersion ? (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '') : request.kind.group;
-  const namespace = locked.metadata?.namespace ?? request.namespace;
+  // A Namespace is cluster-scoped, though its requests carry its own name as namespace.
+  const isNamespace = group === '' && (locked.kind ?? request.kind.kind) === 'Namespace';
+  const namespace = isNamespace ? undefined : locked.metadata?.namespace ?? request.namespace;
   return {
     group,
     kind: locked.kind ?? request.kind.kind,
@@ -120,13 +124,18 @@ function targetOf(request: AdmissionRequest, locked: KubeObject, facts: RequestF
  * decided (namespace labels unknown) applies in its strictest reading.
  */
 export function applicablePolicies(snapshot: PolicySnapshot, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
+  return governingAmong(snapshot.immutability.lookup(target.group, target.kind, target.namespace), snapshot.defaultImmutability, target);
+}
+
+/** applicablePolicies over an explicit list of candidates (to compare a policy's old and new versions). */
+export function governingAmong(candidates: readonly CompiledImmutabilityPolicy[], fallback: CompiledImmutabilityPolicy, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
   const found: CompiledImmutabilityPolicy[] = [];
-  for (const policy of snapshot.immutability.lookup(target.group, target.kind, target.namespace)) {
+  for (const policy of candidates) {
     const result = policy.match(target);
     if (result === 'match') found.push(policy);
     else if (result === 'unknown') found.push(strictStandIn(policy, `the labels of namespace ${target.namespace ?? ''} are unknown`));
   }
-  return found.length > 0 ? found : [snapshot.defaultImmutability];
+  return found.length > 0 ? found : [fallback];
 }
 
 export function evaluateImmutability(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
@@ -146,7 +155,7 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
     ? { ...allow(RULE, 'exempt'), auditAnnotations: { 'immutability-exempt': `${policy.name}: ${request.userInfo.username ?? ''}` } }
     : policyVerdict(policy, request, target, action, changes, label));
   const verdict = combine(verdicts);
-  return verdict.allowed ? verdict : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target);
+  return verdict.allowed ? verdict : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target, label);
 }
 
 /** The UnlockRequests whose target is exactly this object (group, kind, namespace, name). */
@@ -155,26 +164,51 @@ function unlocksAimedAt(t: MatchTarget, locked: KubeObject, facts: RequestFacts)
   return (facts.unlocks ?? []).filter((u) => u.target.group === t.group && u.target.kind === t.kind && u.target.namespace === t.namespace && u.target.name === name);
 }
 
+/** The update removes the lock label or changes its value (the object would no longer be locked). */
+function unlabels(action: Action, label: LockLabel): boolean {
+  return action.kind === 'update' && isLocked(action.oldObject, label) && !isLocked(action.newObject, label);
+}
+
+/** Whether the update changes anything besides the lock label. */
+function changesBesidesLabel(action: Action & { kind: 'update' }, label: LockLabel): boolean {
+  const withoutLabel = (o: KubeObject): KubeObject => {
+    const copy = structuredClone(o);
+    if (copy.metadata?.labels) delete copy.metadata.labels[label.key];
+    return copy;
+  };
+  return semanticChanges(withoutLabel(action.oldObject), withoutLabel(action.newObject)).length > 0;
+}
+
 /**
  * A denial stands unless an approved, unexpired UnlockRequest lifts it for this exact
- * request. Approvals needed: the most any governing policy asks for.
+ * request, re-checked against the policies in force now (their approval count, maximum
+ * duration and approver groups). Lifting the lock itself needs an Unlabel unlock.
  */
-function withUnlock(denied: Verdict, action: Action & { kind: 'update' | 'delete' }, policies: readonly CompiledImmutabilityPolicy[], unlocks: readonly CompiledUnlock[], facts: RequestFacts, target: string): Verdict {
+function withUnlock(denied: Verdict, action: Action & { kind: 'update' | 'delete' }, policies: readonly CompiledImmutabilityPolicy[], unlocks: readonly CompiledUnlock[], facts: RequestFacts, target: string, label: LockLabel): Verdict {
   if (unlocks.length === 0 || facts.now === undefined) return denied;
+  const unlabelled = unlabels(action, label);
   const match = findUnlock(unlocks, {
     operation: action.kind === 'update' ? 'UPDATE' : 'DELETE',
-    approvalsRequired: Math.max(...policies.map((p) => p.unlock.approvalsRequired)),
+    rules: policies.map(ruleOfPolicy),
     now: facts.now,
     ...(action.kind === 'update' ? { oldObject: action.oldObject, newObject: action.newObject } : {}),
+    ...(unlabelled && action.kind === 'update' ? { unlabels: true, changesContent: changesBesidesLabel(action, label) } : {}),
   });
   if (!match.ok) return { ...denied, reasons: denied.reasons.map((r) => `${r} (${match.why.join('; ')})`) };
-  const { unlock } = match;
-  const note = `${target} is locked, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${unlock.approvers.join(', ')}) allows this ${action.kind === 'update' ? 'update' : 'delete'} until ${new Date(unlock.expiresAtMs).toISOString()}`;
+  const { unlock, approvers } = match;
+  const what = unlabelled ? 'update, which removes its lock label' : action.kind === 'update' ? 'update' : 'delete';
+  const note = `${target} is locked, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${approvers.join(', ')}) allows this ${what} until ${new Date(unlock.expiresAtMs).toISOString()}${unlabelled ? `: ${target} is unlabelled by UnlockRequest ${unlock.name} and no longer locked` : ''}`;
   return {
     allowed: true,
     reasons: [],
     warnings: [note],
-    auditAnnotations: { ...denied.auditAnnotations, 'unlock-request': unlock.name, 'unlock-approvers': unlock.approvers.join(','), 'unlock-requester': unlock.requester },
+    auditAnnotations: {
+      ...denied.auditAnnotations,
+      'unlock-request': unlock.name,
+      'unlock-approvers': approvers.join(','),
+      'unlock-requester': unlock.requester,
+      ...(unlabelled ? { 'unlock-unlabelled': `unlabelled by UnlockRequest ${unlock.name}` } : {}),
+    },
     outcomes: [{ rule: RULE, decision: 'unlocked' }],
   };
 }

@@ -22,11 +22,15 @@ export function describeTarget(request: AdmissionRequest, locked: KubeObject): s
   return `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
 }
 
+/** Whether a change at `path` can touch the lock label (the label itself, or everything around it). */
+export function touchesLockLabel(path: string, label: LockLabel): boolean {
+  return isUnderPointer(path, `/metadata/labels/${encodePointerSegment(label.key)}`) || path === '/metadata/labels' || path === '/metadata' || path === '';
+}
+
 export function describeChanges(changes: readonly Change[], label: LockLabel): string {
-  const labelPointer = `/metadata/labels/${encodePointerSegment(label.key)}`;
-  const touchesLabel = changes.some((c) => isUnderPointer(c.path, labelPointer) || c.path === '/metadata/labels' || c.path === '/metadata');
+  const touchesLabel = changes.some((c) => touchesLockLabel(c.path, label));
   const named = changes.slice(0, MAX_NAMED_PATHS).map((c) => `${shorten(humanPath(c.path))} (${c.kind})`);
   const more = changes.length > MAX_NAMED_PATHS ? ` and ${changes.length - MAX_NAMED_PATHS} more` : '';
-  const unlock = touchesLabel ? `; removing or changing the ${label.key} label is itself a change: a lock cannot be lifted by editing the object` : '';
+  const unlock = touchesLabel ? `; removing or changing the ${label.key} label is itself a change: a lock cannot be lifted by editing the object, only by an UnlockRequest with operation Unlabel` : '';
   return `${named.join(', ')}${more}${unlock}`;
 }

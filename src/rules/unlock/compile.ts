@@ -20,13 +20,24 @@ export interface PatchOperation {
   value?: unknown;
 }
 
+export type UnlockOperation = 'UPDATE' | 'DELETE' | 'Unlabel';
+
+/** One approval as stored: who, and the groups the API server reported for them when they approved. */
+export interface RecordedApproval {
+  user: string;
+  /** Absent on approvals stored before groups were recorded: those do not count. */
+  groups?: readonly string[];
+}
+
 export interface CompiledUnlock {
   name: string;
   target: UnlockTarget;
-  operations: ReadonlySet<'UPDATE' | 'DELETE'>;
+  operations: ReadonlySet<UnlockOperation>;
   requester: string;
   /** Distinct approvers in order, the requester excluded (Bulwark refuses such approvals anyway). */
   approvers: readonly string[];
+  /** The approvals of `approvers`, in the same order (the first by each user). */
+  approvals: readonly RecordedApproval[];
   createdAtMs: number;
   durationMs: number;
   expiresAtMs: number;
@@ -49,8 +60,10 @@ export function compileUnlock(raw: unknown): UnlockCompileResult {
   const durationMs = parseDuration(spec.duration);
   if (durationMs === undefined || durationMs <= 0) return { ok: false, problems: [{ path: 'spec.duration', message: `${JSON.stringify(spec.duration)} is not a positive duration such as 30m` }] };
   const createdAtMs = Date.parse(metadata?.creationTimestamp as string ?? '');
-  const approvers: string[] = [];
-  for (const a of spec.approvals ?? []) if (a.user !== spec.requester && !approvers.includes(a.user)) approvers.push(a.user);
+  const approvals: RecordedApproval[] = [];
+  for (const a of spec.approvals ?? []) {
+    if (a.user !== spec.requester && !approvals.some((b) => b.user === a.user)) approvals.push({ user: a.user, ...(a.groups ? { groups: a.groups } : {}) });
+  }
   return {
     ok: true,
     unlock: {
@@ -63,7 +76,8 @@ export function compileUnlock(raw: unknown): UnlockCompileResult {
       },
       operations: new Set(spec.operations),
       requester: spec.requester,
-      approvers,
+      approvers: approvals.map((a) => a.user),
+      approvals,
       createdAtMs,
       durationMs,
       // Without a creation time (not yet stored) it is not in force at all.

@@ -1,21 +1,30 @@
 // Whether an approved, unexpired UnlockRequest lifts the lock for this exact request:
-// same target (looked up by the shell), the operation listed, enough distinct approvals,
-// not expired at the request's time, and, when bound to a change, exactly that change.
+// same target (looked up by the shell), the operation listed, not expired at the
+// request's time, when bound to a change exactly that change, and, re-checked against the
+// policies in force now, no longer than they allow and with as many approvals that still
+// count as they require. Removing or changing the lock label needs `Unlabel` (or a bound
+// patch that does it): a short UPDATE unlock must not become a permanent one.
 
 import jsonPatch from 'fast-json-patch';
 import type { KubeObject } from '../../admission/types.ts';
 import { semanticChanges } from '../immutability/diff.ts';
+import { approvalCounts, approvalsRequired, shortestMaximum, type ApprovalRule } from './approvals.ts';
 import type { CompiledUnlock, PatchOperation } from './compile.ts';
 
 export interface UnlockDemand {
   operation: 'UPDATE' | 'DELETE';
-  approvalsRequired: number;
+  /** The update removes or changes the lock label. */
+  unlabels?: boolean;
+  /** The update changes something besides the lock label (default true). */
+  changesContent?: boolean;
+  /** The unlock rules of the policies governing the target now. */
+  rules: readonly ApprovalRule[];
   now: number;
   oldObject?: KubeObject;
   newObject?: KubeObject;
 }
 
-export type UnlockMatch = { ok: true; unlock: CompiledUnlock } | { ok: false; why: string[] };
+export type UnlockMatch = { ok: true; unlock: CompiledUnlock; approvers: readonly string[] } | { ok: false; why: string[] };
 
 /** True when applying `patch` to the old object gives the new one, bookkeeping aside. */
 export function makesExactly(patch: readonly PatchOperation[], oldObject: KubeObject, newObject: KubeObject): boolean {
@@ -28,26 +37,52 @@ export function makesExactly(patch: readonly PatchOperation[], oldObject: KubeOb
   return semanticChanges(patched, newObject).length === 0;
 }
 
-function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): string | undefined {
-  if (!unlock.operations.has(demand.operation)) return `it does not unlock ${demand.operation}`;
-  if (demand.now >= unlock.expiresAtMs) return `it expired at ${new Date(unlock.expiresAtMs).toISOString()}`;
-  if (unlock.approvers.length < demand.approvalsRequired) {
-    return `it has ${unlock.approvers.length} of the ${demand.approvalsRequired} approvals it needs`;
+const formatDuration = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${Math.round(ms / 60_000)}m`);
+
+function operationProblem(unlock: CompiledUnlock, demand: UnlockDemand): string | undefined {
+  const ops = unlock.operations;
+  if (demand.operation === 'DELETE') return ops.has('DELETE') ? undefined : 'it does not unlock DELETE';
+  if (unlock.patch) {
+    // Approvers signed off this exact patch; if it removes the label, they saw that.
+    if (!ops.has('UPDATE') && !ops.has('Unlabel')) return 'it does not unlock UPDATE';
+    if (!demand.oldObject || !demand.newObject || !makesExactly(unlock.patch, demand.oldObject, demand.newObject)) return 'this update is not the change it was approved for';
+    return undefined;
   }
-  if (unlock.patch && demand.operation === 'UPDATE') {
-    if (!demand.oldObject || !demand.newObject || !makesExactly(unlock.patch, demand.oldObject, demand.newObject)) {
-      return 'this update is not the change it was approved for';
-    }
+  if ((demand.changesContent ?? true) && !ops.has('UPDATE')) return 'it does not unlock UPDATE';
+  if (demand.unlabels && !ops.has('Unlabel')) {
+    return 'it does not unlock Unlabel: removing or changing the lock label needs an UnlockRequest with operation Unlabel (or one bound to a --patch that removes it)';
   }
   return undefined;
+}
+
+function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } | { approvers: string[] } {
+  const problem = operationProblem(unlock, demand);
+  if (problem) return { why: problem };
+  if (demand.now >= unlock.expiresAtMs) return { why: `it expired at ${new Date(unlock.expiresAtMs).toISOString()}` };
+  const shortest = shortestMaximum(demand.rules);
+  if (shortest && unlock.durationMs > shortest.maxDurationMs) {
+    return { why: `it lasts ${formatDuration(unlock.durationMs)}, longer than the ${formatDuration(shortest.maxDurationMs)} ${shortest.rule.source} allows` };
+  }
+  const required = approvalsRequired(demand.rules);
+  const approvers: string[] = [];
+  const refused: string[] = [];
+  for (const approval of unlock.approvals) {
+    const verdict = approvalCounts(approval, unlock, demand.rules);
+    if (verdict.counts) approvers.push(approval.user);
+    else refused.push(verdict.why);
+  }
+  if (approvers.length < required) {
+    return { why: `it has ${approvers.length} of the ${required} approvals it needs${refused.length > 0 ? ` (${refused.join('; ')})` : ''}` };
+  }
+  return { approvers };
 }
 
 export function findUnlock(unlocks: readonly CompiledUnlock[], demand: UnlockDemand): UnlockMatch {
   const why: string[] = [];
   for (const unlock of unlocks) {
-    const reason = whyNot(unlock, demand);
-    if (reason === undefined) return { ok: true, unlock };
-    why.push(`UnlockRequest ${unlock.name}: ${reason}`);
+    const result = whyNot(unlock, demand);
+    if ('approvers' in result) return { ok: true, unlock, approvers: result.approvers };
+    why.push(`UnlockRequest ${unlock.name}: ${result.why}`);
   }
   return { ok: false, why };
 }

@@ -1,18 +1,19 @@
 // Admission of UnlockRequests: the webhook enforces who may ask and who may approve.
 // On CREATE the requester must be the user creating it, there are no approvals yet, and
-// the duration fits the governing policy. After that only spec.approvals may change,
-// and only by appending one approval in the name of the user making the update, who is
-// not the requester, not already an approver, in an approver group of every governing
-// policy, before the request expires.
+// the duration fits the rules governing the target. After that only spec.approvals may
+// change, and only by appending one approval in the name of the user making the update,
+// recording the groups the API server reports for them, who is not the requester, not
+// already an approver, an approver under every governing rule, before the request expires.
 
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
 import { allow, deny, type Verdict } from '../../decision/verdict.ts';
-import type { CompiledImmutabilityPolicy, PolicySnapshot } from '../../policy/compiled.ts';
+import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { POLICY_GROUP } from '../../policy/crds.ts';
-import { applicablePolicies } from '../immutability/evaluate.ts';
 import { semanticChanges } from '../immutability/diff.ts';
 import { humanPath, isUnderPointer } from '../immutability/paths.ts';
+import { approvalRulesFor, isGovernanceTarget } from './approval-rules.ts';
+import { describeApprovers, isApprover, namesApprovers, shortestMaximum, type ApprovalRule } from './approvals.ts';
 import { compileUnlock, type CompiledUnlock } from './compile.ts';
 
 export const RULE = 'unlock-request';
@@ -22,23 +23,23 @@ function formatDuration(ms: number): string {
   return minutes >= 60 && minutes % 60 === 0 ? `${minutes / 60}h` : `${minutes}m`;
 }
 
-/** The policies that govern the target object, as they would for a change of it. */
-function governingPolicies(unlock: CompiledUnlock, target: KubeObject, snapshot: PolicySnapshot, facts: RequestFacts): readonly CompiledImmutabilityPolicy[] {
-  return applicablePolicies(snapshot, {
-    group: unlock.target.group,
-    kind: unlock.target.kind,
-    ...(unlock.target.namespace ? { namespace: unlock.target.namespace } : {}),
-    objectLabels: target.metadata?.labels ?? {},
-    namespaceLabels: facts.namespaceLabels,
-  });
+/** The unlock rules governing the target, as they would for a change of it. */
+function governingRules(unlock: CompiledUnlock, target: KubeObject | undefined, snapshot: PolicySnapshot, facts: RequestFacts): ApprovalRule[] {
+  return approvalRulesFor(snapshot, unlock.target, target, facts.targetNamespaceLabels);
 }
 
-function targetOrDenial(unlock: CompiledUnlock, facts: RequestFacts): { object: KubeObject } | { denied: Verdict } {
+/**
+ * The target as it stands. A policy that does not exist yet can be a target: creating it
+ * may loosen locks, and that needs an approved unlock before it exists.
+ */
+function targetOrDenial(unlock: CompiledUnlock, facts: RequestFacts): { object: KubeObject | undefined } | { denied: Verdict } {
   const fact = facts.unlockTarget;
   const t = unlock.target;
   const name = `${t.kind} ${t.namespace ? `${t.namespace}/` : ''}${t.name}`;
   if (!fact || fact.status === 'unavailable') return { denied: deny(RULE, `cannot read the target ${name} to check the policy that governs it: ${fact?.status === 'unavailable' ? fact.reason : 'not looked up'}`) };
-  if (fact.status === 'absent') return { denied: deny(RULE, `the target ${name} does not exist`) };
+  if (fact.status === 'absent') {
+    return t.group === POLICY_GROUP && isGovernanceTarget(t) ? { object: undefined } : { denied: deny(RULE, `the target ${name} does not exist`) };
+  }
   return { object: fact.object };
 }
 
@@ -49,17 +50,27 @@ function validateCreate(request: AdmissionRequest, unlock: CompiledUnlock, snaps
   if (approvals.length > 0) return deny(RULE, 'a new UnlockRequest has no approvals: approvers add theirs afterwards');
   const target = targetOrDenial(unlock, facts);
   if ('denied' in target) return target.denied;
-  const policies = governingPolicies(unlock, target.object, snapshot, facts);
-  const longest = Math.min(...policies.map((p) => p.unlock.maxDurationMs));
-  if (unlock.durationMs > longest) {
-    const strictest = policies.find((p) => p.unlock.maxDurationMs === longest)!;
-    return deny(RULE, `spec.duration ${formatDuration(unlock.durationMs)} is longer than ${formatDuration(longest)}, the longest unlock ImmutabilityPolicy ${strictest.name} allows`);
+  const rules = governingRules(unlock, target.object, snapshot, facts);
+  const shortest = shortestMaximum(rules);
+  if (shortest && unlock.durationMs > shortest.maxDurationMs) {
+    return deny(RULE, `spec.duration ${formatDuration(unlock.durationMs)} is longer than ${formatDuration(shortest.maxDurationMs)}, the longest unlock ${shortest.rule.source} allows`);
   }
-  const unapprovable = policies.filter((p) => p.unlock.approverGroups.size === 0);
+  const unapprovable = rules.filter((r) => !namesApprovers(r.unlock));
   if (unapprovable.length > 0) {
-    return deny(RULE, `nobody can approve this request: ImmutabilityPolicy ${unapprovable.map((p) => p.name).join(', ')} names no unlock.approverGroups`);
+    return deny(RULE, `nobody can approve this request: ${unapprovable.map((r) => r.source).join(', ')} names no unlock.approverGroups`);
   }
   return allow(RULE);
+}
+
+/** The groups an approval records must be exactly those the API server reports for its author. */
+function groupsProblem(recorded: unknown, actual: readonly string[]): string | undefined {
+  if (!Array.isArray(recorded)) return 'an approval must record your groups as the API server reports them (spec.approvals[].groups; kubectl bulwark unlock approve does this)';
+  const mine = new Set(actual);
+  const theirs = new Set(recorded as string[]);
+  if (mine.size !== theirs.size || [...mine].some((g) => !theirs.has(g))) {
+    return `the groups recorded with an approval must be exactly yours (${[...mine].join(', ') || 'none'}), not ${[...theirs].join(', ') || 'none'}`;
+  }
+  return undefined;
 }
 
 function validateApproval(request: AdmissionRequest, before: CompiledUnlock, after: CompiledUnlock, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
@@ -75,19 +86,22 @@ function validateApproval(request: AdmissionRequest, before: CompiledUnlock, aft
     return deny(RULE, 'approvals are append-only: existing approvals cannot be changed or removed');
   }
   if (newApprovals.length !== oldApprovals.length + 1) return deny(RULE, 'add exactly one approval per update, your own');
-  const approver = newApprovals[newApprovals.length - 1]!.user;
+  const added = newApprovals[newApprovals.length - 1]! as { user: string; groups?: unknown };
+  const approver = added.user;
   if (approver !== user) return deny(RULE, `an approval must name the user who makes it: you are ${user}, the approval names ${approver}`);
   if (user === before.requester) return deny(RULE, `${user} requested this unlock and cannot approve it`);
   if (before.approvers.includes(user)) return deny(RULE, `${user} has already approved this request`);
   if (facts.now === undefined || facts.now >= before.expiresAtMs) {
     return deny(RULE, `UnlockRequest ${before.name} expired at ${new Date(before.expiresAtMs).toISOString()}: it can no longer be approved; create a new one`);
   }
+  const groups = request.userInfo.groups ?? [];
+  const problem = groupsProblem(added.groups, groups);
+  if (problem) return deny(RULE, problem);
   const target = targetOrDenial(after, facts);
   if ('denied' in target) return target.denied;
-  const groups = new Set(request.userInfo.groups ?? []);
-  for (const policy of governingPolicies(after, target.object, snapshot, facts)) {
-    if (![...policy.unlock.approverGroups].some((g) => groups.has(g))) {
-      return deny(RULE, `${user} is not in an approver group of ImmutabilityPolicy ${policy.name} (${[...policy.unlock.approverGroups].join(', ') || 'none named'})`);
+  for (const rule of governingRules(after, target.object, snapshot, facts)) {
+    if (!isApprover(rule.unlock, user, groups)) {
+      return deny(RULE, `${user} is not in an approver group of ${rule.source} (${describeApprovers(rule.unlock)})`);
     }
   }
   return allow(RULE);

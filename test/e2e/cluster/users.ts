@@ -1,6 +1,8 @@
 // The cluster's people, authenticated by static bearer tokens (--token-auth-file).
 // alice, bob and carol can approve (group approvers), dave is a plain developer, admin
-// is a cluster administrator. Tokens are random per cluster.
+// is a cluster administrator, erin and frank are policy admins (group policy-admins,
+// which the harness's Bulwark is configured with) without being cluster administrators.
+// Tokens are random per cluster.
 
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
@@ -11,6 +13,8 @@ export const USERS = {
   bob: ['dev', 'approvers'],
   carol: ['dev', 'approvers'],
   dave: ['dev'],
+  erin: ['dev', 'policy-admins'],
+  frank: ['dev', 'policy-admins'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type UserName = keyof typeof USERS;

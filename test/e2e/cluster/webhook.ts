@@ -20,6 +20,8 @@ export function defaultWebhookCommand(): string[] {
     '--cert', '{cert}', '--key', '{key}',
     '--kubeconfig', '{kubeconfig}', '--cluster', 'required',
     '--log-level', 'info',
+    // Policy admins besides cluster admins, so that policy changes can be approved by two of them.
+    '--policy-admin-groups', 'system:masters,policy-admins',
   ];
 }
 

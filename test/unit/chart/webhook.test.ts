@@ -15,6 +15,7 @@ interface Webhook {
   admissionReviewVersions: string[];
   matchPolicy: string;
   timeoutSeconds: number;
+  matchConditions?: { name: string; expression: string }[];
 }
 
 function webhooks(manifests: Manifest[]): Webhook[] {
@@ -30,9 +31,9 @@ function byName(list: Webhook[], name: string): Webhook {
 describe('webhook entries (defaults)', async () => {
   const list = webhooks(await render());
 
-  it('has separate entries for locks, subresources, policies, images and guards', () => {
+  it('has separate entries for locks, subresources, policies, namespace labels, images and guards', () => {
     expect(list.map((w) => w.name)).toEqual([
-      'immutability.bulwark.dev', 'subresources.bulwark.dev', 'policies.bulwark.dev', 'images.bulwark.dev', 'guards.bulwark.dev',
+      'immutability.bulwark.dev', 'subresources.bulwark.dev', 'policies.bulwark.dev', 'namespaces.bulwark.dev', 'images.bulwark.dev', 'guards.bulwark.dev',
     ]);
   });
 
@@ -68,12 +69,20 @@ describe('webhook entries (defaults)', async () => {
     ]);
   });
 
-  it('sends every create and update of Bulwark`s own objects', () => {
+  it('sends every create, update and delete of Bulwark`s own objects (deleting a policy can loosen locks)', () => {
     const w = byName(list, 'policies.bulwark.dev');
     expect(w.objectSelector).toBeUndefined();
     expect(w.rules).toEqual([{
-      apiGroups: ['bulwark.dev'], apiVersions: ['*'], resources: ['immutabilitypolicies', 'imagepolicies', 'unlockrequests'], operations: ['CREATE', 'UPDATE'], scope: '*',
+      apiGroups: ['bulwark.dev'], apiVersions: ['*'], resources: ['immutabilitypolicies', 'imagepolicies', 'unlockrequests'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: '*',
     }]);
+  });
+
+  it('sends namespace updates only when their labels change', () => {
+    const w = byName(list, 'namespaces.bulwark.dev');
+    // Labels change through status and finalize too.
+    expect(w.rules).toEqual([{ apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces', 'namespaces/status', 'namespaces/finalize'], operations: ['UPDATE'], scope: 'Cluster' }]);
+    expect(w.matchConditions).toHaveLength(1);
+    expect(w.matchConditions?.[0]?.expression).toMatch(/object\.metadata\.labels .*!=.*oldObject\.metadata\.labels/s);
   });
 
   it('sends pods, ephemeral containers and every pod-template kind for images', () => {
@@ -110,7 +119,7 @@ describe('webhook values', () => {
 
   it('leaves out images and guards when they are disabled', async () => {
     const names = webhooks(await render({ images: { enabled: false }, guards: { enabled: false } })).map((w) => w.name);
-    expect(names).toEqual(['immutability.bulwark.dev', 'subresources.bulwark.dev', 'policies.bulwark.dev']);
+    expect(names).toEqual(['immutability.bulwark.dev', 'subresources.bulwark.dev', 'policies.bulwark.dev', 'namespaces.bulwark.dev']);
   });
 
   it('adds excluded namespaces to the always-excluded ones and follows the release namespace', async () => {
@@ -127,6 +136,7 @@ describe('webhook values', () => {
       ['subresources.bulwark.dev', 'Ignore'],
       // An UnlockRequest or policy stored unchecked would be honoured later: never Ignore.
       ['policies.bulwark.dev', 'Fail'],
+      ['namespaces.bulwark.dev', 'Ignore'],
       ['images.bulwark.dev', 'Ignore'],
       ['guards.bulwark.dev', 'Ignore'],
     ]);

@@ -62,7 +62,7 @@ describe('defaults', async () => {
   it('mounts only the serving pair at /tls and passes it, the lock label and a deadline below the webhook timeout', () => {
     expect(container.args).toEqual([
       'serve', '--port=8443', '--cert=/tls/tls.crt', '--key=/tls/tls.key', '--cluster=required', '--log-level=info',
-      '--decision-timeout=8', '--drain=20', '--label-key=bulwark.dev/immutable', '--label-value=true',
+      '--decision-timeout=8', '--drain=20', '--label-key=bulwark.dev/immutable', '--label-value=true', '--policy-admin-groups=system:masters',
     ]);
     const tls = (pod.volumes as { name: string; secret?: { secretName: string; items: { key: string }[] } }[]).find((v) => v.name === 'tls');
     expect(tls?.secret?.secretName).toBe('bulwark-tls');
@@ -119,6 +119,14 @@ describe('deployment options', () => {
     expect((await argsOf({})).some((a) => a.startsWith('--default-approver-groups'))).toBe(false);
     expect(await argsOf({ defaultUnlock: { approverGroups: ['platform-leads', 'sre'] } })).toContain('--default-approver-groups=platform-leads,sre');
   });
+
+  it('passes the policy admins: groups always (empty means nobody), users and service accounts as users', async () => {
+    const argsOf = async (values: Record<string, unknown>) => dig(find(await render(values), 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+    const args = await argsOf({ policyAdmins: { groups: ['platform'], users: ['jane'], serviceAccounts: [{ namespace: 'argocd', name: 'argocd-application-controller' }] } });
+    expect(args).toContain('--policy-admin-groups=platform');
+    expect(args).toContain('--policy-admin-users=jane,system:serviceaccount:argocd:argocd-application-controller');
+    expect(await argsOf({ policyAdmins: { groups: [] } })).toContain('--policy-admin-groups=');
+  });
 });
 
 function rules(manifests: Manifest[]): { apiGroups: string[]; resources: string[]; verbs: string[] }[] {
@@ -143,11 +151,11 @@ describe('RBAC', () => {
     expect(dig(binding, 'roleRef', 'name')).toBe('bulwark');
   });
 
-  it('reads every resource only for the features that need it', async () => {
+  it('lists every resource (locked objects a policy change or relabelling would expose) and gets them only for break-glass', async () => {
     const everything = async (values: Record<string, unknown>) => rules(await render(values)).find((r) => r.resources[0] === '*')?.verbs;
-    expect(await everything({ guards: { enabled: false } })).toEqual(['get']);
+    expect(await everything({})).toEqual(['get', 'list']);
+    expect(await everything({ guards: { enabled: false } })).toEqual(['get', 'list']);
     expect(await everything({ rbac: { readUnlockTargets: false } })).toEqual(['list']);
-    expect(await everything({ guards: { enabled: false }, rbac: { readUnlockTargets: false } })).toBeUndefined();
   });
 
   it('drops Secrets when asked, adds extra read rules, and never grants a write beyond policy status', async () => {

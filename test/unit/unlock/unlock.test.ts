@@ -65,24 +65,31 @@ describe('creating an UnlockRequest', () => {
   });
 });
 
+const GROUPS = ['dev', 'approvers', 'system:authenticated'];
+const by = (user: string, groups: string[] = GROUPS) => ({ user, groups });
+
 describe('approving an UnlockRequest', () => {
-  const base = unlockRequest('ur', {}, [{ user: 'bob' }]);
-  const approve = (approvals: { user: string }[], user: string, groups = ['dev', 'approvers']) => unlockReview(unlockRequest('ur', {}, approvals), { oldObject: base, user, groups });
+  const base = unlockRequest('ur', {}, [by('bob')]);
+  /** `approvals` after the update; the last one is recorded with `groups` unless it has its own. */
+  const approve = (approvals: { user: string; groups?: string[] }[], user: string, groups = GROUPS) =>
+    unlockReview(unlockRequest('ur', {}, approvals.map((a, i) => (i === approvals.length - 1 && !('groups' in a) ? { ...a, groups } : a))), { oldObject: base, user, groups });
   const facts = { now: CREATED_MS + 5 * MINUTE, unlockTarget: target(), namespaceLabels: {} };
 
-  it('is allowed for an approver appending their own approval', () => {
-    expect(decide(approve([{ user: 'bob' }, { user: 'carol' }], 'carol'), facts).allowed).toBe(true);
+  it('is allowed for an approver appending their own approval, with their groups', () => {
+    expect(decide(approve([by('bob'), { user: 'carol' }], 'carol'), facts).allowed).toBe(true);
   });
 
   it.each<[string, AdmissionReviewRequest, RegExp]>([
-    ['in another user\'s name', approve([{ user: 'bob' }, { user: 'dave' }], 'carol'), /an approval must name the user who makes it: you are carol, the approval names dave/],
-    ['by the requester', approve([{ user: 'bob' }, { user: 'alice' }], 'alice'), /alice requested this unlock and cannot approve it/],
-    ['twice by one approver', approve([{ user: 'bob' }, { user: 'bob' }], 'bob'), /bob has already approved this request/],
-    ['by someone outside the approver groups', approve([{ user: 'bob' }, { user: 'dave' }], 'dave', ['dev']), /dave is not in an approver group of ImmutabilityPolicy locks \(approvers\)/],
+    ['in another user\'s name', approve([by('bob'), { user: 'dave' }], 'carol'), /an approval must name the user who makes it: you are carol, the approval names dave/],
+    ['by the requester', approve([by('bob'), { user: 'alice' }], 'alice'), /alice requested this unlock and cannot approve it/],
+    ['twice by one approver', approve([by('bob'), { user: 'bob' }], 'bob'), /bob has already approved this request/],
+    ['by someone outside the approver groups', approve([by('bob'), { user: 'dave' }], 'dave', ['dev']), /dave is not in an approver group of ImmutabilityPolicy locks \(approvers\)/],
+    ['without recording the approver\'s groups', approve([by('bob'), { user: 'carol', groups: undefined as unknown as string[] }], 'carol'), /an approval must record your groups as the API server reports them/],
+    ['recording groups the approver is not in', approve([by('bob'), { user: 'dave', groups: ['dev', 'approvers'] }], 'dave', ['dev']), /the groups recorded with an approval must be exactly yours \(dev\), not dev, approvers/],
     ['removing an approval', approve([], 'carol'), /approvals are append-only/],
-    ['rewriting an approval', approve([{ user: 'carol' }], 'carol'), /approvals are append-only/],
-    ['adding two at once', approve([{ user: 'bob' }, { user: 'carol' }, { user: 'erin' }], 'carol'), /add exactly one approval per update/],
-    ['changing anything else', unlockReview(unlockRequest('ur', { reason: 'something else' }, [{ user: 'bob' }, { user: 'carol' }]), { oldObject: base, user: 'carol' }), /only spec\.approvals may change after an UnlockRequest is created; this update changes spec\.reason/],
+    ['rewriting an approval', approve([by('carol')], 'carol'), /approvals are append-only/],
+    ['adding two at once', approve([by('bob'), by('carol'), { user: 'erin' }], 'carol'), /add exactly one approval per update/],
+    ['changing anything else', unlockReview(unlockRequest('ur', { reason: 'something else' }, [by('bob'), by('carol')]), { oldObject: base, user: 'carol' }), /only spec\.approvals may change after an UnlockRequest is created; this update changes spec\.reason/],
   ])('is denied %s', (_name, review, message) => {
     const v = decide(review, facts);
     expect(v.allowed).toBe(false);
@@ -90,14 +97,14 @@ describe('approving an UnlockRequest', () => {
   });
 
   it('is denied after expiry', () => {
-    const v = decide(approve([{ user: 'bob' }, { user: 'carol' }], 'carol'), { ...facts, now: CREATED_MS + 31 * MINUTE });
+    const v = decide(approve([by('bob'), { user: 'carol' }], 'carol'), { ...facts, now: CREATED_MS + 31 * MINUTE });
     expect(v.reasons[0]).toMatch(/UnlockRequest ur expired at 2026-11-25T10:30:00.000Z: it can no longer be approved/);
   });
 });
 
 describe('an approved unlock lets the change through', () => {
   const change = () => loadReview('configmap-apply-changed');
-  const approved = (spec: Record<string, unknown> = {}, approvals = [{ user: 'bob' }, { user: 'carol' }]) => compiled(unlockRequest('ur-1', spec, approvals));
+  const approved = (spec: Record<string, unknown> = {}, approvals: { user: string; groups?: string[] }[] = [by('bob'), by('carol')]) => compiled(unlockRequest('ur-1', spec, approvals));
   const facts = (unlocks: CompiledUnlock[], now = CREATED_MS + MINUTE): RequestFacts => ({ now, unlocks, namespaceLabels: {} });
 
   it('allows with a warning and audit annotations naming the request and approvers', () => {
@@ -109,8 +116,8 @@ describe('an approved unlock lets the change through', () => {
   });
 
   it.each<[string, CompiledUnlock, number, RegExp]>([
-    ['with too few approvals', approved({}, [{ user: 'bob' }]), CREATED_MS + MINUTE, /UnlockRequest ur-1: it has 1 of the 2 approvals it needs/],
-    ['when the requester approved themselves', approved({}, [{ user: 'alice' }, { user: 'bob' }]), CREATED_MS + MINUTE, /it has 1 of the 2 approvals/],
+    ['with too few approvals', approved({}, [by('bob')]), CREATED_MS + MINUTE, /UnlockRequest ur-1: it has 1 of the 2 approvals it needs/],
+    ['when the requester approved themselves', approved({}, [by('alice'), by('bob')]), CREATED_MS + MINUTE, /it has 1 of the 2 approvals/],
     ['after expiry: the lock is back', approved(), CREATED_MS + 30 * MINUTE, /UnlockRequest ur-1: it expired at 2026-11-25T10:30:00.000Z/],
     ['for another operation', approved({ operations: ['DELETE'] }), CREATED_MS + MINUTE, /it does not unlock UPDATE/],
     ['for a different change than the bound one', approved({ change: { patch: [{ op: 'replace', path: '/data/color', value: 'purple' }] } }), CREATED_MS + MINUTE, /this update is not the change it was approved for/],

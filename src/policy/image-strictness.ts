@@ -1,0 +1,89 @@
+// Strictness of ImagePolicies (pure), the counterpart of strictness.ts for the
+// verified-image guarantee. Q dominates P when every image Q admits in a namespace, P
+// admits too: Q covers every image glob P enforces, trusts no key or digest P does not,
+// requires digests if P does, enforces if P does, and denies unmatched images if P does.
+// An Audit or Warn policy that allows unmatched images never denies, so anything
+// dominates it; an invalid policy denies every image, so it dominates everything.
+
+import { isDeepStrictEqual } from 'node:util';
+import type { CompiledAuthority, CompiledImagePolicy } from './compiled.ts';
+import type { CompiledGlob } from './glob.ts';
+import type { ImagePolicy } from './generated/types.ts';
+import { isEmptySelector } from './selector.ts';
+import { setLoosenings } from './strictness.ts';
+
+/** Whether every image `p` matches is also matched by `q`; sound, not complete (unsure means no). */
+export function globCovers(q: CompiledGlob, p: CompiledGlob): boolean {
+  if (q.source === p.source) return true;
+  if (!/[*?]/.test(p.source)) return q.regex.test(p.source);
+  // "prefix/**" covers anything whose literal text starts with that prefix.
+  const rest = q.source.endsWith('**') ? q.source.slice(0, -2) : undefined;
+  return rest !== undefined && !/[*?]/.test(rest) && p.literalPrefix.startsWith(rest);
+}
+
+function sameAuthority(q: CompiledAuthority, p: CompiledAuthority): boolean {
+  if (q.kind === 'digests' || p.kind === 'digests') return false;
+  const [a, b] = [q.key, p.key];
+  if ('inline' in a && 'inline' in b) return a.inline.equals(b.inline);
+  if ('secretRef' in a && 'secretRef' in b) return isDeepStrictEqual(a.secretRef, b.secretRef);
+  return false;
+}
+
+function describeAuthority(a: CompiledAuthority): string {
+  if (a.kind === 'digests') return `authority ${a.name}`;
+  return 'secretRef' in a.key ? `the key in Secret ${a.key.secretRef.namespace}/${a.key.secretRef.name} (${a.name})` : `key ${a.name}`;
+}
+
+function trustedByQOnly(q: CompiledImagePolicy, p: CompiledImagePolicy): string[] {
+  const pDigests = new Set(p.authorities.flatMap((a) => (a.kind === 'digests' ? [...a.digests] : [])));
+  const found: string[] = [];
+  for (const a of q.authorities) {
+    if (a.kind === 'digests') {
+      const extra = [...a.digests].filter((d) => !pDigests.has(d));
+      if (extra.length > 0) found.push(`approve digest${extra.length > 1 ? 's' : ''} ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''}`);
+    } else if (!p.authorities.some((b) => sameAuthority(a, b))) {
+      found.push(`trust ${describeAuthority(a)}`);
+    }
+  }
+  return found;
+}
+
+/** Whether an ImagePolicy can deny anything: enforced, denying unmatched images, or invalid (denies all). */
+export function imagePolicyDenies(p: CompiledImagePolicy): boolean {
+  return p.invalid !== undefined || p.enforcement === 'Enforce' || p.unmatchedImages === 'Deny';
+}
+
+/** What Q admits that P would not, as phrases that read after "would"; empty when Q dominates P. */
+export function imageLooseningsOf(q: CompiledImagePolicy, p: CompiledImagePolicy): string[] {
+  if (q.invalid !== undefined) return [];
+  if (p.invalid !== undefined) return ['stop denying every image (it is invalid)'];
+  const enforcing = p.enforcement === 'Enforce';
+  const found: string[] = [];
+  if (p.unmatchedImages === 'Deny' && q.unmatchedImages !== 'Deny') found.push('allow images no ImagePolicy matches');
+  if (enforcing || p.unmatchedImages === 'Deny') {
+    for (const glob of p.images) if (!q.images.some((g) => globCovers(g, glob))) found.push(`stop covering ${glob.source}`);
+  }
+  if (enforcing) {
+    if (q.enforcement !== 'Enforce') found.push(`switch to ${q.enforcement}`);
+    if (p.requireDigest && !q.requireDigest) found.push('accept images by tag');
+    found.push(...trustedByQOnly(q, p));
+  }
+  return found;
+}
+
+/** How the ImagePolicies applying to namespace `namespace` would be loosened by going from `before` to `after`. */
+export function imageSetLoosenings(before: readonly CompiledImagePolicy[], after: readonly CompiledImagePolicy[], namespace: string): string[] {
+  return setLoosenings(before, after, { loosenings: imageLooseningsOf, describe: (p) => `ImagePolicy ${p.name}`, govern: `apply to namespace ${namespace}`, deniesAnything: imagePolicyDenies });
+}
+
+/**
+ * Whether a changed ImagePolicy might apply to fewer namespaces than before. Judged on the
+ * match as written (the namespaces of tomorrow count too): only an unchanged or widened
+ * match (names added, selector removed) is not a narrowing.
+ */
+export function matchNarrowed(before: ImagePolicy['spec']['match'], after: ImagePolicy['spec']['match']): boolean {
+  const oldNames = before?.namespaces ?? [];
+  const newNames = after?.namespaces ?? [];
+  if (newNames.length > 0 && (oldNames.length === 0 || oldNames.some((n) => !newNames.includes(n)))) return true;
+  return !isEmptySelector(after?.namespaceSelector) && !isDeepStrictEqual(before?.namespaceSelector, after?.namespaceSelector);
+}
