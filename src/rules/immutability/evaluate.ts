@@ -139,7 +139,7 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
   const matchTarget = targetOf(request, action.locked, facts);
   const policies = applicablePolicies(snapshot, matchTarget);
   const changes = action.kind === 'update'
-    ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject), request, action.oldObject, action.newObject)
+    ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject, { username: request.userInfo.username }), request, action.oldObject, action.newObject)
     : [];
   const target = describeTarget(request, action.locked);
   const verdicts = policies.map((policy) => isExempt(policy, request)

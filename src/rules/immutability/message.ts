@@ -25,8 +25,11 @@ export function describeTarget(request: AdmissionRequest, locked: KubeObject): s
 export function describeChanges(changes: readonly Change[], label: LockLabel): string {
   const labelPointer = `/metadata/labels/${encodePointerSegment(label.key)}`;
   const touchesLabel = changes.some((c) => isUnderPointer(c.path, labelPointer) || c.path === '/metadata/labels' || c.path === '/metadata');
-  const named = changes.slice(0, MAX_NAMED_PATHS).map((c) => `${shorten(humanPath(c.path))} (${c.kind})`);
-  const more = changes.length > MAX_NAMED_PATHS ? ` and ${changes.length - MAX_NAMED_PATHS} more` : '';
+  // A truncated list (see diff.ts) ends with a marker: there are more than were counted.
+  const listed = changes.filter((c) => !c.truncated);
+  const rest = listed.length - MAX_NAMED_PATHS;
+  const named = listed.slice(0, MAX_NAMED_PATHS).map((c) => `${shorten(humanPath(c.path))} (${c.kind})`);
+  const more = listed.length < changes.length ? (rest > 0 ? ` and more than ${rest} more` : ' and more') : rest > 0 ? ` and ${rest} more` : '';
   const unlock = touchesLabel ? `; removing or changing the ${label.key} label is itself a change: a lock cannot be lifted by editing the object` : '';
   return `${named.join(', ')}${more}${unlock}`;
 }

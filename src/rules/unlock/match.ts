@@ -4,6 +4,7 @@
 
 import jsonPatch from 'fast-json-patch';
 import type { KubeObject } from '../../admission/types.ts';
+import { cloneJson } from '../../json/clone.ts';
 import { semanticChanges } from '../immutability/diff.ts';
 import type { CompiledUnlock, PatchOperation } from './compile.ts';
 
@@ -21,7 +22,7 @@ export type UnlockMatch = { ok: true; unlock: CompiledUnlock } | { ok: false; wh
 export function makesExactly(patch: readonly PatchOperation[], oldObject: KubeObject, newObject: KubeObject): boolean {
   let patched: KubeObject;
   try {
-    patched = jsonPatch.applyPatch(structuredClone(oldObject), patch as jsonPatch.Operation[], true, true).newDocument;
+    patched = jsonPatch.applyPatch(cloneJson(oldObject), patch as jsonPatch.Operation[], true, true).newDocument;
   } catch {
     return false;
   }
