@@ -1,11 +1,15 @@
 // A deep copy of a JSON value without recursion. `structuredClone` refuses the raw
 // number leaves of the lossless parser and recurses natively; this copies containers
-// with an explicit stack and shares leaves (raw numbers are frozen, so sharing is safe).
+// with an explicit stack and shares leaves (raw numbers are frozen, so sharing is safe;
+// anything that is not JSON, such as a Date, is shared as it is).
 
 import { isRawNumber } from './numbers.ts';
 
+/** Arrays and plain objects are copied; anything else (a raw number, a Date) is shared. */
 function isContainer(value: unknown): value is Record<string, unknown> | unknown[] {
-  return typeof value === 'object' && value !== null && !isRawNumber(value);
+  if (typeof value !== 'object' || value === null || isRawNumber(value)) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return Array.isArray(value) || prototype === Object.prototype || prototype === null;
 }
 
 function emptyLike(value: Record<string, unknown> | unknown[]): Record<string, unknown> | unknown[] {

@@ -120,4 +120,9 @@ describe('cloneJson', () => {
     }
     expect(isRawNumber(copied) && (copied as { rawJSON: string }).rawJSON).toBe('9007199254740993');
   });
+
+  it('shares what is not JSON (a Date) rather than emptying it', () => {
+    const when = new Date(0);
+    expect(cloneJson({ metadata: { creationTimestamp: when } }).metadata.creationTimestamp).toBe(when);
+  });
 });

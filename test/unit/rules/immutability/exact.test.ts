@@ -9,8 +9,11 @@ import { parseReview } from '../../../../src/admission/decode.ts';
 import type { AdmissionReviewRequest } from '../../../../src/admission/types.ts';
 import { reviewRequest } from '../../../../src/decision/review.ts';
 import { builtinSnapshot } from '../../../../src/policy/builtin.ts';
+import { PolicyStore } from '../../../../src/policy/store.ts';
 import { makesExactly } from '../../../../src/rules/unlock/match.ts';
 import { REVIEWS_DIR } from '../../../helpers/fixtures.ts';
+import { immutabilityPolicy } from '../../../helpers/policies.ts';
+import { CREATED_MS, unlockRequest, unlockReview } from '../../../helpers/unlock.ts';
 
 const decide = (review: AdmissionReviewRequest) => reviewRequest({ request: review.request, snapshot: builtinSnapshot(), facts: {} });
 const capturedText = (name: string) => readFileSync(join(REVIEWS_DIR, `${name}.json`), 'utf8');
@@ -73,5 +76,18 @@ describe('a change bound by an UnlockRequest, on an object holding large integer
     const same = { ...object!, spec: { ...(oldObject!.spec as object), currency: 'USD' } };
     expect(makesExactly([{ op: 'replace', path: '/spec/currency', value: 'USD' }], oldObject!, same)).toBe(true);
     expect(makesExactly([{ op: 'replace', path: '/spec/currency', value: 'USD' }], oldObject!, object!)).toBe(false);
+  });
+});
+
+describe('an UnlockRequest whose bound change holds a large integer', () => {
+  it('is validated like any other (its copy keeps the raw number; structuredClone refused it)', () => {
+    const store = new PolicyStore({ sources: [] });
+    store.upsert('ImmutabilityPolicy', immutabilityPolicy('locks', { unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' } }));
+    const object = unlockRequest('raise', { change: { patch: [{ op: 'replace', path: '/spec/microDollars', value: 1 }] } });
+    const review = parseReview(JSON.stringify(unlockReview(object)).replace('"value":1', '"value":9007199254740993'));
+    const facts = { now: CREATED_MS, unlockTarget: { status: 'found' as const, object: review.request.object! }, namespaceLabels: {} };
+    const verdict = reviewRequest({ request: review.request, snapshot: store.snapshot(), facts });
+    expect(verdict.reasons).toEqual([]);
+    expect(verdict.allowed).toBe(true);
   });
 });
