@@ -8,12 +8,16 @@
 import { goQuote, isGoSorted } from './go-text.ts';
 import { isRawNumber, mayHoldInexactNumbers, numberFromLiteral } from './numbers.ts';
 
-type Frame =
-  | { array: unknown[] }
-  | { object: Record<string, unknown>; key: string };
+/** An open container: an array, or an object and the key whose value is being read. */
+interface Frame {
+  array: unknown[] | undefined;
+  object: Record<string, unknown>;
+  key: string;
+}
+
+const NO_OBJECT: Record<string, unknown> = {};
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const CONTROL = /[\u0000-\u001f]/;
 const GO_INTEGER = /^-?(?:0|[1-9]\d*)$/;
 
 class NotCanonical extends Error {}
@@ -50,31 +54,32 @@ class Parser {
   }
 
   private string(): string {
+    const { text } = this;
     const start = this.pos; // at the opening quote
-    let end = this.text.indexOf('"', start + 1);
-    if (end === -1) {
-      this.pos = this.text.length;
-      this.fail('unterminated string');
-    }
-    let raw = this.text.slice(start + 1, end);
-    let value: string;
-    if (raw.includes('\\')) {
-      // An escaped quote may end the slice early: find the real end, then let JSON.parse decode.
-      end = start + 1;
-      while (end < this.text.length && this.text.charAt(end) !== '"') end += this.text.charAt(end) === '\\' ? 2 : 1;
-      if (end >= this.text.length) {
-        this.pos = this.text.length;
-        this.fail('unterminated string');
+    let end = start + 1;
+    let escaped = false;
+    for (;;) {
+      const c = text.charCodeAt(end);
+      if (c === 0x22) break;
+      if (c === 0x5c) {
+        escaped = true;
+        end += 2;
+        continue;
       }
-      raw = this.text.slice(start + 1, end);
+      if (c < 0x20 || Number.isNaN(c)) {
+        this.pos = end;
+        this.fail(Number.isNaN(c) ? 'unterminated string' : 'control character in string');
+      }
+      end++;
+    }
+    const raw = text.slice(start + 1, end);
+    let value = raw;
+    if (escaped) {
       try {
-        value = JSON.parse(this.text.slice(start, end + 1)) as string;
+        value = JSON.parse(text.slice(start, end + 1)) as string;
       } catch {
         this.fail('bad string');
       }
-    } else {
-      if (CONTROL.test(raw)) this.fail('control character in string');
-      value = raw;
     }
     if (this.goCanonical && goQuote(value) !== raw && goQuote(value, true) !== raw) throw new NotCanonical();
     this.pos = end + 1;
@@ -98,62 +103,65 @@ class Parser {
     return value;
   }
 
-  /** Reads a key and its colon into a new object frame. */
-  private keyOf(object: Record<string, unknown>, previous?: string): Frame {
+  /** Reads a key and its colon; returns the key. */
+  private key(previous?: string): string {
     this.skipSpace();
-    if (this.text.charAt(this.pos) !== '"') this.fail('expected a key');
+    if (this.text.charCodeAt(this.pos) !== 0x22) this.fail('expected a key');
     const key = this.string();
     if (this.goCanonical && previous !== undefined && !isGoSorted(previous, key)) throw new NotCanonical();
     this.expect(':');
-    return { object, key };
+    return key;
   }
 
   parse(): unknown {
+    const { text } = this;
     const stack: Frame[] = [];
     let value: unknown;
     for (;;) {
-      // Read one value; containers push a frame and read their first member.
+      // Read one value; containers push a frame and go on to read their first member.
       this.skipSpace();
-      const c = this.text.charAt(this.pos);
-      let complete = true;
-      if (c === '{') {
+      const c = text.charCodeAt(this.pos);
+      if (c === 0x7b) { // {
         this.pos++;
         const object: Record<string, unknown> = {};
         this.skipSpace();
-        if (this.text.charAt(this.pos) === '}') { this.pos++; value = object; } else { stack.push(this.keyOf(object)); complete = false; }
-      } else if (c === '[') {
+        if (text.charCodeAt(this.pos) !== 0x7d) { stack.push({ array: undefined, object, key: this.key() }); continue; }
+        this.pos++;
+        value = object;
+      } else if (c === 0x5b) { // [
         this.pos++;
         const array: unknown[] = [];
         this.skipSpace();
-        if (this.text.charAt(this.pos) === ']') { this.pos++; value = array; } else { stack.push({ array }); complete = false; }
-      } else if (c === '"') value = this.string();
-      else if (c === 't') value = this.literal('true', true);
-      else if (c === 'f') value = this.literal('false', false);
-      else if (c === 'n') value = this.literal('null', null);
-      else if (c === '-' || (c >= '0' && c <= '9')) value = this.number();
+        if (text.charCodeAt(this.pos) !== 0x5d) { stack.push({ array, object: NO_OBJECT, key: '' }); continue; }
+        this.pos++;
+        value = array;
+      } else if (c === 0x22) value = this.string();
+      else if (c === 0x74) value = this.literal('true', true);
+      else if (c === 0x66) value = this.literal('false', false);
+      else if (c === 0x6e) value = this.literal('null', null);
+      else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) value = this.number();
       else this.fail('expected a value');
-      if (!complete) continue;
       // Store the value in its container; close every container that ends here.
       for (;;) {
-        const top = stack.at(-1);
+        const top = stack[stack.length - 1];
         if (top === undefined) {
           this.skipSpace();
-          if (this.pos < this.text.length) this.fail('unexpected text after the document');
+          if (this.pos < text.length) this.fail('unexpected text after the document');
           return value;
         }
         this.skipSpace();
-        const next = this.text.charAt(this.pos++);
-        if ('array' in top) {
+        const next = text.charCodeAt(this.pos++);
+        if (top.array !== undefined) {
           top.array.push(value);
-          if (next === ',') break;
-          if (next !== ']') { this.pos--; this.fail('expected , or ]'); }
+          if (next === 0x2c) break; // ,
+          if (next !== 0x5d) { this.pos--; this.fail('expected , or ]'); }
           value = top.array;
         } else {
           // __proto__ as a plain assignment would set the prototype; JSON.parse makes it a key.
           if (top.key === '__proto__') Object.defineProperty(top.object, top.key, { value, writable: true, enumerable: true, configurable: true });
           else top.object[top.key] = value;
-          if (next === ',') { stack[stack.length - 1] = this.keyOf(top.object, top.key); break; }
-          if (next !== '}') { this.pos--; this.fail('expected , or }'); }
+          if (next === 0x2c) { top.key = this.key(top.key); break; }
+          if (next !== 0x7d) { this.pos--; this.fail('expected , or }'); }
           value = top.object;
         }
         stack.pop();
