@@ -10,7 +10,12 @@ export const SYSTEM_METADATA: ReadonlySet<string> = new Set(['resourceVersion', 
 
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 export const DEPLOYMENT_REVISION = 'deployment.kubernetes.io/revision';
-export const DEPLOYMENT_CONTROLLER = 'system:serviceaccount:kube-system:deployment-controller';
+/**
+ * Who runs the deployment controller: its own service account when kube-controller-manager
+ * uses per-controller credentials (the default of kubeadm and most distributions), else
+ * the manager's shared identity.
+ */
+export const DEPLOYMENT_CONTROLLERS: ReadonlySet<string> = new Set(['system:serviceaccount:kube-system:deployment-controller', 'system:kube-controller-manager']);
 
 /** A revision number as the deployment controller writes it (an int64 in decimal). */
 const REVISION = /^(?:0|[1-9]\d{0,18})$/;
@@ -33,7 +38,7 @@ export interface BookkeepingContext {
  *   onto the locked object, and would make the owner's next apply compute deletions.
  */
 export function isBookkeepingAnnotationChange(key: string, after: unknown, context: BookkeepingContext): boolean {
-  if (key === DEPLOYMENT_REVISION) return context.username === DEPLOYMENT_CONTROLLER && typeof after === 'string' && REVISION.test(after);
+  if (key === DEPLOYMENT_REVISION) return context.username !== undefined && DEPLOYMENT_CONTROLLERS.has(context.username) && typeof after === 'string' && REVISION.test(after);
   if (key === LAST_APPLIED) return after === undefined || (typeof after === 'string' && lastAppliedAgrees(after, context.newObject, context.oldObject, SYSTEM_METADATA));
   return false;
 }
