@@ -3,7 +3,8 @@
 // and kubectl's last-applied record of it, may spell a live value differently.
 
 // <sign><digits>[.<digits>]<suffix>, suffix binary SI, decimal SI or an exponent (e.g. 1e3).
-const QUANTITY = /^([+-]?)(\d*)(?:\.(\d*))?(?:(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)|[eE]([+-]?\d{1,3}))?$/;
+// Lengths and exponents are bounded so that comparing stays cheap (no 10^999 BigInts).
+const QUANTITY = /^([+-]?)(\d*)(?:\.(\d*))?(?:(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)|[eE]([+-]?\d{1,2}))?$/;
 
 const DECIMAL_SUFFIX: Record<string, number> = { m: -3, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
 const BINARY_SUFFIX: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
