@@ -22,9 +22,9 @@ import { sameQuantity } from './quantity.ts';
 export const MAX_ABSENT_EMPTY = 32;
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9]{0,62}$/;
 
-type Record_ = Record<string, unknown>;
+type JsonObject = Record<string, unknown>;
 
-function isObject(value: unknown): value is Record_ {
+function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !isRawNumber(value);
 }
 
@@ -95,13 +95,12 @@ export function lastAppliedAgrees(text: string, newObject: KubeObject, oldObject
   if (!isObject(stated)) return false;
   const { status, metadata, ...content } = stated;
   if (metadata !== undefined && !isObject(metadata)) return false;
-  const live = (object: KubeObject) => object as unknown as Record_;
   if (newObject.kind === 'Secret' && newObject.apiVersion === 'v1' && content.stringData !== undefined) {
-    if (!stringDataAgrees(content.stringData, live(newObject).data)) return false;
+    if (!stringDataAgrees(content.stringData, newObject.data)) return false;
     delete content.stringData;
   }
-  const own: Record_ = { ...metadata };
-  const bookkeeping: Record_ = {};
+  const own: JsonObject = { ...metadata };
+  const bookkeeping: JsonObject = {};
   for (const key of systemMetadata) {
     if (Object.hasOwn(own, key)) {
       bookkeeping[key] = own[key];
@@ -111,7 +110,7 @@ export function lastAppliedAgrees(text: string, newObject: KubeObject, oldObject
   const agreement = new Agreement();
   if (!agreement.holds(metadata === undefined ? content : { ...content, metadata: own }, newObject)) return false;
   // Observed state and system metadata: either version's value, field by field.
-  const either = (s: Record_, pick: (o: KubeObject) => Record_) => agreement.holds(s, pick(newObject)) || agreement.holds(s, pick(oldObject));
-  if (status !== undefined && !either({ status }, (o) => ({ status: live(o).status }))) return false;
+  const either = (s: JsonObject, pick: (o: KubeObject) => JsonObject) => agreement.holds(s, pick(newObject)) || agreement.holds(s, pick(oldObject));
+  if (status !== undefined && !either({ status }, (o) => ({ status: o.status }))) return false;
   return Object.entries(bookkeeping).every(([key, value]) => either({ [key]: value }, (o) => ({ [key]: o.metadata?.[key] })));
 }
