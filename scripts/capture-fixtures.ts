@@ -2,15 +2,19 @@
 // for the scenarios the unit tests cover, into test/fixtures/reviews/. A recorder that
 // wraps Bulwark's app stands in for the webhook, so each request also gets Bulwark's
 // real answer (denials stop multi-step kubectl commands exactly as they would).
+// `npm run capture-fixtures -- NAME...` rewrites only the fixtures named (every scenario
+// still runs, since later steps build on earlier ones).
 
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseJsonLossless } from '../src/json/parse.ts';
 import { startCluster } from '../test/e2e/cluster/cluster.ts';
 import { kubectlOk, type Kubectl } from '../test/e2e/cluster/kubectl.ts';
 import { nodeBinary, REPO_ROOT } from '../test/e2e/cluster/paths.ts';
 import { capturePodSchemas } from './capture-openapi.ts';
 
 const OUT = join(REPO_ROOT, 'test', 'fixtures', 'reviews');
+const ONLY = new Set(process.argv.slice(2));
 const NS = 'demo';
 const LOCK = 'bulwark.dev/immutable';
 
@@ -55,15 +59,19 @@ async function main(): Promise<void> {
         && (match.name === undefined || r.name === match.name) && (match.dryRun === undefined || r.dryRun === match.dryRun);
     });
     if (!hit) throw new Error(`no recorded review for ${name}: ${JSON.stringify(match)} among ${fresh.join(', ')}`);
-    writeFileSync(join(OUT, `${name}.json`), `${JSON.stringify(JSON.parse(readFileSync(join(recorded, hit), 'utf8')), null, 2)}\n`);
+    if (ONLY.size > 0 && !ONLY.has(name)) return;
+    // Re-indented without rounding: large integers stay exact (raw number leaves).
+    writeFileSync(join(OUT, `${name}.json`), `${JSON.stringify(parseJsonLossless(readFileSync(join(recorded, hit), 'utf8')), null, 2)}\n`);
     console.error(`[capture] ${name} <- ${hit}`);
   };
   const mark = () => { seen = new Set(readdirSync(recorded)); };
 
   try {
     mkdirSync(OUT, { recursive: true });
-    await kubectlOk(k, ['apply', '-f', join(REPO_ROOT, 'test', 'fixtures', 'crds', 'widgets.e2e.bulwark.dev.yaml')]);
-    await kubectlOk(k, ['wait', '--for=condition=established', 'crd/widgets.e2e.bulwark.dev', '--timeout=60s']);
+    for (const crd of ['widgets', 'documents']) {
+      await kubectlOk(k, ['apply', '-f', join(REPO_ROOT, 'test', 'fixtures', 'crds', `${crd}.e2e.bulwark.dev.yaml`)]);
+      await kubectlOk(k, ['wait', '--for=condition=established', `crd/${crd}.e2e.bulwark.dev`, '--timeout=60s']);
+    }
     await kubectlOk(k, ['create', 'namespace', NS]);
     mark();
 
@@ -88,6 +96,9 @@ async function main(): Promise<void> {
     mark();
     await step(['label', 'configmap', 'plain', `${LOCK}=true`], { user: 'alice' });
     keep('configmap-label-added', { operation: 'UPDATE', resource: 'configmaps', name: 'plain' });
+    // Data smuggled into kubectl's last-applied annotation of a locked object.
+    await step(['annotate', '--overwrite', 'configmap', 'plain', 'kubectl.kubernetes.io/last-applied-configuration={"smuggled":"data"}'], { user: 'alice' });
+    keep('configmap-last-applied-forged', { operation: 'UPDATE', resource: 'configmaps', name: 'plain' });
     await ok(['apply', '-f', '-'], configMap('other', { a: '1' }, false));
     mark();
     await step(['patch', 'configmap', 'other', '-p', '{"data":{"a":"2"}}'], { user: 'alice' });
@@ -130,6 +141,13 @@ async function main(): Promise<void> {
     keep('customresource-update-labelled', { operation: 'UPDATE', resource: 'widgets', name: 'gear' });
     await step(['delete', 'widget', 'gear'], { user: 'alice' });
     keep('customresource-delete-labelled', { operation: 'DELETE', resource: 'widgets', name: 'gear' });
+    // Integers beyond 2^53 (a Document's spec takes any JSON), written as JSON text so
+    // that no double rounds them on the way.
+    const bigDocument = (microDollars: string) => `{"apiVersion":"e2e.bulwark.dev/v1","kind":"Document","metadata":{"name":"invoice","namespace":"${NS}","labels":{"${LOCK}":"true"}},"spec":{"currency":"EUR","microDollars":${microDollars}}}`;
+    await ok(['create', '-f', '-'], bigDocument('9007199254740993'));
+    mark();
+    await step(['replace', '-f', '-'], { input: bigDocument('9007199254740992'), user: 'alice' });
+    keep('customresource-bigint-changed', { operation: 'UPDATE', resource: 'documents', name: 'invoice' });
 
     mark();
     await ok(['run', 'worker', '--image=registry.local:5000/shop/worker@sha256:' + 'cd'.repeat(32), '--labels', `${LOCK}=true`]);
@@ -142,6 +160,12 @@ async function main(): Promise<void> {
     keep('deployment-create', { operation: 'CREATE', resource: 'deployments', name: 'api' });
     await step(['create', '--raw', `/api/v1/namespaces/${NS}/pods/worker/eviction`, '-f', '-'], { input: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'worker', namespace: NS } }) });
     keep('pod-eviction', { operation: 'CREATE', resource: 'pods', subResource: 'eviction', name: 'worker' });
+    // The worker pod is locked and pending (no scheduler): bind it, first with an annotation.
+    const binding = (annotations?: Record<string, string>) => JSON.stringify({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'worker', namespace: NS, ...(annotations ? { annotations } : {}) }, target: { apiVersion: 'v1', kind: 'Node', name: 'node-1' } });
+    await step(['create', '--raw', `/api/v1/namespaces/${NS}/pods/worker/binding`, '-f', '-'], { input: binding({ owner: 'mallory' }), user: 'alice' });
+    keep('pod-binding-annotated', { operation: 'CREATE', resource: 'pods', subResource: 'binding', name: 'worker' });
+    await step(['create', '--raw', `/api/v1/namespaces/${NS}/pods/worker/binding`, '-f', '-'], { input: binding(), user: 'alice' });
+    keep('pod-binding', { operation: 'CREATE', resource: 'pods', subResource: 'binding', name: 'worker' });
 
     console.error(`[capture] OpenAPI documents with pod specs: ${(await capturePodSchemas(k)).join(', ')}`);
   } finally {

@@ -3,12 +3,14 @@
 // because it runs on every request and only checks the handful of fields we rely on.
 
 import { BaseError, formatProblems, type FieldProblem } from '../errors.ts';
+import { isRawNumber } from '../json/numbers.ts';
+import { parseJson } from '../json/parse.ts';
 import { ADMISSION_API_VERSION, type AdmissionReviewRequest } from './types.ts';
 
 const OPERATIONS = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !isRawNumber(value);
 }
 
 function checkString(obj: Record<string, unknown>, key: string, path: string, problems: FieldProblem[], required = true): void {
@@ -81,11 +83,15 @@ export function decodeReview(body: unknown): AdmissionReviewRequest {
   return body as AdmissionReviewRequest;
 }
 
-/** Parses and validates a raw body (string or bytes). */
+/**
+ * Parses and validates a raw body (string or bytes). Numbers a double cannot hold
+ * exactly stay exact (raw number leaves, see json/numbers.ts), so that a change from
+ * 9007199254740993 to 9007199254740992 is a change.
+ */
 export function parseReview(raw: string | Buffer): AdmissionReviewRequest {
   let body: unknown;
   try {
-    body = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+    body = parseJson(typeof raw === 'string' ? raw : raw.toString('utf8'));
   } catch (err) {
     throw new BaseError('REVIEW_MALFORMED', `body is not valid JSON: ${(err as Error).message}`, { cause: err });
   }

@@ -1,7 +1,7 @@
 // Facts the shell looks up before the core decides:
 // - the time (expiries are judged against it);
-// - the parent object of `scale` and `eviction` requests, whose request objects (Scale,
-//   Eviction) do not carry the parent's labels;
+// - the parent object of `scale`, `eviction` and binding requests, whose request objects
+//   (Scale, Eviction, Binding) do not carry the parent's labels;
 // - the labels of the request's namespace and the UnlockRequests aimed at the object
 //   (both from informer caches, no API call);
 // - for an UnlockRequest being created or approved, the object it targets;
@@ -14,7 +14,7 @@
 // A failed lookup is reported "unavailable", which the core turns into a denial.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
-import { isContainerDelete, needsParent, type ParentFact, type RequestFacts } from '../decision/facts.ts';
+import { isContainerDelete, isPodBinding, needsParent, type ParentFact, type RequestFacts } from '../decision/facts.ts';
 import type { FactResolver } from '../decision/decide.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { POLICY_GROUP } from '../policy/crds.ts';
@@ -30,7 +30,9 @@ import { findLockedContents } from './locked-contents.ts';
 import type { ClusterInformers } from './policy-informers.ts';
 
 export function objectPath(request: AdmissionRequest): string {
-  const { group, version, resource } = request.resource;
+  const { group, version } = request.resource;
+  // The older `bindings` resource names the pod it binds.
+  const resource = isPodBinding(request) ? 'pods' : request.resource.resource;
   const prefix = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
   const ns = request.namespace ? `/namespaces/${encodeURIComponent(request.namespace)}` : '';
   return `${prefix}${ns}/${resource}/${encodeURIComponent(request.name ?? '')}`;
@@ -76,7 +78,7 @@ export function clusterFactResolver(options: {
       const labels = informers?.namespaceLabels(request.namespace);
       if (labels) facts.namespaceLabels = labels;
     }
-    if (informers && request.name && (request.operation === 'UPDATE' || request.operation === 'DELETE' || request.subResource === 'eviction' || isPolicyWrite(request))) {
+    if (informers && request.name && (request.operation === 'UPDATE' || request.operation === 'DELETE' || request.subResource === 'eviction' || isPodBinding(request) || isPolicyWrite(request))) {
       // A Namespace is cluster-scoped, though its requests carry its own name as namespace.
       const isNamespace = request.kind.group === '' && request.kind.kind === 'Namespace';
       const unlocks = informers.unlocksFor(isNamespace ? undefined : request.namespace, request.name);

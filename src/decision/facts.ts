@@ -61,11 +61,6 @@ export interface RequestFacts {
   exposed?: ExposedObjects;
 }
 
-/**
- * Subresources whose request object is not the parent object, so the parent's labels
- * are not in the request: `scale` carries an autoscaling/v1 Scale, `eviction` a
- * policy/v1 Eviction (which deletes the pod).
- */
 /** Whether a request deletes something whose deletion would delete objects without admission. */
 export function isContainerDelete(request: AdmissionRequest): boolean {
   if (request.operation !== 'DELETE' || request.subResource !== undefined) return false;
@@ -73,9 +68,35 @@ export function isContainerDelete(request: AdmissionRequest): boolean {
     || (request.kind.group === 'apiextensions.k8s.io' && request.kind.kind === 'CustomResourceDefinition');
 }
 
+/**
+ * Subresources whose request object is not the parent object, so the parent's labels
+ * are not in the request: `scale` carries an autoscaling/v1 Scale, `eviction` a
+ * policy/v1 Eviction (which deletes the pod).
+ */
 const FOREIGN_OBJECT_SUBRESOURCES = new Set(['scale', 'eviction']);
 
+/**
+ * A Binding of a pod to a node: `pods/binding`, or the older `bindings` resource (same
+ * effect). Its object is a v1 Binding, which carries none of the pod's labels either.
+ */
+export function isPodBinding(request: AdmissionRequest): boolean {
+  const { resource, subResource } = request;
+  if (request.operation !== 'CREATE' || resource.group !== '') return false;
+  return (resource.resource === 'pods' && subResource === 'binding') || (resource.resource === 'bindings' && subResource === undefined);
+}
+
+/**
+ * Whether a Binding carries annotations or labels, which the apiserver copies onto the
+ * pod. A plain Binding (what the scheduler sends) only sets the node: no lookup needed.
+ */
+export function bindingWritesMetadata(request: AdmissionRequest): boolean {
+  const metadata = request.object?.metadata;
+  const nonEmpty = (map: unknown) => typeof map === 'object' && map !== null && Object.keys(map).length > 0;
+  return nonEmpty(metadata?.annotations) || nonEmpty(metadata?.labels);
+}
+
 export function needsParent(request: AdmissionRequest): boolean {
+  if (isPodBinding(request)) return bindingWritesMetadata(request);
   return request.subResource !== undefined && FOREIGN_OBJECT_SUBRESOURCES.has(request.subResource)
     && (request.operation === 'UPDATE' || request.operation === 'CREATE');
 }

@@ -11,6 +11,7 @@ import { compileGlob, globProblem } from './glob.ts';
 import { canonicalImageGlob } from './image-glob.ts';
 import { checkNamespaceMatch, compileNamespaceMatch } from './namespace-match.ts';
 import { validateAgainstCrd } from './schemas.ts';
+import { cloneJson } from '../json/clone.ts';
 
 /** Key types cosign produces and we verify: ECDSA P-256/P-384, RSA >= 2048, Ed25519. */
 function keyProblem(key: KeyObject): string | undefined {
@@ -47,7 +48,7 @@ function checkCaBundle(pem: string): string | undefined {
 }
 
 export function compileImagePolicy(raw: unknown): CompileResult<CompiledImagePolicy> {
-  const object = structuredClone(raw) as ImagePolicy;
+  const object = cloneJson(raw) as ImagePolicy;
   const source = sourceOf(object ?? {});
   const schemaProblems = validateAgainstCrd('ImagePolicy', object);
   if (schemaProblems.length > 0) return { ok: false, problems: schemaProblems, source };

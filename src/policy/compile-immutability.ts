@@ -10,6 +10,7 @@ import type { ImmutabilityPolicy } from './generated/types.ts';
 import { checkNamespaceMatch, compileNamespaceMatch } from './namespace-match.ts';
 import { validateAgainstCrd } from './schemas.ts';
 import { checkSelector, compileSelector } from './selector.ts';
+import { cloneJson } from '../json/clone.ts';
 
 export type CompileResult<T> = { ok: true; policy: T } | { ok: false; problems: FieldProblem[]; source: PolicySource };
 
@@ -44,7 +45,7 @@ function literalNamespaces(namespaces: string[] | undefined): boolean {
 }
 
 export function compileImmutabilityPolicy(raw: unknown): CompileResult<CompiledImmutabilityPolicy> {
-  const object = structuredClone(raw) as ImmutabilityPolicy;
+  const object = cloneJson(raw) as ImmutabilityPolicy;
   const source = sourceOf(object ?? {});
   const schemaProblems = validateAgainstCrd('ImmutabilityPolicy', object);
   if (schemaProblems.length > 0) return { ok: false, problems: schemaProblems, source };

@@ -83,6 +83,7 @@ beforeAll(async () => {
         apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace, labels: LOCKED },
         spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: IMAGE }] } } },
       },
+      { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pending', namespace, labels: { ...LOCKED, 'topology.kubernetes.io/zone': 'zone-x' } }, spec: { containers: [{ name: 'web', image: IMAGE }] } },
     ].map((o) => stringify(o)).join('---\n'),
   });
   // The release namespace, held to the restricted Pod Security Standard the chart's pods meet.
@@ -159,6 +160,21 @@ describe('helm chart on a real apiserver', () => {
     // An update that leaves the labels alone is not the entry's business (its matchCondition) and goes through.
     const annotate = await kubectl(['annotate', 'namespace', namespace, 'note=helm-e2e', '--dry-run=server'], { user: 'alice' });
     expect(annotate.code, annotate.stderr).toBe(0);
+  });
+
+  it('sends a Binding that would write annotations onto a locked pod through the subresources entry; the scheduler`s plain one passes', async () => {
+    const bind = (metadata: object) => kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/pending/binding`, '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'pending', ...metadata }, target: { kind: 'Node', name: 'node-1' } }),
+    });
+    const annotated = await bind({ annotations: { owner: 'mallory' } });
+    expect(annotated.code).not.toBe(0);
+    expect(annotated.stderr).toContain('admission webhook "subresources.bulwark.dev" denied the request');
+    expect(annotated.stderr).toContain('metadata.annotations.owner (added)');
+    // Only zone and region labels (what the apiserver adds from the node): not sent at all,
+    // which shows the matchCondition at work, since Bulwark itself would refuse this one
+    // (it replaces the pod's own zone label).
+    const plain = await bind({ labels: { 'topology.kubernetes.io/zone': 'zone-a' } });
+    expect(plain.code, plain.stderr).toBe(0);
   });
 
   it('self-protection: a non-admin cannot change or delete the webhook configuration or the CRDs; an admin can', async () => {

@@ -5,12 +5,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AdmissionReviewRequest } from '../../src/admission/types.ts';
+import { parseJson } from '../../src/json/parse.ts';
 
 export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 export const REVIEWS_DIR = join(FIXTURES_DIR, 'reviews');
 
+/** A captured review, read as Bulwark reads request bodies (large integers stay exact). */
 export function loadReview(name: string): AdmissionReviewRequest {
-  return JSON.parse(readFileSync(join(REVIEWS_DIR, `${name}.json`), 'utf8')) as AdmissionReviewRequest;
+  return parseJson(readFileSync(join(REVIEWS_DIR, `${name}.json`), 'utf8')) as AdmissionReviewRequest;
 }
 
 export function reviewNames(): string[] {

@@ -2,10 +2,11 @@
 // with one thing changed.
 
 import type { AdmissionReviewRequest, KubeObject } from '../../src/admission/types.ts';
+import { cloneJson } from '../../src/json/clone.ts';
 import { loadReview } from './fixtures.ts';
 
 export function variant(name: string, edit: (review: AdmissionReviewRequest) => void): AdmissionReviewRequest {
-  const review = structuredClone(loadReview(name));
+  const review = cloneJson(loadReview(name));
   edit(review);
   return review;
 }
@@ -25,7 +26,7 @@ export function oldObjectOf(review: AdmissionReviewRequest): KubeObject {
 /** Makes the new object equal to the old one except for what `edit` changes. */
 export function editedUpdate(name: string, edit: (object: KubeObject) => void): AdmissionReviewRequest {
   return variant(name, (r) => {
-    r.request.object = structuredClone(oldObjectOf(r));
+    r.request.object = cloneJson(oldObjectOf(r));
     edit(objectOf(r));
   });
 }

@@ -3,10 +3,12 @@
 // the label are allowed (locking is always allowed, unlocking never is).
 
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
-import type { RequestFacts } from '../../decision/facts.ts';
+import { cloneJson } from '../../json/clone.ts';
+import { bindingWritesMetadata, isPodBinding, type RequestFacts } from '../../decision/facts.ts';
 import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
 import { strictStandIn } from '../../policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
+import { boundPod, withoutTopologyLabels } from './binding.ts';
 import { semanticChanges, type Change } from './diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
 import type { CompiledUnlock } from '../unlock/compile.ts';
@@ -32,8 +34,10 @@ function isLocked(obj: KubeObject | null | undefined, label: LockLabel): obj is 
 function actionOf(request: AdmissionRequest, facts: RequestFacts): Action {
   const { operation, subResource } = request;
   if (operation === 'CONNECT') return { kind: 'none' };
-  if (subResource === 'scale' || subResource === 'eviction') {
-    // The request object is a Scale or an Eviction: the lock label lives on the parent.
+  const binding = isPodBinding(request);
+  if (binding && !bindingWritesMetadata(request)) return { kind: 'none' }; // it only sets the node
+  if (subResource === 'scale' || subResource === 'eviction' || binding) {
+    // The request object is a Scale, an Eviction or a Binding: the lock label lives on the parent.
     if (operation === 'CREATE' && subResource === 'scale') return { kind: 'none' };
     const parent = facts.parent;
     if (parent === undefined || parent.status === 'unavailable') {
@@ -42,6 +46,7 @@ function actionOf(request: AdmissionRequest, facts: RequestFacts): Action {
     }
     if (parent.status === 'absent') return { kind: 'none' };
     if (subResource === 'eviction') return { kind: 'delete', locked: parent.object };
+    if (binding) return { kind: 'update', locked: parent.object, oldObject: parent.object, newObject: boundPod(parent.object, request.object) };
     if (!request.oldObject || !request.object) return { kind: 'error', reason: 'scale UPDATE without object and oldObject' };
     return { kind: 'update', locked: parent.object, oldObject: request.oldObject, newObject: request.object };
   }
@@ -75,7 +80,7 @@ export function withoutSystemWork(changes: Change[], request: AdmissionRequest, 
   if (request.userInfo.username === GARBAGE_COLLECTOR && isSubset(newMeta.ownerReferences, oldMeta.ownerReferences, uidOf)) {
     result = result.filter((c) => !isUnderPointer(c.path, '/metadata/ownerReferences'));
   }
-  return result;
+  return isPodBinding(request) ? withoutTopologyLabels(result) : result;
 }
 
 function isExempt(policy: CompiledImmutabilityPolicy, request: AdmissionRequest): boolean {
@@ -148,7 +153,7 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
   const matchTarget = targetOf(request, action.locked, facts);
   const policies = applicablePolicies(snapshot, matchTarget);
   const changes = action.kind === 'update'
-    ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject), request, action.oldObject, action.newObject)
+    ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject, { username: request.userInfo.username }), request, action.oldObject, action.newObject)
     : [];
   const target = describeTarget(request, action.locked);
   const verdicts = policies.map((policy) => isExempt(policy, request)
@@ -172,7 +177,7 @@ function unlabels(action: Action, label: LockLabel): boolean {
 /** Whether the update changes anything besides the lock label. */
 function changesBesidesLabel(action: Action & { kind: 'update' }, label: LockLabel): boolean {
   const withoutLabel = (o: KubeObject): KubeObject => {
-    const copy = structuredClone(o);
+    const copy = cloneJson(o);
     if (copy.metadata?.labels) delete copy.metadata.labels[label.key];
     return copy;
   };

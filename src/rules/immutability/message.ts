@@ -29,8 +29,11 @@ export function touchesLockLabel(path: string, label: LockLabel): boolean {
 
 export function describeChanges(changes: readonly Change[], label: LockLabel): string {
   const touchesLabel = changes.some((c) => touchesLockLabel(c.path, label));
-  const named = changes.slice(0, MAX_NAMED_PATHS).map((c) => `${shorten(humanPath(c.path))} (${c.kind})`);
-  const more = changes.length > MAX_NAMED_PATHS ? ` and ${changes.length - MAX_NAMED_PATHS} more` : '';
+  // A truncated list (see diff.ts) ends with a marker: there are more than were counted.
+  const listed = changes.filter((c) => !c.truncated);
+  const rest = listed.length - MAX_NAMED_PATHS;
+  const named = listed.slice(0, MAX_NAMED_PATHS).map((c) => `${shorten(humanPath(c.path))} (${c.kind})`);
+  const more = listed.length < changes.length ? (rest > 0 ? ` and more than ${rest} more` : ' and more') : rest > 0 ? ` and ${rest} more` : '';
   const unlock = touchesLabel ? `; removing or changing the ${label.key} label is itself a change: a lock cannot be lifted by editing the object, only by an UnlockRequest with operation Unlabel` : '';
   return `${named.join(', ')}${more}${unlock}`;
 }

@@ -5,6 +5,7 @@ import type { FieldProblem } from '../../errors.ts';
 import { parseDuration } from '../../policy/duration.ts';
 import type { UnlockRequest } from '../../policy/generated/types.ts';
 import { validateAgainstCrd } from '../../policy/schemas.ts';
+import { cloneJson } from '../../json/clone.ts';
 
 export interface UnlockTarget {
   group: string;
@@ -53,7 +54,7 @@ export function groupOf(apiVersion: string): string {
 export type UnlockCompileResult = { ok: true; unlock: CompiledUnlock } | { ok: false; problems: FieldProblem[] };
 
 export function compileUnlock(raw: unknown): UnlockCompileResult {
-  const object = structuredClone(raw) as UnlockRequest;
+  const object = cloneJson(raw) as UnlockRequest;
   const problems = validateAgainstCrd('UnlockRequest', object);
   if (problems.length > 0) return { ok: false, problems };
   const { spec, metadata } = object;

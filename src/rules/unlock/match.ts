@@ -7,6 +7,7 @@
 
 import jsonPatch from 'fast-json-patch';
 import type { KubeObject } from '../../admission/types.ts';
+import { cloneJson } from '../../json/clone.ts';
 import { semanticChanges } from '../immutability/diff.ts';
 import { approvalCounts, approvalsRequired, shortestMaximum, type ApprovalRule } from './approvals.ts';
 import type { CompiledUnlock, PatchOperation } from './compile.ts';
@@ -30,7 +31,7 @@ export type UnlockMatch = { ok: true; unlock: CompiledUnlock; approvers: readonl
 export function makesExactly(patch: readonly PatchOperation[], oldObject: KubeObject, newObject: KubeObject): boolean {
   let patched: KubeObject;
   try {
-    patched = jsonPatch.applyPatch(structuredClone(oldObject), patch as jsonPatch.Operation[], true, true).newDocument;
+    patched = jsonPatch.applyPatch(cloneJson(oldObject), patch as jsonPatch.Operation[], true, true).newDocument;
   } catch {
     return false;
   }

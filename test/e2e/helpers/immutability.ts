@@ -153,21 +153,25 @@ export async function expectGone(ref: Ref): Promise<void> {
   expect(result.stderr).toContain('NotFound');
 }
 
-const WIDGET_CRD_FILE = join(REPO_ROOT, 'test', 'fixtures', 'crds', 'widgets.e2e.bulwark.dev.yaml');
-
 /**
- * Applies the test CRD (group e2e.bulwark.dev, kind Widget) and waits until widgets can be
- * listed. Established is not yet servable: for a moment the new resource answers 429
- * ("storage is (re)initializing"), so the list is retried.
+ * Applies a test CRD from test/fixtures/crds (group e2e.bulwark.dev) and waits until its
+ * objects can be listed. Established is not yet servable: for a moment the new resource
+ * answers 429 ("storage is (re)initializing"), so the list is retried.
  */
-export async function ensureWidgetCrd(deadlineMs = 30_000): Promise<void> {
-  await kubectlOk(kubectl, ['apply', '-f', WIDGET_CRD_FILE]);
-  await kubectlOk(kubectl, ['wait', '--for=condition=Established', '--timeout=30s', '-f', WIDGET_CRD_FILE], { timeoutMs: 40_000 });
+export async function ensureTestCrd(plural: string, deadlineMs = 30_000): Promise<void> {
+  const file = join(REPO_ROOT, 'test', 'fixtures', 'crds', `${plural}.e2e.bulwark.dev.yaml`);
+  await kubectlOk(kubectl, ['apply', '-f', file]);
+  await kubectlOk(kubectl, ['wait', '--for=condition=Established', '--timeout=30s', '-f', file], { timeoutMs: 40_000 });
   const deadline = Date.now() + deadlineMs;
   for (;;) {
-    const result = await kubectl(['get', 'widgets', '--all-namespaces', '-o', 'name']);
+    const result = await kubectl(['get', `${plural}.e2e.bulwark.dev`, '--all-namespaces', '-o', 'name']);
     if (result.code === 0) return;
-    if (Date.now() > deadline) throw new Error(`widgets.e2e.bulwark.dev is Established but cannot be listed: ${result.stderr.trim()}`);
+    if (Date.now() > deadline) throw new Error(`${plural}.e2e.bulwark.dev is Established but cannot be listed: ${result.stderr.trim()}`);
     await sleep(100);
   }
+}
+
+/** The test CRD of kind Widget (spec.size, spec.replicas; status and scale subresources). */
+export async function ensureWidgetCrd(deadlineMs = 30_000): Promise<void> {
+  await ensureTestCrd('widgets', deadlineMs);
 }

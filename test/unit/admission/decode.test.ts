@@ -22,6 +22,14 @@ describe('decodeReview', () => {
 
   it('rejects bad JSON with the parser message', () => {
     expect(() => parseReview('{"apiVersion":')).toThrow(/not valid JSON/);
+    expect(() => parseReview('{"apiVersion":1e400,')).toThrow(/not valid JSON/);
+  });
+
+  it('keeps large integers exact, and a number is not an object even when it is kept raw', () => {
+    const text = JSON.stringify(loadReview('configmap-apply-changed'));
+    const review = parseReview(text.replace('"data":{', '"data":{"n":9007199254740993,'));
+    expect(JSON.stringify(review.request.object)).toContain('"n":9007199254740993');
+    expect(problemsOf(() => parseReview(text.replace(/"object":\{/, '"object":1e400,"x":{')))).toContain('request.object');
   });
 
   it.each([

@@ -60,13 +60,15 @@ describe('webhook entries (defaults)', async () => {
     expect(w.objectSelector).toEqual({ matchLabels: { 'bulwark.dev/immutable': 'true' } });
   });
 
-  it('sends scale and eviction without an objectSelector (their objects lack the parent`s labels)', () => {
+  it('sends scale, eviction and bindings without an objectSelector (their objects lack the parent`s labels)', () => {
     const w = byName(list, 'subresources.bulwark.dev');
     expect(w.objectSelector).toBeUndefined();
     expect(w.rules.map((r) => [r.apiGroups, r.resources, r.operations])).toEqual([
       [['*'], ['*/scale'], ['UPDATE']],
-      [[''], ['pods/eviction'], ['CREATE']],
+      [[''], ['pods/eviction', 'pods/binding', 'bindings'], ['CREATE']],
     ]);
+    // Plain bindings (the scheduler's) are not sent: scheduling never waits for Bulwark.
+    expect(dig(w, 'matchConditions', 0, 'expression')).toMatch(/request\.subResource == 'binding'.*object\.metadata\.annotations.*topology\.kubernetes\.io\/zone/s);
   });
 
   it('sends every create, update and delete of Bulwark`s own objects (deleting a policy can loosen locks)', () => {

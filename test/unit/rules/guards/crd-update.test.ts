@@ -109,22 +109,24 @@ describe('the CRD update guard', () => {
     expect(v.reasons[0]).toMatch(/^cannot check whether CustomResourceDefinition widgets\.e2e\.bulwark\.dev holds objects labelled bulwark\.dev\/immutable=true, so this update, which would change spec\.versions\[v1\]\.schema, is denied \(fail closed\): HTTP 503$/);
   });
 
+  // A CRD is a governance target: policy admins (system:masters by default) approve.
+  const ADMIN = (user: string) => ({ user, groups: ['system:masters', 'system:authenticated'] });
   it('an approved, unexpired UnlockRequest for the CRD lifts it; one short of approvals does not', () => {
     const target = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: 'widgets.e2e.bulwark.dev' };
-    const compiled = (approvals: { user: string }[]) => {
+    const compiled = (approvals: { user: string; groups?: string[] }[]) => {
       const r = compileUnlock(unlockRequest('crd-change', { target }, approvals));
       if (!r.ok) throw new Error(JSON.stringify(r.problems));
       return r.unlock;
     };
     const locked = { lockedContents: { status: 'listed' as const, objects: ['Widget demo/gear'], more: false }, now: CREATED_MS + 60_000 };
-    const ok = decide(schemaChange(), { ...locked, unlocks: [compiled([{ user: 'bob' }, { user: 'carol' }])] });
+    const ok = decide(schemaChange(), { ...locked, unlocks: [compiled([ADMIN('bob'), ADMIN('carol')])] });
     expect(ok.allowed).toBe(true);
     expect(ok.warnings[0]).toMatch(/^CustomResourceDefinition widgets\.e2e\.bulwark\.dev is guarded while it holds locked objects, but UnlockRequest crd-change \(requested by alice, approved by bob, carol\) allows this update until /);
     expect(ok.auditAnnotations).toMatchObject({ 'unlock-request': 'crd-change', decision: 'unlocked' });
-    const short = decide(schemaChange(), { ...locked, unlocks: [compiled([{ user: 'bob' }])] });
+    const short = decide(schemaChange(), { ...locked, unlocks: [compiled([ADMIN('bob')])] });
     expect(short.reasons[0]).toContain('(UnlockRequest crd-change: it has 1 of the 2 approvals it needs)');
     // Also when the objects could not be listed (a CRD that serves no version, say).
-    const unlisted = decide(schemaChange(), { lockedContents: { status: 'unavailable', reason: 'no version served' }, now: locked.now, unlocks: [compiled([{ user: 'bob' }, { user: 'carol' }])] });
+    const unlisted = decide(schemaChange(), { lockedContents: { status: 'unavailable', reason: 'no version served' }, now: locked.now, unlocks: [compiled([ADMIN('bob'), ADMIN('carol')])] });
     expect(unlisted.allowed).toBe(true);
   });
 });
