@@ -86,8 +86,11 @@ export interface Cluster {
   timings: ClusterTimings;
   state: ClusterState;
   kubectl: Kubectl;
-  /** Stops every process (SIGTERM, then SIGKILL) and removes the directory unless `keep`. */
-  stop(): Promise<void>;
+  /**
+   * Stops every process (SIGTERM, then SIGKILL), takes a full cluster's node down and
+   * removes the directory unless `keep`. Returns what could not be undone (empty when clean).
+   */
+  stop(): Promise<string[]>;
   /** Lets a detached cluster outlive this process (`cluster up`); stop it later from its state.json. */
   release(): void;
 }
@@ -132,12 +135,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
 
   let keep = options.keep ?? false;
   let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
+  const stop = async (): Promise<string[]> => {
+    if (stopped) return [];
     stopped = true;
-    if (state.node) {
-      for (const problem of await teardownNode(dir, state.processes, state.node)) log(`teardown: ${problem}`);
-    }
+    const problems = state.node ? await teardownNode(dir, state.processes, state.node) : [];
+    for (const problem of problems) log(`teardown: ${problem}`);
     for (const p of stopOrder(processes)) await p.stop();
     await saved;
     if (keep) {
@@ -146,6 +148,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     } else {
       await rm(dir, { recursive: true, force: true });
     }
+    return problems;
   };
 
   try {

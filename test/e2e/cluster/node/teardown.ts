@@ -148,5 +148,27 @@ export async function teardownNode(dir: string, processes: readonly ProcessRecor
   }
   for (const key of restoreSysctls(node.sysctls)) problems.push(`could not restore sysctl ${key}`);
   releaseMachine(dir);
-  return problems;
+  return [...problems, ...await nodeLeftovers(dir, node)];
+}
+
+/** What of the node is still on the machine: empty after a clean teardown. */
+export async function nodeLeftovers(dir: string, node: NodeState): Promise<string[]> {
+  const left: string[] = [];
+  const processes = [...shimPids(node.containerdSocket), ...pidsIn(cgroupDirs(node.cgroupRoot))].filter(isAlive);
+  if (processes.length > 0) left.push(`processes ${processes.join(', ')}`);
+  const cgroups = cgroupDirs(node.cgroupRoot);
+  if (cgroups.length > 0) left.push(`cgroups ${cgroups.slice(0, 3).join(', ')}${cgroups.length > 3 ? ', …' : ''}`);
+  const mounts = mountsBelow(dir);
+  if (mounts.length > 0) left.push(`mounts ${mounts.slice(0, 3).join(', ')}${mounts.length > 3 ? ', …' : ''}`);
+  if (existsSync(`/sys/class/net/${node.bridge}`)) left.push(`network interface ${node.bridge}`);
+  for (const command of ['iptables-save', 'ip6tables-save']) {
+    try {
+      const chains = (await run(command, [], { env: { ...process.env, PATH: SYSTEM_PATH }, timeout: 30_000 })).stdout
+        .split('\n').filter((l) => /^:(KUBE|CNI)-/.test(l)).map((l) => l.slice(1).split(' ')[0]);
+      if (chains.length > 0) left.push(`${command.replace('-save', '')} chains ${[...new Set(chains)].join(', ')}`);
+    } catch {
+      // no iptables here: nothing of ours either
+    }
+  }
+  return left;
 }
