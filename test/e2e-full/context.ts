@@ -20,6 +20,11 @@ export interface FullClusterInfo {
   helmPath: string;
   /** For tests that run the image with Docker (a private engine is started when none runs). */
   dockerdPath: string;
+  /** The local base image's root filesystem (NODE_IMAGE for builds here). */
+  nodeBasePath: string;
+  /** The node's containerd, for loading images as `kind load` does. */
+  ctrPath: string;
+  containerdSocket: string;
   tokens: Tokens;
   /** Bulwark's image as built from the Dockerfile and loaded into the node. */
   image: { reference: string; repository: string; tag: string; sizeBytes: number };

@@ -4,11 +4,17 @@
 // force, and a change to a locked ConfigMap is denied through it. The pods run as the
 // chart says: UID 65532, read-only root filesystem.
 
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { kubectlOk } from '../e2e/cluster/kubectl.ts';
+import { dockerEngine } from '../e2e/cluster/node/docker.ts';
+import { localBaseImage } from '../e2e/cluster/node/image.ts';
 import { helmRunner } from '../e2e/cluster/node/release.ts';
-import { fullCluster, isImmutabilityDenial, kubectl, kubectlJson, LOCK_LABEL, newNamespace, RELEASE, RELEASE_NAMESPACE } from './context.ts';
+import { REPO_ROOT } from '../e2e/cluster/paths.ts';
+import { fullCluster, isImmutabilityDenial, kubectl, kubectlJson, LOCK_LABEL, newNamespace, RELEASE, RELEASE_NAMESPACE, until } from './context.ts';
 
 interface Webhook {
   name: string;
@@ -84,4 +90,60 @@ describe('Bulwark installed by helm into the cluster', () => {
     const write = await exec("try { require('node:fs').writeFileSync('/app/probe', 'x'); console.log('written') } catch (e) { console.log(e.code) }");
     expect(write.stdout.trim()).toBe('EROFS');
   });
+});
+
+// scripts/kind.sh, the path for users with Docker and kind, run here with a stand-in for
+// `kind` (no kind node image can be made here): `kind get clusters` names this cluster and
+// `kind load docker-image` does what kind does inside its node, `ctr images import`. Every
+// other step is the script's own: docker build, helm upgrade --install, the denial.
+// Runs last in this file: it rolls Bulwark's pods onto the tag it builds.
+describe('scripts/kind.sh on this cluster', () => {
+  it('builds, loads, upgrades the release with its image and shows the denial', async () => {
+    const c = fullCluster();
+    const work = await mkdtemp(join(c.dir, 'kind-script-'));
+    const socket = c.containerdSocket;
+    await writeFile(join(work, 'kind'), [
+      '#!/usr/bin/env bash',
+      'case "$1 $2" in',
+      '  "get clusters") echo bulwark ;;',
+      `  "load docker-image") docker save "$3" | '${c.ctrPath}' --address '${socket}' --namespace k8s.io images import - ;;`,
+      '  *) echo "kind stand-in: unexpected arguments: $*" >&2; exit 2 ;;',
+      'esac',
+    ].join('\n'), { mode: 0o755 });
+    const config = parse(await readFile(c.kubeconfig, 'utf8')) as { contexts: { name: string; context: Record<string, string> }[] };
+    const admin = config.contexts.find((x) => x.name === 'admin');
+    config.contexts.push({ name: 'kind-bulwark', context: { ...admin?.context } });
+    await writeFile(join(work, 'kubeconfig'), stringify(config), { mode: 0o600 });
+
+    const engine = await dockerEngine({ dockerdPath: c.dockerdPath, logDir: work });
+    try {
+      const base = await localBaseImage(engine, c.nodeBasePath);
+      const result = await new Promise<{ code: number; output: string }>((resolve) => {
+        execFile('bash', [join(REPO_ROOT, 'scripts', 'kind.sh')], {
+          cwd: REPO_ROOT,
+          timeout: 280_000,
+          maxBuffer: 16 * 1024 * 1024,
+          env: {
+            ...process.env,
+            PATH: [work, dirname(c.kubectlPath), dirname(c.helmPath), process.env.PATH].join(':'),
+            KUBECONFIG: join(work, 'kubeconfig'),
+            DOCKER_HOST: engine.host,
+            DOCKER_BUILD_ARGS: `--network host --build-arg NODE_IMAGE=${base}`,
+            HELM_CONFIG_HOME: join(work, 'helm'), HELM_CACHE_HOME: join(work, 'helm'), HELM_DATA_HOME: join(work, 'helm'),
+          },
+        }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: stdout + stderr }));
+      });
+      expect(result.code, result.output.slice(-3000)).toBe(0);
+      expect(result.output).toContain('admission webhook "immutability.bulwark.dev" denied the request');
+      expect(result.output).toContain('denied, as it should be');
+    } finally {
+      await engine.stop();
+    }
+    // The rollout replaced both replicas (terminating ones may linger for their drain).
+    await until('only the new pods are left', async () => {
+      const pods = await kubectlJson<{ items: { spec: { containers: { image: string }[] } }[] }>(['get', 'pods', '-n', RELEASE_NAMESPACE, '-l', 'app.kubernetes.io/name=bulwark']);
+      const images = pods.items.map((p) => p.spec.containers[0]?.image);
+      return images.length === 2 && images.every((i) => i === 'bulwark.local/bulwark:dev') ? true : undefined;
+    }, 90_000);
+  }, 300_000);
 });

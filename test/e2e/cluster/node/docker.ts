@@ -6,6 +6,7 @@
 
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { rmdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -91,6 +92,8 @@ export async function dockerEngine(options: DockerOptions): Promise<DockerEngine
       // dockerd leaves its default network namespace mounted in the exec root.
       for (const point of mountsBelow(PRIVATE_EXEC_ROOT)) await run('umount', ['--lazy', point]).catch(() => {});
       if (existsSync(PRIVATE_EXEC_ROOT)) await run('rm', ['-rf', PRIVATE_EXEC_ROOT]).catch(() => {});
+      // dockerd also makes the fixed /run/docker/plugins; remove it when empty (no other engine uses it).
+      for (const fixed of ['/run/docker/plugins', '/run/docker']) await rmdir(fixed).catch(() => {});
     },
   };
 }
