@@ -35,7 +35,8 @@ export default defineConfig({
           // Bulwark built from the Dockerfile and helm-installed) for the whole project. Needs root.
           globalSetup: ['test/e2e-full/global-setup.ts'],
           fileParallelism: false,
-          // After the other projects: the node's pods compete with them for two cores.
+          // A group of its own (vitest runs groups one after another; the e2e project, without
+          // parallelism, gets the next one): the node never competes with other tests for two cores.
           sequence: { groupOrder: 1 },
           testTimeout: 180_000,
           hookTimeout: 180_000,
