@@ -1,6 +1,8 @@
 // What e2e-full test files use: the full cluster's coordinates (inject('fullCluster')),
-// kubectl and helm bound to it, fresh namespaces, and a poll helper. Bulwark runs in
-// the cluster as pods of the helm release `bulwark` in `bulwark-system`.
+// kubectl (as admin, or `{ user: 'alice' }` and the other users) and helm bound to it,
+// fresh namespaces, and a poll helper. Bulwark runs in the cluster as pods of the helm
+// release `bulwark` in `bulwark-system`. The bare e2e project's coordinates are provided
+// too, so its test files (test/e2e/cluster/context.ts) can run against this cluster.
 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -9,7 +11,9 @@ import { inject } from 'vitest';
 import { kubectlOk, kubectlRunner, type Kubectl } from '../e2e/cluster/kubectl.ts';
 import type { Tokens } from '../e2e/cluster/users.ts';
 
-export { RELEASE, RELEASE_NAMESPACE } from '../e2e/cluster/node/release.ts';
+import { helmRunner, type Helm } from '../e2e/cluster/node/release.ts';
+
+export { CHART_DIR, RELEASE, RELEASE_NAMESPACE } from '../e2e/cluster/node/release.ts';
 export { isImmutabilityDenial, LOCK_LABEL } from '../e2e/cluster/registration.ts';
 
 export interface FullClusterInfo {
@@ -51,6 +55,15 @@ export const kubectl: Kubectl = (args, options) => {
     runner = kubectlRunner({ kubectlPath: c.kubectlPath, kubeconfig: c.kubeconfig, cacheDir: join(c.dir, 'kube-cache') });
   }
   return runner(args, options);
+};
+
+let helmRun: Helm | undefined;
+
+/** helm against the full cluster (its config, cache and data inside the cluster directory). */
+export const helm: Helm = (args, options) => {
+  const c = fullCluster();
+  helmRun ??= helmRunner({ helmPath: c.helmPath, kubeconfig: c.kubeconfig, dir: c.dir });
+  return helmRun(args, options);
 };
 
 export const kubectlJson = async <T>(args: string[]): Promise<T> => JSON.parse(await kubectlOk(kubectl, [...args, '-o', 'json'])) as T;

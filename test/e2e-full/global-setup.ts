@@ -8,6 +8,7 @@
 
 import type { TestProject } from 'vitest/node';
 import { startCluster, type Cluster } from '../e2e/cluster/cluster.ts';
+import type { ProvidedCluster } from '../e2e/cluster/provided.ts';
 import type { FullClusterInfo } from './context.ts';
 
 let cluster: Cluster | undefined;
@@ -32,6 +33,14 @@ export async function setup(project: TestProject): Promise<void> {
     timings: { ...cluster.timings, ...node.timings },
   };
   project.provide('fullCluster', info);
+  // The same coordinates the bare e2e project provides, so that its test files (which use
+  // test/e2e/cluster/context.ts) can also run here, against the chart's webhooks.
+  const provided: ProvidedCluster = {
+    kubeconfig: info.kubeconfig, dir: info.dir, server: info.server, webhookPort: 0, kubectlPath: info.kubectlPath, tokens: info.tokens,
+  };
+  for (const [key, value] of Object.entries(provided) as [keyof ProvidedCluster, ProvidedCluster[keyof ProvidedCluster]][]) {
+    project.provide(key, value as never);
+  }
 }
 
 export async function teardown(): Promise<void> {

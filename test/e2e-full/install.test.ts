@@ -12,9 +12,8 @@ import { parse, stringify } from 'yaml';
 import { kubectlOk } from '../e2e/cluster/kubectl.ts';
 import { dockerEngine } from '../e2e/cluster/node/docker.ts';
 import { localBaseImage } from '../e2e/cluster/node/image.ts';
-import { helmRunner } from '../e2e/cluster/node/release.ts';
 import { REPO_ROOT } from '../e2e/cluster/paths.ts';
-import { fullCluster, isImmutabilityDenial, kubectl, kubectlJson, LOCK_LABEL, newNamespace, RELEASE, RELEASE_NAMESPACE, until } from './context.ts';
+import { fullCluster, helm, isImmutabilityDenial, kubectl, kubectlJson, LOCK_LABEL, newNamespace, RELEASE, RELEASE_NAMESPACE, until } from './context.ts';
 
 interface Webhook {
   name: string;
@@ -33,7 +32,6 @@ const configMap = (namespace: string, color: string, locked: boolean) => stringi
 describe('Bulwark installed by helm into the cluster', () => {
   it('is a deployed release whose two replicas, running the freshly built image, are Ready behind the Service', async () => {
     const c = fullCluster();
-    const helm = helmRunner({ helmPath: c.helmPath, kubeconfig: c.kubeconfig, dir: c.dir });
     const status = JSON.parse((await helm(['status', RELEASE, '-n', RELEASE_NAMESPACE, '-o', 'json'])).stdout) as { info: { status: string } };
     expect(status.info.status).toBe('deployed');
 
