@@ -131,7 +131,7 @@ async function status(): Promise<number> {
   }
   const running = new Set(runningProcesses(state).map((p) => p.pid));
   const lines = [`cluster ${state.server ?? '?'} started ${state.startedAt}, dir ${state.dir}`];
-  for (const p of state.processes) lines.push(`  ${p.name.padEnd(15)} pid ${String(p.pid).padEnd(8)} ${running.has(p.pid) ? 'running' : 'NOT RUNNING'}  log ${p.logFile}`);
+  for (const p of state.processes) lines.push(`  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${running.has(p.pid) ? 'running' : 'NOT RUNNING'}  log ${p.logFile}`);
   let ready = false;
   if (state.server && existsSync(join(state.dir, 'apiserver-ca.crt'))) {
     try {
