@@ -220,18 +220,29 @@ now_us() { echo "${EPOCHREALTIME/./}"; }
 fmt_secs() { awk -v us="$1" 'BEGIN { printf "%.1fs", us / 1e6 }'; }
 
 # Retries a command (module downloads through the proxy can fail transiently).
+# BULWARK_TOOLS_RETRY_DELAY (seconds, default 5) scales the pauses; tests set 0.
 retry() {
-  local n=1 max=3
+  local n=1 max=3 delay="${BULWARK_TOOLS_RETRY_DELAY:-5}"
   until "$@"; do
     ((n >= max)) && return 1
-    log "attempt $n of '$*' failed; retrying in $((n * 5))s"
-    sleep $((n * 5)); n=$((n + 1))
+    log "attempt $n of '$*' failed; retrying in $((n * delay))s"
+    sleep $((n * delay)); n=$((n + 1))
   done
 }
 
 mkdir -p "$CACHE_DIR"
 TMP_DIR="$(mktemp -d "$CACHE_DIR/.tmp.XXXXXX")"
-trap 'rm -rf "$TMP_DIR"' EXIT
+# Whatever stops the run names the tool that was being built (set -e ends it at the
+# first failing command, whose own message is above).
+building=""
+on_exit() {
+  local status=$?
+  rm -rf "$TMP_DIR"
+  if ((status != 0)) && [[ -n "$building" ]]; then
+    printf '[tools] error: %s could not be built (exit %s); the lines above say why\n' "$building" "$status" >&2
+  fi
+}
+trap on_exit EXIT
 
 # One build at a time per cache (parallel CI jobs, or a harness racing a dev).
 exec 9>"$CACHE_DIR/.lock"
@@ -402,7 +413,10 @@ for t in "${selected[@]}"; do
   fi
   [[ "$t" == node-base ]] || check_go
   log "$t $ver: building"
-  build_tool "$t" || die "$t: build failed (see the lines above)"
+  # Not `build_tool || die`: bash ignores set -e inside a function called that way.
+  building="$t"
+  build_tool "$t"
+  building=""
   mkdir -p "$(dirname "$dest")"
   if [[ -d "$TMP_DIR/$t.d" ]]; then
     mv -f "$TMP_DIR/$t.d"/* "$(dirname "$dest")/"
