@@ -1,12 +1,15 @@
-# syntax=docker/dockerfile:1
 # Bulwark's image: Node 24 running the TypeScript sources directly (type stripping, no
 # build step), production dependencies only, as UID 65532, with nothing else to run.
 #
 #   docker build -t REGISTRY/bulwark:0.1.0 .
 #
-# Pin the base image by digest for reproducible builds:
-#   docker build --build-arg NODE_IMAGE=node:24-bookworm-slim@sha256:<digest> .
-ARG NODE_IMAGE=node:24-bookworm-slim
+# The base is the official Node image, pinned by digest (the multi-arch index) so that
+# a build is reproducible; bump tag and digest together. Where no registry is reachable
+# (this project's CI), the same Dockerfile builds on a local base of equivalent content,
+# Debian plus the Node binary of the npm package `node` (test/e2e/tools/node-base.sh):
+#   docker build --build-arg NODE_IMAGE=bulwark.local/node-base:<tag> .
+# No `# syntax=` line: BuildKit would fetch that frontend image from a registry.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim@sha256:0e0ff40c39bc087845bfb27465a0df4ea419520094bc35842ff83dd8cbe6f9b6
 
 # Dependencies, installed from the lockfile without devDependencies (which include the
 # `node` npm package the repository uses for development) and without install scripts

@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/e2e/**'],
+          exclude: [...configDefaults.exclude, 'test/e2e/**', 'test/e2e-full/**'],
           testTimeout: 30_000,
         },
       },
@@ -23,6 +23,22 @@ export default defineConfig({
           globalSetup: ['test/e2e/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e-full',
+          include: ['test/e2e-full/**/*.test.ts'],
+          // One full single-node cluster (controllers, kubelet, containerd, kube-proxy;
+          // Bulwark built from the Dockerfile and helm-installed) for the whole project. Needs root.
+          globalSetup: ['test/e2e-full/global-setup.ts'],
+          fileParallelism: false,
+          // A group of its own (vitest runs groups one after another; the e2e project, without
+          // parallelism, gets the next one): the node never competes with other tests for two cores.
+          sequence: { groupOrder: 1 },
+          testTimeout: 180_000,
           hookTimeout: 180_000,
         },
       },

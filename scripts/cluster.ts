@@ -1,9 +1,12 @@
 // A local cluster for trying Bulwark by hand: etcd, kube-apiserver and Bulwark as
-// background processes that outlive this command.
+// background processes that outlive this command; with --full, a whole single-node
+// cluster (controllers, kubelet with containerd, kube-proxy) with Bulwark built from
+// the Dockerfile and installed by `helm install` (needs root; one per machine).
 //
-//   npm run cluster -- up [--no-webhook]   start, write .cluster/{kubeconfig,state.json,bin/}
-//   npm run cluster -- status              which processes run, is the apiserver ready
-//   npm run cluster -- down                stop every process, remove the temp dir and .cluster/
+//   npm run cluster -- up [--no-webhook | --full]   start, write .cluster/{kubeconfig,state.json,bin/}
+//   npm run cluster -- status                       which processes run, is the apiserver ready
+//   npm run cluster -- down                         stop every process and container, undo mounts,
+//                                                   interfaces, iptables rules; remove the temp dir and .cluster/
 
 import { copyFile, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,6 +24,8 @@ import { locateTools, type ToolName } from '../test/e2e/cluster/tools.ts';
 const LOCAL_DIR = join(REPO_ROOT, '.cluster');
 const STATE = join(LOCAL_DIR, 'state.json');
 const LINKED_TOOLS: ToolName[] = ['kubectl', 'helm', 'cosign', 'crane'];
+/** Also linked for a full cluster: what inspecting its node takes. */
+const NODE_LINKED_TOOLS: ToolName[] = ['crictl', 'ctr'];
 
 function say(message: string): void {
   process.stderr.write(`[cluster] ${message}\n`);
@@ -37,9 +42,9 @@ async function linkTools(binDir: string, available: Record<string, string>): Pro
 }
 
 /** Tools already built; `up` never starts a long build for the optional ones. */
-async function builtTools(): Promise<Record<string, string>> {
+async function builtTools(full: boolean): Promise<Record<string, string>> {
   const found: Record<string, string> = {};
-  for (const name of LINKED_TOOLS) {
+  for (const name of [...LINKED_TOOLS, ...(full ? NODE_LINKED_TOOLS : [])]) {
     try {
       Object.assign(found, await locateTools([name], { build: name === 'kubectl' }));
     } catch {
@@ -49,7 +54,7 @@ async function builtTools(): Promise<Record<string, string>> {
   return found;
 }
 
-async function up(withWebhook: boolean): Promise<number> {
+async function up(withWebhook: boolean, full: boolean): Promise<number> {
   const existing = readState(STATE);
   if (existing && runningProcesses(existing).length > 0) {
     say(`a cluster is already up (${existing.server}); run \`npm run cluster -- down\` first`);
@@ -58,13 +63,16 @@ async function up(withWebhook: boolean): Promise<number> {
   if (existing) await stopRecorded(existing, { graceMs: 1000 });
   await rm(LOCAL_DIR, { recursive: true, force: true });
 
-  const cluster = await startCluster({ detached: true, webhook: withWebhook, log: say });
+  const cluster = await startCluster({ detached: true, webhook: withWebhook, full, log: say });
   cluster.release();
   await mkdir(LOCAL_DIR, { recursive: true });
   const kubeconfig = join(LOCAL_DIR, 'kubeconfig');
   await copyFile(cluster.kubeconfig, kubeconfig);
-  const linked = await linkTools(join(LOCAL_DIR, 'bin'), await builtTools());
-  const state: ClusterState & Record<string, unknown> = { ...cluster.state, webhookPort: cluster.webhookPort, timings: cluster.timings, tools: cluster.tools };
+  const linked = await linkTools(join(LOCAL_DIR, 'bin'), await builtTools(full));
+  const state: ClusterState & Record<string, unknown> = {
+    ...cluster.state, webhookPort: cluster.webhookPort, timings: cluster.timings, tools: cluster.tools,
+    ...(cluster.node ? { image: cluster.node.image.reference, nodeTimings: cluster.node.timings } : {}),
+  };
   await writeFile(STATE, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 
   const rel = relative(process.cwd(), LOCAL_DIR) || '.';
@@ -72,7 +80,9 @@ async function up(withWebhook: boolean): Promise<number> {
     '',
     `Cluster up: ${cluster.server} (apiserver ready in ${(cluster.timings.apiserverReady / 1000).toFixed(1)} s` +
       (cluster.timings.firstDenial ? `, Bulwark enforcing after ${(cluster.timings.firstDenial / 1000).toFixed(1)} s)` : ')'),
-    withWebhook ? `Bulwark: https://127.0.0.1:${cluster.webhookPort}/validate (log: ${join(cluster.dir, 'bulwark.log')})` : 'Bulwark: not started (--no-webhook)',
+    cluster.node
+      ? `Bulwark: helm release bulwark in bulwark-system, image ${cluster.node.image.reference}, 2 replicas Ready after ${(cluster.node.timings.bulwarkReady / 1000).toFixed(1)} s`
+      : withWebhook ? `Bulwark: https://127.0.0.1:${cluster.webhookPort}/validate (log: ${join(cluster.dir, 'bulwark.log')})` : 'Bulwark: not started (--no-webhook)',
     `Logs and data: ${cluster.dir}`,
     `Tools in ${rel}/bin: ${linked.join(', ')}`,
     '',
@@ -83,7 +93,8 @@ async function up(withWebhook: boolean): Promise<number> {
     '  kubectl --context alice auth whoami      # also bob, carol (approvers) and dave',
     '',
     'Objects labelled bulwark.dev/immutable=true cannot be changed or deleted while the webhook',
-    'is registered (kubectl delete validatingwebhookconfiguration bulwark-e2e lifts that).',
+    `is registered (kubectl delete validatingwebhookconfiguration ${cluster.node ? 'bulwark' : 'bulwark-e2e'} lifts that).`,
+    ...(cluster.node ? ['Node: kubectl get pods -A; crictl --runtime-endpoint unix://' + (cluster.state.node?.containerdSocket ?? '?') + ' ps'] : []),
     'Stop everything: npm run cluster -- down',
     '',
   ].join('\n'));
@@ -120,7 +131,7 @@ async function status(): Promise<number> {
   }
   const running = new Set(runningProcesses(state).map((p) => p.pid));
   const lines = [`cluster ${state.server ?? '?'} started ${state.startedAt}, dir ${state.dir}`];
-  for (const p of state.processes) lines.push(`  ${p.name.padEnd(15)} pid ${String(p.pid).padEnd(8)} ${running.has(p.pid) ? 'running' : 'NOT RUNNING'}  log ${p.logFile}`);
+  for (const p of state.processes) lines.push(`  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${running.has(p.pid) ? 'running' : 'NOT RUNNING'}  log ${p.logFile}`);
   let ready = false;
   if (state.server && existsSync(join(state.dir, 'apiserver-ca.crt'))) {
     try {
@@ -138,13 +149,16 @@ async function status(): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { 'no-webhook': { type: 'boolean', default: false } } });
+  const { positionals, values } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: { 'no-webhook': { type: 'boolean', default: false }, full: { type: 'boolean', default: false } },
+  });
   switch (positionals[0]) {
-    case 'up': return up(!values['no-webhook']);
+    case 'up': return up(!values['no-webhook'], values.full);
     case 'down': return down();
     case 'status': return status();
     default:
-      process.stderr.write('usage: npm run cluster -- up [--no-webhook] | status | down\n');
+      process.stderr.write('usage: npm run cluster -- up [--no-webhook | --full] | status | down\n');
       return 2;
   }
 }

@@ -35,9 +35,15 @@ async function writeServing(dir: string, name: string, dnsNames: string[], ipAdd
   return { ...files, caPem: generated.caCertPem };
 }
 
-export async function writeClusterPki(dir: string): Promise<ClusterPki> {
+export interface PkiOptions {
+  /** More names for the apiserver's certificate: in a full cluster, pods reach it by its Service IP and name. */
+  apiserverIps?: string[];
+  apiserverDnsNames?: string[];
+}
+
+export async function writeClusterPki(dir: string, options: PkiOptions = {}): Promise<ClusterPki> {
   const [apiserver, webhook] = await Promise.all([
-    writeServing(dir, 'apiserver', ['localhost'], ['127.0.0.1']),
+    writeServing(dir, 'apiserver', ['localhost', ...(options.apiserverDnsNames ?? [])], ['127.0.0.1', ...(options.apiserverIps ?? [])]),
     // The apiserver calls the webhook by URL https://127.0.0.1:PORT, so an IP SAN is what it checks.
     writeServing(dir, 'webhook', ['localhost'], ['127.0.0.1']),
   ]);

@@ -8,6 +8,8 @@ import { logTail, type ManagedProcess } from './processes.ts';
 
 export interface GetOptions {
   ca?: string;
+  /** Accept any certificate: for self-signed health endpoints on loopback. */
+  insecure?: boolean;
   token?: string;
   timeoutMs?: number;
 }
@@ -24,6 +26,7 @@ export function get(url: string, options: GetOptions = {}): Promise<GetResult> {
     const req = request(target, {
       method: 'GET',
       ...(options.ca ? { ca: options.ca } : {}),
+      ...(options.insecure ? { rejectUnauthorized: false } : {}),
       headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
       agent: false,
     }, (res) => {

@@ -8,6 +8,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isAlive, isSameProcess, terminatePid } from './pids.ts';
+import { teardownNode, type NodeState } from './node/teardown.ts';
 import { stopOrder, type ProcessRecord } from './processes.ts';
 
 /** Cluster directories are `<tmpdir>/bulwark-cluster-XXXXXX`. */
@@ -26,6 +27,8 @@ export interface ClusterState {
   processes: ProcessRecord[];
   /** Stopped with the directory kept on purpose (for its logs): not an orphan. */
   kept?: boolean;
+  /** A full cluster's node: what teardown must undo beyond stopping processes. */
+  node?: NodeState;
 }
 
 export function stateFile(dir: string): string {
@@ -44,14 +47,23 @@ export function readState(file: string): ClusterState | undefined {
   }
 }
 
+/** True while the cluster in `dir` has a recorded process running. */
+export function clusterRuns(dir: string): boolean {
+  const state = readState(stateFile(dir));
+  return state !== undefined && runningProcesses(state).length > 0;
+}
+
 /** The recorded processes still running (same pid and start time). */
 export function runningProcesses(state: ClusterState): ProcessRecord[] {
   return state.processes.filter((p) => isSameProcess(p.pid, p.startTime));
 }
 
-/** Stops the recorded processes (see stopOrder) and removes the directory. */
+/**
+ * Stops the recorded processes (see stopOrder), takes a full cluster's node down first
+ * (see node/teardown.ts) and removes the directory. Returns what could not be undone.
+ */
 export async function stopRecorded(state: ClusterState, options: { graceMs?: number; keepDir?: boolean } = {}): Promise<string[]> {
-  const survivors: string[] = [];
+  const survivors: string[] = state.node ? await teardownNode(state.dir, state.processes, state.node) : [];
   for (const p of stopOrder(state.processes)) {
     if (!isSameProcess(p.pid, p.startTime)) continue;
     const gone = await terminatePid(p.pid, { group: p.detached, graceMs: options.graceMs ?? 5000 });

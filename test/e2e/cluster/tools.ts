@@ -11,12 +11,28 @@ import { REPO_ROOT } from './paths.ts';
 const run = promisify(execFile);
 const BUILD_SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'tools', 'build.sh');
 
-export type ToolName = 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm' | 'cosign' | 'crane' | 'oci-registry' | 'docker-registry';
+export type ToolName =
+  | 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm' | 'cosign' | 'crane' | 'oci-registry' | 'docker-registry'
+  | NodeTool | ImageTool;
 export type ToolPaths<T extends ToolName = ToolName> = Record<T, string>;
 
 /** What a control plane needs; helm, cosign and crane are asked for by the tests that use them. */
 export const CONTROL_PLANE_TOOLS = ['etcd', 'kube-apiserver', 'kubectl'] as const;
 export type ControlPlaneTool = (typeof CONTROL_PLANE_TOOLS)[number];
+
+/**
+ * What the node of a full cluster needs (`cluster up --full`). cni-plugins stands for
+ * the bridge plugin, its siblings beside it; node-images for pause.tar, hello.tar beside it.
+ */
+export const NODE_TOOLS = [
+  'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'containerd', 'containerd-shim-runc-v2', 'ctr',
+  'crictl', 'cni-plugins', 'node-images', 'runc', 'iptables', 'conntrack', 'helm',
+] as const;
+export type NodeTool = (typeof NODE_TOOLS)[number];
+
+/** What building Bulwark's image here needs: Docker's engine and the local base image's root filesystem. */
+export const IMAGE_TOOLS = ['dockerd', 'node-base'] as const;
+export type ImageTool = (typeof IMAGE_TOOLS)[number] | 'debootstrap';
 
 async function printPaths(names: readonly ToolName[]): Promise<Map<string, string>> {
   const { stdout } = await run('bash', [BUILD_SCRIPT, '--print', '--only', names.join(',')], { cwd: REPO_ROOT });

@@ -27,8 +27,8 @@ export function randomTokens(): Tokens {
   return tokens as Tokens;
 }
 
-/** The CSV the apiserver reads: token,user,uid,"group1,group2". */
-export async function writeTokenFile(file: string, tokens: Tokens): Promise<void> {
-  const lines = USER_NAMES.map((user) => `${tokens[user]},${user},${user},"${USERS[user].join(',')}"`);
+/** The CSV the apiserver reads: token,user,uid,"group1,group2"; `extraLines` add other identities. */
+export async function writeTokenFile(file: string, tokens: Tokens, extraLines: readonly string[] = []): Promise<void> {
+  const lines = [...USER_NAMES.map((user) => `${tokens[user]},${user},${user},"${USERS[user].join(',')}"`), ...extraLines];
   await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
 }

@@ -1,0 +1,52 @@
+// vitest globalSetup of the e2e-full project: one full single-node cluster for the run
+// (controllers, kubelet with containerd, kube-proxy; Bulwark's image built from the
+// Dockerfile and installed by `helm install`), taken down in teardown. Teardown fails
+// the run if anything of the node is left on the machine (process, mount, interface,
+// iptables chain, cgroup): `cluster down` must leave no trace, and every run checks it.
+//
+// BULWARK_E2E_KEEP=1 keeps the cluster directory (logs) after the run.
+
+import type { TestProject } from 'vitest/node';
+import { startCluster, type Cluster } from '../e2e/cluster/cluster.ts';
+import type { ProvidedCluster } from '../e2e/cluster/provided.ts';
+import type { FullClusterInfo } from './context.ts';
+
+let cluster: Cluster | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  const keep = process.env.BULWARK_E2E_KEEP === '1';
+  cluster = await startCluster({ full: true, keep, log: (m) => process.stderr.write(`[e2e-full cluster] ${m}\n`) });
+  const node = cluster.node;
+  if (!node) throw new Error('startCluster({ full: true }) returned no node');
+  const info: FullClusterInfo = {
+    kubeconfig: cluster.kubeconfig,
+    dir: cluster.dir,
+    server: cluster.server,
+    kubectlPath: cluster.tools.kubectl,
+    helmPath: (cluster.tools as Record<string, string>).helm ?? '',
+    dockerdPath: (cluster.tools as Record<string, string>).dockerd ?? '',
+    nodeBasePath: (cluster.tools as Record<string, string>)['node-base'] ?? '',
+    ctrPath: (cluster.tools as Record<string, string>).ctr ?? '',
+    containerdSocket: cluster.state.node?.containerdSocket ?? '',
+    tokens: cluster.tokens,
+    image: { reference: node.image.reference, repository: node.image.repository, tag: node.image.tag, sizeBytes: node.image.sizeBytes },
+    timings: { ...cluster.timings, ...node.timings },
+  };
+  project.provide('fullCluster', info);
+  // The same coordinates the bare e2e project provides, so that its test files (which use
+  // test/e2e/cluster/context.ts) can also run here, against the chart's webhooks.
+  const provided: ProvidedCluster = {
+    kubeconfig: info.kubeconfig, dir: info.dir, server: info.server, webhookPort: 0, kubectlPath: info.kubectlPath, tokens: info.tokens,
+  };
+  for (const [key, value] of Object.entries(provided) as [keyof ProvidedCluster, ProvidedCluster[keyof ProvidedCluster]][]) {
+    project.provide(key, value as never);
+  }
+}
+
+export async function teardown(): Promise<void> {
+  const started = Date.now();
+  const problems = (await cluster?.stop()) ?? [];
+  process.stderr.write(`[e2e-full cluster] stopped in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster?.dir}` : ''}\n`);
+  cluster = undefined;
+  if (problems.length > 0) throw new Error(`the full cluster left traces on this machine: ${problems.join('; ')}`);
+}
