@@ -5,6 +5,7 @@
 //
 //   npm run cluster -- up [--no-webhook | --full]   start, write .cluster/{kubeconfig,state.json,bin/}
 //   npm run cluster -- status                       which processes run, is the apiserver ready
+//   npm run cluster -- reload                       (full) rebuild Bulwark's image from the worktree, upgrade the release
 //   npm run cluster -- down                         stop every process and container, undo mounts,
 //                                                   interfaces, iptables rules; remove the temp dir and .cluster/
 
@@ -20,6 +21,7 @@ import { get } from '../test/e2e/cluster/poll.ts';
 import { isAlive } from '../test/e2e/cluster/pids.ts';
 import { readState, runningProcesses, stopRecorded, type ClusterState } from '../test/e2e/cluster/state.ts';
 import { locateTools, type ToolName } from '../test/e2e/cluster/tools.ts';
+import { attachFullCluster, recordImage, reloadBulwark } from '../test/e2e/cluster/node/reuse.ts';
 
 const LOCAL_DIR = join(REPO_ROOT, '.cluster');
 const STATE = join(LOCAL_DIR, 'state.json');
@@ -148,6 +150,13 @@ async function status(): Promise<number> {
   return ready && running.size === state.processes.length ? 0 : 1;
 }
 
+async function reload(): Promise<number> {
+  const cluster = attachFullCluster(STATE);
+  const image = await reloadBulwark(cluster, say);
+  recordImage(image.reference, STATE);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv, allowPositionals: true,
@@ -157,8 +166,9 @@ async function main(argv: string[]): Promise<number> {
     case 'up': return up(!values['no-webhook'], values.full);
     case 'down': return down();
     case 'status': return status();
+    case 'reload': return reload();
     default:
-      process.stderr.write('usage: npm run cluster -- up [--no-webhook | --full] | status | down\n');
+      process.stderr.write('usage: npm run cluster -- up [--no-webhook | --full] | status | reload | down\n');
       return 2;
   }
 }
