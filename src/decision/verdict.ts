@@ -19,8 +19,12 @@ export interface Verdict {
   unavailable?: { retryAfterSeconds: number };
 }
 
-/** `exempt`: a policy let the request through because of who made it; `unlocked`: an approved UnlockRequest did. */
-export type Decision = 'allow' | 'deny' | 'warn' | 'audit' | 'exempt' | 'unlocked' | 'skip';
+/**
+ * `exempt`: a policy let the request through because of who made it; `unlocked`: an
+ * approved UnlockRequest did; `lifecycle`: deleting a locked object was its lifecycle
+ * (already terminating, a controller's replica), not a change.
+ */
+export type Decision = 'allow' | 'deny' | 'warn' | 'audit' | 'exempt' | 'unlocked' | 'lifecycle' | 'skip';
 
 export interface RuleOutcome {
   rule: string;

@@ -9,6 +9,7 @@ import { allow, combine, deny, enforce, type Verdict } from '../../decision/verd
 import { strictStandIn } from '../../policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { boundPod, withoutTopologyLabels } from './binding.ts';
+import { controllerWrites, deletionHint, GARBAGE_COLLECTOR, lifecycleDeletion } from './controller-writes.ts';
 import { semanticChanges, type Change } from './diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
 import type { CompiledUnlock } from '../unlock/compile.ts';
@@ -18,13 +19,11 @@ import { isUnderPointer } from './paths.ts';
 
 export const RULE = 'immutability';
 
-const GARBAGE_COLLECTOR = 'system:serviceaccount:kube-system:generic-garbage-collector';
-
 /** What the request does to the locked object, once subresources are accounted for. */
 type Action =
   | { kind: 'none' }
   | { kind: 'update'; locked: KubeObject; oldObject: KubeObject; newObject: KubeObject }
-  | { kind: 'delete'; locked: KubeObject }
+  | { kind: 'delete'; locked: KubeObject; eviction?: true }
   | { kind: 'error'; reason: string };
 
 function isLocked(obj: KubeObject | null | undefined, label: LockLabel): obj is KubeObject {
@@ -45,7 +44,7 @@ function actionOf(request: AdmissionRequest, facts: RequestFacts): Action {
       return { kind: 'error', reason: `cannot tell whether the ${request.resource.resource} ${request.name ?? ''} behind this ${subResource} request is locked: ${why}` };
     }
     if (parent.status === 'absent') return { kind: 'none' };
-    if (subResource === 'eviction') return { kind: 'delete', locked: parent.object };
+    if (subResource === 'eviction') return { kind: 'delete', locked: parent.object, eviction: true };
     if (binding) return { kind: 'update', locked: parent.object, oldObject: parent.object, newObject: boundPod(parent.object, request.object) };
     if (!request.oldObject || !request.object) return { kind: 'error', reason: 'scale UPDATE without object and oldObject' };
     return { kind: 'update', locked: parent.object, oldObject: request.oldObject, newObject: request.object };
@@ -67,7 +66,8 @@ function isSubset(candidate: readonly unknown[] | undefined, of: readonly unknow
 /**
  * Changes that are legitimate system work on a locked object, removed before policy
  * paths are considered. Kept exact: a terminating object may lose finalizers and
- * nothing else; the garbage collector may drop owner references and nothing else.
+ * nothing else; the garbage collector may drop owner references and nothing else; a
+ * controller may make its own writes to what it derives or completes (controller-writes.ts).
  */
 export function withoutSystemWork(changes: Change[], request: AdmissionRequest, oldObject: KubeObject, newObject: KubeObject): Change[] {
   let result = changes;
@@ -80,6 +80,8 @@ export function withoutSystemWork(changes: Change[], request: AdmissionRequest, 
   if (request.userInfo.username === GARBAGE_COLLECTOR && isSubset(newMeta.ownerReferences, oldMeta.ownerReferences, uidOf)) {
     result = result.filter((c) => !isUnderPointer(c.path, '/metadata/ownerReferences'));
   }
+  const controllers = controllerWrites(request, oldObject, newObject);
+  if (controllers.length > 0) result = result.filter((c) => !controllers.some((p) => isUnderPointer(c.path, p)));
   return isPodBinding(request) ? withoutTopologyLabels(result) : result;
 }
 
@@ -93,7 +95,7 @@ function policyVerdict(policy: CompiledImmutabilityPolicy, request: AdmissionReq
   const annotations = { 'immutability-policy': policy.name };
   if (action.kind === 'delete') {
     if (!policy.operations.has('DELETE')) return allow(RULE, 'skip');
-    const reason = `${target} is immutable (labelled ${label.key}=${label.value}) and cannot be deleted`;
+    const reason = `${target} is immutable (labelled ${label.key}=${label.value}) and cannot be deleted${deletionHint(request, action.locked, action.eviction === true)}`;
     return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
   }
   if (!policy.operations.has('UPDATE')) return allow(RULE, 'skip');
@@ -149,6 +151,11 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
   if (action.kind === 'error') return deny(RULE, action.reason);
   const label = snapshot.lockLabel;
   if (!isLocked(action.locked, label)) return allow(RULE, 'skip');
+  if (action.kind === 'delete') {
+    // Not a change but the object's lifecycle: judged before any policy, like the diff's system work.
+    const lifecycle = lifecycleDeletion(request, action.locked, action.eviction === true);
+    if (lifecycle) return { ...allow(RULE, 'lifecycle'), auditAnnotations: { 'immutability-lifecycle': `${describeTarget(request, action.locked)}: ${lifecycle}` } };
+  }
 
   const matchTarget = targetOf(request, action.locked, facts);
   const policies = applicablePolicies(snapshot, matchTarget);
