@@ -29,6 +29,8 @@ export interface FullClusterInfo {
   /** The node's containerd, for loading images as `kind load` does. */
   ctrPath: string;
   containerdSocket: string;
+  /** Where the node's test images are (pause.tar, hello.tar). */
+  nodeImagesDir: string;
   tokens: Tokens;
   /** Bulwark's image as built from the Dockerfile and loaded into the node. */
   image: { reference: string; repository: string; tag: string; sizeBytes: number };

@@ -8,6 +8,7 @@
 // BULWARK_E2E_REUSE=1 uses the full cluster `npm run cluster -- up --full` started instead,
 // brought up to date with the worktree first (node/reuse.ts), and leaves it running.
 
+import { dirname } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startCluster, type Cluster } from '../e2e/cluster/cluster.ts';
 import type { ProvidedCluster } from '../e2e/cluster/provided.ts';
@@ -38,6 +39,7 @@ async function reuse(project: TestProject): Promise<void> {
   provideAll(project, {
     kubeconfig: attached.kubeconfig, dir: attached.dir, server: attached.server, kubectlPath: tool('kubectl'), helmPath: tool('helm'),
     dockerdPath: tool('dockerd'), nodeBasePath: tool('node-base'), ctrPath: tool('ctr'), containerdSocket: attached.containerdSocket,
+    nodeImagesDir: dirname(tool('node-images')),
     tokens: attached.tokens,
     image: { reference: image.reference, repository: image.repository, tag: image.tag, sizeBytes: image.sizeBytes },
     timings: {},
@@ -60,6 +62,7 @@ export async function setup(project: TestProject): Promise<void> {
     nodeBasePath: (cluster.tools as Record<string, string>)['node-base'] ?? '',
     ctrPath: (cluster.tools as Record<string, string>).ctr ?? '',
     containerdSocket: cluster.state.node?.containerdSocket ?? '',
+    nodeImagesDir: dirname((cluster.tools as Record<string, string>)['node-images'] ?? ''),
     tokens: cluster.tokens,
     image: { reference: node.image.reference, repository: node.image.repository, tag: node.image.tag, sizeBytes: node.image.sizeBytes },
     timings: { ...cluster.timings, ...node.timings },

@@ -39,7 +39,7 @@ export type RegistryKind = 'oci-registry' | 'crane' | 'docker-registry';
 
 export interface TestRegistry {
   kind: RegistryKind;
-  /** `127.0.0.1:PORT`, as image references name it. */
+  /** `ADDRESS:PORT` (loopback unless told otherwise), as image references name it. */
   host: string;
   /** Whether it serves GET /v2/<name>/referrers/<digest>. */
   referrers: boolean;
@@ -69,26 +69,36 @@ function answers(host: string): Promise<boolean> {
   });
 }
 
-/** Starts one registry on a loopback port; files (logs, storage) go under `dir`. */
-export async function startRegistry(kind: RegistryKind, tools: RegistryTools, dir: string): Promise<TestRegistry> {
+/**
+ * Where registries listen, and so how image references name them: loopback by default;
+ * the full cluster's tests set this machine's address, which the node's containerd and
+ * Bulwark's pods can reach (BULWARK_E2E_REGISTRY_ADDRESS, or the `address` option).
+ */
+export function registryAddress(): string {
+  return process.env.BULWARK_E2E_REGISTRY_ADDRESS ?? '127.0.0.1';
+}
+
+/** Starts one registry on a free port; files (logs, storage) go under `dir`. */
+export async function startRegistry(kind: RegistryKind, tools: RegistryTools, dir: string, options: { address?: string } = {}): Promise<TestRegistry> {
+  const address = options.address ?? registryAddress();
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${kind}.log`);
   let proc: ManagedProcess;
   let host: string;
   if (kind === 'oci-registry') {
-    proc = startProcess({ name: kind, command: tools['oci-registry'], args: ['--address', '127.0.0.1:0', '--quiet'], logFile });
+    proc = startProcess({ name: kind, command: tools['oci-registry'], args: ['--address', `${address}:0`, '--quiet'], logFile });
     let found = '';
     await waitFor(kind, async () => {
-      found = /listening on (127\.0\.0\.1:\d+)/.exec(readFileSync(logFile, 'utf8'))?.[1] ?? '';
+      found = /listening on (\S+:\d+)/.exec(readFileSync(logFile, 'utf8'))?.[1] ?? '';
       return found !== '' && (await answers(found));
     }, proc);
     host = found;
   } else if (kind === 'crane') {
-    host = `127.0.0.1:${await freePort()}`;
+    host = `${address}:${await freePort()}`;
     proc = startProcess({ name: kind, command: tools.crane, args: ['registry', 'serve', '--address', host], logFile });
     await waitFor(kind, () => answers(host), proc);
   } else {
-    host = `127.0.0.1:${await freePort()}`;
+    host = `${address}:${await freePort()}`;
     const config = join(dir, 'docker-registry.yml');
     writeFileSync(config, [
       'version: 0.1',
@@ -291,8 +301,9 @@ export async function startFront(options: FrontOptions): Promise<TestFront> {
     });
   };
   const server: Server = options.tls ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, listener) : createHttpServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const address = registryAddress();
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
+  const host = `${address}:${(server.address() as AddressInfo).port}`;
   origin = `${options.tls ? 'https' : 'http'}://${host}`;
   return {
     host,
