@@ -39,7 +39,8 @@ export function addServeOptions(cmd: Command): Command {
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig for cluster lookups (default: in-cluster, then $KUBECONFIG)').env('BULWARK_KUBECONFIG'))
     .addOption(new Option('--cluster <mode>', 'use a cluster connection: auto, required or none').choices(['auto', 'required', 'none']).env('BULWARK_CLUSTER'))
     .addOption(new Option('--decision-timeout <seconds>', 'deadline for one decision, lookups included (default 8)').argParser(number).env('BULWARK_DECISION_TIMEOUT'))
-    .addOption(new Option('--drain <seconds>', 'on SIGTERM, how long in-flight requests may finish (default 20)').argParser(number).env('BULWARK_DRAIN'));
+    .addOption(new Option('--drain <seconds>', 'on SIGTERM, how long in-flight requests may finish (default 20)').argParser(number).env('BULWARK_DRAIN'))
+    .addOption(new Option('--metrics-policy-label', 'label decision metrics with the policy that decided (one series per policy)').env('BULWARK_METRICS_POLICY_LABEL'));
 }
 
 export interface ParsedOptions {
@@ -62,6 +63,7 @@ export interface ParsedOptions {
   cluster?: Config['cluster'];
   decisionTimeout?: number;
   drain?: number;
+  metricsPolicyLabel?: boolean;
 }
 
 export function toOverrides(o: ParsedOptions): ConfigOverrides {
@@ -79,5 +81,6 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     cluster: o.cluster,
     decisionTimeoutSeconds: o.decisionTimeout,
     drainSeconds: o.drain,
+    metrics: { policyLabel: o.metricsPolicyLabel },
   };
 }

@@ -36,6 +36,10 @@ export interface Config {
   decisionTimeoutSeconds: number;
   /** On SIGTERM, how long in-flight requests may take before connections are cut. */
   drainSeconds: number;
+  metrics: {
+    /** Label decisions with the policy that made them (one series per policy). */
+    policyLabel: boolean;
+  };
 }
 
 // A label key: optional DNS-subdomain prefix and a name of at most 63 characters.
@@ -45,7 +49,7 @@ const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
 export const configSchema: JSONSchemaType<Config> = {
   type: 'object',
   additionalProperties: false,
-  required: ['port', 'host', 'tls', 'lockLabel', 'defaultUnlock', 'policyAdmins', 'maxBodyBytes', 'logLevel', 'cluster', 'decisionTimeoutSeconds', 'drainSeconds'],
+  required: ['port', 'host', 'tls', 'lockLabel', 'defaultUnlock', 'policyAdmins', 'maxBodyBytes', 'logLevel', 'cluster', 'decisionTimeoutSeconds', 'drainSeconds', 'metrics'],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     host: { type: 'string', minLength: 1 },
@@ -96,6 +100,12 @@ export const configSchema: JSONSchemaType<Config> = {
     cluster: { type: 'string', enum: ['auto', 'required', 'none'] },
     decisionTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30 },
     drainSeconds: { type: 'number', minimum: 0, maximum: 300 },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['policyLabel'],
+      properties: { policyLabel: { type: 'boolean' } },
+    },
   },
 };
 
@@ -117,4 +127,5 @@ export const DEFAULT_CONFIG: Config = {
   cluster: 'auto',
   decisionTimeoutSeconds: 8,
   drainSeconds: 20,
+  metrics: { policyLabel: false },
 };

@@ -29,6 +29,8 @@ export type Decision = 'allow' | 'deny' | 'warn' | 'audit' | 'exempt' | 'unlocke
 export interface RuleOutcome {
   rule: string;
   decision: Decision;
+  /** The policy that decided, where one did (for the optional policy label of the metrics). */
+  policy?: string;
 }
 
 export function allow(rule: string, decision: Decision = 'allow'): Verdict {
@@ -52,6 +54,11 @@ export function enforce(rule: string, reason: string, mode: Enforcement, auditAn
     case 'Audit':
       return { allowed: true, reasons: [], warnings: [], auditAnnotations: { ...auditAnnotations, [`${rule}-audit`]: reason }, outcomes: [{ rule, decision: 'audit' }] };
   }
+}
+
+/** The verdict, its outcomes attributed to `policy`. */
+export function byPolicy(verdict: Verdict, policy: string): Verdict {
+  return { ...verdict, outcomes: verdict.outcomes.map((o) => ({ ...o, policy })) };
 }
 
 /** Any deny wins; warnings, annotations and outcomes of every verdict are kept. */

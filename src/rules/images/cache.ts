@@ -20,6 +20,8 @@ import type { StagedVerifier } from './verify.ts';
 
 export interface VerificationCacheOptions {
   max?: number;
+  /** Told of every lookup: a hit, a miss (a registry round) or merged into one in flight. */
+  onLookup?: (result: 'hit' | 'miss' | 'merged') => void;
   verifiedTtlMs?: number;
   failureTtlMs?: number;
 }
@@ -47,12 +49,16 @@ export function cachedVerifier(verifier: StagedVerifier, options: VerificationCa
       const cached = cache.get(key);
       if (cached) {
         hits++;
+        options.onLookup?.('hit');
         return cached;
       }
       let pending = inflight.get(key);
-      if (pending) merged++;
-      else {
+      if (pending) {
+        merged++;
+        options.onLookup?.('merged');
+      } else {
         misses++;
+        options.onLookup?.('miss');
         pending = verifier.check(task, material, signal).then((result) => {
           if (result.ok) cache.set(key, result, { ttl: verifiedTtl });
           else if (DEFINITIVE.has(result.failure) && failureTtl > 0) cache.set(key, result, { ttl: failureTtl });

@@ -5,7 +5,7 @@
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
 import { bindingWritesMetadata, isPodBinding, type RequestFacts } from '../../decision/facts.ts';
-import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
+import { allow, byPolicy, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
 import { strictStandIn } from '../../policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { boundPod, withoutTopologyLabels } from './binding.ts';
@@ -165,7 +165,7 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
   const target = describeTarget(request, action.locked);
   const verdicts = policies.map((policy) => isExempt(policy, request)
     ? { ...allow(RULE, 'exempt'), auditAnnotations: { 'immutability-exempt': `${policy.name}: ${request.userInfo.username ?? ''}` } }
-    : policyVerdict(policy, request, target, action, changes, label));
+    : byPolicy(policyVerdict(policy, request, target, action, changes, label), policy.name));
   const verdict = combine(verdicts);
   return verdict.allowed ? verdict : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target, label);
 }

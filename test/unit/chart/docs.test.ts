@@ -18,12 +18,15 @@ interface SchemaNode {
   additionalProperties?: boolean | object;
 }
 
+/** Values that hold a Kubernetes object of its own kind, documented as one key. */
+const KUBERNETES_OBJECTS = new Set(['deployment.resources', 'deployment.podSecurityContext', 'deployment.containerSecurityContext']);
+
 /** Dotted paths of the values a user sets; maps of free-form content (resources, annotations) count as one. */
 function leafKeys(map: YAMLMap, prefix = ''): string[] {
   return map.items.flatMap((pair) => {
     const key = `${prefix}${String((pair.key as { value: unknown }).value)}`;
     const value = pair.value;
-    if (isMap(value) && value.items.length > 0 && key !== 'deployment.resources') return leafKeys(value, `${key}.`);
+    if (isMap(value) && value.items.length > 0 && !KUBERNETES_OBJECTS.has(key)) return leafKeys(value, `${key}.`);
     return [key];
   });
 }
@@ -37,8 +40,8 @@ describe('values documentation', () => {
       .map((line, i) => ({ line, previous: lines[i - 1] ?? '' }))
       .filter(({ line, previous }) => /^\s*[A-Za-z][\w]*:/.test(line) && !/^\s*#/.test(previous))
       .map(({ line }) => line.trim())
-      // The children of deployment.resources are Kubernetes' own fields.
-      .filter((line) => !/^(requests|limits|cpu|memory):/.test(line));
+      // The children of deployment.resources and the securityContexts are Kubernetes' own fields.
+      .filter((line) => !/^(requests|limits|cpu|memory|runAsNonRoot|runAsUser|runAsGroup|fsGroup|seccompProfile|type|readOnlyRootFilesystem|allowPrivilegeEscalation|privileged|capabilities|drop):/.test(line));
     expect(uncommented).toEqual([]);
   });
 
