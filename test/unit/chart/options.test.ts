@@ -77,6 +77,8 @@ describe('helm test', () => {
     ]);
     const pod = find(manifests, 'Pod');
     expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
+    // Not selected by the Service or the PodDisruptionBudget: reviews must never be routed to it.
+    expect(pod.metadata.labels?.['app.kubernetes.io/name']).toBe('bulwark-test');
     expect(dig(pod, 'spec', 'serviceAccountName')).toBe('bulwark-test');
     expect(dig(pod, 'spec', 'containers', 0, 'env')).toEqual([{ name: 'PROBE', value: 'bulwark-probe' }]);
     expect(dig(pod, 'spec', 'containers', 0, 'args', 0)).toContain('dryRun=All');
