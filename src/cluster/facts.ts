@@ -19,7 +19,7 @@ import type { FactResolver } from '../decision/decide.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { POLICY_GROUP } from '../policy/crds.ts';
 import { isGuardedCrdUpdate } from '../rules/guards/crd-changes.ts';
-import { groupOf } from '../rules/unlock/compile.ts';
+import { groupOf } from '../policy/compile-unlock.ts';
 import { resourcePath, type Discovery } from './discovery.ts';
 import type { KubeReader } from './kube-client.ts';
 import { isPolicyWrite } from '../rules/governance/authorship.ts';

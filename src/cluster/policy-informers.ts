@@ -4,7 +4,7 @@
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.ts';
 import { BULWARK_KINDS, POLICY_GROUP, POLICY_KINDS, POLICY_VERSION, type PolicyKind } from '../policy/crds.ts';
-import { compileUnlock, type CompiledUnlock } from '../rules/unlock/compile.ts';
+import { compileUnlock, type CompiledUnlock } from '../policy/compile-unlock.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import { resilientInformer, type ResilientInformer } from './informer.ts';
 import type { KubeReader } from './kube-client.ts';

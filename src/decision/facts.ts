@@ -4,7 +4,7 @@
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
 import type { VerificationResult } from '../rules/images/verification.ts';
-import type { CompiledUnlock } from '../rules/unlock/compile.ts';
+import type { CompiledUnlock } from '../policy/compile-unlock.ts';
 
 /** The object a subresource request acts on, when the request carries another kind. */
 export type ParentFact =

@@ -9,7 +9,7 @@ import { resourcePath } from '../../cluster/discovery.ts';
 import { BaseError } from '../../errors.ts';
 import { DEFAULT_LOCK_LABEL } from '../../policy/builtin.ts';
 import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
-import { compileUnlock, type CompiledUnlock, type UnlockOperation } from '../../rules/unlock/compile.ts';
+import { compileUnlock, type CompiledUnlock, type UnlockOperation } from '../../policy/compile-unlock.ts';
 import { apiMessage, TIMEOUT_MS, type Session } from './session.ts';
 import { describeTarget, resolveTarget } from './target.ts';
 

@@ -9,7 +9,7 @@ import type { RequestFacts } from '../../decision/facts.ts';
 import { deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
-import type { UnlockTarget } from '../unlock/compile.ts';
+import type { UnlockTarget } from '../../policy/compile-unlock.ts';
 import { findUnlock } from '../unlock/match.ts';
 
 /** At most this many exposed objects are named; the rest are counted. */

@@ -11,7 +11,7 @@ import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot
 import { boundPod, withoutTopologyLabels } from './binding.ts';
 import { semanticChanges, type Change } from './diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
-import type { CompiledUnlock } from '../unlock/compile.ts';
+import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
 import { findUnlock } from '../unlock/match.ts';
 import { describeChanges, describeTarget, touchesLockLabel } from './message.ts';
 import { isUnderPointer } from './paths.ts';

@@ -12,7 +12,7 @@ import { POLICY_GROUP } from '../../policy/crds.ts';
 import type { Labels } from '../../policy/selector.ts';
 import { applicablePolicies } from '../immutability/evaluate.ts';
 import { ruleOfPolicy, type ApprovalRule } from './approvals.ts';
-import type { UnlockTarget } from './compile.ts';
+import type { UnlockTarget } from '../../policy/compile-unlock.ts';
 
 export const POLICY_ADMINS = 'the policy admins';
 

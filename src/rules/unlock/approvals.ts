@@ -6,7 +6,7 @@
 // attestation by Bulwark (issue 14) belongs there.
 
 import type { CompiledImmutabilityPolicy, UnlockRules } from '../../policy/compiled.ts';
-import type { CompiledUnlock, RecordedApproval } from './compile.ts';
+import type { CompiledUnlock, RecordedApproval } from '../../policy/compile-unlock.ts';
 
 /** Unlock rules and where they come from, for messages ("ImmutabilityPolicy prod", "the policy admins"). */
 export interface ApprovalRule {

@@ -10,7 +10,7 @@ import type { KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
 import { semanticChanges } from '../immutability/diff.ts';
 import { approvalCounts, approvalsRequired, shortestMaximum, type ApprovalRule } from './approvals.ts';
-import type { CompiledUnlock, PatchOperation } from './compile.ts';
+import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
 
 export interface UnlockDemand {
   operation: 'UPDATE' | 'DELETE';

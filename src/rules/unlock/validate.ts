@@ -14,7 +14,7 @@ import { semanticChanges } from '../immutability/diff.ts';
 import { humanPath, isUnderPointer } from '../immutability/paths.ts';
 import { approvalRulesFor, isGovernanceTarget } from './approval-rules.ts';
 import { describeApprovers, isApprover, namesApprovers, shortestMaximum, type ApprovalRule } from './approvals.ts';
-import { compileUnlock, type CompiledUnlock } from './compile.ts';
+import { compileUnlock, type CompiledUnlock } from '../../policy/compile-unlock.ts';
 
 export const RULE = 'unlock-request';
 

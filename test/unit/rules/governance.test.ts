@@ -10,7 +10,7 @@ import { snapshotOf } from '../../../src/policy/builtin.ts';
 import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
 import { compileImmutabilityPolicy } from '../../../src/policy/compile-immutability.ts';
 import type { CompiledImagePolicy, CompiledImmutabilityPolicy, PolicySnapshot } from '../../../src/policy/compiled.ts';
-import { compileUnlock, type CompiledUnlock } from '../../../src/rules/unlock/compile.ts';
+import { compileUnlock, type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
 import { ADMIN, ALICE, exposed, lockedObject, namespaceRelabel, policyWrite } from '../../helpers/governance.ts';
 import { imagePolicy, immutabilityPolicy, P256_PUBLIC_KEY } from '../../helpers/policies.ts';
 import { CREATED_MS, unlockRequest } from '../../helpers/unlock.ts';

@@ -7,7 +7,7 @@ import type { RequestFacts } from '../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../src/decision/review.ts';
 import { defaultPolicy } from '../../../src/policy/builtin.ts';
 import { PolicyStore } from '../../../src/policy/store.ts';
-import { compileUnlock, type CompiledUnlock } from '../../../src/rules/unlock/compile.ts';
+import { compileUnlock, type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { immutabilityPolicy } from '../../helpers/policies.ts';
 import { oldObjectOf } from '../../helpers/reviews.ts';

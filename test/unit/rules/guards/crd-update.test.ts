@@ -10,7 +10,7 @@ import type { AdmissionReviewRequest, KubeObject } from '../../../../src/admissi
 import type { RequestFacts } from '../../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../../src/decision/review.ts';
 import { builtinSnapshot } from '../../../../src/policy/builtin.ts';
-import { compileUnlock } from '../../../../src/rules/unlock/compile.ts';
+import { compileUnlock } from '../../../../src/policy/compile-unlock.ts';
 import { crdReadingChanges, isGuardedCrdUpdate } from '../../../../src/rules/guards/crd-changes.ts';
 import { FIXTURES_DIR } from '../../../helpers/fixtures.ts';
 import { variant } from '../../../helpers/reviews.ts';

@@ -1,11 +1,11 @@
 // UnlockRequest object -> the compiled form the immutability rule reads: who asked,
 // who approved, for which object and operations, until when, bound to which change.
 
-import type { FieldProblem } from '../../errors.ts';
-import { parseDuration } from '../../policy/duration.ts';
-import type { UnlockRequest } from '../../policy/generated/types.ts';
-import { validateAgainstCrd } from '../../policy/schemas.ts';
-import { cloneJson } from '../../json/clone.ts';
+import type { FieldProblem } from '../errors.ts';
+import { parseDuration } from './duration.ts';
+import type { UnlockRequest } from './generated/types.ts';
+import { validateAgainstCrd } from './schemas.ts';
+import { cloneJson } from '../json/clone.ts';
 
 export interface UnlockTarget {
   group: string;
