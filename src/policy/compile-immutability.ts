@@ -3,7 +3,7 @@
 // itself), never on the request path.
 
 import type { FieldProblem } from '../errors.ts';
-import { isValidPointer } from '../rules/immutability/paths.ts';
+import { isValidPointer } from '../diff/pointer.ts';
 import type { CompiledImmutabilityPolicy, LockedOperation, PolicySource } from './compiled.ts';
 import { parseDuration } from './duration.ts';
 import type { ImmutabilityPolicy } from './generated/types.ts';

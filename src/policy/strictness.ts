@@ -6,7 +6,7 @@
 // namespace's labels needs the same agreement as a change of the locked object itself.
 
 import type { CompiledImmutabilityPolicy, UnlockRules } from './compiled.ts';
-import { isUnderPointer } from '../rules/immutability/paths.ts';
+import { isUnderPointer } from '../diff/pointer.ts';
 
 const formatHours = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms / 60_000}m`);
 

@@ -9,7 +9,7 @@ import type { AdmissionRequest } from '../../admission/types.ts';
 import { allow, deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot, SubjectSet } from '../../policy/compiled.ts';
 import { POLICY_GROUP } from '../../policy/crds.ts';
-import { semanticChanges } from '../immutability/diff.ts';
+import { semanticChanges } from '../../diff/semantic-diff.ts';
 import { withoutSystemWork } from '../immutability/evaluate.ts';
 
 export const RULE = 'policy-authorship';

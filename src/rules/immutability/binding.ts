@@ -6,7 +6,7 @@
 // (what the scheduler does to every pod) and is not a change.
 
 import type { KubeObject } from '../../admission/types.ts';
-import type { Change } from './diff.ts';
+import type { Change } from '../../diff/semantic-diff.ts';
 
 function stringMap(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;

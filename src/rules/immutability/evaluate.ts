@@ -9,12 +9,12 @@ import { allow, combine, deny, enforce, type Verdict } from '../../decision/verd
 import { strictStandIn } from '../../policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { boundPod, withoutTopologyLabels } from './binding.ts';
-import { semanticChanges, type Change } from './diff.ts';
+import { semanticChanges, type Change } from '../../diff/semantic-diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
 import { findUnlock } from '../unlock/match.ts';
 import { describeChanges, describeTarget, touchesLockLabel } from './message.ts';
-import { isUnderPointer } from './paths.ts';
+import { isUnderPointer } from '../../diff/pointer.ts';
 
 export const RULE = 'immutability';
 

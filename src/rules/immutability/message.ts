@@ -2,8 +2,8 @@
 
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import type { LockLabel } from '../../policy/compiled.ts';
-import type { Change } from './diff.ts';
-import { encodePointerSegment, humanPath, isUnderPointer } from './paths.ts';
+import type { Change } from '../../diff/semantic-diff.ts';
+import { encodePointerSegment, humanPath, isUnderPointer } from '../../diff/pointer.ts';
 
 /** At most this many paths are named; the rest are counted. */
 export const MAX_NAMED_PATHS = 8;
@@ -29,7 +29,7 @@ export function touchesLockLabel(path: string, label: LockLabel): boolean {
 
 export function describeChanges(changes: readonly Change[], label: LockLabel): string {
   const touchesLabel = changes.some((c) => touchesLockLabel(c.path, label));
-  // A truncated list (see diff.ts) ends with a marker: there are more than were counted.
+  // A truncated list (see diff/semantic-diff.ts) ends with a marker: there are more than were counted.
   const listed = changes.filter((c) => !c.truncated);
   const rest = listed.length - MAX_NAMED_PATHS;
   const named = listed.slice(0, MAX_NAMED_PATHS).map((c) => `${shorten(humanPath(c.path))} (${c.kind})`);

@@ -8,7 +8,7 @@
 import jsonPatch from 'fast-json-patch';
 import type { KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
-import { semanticChanges } from '../immutability/diff.ts';
+import { semanticChanges } from '../../diff/semantic-diff.ts';
 import { approvalCounts, approvalsRequired, shortestMaximum, type ApprovalRule } from './approvals.ts';
 import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
 

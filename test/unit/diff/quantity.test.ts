@@ -2,7 +2,7 @@
 // last-applied record keeps the spelling of the manifest.
 
 import { describe, expect, it } from 'vitest';
-import { sameQuantity } from '../../../../src/rules/immutability/quantity.ts';
+import { sameQuantity } from '../../../src/diff/quantity.ts';
 
 describe('sameQuantity', () => {
   it.each([

@@ -2,9 +2,9 @@
 // it needs no call stack however deep the object and stays bounded however many changes.
 
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../../../src/admission/types.ts';
-import { parseJsonLossless } from '../../../../src/json/parse.ts';
-import { MAX_CHANGED_PATH_CHARS, semanticChanges, type Change } from '../../../../src/rules/immutability/diff.ts';
+import type { KubeObject } from '../../../src/admission/types.ts';
+import { parseJsonLossless } from '../../../src/json/parse.ts';
+import { MAX_CHANGED_PATH_CHARS, semanticChanges, type Change } from '../../../src/diff/semantic-diff.ts';
 
 const obj = (text: string) => parseJsonLossless(text) as KubeObject;
 const changes = (before: string, after: string): string[] =>

@@ -2,7 +2,7 @@
 // place where data could be written onto a locked object, so each one admits only what
 // its owner really writes there.
 
-import type { KubeObject } from '../../admission/types.ts';
+import type { KubeObject } from '../admission/types.ts';
 import { lastAppliedAgrees } from './last-applied.ts';
 
 /** metadata fields the apiserver maintains on every write. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { humanPath, isUnderPointer, isValidPointer, pointerOf, pointerSegments } from '../../../../src/rules/immutability/paths.ts';
+import { humanPath, isUnderPointer, isValidPointer, pointerOf, pointerSegments } from '../../../src/diff/pointer.ts';
 
 describe('JSON pointer helpers', () => {
   it.each([

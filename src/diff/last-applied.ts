@@ -13,9 +13,9 @@
 // - status and the system metadata (resourceVersion, generation, ...) may state the
 //   old object's value instead, as a manifest saved with `kubectl get -o yaml` does.
 
-import type { KubeObject } from '../../admission/types.ts';
-import { isJsonNumber, isRawNumber, sameNumber } from '../../json/numbers.ts';
-import { parseGoCanonicalJson } from '../../json/parse.ts';
+import type { KubeObject } from '../admission/types.ts';
+import { isJsonNumber, isRawNumber, sameNumber } from '../json/numbers.ts';
+import { parseGoCanonicalJson } from '../json/parse.ts';
 import { sameQuantity } from './quantity.ts';
 
 /** How many fields the object lacks the annotation may state (empty). */

@@ -7,8 +7,8 @@
 // call stack. Numbers compare exactly (raw number leaves by their decimal value), arrays
 // index by index, and changes come out in document order as JSON Pointers.
 
-import type { KubeObject } from '../../admission/types.ts';
-import { isJsonNumber, isRawNumber, sameNumber } from '../../json/numbers.ts';
+import type { KubeObject } from '../admission/types.ts';
+import { isJsonNumber, isRawNumber, sameNumber } from '../json/numbers.ts';
 import { isBookkeepingAnnotationChange, SYSTEM_METADATA, type BookkeepingContext } from './bookkeeping.ts';
 
 export type ChangeKind = 'added' | 'removed' | 'changed';
