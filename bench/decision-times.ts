@@ -2,8 +2,8 @@
 // in the snapshot: isolates what the policy count costs from network noise.
 
 import { parseReview } from '../src/admission/decode.ts';
-import { encodeResponse } from '../src/admission/encode.ts';
-import { reviewRequest } from '../src/decision/review.ts';
+import { encodeResponse } from '../src/review/encode.ts';
+import { reviewRequest } from '../src/review/review.ts';
 import { PolicyStore } from '../src/policy/store.ts';
 import { policySet } from './policies.ts';
 

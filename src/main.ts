@@ -15,7 +15,7 @@ import { clusterFactResolver } from './cluster/facts.ts';
 import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from './cluster/policy-informers.ts';
 import { policyStatusWriter } from './cluster/policy-status.ts';
 import type { Config } from './config/schema.ts';
-import { noClusterFacts, type FactResolver } from './decision/decide.ts';
+import { noClusterFacts, type FactResolver } from './review/decide.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { loadPolicyFiles } from './policy/load-files.ts';

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { parseReview } from '../admission/decode.ts';
 import { loadConfig } from '../config/load.ts';
 import { defaultPolicyOf, policyAdminsOf } from '../config/default-policy.ts';
-import { decide, noClusterFacts } from '../decision/decide.ts';
+import { decide, noClusterFacts } from '../review/decide.ts';
 import { isBulwarkError } from '../errors.ts';
 import { loadPolicyFiles } from '../policy/load-files.ts';
 import { PolicyStore } from '../policy/store.ts';

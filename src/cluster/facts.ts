@@ -15,7 +15,7 @@
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
 import { isContainerDelete, isPodBinding, needsParent, type ParentFact, type RequestFacts } from '../decision/facts.ts';
-import type { FactResolver } from '../decision/decide.ts';
+import type { FactResolver } from '../review/decide.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { POLICY_GROUP } from '../policy/crds.ts';
 import { isGuardedCrdUpdate } from '../rules/guards/crd-changes.ts';

@@ -3,7 +3,6 @@
 // state them directly.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
-import type { VerificationResult } from '../rules/images/verification.ts';
 import type { CompiledUnlock } from '../policy/compile-unlock.ts';
 
 /** The object a subresource request acts on, when the request carries another kind. */
@@ -33,6 +32,26 @@ export type ExposedObjects =
 export type LockedContents =
   | { status: 'listed'; objects: readonly string[]; more: boolean }
   | { status: 'unavailable'; reason: string };
+
+/** Why an image digest did not verify against an ImagePolicy. */
+export type VerificationFailure =
+  /** No signature in either cosign format, and not on an approved-digest list. */
+  | 'unsigned'
+  /** A signature exists but does not verify with any trusted key (wrong key or tampered): not genuine. */
+  | 'bad-signature'
+  /** A signature verifies but signs another digest than the one the pod names. */
+  | 'wrong-digest'
+  /** The registry failed (down, 5xx, garbage, auth): nothing can be said about the image. */
+  | 'registry-error'
+  /** Verification did not finish within the decision deadline. */
+  | 'timeout'
+  /** The policy's key or credentials could not be read (Secret missing). */
+  | 'configuration';
+
+/** What verifying one image digest against one ImagePolicy yields. */
+export type VerificationResult =
+  | { ok: true; authority: string; detail: string }
+  | { ok: false; failure: VerificationFailure; reason: string };
 
 /** What the shell found out about a request's images (see rules/images/plan.ts). */
 export interface ImageFacts {

@@ -1,6 +1,6 @@
 // A verdict is what one rule (or the combination of all rules) concludes about a request.
 
-export type Enforcement = 'Enforce' | 'Warn' | 'Audit';
+import type { Enforcement } from '../policy/compiled.ts';
 
 export interface Verdict {
   allowed: boolean;

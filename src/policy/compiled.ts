@@ -2,9 +2,11 @@
 // changes (from a CRD object, a YAML file or the built-in default), never per request.
 
 import type { KeyObject } from 'node:crypto';
-import type { Enforcement } from '../decision/verdict.ts';
 import type { CompiledGlob } from './glob.ts';
 import type { Labels } from './selector.ts';
+
+/** What a policy does with a request it would refuse: deny it, allow it with a warning, or allow and record it. */
+export type Enforcement = 'Enforce' | 'Warn' | 'Audit';
 
 export type LockedOperation = 'UPDATE' | 'DELETE';
 

@@ -4,7 +4,7 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { DecideDeps } from '../decision/decide.ts';
+import type { DecideDeps } from '../review/decide.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { createValidateHandler, sendError } from './validate-handler.ts';

@@ -4,7 +4,7 @@
 // a second a line each would cost more than the decision).
 
 import type { AdmissionRequest } from '../admission/types.ts';
-import type { Decided } from '../decision/decide.ts';
+import type { Decided } from '../review/decide.ts';
 import type { Logger } from '../observability/logger.ts';
 
 function notable({ verdict }: Decided): boolean {

@@ -3,7 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseReview } from '../admission/decode.ts';
-import { decide, type DecideDeps } from '../decision/decide.ts';
+import { decide, type DecideDeps } from '../review/decide.ts';
 import type { BaseError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';

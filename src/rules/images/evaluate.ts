@@ -4,12 +4,12 @@
 // that name the image, its field and the cause.
 
 import type { AdmissionRequest } from '../../admission/types.ts';
-import type { RequestFacts } from '../../decision/facts.ts';
+import type { RequestFacts, VerificationResult } from '../../decision/facts.ts';
 import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
 import type { CompiledImagePolicy, PolicySnapshot } from '../../policy/compiled.ts';
 import { planImages, type ImageCheck } from './plan.ts';
 import { pinned, repositoryName } from './reference.ts';
-import { taskKey, type VerificationResult } from './verification.ts';
+import { taskKey } from './verification.ts';
 
 export const RULE = 'images';
 

@@ -4,12 +4,12 @@
 // failure, so a slow registry denies within the deadline instead of hanging.
 
 import type { AdmissionRequest } from '../../admission/types.ts';
-import type { FactResolver } from '../../decision/decide.ts';
-import type { ImageFacts } from '../../decision/facts.ts';
+import type { FactResolver } from '../../review/decide.ts';
+import type { ImageFacts, VerificationResult } from '../../decision/facts.ts';
 import type { CompiledImagePolicy, PolicySnapshot } from '../../policy/compiled.ts';
 import { planImages, tagsToResolve, verificationTasks } from './plan.ts';
 import type { ImageReference } from './reference.ts';
-import { taskKey, type VerificationResult, type Verifier } from './verification.ts';
+import { taskKey, type Verifier } from './verification.ts';
 
 export interface ImageGatherDeps {
   verify: Verifier;

@@ -25,7 +25,8 @@ import { checkBundle } from './cosign/bundle.ts';
 import { checkLegacySignature, legacySignatureTag, type SignatureCheck } from './cosign/legacy.ts';
 import { locateSignatures, type FoundSignatures } from './cosign/locate.ts';
 import { resolveMaterial, type KeyAuthority, type VerificationMaterial } from './material.ts';
-import type { VerificationFailure, VerificationResult, VerificationTask, Verifier } from './verification.ts';
+import type { VerificationFailure, VerificationResult } from '../../decision/facts.ts';
+import type { VerificationTask, Verifier } from './verification.ts';
 
 export interface CreateVerifierOptions {
   /** Shared so connections and tokens are reused; a new client by default. */

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKubeReader, loadKubeConfig } from '../../../src/cluster/kube-client.ts';
 import { clusterFactResolver } from '../../../src/cluster/facts.ts';
-import { noClusterFacts } from '../../../src/decision/decide.ts';
+import { noClusterFacts } from '../../../src/review/decide.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 import { builtinSnapshot } from '../../../src/policy/builtin.ts';

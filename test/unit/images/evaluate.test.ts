@@ -3,12 +3,12 @@
 
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest } from '../../../src/admission/types.ts';
-import type { ImageFacts, RequestFacts } from '../../../src/decision/facts.ts';
-import { reviewRequest } from '../../../src/decision/review.ts';
+import type { ImageFacts, RequestFacts, VerificationResult } from '../../../src/decision/facts.ts';
+import { reviewRequest } from '../../../src/review/review.ts';
 import { PolicyStore } from '../../../src/policy/store.ts';
 import { extractImages, imagesToCheck, podSpecPath } from '../../../src/rules/images/extract.ts';
 import { planImages, verificationTasks } from '../../../src/rules/images/plan.ts';
-import { taskKey, type VerificationResult } from '../../../src/rules/images/verification.ts';
+import { taskKey } from '../../../src/rules/images/verification.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { P256_PUBLIC_KEY, imagePolicy } from '../../helpers/policies.ts';
 import { variant } from '../../helpers/reviews.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
 import { createRegistryClient, type RegistryClient, type RequestEvent } from '../../../src/registry/client.ts';
-import type { VerificationResult } from '../../../src/rules/images/verification.ts';
+import type { VerificationResult } from '../../../src/decision/facts.ts';
 import { createVerifier } from '../../../src/rules/images/verify.ts';
 import {
   cosignSign, crane, generateKeyPair, getBlob, getManifestJson, pushIndex, pushRandomImage, putBlob, putManifest, registryTools, sha256Digest, signedByPolicy, startRegistry,

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest } from '../../../src/admission/types.ts';
-import { reviewRequest } from '../../../src/decision/review.ts';
+import { reviewRequest } from '../../../src/review/review.ts';
 import { builtinSnapshot } from '../../../src/policy/builtin.ts';
 import { imagePolicy, immutabilityPolicy } from '../../helpers/policies.ts';
 import { variant } from '../../helpers/reviews.ts';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest, KubeObject } from '../../../src/admission/types.ts';
 import type { RequestFacts } from '../../../src/decision/facts.ts';
-import { reviewRequest } from '../../../src/decision/review.ts';
+import { reviewRequest } from '../../../src/review/review.ts';
 import { snapshotOf } from '../../../src/policy/builtin.ts';
 import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
 import { compileImmutabilityPolicy } from '../../../src/policy/compile-immutability.ts';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest } from '../../../src/admission/types.ts';
 import type { RequestFacts } from '../../../src/decision/facts.ts';
-import { reviewRequest } from '../../../src/decision/review.ts';
+import { reviewRequest } from '../../../src/review/review.ts';
 import { builtinSnapshot } from '../../../src/policy/builtin.ts';
 import { variant } from '../../helpers/reviews.ts';
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest, KubeObject } from '../../../src/admission/types.ts';
 import type { RequestFacts } from '../../../src/decision/facts.ts';
-import { reviewRequest } from '../../../src/decision/review.ts';
+import { reviewRequest } from '../../../src/review/review.ts';
 import { defaultPolicy } from '../../../src/policy/builtin.ts';
 import { PolicyStore } from '../../../src/policy/store.ts';
 import { compileUnlock, type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { AdmissionReviewRequest, KubeObject } from '../../../../src/admission/types.ts';
 import type { RequestFacts } from '../../../../src/decision/facts.ts';
-import { reviewRequest } from '../../../../src/decision/review.ts';
+import { reviewRequest } from '../../../../src/review/review.ts';
 import { builtinSnapshot } from '../../../../src/policy/builtin.ts';
 import { compileUnlock } from '../../../../src/policy/compile-unlock.ts';
 import { crdReadingChanges, isGuardedCrdUpdate } from '../../../../src/rules/guards/crd-changes.ts';

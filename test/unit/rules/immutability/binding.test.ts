@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest, KubeObject } from '../../../../src/admission/types.ts';
 import { objectPath } from '../../../../src/cluster/facts.ts';
 import { isPodBinding, needsParent, type RequestFacts } from '../../../../src/decision/facts.ts';
-import { reviewRequest } from '../../../../src/decision/review.ts';
+import { reviewRequest } from '../../../../src/review/review.ts';
 import { builtinSnapshot } from '../../../../src/policy/builtin.ts';
 import { loadReview } from '../../../helpers/fixtures.ts';
 import { variant } from '../../../helpers/reviews.ts';

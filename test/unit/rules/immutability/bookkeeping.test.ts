@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest, KubeObject } from '../../../../src/admission/types.ts';
-import { reviewRequest } from '../../../../src/decision/review.ts';
+import { reviewRequest } from '../../../../src/review/review.ts';
 import { builtinSnapshot } from '../../../../src/policy/builtin.ts';
 import { MAX_ABSENT_EMPTY } from '../../../../src/diff/last-applied.ts';
 import { loadReview } from '../../../helpers/fixtures.ts';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest, KubeObject } from '../../../../src/admission/types.ts';
 import type { RequestFacts } from '../../../../src/decision/facts.ts';
-import { reviewRequest } from '../../../../src/decision/review.ts';
+import { reviewRequest } from '../../../../src/review/review.ts';
 import { BUILTIN_IMMUTABILITY_POLICY, builtinSnapshot, snapshotOf } from '../../../../src/policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, PolicySnapshot } from '../../../../src/policy/compiled.ts';
 import { loadReview } from '../../../helpers/fixtures.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseReview } from '../../../../src/admission/decode.ts';
 import type { AdmissionReviewRequest } from '../../../../src/admission/types.ts';
-import { reviewRequest } from '../../../../src/decision/review.ts';
+import { reviewRequest } from '../../../../src/review/review.ts';
 import { builtinSnapshot } from '../../../../src/policy/builtin.ts';
 import { PolicyStore } from '../../../../src/policy/store.ts';
 import { makesExactly } from '../../../../src/rules/unlock/match.ts';

@@ -11,8 +11,8 @@ import { evaluateNamespaceLabels } from '../rules/governance/namespace-labels.ts
 import { evaluatePolicyGovernance } from '../rules/governance/policy-change.ts';
 import { evaluatePolicyValidation } from '../rules/policies/evaluate.ts';
 import { evaluateUnlockRequest } from '../rules/unlock/validate.ts';
-import type { RequestFacts } from './facts.ts';
-import { combine, deny, type Verdict } from './verdict.ts';
+import type { RequestFacts } from '../decision/facts.ts';
+import { combine, deny, type Verdict } from '../decision/verdict.ts';
 
 export interface ReviewInput {
   request: AdmissionRequest;

@@ -1,7 +1,7 @@
 // decide() never throws: an unexpected failure while deciding is a denial (fail closed).
 
 import { describe, expect, it } from 'vitest';
-import { decide, noClusterFacts } from '../../../src/decision/decide.ts';
+import { decide, noClusterFacts } from '../../../src/review/decide.ts';
 import { builtinSnapshot } from '../../../src/policy/builtin.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 

@@ -2,12 +2,12 @@
 // first (the only await), then the core decides. Any unexpected exception becomes a
 // denial that says so (fail closed). Shared by the HTTPS server and `bulwark review`.
 
-import { encodeResponse } from '../admission/encode.ts';
+import { encodeResponse } from './encode.ts';
 import type { AdmissionRequest, AdmissionReviewRequest, AdmissionReviewResponse } from '../admission/types.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
-import { needsParent, type RequestFacts } from './facts.ts';
+import { needsParent, type RequestFacts } from '../decision/facts.ts';
 import { reviewRequest } from './review.ts';
-import { deny, type Verdict } from './verdict.ts';
+import { deny, type Verdict } from '../decision/verdict.ts';
 
 /** Looks up what the core needs beyond the request, using the same snapshot the core will. */
 export type FactResolver = (request: AdmissionRequest, snapshot: PolicySnapshot) => Promise<RequestFacts>;

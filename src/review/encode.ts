@@ -4,7 +4,7 @@
 // allow and deny alike.
 
 import type { Verdict } from '../decision/verdict.ts';
-import { ADMISSION_API_VERSION, type AdmissionResponse, type AdmissionReviewResponse } from './types.ts';
+import { ADMISSION_API_VERSION, type AdmissionResponse, type AdmissionReviewResponse } from '../admission/types.ts';
 
 /** The apiserver truncates longer warnings; keep each readable in one terminal line or two. */
 const MAX_WARNING_LENGTH = 512;
