@@ -11,9 +11,9 @@ import { isBulwarkError } from '../errors.ts';
 import { loadPolicyFiles } from '../policy/load-files.ts';
 import { PolicyStore } from '../policy/store.ts';
 import { createRegistryClient } from '../registry/client.ts';
-import { withImageFacts } from '../rules/images/gather.ts';
-import { tagResolver } from '../rules/images/resolve-tag.ts';
-import { createVerifier } from '../rules/images/verify.ts';
+import { withImageFacts } from '../image-verification/gather.ts';
+import { tagResolver } from '../image-verification/resolve-tag.ts';
+import { createVerifier } from '../image-verification/verify.ts';
 import { addPolicyOptions, toOverrides, type ParsedOptions } from './options.ts';
 
 async function readInput(file: string): Promise<string> {

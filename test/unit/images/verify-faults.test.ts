@@ -14,7 +14,7 @@ import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
 import { createRegistryClient, type RegistryClient } from '../../../src/registry/client.ts';
 import type { VerificationResult } from '../../../src/decision/facts.ts';
 import type { VerificationTask } from '../../../src/rules/images/verification.ts';
-import { createVerifier } from '../../../src/rules/images/verify.ts';
+import { createVerifier } from '../../../src/image-verification/verify.ts';
 import { generateCertificates } from '../../../src/server/certificates.ts';
 import { freePort } from '../../e2e/cluster/ports.ts';
 import {

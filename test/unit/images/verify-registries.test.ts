@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
 import { createRegistryClient, type RegistryClient, type RequestEvent } from '../../../src/registry/client.ts';
 import type { VerificationResult } from '../../../src/decision/facts.ts';
-import { createVerifier } from '../../../src/rules/images/verify.ts';
+import { createVerifier } from '../../../src/image-verification/verify.ts';
 import {
   cosignSign, crane, generateKeyPair, getBlob, getManifestJson, pushIndex, pushRandomImage, putBlob, putManifest, registryTools, sha256Digest, signedByPolicy, startRegistry,
   type KeyPair, type RegistryKind, type RegistryTools, type TestRegistry,

@@ -2,7 +2,7 @@
 //
 // - Approved digests are checked first and need no registry round trip.
 // - Key authorities: the digest's signatures are located once (both cosign formats, see
-//   cosign/locate.ts) and checked against each key; any authority that verifies admits.
+//   locate.ts) and checked against each key; any authority that verifies admits.
 // - Failure, when no authority verifies, is the most informative one found:
 //   wrong-digest > bad-signature > registry-error > configuration > unsigned, and an
 //   aborted signal (the decision deadline) is always `timeout`.
@@ -16,17 +16,17 @@
 // --recursive` signs the index and each platform manifest, which satisfies both.)
 
 import type { KeyObject } from 'node:crypto';
-import type { ReadSecret } from '../../cluster/secrets.ts';
-import { isBulwarkError } from '../../errors.ts';
-import { DEFAULT_LOCK_LABEL } from '../../policy/builtin.ts';
-import type { LockLabel } from '../../policy/compiled.ts';
-import { createRegistryClient, type RegistryClient } from '../../registry/client.ts';
-import { checkBundle } from './cosign/bundle.ts';
-import { checkLegacySignature, legacySignatureTag, type SignatureCheck } from './cosign/legacy.ts';
-import { locateSignatures, type FoundSignatures } from './cosign/locate.ts';
+import type { ReadSecret } from '../cluster/secrets.ts';
+import { isBulwarkError } from '../errors.ts';
+import { DEFAULT_LOCK_LABEL } from '../policy/builtin.ts';
+import type { LockLabel } from '../policy/compiled.ts';
+import { createRegistryClient, type RegistryClient } from '../registry/client.ts';
+import { checkBundle } from '../rules/images/cosign/bundle.ts';
+import { checkLegacySignature, legacySignatureTag, type SignatureCheck } from '../rules/images/cosign/legacy.ts';
+import { locateSignatures, type FoundSignatures } from './locate.ts';
 import { resolveMaterial, type KeyAuthority, type VerificationMaterial } from './material.ts';
-import type { VerificationFailure, VerificationResult } from '../../decision/facts.ts';
-import type { VerificationTask, Verifier } from './verification.ts';
+import type { VerificationFailure, VerificationResult } from '../decision/facts.ts';
+import type { VerificationTask, Verifier } from '../rules/images/verification.ts';
 
 export interface CreateVerifierOptions {
   /** Shared so connections and tokens are reused; a new client by default. */

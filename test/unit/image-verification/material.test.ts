@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { ReadSecret, SecretData } from '../../../src/cluster/secrets.ts';
 import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
 import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
-import { resolveMaterial } from '../../../src/rules/images/material.ts';
+import { resolveMaterial } from '../../../src/image-verification/material.ts';
 import type { VerificationTask } from '../../../src/rules/images/verification.ts';
 import { FIXTURES_DIR } from '../../helpers/fixtures.ts';
 import { P256_PUBLIC_KEY, imagePolicy } from '../../helpers/policies.ts';

@@ -10,14 +10,14 @@
 // like any other; an unlocked key Secret fails closed.
 
 import { createHash, type KeyObject } from 'node:crypto';
-import type { ReadSecret, SecretRef } from '../../cluster/secrets.ts';
-import { dockerConfigText, secretText } from '../../cluster/secrets.ts';
-import { parsePublicKey } from '../../policy/compile-image.ts';
-import type { CompiledAuthority, LockLabel } from '../../policy/compiled.ts';
-import type { RegistryAccess } from '../../registry/client.ts';
-import { credentialsFor, parseDockerConfig, type DockerConfig } from '../../registry/credentials.ts';
-import { keyHint } from './cosign/keys.ts';
-import type { VerificationTask } from './verification.ts';
+import type { ReadSecret, SecretRef } from '../cluster/secrets.ts';
+import { dockerConfigText, secretText } from '../cluster/secrets.ts';
+import { parsePublicKey } from '../policy/compile-image.ts';
+import type { CompiledAuthority, LockLabel } from '../policy/compiled.ts';
+import type { RegistryAccess } from '../registry/client.ts';
+import { credentialsFor, parseDockerConfig, type DockerConfig } from '../registry/credentials.ts';
+import { keyHint } from '../rules/images/cosign/keys.ts';
+import type { VerificationTask } from '../rules/images/verification.ts';
 
 export type KeyAuthority = Extract<CompiledAuthority, { kind: 'key' }>;
 export type Resolved<T> = T | { problem: string };

@@ -2,8 +2,8 @@
 // Used to show a pinned reference in the denial of a tag-only image, and to verify
 // tag-only images under a policy that does not require digests.
 
-import type { ReadSecret } from '../../cluster/secrets.ts';
-import type { RegistryClient } from '../../registry/client.ts';
+import type { ReadSecret } from '../cluster/secrets.ts';
+import type { RegistryClient } from '../registry/client.ts';
 import type { ImageGatherDeps } from './gather.ts';
 import { registryAccess } from './material.ts';
 

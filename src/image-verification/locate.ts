@@ -8,13 +8,13 @@
 //           artifact type is read from the manifest: some registries report only the
 //           config media type in their referrers index) -> GET its bundle layer
 
-import type { BaseError } from '../../../errors.ts';
-import { isBulwarkError } from '../../../errors.ts';
-import type { RegistryAccess, RegistryClient } from '../../../registry/client.ts';
-import { LIMITS } from '../../../registry/client.ts';
-import { MediaTypes, artifactTypeOf, type Descriptor } from '../../../registry/manifest.ts';
-import { BUNDLE_MEDIA_TYPE, referrersFallbackTag } from './bundle.ts';
-import { legacySignatureLayers, legacySignatureTag } from './legacy.ts';
+import type { BaseError } from '../errors.ts';
+import { isBulwarkError } from '../errors.ts';
+import type { RegistryAccess, RegistryClient } from '../registry/client.ts';
+import { LIMITS } from '../registry/client.ts';
+import { MediaTypes, artifactTypeOf, type Descriptor } from '../registry/manifest.ts';
+import { BUNDLE_MEDIA_TYPE, referrersFallbackTag } from '../rules/images/cosign/bundle.ts';
+import { legacySignatureLayers, legacySignatureTag } from '../rules/images/cosign/legacy.ts';
 
 /** At most this many signatures of one format are fetched and checked per digest. */
 export const MAX_CANDIDATES = 16;

@@ -15,8 +15,8 @@
 //   merged while in flight.
 
 import { LRUCache } from 'lru-cache';
-import type { VerificationResult } from '../../decision/facts.ts';
-import { taskKey, type Verifier } from './verification.ts';
+import type { VerificationResult } from '../decision/facts.ts';
+import { taskKey, type Verifier } from '../rules/images/verification.ts';
 import type { StagedVerifier } from './verify.ts';
 
 export interface VerificationCacheOptions {

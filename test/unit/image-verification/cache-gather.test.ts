@@ -2,11 +2,11 @@
 
 import { describe, expect, it } from 'vitest';
 import { PolicyStore } from '../../../src/policy/store.ts';
-import { cachedVerifier } from '../../../src/rules/images/cache.ts';
-import { gatherImageFacts } from '../../../src/rules/images/gather.ts';
+import { cachedVerifier } from '../../../src/image-verification/cache.ts';
+import { gatherImageFacts } from '../../../src/image-verification/gather.ts';
 import type { VerificationResult } from '../../../src/decision/facts.ts';
 import type { VerificationTask, Verifier } from '../../../src/rules/images/verification.ts';
-import type { StagedVerifier } from '../../../src/rules/images/verify.ts';
+import type { StagedVerifier } from '../../../src/image-verification/verify.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { P256_PUBLIC_KEY, imagePolicy } from '../../helpers/policies.ts';
 

@@ -3,13 +3,13 @@
 // the pure rule as facts. Whatever has not finished at the deadline is a `timeout`
 // failure, so a slow registry denies within the deadline instead of hanging.
 
-import type { AdmissionRequest } from '../../admission/types.ts';
-import type { FactResolver } from '../../review/decide.ts';
-import type { ImageFacts, VerificationResult } from '../../decision/facts.ts';
-import type { CompiledImagePolicy, PolicySnapshot } from '../../policy/compiled.ts';
-import { planImages, tagsToResolve, verificationTasks } from './plan.ts';
-import type { ImageReference } from './reference.ts';
-import { taskKey, type Verifier } from './verification.ts';
+import type { AdmissionRequest } from '../admission/types.ts';
+import type { FactResolver } from '../review/decide.ts';
+import type { ImageFacts, VerificationResult } from '../decision/facts.ts';
+import type { CompiledImagePolicy, PolicySnapshot } from '../policy/compiled.ts';
+import { planImages, tagsToResolve, verificationTasks } from '../rules/images/plan.ts';
+import type { ImageReference } from '../rules/images/reference.ts';
+import { taskKey, type Verifier } from '../rules/images/verification.ts';
 
 export interface ImageGatherDeps {
   verify: Verifier;
