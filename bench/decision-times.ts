@@ -4,13 +4,15 @@
 import { parseReview } from '../src/admission/decode.ts';
 import { encodeResponse } from '../src/review/encode.ts';
 import { reviewRequest } from '../src/review/review.ts';
+import { createPolicyCompiler } from '../src/policy/compiler.ts';
 import { PolicyStore } from '../src/policy/store.ts';
 import { policySet } from './policies.ts';
 
 export async function decisionTimes(body: Buffer, iterations = 20_000): Promise<string[]> {
   const lines: string[] = [];
+  const compiler = createPolicyCompiler();
   for (const count of [0, 1, 1000]) {
-    const store = new PolicyStore({ sources: [] });
+    const store = new PolicyStore({ compiler, sources: [] });
     policySet(count).forEach((p, i) => store.upsert('ImmutabilityPolicy', { ...p, metadata: { ...(p.metadata as object), uid: `u${i}`, resourceVersion: '1' } }));
     const snapshot = store.snapshot();
     const once = () => {

@@ -20,6 +20,7 @@ import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { loadPolicyFiles } from './policy/load-files.ts';
 import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
+import { createPolicyCompiler } from './policy/compiler.ts';
 import { PolicyStore } from './policy/store.ts';
 import { createApp } from './server/app.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
@@ -49,7 +50,10 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
 
   const kubeConfig = loadKubeConfig(config.cluster, config.kubeconfig);
   const reader = kubeConfig ? createKubeReader(kubeConfig) : undefined;
+  // The CRD validators are compiled here, once; the store and informers share them.
+  const compiler = createPolicyCompiler();
   const store = new PolicyStore({
+    compiler,
     lockLabel: config.lockLabel,
     defaultImmutability: defaultPolicyOf(config),
     policyAdmins: policyAdminsOf(config),
@@ -64,7 +68,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   let informers: ClusterInformers | undefined;
   let resolveFacts: FactResolver = noClusterFacts;
   if (reader) {
-    informers = createClusterInformers({ reader, store, logger });
+    informers = createClusterInformers({ reader, store, compiler, logger });
     const cache = informers;
     const timeoutMs = config.decisionTimeoutSeconds * 1000;
     resolveFacts = clusterFactResolver({ reader, discovery: createDiscovery(reader, { timeoutMs }), informers: cache, timeoutMs, lockLabel: config.lockLabel });

@@ -9,6 +9,7 @@ import { defaultPolicyOf, policyAdminsOf } from '../config/default-policy.ts';
 import { decide, noClusterFacts } from '../review/decide.ts';
 import { isBulwarkError } from '../errors.ts';
 import { loadPolicyFiles } from '../policy/load-files.ts';
+import { createPolicyCompiler } from '../policy/compiler.ts';
 import { PolicyStore } from '../policy/store.ts';
 import { createRegistryClient } from '../registry/client.ts';
 import { withImageFacts } from '../image-verification/gather.ts';
@@ -29,7 +30,7 @@ export function registerReview(program: Command, setExitCode: (code: number) => 
     .action(async (file: string, options: ParsedOptions) => {
       try {
         const config = await loadConfig({ file: options.config, overrides: toOverrides(options) });
-        const store = new PolicyStore({ lockLabel: config.lockLabel, defaultImmutability: defaultPolicyOf(config), policyAdmins: policyAdminsOf(config), sources: [] });
+        const store = new PolicyStore({ compiler: createPolicyCompiler(), lockLabel: config.lockLabel, defaultImmutability: defaultPolicyOf(config), policyAdmins: policyAdminsOf(config), sources: [] });
         if (config.policiesDir) await loadPolicyFiles(store, config.policiesDir);
         const review = parseReview(await readInput(file));
         const registry = createRegistryClient();

@@ -89,7 +89,7 @@ export function clusterFactResolver(options: {
       const labels = namespace ? informers?.namespaceLabels(namespace) : undefined;
       if (labels) facts.targetNamespaceLabels = labels;
     }
-    if (discovery && informers && (isNamespaceRelabel(request) || (isPolicyWrite(request) && request.kind.kind === 'ImmutabilityPolicy' && mayLoosenLocks(request, snapshot.defaultImmutability)))) {
+    if (discovery && informers && (isNamespaceRelabel(request) || (isPolicyWrite(request) && request.kind.kind === 'ImmutabilityPolicy' && mayLoosenLocks(request, snapshot)))) {
       facts.exposed = await findExposedObjects({ reader, discovery, request, label: options.lockLabel ?? snapshot.lockLabel, timeoutMs, namespaceLabels: (ns) => informers.namespaceLabels(ns) });
     }
     if (needsParent(request)) facts.parent = request.name ? await lookup(reader, objectPath(request), timeoutMs) : { status: 'unavailable', reason: 'the request names no object' };

@@ -4,7 +4,8 @@
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from '../observability/logger.ts';
 import { BULWARK_KINDS, POLICY_GROUP, POLICY_KINDS, POLICY_VERSION, type PolicyKind } from '../policy/crds.ts';
-import { compileUnlock, type CompiledUnlock } from '../policy/compile-unlock.ts';
+import type { CompiledUnlock } from '../policy/compile-unlock.ts';
+import type { PolicyCompiler } from '../policy/compiler.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import { resilientInformer, type ResilientInformer } from './informer.ts';
 import type { KubeReader } from './kube-client.ts';
@@ -23,8 +24,8 @@ export interface ClusterInformers {
 
 const LIST_TIMEOUT_MS = 30_000;
 
-export function createClusterInformers(options: { reader: KubeReader; store: PolicyStore; logger: Logger; delay?: (ms: number) => Promise<void> }): ClusterInformers {
-  const { reader, store, logger } = options;
+export function createClusterInformers(options: { reader: KubeReader; store: PolicyStore; compiler: PolicyCompiler; logger: Logger; delay?: (ms: number) => Promise<void> }): ClusterInformers {
+  const { reader, store, compiler, logger } = options;
   const informers: ResilientInformer<KubernetesObject>[] = [];
 
   function watch(source: string, path: string, handlers: { upsert(o: KubernetesObject): void; remove(o: KubernetesObject): void }) {
@@ -69,7 +70,7 @@ export function createClusterInformers(options: { reader: KubeReader; store: Pol
   const unlockKey = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
   watch(UNLOCK_SOURCE, `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`, {
     upsert: (o) => {
-      const compiled = compileUnlock({ ...o, kind: 'UnlockRequest' });
+      const compiled = compiler.unlock({ ...o, kind: 'UnlockRequest' });
       if (compiled.ok) unlocksByUid.set(o.metadata?.uid ?? '', compiled.unlock);
       else {
         unlocksByUid.delete(o.metadata?.uid ?? '');

@@ -2,8 +2,7 @@
 // against UPDATE and DELETE, enforced. Safe by default, and what a policy that cannot be
 // applied as written falls back to.
 
-import type { CompiledImmutabilityPolicy, LockLabel, PolicySnapshot, SubjectSet } from './compiled.ts';
-import { buildImmutabilityIndex } from './immutability-index.ts';
+import type { CompiledImmutabilityPolicy, LockLabel, SubjectSet } from './compiled.ts';
 
 export const DEFAULT_LOCK_LABEL: LockLabel = { key: 'bulwark.dev/immutable', value: 'true' };
 
@@ -60,29 +59,4 @@ export function defaultPolicy(unlock: DefaultUnlockRules = {}): CompiledImmutabi
       maxDurationMs: unlock.maxDurationMs ?? BUILTIN_IMMUTABILITY_POLICY.unlock.maxDurationMs,
     },
   });
-}
-
-export function snapshotOf(options: {
-  lockLabel?: LockLabel;
-  defaultImmutability?: CompiledImmutabilityPolicy;
-  immutability?: readonly CompiledImmutabilityPolicy[];
-  images?: PolicySnapshot['images'];
-  policyAdmins?: SubjectSet;
-  pending?: readonly string[];
-} = {}): PolicySnapshot {
-  return Object.freeze({
-    lockLabel: options.lockLabel ?? DEFAULT_LOCK_LABEL,
-    defaultImmutability: options.defaultImmutability ?? BUILTIN_IMMUTABILITY_POLICY,
-    immutability: buildImmutabilityIndex(options.immutability ?? []),
-    images: options.images ?? [],
-    problems: [],
-    policyAdmins: options.policyAdmins ?? DEFAULT_POLICY_ADMINS,
-    synced: (options.pending ?? []).length === 0,
-    pending: options.pending ?? [],
-  });
-}
-
-/** No policies at all: the built-in default applies to every labelled object. */
-export function builtinSnapshot(lockLabel: LockLabel = DEFAULT_LOCK_LABEL): PolicySnapshot {
-  return snapshotOf({ lockLabel });
 }

@@ -10,7 +10,7 @@ import type { ImagePolicy } from './generated/types.ts';
 import { compileGlob, globProblem } from './glob.ts';
 import { canonicalImageGlob } from './image-glob.ts';
 import { checkNamespaceMatch, compileNamespaceMatch } from './namespace-match.ts';
-import { validateAgainstCrd } from './schemas.ts';
+import type { CrdValidator } from './schemas.ts';
 import { cloneJson } from '../json/clone.ts';
 
 /** Key types cosign produces and we verify: ECDSA P-256/P-384, RSA >= 2048, Ed25519. */
@@ -47,10 +47,11 @@ function checkCaBundle(pem: string): string | undefined {
   return undefined;
 }
 
-export function compileImagePolicy(raw: unknown): CompileResult<CompiledImagePolicy> {
+/** `validate` is the ImagePolicy CRD's validator (see schemas.ts; policy/compiler.ts binds it). */
+export function compileImagePolicy(raw: unknown, validate: CrdValidator): CompileResult<CompiledImagePolicy> {
   const object = cloneJson(raw) as ImagePolicy;
   const source = sourceOf(object ?? {});
-  const schemaProblems = validateAgainstCrd('ImagePolicy', object);
+  const schemaProblems = validate(object);
   if (schemaProblems.length > 0) return { ok: false, problems: schemaProblems, source };
   const { spec } = object;
   const problems: FieldProblem[] = checkNamespaceMatch(spec.match, 'spec.match');

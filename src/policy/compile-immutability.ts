@@ -8,7 +8,7 @@ import type { CompiledImmutabilityPolicy, LockedOperation, PolicySource } from '
 import { parseDuration } from './duration.ts';
 import type { ImmutabilityPolicy } from './generated/types.ts';
 import { checkNamespaceMatch, compileNamespaceMatch } from './namespace-match.ts';
-import { validateAgainstCrd } from './schemas.ts';
+import type { CrdValidator } from './schemas.ts';
 import { checkSelector, compileSelector } from './selector.ts';
 import { cloneJson } from '../json/clone.ts';
 
@@ -44,10 +44,11 @@ function literalNamespaces(namespaces: string[] | undefined): boolean {
   return namespaces !== undefined && namespaces.length > 0 && namespaces.every((ns) => !/[*?]/.test(ns));
 }
 
-export function compileImmutabilityPolicy(raw: unknown): CompileResult<CompiledImmutabilityPolicy> {
+/** `validate` is the ImmutabilityPolicy CRD's validator (see schemas.ts; policy/compiler.ts binds it). */
+export function compileImmutabilityPolicy(raw: unknown, validate: CrdValidator): CompileResult<CompiledImmutabilityPolicy> {
   const object = cloneJson(raw) as ImmutabilityPolicy;
   const source = sourceOf(object ?? {});
-  const schemaProblems = validateAgainstCrd('ImmutabilityPolicy', object);
+  const schemaProblems = validate(object);
   if (schemaProblems.length > 0) return { ok: false, problems: schemaProblems, source };
   const problems = checkMeaning(object);
   if (problems.length > 0) return { ok: false, problems, source };

@@ -4,7 +4,7 @@
 import type { FieldProblem } from '../errors.ts';
 import { parseDuration } from './duration.ts';
 import type { UnlockRequest } from './generated/types.ts';
-import { validateAgainstCrd } from './schemas.ts';
+import type { CrdValidator } from './schemas.ts';
 import { cloneJson } from '../json/clone.ts';
 
 export interface UnlockTarget {
@@ -53,9 +53,10 @@ export function groupOf(apiVersion: string): string {
 
 export type UnlockCompileResult = { ok: true; unlock: CompiledUnlock } | { ok: false; problems: FieldProblem[] };
 
-export function compileUnlock(raw: unknown): UnlockCompileResult {
+/** `validate` is the UnlockRequest CRD's validator (see schemas.ts; policy/compiler.ts binds it). */
+export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompileResult {
   const object = cloneJson(raw) as UnlockRequest;
-  const problems = validateAgainstCrd('UnlockRequest', object);
+  const problems = validate(object);
   if (problems.length > 0) return { ok: false, problems };
   const { spec, metadata } = object;
   const durationMs = parseDuration(spec.duration);

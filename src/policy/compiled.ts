@@ -2,6 +2,7 @@
 // changes (from a CRD object, a YAML file or the built-in default), never per request.
 
 import type { KeyObject } from 'node:crypto';
+import type { PolicyCompiler } from './compiler.ts';
 import type { CompiledGlob } from './glob.ts';
 import type { Labels } from './selector.ts';
 
@@ -117,4 +118,6 @@ export interface PolicySnapshot {
   synced: boolean;
   /** The sources not yet read, when not synced: for the message of the denial. */
   pending: readonly string[];
+  /** How policies and UnlockRequests are compiled (the store's own compiler): for rules that judge them at admission. */
+  compiler: PolicyCompiler;
 }

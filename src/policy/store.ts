@@ -5,9 +5,9 @@
 import type { FieldProblem } from '../errors.ts';
 import { formatProblems } from '../errors.ts';
 import { BUILTIN_IMMUTABILITY_POLICY, DEFAULT_LOCK_LABEL, DEFAULT_POLICY_ADMINS, strictStandIn } from './builtin.ts';
-import { compileImagePolicy } from './compile-image.ts';
-import { compileImmutabilityPolicy, type CompileResult } from './compile-immutability.ts';
+import type { CompileResult } from './compile-immutability.ts';
 import type { CompiledImagePolicy, CompiledImmutabilityPolicy, LockLabel, PolicyProblem, PolicySnapshot, PolicySource, SubjectSet } from './compiled.ts';
+import type { PolicyCompiler } from './compiler.ts';
 import type { PolicyKind } from './crds.ts';
 import { buildImmutabilityIndex } from './immutability-index.ts';
 
@@ -20,6 +20,8 @@ export interface PolicyStatusReport {
 }
 
 export interface PolicyStoreOptions {
+  /** Compiles policy objects (built once at start-up: createPolicyCompiler). */
+  compiler: PolicyCompiler;
   lockLabel?: LockLabel;
   /** The policy for labelled objects no ImmutabilityPolicy matches (built-in default unless configured). */
   defaultImmutability?: CompiledImmutabilityPolicy;
@@ -74,7 +76,8 @@ export class PolicyStore {
 
   /** Compiles and stores a policy; returns its problems (empty when it compiled). */
   upsert(kind: PolicyKind, object: unknown): FieldProblem[] {
-    const result = kind === 'ImmutabilityPolicy' ? compileImmutabilityPolicy(object) : compileImagePolicy(object);
+    const { compiler } = this.options;
+    const result = kind === 'ImmutabilityPolicy' ? compiler.immutability(object) : compiler.image(object);
     if (kind === 'ImmutabilityPolicy') this.put(kind, this.immutability, result as CompileResult<CompiledImmutabilityPolicy>);
     else this.put(kind, this.images, result as CompileResult<CompiledImagePolicy>);
     this.rebuild();
@@ -148,6 +151,7 @@ export class PolicyStore {
       policyAdmins: this.options.policyAdmins ?? DEFAULT_POLICY_ADMINS,
       synced: this.pendingSources.size === 0,
       pending: [...this.pendingSources],
+      compiler: this.options.compiler,
     });
   }
 }

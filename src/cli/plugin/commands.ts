@@ -9,7 +9,8 @@ import { resourcePath } from '../../cluster/discovery.ts';
 import { BaseError } from '../../errors.ts';
 import { DEFAULT_LOCK_LABEL } from '../../policy/builtin.ts';
 import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
-import { compileUnlock, type CompiledUnlock, type UnlockOperation } from '../../policy/compile-unlock.ts';
+import type { CompiledUnlock, UnlockOperation } from '../../policy/compile-unlock.ts';
+import { createPolicyCompiler } from '../../policy/compiler.ts';
 import { apiMessage, TIMEOUT_MS, type Session } from './session.ts';
 import { describeTarget, resolveTarget } from './target.ts';
 
@@ -115,7 +116,8 @@ export async function status(session: Session, allNamespaces: boolean, print: Pr
   if (locked.length === 0) print('  (none)');
   const res = await session.client.call('GET', UNLOCKS_PATH, { timeoutMs: TIMEOUT_MS });
   const now = Date.now();
-  const unlocks = res.status === 200 ? ((res.body as { items?: unknown[] }).items ?? []).map((o) => compileUnlock(o)).flatMap((c) => (c.ok ? [c.unlock] : [])) : [];
+  const compiler = createPolicyCompiler();
+  const unlocks = res.status === 200 ? ((res.body as { items?: unknown[] }).items ?? []).map((o) => compiler.unlock(o)).flatMap((c) => (c.ok ? [c.unlock] : [])) : [];
   print('UnlockRequests:');
   for (const u of unlocks) {
     print(`  ${u.name}: ${u.target.kind} ${u.target.namespace ? `${u.target.namespace}/` : ''}${u.target.name} [${[...u.operations].join(', ')}] by ${u.requester}; ${state(u, now)}${u.approvers.length ? ` (approved by ${u.approvers.join(', ')})` : ''}`);

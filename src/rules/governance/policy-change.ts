@@ -9,9 +9,8 @@
 import type { AdmissionRequest } from '../../admission/types.ts';
 import type { LockedObject, RequestFacts } from '../../decision/facts.ts';
 import { allow, deny, type Verdict } from '../../decision/verdict.ts';
-import { compileImagePolicy } from '../../policy/compile-image.ts';
-import { compileImmutabilityPolicy } from '../../policy/compile-immutability.ts';
 import type { CompiledImagePolicy, CompiledImmutabilityPolicy, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
+import type { PolicyCompiler } from '../../policy/compiler.ts';
 import { POLICY_GROUP } from '../../policy/crds.ts';
 import type { ImagePolicy } from '../../policy/generated/types.ts';
 import { imageLooseningsOf, imagePolicyDenies, matchNarrowed } from '../../policy/image-strictness.ts';
@@ -37,7 +36,7 @@ function versions<T>(request: AdmissionRequest, compile: (o: unknown) => { ok: t
   } as Versions<T>;
 }
 
-const immutabilityVersions = (r: AdmissionRequest) => versions<CompiledImmutabilityPolicy>(r, (o) => compileImmutabilityPolicy({ ...(o as object), kind: 'ImmutabilityPolicy' }));
+const immutabilityVersions = (r: AdmissionRequest, compiler: PolicyCompiler) => versions<CompiledImmutabilityPolicy>(r, (o) => compiler.immutability({ ...(o as object), kind: 'ImmutabilityPolicy' }));
 
 /**
  * Whether an ImmutabilityPolicy write could loosen any lock at all, before looking at
@@ -45,8 +44,9 @@ const immutabilityVersions = (r: AdmissionRequest) => versions<CompiledImmutabil
  * only joins the sets it matches, or replaces the built-in default: if it is as strict
  * as the default, nothing can loosen.
  */
-export function mayLoosenLocks(request: AdmissionRequest, fallback: CompiledImmutabilityPolicy): boolean {
-  const { before, after } = immutabilityVersions(request);
+export function mayLoosenLocks(request: AdmissionRequest, snapshot: Pick<PolicySnapshot, 'compiler' | 'defaultImmutability'>): boolean {
+  const fallback = snapshot.defaultImmutability;
+  const { before, after } = immutabilityVersions(request, snapshot.compiler);
   if (request.operation !== 'DELETE' && !after) return false; // invalid: policy validation refuses it
   if (!before) return after !== undefined && !dominates(after, fallback);
   if (!after) return before.enforcement === 'Enforce';
@@ -59,10 +59,10 @@ function describeObject(o: LockedObject): string {
 }
 
 function immutabilityExposures(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): string[] | { unavailable: string } {
-  if (!mayLoosenLocks(request, snapshot.defaultImmutability)) return [];
+  if (!mayLoosenLocks(request, snapshot)) return [];
   const exposed = facts.exposed;
   if (!exposed || exposed.status === 'unavailable') return { unavailable: exposed?.status === 'unavailable' ? exposed.reason : 'the locked objects it could govern were not looked up' };
-  const { before, after } = immutabilityVersions(request);
+  const { before, after } = immutabilityVersions(request, snapshot.compiler);
   const uid = before?.uid ?? after?.uid;
   const found: string[] = [];
   for (const o of exposed.objects) {
@@ -82,8 +82,8 @@ function immutabilityExposures(request: AdmissionRequest, snapshot: PolicySnapsh
   return found;
 }
 
-function imageExposures(request: AdmissionRequest): string[] {
-  const { before, after } = versions<CompiledImagePolicy>(request, (o) => compileImagePolicy(o));
+function imageExposures(request: AdmissionRequest, compiler: PolicyCompiler): string[] {
+  const { before, after } = versions<CompiledImagePolicy>(request, (o) => compiler.image(o));
   if (!before || !imagePolicyDenies(before)) return [];
   if (!after) return request.operation === 'DELETE' ? [`ImagePolicy ${before.name} would no longer verify any image`] : [];
   const phrases = imageLooseningsOf(after, before);
@@ -98,7 +98,7 @@ export function evaluatePolicyGovernance(request: AdmissionRequest, snapshot: Po
   const kind = request.kind.kind;
   const name = request.name || request.object?.metadata?.name || '';
   const what = `${kind} ${name}`;
-  const exposures = kind === 'ImmutabilityPolicy' ? immutabilityExposures(request, snapshot, facts) : imageExposures(request);
+  const exposures = kind === 'ImmutabilityPolicy' ? immutabilityExposures(request, snapshot, facts) : imageExposures(request, snapshot.compiler);
   if (!Array.isArray(exposures)) return deny(RULE, `${what}: cannot tell whether this ${request.operation.toLowerCase()} loosens existing locks, so it is denied (fail closed): ${exposures.unavailable}`);
   if (exposures.length === 0) return allow(RULE);
   return requireAgreement({ rule: RULE, request, snapshot, facts, target: { group: POLICY_GROUP, kind, name }, what, exposures });

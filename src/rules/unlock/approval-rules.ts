@@ -6,7 +6,6 @@
 // governance target that is itself locked also needs its governing policies' approvers.
 
 import type { KubeObject } from '../../admission/types.ts';
-import { compileImmutabilityPolicy } from '../../policy/compile-immutability.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { POLICY_GROUP } from '../../policy/crds.ts';
 import type { Labels } from '../../policy/selector.ts';
@@ -28,7 +27,7 @@ export function isGovernanceTarget(t: Pick<UnlockTarget, 'group' | 'kind'>): boo
 
 /** The policy admins' rule; for an ImmutabilityPolicy target, its own approver groups may approve too. */
 export function policyAdminRule(snapshot: PolicySnapshot, target: Pick<UnlockTarget, 'group' | 'kind'>, object: KubeObject | undefined): ApprovalRule {
-  const own = object && target.group === POLICY_GROUP && target.kind === 'ImmutabilityPolicy' ? compileImmutabilityPolicy({ ...object, kind: 'ImmutabilityPolicy' }) : undefined;
+  const own = object && target.group === POLICY_GROUP && target.kind === 'ImmutabilityPolicy' ? snapshot.compiler.immutability({ ...object, kind: 'ImmutabilityPolicy' }) : undefined;
   const defaults = snapshot.defaultImmutability.unlock;
   return {
     source: POLICY_ADMINS,

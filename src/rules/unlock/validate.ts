@@ -14,7 +14,7 @@ import { semanticChanges } from '../../diff/semantic-diff.ts';
 import { humanPath, isUnderPointer } from '../../diff/pointer.ts';
 import { approvalRulesFor, isGovernanceTarget } from './approval-rules.ts';
 import { describeApprovers, isApprover, namesApprovers, shortestMaximum, type ApprovalRule } from './approvals.ts';
-import { compileUnlock, type CompiledUnlock } from '../../policy/compile-unlock.ts';
+import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
 
 export const RULE = 'unlock-request';
 
@@ -110,10 +110,10 @@ function validateApproval(request: AdmissionRequest, before: CompiledUnlock, aft
 export function evaluateUnlockRequest(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
   if (request.kind.group !== POLICY_GROUP || request.kind.kind !== 'UnlockRequest' || request.subResource !== undefined) return allow(RULE, 'skip');
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return allow(RULE, 'skip');
-  const after = compileUnlock(request.object);
+  const after = snapshot.compiler.unlock(request.object);
   if (!after.ok) return deny(RULE, `UnlockRequest ${request.name ?? ''} is invalid: ${after.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   if (request.operation === 'CREATE') return validateCreate(request, after.unlock, snapshot, facts);
-  const before = compileUnlock(request.oldObject);
+  const before = snapshot.compiler.unlock(request.oldObject);
   if (!before.ok) return deny(RULE, 'the stored UnlockRequest is invalid and cannot be approved; delete it and create a new one');
   return validateApproval(request, before.unlock, after.unlock, snapshot, facts);
 }

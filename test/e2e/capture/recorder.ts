@@ -14,9 +14,9 @@ import { clusterFactResolver } from '../../../src/cluster/facts.ts';
 import { noClusterFacts } from '../../../src/review/decide.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
-import { builtinSnapshot } from '../../../src/policy/builtin.ts';
 import { createApp } from '../../../src/server/app.ts';
 import { TLS_OPTIONS } from '../../../src/server/tls.ts';
+import { builtinSnapshot } from '../../helpers/snapshots.ts';
 
 const { values } = parseArgs({
   options: {

@@ -17,9 +17,9 @@ import { promisify } from 'node:util';
 import { startProcess, logTail, type ManagedProcess } from '../cluster/processes.ts';
 import { freePort } from '../cluster/ports.ts';
 import { locateTools } from '../cluster/tools.ts';
-import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
 import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
 import { imagePolicy } from '../../helpers/policies.ts';
+import { compiler } from '../../helpers/snapshots.ts';
 
 const run = promisify(execFile);
 
@@ -152,7 +152,7 @@ export async function cosignSign(tools: RegistryTools, key: KeyPair, image: stri
  * on plain-HTTP registries; `spec` overrides fields. Named uniquely, as caches key on it.
  */
 export function signedByPolicy(publicKeyPem: string, spec: Record<string, unknown> = {}): CompiledImagePolicy {
-  const result = compileImagePolicy(imagePolicy(`p-${randomBytes(4).toString('hex')}`, {
+  const result = compiler.image(imagePolicy(`p-${randomBytes(4).toString('hex')}`, {
     images: ['**'],
     authorities: [{ name: 'release', key: { publicKey: publicKeyPem } }],
     registry: { insecure: true },

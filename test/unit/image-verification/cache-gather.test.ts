@@ -1,7 +1,6 @@
 // Caching, merging of concurrent misses, and the deadline of image verification.
 
 import { describe, expect, it } from 'vitest';
-import { PolicyStore } from '../../../src/policy/store.ts';
 import { cachedVerifier } from '../../../src/image-verification/cache.ts';
 import { gatherImageFacts } from '../../../src/image-verification/gather.ts';
 import type { VerificationResult } from '../../../src/decision/facts.ts';
@@ -9,9 +8,10 @@ import type { VerificationTask, Verifier } from '../../../src/rules/images/verif
 import type { StagedVerifier } from '../../../src/image-verification/verify.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { P256_PUBLIC_KEY, imagePolicy } from '../../helpers/policies.ts';
+import { policyStore } from '../../helpers/snapshots.ts';
 
 function task(digestByte: string, resourceVersion = '1'): VerificationTask {
-  const store = new PolicyStore({ sources: [] });
+  const store = policyStore({ sources: [] });
   store.upsert('ImagePolicy', { ...imagePolicy('p', { images: ['**'], authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY } }] }), metadata: { name: 'p', uid: 'u', resourceVersion } });
   return { image: { original: 'x', registry: 'r', repository: 'a', digest: `sha256:${digestByte.repeat(64)}` }, policy: store.snapshot().images[0]!, pullSecrets: [] };
 }
@@ -86,7 +86,7 @@ describe('cachedVerifier', () => {
 });
 
 describe('gatherImageFacts', () => {
-  const store = new PolicyStore({ sources: [] });
+  const store = policyStore({ sources: [] });
   store.upsert('ImagePolicy', imagePolicy('shop', { images: ['registry.local:5000/**'], unmatchedImages: 'Allow', authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY } }] }));
 
   it('verifies a pod\'s images in parallel', async () => {

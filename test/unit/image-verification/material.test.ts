@@ -6,19 +6,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ReadSecret, SecretData } from '../../../src/cluster/secrets.ts';
-import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
 import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
 import { resolveMaterial } from '../../../src/image-verification/material.ts';
 import type { VerificationTask } from '../../../src/rules/images/verification.ts';
 import { FIXTURES_DIR } from '../../helpers/fixtures.ts';
 import { P256_PUBLIC_KEY, imagePolicy } from '../../helpers/policies.ts';
+import { compiler } from '../../helpers/snapshots.ts';
 
 const OTHER_KEY = readFileSync(join(FIXTURES_DIR, 'signatures', 'other.pub'), 'utf8');
 const LOCK = { key: 'bulwark.dev/immutable', value: 'true' };
 const signal = () => AbortSignal.timeout(1000);
 
 function policy(spec: Record<string, unknown>): CompiledImagePolicy {
-  const r = compileImagePolicy(imagePolicy('p', { images: ['**'], ...spec }));
+  const r = compiler.image(imagePolicy('p', { images: ['**'], ...spec }));
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.policy;
 }

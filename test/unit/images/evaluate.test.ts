@@ -12,11 +12,12 @@ import { taskKey } from '../../../src/rules/images/verification.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { P256_PUBLIC_KEY, imagePolicy } from '../../helpers/policies.ts';
 import { variant } from '../../helpers/reviews.ts';
+import { policyStore } from '../../helpers/snapshots.ts';
 
 const API = `registry.local:5000/shop/api@sha256:${'ef'.repeat(32)}`;
 
 function storeWith(...policies: Record<string, unknown>[]): PolicyStore {
-  const store = new PolicyStore({ sources: [] });
+  const store = policyStore({ sources: [] });
   for (const p of policies) store.upsert('ImagePolicy', p);
   return store;
 }
@@ -59,7 +60,7 @@ describe('extracting images', () => {
 
 describe('the image rule', () => {
   it('does nothing without ImagePolicies', () => {
-    expect(decide(new PolicyStore({ sources: [] }), loadReview('deployment-create'), {}).outcomes).toContainEqual({ rule: 'images', decision: 'skip' });
+    expect(decide(policyStore({ sources: [] }), loadReview('deployment-create'), {}).outcomes).toContainEqual({ rule: 'images', decision: 'skip' });
   });
 
   it('admits a pinned, verified image and records which key verified it', () => {

@@ -1,19 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
 import { FIXTURES_DIR } from '../../helpers/fixtures.ts';
 import { P256_PUBLIC_KEY, examplePolicies, imagePolicy } from '../../helpers/policies.ts';
+import { compiler } from '../../helpers/snapshots.ts';
 
 function problems(raw: unknown): string[] {
-  const result = compileImagePolicy(raw);
+  const result = compiler.image(raw);
   if (result.ok) throw new Error('expected problems');
   return result.problems.map((p) => `${p.path}: ${p.message}`);
 }
 
 describe('compileImagePolicy', () => {
   it('compiles globs, keys, digests and defaults', () => {
-    const result = compileImagePolicy(examplePolicies()['shop-images']);
+    const result = compiler.image(examplePolicies()['shop-images']);
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
     const p = result.policy;
     expect(p.requireDigest).toBe(true);
@@ -28,7 +28,7 @@ describe('compileImagePolicy', () => {
   });
 
   it('reads a key from a Secret by reference, defaulting the data key', () => {
-    const result = compileImagePolicy(imagePolicy('ref', { images: ['**'], authorities: [{ name: 'k', key: { secretRef: { namespace: 'bulwark-system', name: 'cosign' } } }] }));
+    const result = compiler.image(imagePolicy('ref', { images: ['**'], authorities: [{ name: 'k', key: { secretRef: { namespace: 'bulwark-system', name: 'cosign' } } }] }));
     expect(result.ok && result.policy.authorities[0]).toEqual({ name: 'k', kind: 'key', key: { secretRef: { namespace: 'bulwark-system', name: 'cosign', key: 'cosign.pub' } } });
   });
 

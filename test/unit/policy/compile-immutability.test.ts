@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { compileImmutabilityPolicy } from '../../../src/policy/compile-immutability.ts';
 import type { MatchTarget } from '../../../src/policy/compiled.ts';
 import { examplePolicies, immutabilityPolicy } from '../../helpers/policies.ts';
+import { compiler } from '../../helpers/snapshots.ts';
 
 function compiled(raw: unknown) {
-  const result = compileImmutabilityPolicy(raw);
+  const result = compiler.immutability(raw);
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   return result.policy;
 }
 
 function problems(raw: unknown): string[] {
-  const result = compileImmutabilityPolicy(raw);
+  const result = compiler.immutability(raw);
   if (result.ok) throw new Error('expected problems');
   return result.problems.map((p) => `${p.path}: ${p.message}`);
 }

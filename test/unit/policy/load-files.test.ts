@@ -3,16 +3,16 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { BaseError } from '../../../src/errors.ts';
 import { loadPolicyFiles } from '../../../src/policy/load-files.ts';
-import { PolicyStore } from '../../../src/policy/store.ts';
 import { FIXTURES_DIR, REVIEWS_DIR } from '../../helpers/fixtures.ts';
 import { VALID_POLICIES_DIR } from '../../helpers/policies.ts';
+import { policyStore } from '../../helpers/snapshots.ts';
 
 const INVALID_DIR = join(FIXTURES_DIR, 'policies', 'invalid');
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'bulwark.js');
 
 describe('policies from files (standalone mode)', () => {
   it('loads every policy through the same compile path and marks the source synced', async () => {
-    const store = new PolicyStore({ sources: ['files'] });
+    const store = policyStore({ sources: ['files'] });
     expect(await loadPolicyFiles(store, VALID_POLICIES_DIR)).toBe(3);
     const snapshot = store.snapshot();
     expect(snapshot.synced).toBe(true);
@@ -21,7 +21,7 @@ describe('policies from files (standalone mode)', () => {
   });
 
   it('refuses invalid files naming file, policy and field of each problem', async () => {
-    const error = await loadPolicyFiles(new PolicyStore({ sources: ['files'] }), INVALID_DIR).catch((e: unknown) => e);
+    const error = await loadPolicyFiles(policyStore({ sources: ['files'] }), INVALID_DIR).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BaseError);
     const message = (error as BaseError).message;
     expect(message).toContain('bad.yaml: ImmutabilityPolicy bad-immutability: spec.enforcement: must be one of "Enforce", "Warn", "Audit"');

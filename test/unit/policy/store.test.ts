@@ -8,6 +8,7 @@ import { PolicyStore, type PolicyStatusReport } from '../../../src/policy/store.
 import { loadReview } from '../../helpers/fixtures.ts';
 import { examplePolicies, imagePolicy, immutabilityPolicy } from '../../helpers/policies.ts';
 import { variant } from '../../helpers/reviews.ts';
+import { policyStore } from '../../helpers/snapshots.ts';
 
 const decide = (store: PolicyStore, review: AdmissionReviewRequest, namespaceLabels?: Record<string, string>) =>
   reviewRequest({ request: review.request, snapshot: store.snapshot(), facts: namespaceLabels ? { namespaceLabels } : {} });
@@ -21,7 +22,7 @@ const imageChange = (namespace = 'demo') => variant('deployment-image-changed', 
 
 describe('PolicyStore', () => {
   it('is not synced until every source has listed once', () => {
-    const store = new PolicyStore({ sources: ['ImmutabilityPolicy', 'ImagePolicy'] });
+    const store = policyStore({ sources: ['ImmutabilityPolicy', 'ImagePolicy'] });
     expect(store.snapshot().synced).toBe(false);
     store.markSynced('ImmutabilityPolicy');
     expect(store.pending()).toEqual(['ImagePolicy']);
@@ -30,7 +31,7 @@ describe('PolicyStore', () => {
   });
 
   it('keeps a taken snapshot unchanged while policies change (atomic swap)', () => {
-    const store = new PolicyStore({ sources: [] });
+    const store = policyStore({ sources: [] });
     const before = store.snapshot();
     store.upsert('ImmutabilityPolicy', immutabilityPolicy('warn-all', { enforcement: 'Warn' }));
     const after = store.snapshot();
@@ -41,7 +42,7 @@ describe('PolicyStore', () => {
   });
 
   it('rebuilds once however many events arrived since the last snapshot', () => {
-    const store = new PolicyStore({ sources: [] });
+    const store = policyStore({ sources: [] });
     const first = store.snapshot();
     for (let i = 0; i < 50; i++) store.upsert('ImmutabilityPolicy', immutabilityPolicy(`p${i}`, {}));
     const next = store.snapshot();
@@ -51,7 +52,7 @@ describe('PolicyStore', () => {
   });
 
   it('a matching policy replaces the built-in default; others fall back to it', () => {
-    const store = new PolicyStore({ sources: [] });
+    const store = policyStore({ sources: [] });
     store.upsert('ImmutabilityPolicy', examplePolicies()['deployments-replicas-may-scale']);
     const scale = variant('deployment-image-changed', (r) => {
       r.request.object = structuredClone(r.request.oldObject!);
@@ -64,7 +65,7 @@ describe('PolicyStore', () => {
   });
 
   it('the strictest matching policy wins', () => {
-    const store = new PolicyStore({ sources: [] });
+    const store = policyStore({ sources: [] });
     store.upsert('ImmutabilityPolicy', immutabilityPolicy('warn-only', { enforcement: 'Warn' }));
     const warned = decide(store, imageChange());
     expect(warned).toMatchObject({ allowed: true });
@@ -75,7 +76,7 @@ describe('PolicyStore', () => {
 
   it('an invalid policy is reported and applies in its strictest reading', () => {
     const reports: PolicyStatusReport[] = [];
-    const store = new PolicyStore({ sources: [], onCompiled: (r) => reports.push(r) });
+    const store = policyStore({ sources: [], onCompiled: (r) => reports.push(r) });
     store.upsert('ImmutabilityPolicy', immutabilityPolicy('warn-only', { enforcement: 'Warn' }));
     expect(decide(store, imageChange()).allowed).toBe(true);
     store.upsert('ImmutabilityPolicy', immutabilityPolicy('broken', { allowedChanges: ['no-slash'] }));
@@ -90,7 +91,7 @@ describe('PolicyStore', () => {
 
   it('reports a compile outcome once per resourceVersion', () => {
     const reports: PolicyStatusReport[] = [];
-    const store = new PolicyStore({ sources: [], onCompiled: (r) => reports.push(r) });
+    const store = policyStore({ sources: [], onCompiled: (r) => reports.push(r) });
     const policy = immutabilityPolicy('p', {});
     store.upsert('ImmutabilityPolicy', policy);
     store.upsert('ImmutabilityPolicy', policy);
@@ -99,7 +100,7 @@ describe('PolicyStore', () => {
   });
 
   it('selects namespaces by label from the namespace-labels fact, strictly when unknown', () => {
-    const store = new PolicyStore({ sources: [] });
+    const store = policyStore({ sources: [] });
     store.upsert('ImmutabilityPolicy', immutabilityPolicy('audit-sandbox', { enforcement: 'Audit', match: { namespaceSelector: { matchLabels: { env: 'sandbox' } } } }));
     expect(decide(store, imageChange(), { env: 'sandbox' })).toMatchObject({ allowed: true });
     expect(decide(store, imageChange(), { env: 'prod' }).allowed).toBe(false);
@@ -109,7 +110,7 @@ describe('PolicyStore', () => {
   });
 
   it('an invalid ImagePolicy stays in the snapshot, marked invalid', () => {
-    const store = new PolicyStore({ sources: [] });
+    const store = policyStore({ sources: [] });
     store.upsert('ImagePolicy', imagePolicy('broken-images', { images: ['**'], authorities: [{ name: 'k', key: { publicKey: 'x' } }] }));
     const [policy] = store.snapshot().images;
     expect(policy?.invalid).toMatch(/spec\.authorities\[0\]\.key\.publicKey/);
@@ -119,7 +120,7 @@ describe('PolicyStore', () => {
 
 describe('the immutability index', () => {
   it('looks at the few policies that can match, not all of them', () => {
-    const store = new PolicyStore({ sources: [] });
+    const store = policyStore({ sources: [] });
     for (let i = 0; i < 1000; i++) {
       store.upsert('ImmutabilityPolicy', immutabilityPolicy(`kind-${i}`, { match: { resources: [{ apiGroups: ['example.com'], kinds: [`Kind${i}`] }] } }));
     }
@@ -133,7 +134,7 @@ describe('the immutability index', () => {
   });
 
   it('indexes policies limited to namespace names by namespace', () => {
-    const store = new PolicyStore({ sources: [] });
+    const store = policyStore({ sources: [] });
     for (let i = 0; i < 1000; i++) store.upsert('ImmutabilityPolicy', immutabilityPolicy(`team-${i}`, { match: { namespaces: [`team-${i}`] } }));
     store.upsert('ImmutabilityPolicy', immutabilityPolicy('globbed', { match: { namespaces: ['team-*'] } }));
     const index = store.snapshot().immutability;

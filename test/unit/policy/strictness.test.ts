@@ -6,23 +6,22 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_IMMUTABILITY_POLICY } from '../../../src/policy/builtin.ts';
-import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
-import { compileImmutabilityPolicy } from '../../../src/policy/compile-immutability.ts';
 import type { CompiledImagePolicy, CompiledImmutabilityPolicy } from '../../../src/policy/compiled.ts';
 import { compileGlob } from '../../../src/policy/glob.ts';
 import { globCovers, imageLooseningsOf, imageSetLoosenings, matchNarrowed } from '../../../src/policy/image-strictness.ts';
 import { dominates, immutabilityLoosenings, looseningsOf } from '../../../src/policy/strictness.ts';
 import { FIXTURES_DIR } from '../../helpers/fixtures.ts';
 import { imagePolicy, immutabilityPolicy, P256_PUBLIC_KEY } from '../../helpers/policies.ts';
+import { compiler } from '../../helpers/snapshots.ts';
 
 function imm(name: string, spec: Record<string, unknown> = {}, uid = `uid-${name}`): CompiledImmutabilityPolicy {
-  const r = compileImmutabilityPolicy(immutabilityPolicy(name, spec, { uid }));
+  const r = compiler.immutability(immutabilityPolicy(name, spec, { uid }));
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.policy;
 }
 
 function img(name: string, spec: Record<string, unknown> = {}, uid = `uid-${name}`): CompiledImagePolicy {
-  const r = compileImagePolicy({ ...imagePolicy(name, { images: ['registry.example.com/shop/**'], authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }], ...spec }), metadata: { name, uid } });
+  const r = compiler.image({ ...imagePolicy(name, { images: ['registry.example.com/shop/**'], authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }], ...spec }), metadata: { name, uid } });
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.policy;
 }

@@ -3,9 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest } from '../../../src/admission/types.ts';
 import { reviewRequest } from '../../../src/review/review.ts';
-import { builtinSnapshot } from '../../../src/policy/builtin.ts';
 import { imagePolicy, immutabilityPolicy } from '../../helpers/policies.ts';
 import { variant } from '../../helpers/reviews.ts';
+import { builtinSnapshot } from '../../helpers/snapshots.ts';
 
 /** The captured CREATE of a ConfigMap, turned into the CREATE of `object`. */
 function policyCreate(object: Record<string, unknown>, operation: 'CREATE' | 'UPDATE' = 'CREATE'): AdmissionReviewRequest {

@@ -2,8 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { decide, noClusterFacts } from '../../../src/review/decide.ts';
-import { builtinSnapshot } from '../../../src/policy/builtin.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
+import { builtinSnapshot } from '../../helpers/snapshots.ts';
 
 describe('decide', () => {
   it('denies with a reason when fact lookup throws', async () => {

@@ -6,14 +6,12 @@ import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest, KubeObject } from '../../../src/admission/types.ts';
 import type { RequestFacts } from '../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../src/review/review.ts';
-import { snapshotOf } from '../../../src/policy/builtin.ts';
-import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
-import { compileImmutabilityPolicy } from '../../../src/policy/compile-immutability.ts';
 import type { CompiledImagePolicy, CompiledImmutabilityPolicy, PolicySnapshot } from '../../../src/policy/compiled.ts';
-import { compileUnlock, type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
+import { type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
 import { ADMIN, ALICE, exposed, lockedObject, namespaceRelabel, policyWrite } from '../../helpers/governance.ts';
 import { imagePolicy, immutabilityPolicy, P256_PUBLIC_KEY } from '../../helpers/policies.ts';
 import { CREATED_MS, unlockRequest } from '../../helpers/unlock.ts';
+import { compiler, snapshotOf } from '../../helpers/snapshots.ts';
 
 const ADMINS = { groups: new Set(['system:masters', 'policy-admins']), users: new Set<string>() };
 const LEADS = { approvalsRequired: 2, approverGroups: ['leads'], maxDuration: '1h' };
@@ -22,7 +20,7 @@ function imm(name: string, spec: Record<string, unknown>): KubeObject {
   return immutabilityPolicy(name, spec) as KubeObject;
 }
 function compiledImm(object: KubeObject): CompiledImmutabilityPolicy {
-  const r = compileImmutabilityPolicy(object);
+  const r = compiler.immutability(object);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.policy;
 }
@@ -30,7 +28,7 @@ function img(name: string, spec: Record<string, unknown> = {}): KubeObject {
   return imagePolicy(name, { images: ['registry.example.com/shop/**'], authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }], ...spec }) as KubeObject;
 }
 function compiledImg(object: KubeObject): CompiledImagePolicy {
-  const r = compileImagePolicy(object);
+  const r = compiler.image(object);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.policy;
 }
@@ -140,7 +138,7 @@ describe('an ImmutabilityPolicy write that loosens existing locks needs an appro
 
   describe('with an UnlockRequest for the policy', () => {
     const unlock = (approvals: { user: string; groups: string[] }[], spec: Record<string, unknown> = {}): CompiledUnlock => {
-      const r = compileUnlock(unlockRequest('loosen-prod', { target: { apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImmutabilityPolicy', name: 'prod-config' }, requester: 'admin', ...spec }, approvals));
+      const r = compiler.unlock(unlockRequest('loosen-prod', { target: { apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImmutabilityPolicy', name: 'prod-config' }, requester: 'admin', ...spec }, approvals));
       if (!r.ok) throw new Error(JSON.stringify(r.problems));
       return r.unlock;
     };
@@ -230,7 +228,7 @@ describe('namespace relabelling (finding 1)', () => {
   });
 
   it('is allowed with an UnlockRequest for the Namespace approved by two policy admins', () => {
-    const r = compileUnlock(unlockRequest('relabel-shop', { target: { apiVersion: 'v1', kind: 'Namespace', name: 'shop' } }, [{ user: 'erin', groups: ['policy-admins'] }, { user: 'frank', groups: ['system:masters'] }]));
+    const r = compiler.unlock(unlockRequest('relabel-shop', { target: { apiVersion: 'v1', kind: 'Namespace', name: 'shop' } }, [{ user: 'erin', groups: ['policy-admins'] }, { user: 'frank', groups: ['system:masters'] }]));
     if (!r.ok) throw new Error('invalid');
     const v = decide(namespaceRelabel('shop', { env: 'prod' }, { env: 'dev' }), s, { exposed: exposed([cm]), unlocks: [r.unlock], now: CREATED_MS + 1000 });
     expect(v.allowed).toBe(true);

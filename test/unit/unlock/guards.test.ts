@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest } from '../../../src/admission/types.ts';
 import type { RequestFacts } from '../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../src/review/review.ts';
-import { builtinSnapshot } from '../../../src/policy/builtin.ts';
 import { variant } from '../../helpers/reviews.ts';
+import { builtinSnapshot } from '../../helpers/snapshots.ts';
 
 function namespaceDelete(): AdmissionReviewRequest {
   return variant('configmap-delete-unlabelled', (r) => {

@@ -7,16 +7,17 @@ import type { RequestFacts } from '../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../src/review/review.ts';
 import { defaultPolicy } from '../../../src/policy/builtin.ts';
 import { PolicyStore } from '../../../src/policy/store.ts';
-import { compileUnlock, type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
+import { type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { immutabilityPolicy } from '../../helpers/policies.ts';
 import { oldObjectOf } from '../../helpers/reviews.ts';
 import { CREATED_MS, unlockRequest, unlockReview } from '../../helpers/unlock.ts';
+import { compiler, policyStore } from '../../helpers/snapshots.ts';
 
 const MINUTE = 60_000;
 
 function store(unlock: Record<string, unknown> = { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' }): PolicyStore {
-  const s = new PolicyStore({ sources: [] });
+  const s = policyStore({ sources: [] });
   s.upsert('ImmutabilityPolicy', immutabilityPolicy('locks', { unlock }));
   return s;
 }
@@ -29,7 +30,7 @@ function decide(review: AdmissionReviewRequest, facts: RequestFacts, s = store()
 }
 
 const compiled = (o: KubeObject): CompiledUnlock => {
-  const r = compileUnlock(o);
+  const r = compiler.unlock(o);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.unlock;
 };
@@ -55,12 +56,12 @@ describe('creating an UnlockRequest', () => {
   });
 
   it('is allowed under the built-in default when approver groups are configured for it', () => {
-    const s = new PolicyStore({ sources: [], defaultImmutability: defaultPolicy({ approverGroups: ['approvers'] }) });
+    const s = policyStore({ sources: [], defaultImmutability: defaultPolicy({ approverGroups: ['approvers'] }) });
     expect(decide(unlockReview(unlockRequest('x', {})), facts, s).allowed).toBe(true);
   });
 
   it('is denied when no policy names approvers (the built-in default)', () => {
-    const v = decide(unlockReview(unlockRequest('x', {})), facts, new PolicyStore({ sources: [] }));
+    const v = decide(unlockReview(unlockRequest('x', {})), facts, policyStore({ sources: [] }));
     expect(v.reasons[0]).toMatch(/nobody can approve this request: ImmutabilityPolicy builtin-default names no unlock\.approverGroups/);
   });
 });

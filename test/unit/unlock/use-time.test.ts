@@ -9,19 +9,20 @@ import type { RequestFacts } from '../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../src/review/review.ts';
 import { defaultPolicy } from '../../../src/policy/builtin.ts';
 import { PolicyStore } from '../../../src/policy/store.ts';
-import { compileUnlock, type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
+import { type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { immutabilityPolicy } from '../../helpers/policies.ts';
 import { exposed, namespaceRelabel } from '../../helpers/governance.ts';
 import { editedUpdate, oldObjectOf } from '../../helpers/reviews.ts';
 import { CREATED_MS, unlockRequest, unlockReview } from '../../helpers/unlock.ts';
+import { compiler, policyStore } from '../../helpers/snapshots.ts';
 
 const MINUTE = 60_000;
 const APPROVERS = ['dev', 'approvers', 'system:authenticated'];
 const by = (user: string, groups: string[] = APPROVERS) => ({ user, groups });
 
 function store(...policies: Record<string, unknown>[]): PolicyStore {
-  const s = new PolicyStore({ sources: [] });
+  const s = policyStore({ sources: [] });
   for (const p of policies) s.upsert('ImmutabilityPolicy', p);
   return s;
 }
@@ -29,7 +30,7 @@ function store(...policies: Record<string, unknown>[]): PolicyStore {
 const locks = (unlock: Record<string, unknown> = {}) => immutabilityPolicy('locks', { unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h', ...unlock } });
 
 function compiled(spec: Record<string, unknown>, approvals: { user: string; groups?: string[] }[] = [by('bob'), by('carol')]): CompiledUnlock {
-  const r = compileUnlock(unlockRequest('ur-1', spec, approvals));
+  const r = compiler.unlock(unlockRequest('ur-1', spec, approvals));
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.unlock;
 }
@@ -123,7 +124,7 @@ describe('approval rules read the target`s namespace labels (finding 11)', () =>
   const selected = immutabilityPolicy('prod-only', { match: { namespaceSelector: { matchLabels: { env: 'prod' } } }, unlock: { approverGroups: ['leads'] } });
   const target = (): RequestFacts['unlockTarget'] => ({ status: 'found', object: oldObjectOf(loadReview('configmap-apply-changed')) });
   const s = () => {
-    const st = new PolicyStore({ sources: [], defaultImmutability: defaultPolicy({ approverGroups: ['approvers'] }) });
+    const st = policyStore({ sources: [], defaultImmutability: defaultPolicy({ approverGroups: ['approvers'] }) });
     st.upsert('ImmutabilityPolicy', selected);
     return st;
   };
@@ -165,7 +166,7 @@ describe('UnlockRequests for governance targets', () => {
 
 describe('a locked Namespace', () => {
   it('is unlocked by an UnlockRequest naming it without a namespace (it is cluster-scoped, though its requests carry one)', () => {
-    const s = new PolicyStore({ sources: [], defaultImmutability: defaultPolicy({ approverGroups: ['approvers'] }) });
+    const s = policyStore({ sources: [], defaultImmutability: defaultPolicy({ approverGroups: ['approvers'] }) });
     const review = namespaceRelabel('shop', { 'bulwark.dev/immutable': 'true' }, { 'bulwark.dev/immutable': 'true', owner: 'web' });
     const unlock = compiled({ target: { apiVersion: 'v1', kind: 'Namespace', name: 'shop' } });
     const v = reviewRequest({ request: review.request, snapshot: s.snapshot(), facts: { now: CREATED_MS + MINUTE, unlocks: [unlock], exposed: exposed([]) } });

@@ -9,12 +9,11 @@ import { parse } from 'yaml';
 import type { AdmissionReviewRequest, KubeObject } from '../../../../src/admission/types.ts';
 import type { RequestFacts } from '../../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../../src/review/review.ts';
-import { builtinSnapshot } from '../../../../src/policy/builtin.ts';
-import { compileUnlock } from '../../../../src/policy/compile-unlock.ts';
 import { crdReadingChanges, isGuardedCrdUpdate } from '../../../../src/rules/guards/crd-changes.ts';
 import { FIXTURES_DIR } from '../../../helpers/fixtures.ts';
 import { variant } from '../../../helpers/reviews.ts';
 import { CREATED_MS, unlockRequest } from '../../../helpers/unlock.ts';
+import { builtinSnapshot, compiler } from '../../../helpers/snapshots.ts';
 
 type Crd = KubeObject & { spec: { versions: Record<string, any>[]; names: Record<string, unknown>; [k: string]: unknown } };
 
@@ -114,7 +113,7 @@ describe('the CRD update guard', () => {
   it('an approved, unexpired UnlockRequest for the CRD lifts it; one short of approvals does not', () => {
     const target = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: 'widgets.e2e.bulwark.dev' };
     const compiled = (approvals: { user: string; groups?: string[] }[]) => {
-      const r = compileUnlock(unlockRequest('crd-change', { target }, approvals));
+      const r = compiler.unlock(unlockRequest('crd-change', { target }, approvals));
       if (!r.ok) throw new Error(JSON.stringify(r.problems));
       return r.unlock;
     };

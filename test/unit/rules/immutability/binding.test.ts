@@ -7,9 +7,9 @@ import type { AdmissionReviewRequest, KubeObject } from '../../../../src/admissi
 import { objectPath } from '../../../../src/cluster/facts.ts';
 import { isPodBinding, needsParent, type RequestFacts } from '../../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../../src/review/review.ts';
-import { builtinSnapshot } from '../../../../src/policy/builtin.ts';
 import { loadReview } from '../../../helpers/fixtures.ts';
 import { variant } from '../../../helpers/reviews.ts';
+import { builtinSnapshot } from '../../../helpers/snapshots.ts';
 
 const LABEL = 'bulwark.dev/immutable';
 

@@ -6,10 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest, KubeObject } from '../../../../src/admission/types.ts';
 import { reviewRequest } from '../../../../src/review/review.ts';
-import { builtinSnapshot } from '../../../../src/policy/builtin.ts';
 import { MAX_ABSENT_EMPTY } from '../../../../src/diff/last-applied.ts';
 import { loadReview } from '../../../helpers/fixtures.ts';
 import { editedUpdate, oldObjectOf } from '../../../helpers/reviews.ts';
+import { builtinSnapshot } from '../../../helpers/snapshots.ts';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 const REVISION = 'deployment.kubernetes.io/revision';

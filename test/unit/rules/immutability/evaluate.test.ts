@@ -5,10 +5,11 @@ import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest, KubeObject } from '../../../../src/admission/types.ts';
 import type { RequestFacts } from '../../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../../src/review/review.ts';
-import { BUILTIN_IMMUTABILITY_POLICY, builtinSnapshot, snapshotOf } from '../../../../src/policy/builtin.ts';
+import { BUILTIN_IMMUTABILITY_POLICY } from '../../../../src/policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, PolicySnapshot } from '../../../../src/policy/compiled.ts';
 import { loadReview } from '../../../helpers/fixtures.ts';
 import { editedUpdate, oldObjectOf, variant } from '../../../helpers/reviews.ts';
+import { builtinSnapshot, snapshotOf } from '../../../helpers/snapshots.ts';
 
 const LABEL = 'bulwark.dev/immutable';
 

@@ -8,12 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { parseReview } from '../../../../src/admission/decode.ts';
 import type { AdmissionReviewRequest } from '../../../../src/admission/types.ts';
 import { reviewRequest } from '../../../../src/review/review.ts';
-import { builtinSnapshot } from '../../../../src/policy/builtin.ts';
-import { PolicyStore } from '../../../../src/policy/store.ts';
 import { makesExactly } from '../../../../src/rules/unlock/match.ts';
 import { REVIEWS_DIR } from '../../../helpers/fixtures.ts';
 import { immutabilityPolicy } from '../../../helpers/policies.ts';
 import { CREATED_MS, unlockRequest, unlockReview } from '../../../helpers/unlock.ts';
+import { builtinSnapshot, policyStore } from '../../../helpers/snapshots.ts';
 
 const decide = (review: AdmissionReviewRequest) => reviewRequest({ request: review.request, snapshot: builtinSnapshot(), facts: {} });
 const capturedText = (name: string) => readFileSync(join(REVIEWS_DIR, `${name}.json`), 'utf8');
@@ -81,7 +80,7 @@ describe('a change bound by an UnlockRequest, on an object holding large integer
 
 describe('an UnlockRequest whose bound change holds a large integer', () => {
   it('is validated like any other (its copy keeps the raw number; structuredClone refused it)', () => {
-    const store = new PolicyStore({ sources: [] });
+    const store = policyStore({ sources: [] });
     store.upsert('ImmutabilityPolicy', immutabilityPolicy('locks', { unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' } }));
     const object = unlockRequest('raise', { change: { patch: [{ op: 'replace', path: '/spec/microDollars', value: 1 }] } });
     const review = parseReview(JSON.stringify(unlockReview(object)).replace('"value":1', '"value":9007199254740993'));
