@@ -6,7 +6,8 @@ export function decodePointerSegment(segment: string): string {
 }
 
 export function encodePointerSegment(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+  // Most keys need no escape: the diff names every changed path, so skip the regexes then.
+  return segment.includes('~') || segment.includes('/') ? segment.replace(/~/g, '~0').replace(/\//g, '~1') : segment;
 }
 
 export function pointerSegments(pointer: string): string[] {

@@ -10,6 +10,7 @@
 import type { KubeObject } from '../admission/types.ts';
 import { isJsonNumber, isRawNumber, sameNumber } from '../json/numbers.ts';
 import { isBookkeepingAnnotationChange, SYSTEM_METADATA, type BookkeepingContext } from './bookkeeping.ts';
+import { encodePointerSegment } from './pointer.ts';
 
 export type ChangeKind = 'added' | 'removed' | 'changed';
 
@@ -72,11 +73,6 @@ function member(object: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(object, key) ? value : undefined;
 }
 
-function segment(key: string | number): string {
-  if (typeof key === 'number') return String(key);
-  return key.indexOf('~') === -1 && key.indexOf('/') === -1 ? key : key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
 function childLevel(level: Level, key: string | number): Level {
   if (level === 'root' && key === 'metadata') return 'metadata';
   if (level === 'metadata' && key === 'annotations') return 'annotations';
@@ -121,7 +117,7 @@ class ChangeCollector {
         else if (after === undefined && isContainer(before) && !Array.isArray(before)) after = EMPTY;
       }
     }
-    const path = `${frame.path}/${segment(key)}`;
+    const path = `${frame.path}/${typeof key === 'number' ? key : encodePointerSegment(key)}`;
     if (after === undefined) this.add(path, 'removed');
     else if (before === undefined) this.add(path, 'added');
     else if (isContainer(before) && isContainer(after) && Array.isArray(before) === Array.isArray(after)) return frameOf(before, after, path, childLevel(level, key));

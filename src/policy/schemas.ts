@@ -4,6 +4,7 @@
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { pointerSegments } from '../diff/pointer.ts';
 import type { FieldProblem } from '../errors.ts';
 import { BULWARK_KINDS, crdSchema, type BulwarkKind, type JsonSchema } from './crds.ts';
 
@@ -35,8 +36,8 @@ function closed(schema: unknown): unknown {
 }
 
 /** `/spec/match/resources/0/kinds` -> `spec.match.resources[0].kinds` */
-export function fieldPath(instancePath: string, extra?: string): string {
-  const segments = instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+function fieldPath(instancePath: string, extra?: string): string {
+  const segments = pointerSegments(instancePath);
   if (extra) segments.push(extra);
   return segments.reduce((out, s) => (/^\d+$/.test(s) ? `${out}[${s}]` : out ? `${out}.${s}` : s), '');
 }

@@ -6,9 +6,8 @@
 // namespace's labels needs the same agreement as a change of the locked object itself.
 
 import type { CompiledImmutabilityPolicy, UnlockRules } from './compiled.ts';
+import { formatDuration } from './duration.ts';
 import { isUnderPointer } from '../diff/pointer.ts';
-
-const formatHours = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms / 60_000}m`);
 
 const notIn = <T>(items: Iterable<T>, of: ReadonlySet<T> | undefined) => [...items].filter((i) => !of?.has(i));
 
@@ -17,7 +16,7 @@ function unlockLoosenings(q: UnlockRules, p: UnlockRules): string[] {
   if (q.approvalsRequired < p.approvalsRequired) found.push(`need ${q.approvalsRequired} approval${q.approvalsRequired === 1 ? '' : 's'} instead of ${p.approvalsRequired}`);
   for (const g of notIn(q.approverGroups, p.approverGroups)) found.push(`let group ${g} approve unlocks`);
   for (const u of notIn(q.approverUsers ?? [], p.approverUsers)) found.push(`let user ${u} approve unlocks`);
-  if (q.maxDurationMs > p.maxDurationMs) found.push(`allow unlocks of ${formatHours(q.maxDurationMs)} instead of ${formatHours(p.maxDurationMs)}`);
+  if (q.maxDurationMs > p.maxDurationMs) found.push(`allow unlocks of ${formatDuration(q.maxDurationMs)} instead of ${formatDuration(p.maxDurationMs)}`);
   return found;
 }
 

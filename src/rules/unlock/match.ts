@@ -8,6 +8,7 @@
 import jsonPatch from 'fast-json-patch';
 import type { KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
+import { formatDuration } from '../../policy/duration.ts';
 import { semanticChanges } from '../../diff/semantic-diff.ts';
 import { approvalCounts, approvalsRequired, shortestMaximum, type ApprovalRule } from './approvals.ts';
 import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
@@ -37,8 +38,6 @@ export function makesExactly(patch: readonly PatchOperation[], oldObject: KubeOb
   }
   return semanticChanges(patched, newObject).length === 0;
 }
-
-const formatDuration = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${Math.round(ms / 60_000)}m`);
 
 function operationProblem(unlock: CompiledUnlock, demand: UnlockDemand): string | undefined {
   const ops = unlock.operations;

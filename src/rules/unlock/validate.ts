@@ -10,6 +10,7 @@ import type { RequestFacts } from '../../decision/facts.ts';
 import { allow, deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { POLICY_GROUP } from '../../policy/crds.ts';
+import { formatDuration } from '../../policy/duration.ts';
 import { semanticChanges } from '../../diff/semantic-diff.ts';
 import { humanPath, isUnderPointer } from '../../diff/pointer.ts';
 import { approvalRulesFor, isGovernanceTarget } from './approval-rules.ts';
@@ -17,11 +18,6 @@ import { describeApprovers, isApprover, namesApprovers, shortestMaximum, type Ap
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
 
 export const RULE = 'unlock-request';
-
-function formatDuration(ms: number): string {
-  const minutes = ms / 60_000;
-  return minutes >= 60 && minutes % 60 === 0 ? `${minutes / 60}h` : `${minutes}m`;
-}
 
 /** The unlock rules governing the target, as they would for a change of it. */
 function governingRules(unlock: CompiledUnlock, target: KubeObject | undefined, snapshot: PolicySnapshot, facts: RequestFacts): ApprovalRule[] {
