@@ -7,6 +7,7 @@
 
 import type { AdmissionRequest } from '../admission/types.ts';
 import type { ExposedObjects, LockedObject } from '../decision/facts.ts';
+import { BaseError } from '../errors.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import type { ImmutabilityPolicy } from '../policy/generated/types.ts';
 import { resourcePath, type ApiResource, type Discovery } from './discovery.ts';
@@ -50,7 +51,7 @@ async function listLocked(reader: KubeReader, r: ApiResource, label: LockLabel, 
       const m = item.metadata ?? {};
       into.push({ group: r.group, kind: r.kind, ...(m.namespace ? { namespace: m.namespace } : {}), name: m.name ?? '', labels: m.labels ?? {} });
     }
-    if (into.length > MOST) throw new Error(`more than ${MOST} locked objects to check`);
+    if (into.length > MOST) throw new BaseError('LIST_TOO_LONG', `more than ${MOST} locked objects to check`);
     next = list?.metadata?.continue || undefined;
   } while (next);
 }

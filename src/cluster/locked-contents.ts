@@ -9,7 +9,8 @@ import type { AdmissionRequest } from '../admission/types.ts';
 import type { LockedContents } from '../decision/facts.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { resourcePath, type ApiResource, type Discovery } from './discovery.ts';
-import { HttpStatusError, type KubeReader } from './kube-client.ts';
+import { isBulwarkError } from '../errors.ts';
+import type { KubeReader } from './kube-client.ts';
 
 const NAMED = 5;
 /** Names and labels are all a guard needs: the apiserver sends metadata only (JSON if it cannot). */
@@ -28,7 +29,8 @@ export async function getPatiently(reader: KubeReader, path: string, deadline: n
     try {
       return await reader.getJson(path, { timeoutMs: Math.max(1, deadline - Date.now()), ...(accept ? { accept } : {}) });
     } catch (err) {
-      const wait = Math.min(1000, (err instanceof HttpStatusError && err.status === 429 ? (err.retryAfterSeconds ?? 0.2) * 1000 : Infinity));
+      const tooMany = isBulwarkError(err, 'KUBE_API_ERROR') && err.upstream?.status === 429;
+      const wait = Math.min(1000, tooMany ? (err.upstream?.retryAfterSeconds ?? 0.2) * 1000 : Infinity);
       if (!Number.isFinite(wait) || Date.now() + wait >= deadline) throw err;
       await new Promise((r) => setTimeout(r, Math.max(wait, 100)));
     }

@@ -2,6 +2,7 @@
 // one for Namespaces (their labels are a fact that namespace selectors need).
 
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { BaseError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { BULWARK_KINDS, POLICY_GROUP, POLICY_KINDS, POLICY_VERSION, type PolicyKind } from '../policy/crds.ts';
 import type { CompiledUnlock } from '../policy/compile-unlock.ts';
@@ -35,7 +36,7 @@ export function createClusterInformers(options: { reader: KubeReader; store: Pol
       path,
       list: async () => {
         const list = await reader.getJson(path, { timeoutMs: LIST_TIMEOUT_MS });
-        if (list === undefined) throw new Error(`${path} does not exist: are Bulwark's CRDs installed?`);
+        if (list === undefined) throw new BaseError('KUBE_API_ERROR', `${path} does not exist: are Bulwark's CRDs installed?`, { upstream: { status: 404 } });
         return list as KubernetesListObject<KubernetesObject>;
       },
       ...(options.delay ? { delay: options.delay } : {}),

@@ -1,5 +1,6 @@
 // A verdict is what one rule (or the combination of all rules) concludes about a request.
 
+import type { ErrorCode } from '../errors.ts';
 import type { Enforcement } from '../policy/compiled.ts';
 
 export interface Verdict {
@@ -13,10 +14,11 @@ export interface Verdict {
   /** Which rules had something to say, with their outcome: for metrics and logs. */
   outcomes: RuleOutcome[];
   /**
-   * Set on a denial that says "not now" rather than "no": answered as 503 Service
-   * Unavailable with a Retry-After, which the apiserver passes on to the client.
+   * Set on a denial that is not a plain "no" (403 Forbidden): the error code whose HTTP
+   * status answers it. NOT_SYNCED says "not now" (503, with a retry hint the apiserver
+   * passes on to the client as Retry-After); DECISION_FAILED says "could not decide" (500).
    */
-  unavailable?: { retryAfterSeconds: number };
+  failure?: { code: ErrorCode; retryAfterSeconds?: number };
 }
 
 /** `exempt`: a policy let the request through because of who made it; `unlocked`: an approved UnlockRequest did. */

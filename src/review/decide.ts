@@ -1,6 +1,8 @@
 // Runs the pure core for one decoded review and never throws: facts are looked up
 // first (the only await), then the core decides. Any unexpected exception becomes a
-// denial that says so (fail closed). Shared by the HTTPS server and `bulwark review`.
+// denial that says so (fail closed) with the error's code and the request uid to find
+// it in the logs; the exception's own text stays in the logs (it may say more than a
+// requester should read). Shared by the HTTPS server and `bulwark review`.
 
 import { encodeResponse } from './encode.ts';
 import type { AdmissionRequest, AdmissionReviewRequest, AdmissionReviewResponse } from '../admission/types.ts';
@@ -8,6 +10,7 @@ import type { PolicySnapshot } from '../policy/compiled.ts';
 import { needsParent, type RequestFacts } from '../decision/facts.ts';
 import { reviewRequest } from './review.ts';
 import { deny, type Verdict } from '../decision/verdict.ts';
+import { isBulwarkError } from '../errors.ts';
 
 /** Looks up what the core needs beyond the request, using the same snapshot the core will. */
 export type FactResolver = (request: AdmissionRequest, snapshot: PolicySnapshot) => Promise<RequestFacts>;
@@ -35,10 +38,9 @@ export async function decide(review: AdmissionReviewRequest, deps: DecideDeps): 
     const verdict = reviewRequest({ request, snapshot, facts });
     return { review: encodeResponse(request.uid, verdict), verdict };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const verdict = deny('internal', `bulwark could not decide this request and denies it (fail closed): ${message}`);
-    verdict.auditAnnotations.decision = 'deny';
-    verdict.auditAnnotations.reason = 'internal error';
+    const code = isBulwarkError(error) ? error.code : 'DECISION_FAILED';
+    const reason = `bulwark could not decide this request and denies it (fail closed): ${code}; see the bulwark logs for request uid ${request.uid}`;
+    const verdict: Verdict = { ...deny('internal', reason, { decision: 'deny', reason: `internal error: ${code}` }), failure: { code: 'DECISION_FAILED' } };
     return { review: encodeResponse(request.uid, verdict), verdict, error };
   }
 }

@@ -45,7 +45,7 @@ export const UNSYNCED_RETRY_SECONDS = 2;
 function notSynced(snapshot: PolicySnapshot): Verdict {
   const reason = `bulwark is starting: policies not yet synced (pending: ${snapshot.pending.join(', ') || 'unknown'}); retry in a few seconds`;
   const verdict = deny('startup', reason, { decision: 'deny', reason });
-  return { ...verdict, unavailable: { retryAfterSeconds: UNSYNCED_RETRY_SECONDS } };
+  return { ...verdict, failure: { code: 'NOT_SYNCED', retryAfterSeconds: UNSYNCED_RETRY_SECONDS } };
 }
 
 export function reviewRequest({ request, snapshot, facts = {} }: ReviewInput): Verdict {

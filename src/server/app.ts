@@ -4,6 +4,7 @@
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { BaseError } from '../errors.ts';
 import type { DecideDeps } from '../review/decide.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -48,18 +49,18 @@ export function createApp(options: AppOptions): RequestListener {
     res.status(200).type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  app.use((_req, res) => sendError(res, 404, 'NOT_FOUND', 'no such endpoint: POST /validate, GET /healthz, /readyz, /metrics'));
+  app.use((_req, res) => sendError(res, new BaseError('NOT_FOUND', 'no such endpoint: POST /validate, GET /healthz, /readyz, /metrics')));
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     logger.error({ err }, 'unexpected error outside a review');
-    sendError(res, 500, 'INTERNAL', 'internal error');
+    sendError(res, new BaseError('INTERNAL'));
   });
 
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.method === 'POST' && pathOf(req.url) === '/validate') {
       validate(req, res).catch((err: unknown) => {
         logger.error({ err }, 'unexpected error serving /validate');
-        if (!res.headersSent) sendError(res, 500, 'INTERNAL', 'internal error');
+        if (!res.headersSent) sendError(res, new BaseError('INTERNAL'));
       });
     } else {
       app(req, res);

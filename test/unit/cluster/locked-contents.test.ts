@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest, KubeObject } from '../../../src/admission/types.ts';
 import { loadApiResources } from '../../../src/cluster/api-resources.ts';
 import { createDiscovery } from '../../../src/cluster/discovery.ts';
-import { HttpStatusError, type KubeReader } from '../../../src/cluster/kube-client.ts';
+import type { KubeReader } from '../../../src/cluster/kube-client.ts';
+import { BaseError } from '../../../src/errors.ts';
 import { findLockedContents } from '../../../src/cluster/locked-contents.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 
@@ -120,8 +121,21 @@ describe('locked objects in a namespace', () => {
   });
 
   it('reports a listing that fails otherwise than 404', async () => {
-    const reader = fakeApi({ ...DISCOVERY, [`/api/v1/namespaces/team/configmaps?${SELECTOR}`]: () => { throw new HttpStatusError('GET configmaps: HTTP 503', 503); } });
+    const reader = fakeApi({ ...DISCOVERY, [`/api/v1/namespaces/team/configmaps?${SELECTOR}`]: () => { throw new BaseError('KUBE_API_ERROR', 'GET configmaps: HTTP 503', { upstream: { status: 503 } }); } });
     expect(await find(reader, namespaceDelete('team'))).toEqual({ status: 'unavailable', reason: 'GET configmaps: HTTP 503' });
+  });
+
+  it('asks again while the server answers 429 (a CRD whose storage is initialising), after the wait it names', async () => {
+    let refusals = 2;
+    const reader = fakeApi({
+      ...DISCOVERY,
+      [`/api/v1/namespaces/team/configmaps?${SELECTOR}`]: () => {
+        if (refusals-- > 0) throw new BaseError('KUBE_API_ERROR', 'GET configmaps: HTTP 429', { upstream: { status: 429, retryAfterSeconds: 0.1 } });
+        return { items: [{ metadata: { name: 'app' } }], metadata: {} };
+      },
+    });
+    expect(await find(reader, namespaceDelete('team'))).toEqual({ status: 'listed', objects: ['ConfigMap app'], more: false });
+    expect(reader.calls.filter((c) => c.path.includes('/configmaps?'))).toHaveLength(3);
   });
 });
 

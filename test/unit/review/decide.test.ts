@@ -1,6 +1,8 @@
-// decide() never throws: an unexpected failure while deciding is a denial (fail closed).
+// decide() never throws: an unexpected failure while deciding is a denial (fail closed)
+// that names a code and the request uid, never the exception's own text.
 
 import { describe, expect, it } from 'vitest';
+import { BaseError } from '../../../src/errors.ts';
 import { decide, noClusterFacts } from '../../../src/review/decide.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { builtinSnapshot } from '../../helpers/snapshots.ts';
@@ -10,8 +12,17 @@ describe('decide', () => {
     const review = loadReview('configmap-apply-identical');
     const decided = await decide(review, { snapshot: () => builtinSnapshot(), resolveFacts: async () => { throw new Error('boom'); } });
     expect(decided.error).toBeInstanceOf(Error);
-    expect(decided.review.response).toMatchObject({ uid: review.request.uid, allowed: false, status: { code: 403 } });
-    expect(decided.review.response.status?.message).toMatch(/fail closed.*boom/);
+    expect(decided.review.response).toMatchObject({ uid: review.request.uid, allowed: false, status: { code: 500, reason: 'InternalError' } });
+    expect(decided.review.response.status?.message).toBe(`bulwark could not decide this request and denies it (fail closed): DECISION_FAILED; see the bulwark logs for request uid ${review.request.uid}`);
+    expect(decided.verdict.auditAnnotations).toMatchObject({ decision: 'deny', reason: 'internal error: DECISION_FAILED' });
+  });
+
+  it('names the code of a coded error, not its message', async () => {
+    const review = loadReview('configmap-apply-identical');
+    const failing = async () => { throw new BaseError('KUBE_API_UNREACHABLE', 'GET /api/v1/secrets/token-xyz: connect ECONNREFUSED 10.0.0.1:443'); };
+    const decided = await decide(review, { snapshot: () => builtinSnapshot(), resolveFacts: failing });
+    expect(decided.review.response.status?.message).toContain('(fail closed): KUBE_API_UNREACHABLE; see the bulwark logs for request uid');
+    expect(decided.review.response.status?.message).not.toContain('ECONNREFUSED');
   });
 
   it('denies when the policy snapshot cannot be read', async () => {
@@ -28,6 +39,7 @@ describe('decide', () => {
     Object.defineProperty(review.request.oldObject!.metadata!, 'labels', { get() { throw new Error('bad labels'); } });
     const decided = await decide(review, { snapshot: () => builtinSnapshot(), resolveFacts: noClusterFacts });
     expect(decided.review.response.allowed).toBe(false);
-    expect(decided.review.response.status?.message).toContain('bad labels');
+    expect(decided.review.response.status?.message).not.toContain('bad labels');
+    expect(decided.review.response.status?.message).toContain(review.request.uid);
   });
 });
