@@ -37,8 +37,14 @@ export type LockedContents =
 export type VerificationFailure =
   /** No signature in either cosign format, and not on an approved-digest list. */
   | 'unsigned'
-  /** A signature exists but does not verify with any trusted key (wrong key or tampered): not genuine. */
-  | 'bad-signature'
+  /**
+   * Not genuine: a signature claims a trusted key (a sigstore bundle naming it, or a
+   * legacy signature, which names no key) but does not verify with it (altered,
+   * corrupt or malformed).
+   */
+  | 'not-genuine'
+  /** A signature names its signer, and that is no key the policy trusts (another key, a certificate). */
+  | 'untrusted-signer'
   /** A signature verifies but signs another digest than the one the pod names. */
   | 'wrong-digest'
   /** The registry failed (down, 5xx, garbage, auth): nothing can be said about the image. */

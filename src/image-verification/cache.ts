@@ -9,7 +9,7 @@
 //   or a rotated key Secret (new fingerprint, once the Secret is re-read: within the
 //   Secret cache's 10 s) is a new key, so a removed key or digest takes effect then; a
 //   namespace with other pull credentials never gets another's result.
-// - definitive failures (unsigned, bad-signature, wrong-digest): `failureTtlMs`
+// - definitive failures (unsigned, not-genuine, untrusted-signer, wrong-digest): `failureTtlMs`
 //   (default 30 s), so a signature pushed after a denial is seen within that time.
 // - transient failures (registry-error, timeout, configuration): not cached; only
 //   merged while in flight.
@@ -30,7 +30,7 @@ export interface CachedVerifier {
   stats(): { hits: number; misses: number; merged: number; size: number };
 }
 
-const DEFINITIVE = new Set(['unsigned', 'bad-signature', 'wrong-digest']);
+const DEFINITIVE = new Set(['unsigned', 'not-genuine', 'untrusted-signer', 'wrong-digest']);
 
 export function cachedVerifier(verifier: StagedVerifier, options: VerificationCacheOptions = {}): CachedVerifier {
   const verifiedTtl = options.verifiedTtlMs ?? 600_000;

@@ -4,8 +4,8 @@
 // - Key authorities: the digest's signatures are located once (both cosign formats, see
 //   locate.ts) and checked against each key; any authority that verifies admits.
 // - Failure, when no authority verifies, is the most informative one found:
-//   wrong-digest > bad-signature > registry-error > configuration > unsigned, and an
-//   aborted signal (the decision deadline) is always `timeout`.
+//   wrong-digest > not-genuine > untrusted-signer > registry-error > configuration >
+//   unsigned, and an aborted signal (the decision deadline) is always `timeout`.
 //
 // Multi-arch images: the digest the pod names is the digest verified, nothing else. A
 // pod naming an index digest is admitted by a signature of the index; a pod naming a
@@ -54,9 +54,10 @@ interface Outcome {
 }
 
 const RANK: Record<VerificationFailure, number> = {
-  'timeout': 6,
-  'wrong-digest': 5,
-  'bad-signature': 4,
+  'timeout': 7,
+  'wrong-digest': 6,
+  'not-genuine': 5,
+  'untrusted-signer': 4,
   'registry-error': 3,
   'configuration': 2,
   'unsigned': 1,
@@ -80,7 +81,7 @@ function judge(found: FoundSignatures, key: KeyObject, digest: string): { ok: tr
   }
   if (found.bundles.ok) {
     for (const c of found.bundles.candidates) {
-      const check: SignatureCheck = c.problem ? { outcome: 'bad-signature', reason: c.problem } : checkBundle(c.json, key, digest);
+      const check: SignatureCheck = c.problem ? { outcome: 'not-genuine', reason: c.problem } : checkBundle(c.json, key, digest);
       checks.push({ ...check, where: c.via });
     }
   }
@@ -89,7 +90,7 @@ function judge(found: FoundSignatures, key: KeyObject, digest: string): { ok: tr
   const errors = [found.legacy, found.bundles].flatMap((l) => (l.ok ? [] : [l.error]));
   const aborted = errors.find((e) => isBulwarkError(e, 'REGISTRY_ABORTED'));
   if (aborted) return { ok: false, failure: 'timeout', reason: aborted.message };
-  const failed = checks.find((c) => c.outcome === 'wrong-digest') ?? checks.find((c) => c.outcome === 'bad-signature');
+  const failed = (['wrong-digest', 'not-genuine', 'untrusted-signer'] as const).map((o) => checks.find((c) => c.outcome === o)).find((c) => c !== undefined);
   // Both lookups usually fail alike (registry down, 503): one message per kind of failure is enough.
   const registryTrouble = errors.filter((e, i) => errors.findIndex((f) => f.code === e.code) === i).map((e) => e.message).join('; ');
   if (failed && failed.outcome !== 'ok') return { ok: false, failure: failed.outcome, reason: `${failed.reason} (${failed.where})${registryTrouble ? `; also: ${registryTrouble}` : ''}` };

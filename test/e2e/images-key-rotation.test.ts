@@ -69,7 +69,7 @@ describe('rotating the key in a policy\'s Secret', () => {
   it('before: the image signed with the current key is admitted (and its verification cached)', async () => {
     const r = await retryUntil(() => runPod(signedOld), (result) => result.code === 0);
     expect(r.code, r.stderr).toBe(0);
-    expect((await runPod(signedNew)).stderr).toContain('has a signature that does not verify with any trusted key');
+    expect((await runPod(signedNew)).stderr).toContain('is signed, but by a key the policy does not trust');
   });
 
   it('the locked key Secret cannot be swapped without an approved unlock', async () => {
@@ -86,7 +86,7 @@ describe('rotating the key in a policy\'s Secret', () => {
     const r = await retryUntil(() => runPod(signedOld), (result) => result.code !== 0, { timeoutMs: 20_000, intervalMs: 500 });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(DENIED);
-    expect(r.stderr).toContain(`image "${signedOld}" (spec.containers[0].image) has a signature that does not verify with any trusted key`);
+    expect(r.stderr).toContain(`image "${signedOld}" (spec.containers[0].image) is signed, but by a key the policy does not trust`);
     const ok = await runPod(signedNew);
     expect(ok.code, ok.stderr).toBe(0);
   });

@@ -120,9 +120,9 @@ describe('signed digests are admitted', () => {
 describe('everything else is denied with a precise message', () => {
   it.each([
     ['unsigned', () => images.unsigned!, /has no cosign signature and is not on an approved-digest list \(ImagePolicy signed-.*\): no cosign signature for sha256:/],
-    ['signed with another key', () => images.otherKey!, /has a signature that does not verify with any trusted key \(wrong key or tampered\)/],
+    ['signed with another key', () => images.otherKey!, /is signed, but by a key the policy does not trust \(ImagePolicy signed-.*\): a sigstore bundle is signed with another key/],
     ['a signature made for another digest', () => images.repointed!, /has a signature that was made for a different digest/],
-    ['a tampered signature', () => images.tampered!, /has a signature that does not verify with any trusted key/],
+    ['a tampered signature', () => images.tampered!, /has a signature that is not genuine: it does not verify with the trusted key/],
     ['a platform manifest of a multi-arch index that only the index signed', () => images.platform!, /has no cosign signature/],
     ['an image on a registry that is down', () => `127.0.0.1:9/app@sha256:${'1'.repeat(64)}`, /could not be verified: the registry failed/],
   ])('%s', async (name, image, message) => {

@@ -4,7 +4,7 @@
 // that name the image, its field and the cause.
 
 import type { AdmissionRequest } from '../../admission/types.ts';
-import type { RequestFacts, VerificationResult } from '../../decision/facts.ts';
+import type { RequestFacts, VerificationFailure, VerificationResult } from '../../decision/facts.ts';
 import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
 import type { CompiledImagePolicy, PolicySnapshot } from '../../policy/compiled.ts';
 import { planImages, type ImageCheck } from './plan.ts';
@@ -13,9 +13,10 @@ import { taskKey } from './verification.ts';
 
 export const RULE = 'images';
 
-const FAILURE_TEXT: Record<string, string> = {
+const FAILURE_TEXT: Record<VerificationFailure, string> = {
   unsigned: 'has no cosign signature and is not on an approved-digest list',
-  'bad-signature': 'has a signature that does not verify with any trusted key (wrong key or tampered)',
+  'not-genuine': 'has a signature that is not genuine: it does not verify with the trusted key',
+  'untrusted-signer': 'is signed, but by a key the policy does not trust',
   'wrong-digest': 'has a signature that was made for a different digest',
   'registry-error': 'could not be verified: the registry failed',
   timeout: 'could not be verified in time',
@@ -46,7 +47,7 @@ function verdictFor(check: ImageCheck, policy: CompiledImagePolicy, facts: Reque
   const result: VerificationResult | undefined = facts.images?.verifications.get(taskKey({ image: { ...ref, digest }, policy, pullSecrets: [] }));
   if (!result) return deny(RULE, `${describe(check)}: no verification result for ImagePolicy ${policy.name} (internal error; denied to be safe)`);
   if (result.ok) return { ...allow(RULE), auditAnnotations: { [`image-verified-${check.use.container}`.slice(0, 63)]: `${policy.name}: ${result.detail}` } };
-  return enforce(RULE, `${describe(check)} ${FAILURE_TEXT[result.failure] ?? 'failed verification'} (ImagePolicy ${policy.name}): ${result.reason}`, policy.enforcement, annotations);
+  return enforce(RULE, `${describe(check)} ${FAILURE_TEXT[result.failure]} (ImagePolicy ${policy.name}): ${result.reason}`, policy.enforcement, annotations);
 }
 
 export function evaluateImages(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {

@@ -100,7 +100,8 @@ describe('the image rule', () => {
 
   it.each<[VerificationResult, RegExp]>([
     [{ ok: false, failure: 'unsigned', reason: 'no signature found' }, /has no cosign signature and is not on an approved-digest list \(ImagePolicy shop\): no signature found/],
-    [{ ok: false, failure: 'bad-signature', reason: 'signature does not verify' }, /does not verify with any trusted key/],
+    [{ ok: false, failure: 'not-genuine', reason: 'a sigstore bundle does not verify with the key it names' }, /has a signature that is not genuine: it does not verify with the trusted key \(ImagePolicy shop\): a sigstore bundle/],
+    [{ ok: false, failure: 'untrusted-signer', reason: 'signed with another key' }, /is signed, but by a key the policy does not trust \(ImagePolicy shop\): signed with another key/],
     [{ ok: false, failure: 'wrong-digest', reason: 'payload names sha256:00' }, /made for a different digest/],
     [{ ok: false, failure: 'registry-error', reason: 'HTTP 503' }, /the registry failed \(ImagePolicy shop\): HTTP 503/],
     [{ ok: false, failure: 'timeout', reason: 'verification did not finish within 8.0 s' }, /could not be verified in time/],

@@ -232,10 +232,10 @@ describe('keys from Secrets', () => {
     const kube = fakeKube(objects);
     const readSecret = createSecretSource({ kube, ttlMs: 10_000, now: () => now });
     const p = policy({ authorities: [{ name: 'release', key: { secretRef: { namespace: 'bulwark-system', name: 'cosign' } } }] });
-    expect(await verify(registry.host, { policy: p, readSecret })).toMatchObject({ ok: false, failure: 'bad-signature' });
+    expect(await verify(registry.host, { policy: p, readSecret })).toMatchObject({ ok: false, failure: 'untrusted-signer' });
     // Rotated to the right key: still cached within the TTL, used after it.
     objects.set(secretPath('bulwark-system', 'cosign'), keySecret(trusted.publicKeyPem));
-    expect(await verify(registry.host, { policy: p, readSecret })).toMatchObject({ ok: false, failure: 'bad-signature' });
+    expect(await verify(registry.host, { policy: p, readSecret })).toMatchObject({ ok: false, failure: 'untrusted-signer' });
     expect(kube.gets).toBe(1);
     now += 10_001;
     expect(await verify(registry.host, { policy: p, readSecret })).toMatchObject({ ok: true, authority: 'release' });

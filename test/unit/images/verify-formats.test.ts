@@ -77,9 +77,11 @@ describe('legacy signatures', () => {
     expect(checkLegacySignature(payload, signature, KEY, DIGEST)).toEqual({ outcome: 'ok', detail: 'cosign legacy signature of 127.0.0.1:37599/fixtures/app' });
   });
 
-  it('another key: bad-signature', () => {
+  it('another key: not genuine (a legacy signature does not name its key, so it cannot be told from an altered one)', () => {
     const { payload, signature } = legacyLayer();
-    expect(checkLegacySignature(payload, signature, OTHER_KEY, DIGEST)).toEqual({ outcome: 'bad-signature', reason: 'a legacy signature does not verify with the key' });
+    expect(checkLegacySignature(payload, signature, OTHER_KEY, DIGEST)).toEqual({
+      outcome: 'not-genuine', reason: 'a legacy signature does not verify with the key (altered, or made with another key: the legacy format does not name its key)',
+    });
   });
 
   it('another digest: wrong-digest (the signature is checked first, then what it signs)', () => {
@@ -87,15 +89,15 @@ describe('legacy signatures', () => {
     expect(checkLegacySignature(payload, signature, KEY, OTHER_DIGEST)).toEqual({ outcome: 'wrong-digest', reason: `the signature is for ${DIGEST}, not ${OTHER_DIGEST}` });
   });
 
-  it('flipped signature bytes, an edited payload, a missing or non-base64 annotation: bad-signature', () => {
+  it('flipped signature bytes, an edited payload, a missing or non-base64 annotation: not genuine', () => {
     const { payload, signature } = legacyLayer();
     const flipped = Buffer.from(signature, 'base64');
     flipped[10]! ^= 0x01;
-    expect(checkLegacySignature(payload, flipped.toString('base64'), KEY, DIGEST).outcome).toBe('bad-signature');
+    expect(checkLegacySignature(payload, flipped.toString('base64'), KEY, DIGEST).outcome).toBe('not-genuine');
     const edited = Buffer.from(payload.toString('utf8').replace('"optional":null', '"optional":{}'));
-    expect(checkLegacySignature(edited, signature, KEY, DIGEST).outcome).toBe('bad-signature');
-    expect(checkLegacySignature(payload, undefined, KEY, DIGEST)).toMatchObject({ outcome: 'bad-signature', reason: expect.stringContaining('has no dev.cosignproject.cosign/signature annotation') });
-    expect(checkLegacySignature(payload, '%%%', KEY, DIGEST)).toMatchObject({ outcome: 'bad-signature', reason: 'a legacy signature annotation is not base64' });
+    expect(checkLegacySignature(edited, signature, KEY, DIGEST).outcome).toBe('not-genuine');
+    expect(checkLegacySignature(payload, undefined, KEY, DIGEST)).toMatchObject({ outcome: 'not-genuine', reason: expect.stringContaining('has no dev.cosignproject.cosign/signature annotation') });
+    expect(checkLegacySignature(payload, '%%%', KEY, DIGEST)).toMatchObject({ outcome: 'not-genuine', reason: 'a legacy signature annotation is not base64' });
   });
 });
 
@@ -133,33 +135,44 @@ describe('sigstore bundles', () => {
     expect(bundleJson().verificationMaterial.publicKey.hint).toBe(keyHint(KEY));
   });
 
-  it('another key: bad-signature, saying the bundle names another key', () => {
-    expect(checkBundle(bundleJson(), OTHER_KEY, DIGEST)).toEqual({ outcome: 'bad-signature', reason: 'a sigstore bundle does not verify with the key (the bundle names another key): signature verification failed' });
+  it('another key: an untrusted signer, named by the key hint the bundle carries', () => {
+    expect(checkBundle(bundleJson(), OTHER_KEY, DIGEST)).toEqual({ outcome: 'untrusted-signer', reason: `a sigstore bundle is signed with another key than the trusted one (key hint ${keyHint(KEY)})` });
+  });
+
+  it('the trusted key named but a signature that does not verify with it: not genuine, even with no hint at all', () => {
+    const flipped = bundleJson();
+    const sig = Buffer.from(flipped.dsseEnvelope.signatures[0].sig, 'base64');
+    sig[sig.length - 1]! ^= 0x01;
+    flipped.dsseEnvelope.signatures[0].sig = sig.toString('base64');
+    expect(checkBundle(flipped, KEY, DIGEST)).toEqual({ outcome: 'not-genuine', reason: 'a sigstore bundle does not verify with the key it names: signature verification failed' });
+    const unnamed = bundleJson();
+    delete unnamed.verificationMaterial.publicKey.hint;
+    expect(checkBundle(unnamed, OTHER_KEY, DIGEST)).toMatchObject({ outcome: 'not-genuine' });
   });
 
   it('another digest: wrong-digest', () => {
     expect(checkBundle(bundleJson(), KEY, OTHER_DIGEST)).toEqual({ outcome: 'wrong-digest', reason: `the signature is for ${DIGEST}, not ${OTHER_DIGEST}` });
   });
 
-  it('a tampered statement or signature: bad-signature', () => {
+  it('a tampered statement or signature: not genuine', () => {
     const b = bundleJson();
     const statement = JSON.parse(Buffer.from(b.dsseEnvelope.payload, 'base64').toString('utf8'));
     statement.subject[0].digest.sha256 = OTHER_DIGEST.slice(7);
     b.dsseEnvelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
-    expect(checkBundle(b, KEY, OTHER_DIGEST)).toMatchObject({ outcome: 'bad-signature' });
+    expect(checkBundle(b, KEY, OTHER_DIGEST)).toMatchObject({ outcome: 'not-genuine' });
     const c = bundleJson();
     const sig = Buffer.from(c.dsseEnvelope.signatures[0].sig, 'base64');
     sig[sig.length - 1]! ^= 0x01;
     c.dsseEnvelope.signatures[0].sig = sig.toString('base64');
-    expect(checkBundle(c, KEY, DIGEST)).toMatchObject({ outcome: 'bad-signature' });
+    expect(checkBundle(c, KEY, DIGEST)).toMatchObject({ outcome: 'not-genuine' });
   });
 
-  it('malformed and keyless bundles: bad-signature with the reason', () => {
-    expect(checkBundle({ mediaType: BUNDLE_MEDIA_TYPE }, KEY, DIGEST)).toMatchObject({ outcome: 'bad-signature', reason: expect.stringContaining('a sigstore bundle is malformed') });
-    expect(checkBundle('garbage', KEY, DIGEST)).toMatchObject({ outcome: 'bad-signature' });
+  it('malformed bundles are not genuine; keyless ones are signed by no trusted key', () => {
+    expect(checkBundle({ mediaType: BUNDLE_MEDIA_TYPE }, KEY, DIGEST)).toMatchObject({ outcome: 'not-genuine', reason: expect.stringContaining('a sigstore bundle is malformed') });
+    expect(checkBundle('garbage', KEY, DIGEST)).toMatchObject({ outcome: 'not-genuine' });
     const keyless = bundleJson();
     keyless.verificationMaterial = { certificate: { rawBytes: Buffer.from('not a certificate').toString('base64') }, tlogEntries: [] };
-    expect(checkBundle(keyless, KEY, DIGEST).outcome).toBe('bad-signature');
+    expect(checkBundle(keyless, KEY, DIGEST).outcome).toBe('untrusted-signer');
   });
 
   it('checks the statement: in-toto payload type, cosign predicate, sha256 subject', () => {
@@ -185,11 +198,11 @@ describe('ECDSA P-384 (cosign import-key-pair of a P-384 key: cosign hashes with
   it('sigstore bundle (which @sigstore/verify alone checks over SHA-256)', () => {
     const bundle = JSON.parse(read('p384-bundle.json').toString('utf8'));
     expect(checkBundle(bundle, P384, P384_DIGEST)).toEqual({ outcome: 'ok', detail: 'sigstore bundle' });
-    expect(checkBundle(bundle, KEY, P384_DIGEST)).toMatchObject({ outcome: 'bad-signature' });
+    expect(checkBundle(bundle, KEY, P384_DIGEST)).toMatchObject({ outcome: 'untrusted-signer' });
     const sig = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64');
     sig[20]! ^= 0x01;
     bundle.dsseEnvelope.signatures[0].sig = sig.toString('base64');
-    expect(checkBundle(bundle, P384, P384_DIGEST)).toMatchObject({ outcome: 'bad-signature' });
+    expect(checkBundle(bundle, P384, P384_DIGEST)).toMatchObject({ outcome: 'not-genuine' });
   });
 });
 

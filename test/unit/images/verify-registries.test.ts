@@ -133,12 +133,12 @@ describe.each(KINDS)('on %s', (kind) => {
     expect(!result.ok && result.reason).toContain(`no tag sha256-${hex(images[kind].unsigned)}.sig`);
   });
 
-  it('calls signatures by another key bad-signature, in both formats', async () => {
+  it('calls a bundle by another key an untrusted signer (it names its key), a legacy one not genuine (it names none)', async () => {
     const bundle = await verify(host(), 'demo/other-bundle', images[kind].otherBundle);
-    expect(bundle).toMatchObject({ ok: false, failure: 'bad-signature' });
-    expect(!bundle.ok && bundle.reason).toMatch(/a sigstore bundle does not verify with the key \(the bundle names another key\)/);
+    expect(bundle).toMatchObject({ ok: false, failure: 'untrusted-signer' });
+    expect(!bundle.ok && bundle.reason).toMatch(/a sigstore bundle is signed with another key than the trusted one \(key hint /);
     const legacy = await verify(host(), 'demo/other-legacy', images[kind].otherLegacy);
-    expect(legacy).toMatchObject({ ok: false, failure: 'bad-signature', reason: expect.stringContaining('a legacy signature does not verify with the key') });
+    expect(legacy).toMatchObject({ ok: false, failure: 'not-genuine', reason: expect.stringContaining('a legacy signature does not verify with the key') });
   });
 });
 
@@ -172,7 +172,7 @@ describe('forged signatures', () => {
     expect(result).toMatchObject({ ok: false, failure: 'wrong-digest', reason: expect.stringContaining(`the signature is for ${images.crane.bundle}, not ${target} (referrers API)`) });
   });
 
-  it('a legacy signature with flipped annotation bytes is bad-signature', async () => {
+  it('a legacy signature with flipped annotation bytes is not genuine', async () => {
     const { host } = registries['oci-registry'];
     const digest = await pushRandomImage(tools, `${host}/demo/tampered:v1`, join(dir, 'layers'));
     await cosignSign(tools, trusted, `${host}/demo/tampered@${digest}`, 'legacy');
@@ -185,10 +185,10 @@ describe('forged signatures', () => {
     annotations['dev.cosignproject.cosign/signature'] = signature.toString('base64');
     await putManifest(host, 'demo/tampered', tag, Buffer.from(JSON.stringify(manifest)), OCI_MANIFEST);
     const result = await verify(host, 'demo/tampered', digest);
-    expect(result).toEqual({ ok: false, failure: 'bad-signature', reason: `a legacy signature does not verify with the key (tag ${tag})` });
+    expect(result).toEqual({ ok: false, failure: 'not-genuine', reason: `a legacy signature does not verify with the key (altered, or made with another key: the legacy format does not name its key) (tag ${tag})` });
   });
 
-  it('a legacy payload swapped under its signature is bad-signature', async () => {
+  it('a legacy payload swapped under its signature is not genuine', async () => {
     const { host } = registries['docker-registry'];
     const digest = await pushRandomImage(tools, `${host}/demo/swapped:v1`, join(dir, 'layers'));
     await cosignSign(tools, trusted, `${host}/demo/swapped@${digest}`, 'legacy');
@@ -200,10 +200,10 @@ describe('forged signatures', () => {
     manifest.layers[0]!.digest = await putBlob(host, 'demo/swapped', edited);
     manifest.layers[0]!.size = edited.length;
     await putManifest(host, 'demo/swapped', tag, Buffer.from(JSON.stringify(manifest)), OCI_MANIFEST);
-    expect(await verify(host, 'demo/swapped', digest)).toMatchObject({ ok: false, failure: 'bad-signature' });
+    expect(await verify(host, 'demo/swapped', digest)).toMatchObject({ ok: false, failure: 'not-genuine' });
   });
 
-  it('a bundle with a flipped DSSE signature is bad-signature (referrers and fallback tag)', async () => {
+  it('a bundle with a flipped DSSE signature is not genuine (referrers and fallback tag)', async () => {
     const source = registries.crane.host;
     const bundle = JSON.parse((await fallbackBundle(source, 'demo/bundle', images.crane.bundle)).toString()) as { dsseEnvelope: { signatures: { sig: string }[] } };
     const sig = Buffer.from(bundle.dsseEnvelope.signatures[0]!.sig, 'base64');
@@ -216,7 +216,7 @@ describe('forged signatures', () => {
     const size = await manifestSize(host, 'demo/tampered-bundle', images.crane.bundle);
     await pushBundleReferrer(host, 'demo/tampered-bundle', { digest: images.crane.bundle, size }, tampered);
     const viaReferrers = await verify(host, 'demo/tampered-bundle', images.crane.bundle);
-    expect(viaReferrers).toMatchObject({ ok: false, failure: 'bad-signature', reason: expect.stringMatching(/^a sigstore bundle does not verify with the key: signature verification failed \(referrers API\)/) });
+    expect(viaReferrers).toMatchObject({ ok: false, failure: 'not-genuine', reason: expect.stringMatching(/^a sigstore bundle does not verify with the key it names: signature verification failed \(referrers API\)/) });
     // And on docker-registry through a fallback index that lists it.
     const docker = registries['docker-registry'].host;
     await crane(tools, ['copy', `${source}/demo/bundle@${images.crane.bundle}`, `${docker}/demo/tampered-bundle:v1`]);
@@ -224,7 +224,7 @@ describe('forged signatures', () => {
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, size: Buffer.byteLength(await crane(tools, ['manifest', `${docker}/demo/tampered-bundle@${referrer}`])), digest: referrer, artifactType: BUNDLE }] }));
     await putManifest(docker, 'demo/tampered-bundle', `sha256-${hex(images.crane.bundle)}`, index, OCI_INDEX);
     const viaTag = await verify(docker, 'demo/tampered-bundle', images.crane.bundle);
-    expect(viaTag).toMatchObject({ ok: false, failure: 'bad-signature', reason: expect.stringContaining(`(tag sha256-${hex(images.crane.bundle)})`) });
+    expect(viaTag).toMatchObject({ ok: false, failure: 'not-genuine', reason: expect.stringContaining(`(tag sha256-${hex(images.crane.bundle)})`) });
   });
 });
 
@@ -255,8 +255,8 @@ describe('authorities', () => {
     expect(await verify(host, 'demo/bundle', images['docker-registry'].bundle, { policy: both })).toMatchObject({ ok: true, authority: 'release' });
     const neither = policy({ authorities: [{ name: 'other', key: { publicKey: other.publicKeyPem } }, { name: 'approved', digests: [images.crane.bundle] }] });
     const result = await verify(host, 'demo/bundle', images['docker-registry'].bundle, { policy: neither });
-    expect(result).toMatchObject({ ok: false, failure: 'bad-signature' });
-    expect(!result.ok && result.reason).toMatch(/^authority "other": a sigstore bundle does not verify .*; authority "approved": sha256:[0-9a-f]{64} is not on its approved-digest list$/);
+    expect(result).toMatchObject({ ok: false, failure: 'untrusted-signer' });
+    expect(!result.ok && result.reason).toMatch(/^authority "other": a sigstore bundle is signed with another key .*; authority "approved": sha256:[0-9a-f]{64} is not on its approved-digest list$/);
   });
 
   it('counts the registry requests of one cold verification per format', async () => {

@@ -93,12 +93,12 @@ export function checkStatement(payloadType: string, payload: Buffer, digest: str
 /** Verifies a bundle document (parsed JSON) with `key` and checks that it signs `digest`. */
 export function checkBundle(json: unknown, key: KeyObject, digest: string): SignatureCheck {
   const parsed = parseBundle(json);
-  if ('problem' in parsed) return { outcome: 'bad-signature', reason: parsed.problem };
+  if ('problem' in parsed) return { outcome: 'not-genuine', reason: parsed.problem };
   const { bundle } = parsed;
-  if (bundle.content.$case !== 'dsseEnvelope') return { outcome: 'bad-signature', reason: 'a sigstore bundle holds a message signature, not a DSSE envelope as cosign writes for images' };
+  if (bundle.content.$case !== 'dsseEnvelope') return { outcome: 'not-genuine', reason: 'a sigstore bundle holds a message signature, not a DSSE envelope as cosign writes for images' };
   const material = bundle.verificationMaterial.content;
   if (material.$case !== 'publicKey') {
-    return { outcome: 'bad-signature', reason: 'a sigstore bundle is keyless (signed with a certificate); only key authorities are supported' };
+    return { outcome: 'untrusted-signer', reason: 'a sigstore bundle is keyless (signed with a certificate); only key authorities are supported' };
   }
   const envelope = bundle.content.dsseEnvelope;
   const entity = withCurveHash(toSignedEntity(bundle), key, envelope);
@@ -110,9 +110,11 @@ export function checkBundle(json: unknown, key: KeyObject, digest: string): Sign
   try {
     new Verifier(trustMaterialFor(key), VERIFIER_OPTIONS).verify(entity);
   } catch (err) {
+    // The bundle names the key that signed it: another key is an untrusted signer; the
+    // trusted key (or none named) with a signature that does not verify is not genuine.
     const hint = material.publicKey.hint;
-    const other = hint && hint !== keyHint(key) ? ' (the bundle names another key)' : '';
-    return { outcome: 'bad-signature', reason: `a sigstore bundle does not verify with the key${other}: ${(err as Error).message}` };
+    if (hint && hint !== keyHint(key)) return { outcome: 'untrusted-signer', reason: `a sigstore bundle is signed with another key than the trusted one (key hint ${hint})` };
+    return { outcome: 'not-genuine', reason: `a sigstore bundle does not verify with the key it names: ${(err as Error).message}` };
   }
   return checkStatement(envelope.payloadType, Buffer.from(envelope.payload), digest);
 }

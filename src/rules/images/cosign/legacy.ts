@@ -36,9 +36,10 @@ export function legacySignatureLayers(manifest: ImageManifest): LegacySignatureL
     .map((layer) => ({ layer, signature: layer.annotations?.[SIGNATURE_ANNOTATION] }));
 }
 
+/** The outcome of one signature against one key (see VerificationFailure for the failures). */
 export type SignatureCheck =
   | { outcome: 'ok'; detail: string }
-  | { outcome: 'bad-signature' | 'wrong-digest'; reason: string };
+  | { outcome: 'not-genuine' | 'untrusted-signer' | 'wrong-digest'; reason: string };
 
 type Lookup = { found: false } | { found: true; value: unknown } | { ambiguous: string };
 
@@ -89,11 +90,16 @@ export function checkSimpleSigningPayload(payload: Buffer, digest: string): Sign
 
 /** Checks one layer: its signature against `key` first, then what the signed payload says. */
 export function checkLegacySignature(payload: Buffer, signatureBase64: string | undefined, key: KeyObject, digest: string): SignatureCheck {
-  if (!signatureBase64) return { outcome: 'bad-signature', reason: `a legacy signature layer has no ${SIGNATURE_ANNOTATION} annotation` };
+  if (!signatureBase64) return { outcome: 'not-genuine', reason: `a legacy signature layer has no ${SIGNATURE_ANNOTATION} annotation` };
   const signature = Buffer.from(signatureBase64, 'base64');
   if (signature.length === 0 || !/^[A-Za-z0-9+/=\s]+$/.test(signatureBase64)) {
-    return { outcome: 'bad-signature', reason: 'a legacy signature annotation is not base64' };
+    return { outcome: 'not-genuine', reason: 'a legacy signature annotation is not base64' };
   }
-  if (!verifyRawSignature(key, payload, signature)) return { outcome: 'bad-signature', reason: 'a legacy signature does not verify with the key' };
+  // The legacy format does not name the signing key: a signature that does not verify
+  // may be altered or made with another key, and nothing tells which. Like sigstore-js
+  // when a bundle names no key, it is reported as not genuine.
+  if (!verifyRawSignature(key, payload, signature)) {
+    return { outcome: 'not-genuine', reason: 'a legacy signature does not verify with the key (altered, or made with another key: the legacy format does not name its key)' };
+  }
   return checkSimpleSigningPayload(payload, digest);
 }
