@@ -4,6 +4,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { PolicyCompiler } from './compiler.ts';
 import type { CompiledGlob } from './glob.ts';
+import type { ImageIndex } from './image-index.ts';
 import type { Labels } from './selector.ts';
 
 /** What a policy does with a request it would refuse: deny it, allow it with a warning, or allow and record it. */
@@ -111,6 +112,8 @@ export interface PolicySnapshot {
   defaultImmutability: CompiledImmutabilityPolicy;
   immutability: ImmutabilityIndex;
   images: readonly CompiledImagePolicy[];
+  /** The same ImagePolicies, indexed by the literal prefixes of their globs. */
+  imageIndex: ImageIndex;
   problems: readonly PolicyProblem[];
   /** Who may write policies (--policy-admin-groups, --policy-admin-users); nobody else can, whatever RBAC says. */
   policyAdmins: SubjectSet;

@@ -9,6 +9,7 @@ import type { CompileResult } from './compile-immutability.ts';
 import type { CompiledImagePolicy, CompiledImmutabilityPolicy, LockLabel, PolicyProblem, PolicySnapshot, PolicySource, SubjectSet } from './compiled.ts';
 import type { PolicyCompiler } from './compiler.ts';
 import type { PolicyKind } from './crds.ts';
+import { buildImageIndex } from './image-index.ts';
 import { buildImmutabilityIndex } from './immutability-index.ts';
 
 export interface PolicyStatusReport {
@@ -147,6 +148,7 @@ export class PolicyStore {
       defaultImmutability: this.options.defaultImmutability ?? BUILTIN_IMMUTABILITY_POLICY,
       immutability: buildImmutabilityIndex(immutability),
       images,
+      imageIndex: buildImageIndex(images),
       problems,
       policyAdmins: this.options.policyAdmins ?? DEFAULT_POLICY_ADMINS,
       synced: this.pendingSources.size === 0,

@@ -4,6 +4,7 @@
 import { BUILTIN_IMMUTABILITY_POLICY, DEFAULT_LOCK_LABEL, DEFAULT_POLICY_ADMINS } from '../../src/policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, PolicySnapshot, SubjectSet } from '../../src/policy/compiled.ts';
 import { createPolicyCompiler } from '../../src/policy/compiler.ts';
+import { buildImageIndex } from '../../src/policy/image-index.ts';
 import { buildImmutabilityIndex } from '../../src/policy/immutability-index.ts';
 import { PolicyStore, type PolicyStoreOptions } from '../../src/policy/store.ts';
 
@@ -23,6 +24,7 @@ export function snapshotOf(options: {
     defaultImmutability: options.defaultImmutability ?? BUILTIN_IMMUTABILITY_POLICY,
     immutability: buildImmutabilityIndex(options.immutability ?? []),
     images: options.images ?? [],
+    imageIndex: buildImageIndex(options.images ?? []),
     problems: [],
     policyAdmins: options.policyAdmins ?? DEFAULT_POLICY_ADMINS,
     synced: (options.pending ?? []).length === 0,

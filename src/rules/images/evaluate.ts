@@ -63,7 +63,7 @@ export function evaluateImages(request: AdmissionRequest, snapshot: PolicySnapsh
       continue;
     }
     if (check.policies.length === 0) {
-      const denying = plan.applicable.filter((p) => p.unmatchedImages === 'Deny');
+      const denying = plan.denyUnmatched;
       if (denying.length > 0) {
         verdicts.push(deny(RULE, `${describe(check)} matches no ImagePolicy, and ${denying.map((p) => p.name).join(', ')} ${denying.length > 1 ? 'deny' : 'denies'} unmatched images in namespace ${request.namespace ?? ''}`));
       }
