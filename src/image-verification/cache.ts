@@ -16,13 +16,17 @@
 
 import { LRUCache } from 'lru-cache';
 import type { VerificationResult } from '../decision/facts.ts';
-import { taskKey, type Verifier } from '../rules/images/verification.ts';
+import { messageOf } from '../errors.ts';
+import { taskKey, type VerificationTask, type Verifier } from '../rules/images/verification.ts';
+import type { VerificationMaterial } from './material.ts';
 import type { StagedVerifier } from './verify.ts';
 
 export interface VerificationCacheOptions {
   max?: number;
   verifiedTtlMs?: number;
   failureTtlMs?: number;
+  /** The clock the TTLs are measured on (tests); default performance.now. */
+  now?: () => number;
 }
 
 export interface CachedVerifier {
@@ -32,11 +36,35 @@ export interface CachedVerifier {
 
 const DEFINITIVE = new Set(['unsigned', 'not-genuine', 'untrusted-signer', 'wrong-digest']);
 
+const timedOut = (signal: AbortSignal): VerificationResult => ({ ok: false, failure: 'timeout', reason: `verification did not finish before the deadline: ${messageOf(signal.reason)}` });
+
+interface Pending {
+  task: VerificationTask;
+  material: VerificationMaterial;
+}
+
 export function cachedVerifier(verifier: StagedVerifier, options: VerificationCacheOptions = {}): CachedVerifier {
   const verifiedTtl = options.verifiedTtlMs ?? 600_000;
   const failureTtl = options.failureTtlMs ?? 30_000;
-  const cache = new LRUCache<string, VerificationResult>({ max: options.max ?? 10_000, ttl: verifiedTtl, ttlAutopurge: false });
-  const inflight = new Map<string, Promise<VerificationResult>>();
+  const ttlOf = (result: VerificationResult): number | undefined => {
+    if (result.ok) return verifiedTtl;
+    return DEFINITIVE.has(result.failure) && failureTtl > 0 ? failureTtl : undefined;
+  };
+  // lru-cache's fetch merges concurrent misses of one key into one check. The first
+  // caller's deadline governs the check (ignoreFetchAbort: an aborted check still ends,
+  // as a timeout result, and every caller merged into it gets that result).
+  const cache = new LRUCache<string, VerificationResult, Pending>({
+    max: options.max ?? 10_000,
+    ttl: verifiedTtl,
+    ignoreFetchAbort: true,
+    // An injected clock (tests) is read on every check; +1: lru-cache takes a start time of 0 for "no TTL".
+    ...(options.now ? { perf: { now: () => options.now!() + 1 }, ttlResolution: 0 } : {}),
+    fetchMethod: async (_key, _stale, { signal, options: set, context }) => {
+      const result = await verifier.check(context.task, context.material, signal);
+      set.ttl = ttlOf(result) ?? 1; // transient: dropped below as soon as it is returned
+      return result;
+    },
+  });
   let hits = 0;
   let misses = 0;
   let merged = 0;
@@ -45,23 +73,18 @@ export function cachedVerifier(verifier: StagedVerifier, options: VerificationCa
     async verify(task, signal) {
       const material = await verifier.material(task, signal);
       const key = `${taskKey(task)}|${material.fingerprint}`;
-      const cached = cache.get(key);
-      if (cached) {
-        hits++;
-        return cached;
-      }
-      let pending = inflight.get(key);
-      if (pending) merged++;
-      else {
-        misses++;
-        pending = verifier.check(task, material, signal).then((result) => {
-          if (result.ok) cache.set(key, result, { ttl: verifiedTtl });
-          else if (DEFINITIVE.has(result.failure) && failureTtl > 0) cache.set(key, result, { ttl: failureTtl });
-          return result;
-        }).finally(() => inflight.delete(key));
-        inflight.set(key, pending);
-      }
-      return pending;
+      // lru-cache would not see a signal that is already aborted: the check must not start.
+      if (signal.aborted) return timedOut(signal);
+      const status: LRUCache.Status<string, VerificationResult, Pending> = {};
+      const result = await cache.fetch(key, { signal, context: { task, material }, status });
+      if (status.fetch === 'hit') hits++;
+      else if (status.fetch === 'inflight') merged++;
+      else misses++;
+      if (!result) return timedOut(signal);
+      // Transient failures (registry errors, timeouts, configuration) are shared by the
+      // callers merged into the check, and never served from the cache afterwards.
+      if (ttlOf(result) === undefined && cache.peek(key) === result) cache.delete(key);
+      return result;
     },
     stats: () => ({ hits, misses, merged, size: cache.size }),
   };

@@ -68,12 +68,14 @@ describe('cachedVerifier', () => {
   });
 
   it('caches definitive failures briefly and transient ones not at all', async () => {
+    let now = 1_000;
     const unsigned = countingVerifier({ ok: false, failure: 'unsigned', reason: 'none' }, 1);
-    const c1 = cachedVerifier(unsigned, { failureTtlMs: 60 });
+    const c1 = cachedVerifier(unsigned, { failureTtlMs: 30_000, now: () => now });
     await c1.verify(task('a'), signal());
+    now += 29_000;
     await c1.verify(task('a'), signal());
     expect(unsigned.calls).toBe(1);
-    await new Promise((r) => setTimeout(r, 80));
+    now += 1_001;
     await c1.verify(task('a'), signal());
     expect(unsigned.calls).toBe(2);
 
@@ -82,6 +84,41 @@ describe('cachedVerifier', () => {
     await c2.verify(task('a'), signal());
     await c2.verify(task('a'), signal());
     expect(down.calls).toBe(2);
+  });
+
+  it('keeps a verified digest for its TTL', async () => {
+    let now = 1_000;
+    const inner = countingVerifier({ ok: true, authority: 'k', detail: 'ok' }, 1);
+    const cached = cachedVerifier(inner, { verifiedTtlMs: 600_000, now: () => now });
+    await cached.verify(task('a'), signal());
+    now += 599_000;
+    await cached.verify(task('a'), signal());
+    expect(inner.calls).toBe(1);
+    now += 1_001;
+    await cached.verify(task('a'), signal());
+    expect(inner.calls).toBe(2);
+  });
+
+  it("the first caller's deadline governs a merged check: the callers merged into it get its timeout, which is not kept", async () => {
+    const inner: StagedVerifier & { calls: number } = Object.assign(async () => ({ ok: true as const, authority: 'k', detail: 'ok' }), {
+      calls: 0,
+      material: async () => ({ keys: [], access: { problem: 'none' }, fingerprint: 'f' }),
+      check: (_t: VerificationTask, _m: unknown, s: AbortSignal) => {
+        inner.calls++;
+        return new Promise<VerificationResult>((resolve) => s.addEventListener('abort', () => resolve({ ok: false, failure: 'timeout', reason: 'deadline' })));
+      },
+    });
+    const cached = cachedVerifier(inner);
+    const first = new AbortController();
+    const results = Promise.all([cached.verify(task('a'), first.signal), cached.verify(task('a'), signal())]);
+    await new Promise((r) => setImmediate(r));
+    first.abort(new Error('deadline'));
+    expect(await results).toEqual([{ ok: false, failure: 'timeout', reason: 'deadline' }, { ok: false, failure: 'timeout', reason: 'deadline' }]);
+    expect(cached.stats()).toMatchObject({ misses: 1, merged: 1, size: 0 });
+    const late = new AbortController();
+    late.abort(new Error('too late'));
+    expect(await cached.verify(task('a'), late.signal)).toEqual({ ok: false, failure: 'timeout', reason: 'verification did not finish before the deadline: too late' });
+    expect(inner.calls).toBe(1);
   });
 });
 
