@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { resourcePath } from '../../cluster/discovery.ts';
 import { BaseError } from '../../errors.ts';
-import { DEFAULT_LOCK_LABEL } from '../../policy/builtin.ts';
+import type { LockLabel } from '../../policy/compiled.ts';
 import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
 import type { CompiledUnlock, UnlockOperation } from '../../policy/compile-unlock.ts';
 import { createPolicyCompiler } from '../../policy/compiler.ts';
@@ -22,7 +22,8 @@ function fail(message: string): never {
   throw new BaseError('CLI_USAGE', message);
 }
 
-export async function lock(session: Session, typed: string, print: Print, label = DEFAULT_LOCK_LABEL): Promise<void> {
+/** Labels the object with `label`, the lock label Bulwark reads (see lock-label.ts). */
+export async function lock(session: Session, typed: string, print: Print, label: LockLabel): Promise<void> {
   const target = await resolveTarget(session, typed);
   const patch = { metadata: { labels: { [label.key]: label.value } } };
   const res = await session.client.call('PATCH', target.path, { body: JSON.stringify(patch), contentType: 'application/merge-patch+json', timeoutMs: TIMEOUT_MS });
@@ -99,7 +100,7 @@ function state(u: CompiledUnlock, now: number): string {
   return `${u.approvers.length} approval(s), expires ${new Date(u.expiresAtMs).toISOString()}`;
 }
 
-export async function status(session: Session, allNamespaces: boolean, print: Print, label = DEFAULT_LOCK_LABEL): Promise<void> {
+export async function status(session: Session, allNamespaces: boolean, print: Print, label: LockLabel): Promise<void> {
   const selector = encodeURIComponent(`${label.key}=${label.value}`);
   const resources = (await session.discovery.resources()).filter((r) => r.verbs.includes("list"));
   const locked: string[] = [];

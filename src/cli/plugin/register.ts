@@ -3,6 +3,7 @@
 
 import { Option, type Command } from 'commander';
 import { approveUnlock, lock, requestUnlock, status, why, type Print } from './commands.ts';
+import { resolveLockLabel, type LockLabelFlags } from './lock-label.ts';
 import { openSession, type KubeOptions } from './session.ts';
 
 function kubeOptions(cmd: Command): Command {
@@ -12,15 +13,26 @@ function kubeOptions(cmd: Command): Command {
     .addOption(new Option('-n, --namespace <ns>', 'namespace (default: the context\'s)'));
 }
 
+/** The lock label, when the cluster's is not the one wanted (see lock-label.ts). */
+function labelOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--label-key <key>', "the lock label's key (default: what Bulwark's webhook configuration selects on, else bulwark.dev/immutable)").env('BULWARK_LABEL_KEY'))
+    .addOption(new Option('--label-value <value>', "the lock label's value (default: likewise, else true)").env('BULWARK_LABEL_VALUE'));
+}
+
 const session = (o: KubeOptions) => openSession({
   ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
   ...(o.context ? { context: o.context } : {}),
   ...(o.namespace ? { namespace: o.namespace } : {}),
 });
 
-export function registerPluginCommands(program: Command, print: Print, setExitCode: (code: number) => void): void {
-  kubeOptions(program.command('lock').description('lock an object: label it so that it can no longer be changed or deleted').argument('<kind/name>'))
-    .action(async (target: string, o: KubeOptions) => lock(session(o), target, print));
+/** `notice` gets what is said besides the result (stderr by default). */
+export function registerPluginCommands(program: Command, print: Print, setExitCode: (code: number) => void, notice: Print = (line) => process.stderr.write(`${line}\n`)): void {
+  labelOptions(kubeOptions(program.command('lock').description('lock an object: label it so that it can no longer be changed or deleted').argument('<kind/name>')))
+    .action(async (target: string, o: KubeOptions & LockLabelFlags) => {
+      const s = session(o);
+      await lock(s, target, print, await resolveLockLabel(s, o, notice));
+    });
 
   const unlock = program.command('unlock').description('request or approve lifting a lock');
   kubeOptions(unlock.command('request').description('ask to change or delete a locked object; others must approve').argument('<kind/name>'))
@@ -35,9 +47,12 @@ export function registerPluginCommands(program: Command, print: Print, setExitCo
     .option('--comment <text>', 'a note with your approval')
     .action(async (name: string, o: KubeOptions & { comment?: string }) => approveUnlock(session(o), name, o.comment, print));
 
-  kubeOptions(program.command('status').description('what is locked, and pending and active unlocks'))
+  labelOptions(kubeOptions(program.command('status').description('what is locked, and pending and active unlocks')))
     .option('-A, --all-namespaces', 'locked objects in every namespace')
-    .action(async (o: KubeOptions & { allNamespaces?: boolean }) => status(session(o), Boolean(o.allNamespaces), print));
+    .action(async (o: KubeOptions & LockLabelFlags & { allNamespaces?: boolean }) => {
+      const s = session(o);
+      await status(s, Boolean(o.allNamespaces), print, await resolveLockLabel(s, o, notice));
+    });
 
   kubeOptions(program.command('why').description('would applying this manifest be allowed? (server-side dry run, nothing changes)'))
     .requiredOption('-f, --filename <file>', 'manifest file, or - for standard input')
