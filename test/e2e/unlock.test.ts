@@ -120,30 +120,22 @@ describe('expiry', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, created + seconds * 1000 + 1000 - Date.now())));
   }
 
-  // Durations leave room for two plugin runs on a loaded machine (one to three seconds each).
-  it('after expiry no approval is accepted and the object is locked again', async () => {
+  // The one expiry test on the real clock, with a wide margin: three plugin runs and a
+  // change (one to three seconds each on a loaded machine) fit in the 25 s with room to
+  // spare. Expiry to the millisecond, and approvals after expiry, are tested with an
+  // injected clock (test/unit/cluster/facts.test.ts, test/unit/unlock/unlock.test.ts).
+  it('after expiry the object is locked again', async () => {
     await kubectlOk(kubectl, ['apply', '-f', '-'], { input: configMap(ns, 'brief', 'blue') });
-    const out = await pluginOk(['unlock', 'request', 'cm/brief', '-n', ns, '--reason', 'quick fix', '--duration', '12s'], 'alice');
+    const out = await pluginOk(['unlock', 'request', 'cm/brief', '-n', ns, '--reason', 'quick fix', '--duration', '25s'], 'alice');
     const name = /unlockrequest\/(\S+) created/.exec(out)![1]!;
     await pluginOk(['unlock', 'approve', name], 'bob');
     await pluginOk(['unlock', 'approve', name], 'carol');
     await until(async () => (await setColor(ns, 'brief', 'yellow')).code === 0);
-    await untilExpired(name, 12);
+    await untilExpired(name, 25);
     const after = await setColor(ns, 'brief', 'orange');
     expect(after.code).not.toBe(0);
     expect(after.stderr).toMatch(new RegExp(`UnlockRequest ${name}: it expired at`));
     expect(await colorOf(ns, 'brief')).toBe('yellow');
-  });
-
-  it('a third approval after expiry is refused', async () => {
-    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: configMap(ns, 'late', 'blue') });
-    const out = await pluginOk(['unlock', 'request', 'cm/late', '-n', ns, '--reason', 'late approvals', '--duration', '8s'], 'carol');
-    const name = /unlockrequest\/(\S+) created/.exec(out)![1]!;
-    await pluginOk(['unlock', 'approve', name], 'bob');
-    await untilExpired(name, 8);
-    const r = await plugin(['unlock', 'approve', name], 'alice');
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`UnlockRequest ${name} expired at .*: it can no longer be approved`));
   });
 
   it('requests are refused when longer than the policy allows, or made in someone else\'s name', async () => {

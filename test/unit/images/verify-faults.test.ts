@@ -107,11 +107,9 @@ afterAll(async () => {
 });
 
 describe('registry faults', () => {
-  it('a registry that is down is a registry-error, quickly', async () => {
+  it('a registry that is down is a registry-error at once (no waiting for the deadline)', async () => {
     const host = `127.0.0.1:${await freePort()}`;
-    const started = Date.now();
-    const result = await verify(host);
-    expect(Date.now() - started).toBeLessThan(1000);
+    const result = await verify(host, { signal: new AbortController().signal });
     expect(result).toMatchObject({ ok: false, failure: 'registry-error', reason: expect.stringContaining(`registry ${host} could not be reached for manifest ${REPO}:sha256-`) });
     expect(!result.ok && result.reason).toContain('ECONNREFUSED');
   });
@@ -148,14 +146,13 @@ describe('registry faults', () => {
     expect(result).toMatchObject({ ok: false, failure: 'registry-error', reason: expect.stringContaining('more than the limit of 4194304') });
   });
 
-  it('a registry too slow for the deadline is a timeout, at the deadline', async () => {
+  it('a registry too slow for the deadline is a timeout, as soon as the deadline passes', async () => {
     const f = await front({ intercept: () => true }); // never answers
-    const started = Date.now();
-    const result = await verify(f.host, { signal: AbortSignal.timeout(300) });
-    const elapsed = Date.now() - started;
-    expect(result).toMatchObject({ ok: false, failure: 'timeout', reason: expect.stringContaining(`waiting for registry ${f.host}`) });
-    expect(elapsed).toBeGreaterThanOrEqual(290);
-    expect(elapsed).toBeLessThan(1500);
+    const deadline = new AbortController();
+    const result = verify(f.host, { signal: deadline.signal });
+    while (f.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+    deadline.abort(new Error('the decision deadline passed'));
+    expect(await result).toMatchObject({ ok: false, failure: 'timeout', reason: expect.stringContaining(`waiting for registry ${f.host}`) });
   });
 
   it('a slow registry within the deadline is fine', async () => {
