@@ -1,4 +1,4 @@
-import { configDefaults, defineConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
@@ -7,10 +7,21 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Pure and in-process: nothing but `npm ci` needed.
           name: 'unit',
-          include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/e2e/**', 'test/e2e-full/**'],
+          include: ['test/unit/**/*.test.ts'],
           testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // Real registries, cosign, helm and the CLI as a process; no cluster
+          // (`bash test/e2e/tools/build.sh --only test` builds what it needs).
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
         },
       },
       {

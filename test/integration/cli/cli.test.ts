@@ -6,7 +6,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REVIEWS_DIR, loadReview } from '../../helpers/fixtures.ts';
+import { FIXTURES_DIR, REVIEWS_DIR, loadReview } from '../../helpers/fixtures.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'bulwark.js');
 const run = (args: string[], input?: string) => spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 20_000 });
@@ -29,6 +29,19 @@ describe('bulwark review', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/apiVersion/);
     expect(run(['review', '/does/not/exist.json']).status).toBe(2);
+  });
+
+  it('--policies applies the policies of a directory', () => {
+    // The built-in default denies the captured Deployment image change; a Warn policy for apps allows it with a warning.
+    const r = run(['review', '--policies', join(FIXTURES_DIR, 'policies', 'warn'), join(REVIEWS_DIR, 'deployment-image-changed.json')]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).response.warnings[0]).toContain('spec.template.spec.containers[0].image');
+  });
+
+  it('--policies with an invalid directory exits 2 with the problems', () => {
+    const r = run(['review', '--policies', join(FIXTURES_DIR, 'policies', 'invalid'), join(REVIEWS_DIR, 'deployment-image-changed.json')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('spec.enforcement');
   });
 
   it('honours a configured lock label', () => {
