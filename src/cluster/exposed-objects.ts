@@ -23,9 +23,10 @@ type Labels = Readonly<Record<string, string>>;
 
 interface MetadataList { items?: { metadata?: { name?: string; namespace?: string; labels?: Record<string, string> } }[]; metadata?: { continue?: string } }
 
-/** The (group, kind) pairs a policy object covers; undefined means every kind. */
+/** The (group, kind) pairs a policy object covers; undefined means every kind. No object (before a CREATE, after a DELETE) covers none. */
 function coveredKinds(object: unknown): { group: string; kind: string }[] | undefined {
-  const resources = (object as ImmutabilityPolicy | null | undefined)?.spec?.match?.resources;
+  if (object === null || object === undefined) return [];
+  const resources = (object as ImmutabilityPolicy).spec?.match?.resources;
   if (!resources || resources.length === 0) return undefined;
   const pairs = resources.flatMap((r) => (r.apiGroups && r.apiGroups.length > 0 ? r.apiGroups : ['*']).flatMap((group) => r.kinds.map((kind) => ({ group, kind }))));
   return pairs.some((p) => p.group === '*' && p.kind === '*') ? undefined : pairs;
