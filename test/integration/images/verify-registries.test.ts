@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
 import { createRegistryClient, type RegistryClient, type RequestEvent } from '../../../src/registry/client.ts';
 import type { VerificationResult } from '../../../src/decision/facts.ts';
+import { tagResolver } from '../../../src/image-verification/resolve-tag.ts';
 import { createVerifier } from '../../../src/image-verification/verify.ts';
 import {
   cosignSign, crane, generateKeyPair, getBlob, getManifestJson, pushIndex, pushRandomImage, putBlob, putManifest, registryTools, sha256Digest, signedByPolicy, startRegistry,
@@ -139,6 +140,18 @@ describe.each(KINDS)('on %s', (kind) => {
     expect(!bundle.ok && bundle.reason).toMatch(/a sigstore bundle is signed with another key than the trusted one \(key hint /);
     const legacy = await verify(host(), 'demo/other-legacy', images[kind].otherLegacy);
     expect(legacy).toMatchObject({ ok: false, failure: 'not-genuine', reason: expect.stringContaining('a legacy signature does not verify with the key') });
+  });
+});
+
+describe('tags', () => {
+  it('resolves a tag to the digest the registry serves for it now; a tag it lacks is IMAGE_UNRESOLVED', async () => {
+    const client = createRegistryClient();
+    const resolve = tagResolver(client, undefined);
+    const { host } = registries['oci-registry'];
+    const ref = (tag: string) => ({ original: `${host}/demo/unsigned:${tag}`, registry: host, repository: 'demo/unsigned', tag });
+    expect(await resolve(ref('v1'), policy(), [], AbortSignal.timeout(10_000))).toBe(images['oci-registry'].unsigned);
+    await expect(resolve(ref('v9'), policy(), [], AbortSignal.timeout(10_000))).rejects.toMatchObject({ code: 'IMAGE_UNRESOLVED', message: `${host}/demo/unsigned:v9 does not exist` });
+    client.close();
   });
 });
 
