@@ -9,6 +9,7 @@ import { allow, combine, deny, enforce, type Verdict } from '../../decision/verd
 import { strictStandIn } from '../../policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { boundPod, withoutTopologyLabels } from './binding.ts';
+import { GARBAGE_COLLECTORS } from './bookkeeping.ts';
 import { semanticChanges, type Change } from './diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
 import type { CompiledUnlock } from '../unlock/compile.ts';
@@ -17,8 +18,6 @@ import { describeChanges, describeTarget, touchesLockLabel } from './message.ts'
 import { isUnderPointer } from './paths.ts';
 
 export const RULE = 'immutability';
-
-const GARBAGE_COLLECTOR = 'system:serviceaccount:kube-system:generic-garbage-collector';
 
 /** What the request does to the locked object, once subresources are accounted for. */
 type Action =
@@ -77,7 +76,7 @@ export function withoutSystemWork(changes: Change[], request: AdmissionRequest, 
     result = result.filter((c) => !isUnderPointer(c.path, '/metadata/finalizers'));
   }
   const uidOf = (ref: unknown) => String((ref as { uid?: unknown } | null)?.uid);
-  if (request.userInfo.username === GARBAGE_COLLECTOR && isSubset(newMeta.ownerReferences, oldMeta.ownerReferences, uidOf)) {
+  if (request.userInfo.username !== undefined && GARBAGE_COLLECTORS.has(request.userInfo.username) && isSubset(newMeta.ownerReferences, oldMeta.ownerReferences, uidOf)) {
     result = result.filter((c) => !isUnderPointer(c.path, '/metadata/ownerReferences'));
   }
   return isPodBinding(request) ? withoutTopologyLabels(result) : result;

@@ -149,15 +149,26 @@ describe('immutability: terminating objects and the garbage collector', () => {
     expect(message(review)).toContain('metadata.finalizers');
   });
 
-  it('the garbage collector may drop owner references, nobody else may', () => {
+  // kube-controller-manager runs the garbage collector as its own service account with
+  // --use-service-account-credentials (kubeadm's choice), and as the manager's shared
+  // identity without it (the flag's default): both are the garbage collector.
+  it.each([
+    ['its own service account', 'system:serviceaccount:kube-system:generic-garbage-collector', ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated']],
+    ['kube-controller-manager`s shared identity', 'system:kube-controller-manager', ['system:authenticated']],
+  ])('the garbage collector (%s) may drop owner references, and nothing else; nobody else may', (_how, username, groups) => {
     const withOwner = (r: AdmissionReviewRequest) => {
       r.request.oldObject!.metadata!.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'gone', uid: 'u-1' }];
     };
     const gc = variant('configmap-apply-identical', (r) => {
       withOwner(r);
-      r.request.userInfo = { username: 'system:serviceaccount:kube-system:generic-garbage-collector', groups: ['system:serviceaccounts'] };
+      r.request.userInfo = { username, groups };
     });
     expect(decide(gc).allowed).toBe(true);
+    const gcAddsOne = variant('configmap-apply-identical', (r) => {
+      r.request.object!.metadata!.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'new', uid: 'u-2' }];
+      r.request.userInfo = { username, groups };
+    });
+    expect(message(gcAddsOne)).toContain('metadata.ownerReferences');
     const other = variant('configmap-apply-identical', withOwner);
     expect(message(other)).toContain('metadata.ownerReferences');
   });
