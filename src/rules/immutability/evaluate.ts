@@ -6,9 +6,9 @@ import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
 import { bindingWritesMetadata, isPodBinding, type RequestFacts } from '../../decision/facts.ts';
 import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
-import { strictStandIn } from '../../policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { boundPod, withoutTopologyLabels } from './binding.ts';
+import { applicablePolicies, relabelLoosenings } from './governing.ts';
 import { GARBAGE_COLLECTORS } from './bookkeeping.ts';
 import { semanticChanges, type Change } from './diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
@@ -122,26 +122,6 @@ function targetOf(request: AdmissionRequest, locked: KubeObject, facts: RequestF
   };
 }
 
-/**
- * The policies that govern a locked object: those whose match selects it (looked up by
- * group and kind in the index), else the built-in default. A policy whose match cannot be
- * decided (namespace labels unknown) applies in its strictest reading.
- */
-export function applicablePolicies(snapshot: PolicySnapshot, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
-  return governingAmong(snapshot.immutability.lookup(target.group, target.kind, target.namespace), snapshot.defaultImmutability, target);
-}
-
-/** applicablePolicies over an explicit list of candidates (to compare a policy's old and new versions). */
-export function governingAmong(candidates: readonly CompiledImmutabilityPolicy[], fallback: CompiledImmutabilityPolicy, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
-  const found: CompiledImmutabilityPolicy[] = [];
-  for (const policy of candidates) {
-    const result = policy.match(target);
-    if (result === 'match') found.push(policy);
-    else if (result === 'unknown') found.push(strictStandIn(policy, `the labels of namespace ${target.namespace ?? ''} are unknown`));
-  }
-  return found.length > 0 ? found : [fallback];
-}
-
 export function evaluateImmutability(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
   const action = actionOf(request, facts);
   if (action.kind === 'none') return allow(RULE, 'skip');
@@ -158,6 +138,13 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
   const verdicts = policies.map((policy) => isExempt(policy, request)
     ? { ...allow(RULE, 'exempt'), auditAnnotations: { 'immutability-exempt': `${policy.name}: ${request.userInfo.username ?? ''}` } }
     : policyVerdict(policy, request, target, action, changes, label));
+  // Whoever a policy exempts: a looser policy would bind everyone else as well.
+  const loosenings = action.kind === 'update' && isLocked(action.newObject, label)
+    ? relabelLoosenings(snapshot, matchTarget, policies, action.oldObject, action.newObject)
+    : [];
+  if (loosenings.length > 0) {
+    verdicts.push(deny(RULE, `${target} is immutable (labelled ${label.key}=${label.value}); this update would change its labels so that its protection loosens (${loosenings.join('; ')})`, { 'immutability-relabel-loosening': loosenings.join('; ') }));
+  }
   const verdict = combine(verdicts);
   return verdict.allowed ? verdict : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target, label);
 }

@@ -10,7 +10,7 @@ import { compileImmutabilityPolicy } from '../../policy/compile-immutability.ts'
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { POLICY_GROUP } from '../../policy/crds.ts';
 import type { Labels } from '../../policy/selector.ts';
-import { applicablePolicies } from '../immutability/evaluate.ts';
+import { applicablePolicies } from '../immutability/governing.ts';
 import { ruleOfPolicy, type ApprovalRule } from './approvals.ts';
 import type { UnlockTarget } from './compile.ts';
 

@@ -1,0 +1,74 @@
+// Indirect paths around a lock (issue 10, "What must hold"): ways to change a locked
+// object, or what protects it, without a plain write of it. Each is an attack by an
+// ordinary user with the RBAC to try it, on the real apiserver.
+
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { kubectl, newNamespace } from './cluster/context.ts';
+import { kubectlOk } from './cluster/kubectl.ts';
+import { configMap, DENIED, expectChangeDenied, expectDeleteDenied, jsonpath, target, yaml } from './helpers/immutability.ts';
+import { until } from './helpers/plugin.ts';
+
+const dryRun = '--dry-run=server';
+/** kubectl as someone else (admin impersonates), with group dev for the RBAC to do it. */
+const as = (user: string) => [`--as=${user}`, '--as-group=dev', '--as-group=system:authenticated'];
+
+describe('a label change a policy allows may not move a locked object under a looser policy (objectSelector)', () => {
+  it('tier=db -> tier=web under an Audit policy is denied, naming what would loosen; the ConfigMap stays under db', async () => {
+    const ns = await newNamespace('relabel');
+    const id = randomBytes(3).toString('hex');
+    const select = (tier: string) => ({ namespaces: [ns], objectSelector: { matchLabels: { tier } } });
+    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: yaml(
+      { apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImmutabilityPolicy', metadata: { name: `db-${id}` }, spec: { match: select('db'), allowedChanges: ['/metadata/labels/tier'] } },
+      { apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImmutabilityPolicy', metadata: { name: `web-${id}` }, spec: { match: select('web'), enforcement: 'Audit' } },
+    ) });
+    const cm = { resource: 'configmap', name: 'cfg', namespace: ns };
+    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: yaml(configMap(cm, { color: 'blue' }, { labels: { tier: 'db' } }), configMap({ ...cm, name: 'probe' }, {}, { labels: { tier: 'db' } })) });
+    // Once Bulwark knows db, it lets the tier label change towards the built-in default (as strict).
+    await until(async () => (await kubectl(['label', '--overwrite', 'cm', 'probe', '-n', ns, 'tier=cache', dryRun], { user: 'alice' })).code === 0);
+
+    const move = await kubectl(['label', '--overwrite', 'cm', 'cfg', '-n', ns, 'tier=web'], { user: 'alice' });
+    expect(move.code).not.toBe(0);
+    expect(move.stderr).toContain(`${DENIED}: ${target('ConfigMap', cm)} is immutable (labelled bulwark.dev/immutable=true); this update would change its labels so that its protection loosens (ImmutabilityPolicy db-${id} would no longer govern it; in its place ImmutabilityPolicy web-${id} would switch to Audit)`);
+    expect(await jsonpath(cm, '{.metadata.labels.tier}')).toBe('db');
+    expectChangeDenied(await kubectl(['patch', 'cm', 'cfg', '-n', ns, '-p', '{"data":{"color":"red"}}'], { user: 'alice' }), target('ConfigMap', cm), 'data.color (changed)');
+  });
+});
+
+describe('owner references and the garbage collector (there is none here: its requests are impersonated)', () => {
+  // The collector deletes a dependent with an ordinary DELETE once its owners are gone, and
+  // orphans it by removing owner references (kube-controller-manager 1.36, garbagecollector:
+  // deleteObject and the orphan patch, through the metadata client). So: nobody may give a
+  // locked object an owner; the collector may take owners away, and its DELETE of a locked
+  // dependent is denied like anyone's (it retries; the object outlives its owner).
+  it('alice cannot add an owner reference to a locked ConfigMap (deleting that owner would delete it)', async () => {
+    const ns = await newNamespace('owners');
+    const cm = { resource: 'configmap', name: 'cfg', namespace: ns };
+    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: yaml(configMap(cm, { color: 'blue' }), configMap({ ...cm, name: 'owner' }, {}, { locked: false })) });
+    const uid = await jsonpath({ ...cm, name: 'owner' }, '{.metadata.uid}');
+    const owned = JSON.stringify({ metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid }] } });
+    expectChangeDenied(await kubectl(['patch', 'cm', 'cfg', '-n', ns, '--type=merge', '-p', owned], { user: 'alice' }), target('ConfigMap', cm), 'metadata.ownerReferences (added)');
+  });
+
+  it.each([
+    ['its own service account (--use-service-account-credentials)', 'system:serviceaccount:kube-system:generic-garbage-collector'],
+    ['kube-controller-manager`s shared identity (the flag`s default)', 'system:kube-controller-manager'],
+  ])('the garbage collector as %s may remove owner references of a locked dependent, but not delete it', async (_how, collector) => {
+    const ns = await newNamespace('gc');
+    const owner = { resource: 'configmap', name: 'owner', namespace: ns };
+    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: yaml(configMap(owner, {}, { locked: false })) });
+    const uid = await jsonpath(owner, '{.metadata.uid}');
+    const dependents = ['orphaned', 'collected'].map((name) => ({ resource: 'configmap', name, namespace: ns }));
+    // Created with its owner: creating is the one write a locked object gets.
+    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: yaml(...dependents.map((d) => ({
+      ...configMap(d, { color: 'blue' }),
+      metadata: { ...(configMap(d, {}).metadata as object), ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid }] },
+    }))) });
+
+    const orphan = await kubectl(['patch', 'cm', 'orphaned', '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/metadata/ownerReferences"}]', ...as(collector)]);
+    expect(orphan.code, orphan.stderr).toBe(0);
+    expect(await jsonpath(dependents[0]!, '{.metadata.ownerReferences}')).toBe('');
+    expectDeleteDenied(await kubectl(['delete', 'cm', 'collected', '-n', ns, ...as(collector)]), target('ConfigMap', dependents[1]!));
+    expect(await jsonpath(dependents[1]!, '{.metadata.ownerReferences[0].uid}')).toBe(uid);
+  });
+});
