@@ -72,3 +72,26 @@ describe('owner references and the garbage collector (there is none here: its re
     expect(await jsonpath(dependents[1]!, '{.metadata.ownerReferences[0].uid}')).toBe(uid);
   });
 });
+
+describe('managedFields: server-side apply`s bookkeeping is no place for a write of alice`s', () => {
+  type Entry = { manager: string; operation: string; apiVersion: string; fieldsType?: string; fieldsV1?: Record<string, unknown> };
+  const fieldsOf = async (ns: string) => JSON.parse(await kubectlOk(kubectl, ['get', 'cm', 'cfg', '-n', ns, '-o', 'json', '--show-managed-fields'])) as { metadata: { managedFields: Entry[] } };
+
+  it('forged entries (data in field names; the owner`s apply entry grown by someone else) are denied; the owner`s identical apply passes', async () => {
+    const ns = await newNamespace('managed');
+    const cm = { resource: 'configmap', name: 'cfg', namespace: ns };
+    const manifest = yaml(configMap(cm, { color: 'blue' }));
+    await kubectlOk(kubectl, ['apply', '--server-side', '-f', '-'], { input: manifest });
+    const live = await fieldsOf(ns);
+    const forge = (entries: Entry[]) => kubectl(['replace', '-f', '-'], { user: 'alice', input: JSON.stringify({ ...live, metadata: { ...live.metadata, managedFields: entries } }) });
+
+    const smuggled = await forge([...live.metadata.managedFields, { manager: 'mallory', operation: 'Apply', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { [`f:${'SMUGGLED-'.repeat(100)}`]: {} } } }]);
+    expectChangeDenied(smuggled, target('ConfigMap', cm), 'metadata.managedFields (changed)');
+    const claimed = await forge(live.metadata.managedFields.map((e) => (e.manager === 'kubectl' ? { ...e, fieldsV1: { ...e.fieldsV1, 'f:metadata': { 'f:name': {}, 'f:labels': {} } } } : e)));
+    expectChangeDenied(claimed, target('ConfigMap', cm), 'metadata.managedFields (changed)');
+    expect((await fieldsOf(ns)).metadata.managedFields.map((e) => e.fieldsV1)).toEqual(live.metadata.managedFields.map((e) => e.fieldsV1));
+
+    const again = await kubectl(['apply', '--server-side', '-f', '-'], { input: manifest, user: 'alice' });
+    expect(again.code, again.stderr).toBe(0);
+  });
+});

@@ -30,6 +30,8 @@ const REVISION = /^(?:0|[1-9]\d{0,18})$/;
 export interface BookkeepingContext {
   /** Who makes the change. */
   username?: string;
+  /** The request's field manager, when it names one. */
+  fieldManager?: string;
   oldObject: KubeObject;
   newObject: KubeObject;
 }

@@ -10,7 +10,7 @@ import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot
 import { boundPod, withoutTopologyLabels } from './binding.ts';
 import { applicablePolicies, relabelLoosenings } from './governing.ts';
 import { GARBAGE_COLLECTORS } from './bookkeeping.ts';
-import { semanticChanges, type Change } from './diff.ts';
+import { semanticChanges, type Change, type DiffOptions } from './diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
 import type { CompiledUnlock } from '../unlock/compile.ts';
 import { findUnlock } from '../unlock/match.ts';
@@ -82,6 +82,12 @@ export function withoutSystemWork(changes: Change[], request: AdmissionRequest, 
   return isPodBinding(request) ? withoutTopologyLabels(result) : result;
 }
 
+/** Who writes, and under which field manager (UpdateOptions, PatchOptions). */
+function diffOptions(request: AdmissionRequest): DiffOptions {
+  const fieldManager = (request.options as { fieldManager?: unknown } | null | undefined)?.fieldManager;
+  return { username: request.userInfo.username, ...(typeof fieldManager === 'string' && fieldManager !== '' ? { fieldManager } : {}) };
+}
+
 function isExempt(policy: CompiledImmutabilityPolicy, request: AdmissionRequest): boolean {
   const user = request.userInfo;
   return (user.username !== undefined && policy.exempt.users.has(user.username))
@@ -132,7 +138,7 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
   const matchTarget = targetOf(request, action.locked, facts);
   const policies = applicablePolicies(snapshot, matchTarget);
   const changes = action.kind === 'update'
-    ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject, { username: request.userInfo.username }), request, action.oldObject, action.newObject)
+    ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject, diffOptions(request)), request, action.oldObject, action.newObject)
     : [];
   const target = describeTarget(request, action.locked);
   const verdicts = policies.map((policy) => isExempt(policy, request)
