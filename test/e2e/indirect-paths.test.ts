@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { kubectl, newNamespace } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
-import { configMap, DENIED, expectChangeDenied, expectDeleteDenied, jsonpath, target, yaml } from './helpers/immutability.ts';
+import { configMap, DENIED, ensureWidgetCrd, expectChangeDenied, expectDeleteDenied, jsonpath, LOCK_LABELS, target, yaml } from './helpers/immutability.ts';
 import { until } from './helpers/plugin.ts';
 
 const dryRun = '--dry-run=server';
@@ -93,5 +93,36 @@ describe('managedFields: server-side apply`s bookkeeping is no place for a write
 
     const again = await kubectl(['apply', '--server-side', '-f', '-'], { input: manifest, user: 'alice' });
     expect(again.code, again.stderr).toBe(0);
+  });
+});
+
+describe('an APIService may not route a group/version holding locked objects to another server', () => {
+  // Found: alice patched the local APIService of a CRD's group/version to a Service of
+  // hers; a locked custom resource then read as that server said (503 here, anything an
+  // attacker's server likes), and writes to it would have reached that server instead.
+  const reroute = (name: string, extra: string[] = []) => kubectl(['patch', 'apiservice', name, '--type=merge', '-p', JSON.stringify({
+    metadata: { labels: { 'kube-aggregator.kubernetes.io/automanaged': null } },
+    spec: { service: { namespace: 'default', name: 'elsewhere', port: 443 }, insecureSkipTLSVerify: true },
+  }), ...extra], { user: 'alice' });
+
+  it('pointing the CRD`s v1.e2e.bulwark.dev at a Service is denied while a locked Widget exists, naming it; the Widget still reads from the apiserver', async () => {
+    await ensureWidgetCrd();
+    const ns = await newNamespace('reroute');
+    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: yaml({ apiVersion: 'e2e.bulwark.dev/v1', kind: 'Widget', metadata: { name: 'w', namespace: ns, labels: LOCK_LABELS }, spec: { size: 'small', replicas: 1 } }) });
+    const r = await reroute('v1.e2e.bulwark.dev');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`${DENIED}: APIService v1.e2e.bulwark.dev: this change would have Service default/elsewhere serve e2e.bulwark.dev/v1 instead of this apiserver, while locked objects of group e2e.bulwark.dev exist (`);
+    expect(r.stderr).toContain('An UnlockRequest for the APIService (kubectl bulwark unlock request apiservice/v1.e2e.bulwark.dev --operation UPDATE');
+    expect(await kubectlOk(kubectl, ['get', 'apiservice', 'v1.e2e.bulwark.dev', '-o', 'jsonpath={.spec.service}'])).toBe('');
+    expect(await jsonpath({ resource: 'widget', name: 'w', namespace: ns }, '{.spec.size}')).toBe('small');
+  });
+
+  it('a new APIService for a group without locked objects (an aggregated API being installed) is allowed', async () => {
+    const name = `v1.reroute-${randomBytes(3).toString('hex')}.e2e.example`;
+    const r = await kubectl(['create', '-f', '-', dryRun], { user: 'alice', input: yaml({
+      apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name },
+      spec: { group: name.slice(3), version: 'v1', service: { namespace: 'default', name: 'metrics', port: 443 }, insecureSkipTLSVerify: true, groupPriorityMinimum: 100, versionPriority: 10 },
+    }) });
+    expect(r.code, r.stderr).toBe(0);
   });
 });
