@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { kubectl, newNamespace } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
 import { configMap, DENIED, ensureWidgetCrd, expectChangeDenied, expectDeleteDenied, jsonpath, LOCK_LABELS, target, yaml } from './helpers/immutability.ts';
+import { startMutatingWebhook } from './helpers/mutating-webhook.ts';
 import { until } from './helpers/plugin.ts';
 
 const dryRun = '--dry-run=server';
@@ -124,5 +125,37 @@ describe('an APIService may not route a group/version holding locked objects to 
       spec: { group: name.slice(3), version: 'v1', service: { namespace: 'default', name: 'metrics', port: 443 }, insecureSkipTLSVerify: true, groupPriorityMinimum: 100, versionPriority: 10 },
     }) });
     expect(r.code, r.stderr).toBe(0);
+  });
+});
+
+describe('someone else`s mutating webhook runs before Bulwark, which judges what it made', () => {
+  it('alice`s webhook rewrites data.color on her identical server-side apply of a locked ConfigMap: denied, naming data.color', async () => {
+    const ns = await newNamespace('mutating');
+    const cm = { resource: 'configmap', name: 'cfg', namespace: ns };
+    const manifest = (name: string, locked: boolean) => yaml(configMap({ ...cm, name }, { color: 'blue' }, { locked }));
+    await kubectlOk(kubectl, ['apply', '--server-side', '-f', '-'], { input: manifest('cfg', true) + '---\n' + manifest('probe', false) });
+    const webhook = await startMutatingWebhook((o) => ((o.data as Record<string, unknown> | undefined)?.color !== undefined ? [{ op: 'replace', path: '/data/color', value: 'mutated' }] : undefined));
+    const name = `rewrite-${ns}`;
+    try {
+      await kubectlOk(kubectl, ['create', '-f', '-'], { user: 'alice', input: yaml({
+        apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name },
+        webhooks: [{
+          name: 'rewrite.alice.example', clientConfig: { url: webhook.url, caBundle: webhook.caBundle },
+          rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['UPDATE'] }],
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+          failurePolicy: 'Fail', sideEffects: 'None', admissionReviewVersions: ['v1'], timeoutSeconds: 5,
+        }],
+      }) });
+      // In force once an identical apply of the unlocked probe comes back mutated (a dry run).
+      await until(async () => (await kubectl(['apply', '--server-side', dryRun, '-o', 'jsonpath={.data.color}', '-f', '-'], { input: manifest('probe', false) })).stdout === 'mutated', 20_000);
+
+      const identical = await kubectl(['apply', '--server-side', '-f', '-'], { user: 'alice', input: manifest('cfg', true) });
+      expectChangeDenied(identical, target('ConfigMap', cm), 'data.color (changed)');
+      expect(await jsonpath(cm, '{.data.color}')).toBe('blue');
+      expect(webhook.calls()).toBeGreaterThan(1);
+    } finally {
+      await kubectl(['delete', 'mutatingwebhookconfiguration', name, '--ignore-not-found']);
+      await webhook.close();
+    }
   });
 });
