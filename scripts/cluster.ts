@@ -83,7 +83,8 @@ async function up(withWebhook: boolean): Promise<number> {
     '  kubectl --context alice auth whoami      # also bob, carol (approvers) and dave',
     '',
     'Objects labelled bulwark.dev/immutable=true cannot be changed or deleted while the webhook',
-    'is registered (kubectl delete validatingwebhookconfiguration bulwark-e2e lifts that).',
+    'is registered (kubectl delete validatingwebhookconfiguration bulwark-e2e lifts that). As with',
+    'the chart, self-protection lets only the policy admins (admin, erin, frank) change or delete it.',
     'Stop everything: npm run cluster -- down',
     '',
   ].join('\n'));
