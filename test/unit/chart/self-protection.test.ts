@@ -52,8 +52,13 @@ describe('selfProtection', () => {
       '/pods/ephemeralcontainers': 'CREATE,UPDATE,CONNECT', '/serviceaccounts/token': 'CREATE,UPDATE,CONNECT',
       'apps/deployments/scale': 'UPDATE', '/replicationcontrollers/scale': 'CREATE,UPDATE,CONNECT',
     });
-    expect(variables(policy).byClusterComponent).toContain('request.namespace == "bulwark-system"');
-    expect(variables(policy).byClusterComponent).toContain('startsWith("system:serviceaccount:kube-system:")');
+    const components = variables(policy).byClusterComponent;
+    expect(components).toContain('request.namespace == "bulwark-system"');
+    expect(components).toContain('request.userInfo.username in ["system:kube-controller-manager","system:kube-scheduler"]');
+    expect(components).toContain('["kube-system"].exists(ns, request.userInfo.username.startsWith("system:serviceaccount:" + ns + ":"))');
+    expect(components).toContain('g in ["system:nodes"]');
+    const openshift = find(await render({ selfProtection: { clusterComponents: { serviceAccountNamespaces: ['kube-system', 'openshift-infra'] } } }), 'ValidatingAdmissionPolicy');
+    expect(variables(openshift).byClusterComponent).toContain('["kube-system","openshift-infra"].exists(');
   });
 
   it('takes its admins from policyAdmins, the list Bulwark itself uses, and names them in its denial', async () => {
