@@ -56,24 +56,34 @@ function entriesOf(value: unknown): Map<string, Entry> | undefined {
   return entries;
 }
 
-/** Every node of a field set, as a path of its keys. */
-function pathsOf(fields: Node): Set<string> {
-  const paths = new Set<string>();
-  const stack: [Node, string][] = [[fields, '']];
+/** Whether every node of field set `a` is in `b` (walked side by side, no call stack). */
+function isSubtree(a: Node, b: Node): boolean {
+  const stack: [Node, Node][] = [[a, b]];
   while (stack.length > 0) {
-    const [node, prefix] = stack.pop()!;
-    for (const [key, child] of Object.entries(node)) {
-      const path = `${prefix}\u0000${key}`;
-      paths.add(path);
-      if (isNode(child)) stack.push([child, path]);
+    const [x, y] = stack.pop()!;
+    for (const key of Object.keys(x)) {
+      if (!Object.hasOwn(y, key)) return false;
+      const [cx, cy] = [x[key], y[key]];
+      if (isNode(cx) && Object.keys(cx).length > 0) {
+        if (!isNode(cy)) return false;
+        stack.push([cx, cy]);
+      }
     }
   }
-  return paths;
+  return true;
 }
 
-function isSubset(a: Set<string>, b: Set<string>): boolean {
-  for (const x of a) if (!b.has(x)) return false;
-  return true;
+/** How many nodes a field set has, up to `limit` (counting stops there). */
+function nodeCount(fields: Node, limit: number): number {
+  let count = 0;
+  const stack: Node[] = [fields];
+  while (stack.length > 0 && count <= limit) {
+    for (const child of Object.values(stack.pop()!)) {
+      count += 1;
+      if (isNode(child)) stack.push(child);
+    }
+  }
+  return count;
 }
 
 /** JSON equality with numbers compared by value (list keys in `k:` are small). */
@@ -117,7 +127,7 @@ function namesOnlyPresentFields(fields: Node, object: KubeObject): boolean {
       if (selected === undefined) {
         // An absent field can only have been an omitted empty value, named like a field.
         if (!key.startsWith('f:') || !FIELD_NAME.test(key.slice(2))) return false;
-        absent += pathsOf({ [key]: child }).size;
+        absent += 1 + (isNode(child) ? nodeCount(child, MAX_ABSENT_EMPTY) : 0);
         if (absent > MAX_ABSENT_EMPTY) return false;
         continue;
       }
@@ -141,7 +151,7 @@ export function managedFieldsAgree(before: unknown, after: unknown, context: Man
   let written = 0;
   for (const entry of now.values()) {
     const was = old.get(entry.key);
-    if (was && isSubset(pathsOf(entry.fields), pathsOf(was.fields))) continue;
+    if (was && isSubtree(entry.fields, was.fields)) continue;
     if (entry.apiVersion !== context.newObject.apiVersion || !namesOnlyPresentFields(entry.fields, context.newObject)) return false;
     if (entry.manager === MERGED_UPDATES && entry.operation === 'Update') continue;
     written += 1;

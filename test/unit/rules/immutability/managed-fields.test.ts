@@ -43,6 +43,22 @@ describe('managedFields the apiserver writes', () => {
   });
 });
 
+describe('managedFields of a deeply nested object', () => {
+  it('are walked without the call stack (100,000 levels)', () => {
+    const depth = 100_000;
+    let value: Record<string, unknown> = { leaf: 'x' };
+    let fields: Record<string, unknown> = { 'f:leaf': {} };
+    for (let i = 0; i < depth; i++) {
+      value = { n: value };
+      fields = { 'f:n': fields };
+    }
+    const deep: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'deep' }, data: value as never };
+    const owned = entry('kubectl', 'Apply', { 'f:data': fields });
+    expect(managedFieldsAgree([owned], [{ ...owned, time: 'later' }], { newObject: deep })).toBe(true);
+    expect(managedFieldsAgree([], [owned], { newObject: deep, fieldManager: 'kubectl' })).toBe(true);
+  });
+});
+
 describe('managedFields a client forges', () => {
   it.each<[string, Entry[], Entry[], string?]>([
     ['a field set naming fields the object lacks (data)', [created], [created, entry('mallory', 'Apply', { 'f:data': { [`f:${'SECRET'.repeat(40)}`]: {} } })]],
