@@ -6,7 +6,8 @@
 //   (both from informer caches, no API call);
 // - for an UnlockRequest being created or approved, the object it targets;
 // - for a Namespace or CRD being deleted, or a CRD update that can change how its
-//   objects read, the locked objects it still holds;
+//   objects read, the locked objects it still holds; for an APIService that would route
+//   a group/version to another server, the locked objects of that group;
 // - for an UnlockRequest, the labels of its target's namespace;
 // - for an ImmutabilityPolicy write that could loosen locks, or a Namespace relabelling,
 //   the locked objects whose protection it could change, and the UnlockRequests aimed at
@@ -18,6 +19,7 @@ import { isContainerDelete, isPodBinding, needsParent, type ParentFact, type Req
 import type { FactResolver } from '../review/decide.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { POLICY_GROUP } from '../policy/crds.ts';
+import { isApiServiceRerouting } from '../rules/guards/apiservice.ts';
 import { isGuardedCrdUpdate } from '../rules/guards/crd-changes.ts';
 import { groupOf } from '../policy/compile-unlock.ts';
 import { resourcePath, type Discovery } from './discovery.ts';
@@ -78,7 +80,7 @@ export function clusterFactResolver(options: {
       const labels = informers?.namespaceLabels(request.namespace);
       if (labels) facts.namespaceLabels = labels;
     }
-    if (informers && request.name && (request.operation === 'UPDATE' || request.operation === 'DELETE' || request.subResource === 'eviction' || isPodBinding(request) || isPolicyWrite(request))) {
+    if (informers && request.name && (request.operation === 'UPDATE' || request.operation === 'DELETE' || request.subResource === 'eviction' || isPodBinding(request) || isPolicyWrite(request) || isApiServiceRerouting(request))) {
       // A Namespace is cluster-scoped, though its requests carry its own name as namespace.
       const isNamespace = request.kind.group === '' && request.kind.kind === 'Namespace';
       const unlocks = informers.unlocksFor(isNamespace ? undefined : request.namespace, request.name);
@@ -94,7 +96,7 @@ export function clusterFactResolver(options: {
     }
     if (needsParent(request)) facts.parent = request.name ? await lookup(reader, objectPath(request), timeoutMs) : { status: 'unavailable', reason: 'the request names no object' };
     if (discovery && isUnlockRequestWrite(request)) facts.unlockTarget = await unlockTarget(reader, discovery, request, timeoutMs);
-    if (discovery && (isContainerDelete(request) || isGuardedCrdUpdate(request))) {
+    if (discovery && (isContainerDelete(request) || isGuardedCrdUpdate(request) || isApiServiceRerouting(request))) {
       facts.lockedContents = await findLockedContents({ reader, discovery, request, label: options.lockLabel ?? snapshot.lockLabel, timeoutMs });
     }
     return facts;

@@ -1,13 +1,15 @@
 // Lists the locked objects a Namespace or CRD still holds, for the guards: every
 // namespaced, listable resource that exists now (discovery read afresh, every served
 // version, completed with CRDs that discovery does not show yet), or the CRD's own
-// resource cluster-wide at each of its served versions; in parallel, with a deadline,
+// resource cluster-wide at each of its served versions, or for an APIService every
+// resource of its group cluster-wide (as discovery shows it now); in parallel, with a deadline,
 // filtered by the lock label on the server, metadata only. A resource that no longer
 // exists (404) holds nothing; any other failure is reported, and the guard fails closed.
 
 import type { AdmissionRequest } from '../admission/types.ts';
 import type { LockedContents } from '../decision/facts.ts';
 import type { LockLabel } from '../policy/compiled.ts';
+import { reroutedGroup } from '../rules/guards/apiservice.ts';
 import { resourcePath, type ApiResource, type Discovery } from './discovery.ts';
 import { isBulwarkError } from '../errors.ts';
 import type { KubeReader } from './kube-client.ts';
@@ -79,6 +81,10 @@ export async function findLockedContents(options: { reader: KubeReader; discover
     if (request.kind.kind === 'Namespace') {
       const resources = await namespacedResources(reader, discovery, deadline);
       found = await Promise.all(resources.map((r) => lockedOf(reader, r, label, request.name, deadline)));
+    } else if (request.kind.kind === 'APIService') {
+      const group = reroutedGroup(request);
+      const resources = (await discovery.current()).filter((r) => r.group === group && r.verbs.includes('list'));
+      found = await Promise.all(resources.map((r) => lockedOf(reader, { ...r, namespaced: false }, label, undefined, deadline)));
     } else {
       // Listed cluster-wide at every served version (all show the same objects; a version
       // whose conversion fails makes the listing fail, and the guard with it).

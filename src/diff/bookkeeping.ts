@@ -17,12 +17,21 @@ export const DEPLOYMENT_REVISION = 'deployment.kubernetes.io/revision';
  */
 export const DEPLOYMENT_CONTROLLERS: ReadonlySet<string> = new Set(['system:serviceaccount:kube-system:deployment-controller', 'system:kube-controller-manager']);
 
+/**
+ * Who runs the garbage collector: likewise its own service account, or the manager's
+ * shared identity (kube-controller-manager's clientbuilder uses the manager's kubeconfig
+ * unless --use-service-account-credentials is set, and that flag defaults to false).
+ */
+export const GARBAGE_COLLECTORS: ReadonlySet<string> = new Set(['system:serviceaccount:kube-system:generic-garbage-collector', 'system:kube-controller-manager']);
+
 /** A revision number as the deployment controller writes it (an int64 in decimal). */
 const REVISION = /^(?:0|[1-9]\d{0,18})$/;
 
 export interface BookkeepingContext {
   /** Who makes the change. */
   username?: string;
+  /** The request's field manager, when it names one. */
+  fieldManager?: string;
   oldObject: KubeObject;
   newObject: KubeObject;
 }

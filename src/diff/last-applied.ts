@@ -20,7 +20,8 @@ import { sameQuantity } from './quantity.ts';
 
 /** How many fields the object lacks the annotation may state (empty). */
 export const MAX_ABSENT_EMPTY = 32;
-const FIELD_NAME = /^[A-Za-z][A-Za-z0-9]{0,62}$/;
+/** How a Kubernetes field is named (a key the apiserver could have omitted as empty). */
+export const FIELD_NAME = /^[A-Za-z][A-Za-z0-9]{0,62}$/;
 
 type JsonObject = Record<string, unknown>;
 

@@ -1,7 +1,8 @@
 // The semantic diff of a locked object: what a person would call a change. Bookkeeping
 // the apiserver or clients maintain is skipped while walking (status, resourceVersion,
-// managedFields, ...; annotations by the rules in bookkeeping.ts), so that reapplying an
-// identical manifest, status writes and managedFields churn are no change.
+// ...; annotations by the rules in bookkeeping.ts, managedFields by managed-fields.ts),
+// so that reapplying an identical manifest, status writes and managedFields churn are no
+// change.
 //
 // The walk uses an explicit stack: an object nested 100,000 levels deep costs heap, not
 // call stack. Numbers compare exactly (raw number leaves by their decimal value), arrays
@@ -10,6 +11,7 @@
 import type { KubeObject } from '../admission/types.ts';
 import { isJsonNumber, isRawNumber, sameNumber } from '../json/numbers.ts';
 import { isBookkeepingAnnotationChange, SYSTEM_METADATA, type BookkeepingContext } from './bookkeeping.ts';
+import { managedFieldsAgree } from './managed-fields.ts';
 import { encodePointerSegment } from './pointer.ts';
 
 export type ChangeKind = 'added' | 'removed' | 'changed';
@@ -25,6 +27,8 @@ export interface Change {
 export interface DiffOptions {
   /** Who makes the change: some bookkeeping belongs to one controller only. */
   username?: string;
+  /** The request's field manager (options.fieldManager), for managedFields. */
+  fieldManager?: string;
 }
 
 /**
@@ -108,6 +112,11 @@ class ChangeCollector {
     const { level } = frame;
     if (level !== 'plain') {
       if (level === 'root' && key === 'status') return undefined;
+      if (level === 'metadata' && key === 'managedFields') {
+        // Rewritten by the apiserver on every write, but also writable by clients (see managed-fields.ts).
+        if (!managedFieldsAgree(before, after, this.context)) this.add(`${frame.path}/managedFields`, 'changed');
+        return undefined;
+      }
       if (level === 'metadata' && SYSTEM_METADATA.has(key as string)) return undefined;
       if (level === 'annotations' && isBookkeepingAnnotationChange(key as string, after, this.context)) return undefined;
       // An absent map and an empty one mean the same: a new annotation, or the last label

@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
-import { DENIED, IMAGE, LOCK_LABEL_JSONPATH } from './helpers/immutability.ts';
+import { SELF_PROTECTION_DENIAL } from './cluster/self-protection.ts';
+import { IMAGE, LOCK_LABEL_JSONPATH } from './helpers/immutability.ts';
 import { plugin, pluginOk, requestUnlock, until } from './helpers/plugin.ts';
 import { whileWebhookIsAway } from './helpers/webhook-away.ts';
 
@@ -46,7 +47,9 @@ describe('writing policies (finding 2)', () => {
     await kubectlOk(kubectl, ['apply', '-f', '-'], { input: lockedConfigMap(ns) });
     const r = await applyAs('alice', policy('ImmutabilityPolicy', `alice-free-${ns}`, { match: { namespaces: [ns] }, exemptSubjects: { users: ['alice'] } }));
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(DENIED);
+    // The chart's self-protection (an admission policy, evaluated before webhooks) refuses it
+    // first; Bulwark refuses it too when that is away (self-protection.test.ts).
+    expect(r.stderr).toContain(SELF_PROTECTION_DENIAL);
     expect(r.stderr).toContain(`only the policy admins (group system:masters, group policy-admins) may create ImmutabilityPolicy alice-free-${ns}, whatever RBAC allows; alice is not one of them`);
     expect((await kubectl(['get', 'immutabilitypolicy', `alice-free-${ns}`])).stderr).toContain('NotFound');
     const edit = await setColor(ns, 'red');

@@ -4,8 +4,10 @@
 // first, so every denial below comes through the chart's entries; it is restored (and
 // proven to deny again) at the end, whatever happened.
 //
-// Release "bulwark" (tls.mode=secret, the harness's Bulwark and CA, self-protection on):
-// install, deny, self-protection, upgrade, uninstall. Release "gen" (tls.mode=generate):
+// Release "bulwark" (tls.mode=secret, the harness's Bulwark and CA, self-protection on by
+// default, a Deployment that is stored but never runs): install, deny, self-protection of
+// the webhook configuration, the CRDs and everything in the release namespace, upgrade,
+// uninstall. Release "gen" (tls.mode=generate):
 // a second Bulwark serves the certificate the chart generated, under the chart's own
 // ServiceAccount and RBAC; upgrades keep the CA.
 
@@ -33,6 +35,7 @@ const harnessUrl = `https://127.0.0.1:${cluster.webhookPort}/validate`;
 const harnessCaFile = join(cluster.dir, 'webhook-ca.crt');
 const LOCKED = { [LOCK_LABEL.key]: LOCK_LABEL.value };
 const IMAGE = `registry.local/app@sha256:${'ab'.repeat(32)}`;
+const SELF_PROTECTED = 'Bulwark self-protection: only the policy admins';
 
 let helmPath = '';
 async function helm(args: string[], user?: 'alice'): Promise<KubectlResult> {
@@ -102,7 +105,7 @@ afterAll(async () => {
 
 describe('helm chart on a real apiserver', () => {
   it('renders objects the apiserver accepts as they are, and pods that pass Pod Security "restricted"', async () => {
-    const rendered = await helm(['template', 'bulwark', CHART, '-n', NS, '--kube-version', 'v1.36.3', '--set', 'selfProtection.enabled=true']);
+    const rendered = await helm(['template', 'bulwark', CHART, '-n', NS, '--kube-version', 'v1.36.3']);
     expect(rendered.code, rendered.stderr).toBe(0);
     const dryRun = await kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], { input: rendered.stdout });
     expect(dryRun.code, dryRun.stderr).toBe(0);
@@ -117,9 +120,8 @@ describe('helm chart on a real apiserver', () => {
   it('installs with the webhook pointed at the local Bulwark; its configuration denies a change to a locked ConfigMap', async () => {
     const install = await helm([
       'install', 'bulwark', CHART, '-n', NS,
-      '--set', `webhook.url=${harnessUrl}`, '--set', 'deployment.enabled=false',
-      '--set', 'tls.mode=secret', '--set-file', `tls.secret.caBundle=${harnessCaFile}`,
-      '--set', 'selfProtection.enabled=true',
+      '--set', `webhook.url=${harnessUrl}`,
+      '--set', 'tls.mode=secret', '--set', 'tls.secret.name=bulwark-serving', '--set-file', `tls.secret.caBundle=${harnessCaFile}`,
     ]);
     expect(install.code, install.stderr).toBe(0);
     const vwc = await vwcJson('bulwark');
@@ -150,7 +152,8 @@ describe('helm chart on a real apiserver', () => {
       { apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImmutabilityPolicy', metadata: { name: `${name}-audit` }, spec: { match: select('audit'), enforcement: 'Audit' } },
     ].map((o) => stringify(o)).join('---\n') });
     const del = await kubectl(['delete', 'immutabilitypolicy', `${name}-prod`, '--dry-run=server'], { user: 'alice' });
-    expect(del.stderr).toContain('admission webhook "policies.bulwark.dev" denied the request: only the policy admins');
+    // Self-protection refuses first (admission policies run before webhooks); Bulwark would too.
+    expect(del.stderr).toMatch(new RegExp(`${SELF_PROTECTED} \\(group system:masters(, group policy-admins)?\\) may delete ImmutabilityPolicy ${name}-prod`));
     // Under the prod policy (as strict as the built-in default: no agreement needed), then towards Audit.
     await kubectlOk(kubectl, ['label', 'namespace', namespace, `bulwark-e2e/helm=${namespace}-prod`]);
     await until('the prod policy governs the ConfigMap', async () => (await tryChange()).stderr.includes('Helm e2e.'));
@@ -177,33 +180,86 @@ describe('helm chart on a real apiserver', () => {
     expect(plain.code, plain.stderr).toBe(0);
   });
 
-  it('self-protection: a non-admin cannot change or delete the webhook configuration or the CRDs; an admin can', async () => {
-    const forbidden = 'Bulwark self-protection';
+  it('self-protection (on by default): a non-admin cannot delete or weaken the webhook configuration or touch the CRDs; an admin can', async () => {
     // Like webhook configurations, admission policies come into force a moment after they are stored.
     await until('the self-protection policy is in force', async () =>
-      (await kubectl(['delete', 'validatingwebhookconfiguration', 'bulwark', '--dry-run=server'], { user: 'alice' })).stderr.includes(forbidden));
-    const attempts = [
+      (await kubectl(['delete', 'validatingwebhookconfiguration', 'bulwark', '--dry-run=server'], { user: 'alice' })).stderr.includes(SELF_PROTECTED));
+    const entries = (await vwcJson('bulwark')).webhooks.length;
+    const weaken = (op: unknown) => kubectl(['patch', 'validatingwebhookconfiguration', 'bulwark', '--type=json', '-p', JSON.stringify([op]), '--dry-run=server'], { user: 'alice' });
+    const attempts = await Promise.all([
       kubectl(['delete', 'validatingwebhookconfiguration', 'bulwark', '--dry-run=server'], { user: 'alice' }),
-      kubectl(['patch', 'validatingwebhookconfiguration', 'bulwark', '--type=json', '-p', '[{"op":"replace","path":"/webhooks/0/failurePolicy","value":"Ignore"}]', '--dry-run=server'], { user: 'alice' }),
+      weaken({ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }),
+      weaken({ op: 'remove', path: `/webhooks/${entries - 1}` }),
+      weaken({ op: 'remove', path: '/webhooks/0/rules/0' }),
+      weaken({ op: 'replace', path: '/webhooks/0/namespaceSelector', value: { matchLabels: { nowhere: 'true' } } }),
+      weaken({ op: 'replace', path: '/webhooks/0/clientConfig/caBundle', value: Buffer.from('not the CA').toString('base64') }),
       kubectl(['delete', 'customresourcedefinition', 'imagepolicies.bulwark.dev', '--dry-run=server'], { user: 'alice' }),
       kubectl(['label', 'customresourcedefinition', 'immutabilitypolicies.bulwark.dev', 'x=y', '--dry-run=server'], { user: 'alice' }),
-    ];
-    for (const r of await Promise.all(attempts)) {
+    ]);
+    for (const r of attempts) {
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain(forbidden);
-      expect(r.stderr).toContain('alice is not one of them');
+      expect(r.stderr).toMatch(/Bulwark self-protection: only the policy admins \(group system:masters(, group policy-admins)?\) may (delete|change) (ValidatingWebhookConfiguration bulwark|CustomResourceDefinition \S+), whatever RBAC allows; alice is not one of them/);
     }
-    const admin = await kubectl(['delete', 'validatingwebhookconfiguration', 'bulwark', '--dry-run=server']);
+    expect(await locked()).toBe(true);
+    const admin = await kubectl(['patch', 'validatingwebhookconfiguration', 'bulwark', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }]), '--dry-run=server']);
     expect(admin.code, admin.stderr).toBe(0);
     const adminCrd = await kubectl(['delete', 'customresourcedefinition', 'imagepolicies.bulwark.dev', '--dry-run=server']);
     expect(adminCrd.code, adminCrd.stderr).toBe(0);
+  });
+
+  it('self-protection guards the release namespace: alice cannot touch the Deployment, Service, Secrets, tokens, RBAC, or run anything there; the cluster`s controllers and admins can', async () => {
+    await kubectlOk(kubectl, ['create', 'secret', 'generic', 'cosign-pub', '-n', NS, '--from-literal=cosign.pub=key']);
+    const asAlice = (args: string[]) => kubectl([...args, '-n', NS], { user: 'alice' });
+    const dry = '--dry-run=server';
+    const refused = await Promise.all([
+      asAlice(['set', 'image', 'deployment/bulwark', 'bulwark=registry.local/evil:1', dry]),
+      asAlice(['scale', 'deployment/bulwark', '--replicas=0', dry]),
+      asAlice(['patch', 'service', 'bulwark', '--type=merge', '-p', '{"spec":{"selector":{"app":"mine"}}}', dry]),
+      asAlice(['delete', 'serviceaccount', 'bulwark', dry]),
+      asAlice(['patch', 'secret', 'cosign-pub', '--type=merge', '-p', '{"stringData":{"cosign.pub":"mine"}}', dry]),
+      kubectl(['create', '-f', '-', dry], { user: 'alice', input: stringify({
+        apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/service-account-token',
+        metadata: { name: 'bulwark-token', namespace: NS, annotations: { 'kubernetes.io/service-account.name': 'bulwark' } },
+      }) }),
+      asAlice(['create', 'token', 'bulwark']),
+      kubectl(['create', '-f', '-', dry], { user: 'alice', input: restrictedPod('reader') }),
+      asAlice(['create', 'deployment', 'shadow', `--image=${IMAGE}`, dry]),
+      asAlice(['create', 'rolebinding', 'mine', '--clusterrole=admin', '--user=alice', dry]),
+      asAlice(['delete', 'poddisruptionbudget', 'bulwark', dry]),
+      kubectl(['delete', 'clusterrolebinding', 'bulwark', dry], { user: 'alice' }),
+      kubectl(['delete', 'namespace', NS, dry], { user: 'alice' }),
+    ]);
+    for (const r of refused) {
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(SELF_PROTECTED);
+      expect(r.stderr).toContain('alice is not one of them');
+    }
+    expect(refused[0]?.stderr).toContain(`may change Deployment ${NS}/bulwark`);
+    expect(refused[6]?.stderr).toContain(`may create serviceaccounts/token ${NS}/bulwark`);
+
+    // The cluster's own components keep Bulwark running: the deployment controller writes its
+    // revision, the replicaset controller makes pods (kube-controller-manager's shared identity
+    // too), the kubelet asks for their tokens. Impersonated, with the dev group for RBAC.
+    const as = (user: string, ...groups: string[]) => [`--as=${user}`, ...['dev', ...groups].map((g) => `--as-group=${g}`)];
+    const allowed = await Promise.all([
+      kubectl(['annotate', 'deployment', 'bulwark', '-n', NS, 'deployment.kubernetes.io/revision=2', dry, ...as('system:serviceaccount:kube-system:deployment-controller')]),
+      kubectl(['create', '-f', '-', dry, ...as('system:serviceaccount:kube-system:replicaset-controller')], { input: restrictedPod('bulwark-abc') }),
+      kubectl(['create', '-f', '-', dry, ...as('system:kube-controller-manager')], { input: restrictedPod('bulwark-def') }),
+      kubectl(['create', 'token', 'bulwark', '-n', NS, ...as('system:node:node-1', 'system:nodes')]),
+      kubectl(['set', 'image', 'deployment/bulwark', '-n', NS, 'bulwark=registry.local/next:2', dry]),
+      kubectl(['delete', 'secret', 'cosign-pub', '-n', NS, dry]),
+    ]);
+    for (const r of allowed) expect(r.code, r.stderr).toBe(0);
+    // But a controller's identity is no key outside the release namespace's objects.
+    const elsewhere = await kubectl(['annotate', 'validatingwebhookconfiguration', 'bulwark', 'x=y', dry, ...as('system:serviceaccount:kube-system:deployment-controller')]);
+    expect(elsewhere.stderr).toContain(SELF_PROTECTED);
   });
 
   it('self-protection in certManager mode: the CA injector may change the caBundle and nothing else', async () => {
     // Only the policy and the webhook configuration (there is no cert-manager here), pointed
     // at the harness's Bulwark: once the test has injected its CA, the configuration works.
     const rendered = await helm([
-      'template', 'inj', CHART, '-n', NS, '--kube-version', 'v1.36.3', '--set', 'tls.mode=certManager', '--set', 'selfProtection.enabled=true',
+      'template', 'inj', CHART, '-n', NS, '--kube-version', 'v1.36.3', '--set', 'tls.mode=certManager',
       '--set', `webhook.url=${harnessUrl}`,
       '--show-only', 'templates/webhook.yaml', '--show-only', 'templates/self-protection.yaml',
     ]);
@@ -313,6 +369,18 @@ describe('helm chart on a real apiserver', () => {
     await until('changes are possible again after uninstall', unlocked);
   });
 });
+
+/** A pod running as Bulwark's ServiceAccount, with what Pod Security "restricted" (the release namespace's) asks for. */
+function restrictedPod(name: string): string {
+  return stringify({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS },
+    spec: {
+      serviceAccountName: 'bulwark',
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [{ name: 'c', image: IMAGE, securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+    },
+  });
+}
 
 /** A Pod with the chart's pod template, so PodSecurity admission (which judges pods, not Deployments) sees it. */
 function podFromDeployment(rendered: string, options = { hardened: true }): string {

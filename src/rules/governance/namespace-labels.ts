@@ -17,7 +17,7 @@ import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { imageSetLoosenings } from '../../policy/image-strictness.ts';
 import type { Labels } from '../../policy/selector.ts';
 import { immutabilityLoosenings } from '../../policy/strictness.ts';
-import { applicablePolicies } from '../immutability/evaluate.ts';
+import { applicablePolicies } from '../immutability/governing.ts';
 import { requireAgreement } from './agreement.ts';
 
 export const RULE = 'namespace-labels';

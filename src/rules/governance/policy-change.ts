@@ -16,7 +16,7 @@ import type { ImagePolicy } from '../../policy/generated/types.ts';
 import { imageLooseningsOf, imagePolicyDenies, matchNarrowed } from '../../policy/image-strictness.ts';
 import { dominates, immutabilityLoosenings } from '../../policy/strictness.ts';
 import { isDeepStrictEqual } from 'node:util';
-import { governingAmong } from '../immutability/evaluate.ts';
+import { governingAmong } from '../immutability/governing.ts';
 import { isPolicyAdmin, isPolicyWrite } from './authorship.ts';
 import { requireAgreement } from './agreement.ts';
 

@@ -3,22 +3,26 @@
 // the namespace hangs Terminating forever. Deleting a CRD deletes all its objects
 // without asking any webhook at all. Both are refused up front while locked objects
 // remain, naming some of them. Updating a CRD can change how its objects read without
-// writing them: see crd-update.ts. The shell lists locked objects (with a deadline); a
-// failed listing denies (fail closed).
+// writing them: see crd-update.ts; so can routing a group/version to another server:
+// see apiservice.ts. The shell lists locked objects (with a deadline); a failed listing
+// denies (fail closed).
 
 import type { AdmissionRequest } from '../../admission/types.ts';
 import { isContainerDelete, type RequestFacts } from '../../decision/facts.ts';
 import { allow, deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
+import { evaluateApiServiceGuard, isApiServiceRerouting } from './apiservice.ts';
 import { isCrdRequest } from './crd-changes.ts';
 import { evaluateCrdUpdate } from './crd-update.ts';
 
 export const RULE = 'deletion-guard';
 /** Its own name in metrics and logs: a CRD update is not a deletion. */
 export const CRD_UPDATE_RULE = 'crd-update-guard';
+export const APISERVICE_RULE = 'apiservice-guard';
 
 export function evaluateDeletionGuards(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
   if (request.operation === 'UPDATE' && isCrdRequest(request)) return evaluateCrdUpdate(CRD_UPDATE_RULE, request, snapshot, facts);
+  if (isApiServiceRerouting(request)) return evaluateApiServiceGuard(APISERVICE_RULE, request, snapshot, facts);
   if (!isContainerDelete(request)) return allow(RULE, 'skip');
   const isNamespace = request.kind.kind === 'Namespace';
   const what = `${request.kind.kind} ${request.name ?? ''}`;

@@ -6,10 +6,11 @@ import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
 import { bindingWritesMetadata, isPodBinding, type RequestFacts } from '../../decision/facts.ts';
 import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
-import { strictStandIn } from '../../policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { boundPod, withoutTopologyLabels } from './binding.ts';
-import { semanticChanges, type Change } from '../../diff/semantic-diff.ts';
+import { applicablePolicies, relabelLoosenings } from './governing.ts';
+import { GARBAGE_COLLECTORS } from '../../diff/bookkeeping.ts';
+import { semanticChanges, type Change, type DiffOptions } from '../../diff/semantic-diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
 import { findUnlock } from '../unlock/match.ts';
@@ -17,8 +18,6 @@ import { describeChanges, describeTarget, touchesLockLabel } from './message.ts'
 import { isUnderPointer } from '../../diff/pointer.ts';
 
 export const RULE = 'immutability';
-
-const GARBAGE_COLLECTOR = 'system:serviceaccount:kube-system:generic-garbage-collector';
 
 /** What the request does to the locked object, once subresources are accounted for. */
 type Action =
@@ -77,10 +76,16 @@ export function withoutSystemWork(changes: Change[], request: AdmissionRequest, 
     result = result.filter((c) => !isUnderPointer(c.path, '/metadata/finalizers'));
   }
   const uidOf = (ref: unknown) => String((ref as { uid?: unknown } | null)?.uid);
-  if (request.userInfo.username === GARBAGE_COLLECTOR && isSubset(newMeta.ownerReferences, oldMeta.ownerReferences, uidOf)) {
+  if (request.userInfo.username !== undefined && GARBAGE_COLLECTORS.has(request.userInfo.username) && isSubset(newMeta.ownerReferences, oldMeta.ownerReferences, uidOf)) {
     result = result.filter((c) => !isUnderPointer(c.path, '/metadata/ownerReferences'));
   }
   return isPodBinding(request) ? withoutTopologyLabels(result) : result;
+}
+
+/** Who writes, and under which field manager (UpdateOptions, PatchOptions). */
+function diffOptions(request: AdmissionRequest): DiffOptions {
+  const fieldManager = (request.options as { fieldManager?: unknown } | null | undefined)?.fieldManager;
+  return { username: request.userInfo.username, ...(typeof fieldManager === 'string' && fieldManager !== '' ? { fieldManager } : {}) };
 }
 
 function isExempt(policy: CompiledImmutabilityPolicy, request: AdmissionRequest): boolean {
@@ -123,26 +128,6 @@ function targetOf(request: AdmissionRequest, locked: KubeObject, facts: RequestF
   };
 }
 
-/**
- * The policies that govern a locked object: those whose match selects it (looked up by
- * group and kind in the index), else the built-in default. A policy whose match cannot be
- * decided (namespace labels unknown) applies in its strictest reading.
- */
-export function applicablePolicies(snapshot: PolicySnapshot, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
-  return governingAmong(snapshot.immutability.lookup(target.group, target.kind, target.namespace), snapshot.defaultImmutability, target);
-}
-
-/** applicablePolicies over an explicit list of candidates (to compare a policy's old and new versions). */
-export function governingAmong(candidates: readonly CompiledImmutabilityPolicy[], fallback: CompiledImmutabilityPolicy, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
-  const found: CompiledImmutabilityPolicy[] = [];
-  for (const policy of candidates) {
-    const result = policy.match(target);
-    if (result === 'match') found.push(policy);
-    else if (result === 'unknown') found.push(strictStandIn(policy, `the labels of namespace ${target.namespace ?? ''} are unknown`));
-  }
-  return found.length > 0 ? found : [fallback];
-}
-
 export function evaluateImmutability(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
   const action = actionOf(request, facts);
   if (action.kind === 'none') return allow(RULE, 'skip');
@@ -153,12 +138,19 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
   const matchTarget = targetOf(request, action.locked, facts);
   const policies = applicablePolicies(snapshot, matchTarget);
   const changes = action.kind === 'update'
-    ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject, { username: request.userInfo.username }), request, action.oldObject, action.newObject)
+    ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject, diffOptions(request)), request, action.oldObject, action.newObject)
     : [];
   const target = describeTarget(request, action.locked);
   const verdicts = policies.map((policy) => isExempt(policy, request)
     ? { ...allow(RULE, 'exempt'), auditAnnotations: { 'immutability-exempt': `${policy.name}: ${request.userInfo.username ?? ''}` } }
     : policyVerdict(policy, request, target, action, changes, label));
+  // Whoever a policy exempts: a looser policy would bind everyone else as well.
+  const loosenings = action.kind === 'update' && isLocked(action.newObject, label)
+    ? relabelLoosenings(snapshot, matchTarget, policies, action.oldObject, action.newObject)
+    : [];
+  if (loosenings.length > 0) {
+    verdicts.push(deny(RULE, `${target} is immutable (labelled ${label.key}=${label.value}); this update would change its labels so that its protection loosens (${loosenings.join('; ')})`, { 'immutability-relabel-loosening': loosenings.join('; ') }));
+  }
   const verdict = combine(verdicts);
   return verdict.allowed ? verdict : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target, label);
 }

@@ -9,20 +9,22 @@ import type { KubeObject } from '../../admission/types.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { POLICY_GROUP } from '../../policy/crds.ts';
 import type { Labels } from '../../policy/selector.ts';
-import { applicablePolicies } from '../immutability/evaluate.ts';
+import { applicablePolicies } from '../immutability/governing.ts';
 import { ruleOfPolicy, type ApprovalRule } from './approvals.ts';
 import type { UnlockTarget } from '../../policy/compile-unlock.ts';
 
 export const POLICY_ADMINS = 'the policy admins';
 
 /**
- * A bulwark.dev policy, a Namespace or a CRD: objects whose changes can loosen the
- * protection of others (a CRD's schema decides how its locked objects read).
+ * A bulwark.dev policy, a Namespace, a CRD or an APIService: objects whose changes can
+ * loosen the protection of others (a CRD's schema decides how its locked objects read, an
+ * APIService which server answers for them).
  */
 export function isGovernanceTarget(t: Pick<UnlockTarget, 'group' | 'kind'>): boolean {
   return (t.group === POLICY_GROUP && (t.kind === 'ImmutabilityPolicy' || t.kind === 'ImagePolicy'))
     || (t.group === '' && t.kind === 'Namespace')
-    || (t.group === 'apiextensions.k8s.io' && t.kind === 'CustomResourceDefinition');
+    || (t.group === 'apiextensions.k8s.io' && t.kind === 'CustomResourceDefinition')
+    || (t.group === 'apiregistration.k8s.io' && t.kind === 'APIService');
 }
 
 /** The policy admins' rule; for an ImmutabilityPolicy target, its own approver groups may approve too. */

@@ -18,6 +18,7 @@ import { freePorts } from './ports.ts';
 import { stopOrder, type ManagedProcess } from './processes.ts';
 import { grantUserRole } from './rbac.ts';
 import { createProbe, registerWebhook, waitForDenial } from './registration.ts';
+import { installSelfProtection } from './self-protection.ts';
 import { clusterRuns, DIR_PREFIX, reapOrphanedClusters, writeState, type ClusterState } from './state.ts';
 import { CONTROL_PLANE_TOOLS, locateTools, type ToolPaths, type ControlPlaneTool } from './tools.ts';
 import { writeKubeletClientCert } from './node/client-cert.ts';
@@ -216,6 +217,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       timings.denialAttempts = await waitForDenial(kubectl);
       timings.firstDenial = since();
       log(`first denial observed after ${timings.denialAttempts} attempt(s) (${timings.firstDenial} ms)`);
+      // As the chart installs it: nobody but the policy admins may switch Bulwark off.
+      await installSelfProtection(kubectl);
+      log(`self-protection in force (${since()} ms)`);
     }
     await save();
 

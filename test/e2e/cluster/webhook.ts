@@ -8,6 +8,7 @@ import { nodeBinary, REPO_ROOT } from './paths.ts';
 import type { ServingFiles } from './pki.ts';
 import { waitReady } from './poll.ts';
 import { startProcess, type ManagedProcess } from './processes.ts';
+import { POLICY_ADMIN_GROUPS } from './self-protection.ts';
 
 /**
  * The default command. `{port}`, `{host}`, `{cert}`, `{key}`, `{ca}`, `{kubeconfig}`
@@ -20,8 +21,9 @@ export function defaultWebhookCommand(): string[] {
     '--cert', '{cert}', '--key', '{key}',
     '--kubeconfig', '{kubeconfig}', '--cluster', 'required',
     '--log-level', 'info',
-    // Policy admins besides cluster admins, so that policy changes can be approved by two of them.
-    '--policy-admin-groups', 'system:masters,policy-admins',
+    // Policy admins besides cluster admins, so that policy changes can be approved by two of
+    // them; the self-protection policy names the same.
+    '--policy-admin-groups', POLICY_ADMIN_GROUPS.join(','),
   ];
 }
 

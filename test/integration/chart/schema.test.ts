@@ -25,7 +25,8 @@ const rejected: [string, Record<string, unknown>, RegExp][] = [
   ['a caBundle that is not PEM', { tls: { mode: 'secret', secret: { name: 'tls', caBundle: 'LS0tLS1CRUdJTi...' } } }, /caBundle/],
   ['an unknown issuer kind', { tls: { mode: 'certManager', certManager: { issuerRef: { name: 'x', kind: 'Vault' } } } }, /issuerRef\/kind/],
   ['a certificate duration that is no Go duration', { tls: { certManager: { duration: '90 days' } } }, /certManager\/duration/],
-  ['self-protection with nobody left to administer it', { selfProtection: { enabled: true, adminGroups: [], adminUsers: [] } }, /selfProtection/],
+  ['self-protection with nobody left to administer it', { selfProtection: { enabled: true }, policyAdmins: { groups: [], users: [], serviceAccounts: [] } }, /policyAdmins/],
+  ['the self-protection admins of old (policyAdmins is the one list now)', { selfProtection: { adminGroups: ['platform'] } }, /adminGroups/],
   ['a boolean given as a string', { images: { enabled: 'yes' } }, /images\/enabled/],
 ];
 
@@ -45,7 +46,8 @@ describe('values.schema.json', () => {
       deployment: { enabled: false, replicas: 3, extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=384' }] },
       rbac: { extraReadRules: [{ apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] }] },
       tls: { mode: 'secret', secret: { name: 'tls', caBundle: PEM } },
-      selfProtection: { enabled: true, adminGroups: [], adminUsers: ['root'] },
+      policyAdmins: { groups: [], users: [], serviceAccounts: [{ namespace: 'argocd', name: 'argocd-application-controller' }] },
+      selfProtection: { enabled: true },
     });
     expect(result.code, result.stderr).toBe(0);
   });

@@ -98,11 +98,12 @@ describe('webhook entries (defaults)', async () => {
     for (const r of w.rules) expect(r.operations).toEqual(['CREATE', 'UPDATE']);
   });
 
-  it('sends DELETE of namespaces and CRDs, and UPDATE of CRDs, to the guards', () => {
+  it('sends DELETE of namespaces and CRDs, UPDATE of CRDs, and CREATE and UPDATE of APIServices to the guards', () => {
     const w = byName(list, 'guards.bulwark.dev');
     expect(w.rules.map((r) => [r.apiGroups, r.resources, r.operations])).toEqual([
       [[''], ['namespaces'], ['DELETE']],
       [['apiextensions.k8s.io'], ['customresourcedefinitions'], ['UPDATE', 'DELETE']],
+      [['apiregistration.k8s.io'], ['apiservices'], ['CREATE', 'UPDATE']],
     ]);
   });
 });

@@ -8,7 +8,8 @@ describe('helm lint', () => {
   it('passes with the defaults and with every TLS mode', async () => {
     for (const args of [
       [],
-      ['--set', 'tls.mode=certManager', '--set', 'selfProtection.enabled=true'],
+      ['--set', 'tls.mode=certManager'],
+      ['--set', 'selfProtection.enabled=false'],
       ['--set', 'tls.mode=secret', '--set', 'tls.secret.name=tls', '--set', 'tls.secret.caBundle=-----BEGIN CERTIFICATE-----'],
     ]) {
       const result = await runHelm(['lint', CHART_DIR, '--strict', '--kube-version', 'v1.36.3', ...args]);
@@ -26,9 +27,10 @@ describe('defaults', async () => {
 
   it('installs exactly the expected objects', () => {
     expect(kinds(manifests)).toEqual([
-      'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service', 'ServiceAccount', 'ValidatingWebhookConfiguration',
+      'ClusterRole', 'ClusterRoleBinding', 'Deployment', 'PodDisruptionBudget', 'Secret', 'Service', 'ServiceAccount',
+      'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ValidatingWebhookConfiguration',
     ]);
-    for (const m of manifests.filter((x) => !x.kind.startsWith('Cluster') && x.kind !== 'ValidatingWebhookConfiguration')) {
+    for (const m of manifests.filter((x) => !x.kind.startsWith('Cluster') && !x.kind.startsWith('Validating'))) {
       expect(m.metadata.namespace, `${m.kind}`).toBe('bulwark-system');
     }
     for (const m of manifests) expect(m.metadata.labels?.['app.kubernetes.io/instance'], m.kind).toBe('bulwark');
@@ -125,7 +127,7 @@ describe('deployment options', () => {
     const args = await argsOf({ policyAdmins: { groups: ['platform'], users: ['jane'], serviceAccounts: [{ namespace: 'argocd', name: 'argocd-application-controller' }] } });
     expect(args).toContain('--policy-admin-groups=platform');
     expect(args).toContain('--policy-admin-users=jane,system:serviceaccount:argocd:argocd-application-controller');
-    expect(await argsOf({ policyAdmins: { groups: [] } })).toContain('--policy-admin-groups=');
+    expect(await argsOf({ policyAdmins: { groups: [] }, selfProtection: { enabled: false } })).toContain('--policy-admin-groups=');
   });
 });
 

@@ -32,8 +32,8 @@ describe('semanticChanges', () => {
 
   it('skips status and the system metadata, wherever they differ', () => {
     expect(changes(
-      '{"metadata":{"name":"x","resourceVersion":"1","generation":1,"managedFields":[],"selfLink":"a"},"status":{"r":1}}',
-      '{"metadata":{"name":"x","resourceVersion":"2","generation":2,"managedFields":[{}]},"status":{"r":2,"new":true}}',
+      '{"apiVersion":"v1","metadata":{"name":"x","resourceVersion":"1","generation":1,"managedFields":[],"selfLink":"a"},"status":{"r":1}}',
+      '{"apiVersion":"v1","metadata":{"name":"x","resourceVersion":"2","generation":2,"managedFields":[{"manager":"m","operation":"Update","apiVersion":"v1","fieldsV1":{"f:metadata":{"f:name":{}}}}]},"status":{"r":2,"new":true}}',
     )).toEqual([]);
   });
 

@@ -109,7 +109,8 @@ describe('immutability: bookkeeping is not a change', () => {
   it.each<[string, (o: KubeObject) => void]>([
     ['resourceVersion', (o) => { o.metadata!.resourceVersion = '999999'; }],
     ['generation', (o) => { o.metadata!.generation = 42; }],
-    ['managedFields', (o) => { o.metadata!.managedFields = [{ manager: 'other', operation: 'Update' }]; }],
+    // The apiserver's own rewrite: an entry for the writer, owning fields the object has (what else: managed-fields.test.ts).
+    ['managedFields', (o) => { o.metadata!.managedFields = [{ manager: 'kubectl-set', operation: 'Update', apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }]; }],
     ['status', (o) => { o.status = { replicas: 7, conditions: [{ type: 'Available', status: 'False' }] }; }],
     // A record that states nothing; what else it may state, and the deployment revision: bookkeeping.test.ts.
     ['last-applied-configuration', (o) => { o.metadata!.annotations = { ...o.metadata!.annotations, 'kubectl.kubernetes.io/last-applied-configuration': '{}' }; }],
@@ -150,15 +151,26 @@ describe('immutability: terminating objects and the garbage collector', () => {
     expect(message(review)).toContain('metadata.finalizers');
   });
 
-  it('the garbage collector may drop owner references, nobody else may', () => {
+  // kube-controller-manager runs the garbage collector as its own service account with
+  // --use-service-account-credentials (kubeadm's choice), and as the manager's shared
+  // identity without it (the flag's default): both are the garbage collector.
+  it.each([
+    ['its own service account', 'system:serviceaccount:kube-system:generic-garbage-collector', ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated']],
+    ['kube-controller-manager`s shared identity', 'system:kube-controller-manager', ['system:authenticated']],
+  ])('the garbage collector (%s) may drop owner references, and nothing else; nobody else may', (_how, username, groups) => {
     const withOwner = (r: AdmissionReviewRequest) => {
       r.request.oldObject!.metadata!.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'gone', uid: 'u-1' }];
     };
     const gc = variant('configmap-apply-identical', (r) => {
       withOwner(r);
-      r.request.userInfo = { username: 'system:serviceaccount:kube-system:generic-garbage-collector', groups: ['system:serviceaccounts'] };
+      r.request.userInfo = { username, groups };
     });
     expect(decide(gc).allowed).toBe(true);
+    const gcAddsOne = variant('configmap-apply-identical', (r) => {
+      r.request.object!.metadata!.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'new', uid: 'u-2' }];
+      r.request.userInfo = { username, groups };
+    });
+    expect(message(gcAddsOne)).toContain('metadata.ownerReferences');
     const other = variant('configmap-apply-identical', withOwner);
     expect(message(other)).toContain('metadata.ownerReferences');
   });
