@@ -13,7 +13,9 @@ export async function decisionTimes(body: Buffer, iterations = 20_000): Promise<
   const compiler = createPolicyCompiler();
   for (const count of [0, 1, 1000]) {
     const store = new PolicyStore({ compiler, sources: [] });
-    policySet(count).forEach((p, i) => store.upsert('ImmutabilityPolicy', { ...p, metadata: { ...(p.metadata as object), uid: `u${i}`, resourceVersion: '1' } }));
+    policySet(count).forEach((p, i) => {
+      store.upsert('ImmutabilityPolicy', { ...p, metadata: { ...(p.metadata as object), uid: `u${i}`, resourceVersion: '1' } });
+    });
     const snapshot = store.snapshot();
     const once = () => {
       const review = parseReview(body);

@@ -29,7 +29,7 @@ const deployment = (image: string) => yaml([
   'spec:', '  replicas: 2', '  selector:', '    matchLabels: {app: web}', '  template:', '    metadata:', '      labels: {app: web}', '    spec:', '      containers:',
   '      - name: app', `        image: ${image}`, '        ports: [{containerPort: 8080}]', '        env: [{name: MODE, value: production}]',
   '        resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {memory: 256Mi}}',
-  '      - name: sidecar', '        image: registry.local:5000/tools/proxy@sha256:' + 'ab'.repeat(32),
+  '      - name: sidecar', `        image: registry.local:5000/tools/proxy@sha256:${'ab'.repeat(32)}`,
 ]);
 
 async function main(): Promise<void> {
@@ -150,13 +150,13 @@ async function main(): Promise<void> {
     keep('customresource-bigint-changed', { operation: 'UPDATE', resource: 'documents', name: 'invoice' });
 
     mark();
-    await ok(['run', 'worker', '--image=registry.local:5000/shop/worker@sha256:' + 'cd'.repeat(32), '--labels', `${LOCK}=true`]);
+    await ok(['run', 'worker', `--image=registry.local:5000/shop/worker@sha256:${'cd'.repeat(32)}`, '--labels', `${LOCK}=true`]);
     keep('pod-create', { operation: 'CREATE', resource: 'pods', name: 'worker' });
     await step(['debug', 'worker', '--image=registry.local:5000/tools/debug:latest', '--attach=false', '-c', 'debugger']);
     keep('pod-ephemeralcontainers', { operation: 'UPDATE', resource: 'pods', subResource: 'ephemeralcontainers', name: 'worker' });
     await step(['create', 'cronjob', 'report', '--image=registry.local:5000/shop/report:2.0', '--schedule=0 * * * *']);
     keep('cronjob-create', { operation: 'CREATE', resource: 'cronjobs', name: 'report' });
-    await step(['create', 'deployment', 'api', '--image=registry.local:5000/shop/api@sha256:' + 'ef'.repeat(32), '--image=docker.io/library/nginx:1.27']);
+    await step(['create', 'deployment', 'api', `--image=registry.local:5000/shop/api@sha256:${'ef'.repeat(32)}`, '--image=docker.io/library/nginx:1.27']);
     keep('deployment-create', { operation: 'CREATE', resource: 'deployments', name: 'api' });
     await step(['create', '--raw', `/api/v1/namespaces/${NS}/pods/worker/eviction`, '-f', '-'], { input: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'worker', namespace: NS } }) });
     keep('pod-eviction', { operation: 'CREATE', resource: 'pods', subResource: 'eviction', name: 'worker' });

@@ -95,7 +95,7 @@ async function up(withWebhook: boolean, full: boolean): Promise<number> {
     'Objects labelled bulwark.dev/immutable=true cannot be changed or deleted while the webhook',
     `is registered (kubectl delete validatingwebhookconfiguration ${cluster.node ? 'bulwark' : 'bulwark-e2e'} lifts that). As with`,
     'the chart, self-protection lets only the policy admins (admin, erin, frank) change or delete it.',
-    ...(cluster.node ? ['Node: kubectl get pods -A; crictl --runtime-endpoint unix://' + (cluster.state.node?.containerdSocket ?? '?') + ' ps'] : []),
+    ...(cluster.node ? [`Node: kubectl get pods -A; crictl --runtime-endpoint unix://${cluster.state.node?.containerdSocket ?? '?'} ps`] : []),
     'Stop everything: npm run cluster -- down',
     '',
   ].join('\n'));

@@ -30,7 +30,7 @@ function fromAggregated(list: AggregatedList): GroupVersions[] {
     versions: (g.versions ?? []).map((v) => ({
       version: v.version,
       resources: (v.resources ?? []).map((r) => ({
-        resource: r.resource, kind: r.responseKind?.kind, namespaced: r.scope === 'Namespaced', verbs: r.verbs ?? [],
+        resource: r.resource, ...(r.responseKind?.kind ? { kind: r.responseKind.kind } : {}), namespaced: r.scope === 'Namespaced', verbs: r.verbs ?? [],
         ...(r.singularResource ? { singularName: r.singularResource } : {}), ...(r.shortNames ? { shortNames: r.shortNames } : {}),
       })),
     })),

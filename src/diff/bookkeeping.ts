@@ -29,7 +29,7 @@ const REVISION = /^(?:0|[1-9]\d{0,18})$/;
 
 export interface BookkeepingContext {
   /** Who makes the change. */
-  username?: string;
+  username?: string | undefined;
   /** The request's field manager, when it names one. */
   fieldManager?: string;
   oldObject: KubeObject;

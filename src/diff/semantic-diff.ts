@@ -25,8 +25,8 @@ export interface Change {
 }
 
 export interface DiffOptions {
-  /** Who makes the change: some bookkeeping belongs to one controller only. */
-  username?: string;
+  /** Who makes the change (the request's user, if it names one): some bookkeeping belongs to one controller only. */
+  username?: string | undefined;
   /** The request's field manager (options.fieldManager), for managedFields. */
   fieldManager?: string;
 }

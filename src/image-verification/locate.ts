@@ -81,7 +81,7 @@ async function bundlesFrom(w: Where, descriptors: readonly Descriptor[], via: Bu
   const chosen = descriptors.filter((d) => maybeBundle(d) && (d.mediaType === MediaTypes.ociManifest || d.mediaType === MediaTypes.dockerManifest)).slice(0, MAX_CANDIDATES);
   const found = await Promise.all(chosen.map(async (d): Promise<BundleCandidate[]> => {
     const manifest = await w.client.getManifest(w.access, w.repository, d.digest, w.signal);
-    if (!manifest || manifest.kind !== 'image' || artifactTypeOf(manifest) !== BUNDLE_MEDIA_TYPE) return [];
+    if (manifest?.kind !== 'image' || artifactTypeOf(manifest) !== BUNDLE_MEDIA_TYPE) return [];
     const layer = manifest.layers.find((l) => l.mediaType === BUNDLE_MEDIA_TYPE);
     if (!layer) return [{ json: undefined, problem: 'a sigstore bundle manifest has no bundle layer', manifestDigest: d.digest, via }];
     const bytes = await w.client.getBlob(w.access, w.repository, layer.digest, w.signal, { maxBytes: LIMITS.signatureBlob });

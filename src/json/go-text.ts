@@ -7,6 +7,7 @@ const HEX = '0123456789abcdef';
 const SHORT_ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
 
 // Characters Go escapes, and lone surrogates (which Go, given invalid UTF-8, writes as \ufffd).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what Go escapes.
 const GO_ESCAPED = /[\u0000-\u001f"\\<>&\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function unicodeEscape(code: number): string {

@@ -31,8 +31,8 @@ export function buildImageIndex(policies: readonly CompiledImagePolicy[]): Image
     for (const glob of policy.images) {
       let at = root;
       for (const c of glob.literalPrefix) {
-        let child = at.next.get(c);
-        if (!child) at.next.set(c, (child = node()));
+        const child = at.next.get(c) ?? node();
+        at.next.set(c, child);
         at = child;
       }
       at.globs.push({ glob, policy });

@@ -180,7 +180,7 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
   /** One attempt with one credential (or none): send, answer a challenge once, send again. */
   async function attempt(req: Send, credential: RegistryCredential | undefined, scope: string): Promise<HttpResponse> {
     const first = await preemptive(req, credential, scope);
-    let res = await raw(req, first);
+    const res = await raw(req, first);
     if (res.status !== 401) return res;
     const challenges = parseChallenges(res.headers['www-authenticate']);
     const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');

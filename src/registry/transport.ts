@@ -21,8 +21,8 @@ export interface ExchangeOptions {
   headers: Record<string, string>;
   /** The body is read up to this many bytes; beyond it the request fails. */
   maxBytes: number;
-  /** PEM CA certificates trusted in addition to the defaults. */
-  caBundle?: string;
+  /** PEM CA certificates trusted in addition to the defaults (the policy's, when it has one). */
+  caBundle?: string | undefined;
   signal: AbortSignal;
   /** For messages: `manifest demo/app@sha256:...`. */
   what: string;

@@ -3,6 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseReview } from '../admission/decode.ts';
+import type { AdmissionReviewRequest } from '../admission/types.ts';
 import { decide, type DecideDeps } from '../review/decide.ts';
 import { BaseError, isBulwarkError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -43,7 +44,7 @@ export function createValidateHandler(options: ValidateOptions): (req: IncomingM
       sendError(res, error);
       return;
     }
-    let review;
+    let review: AdmissionReviewRequest;
     try {
       review = parseReview(body);
     } catch (err) {

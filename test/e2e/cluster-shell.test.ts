@@ -2,7 +2,7 @@
 // its coded errors, discovery, Secrets, the locked-object listings, the fact resolver and
 // the policy informers, as main.ts wires them.
 
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { AdmissionRequest } from '../../src/admission/types.ts';
@@ -45,7 +45,7 @@ beforeAll(async () => {
   await kubectlOk(kubectl, ['apply', '-f', '-'], { input: [
     stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'locked', namespace: ns, labels: { [LOCK_LABEL.key]: LOCK_LABEL.value } }, data: { a: '1' } }),
     stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'key', namespace: ns, labels: { [LOCK_LABEL.key]: LOCK_LABEL.value } }, stringData: { 'cosign.pub': 'PEM' } }),
-    stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns, labels: { [LOCK_LABEL.key]: LOCK_LABEL.value } }, spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'registry.local/web@sha256:' + 'a'.repeat(64) }] } } } }),
+    stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: ns, labels: { [LOCK_LABEL.key]: LOCK_LABEL.value } }, spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: `registry.local/web@sha256:${'a'.repeat(64)}` }] } } } }),
   ].join('---\n') });
 });
 

@@ -14,6 +14,7 @@ import { kubectlOk } from './cluster/kubectl.ts';
 import { SELF_PROTECTION_DENIAL } from './cluster/self-protection.ts';
 import { IMAGE, LOCK_LABEL_JSONPATH } from './helpers/immutability.ts';
 import { plugin, pluginOk, requestUnlock, until } from './helpers/plugin.ts';
+import { retryUntil } from './helpers/retry.ts';
 import { whileWebhookIsAway } from './helpers/webhook-away.ts';
 
 const id = randomBytes(3).toString('hex');
@@ -70,8 +71,7 @@ describe('writing policies (finding 2)', () => {
     expect(self.stderr).toContain('erin requested this unlock and cannot approve it');
     await pluginOk(['unlock', 'approve', name], 'frank');
     await pluginOk(['unlock', 'approve', name], 'admin');
-    let allowed = await applyAs('erin', audit);
-    await until(async () => allowed.code === 0 || (allowed = await applyAs('erin', audit)).code === 0);
+    const allowed = await retryUntil(() => applyAs('erin', audit), (r) => r.code === 0, { timeoutMs: 10_000, intervalMs: 100 });
     expect(allowed.stderr).toContain(`UnlockRequest ${name} (requested by erin, approved by frank, admin) allows it until`);
     await until(async () => (await probe(ns)).code === 0);
   });
@@ -125,8 +125,7 @@ describe('relabelling a namespace (finding 1)', () => {
     expect(notAdmin.stderr).toContain('bob is not in an approver group of the policy admins (system:masters, policy-admins)');
     await pluginOk(['unlock', 'approve', name], 'erin');
     await pluginOk(['unlock', 'approve', name], 'frank');
-    let r = await kubectl(['label', '--overwrite', 'namespace', ns, `bulwark-e2e/env=${dev}`], { user: 'alice' });
-    await until(async () => r.code === 0 || (r = await kubectl(['label', '--overwrite', 'namespace', ns, `bulwark-e2e/env=${dev}`], { user: 'alice' })).code === 0);
+    const r = await retryUntil(() => kubectl(['label', '--overwrite', 'namespace', ns, `bulwark-e2e/env=${dev}`], { user: 'alice' }), (result) => result.code === 0, { timeoutMs: 10_000, intervalMs: 100 });
     expect(r.stderr).toContain(`UnlockRequest ${name} (requested by alice, approved by erin, frank) allows it until`);
   });
 
@@ -235,8 +234,7 @@ describe('a short unlock does not become a permanent one (finding 15)', () => {
     const name = await requestUnlock(['cm/cfg', '-n', ns, '--reason', 'retire the lock', '--operation', 'unlabel', '--duration', '10m'], 'alice');
     await pluginOk(['unlock', 'approve', name], 'bob');
     await pluginOk(['unlock', 'approve', name], 'carol');
-    let r = await kubectl(['label', 'cm', 'cfg', '-n', ns, `${LOCK_LABEL.key}-`], { user: 'alice' });
-    await until(async () => r.code === 0 || (r = await kubectl(['label', 'cm', 'cfg', '-n', ns, `${LOCK_LABEL.key}-`], { user: 'alice' })).code === 0);
+    const r = await retryUntil(() => kubectl(['label', 'cm', 'cfg', '-n', ns, `${LOCK_LABEL.key}-`], { user: 'alice' }), (result) => result.code === 0, { timeoutMs: 10_000, intervalMs: 100 });
     expect(r.stderr).toContain(`ConfigMap ${ns}/cfg is unlabelled by UnlockRequest ${name} and no longer locked`);
     expect(await kubectlOk(kubectl, ['get', 'cm', 'cfg', '-n', ns, '-o', `jsonpath=${LOCK_LABEL_JSONPATH}`])).toBe('');
   });

@@ -133,7 +133,7 @@ describe('someone else`s mutating webhook runs before Bulwark, which judges what
     const ns = await newNamespace('mutating');
     const cm = { resource: 'configmap', name: 'cfg', namespace: ns };
     const manifest = (name: string, locked: boolean) => yaml(configMap({ ...cm, name }, { color: 'blue' }, { locked }));
-    await kubectlOk(kubectl, ['apply', '--server-side', '-f', '-'], { input: manifest('cfg', true) + '---\n' + manifest('probe', false) });
+    await kubectlOk(kubectl, ['apply', '--server-side', '-f', '-'], { input: `${manifest('cfg', true)}---\n${manifest('probe', false)}` });
     const webhook = await startMutatingWebhook((o) => ((o.data as Record<string, unknown> | undefined)?.color !== undefined ? [{ op: 'replace', path: '/data/color', value: 'mutated' }] : undefined));
     const name = `rewrite-${ns}`;
     try {

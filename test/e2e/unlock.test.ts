@@ -11,6 +11,7 @@ import { httpsRequest } from '../helpers/https.ts';
 import { e2eCluster, kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
 import { plugin, pluginOk, until } from './helpers/plugin.ts';
+import { retryUntil } from './helpers/retry.ts';
 
 const configMap = (ns: string, name: string, color: string, locked = true) => stringify({
   apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, ...(locked ? { labels: { [LOCK_LABEL.key]: LOCK_LABEL.value } } : {}) }, data: { color },
@@ -76,8 +77,7 @@ describe('an unlock approved by two others', () => {
   it('carol approves, and the change goes through with a warning naming the request and approvers', async () => {
     await pluginOk(['unlock', 'approve', name], 'carol');
     // Keep the first success: repeating the same patch afterwards is a no-op the webhook never sees.
-    let result = await setColor(ns, 'cfg', 'red');
-    await until(async () => result.code === 0 || (result = await setColor(ns, 'cfg', 'red')).code === 0);
+    const result = await retryUntil(() => setColor(ns, 'cfg', 'red'), (r) => r.code === 0, { timeoutMs: 10_000, intervalMs: 100 });
     expect(result.stderr).toContain(`Warning: ConfigMap ${ns}/cfg is locked, but UnlockRequest ${name} (requested by alice, approved by bob, carol) allows this update until`);
     expect(await colorOf(ns, 'cfg')).toBe('red');
     // Log lines reach the file within Bulwark's flush interval (200 ms).

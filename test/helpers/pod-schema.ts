@@ -65,12 +65,18 @@ export function leaves(doc: OpenApiDocument, root: string): Leaf[] {
       visit(schemas[ref], path, name, new Set([...seen, ref]));
       return;
     }
-    if (schema.type === 'array' && schema.items) return visit(schema.items, `${path}[]`, name, seen);
+    if (schema.type === 'array' && schema.items) {
+      visit(schema.items, `${path}[]`, name, seen);
+      return;
+    }
     if (schema.properties) {
       for (const [key, value] of Object.entries(schema.properties)) visit(value, path === '' ? key : `${path}.${key}`, key, seen);
       return;
     }
-    if (typeof schema.additionalProperties === 'object') return visit(schema.additionalProperties, `${path}{}`, name, seen);
+    if (typeof schema.additionalProperties === 'object') {
+      visit(schema.additionalProperties, `${path}{}`, name, seen);
+      return;
+    }
     found.push({ path, name, schema });
   };
   if (schemas[root]) visit(schemas[root], '', '', new Set([root]));

@@ -70,7 +70,7 @@ function immutabilityExposures(request: AdmissionRequest, snapshot: PolicySnapsh
       group: o.group, kind: o.kind, ...(o.namespace ? { namespace: o.namespace } : {}), objectLabels: o.labels,
       namespaceLabels: o.namespace === undefined ? {} : exposed.namespaceLabels.get(o.namespace),
     };
-    const concerned = [before, after].some((p) => p && p.resources.some((r) => (r.group === '*' || r.group === o.group) && (r.kind === '*' || r.kind === o.kind)) && p.match(target) !== 'no-match');
+    const concerned = [before, after].some((p) => p?.resources.some((r) => (r.group === '*' || r.group === o.group) && (r.kind === '*' || r.kind === o.kind)) && p.match(target) !== 'no-match');
     if (!concerned) continue;
     const others = snapshot.immutability.lookup(o.group, o.kind, o.namespace).filter((p) => p.uid !== uid);
     const sentences = immutabilityLoosenings(

@@ -115,14 +115,20 @@ describe('registry faults', () => {
   });
 
   it('HTTP 503 is a registry-error naming the registry, the status and the request', async () => {
-    const f = await front({ intercept: (_req, res) => (res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"maintenance"}]}'), true) });
+    const f = await front({ intercept: (_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAVAILABLE","message":"maintenance"}]}');
+      return true;
+    } });
     const result = await verify(f.host);
     expect(result).toMatchObject({ ok: false, failure: 'registry-error' });
     expect(!result.ok && result.reason).toContain(`registry ${f.host} answered HTTP 503 for manifest ${REPO}:sha256-${bundleSigned.slice(7)}.sig: UNAVAILABLE: maintenance`);
   });
 
   it('garbage where a manifest or index belongs is a registry-error', async () => {
-    const f = await front({ intercept: (_req, res) => (res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end('<html>hello</html>'), true) });
+    const f = await front({ intercept: (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end('<html>hello</html>');
+      return true;
+    } });
     const result = await verify(f.host);
     expect(result).toMatchObject({ ok: false, failure: 'registry-error', reason: expect.stringContaining('with an invalid manifest: not JSON') });
   });
@@ -141,7 +147,10 @@ describe('registry faults', () => {
   });
 
   it('an oversized manifest is refused while reading', async () => {
-    const f = await front({ intercept: (_req, res) => (res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(Buffer.alloc(5 * 1024 * 1024, 0x20)), true) });
+    const f = await front({ intercept: (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(Buffer.alloc(5 * 1024 * 1024, 0x20));
+      return true;
+    } });
     const result = await verify(f.host);
     expect(result).toMatchObject({ ok: false, failure: 'registry-error', reason: expect.stringContaining('more than the limit of 4194304') });
   });
@@ -156,7 +165,10 @@ describe('registry faults', () => {
   });
 
   it('a slow registry within the deadline is fine', async () => {
-    const f = await front({ upstream: registry.host, intercept: async () => (await new Promise((r) => setTimeout(r, 50)), false) });
+    const f = await front({ upstream: registry.host, intercept: async () => {
+      await new Promise((r) => setTimeout(r, 50));
+      return false;
+    } });
     expect(await verify(f.host, { signal: AbortSignal.timeout(2000) })).toMatchObject({ ok: true });
   });
 });

@@ -88,7 +88,7 @@ beforeAll(async () => {
   tools = await registryTools();
   dir = mkdtempSync(join(tmpdir(), 'bulwark-verify-'));
   const started = await Promise.all(KINDS.map((k) => startRegistry(k, tools, join(dir, k))));
-  started.forEach((r) => (registries[r.kind] = r));
+  for (const r of started) registries[r.kind] = r;
   [trusted, other] = await Promise.all([generateKeyPair(tools, join(dir, 'trusted')), generateKeyPair(tools, join(dir, 'other'))]);
   await Promise.all(KINDS.map(async (kind) => {
     const host = registries[kind].host;

@@ -19,9 +19,13 @@ function fakeInformerFactory(options: { resume?: boolean } = {}) {
   let listed = false;
   const fake = {
     starts: () => starts,
-    emit: (verb: string, arg?: unknown) => (callbacks[verb] ?? []).forEach((cb) => cb(arg)),
+    emit: (verb: string, arg?: unknown) => {
+      for (const cb of callbacks[verb] ?? []) cb(arg);
+    },
     create: (_kc: KubeConfig, _path: string, list: () => Promise<unknown>) => ({
-      on: (verb: string, cb: Callback) => { (callbacks[verb] ??= []).push(cb); },
+      on: (verb: string, cb: Callback) => {
+        callbacks[verb] = [...(callbacks[verb] ?? []), cb];
+      },
       off: () => {},
       get: () => undefined,
       list: () => [],

@@ -50,7 +50,7 @@ describe('semanticChanges', () => {
   });
 
   it('treats members whose value is undefined (objects built in code) as absent', () => {
-    expect(semanticChanges({ metadata: { name: 'x' } }, { metadata: { name: 'x', labels: undefined } })).toEqual([]);
+    expect(semanticChanges({ metadata: { name: 'x' } }, { metadata: { name: 'x', labels: undefined } } as unknown as KubeObject)).toEqual([]);
     expect(semanticChanges({ a: undefined } as KubeObject, { a: 1 } as KubeObject)).toEqual([{ path: '/a', kind: 'added' }]);
   });
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest } from '../../../src/admission/types.ts';
 import type { ImageFacts, RequestFacts, VerificationResult } from '../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../src/review/review.ts';
-import { PolicyStore } from '../../../src/policy/store.ts';
+import type { PolicyStore } from '../../../src/policy/store.ts';
 import { extractImages, imagesToCheck, podSpecPath } from '../../../src/rules/images/extract.ts';
 import { planImages, verificationTasks } from '../../../src/rules/images/plan.ts';
 import { taskKey } from '../../../src/rules/images/verification.ts';

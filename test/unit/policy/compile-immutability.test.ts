@@ -15,7 +15,11 @@ function problems(raw: unknown): string[] {
   return result.problems.map((p) => `${p.path}: ${p.message}`);
 }
 
-const target = (over: Partial<MatchTarget> = {}): MatchTarget => ({ group: '', kind: 'ConfigMap', namespace: 'prod-eu', objectLabels: {}, namespaceLabels: {}, ...over });
+/** A target in namespace prod-eu; `namespace: undefined` makes it cluster-scoped. */
+const target = (over: { [K in keyof MatchTarget]?: MatchTarget[K] | undefined } = {}): MatchTarget => {
+  const { namespace, ...rest } = { group: '', kind: 'ConfigMap', namespace: 'prod-eu', objectLabels: {}, namespaceLabels: {}, ...over };
+  return { ...(rest as Omit<MatchTarget, 'namespace'>), ...(namespace === undefined ? {} : { namespace }) };
+};
 
 describe('compileImmutabilityPolicy', () => {
   it('applies the schema defaults', () => {

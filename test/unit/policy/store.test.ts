@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest } from '../../../src/admission/types.ts';
 import { reviewRequest } from '../../../src/review/review.ts';
-import { PolicyStore, type PolicyStatusReport } from '../../../src/policy/store.ts';
+import type { PolicyStore, PolicyStatusReport } from '../../../src/policy/store.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { examplePolicies, imagePolicy, immutabilityPolicy } from '../../helpers/policies.ts';
 import { variant } from '../../helpers/reviews.ts';

@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isBulwarkError } from '../../../src/errors.ts';
 import { createRegistryClient, type RegistryAccess, type RegistryClient, type RequestEvent } from '../../../src/registry/client.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
@@ -64,7 +63,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error & { code?: st
 
 describe('manifests and blobs', () => {
   it('asks for OCI and Docker images and indexes, and checks the digest of what comes back', async () => {
-    const local = await serve((req, res) => res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(MANIFEST));
+    const local = await serve((_req, res) => res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end(MANIFEST));
     const c = client();
     const byTag = await c.getManifest(access(local.host), 'a/b', 'v1', signal());
     expect(byTag).toMatchObject({ kind: 'image', digest: sha(MANIFEST) });
@@ -76,7 +75,7 @@ describe('manifests and blobs', () => {
   });
 
   it('404 is "not there"; other statuses are errors with the registry error text', async () => {
-    const local = await serve((req, res, url) => {
+    const local = await serve((_req, res, url) => {
       if (url.pathname.includes('/missing')) return res.writeHead(404).end();
       res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"disk full"}]}');
     });
@@ -87,7 +86,7 @@ describe('manifests and blobs', () => {
   });
 
   it('refuses bodies over the limit, declared or streamed', async () => {
-    const local = await serve((req, res, url) => {
+    const local = await serve((_req, res, url) => {
       if (url.pathname.endsWith('declared')) return res.writeHead(200, { 'content-length': String(2 * 1024 * 1024) }).end(Buffer.alloc(2 * 1024 * 1024));
       res.writeHead(200);
       res.write(Buffer.alloc(700 * 1024));
@@ -101,7 +100,7 @@ describe('manifests and blobs', () => {
 
   it('follows a blob redirect to storage without the Authorization header', async () => {
     const blob = Buffer.from('signature payload');
-    const storage = await serve((req, res) => res.writeHead(200).end(blob));
+    const storage = await serve((_req, res) => res.writeHead(200).end(blob));
     const registry = await serve((req, res, url) => {
       if (req.headers.authorization !== `Basic ${Buffer.from('u:p').toString('base64')}`) return res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' }).end();
       res.writeHead(307, { location: `http://${storage.host}/bucket${url.pathname}` }).end();
@@ -121,7 +120,7 @@ describe('manifests and blobs', () => {
 
   it('reuses one keep-alive connection for sequential requests and counts every request', async () => {
     const events: RequestEvent[] = [];
-    const local = await serve((req, res) => res.writeHead(200).end(MANIFEST));
+    const local = await serve((_req, res) => res.writeHead(200).end(MANIFEST));
     const c = client({ onRequest: (e) => events.push(e) });
     for (let i = 0; i < 5; i++) await c.getManifest(access(local.host), 'a', 'v1', signal());
     expect(local.connections).toBe(1);
@@ -136,12 +135,12 @@ describe('referrers', () => {
   const subject = `sha256:${'f'.repeat(64)}`;
 
   it('404 means the API is missing', async () => {
-    const local = await serve((req, res) => res.writeHead(404).end('404 page not found'));
+    const local = await serve((_req, res) => res.writeHead(404).end('404 page not found'));
     expect(await client().getReferrers(access(local.host), 'a', subject, signal())).toEqual({ supported: false });
   });
 
   it('follows Link pagination on the same origin', async () => {
-    const local = await serve((req, res, url) => {
+    const local = await serve((_req, res, url) => {
       if (url.searchParams.get('page') === '2') return res.writeHead(200).end(index([d(2)]));
       res.writeHead(200, { link: `</v2/a/referrers/${subject}?page=2>; rel="next"` }).end(index([d(1)]));
     });
@@ -151,7 +150,7 @@ describe('referrers', () => {
 
   it('filters by artifactType itself unless the registry says it applied the filter', async () => {
     let applied = false;
-    const local = await serve((req, res, url) => {
+    const local = await serve((_req, res, url) => {
       expect(url.searchParams.get('artifactType')).toBe('x/bundle');
       res.writeHead(200, applied ? { 'oci-filters-applied': 'artifactType' } : {}).end(index([d(1, 'x/bundle'), d(2, 'x/sbom'), d(3)]));
     });
@@ -164,7 +163,7 @@ describe('referrers', () => {
   });
 
   it('an invalid referrers answer is a registry error', async () => {
-    const local = await serve((req, res) => res.writeHead(200).end('{"manifests":"no"}'));
+    const local = await serve((_req, res) => res.writeHead(200).end('{"manifests":"no"}'));
     expect(await rejection(client().getReferrers(access(local.host), 'a', subject, signal()))).toMatchObject({ code: 'REGISTRY_BAD_RESPONSE', message: expect.stringContaining('invalid referrers index') });
   });
 });
@@ -227,7 +226,7 @@ describe('authentication', () => {
   });
 
   it('a 401 without a usable challenge is an auth failure', async () => {
-    const local = await serve((req, res) => res.writeHead(401).end());
+    const local = await serve((_req, res) => res.writeHead(401).end());
     expect(await rejection(client().getManifest(access(local.host), 'a', 'v1', signal()))).toMatchObject({ code: 'REGISTRY_AUTH_FAILED', message: expect.stringContaining('refused anonymous access') });
   });
 });

@@ -7,7 +7,13 @@ import { createSecretSource, decodeSecret, dockerConfigText, secretText } from '
 
 function kube(answer: (path: string) => Promise<unknown>): Pick<KubeReader, 'getJson'> & { paths: string[] } {
   const paths: string[] = [];
-  return { paths, getJson: (path) => (paths.push(path), answer(path)) };
+  return {
+    paths,
+    getJson: (path) => {
+      paths.push(path);
+      return answer(path);
+    },
+  };
 }
 
 const ref = { namespace: 'ns', name: 'keys' };

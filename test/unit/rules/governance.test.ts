@@ -7,8 +7,8 @@ import type { AdmissionReviewRequest, KubeObject } from '../../../src/admission/
 import type { RequestFacts } from '../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../src/review/review.ts';
 import type { CompiledImagePolicy, CompiledImmutabilityPolicy, PolicySnapshot } from '../../../src/policy/compiled.ts';
-import { type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
-import { ADMIN, ALICE, exposed, lockedObject, namespaceRelabel, policyWrite } from '../../helpers/governance.ts';
+import type { CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
+import { ALICE, exposed, lockedObject, namespaceRelabel, policyWrite } from '../../helpers/governance.ts';
 import { imagePolicy, immutabilityPolicy, P256_PUBLIC_KEY } from '../../helpers/policies.ts';
 import { CREATED_MS, unlockRequest } from '../../helpers/unlock.ts';
 import { compiler, snapshotOf } from '../../helpers/snapshots.ts';

@@ -3,11 +3,11 @@
 
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest, KubeObject } from '../../../src/admission/types.ts';
-import type { RequestFacts } from '../../../src/decision/facts.ts';
+import type { ParentFact, RequestFacts } from '../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../src/review/review.ts';
 import { defaultPolicy } from '../../../src/policy/builtin.ts';
-import { PolicyStore } from '../../../src/policy/store.ts';
-import { type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
+import type { PolicyStore } from '../../../src/policy/store.ts';
+import type { CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { immutabilityPolicy } from '../../helpers/policies.ts';
 import { oldObjectOf } from '../../helpers/reviews.ts';
@@ -23,7 +23,7 @@ function store(unlock: Record<string, unknown> = { approvalsRequired: 2, approve
 }
 
 /** The locked ConfigMap the captured reviews act on, as the target fact. */
-const target = (): RequestFacts['unlockTarget'] => ({ status: 'found', object: oldObjectOf(loadReview('configmap-apply-changed')) });
+const target = (): ParentFact => ({ status: 'found', object: oldObjectOf(loadReview('configmap-apply-changed')) });
 
 function decide(review: AdmissionReviewRequest, facts: RequestFacts, s = store()) {
   return reviewRequest({ request: review.request, snapshot: s.snapshot(), facts });

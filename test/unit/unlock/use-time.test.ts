@@ -5,11 +5,11 @@
 
 import { describe, expect, it } from 'vitest';
 import type { AdmissionReviewRequest, KubeObject } from '../../../src/admission/types.ts';
-import type { RequestFacts } from '../../../src/decision/facts.ts';
+import type { ParentFact, RequestFacts } from '../../../src/decision/facts.ts';
 import { reviewRequest } from '../../../src/review/review.ts';
 import { defaultPolicy } from '../../../src/policy/builtin.ts';
-import { PolicyStore } from '../../../src/policy/store.ts';
-import { type CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
+import type { PolicyStore } from '../../../src/policy/store.ts';
+import type { CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
 import { immutabilityPolicy } from '../../helpers/policies.ts';
 import { exposed, namespaceRelabel } from '../../helpers/governance.ts';
@@ -122,7 +122,7 @@ describe('lifting the lock needs an Unlabel unlock (finding 15)', () => {
 
 describe('approval rules read the target`s namespace labels (finding 11)', () => {
   const selected = immutabilityPolicy('prod-only', { match: { namespaceSelector: { matchLabels: { env: 'prod' } } }, unlock: { approverGroups: ['leads'] } });
-  const target = (): RequestFacts['unlockTarget'] => ({ status: 'found', object: oldObjectOf(loadReview('configmap-apply-changed')) });
+  const target = (): ParentFact => ({ status: 'found', object: oldObjectOf(loadReview('configmap-apply-changed')) });
   const s = () => {
     const st = policyStore({ sources: [], defaultImmutability: defaultPolicy({ approverGroups: ['approvers'] }) });
     st.upsert('ImmutabilityPolicy', selected);

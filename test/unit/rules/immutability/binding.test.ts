@@ -16,7 +16,7 @@ const LABEL = 'bulwark.dev/immutable';
 const pod = (review: AdmissionReviewRequest, locked = true): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Pod',
-  metadata: { name: review.request.name, namespace: review.request.namespace, labels: { run: 'worker', ...(locked ? { [LABEL]: 'true' } : {}) }, annotations: { owner: 'team-a' } },
+  metadata: { name: review.request.name!, namespace: review.request.namespace!, labels: { run: 'worker', ...(locked ? { [LABEL]: 'true' } : {}) }, annotations: { owner: 'team-a' } },
   spec: { containers: [{ name: 'worker', image: 'registry.local/x@sha256:00' }] },
 });
 const found = (object: KubeObject): RequestFacts => ({ parent: { status: 'found', object } });

@@ -201,7 +201,7 @@ describe('immutability: subresources', () => {
   it('eviction of a locked pod is a delete', () => {
     const review = loadReview('pod-eviction');
     expect(review.request.subResource).toBe('eviction');
-    const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: review.request.name, namespace: review.request.namespace, labels: { [LABEL]: 'true' } } };
+    const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: review.request.name!, namespace: review.request.namespace!, labels: { [LABEL]: 'true' } } };
     expect(message(review, { parent: { status: 'found', object: pod } })).toMatch(/^Pod \S+ is immutable .* cannot be deleted/);
     expect(decide(review, { parent: { status: 'found', object: { ...pod, metadata: { name: 'p' } } } }).allowed).toBe(true);
   });
