@@ -23,11 +23,16 @@ const CHART_DIR = join(REPO_ROOT, 'charts', 'bulwark');
 const KUBE_VERSION = 'v1.36.3';
 
 export const HELM_ARGS = [
-  'template', 'bulwark', CHART_DIR,
-  '--namespace', MANIFEST_NAMESPACE,
-  '--kube-version', KUBE_VERSION,
+  'template',
+  'bulwark',
+  CHART_DIR,
+  '--namespace',
+  MANIFEST_NAMESPACE,
+  '--kube-version',
+  KUBE_VERSION,
   '--include-crds',
-  '--set', 'tls.mode=certManager',
+  '--set',
+  'tls.mode=certManager',
 ];
 
 const HEADER = `# Bulwark for \`kubectl apply -f manifests/\`. Generated from charts/bulwark by

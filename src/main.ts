@@ -38,9 +38,13 @@ export interface Running {
 }
 
 async function tlsFiles(config: Config, logger: Logger): Promise<{ files: TlsFiles; caFile?: string }> {
-  if (config.tls.certFile && config.tls.keyFile) return { files: { certFile: config.tls.certFile, keyFile: config.tls.keyFile } };
+  if (config.tls.certFile && config.tls.keyFile)
+    return { files: { certFile: config.tls.certFile, keyFile: config.tls.keyFile } };
   const generated = await writeGeneratedCertificates(config.tls.certDir);
-  logger.info({ caFile: generated.caFile, certFile: generated.certFile }, `no --cert given: generated a self-signed CA at ${generated.caFile} (use it as the webhook caBundle or with curl --cacert)`);
+  logger.info(
+    { caFile: generated.caFile, certFile: generated.certFile },
+    `no --cert given: generated a self-signed CA at ${generated.caFile} (use it as the webhook caBundle or with curl --cacert)`,
+  );
   return { files: generated, caFile: generated.caFile };
 }
 
@@ -58,7 +62,9 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     defaultImmutability: defaultPolicyOf(config),
     policyAdmins: policyAdminsOf(config),
     sources: [...(reader ? CLUSTER_SOURCES : []), ...(config.policiesDir ? ['files'] : [])],
-    onCompiled: reader ? policyStatusWriter({ reader, logger }) : (r) => logger.info({ kind: r.kind, name: r.source.name }, 'policy compiled'),
+    onCompiled: reader
+      ? policyStatusWriter({ reader, logger })
+      : (r) => logger.info({ kind: r.kind, name: r.source.name }, 'policy compiled'),
   });
   if (config.policiesDir) {
     const count = await loadPolicyFiles(store, config.policiesDir);
@@ -71,18 +77,28 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     informers = createClusterInformers({ reader, store, compiler, logger });
     const cache = informers;
     const timeoutMs = config.decisionTimeoutSeconds * 1000;
-    resolveFacts = clusterFactResolver({ reader, discovery: createDiscovery(reader, { timeoutMs }), informers: cache, timeoutMs, lockLabel: config.lockLabel });
+    resolveFacts = clusterFactResolver({
+      reader,
+      discovery: createDiscovery(reader, { timeoutMs }),
+      informers: cache,
+      timeoutMs,
+      lockLabel: config.lockLabel,
+    });
     logger.info({ server: reader.server }, 'watching policies and reading cluster facts from the API server');
     void informers.start().catch((err: unknown) => logger.error({ err }, 'informers failed to start'));
   } else {
-    logger.info('no cluster connection: scale and eviction requests of possibly locked objects are denied (fail closed)');
+    logger.info(
+      'no cluster connection: scale and eviction requests of possibly locked objects are denied (fail closed)',
+    );
   }
 
   const metrics = createMetrics();
   // Image verification: one registry client (connections, tokens) and one cache for all requests.
   const registryClient = createRegistryClient({ onRequest: (e) => metrics.observeRegistryRequest(e.purpose) });
   const readSecret = reader ? createSecretSource({ kube: reader }) : undefined;
-  const verifier = cachedVerifier(createVerifier({ registry: registryClient, lockLabel: config.lockLabel, ...(readSecret ? { readSecret } : {}) }));
+  const verifier = cachedVerifier(
+    createVerifier({ registry: registryClient, lockLabel: config.lockLabel, ...(readSecret ? { readSecret } : {}) }),
+  );
   resolveFacts = withImageFacts(resolveFacts, {
     verify: verifier.verify,
     resolveTag: tagResolver(registryClient, readSecret),
@@ -112,15 +128,25 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     intervalMs: config.tls.reloadIntervalSeconds * 1000,
     apply: (m) => server.setSecureContext({ ...TLS_OPTIONS, cert: m.cert, key: m.key }),
     onReload: (m) => logger.info({ fingerprint: m.fingerprint.slice(0, 16) }, 'reloaded TLS certificate'),
-    onError: (err) => logger.error({ err: (err as Error).message }, 'TLS files changed but cannot be used; still serving the previous certificate'),
+    onError: (err) =>
+      logger.error(
+        { err: (err as Error).message },
+        'TLS files changed but cannot be used; still serving the previous certificate',
+      ),
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => { server.off('error', reject); resolve(); });
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, host: config.host, lockLabel: `${config.lockLabel.key}=${config.lockLabel.value}` }, `bulwark listening on https://${config.host}:${port}`);
+  logger.info(
+    { port, host: config.host, lockLabel: `${config.lockLabel.key}=${config.lockLabel.value}` },
+    `bulwark listening on https://${config.host}:${port}`,
+  );
 
   return {
     server,

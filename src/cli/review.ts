@@ -25,12 +25,22 @@ async function readInput(file: string): Promise<string> {
 }
 
 export function registerReview(program: Command, setExitCode: (code: number) => void): void {
-  addPolicyOptions(program.command('review').description('decide an AdmissionReview from a file (or - for stdin) and print the response'))
+  addPolicyOptions(
+    program
+      .command('review')
+      .description('decide an AdmissionReview from a file (or - for stdin) and print the response'),
+  )
     .argument('<file>', 'AdmissionReview JSON file, or - for standard input')
     .action(async (file: string, options: ParsedOptions) => {
       try {
         const config = await loadConfig({ file: options.config, overrides: toOverrides(options) });
-        const store = new PolicyStore({ compiler: createPolicyCompiler(), lockLabel: config.lockLabel, defaultImmutability: defaultPolicyOf(config), policyAdmins: policyAdminsOf(config), sources: [] });
+        const store = new PolicyStore({
+          compiler: createPolicyCompiler(),
+          lockLabel: config.lockLabel,
+          defaultImmutability: defaultPolicyOf(config),
+          policyAdmins: policyAdminsOf(config),
+          sources: [],
+        });
         if (config.policiesDir) await loadPolicyFiles(store, config.policiesDir);
         const review = parseReview(await readInput(file));
         const registry = createRegistryClient();

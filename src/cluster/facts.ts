@@ -49,20 +49,37 @@ async function lookup(reader: KubeReader, path: string, timeoutMs: number): Prom
   }
 }
 
-async function unlockTarget(reader: KubeReader, discovery: Discovery, request: AdmissionRequest, timeoutMs: number): Promise<ParentFact> {
-  const target = (request.object as { spec?: { target?: { apiVersion?: string; kind?: string; namespace?: string; name?: string } } } | null)?.spec?.target;
-  if (!target?.apiVersion || !target.kind || !target.name) return { status: 'unavailable', reason: 'spec.target is incomplete' };
+async function unlockTarget(
+  reader: KubeReader,
+  discovery: Discovery,
+  request: AdmissionRequest,
+  timeoutMs: number,
+): Promise<ParentFact> {
+  const target = (
+    request.object as {
+      spec?: { target?: { apiVersion?: string; kind?: string; namespace?: string; name?: string } };
+    } | null
+  )?.spec?.target;
+  if (!target?.apiVersion || !target.kind || !target.name)
+    return { status: 'unavailable', reason: 'spec.target is incomplete' };
   try {
     const resource = await discovery.find(groupOf(target.apiVersion), target.kind);
     if (!resource) return { status: 'absent' };
-    return await lookup(reader, resourcePath(resource, resource.namespaced ? target.namespace : undefined, target.name), timeoutMs);
+    return await lookup(
+      reader,
+      resourcePath(resource, resource.namespaced ? target.namespace : undefined, target.name),
+      timeoutMs,
+    );
   } catch (err) {
     return { status: 'unavailable', reason: (err as Error).message };
   }
 }
 
 const isUnlockRequestWrite = (r: AdmissionRequest) =>
-  r.kind.group === POLICY_GROUP && r.kind.kind === 'UnlockRequest' && r.subResource === undefined && (r.operation === 'CREATE' || r.operation === 'UPDATE');
+  r.kind.group === POLICY_GROUP &&
+  r.kind.kind === 'UnlockRequest' &&
+  r.subResource === undefined &&
+  (r.operation === 'CREATE' || r.operation === 'UPDATE');
 
 export function clusterFactResolver(options: {
   reader: KubeReader;
@@ -80,24 +97,56 @@ export function clusterFactResolver(options: {
       const labels = informers?.namespaceLabels(request.namespace);
       if (labels) facts.namespaceLabels = labels;
     }
-    if (informers && request.name && (request.operation === 'UPDATE' || request.operation === 'DELETE' || request.subResource === 'eviction' || isPodBinding(request) || isPolicyWrite(request) || isApiServiceRerouting(request))) {
+    if (
+      informers &&
+      request.name &&
+      (request.operation === 'UPDATE' ||
+        request.operation === 'DELETE' ||
+        request.subResource === 'eviction' ||
+        isPodBinding(request) ||
+        isPolicyWrite(request) ||
+        isApiServiceRerouting(request))
+    ) {
       // A Namespace is cluster-scoped, though its requests carry its own name as namespace.
       const isNamespace = request.kind.group === '' && request.kind.kind === 'Namespace';
       const unlocks = informers.unlocksFor(isNamespace ? undefined : request.namespace, request.name);
       if (unlocks.length > 0) facts.unlocks = unlocks;
     }
     if (isUnlockRequestWrite(request)) {
-      const namespace = (request.object as { spec?: { target?: { namespace?: string } } } | null)?.spec?.target?.namespace;
+      const namespace = (request.object as { spec?: { target?: { namespace?: string } } } | null)?.spec?.target
+        ?.namespace;
       const labels = namespace ? informers?.namespaceLabels(namespace) : undefined;
       if (labels) facts.targetNamespaceLabels = labels;
     }
-    if (discovery && informers && (isNamespaceRelabel(request) || (isPolicyWrite(request) && request.kind.kind === 'ImmutabilityPolicy' && mayLoosenLocks(request, snapshot)))) {
-      facts.exposed = await findExposedObjects({ reader, discovery, request, label: options.lockLabel ?? snapshot.lockLabel, timeoutMs, namespaceLabels: (ns) => informers.namespaceLabels(ns) });
+    if (
+      discovery &&
+      informers &&
+      (isNamespaceRelabel(request) ||
+        (isPolicyWrite(request) && request.kind.kind === 'ImmutabilityPolicy' && mayLoosenLocks(request, snapshot)))
+    ) {
+      facts.exposed = await findExposedObjects({
+        reader,
+        discovery,
+        request,
+        label: options.lockLabel ?? snapshot.lockLabel,
+        timeoutMs,
+        namespaceLabels: (ns) => informers.namespaceLabels(ns),
+      });
     }
-    if (needsParent(request)) facts.parent = request.name ? await lookup(reader, objectPath(request), timeoutMs) : { status: 'unavailable', reason: 'the request names no object' };
-    if (discovery && isUnlockRequestWrite(request)) facts.unlockTarget = await unlockTarget(reader, discovery, request, timeoutMs);
+    if (needsParent(request))
+      facts.parent = request.name
+        ? await lookup(reader, objectPath(request), timeoutMs)
+        : { status: 'unavailable', reason: 'the request names no object' };
+    if (discovery && isUnlockRequestWrite(request))
+      facts.unlockTarget = await unlockTarget(reader, discovery, request, timeoutMs);
     if (discovery && (isContainerDelete(request) || isGuardedCrdUpdate(request) || isApiServiceRerouting(request))) {
-      facts.lockedContents = await findLockedContents({ reader, discovery, request, label: options.lockLabel ?? snapshot.lockLabel, timeoutMs });
+      facts.lockedContents = await findLockedContents({
+        reader,
+        discovery,
+        request,
+        label: options.lockLabel ?? snapshot.lockLabel,
+        timeoutMs,
+      });
     }
     return facts;
   };

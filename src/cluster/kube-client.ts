@@ -23,7 +23,11 @@ export interface KubeReader {
 /** A reader that can also make any call (the kubectl plugin writes objects). */
 export interface KubeClient extends KubeReader {
   /** Any call; never throws on an HTTP status, only on transport errors. */
-  call(method: string, path: string, options: { body?: string; contentType?: string; timeoutMs: number }): Promise<{ status: number; body: unknown }>;
+  call(
+    method: string,
+    path: string,
+    options: { body?: string; contentType?: string; timeoutMs: number },
+  ): Promise<{ status: number; body: unknown }>;
 }
 
 export type ClusterMode = 'auto' | 'required' | 'none';
@@ -36,9 +40,14 @@ export function loadKubeConfig(mode: ClusterMode, kubeconfig?: string): KubeConf
   if (mode === 'none') return undefined;
   const kc = new KubeConfig();
   if (kubeconfig) kc.loadFromFile(kubeconfig);
-  else if (process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) kc.loadFromCluster();
+  else if (process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'))
+    kc.loadFromCluster();
   else if (process.env.KUBECONFIG) kc.loadFromFile(process.env.KUBECONFIG);
-  else if (mode === 'required') throw new BaseError('CONFIG_INVALID', 'a cluster connection is required but no kubeconfig or in-cluster configuration was found');
+  else if (mode === 'required')
+    throw new BaseError(
+      'CONFIG_INVALID',
+      'a cluster connection is required but no kubeconfig or in-cluster configuration was found',
+    );
   else return undefined;
   if (!kc.getCurrentCluster()) throw new BaseError('CONFIG_INVALID', 'the kubeconfig has no current cluster');
   return kc;
@@ -55,25 +64,45 @@ export function createKubeReader(kc: KubeConfig): KubeClient {
     kubeConfig: kc,
     getJson: (path, { timeoutMs, accept }) => send('GET', path, undefined, timeoutMs, accept),
     mergePatch: (path, patch, { timeoutMs }) => send('PATCH', path, JSON.stringify(patch), timeoutMs),
-    call: (method, path, { body, contentType, timeoutMs }) => raw(method, path, body, contentType ?? 'application/json', timeoutMs),
+    call: (method, path, { body, contentType, timeoutMs }) =>
+      raw(method, path, body, contentType ?? 'application/json', timeoutMs),
   };
 
-  async function send(method: string, path: string, body: string | undefined, timeoutMs: number, accept?: string): Promise<unknown> {
+  async function send(
+    method: string,
+    path: string,
+    body: string | undefined,
+    timeoutMs: number,
+    accept?: string,
+  ): Promise<unknown> {
     const res = await raw(method, path, body, 'application/merge-patch+json', timeoutMs, accept);
     if (res.status === 404) return undefined;
     if (res.status !== 200) {
       const retry = (res.body as { details?: { retryAfterSeconds?: number } } | undefined)?.details?.retryAfterSeconds;
       const upstream = { status: res.status, ...(retry !== undefined ? { retryAfterSeconds: retry } : {}) };
-      throw new BaseError('KUBE_API_ERROR', `${method} ${path}: HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`, { upstream });
+      throw new BaseError(
+        'KUBE_API_ERROR',
+        `${method} ${path}: HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`,
+        { upstream },
+      );
     }
     return res.body;
   }
 
   function unreachable(err: Error): BaseError {
-    return isBulwarkError(err) ? err : new BaseError('KUBE_API_UNREACHABLE', `${cluster!.server}: ${messageOf(err)}`, { cause: err });
+    return isBulwarkError(err)
+      ? err
+      : new BaseError('KUBE_API_UNREACHABLE', `${cluster!.server}: ${messageOf(err)}`, { cause: err });
   }
 
-  async function raw(method: string, path: string, body: string | undefined, contentType: string, timeoutMs: number, accept = 'application/json'): Promise<{ status: number; body: unknown }> {
+  async function raw(
+    method: string,
+    path: string,
+    body: string | undefined,
+    contentType: string,
+    timeoutMs: number,
+    accept = 'application/json',
+  ): Promise<{ status: number; body: unknown }> {
     const options: RequestOptions = {
       protocol: base.protocol,
       hostname: base.hostname,
@@ -93,12 +122,20 @@ export function createKubeReader(kc: KubeConfig): KubeClient {
           try {
             resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) });
           } catch (err) {
-            reject(new BaseError('KUBE_API_BAD_RESPONSE', `${method} ${path}: HTTP ${res.statusCode}, response is not JSON: ${messageOf(err)}`, { cause: err }));
+            reject(
+              new BaseError(
+                'KUBE_API_BAD_RESPONSE',
+                `${method} ${path}: HTTP ${res.statusCode}, response is not JSON: ${messageOf(err)}`,
+                { cause: err },
+              ),
+            );
           }
         });
         res.on('error', (err) => reject(unreachable(err)));
       });
-      req.setTimeout(timeoutMs, () => req.destroy(new BaseError('KUBE_API_UNREACHABLE', `${method} ${path}: no answer within ${timeoutMs} ms`)));
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(new BaseError('KUBE_API_UNREACHABLE', `${method} ${path}: no answer within ${timeoutMs} ms`)),
+      );
       req.on('error', (err) => reject(unreachable(err)));
       req.end(body);
     });

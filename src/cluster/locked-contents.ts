@@ -19,17 +19,36 @@ const NAMED = 5;
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
-interface ObjectList { items?: { metadata?: { name?: string; namespace?: string } }[]; metadata?: { continue?: string } }
-interface Crd { metadata?: { name?: string }; spec?: { group?: string; scope?: string; names?: { plural?: string; kind?: string }; versions?: { name: string; served?: boolean }[] } }
+interface ObjectList {
+  items?: { metadata?: { name?: string; namespace?: string } }[];
+  metadata?: { continue?: string };
+}
+interface Crd {
+  metadata?: { name?: string };
+  spec?: {
+    group?: string;
+    scope?: string;
+    names?: { plural?: string; kind?: string };
+    versions?: { name: string; served?: boolean }[];
+  };
+}
 
 /**
  * GET with retries while the server says "too many requests" (a freshly established
  * CRD answers 429 "storage is (re)initializing" for a moment), within the deadline.
  */
-export async function getPatiently(reader: KubeReader, path: string, deadline: number, accept?: string): Promise<unknown> {
+export async function getPatiently(
+  reader: KubeReader,
+  path: string,
+  deadline: number,
+  accept?: string,
+): Promise<unknown> {
   for (;;) {
     try {
-      return await reader.getJson(path, { timeoutMs: Math.max(1, deadline - Date.now()), ...(accept ? { accept } : {}) });
+      return await reader.getJson(path, {
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        ...(accept ? { accept } : {}),
+      });
     } catch (err) {
       const tooMany = isBulwarkError(err, 'KUBE_API_ERROR') && err.upstream?.status === 429;
       const wait = Math.min(1000, tooMany ? (err.upstream?.retryAfterSeconds ?? 0.2) * 1000 : Infinity);
@@ -39,12 +58,29 @@ export async function getPatiently(reader: KubeReader, path: string, deadline: n
   }
 }
 
-interface Found { names: string[]; more: boolean }
+interface Found {
+  names: string[];
+  more: boolean;
+}
 
-async function lockedOf(reader: KubeReader, r: ApiResource, label: LockLabel, namespace: string | undefined, deadline: number): Promise<Found> {
+async function lockedOf(
+  reader: KubeReader,
+  r: ApiResource,
+  label: LockLabel,
+  namespace: string | undefined,
+  deadline: number,
+): Promise<Found> {
   const selector = encodeURIComponent(`${label.key}=${label.value}`);
-  const list = await getPatiently(reader, `${resourcePath(r, namespace)}?labelSelector=${selector}&limit=${NAMED}`, deadline, METADATA_ONLY) as ObjectList | undefined;
-  const names = (list?.items ?? []).map((o) => `${r.kind} ${o.metadata?.namespace && !namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? ''}`);
+  const list = (await getPatiently(
+    reader,
+    `${resourcePath(r, namespace)}?labelSelector=${selector}&limit=${NAMED}`,
+    deadline,
+    METADATA_ONLY,
+  )) as ObjectList | undefined;
+  const names = (list?.items ?? []).map(
+    (o) =>
+      `${r.kind} ${o.metadata?.namespace && !namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? ''}`,
+  );
   return { names, more: Boolean(list?.metadata?.continue) };
 }
 
@@ -52,9 +88,16 @@ async function lockedOf(reader: KubeReader, r: ApiResource, label: LockLabel, na
 function servedResources(crd: Crd): ApiResource[] {
   const { group, names, scope } = crd.spec ?? {};
   if (!group || !names?.plural) return [];
-  return (crd.spec?.versions ?? []).filter((v) => v.served).map((v) => ({
-    group, version: v.name, resource: names.plural!, kind: names.kind ?? names.plural!, namespaced: scope !== 'Cluster', verbs: ['list'],
-  }));
+  return (crd.spec?.versions ?? [])
+    .filter((v) => v.served)
+    .map((v) => ({
+      group,
+      version: v.name,
+      resource: names.plural!,
+      kind: names.kind ?? names.plural!,
+      namespaced: scope !== 'Cluster',
+      verbs: ['list'],
+    }));
 }
 
 /**
@@ -68,12 +111,24 @@ async function namespacedResources(reader: KubeReader, discovery: Discovery, dea
     getPatiently(reader, CRDS, deadline, METADATA_ONLY) as Promise<ObjectList | undefined>,
   ]);
   const known = new Set(discovered.map((r) => `${r.resource}.${r.group}`));
-  const missing = (crds?.items ?? []).map((c) => c.metadata?.name ?? '').filter((name) => name !== '' && !known.has(name));
-  const late = await Promise.all(missing.map(async (name) => servedResources(await getPatiently(reader, `${CRDS}/${name}`, deadline) as Crd ?? {}).slice(0, 1)));
+  const missing = (crds?.items ?? [])
+    .map((c) => c.metadata?.name ?? '')
+    .filter((name) => name !== '' && !known.has(name));
+  const late = await Promise.all(
+    missing.map(async (name) =>
+      servedResources(((await getPatiently(reader, `${CRDS}/${name}`, deadline)) as Crd) ?? {}).slice(0, 1),
+    ),
+  );
   return [...discovered, ...late.flat()].filter((r) => r.namespaced && r.verbs.includes('list'));
 }
 
-export async function findLockedContents(options: { reader: KubeReader; discovery: Discovery; request: AdmissionRequest; label: LockLabel; timeoutMs: number }): Promise<LockedContents> {
+export async function findLockedContents(options: {
+  reader: KubeReader;
+  discovery: Discovery;
+  request: AdmissionRequest;
+  label: LockLabel;
+  timeoutMs: number;
+}): Promise<LockedContents> {
   const { reader, discovery, request, label } = options;
   const deadline = Date.now() + options.timeoutMs;
   try {
@@ -84,13 +139,22 @@ export async function findLockedContents(options: { reader: KubeReader; discover
     } else if (request.kind.kind === 'APIService') {
       const group = reroutedGroup(request);
       const resources = (await discovery.current()).filter((r) => r.group === group && r.verbs.includes('list'));
-      found = await Promise.all(resources.map((r) => lockedOf(reader, { ...r, namespaced: false }, label, undefined, deadline)));
+      found = await Promise.all(
+        resources.map((r) => lockedOf(reader, { ...r, namespaced: false }, label, undefined, deadline)),
+      );
     } else {
       // Listed cluster-wide at every served version (all show the same objects; a version
       // whose conversion fails makes the listing fail, and the guard with it).
       const served = servedResources((request.oldObject ?? {}) as Crd);
-      if (served.length === 0) return { status: 'unavailable', reason: 'the CRD serves no version, so its objects cannot be listed; serve one first (an UPDATE of the CRD unlocked by an approved UnlockRequest)' };
-      const perVersion = await Promise.all(served.map((r) => lockedOf(reader, { ...r, namespaced: false }, label, undefined, deadline)));
+      if (served.length === 0)
+        return {
+          status: 'unavailable',
+          reason:
+            'the CRD serves no version, so its objects cannot be listed; serve one first (an UPDATE of the CRD unlocked by an approved UnlockRequest)',
+        };
+      const perVersion = await Promise.all(
+        served.map((r) => lockedOf(reader, { ...r, namespaced: false }, label, undefined, deadline)),
+      );
       found = [{ names: [...new Set(perVersion.flatMap((f) => f.names))], more: perVersion.some((f) => f.more) }];
     }
     const all = found.flatMap((f) => f.names);

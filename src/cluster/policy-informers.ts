@@ -25,18 +25,31 @@ export interface ClusterInformers {
 
 const LIST_TIMEOUT_MS = 30_000;
 
-export function createClusterInformers(options: { reader: KubeReader; store: PolicyStore; compiler: PolicyCompiler; logger: Logger; delay?: (ms: number) => Promise<void> }): ClusterInformers {
+export function createClusterInformers(options: {
+  reader: KubeReader;
+  store: PolicyStore;
+  compiler: PolicyCompiler;
+  logger: Logger;
+  delay?: (ms: number) => Promise<void>;
+}): ClusterInformers {
   const { reader, store, compiler, logger } = options;
   const informers: ResilientInformer<KubernetesObject>[] = [];
 
-  function watch(source: string, path: string, handlers: { upsert(o: KubernetesObject): void; remove(o: KubernetesObject): void }) {
+  function watch(
+    source: string,
+    path: string,
+    handlers: { upsert(o: KubernetesObject): void; remove(o: KubernetesObject): void },
+  ) {
     const informer = resilientInformer<KubernetesObject>({
       name: source,
       kubeConfig: reader.kubeConfig,
       path,
       list: async () => {
         const list = await reader.getJson(path, { timeoutMs: LIST_TIMEOUT_MS });
-        if (list === undefined) throw new BaseError('KUBE_API_ERROR', `${path} does not exist: are Bulwark's CRDs installed?`, { upstream: { status: 404 } });
+        if (list === undefined)
+          throw new BaseError('KUBE_API_ERROR', `${path} does not exist: are Bulwark's CRDs installed?`, {
+            upstream: { status: 404 },
+          });
         return list as KubernetesListObject<KubernetesObject>;
       },
       ...(options.delay ? { delay: options.delay } : {}),
@@ -49,7 +62,10 @@ export function createClusterInformers(options: { reader: KubeReader; store: Pol
         error: (err, retryInMs) => {
           // Until the watch is back, events may be missed: the store is not trusted (not ready, every request denied).
           store.markUnsynced(source);
-          logger.error({ source, err: (err as Error)?.message ?? String(err), retryInMs }, 'informer failed; not ready until it has re-synced; restarting with backoff');
+          logger.error(
+            { source, err: (err as Error)?.message ?? String(err), retryInMs },
+            'informer failed; not ready until it has re-synced; restarting with backoff',
+          );
         },
       },
     });

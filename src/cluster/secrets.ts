@@ -39,7 +39,11 @@ const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 /** Turns a Secret object (as the apiserver returns it) into decoded data. */
 export function decodeSecret(object: unknown, ref: SecretRef): SecretData {
   const o = object as { type?: unknown; data?: unknown; stringData?: unknown; metadata?: { labels?: unknown } } | null;
-  if (typeof o !== 'object' || o === null) throw new BaseError('SECRET_UNAVAILABLE', `Secret ${ref.namespace}/${ref.name}: the apiserver answered with something that is not an object`);
+  if (typeof o !== 'object' || o === null)
+    throw new BaseError(
+      'SECRET_UNAVAILABLE',
+      `Secret ${ref.namespace}/${ref.name}: the apiserver answered with something that is not an object`,
+    );
   const data = new Map<string, Buffer>();
   for (const [key, value] of Object.entries((o.data ?? {}) as Record<string, unknown>)) {
     if (typeof value === 'string') data.set(key, Buffer.from(value, 'base64'));
@@ -55,9 +59,19 @@ export function decodeSecret(object: unknown, ref: SecretRef): SecretData {
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal, ref: SecretRef): Promise<T> {
-  if (signal.aborted) return Promise.reject(new BaseError('SECRET_UNAVAILABLE', `reading Secret ${ref.namespace}/${ref.name} was aborted`, { cause: signal.reason }));
+  if (signal.aborted)
+    return Promise.reject(
+      new BaseError('SECRET_UNAVAILABLE', `reading Secret ${ref.namespace}/${ref.name} was aborted`, {
+        cause: signal.reason,
+      }),
+    );
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new BaseError('SECRET_UNAVAILABLE', `reading Secret ${ref.namespace}/${ref.name} was aborted`, { cause: signal.reason }));
+    const onAbort = () =>
+      reject(
+        new BaseError('SECRET_UNAVAILABLE', `reading Secret ${ref.namespace}/${ref.name} was aborted`, {
+          cause: signal.reason,
+        }),
+      );
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
@@ -78,17 +92,24 @@ export function createSecretSource(options: SecretSourceOptions): ReadSecret {
     ...(options.now ? { perf: { now: () => options.now!() + 1 }, ttlResolution: 0 } : {}),
     fetchMethod: async (key, _stale, { context: ref }) => {
       try {
-        const object = await options.kube.getJson(`/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`, { timeoutMs });
+        const object = await options.kube.getJson(`/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`, {
+          timeoutMs,
+        });
         return { secret: object === undefined ? undefined : decodeSecret(object, ref) };
       } catch (err) {
-        throw isBulwarkError(err, 'SECRET_UNAVAILABLE') ? err : new BaseError('SECRET_UNAVAILABLE', `Secret ${key} could not be read: ${messageOf(err)}`, { cause: err });
+        throw isBulwarkError(err, 'SECRET_UNAVAILABLE')
+          ? err
+          : new BaseError('SECRET_UNAVAILABLE', `Secret ${key} could not be read: ${messageOf(err)}`, { cause: err });
       }
     },
   });
 
   return async (ref, signal) => {
     if (!NAME.test(ref.namespace) || !NAME.test(ref.name)) {
-      throw new BaseError('SECRET_UNAVAILABLE', `${JSON.stringify(`${ref.namespace}/${ref.name}`)} is not a valid Secret name`);
+      throw new BaseError(
+        'SECRET_UNAVAILABLE',
+        `${JSON.stringify(`${ref.namespace}/${ref.name}`)} is not a valid Secret name`,
+      );
     }
     const read = cache.fetch(`${ref.namespace}/${ref.name}`, { context: ref });
     return (await abortable(read, signal, ref))?.secret;
@@ -96,16 +117,25 @@ export function createSecretSource(options: SecretSourceOptions): ReadSecret {
 }
 
 /** The PEM text under `key` of a Secret, or a problem that says what is missing. */
-export function secretText(secret: SecretData | undefined, ref: SecretRef & { key: string }): { text: string } | { problem: string } {
+export function secretText(
+  secret: SecretData | undefined,
+  ref: SecretRef & { key: string },
+): { text: string } | { problem: string } {
   if (!secret) return { problem: `Secret ${ref.namespace}/${ref.name} does not exist` };
   const value = secret.data.get(ref.key);
-  if (!value) return { problem: `Secret ${ref.namespace}/${ref.name} has no key ${JSON.stringify(ref.key)} (keys: ${[...secret.data.keys()].join(', ') || 'none'})` };
+  if (!value)
+    return {
+      problem: `Secret ${ref.namespace}/${ref.name} has no key ${JSON.stringify(ref.key)} (keys: ${[...secret.data.keys()].join(', ') || 'none'})`,
+    };
   return { text: value.toString('utf8') };
 }
 
 /** The Docker config document of a pull Secret: `.dockerconfigjson`, or the older `.dockercfg`. */
 export function dockerConfigText(secret: SecretData, ref: SecretRef): { text: string } | { problem: string } {
   const value = secret.data.get('.dockerconfigjson') ?? secret.data.get('.dockercfg');
-  if (!value) return { problem: `Secret ${ref.namespace}/${ref.name} (type ${secret.type}) has neither .dockerconfigjson nor .dockercfg` };
+  if (!value)
+    return {
+      problem: `Secret ${ref.namespace}/${ref.name} (type ${secret.type}) has neither .dockerconfigjson nor .dockercfg`,
+    };
   return { text: value.toString('utf8') };
 }

@@ -48,7 +48,9 @@ export async function readConfigFile(path: string): Promise<unknown> {
   try {
     return parseYaml(text) ?? {};
   } catch (err) {
-    throw new BaseError('CONFIG_INVALID', `config file ${path} is not valid YAML: ${(err as Error).message}`, { cause: err });
+    throw new BaseError('CONFIG_INVALID', `config file ${path} is not valid YAML: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

@@ -39,13 +39,26 @@ export interface Config {
 }
 
 // A label key: optional DNS-subdomain prefix and a name of at most 63 characters.
-const LABEL_KEY = '^(([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const LABEL_KEY =
+  '^(([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
 
 export const configSchema: JSONSchemaType<Config> = {
   type: 'object',
   additionalProperties: false,
-  required: ['port', 'host', 'tls', 'lockLabel', 'defaultUnlock', 'policyAdmins', 'maxBodyBytes', 'logLevel', 'cluster', 'decisionTimeoutSeconds', 'drainSeconds'],
+  required: [
+    'port',
+    'host',
+    'tls',
+    'lockLabel',
+    'defaultUnlock',
+    'policyAdmins',
+    'maxBodyBytes',
+    'logLevel',
+    'cluster',
+    'decisionTimeoutSeconds',
+    'drainSeconds',
+  ],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     host: { type: 'string', minLength: 1 },

@@ -26,7 +26,11 @@ export interface LockedObject {
  * labels of their namespaces (a namespace absent from the map has unknown labels).
  */
 export type ExposedObjects =
-  | { status: 'listed'; objects: readonly LockedObject[]; namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>> }
+  | {
+      status: 'listed';
+      objects: readonly LockedObject[];
+      namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
+    }
   | { status: 'unavailable'; reason: string };
 
 export type LockedContents =
@@ -89,8 +93,10 @@ export interface RequestFacts {
 /** Whether a request deletes something whose deletion would delete objects without admission. */
 export function isContainerDelete(request: AdmissionRequest): boolean {
   if (request.operation !== 'DELETE' || request.subResource !== undefined) return false;
-  return (request.kind.group === '' && request.kind.kind === 'Namespace')
-    || (request.kind.group === 'apiextensions.k8s.io' && request.kind.kind === 'CustomResourceDefinition');
+  return (
+    (request.kind.group === '' && request.kind.kind === 'Namespace') ||
+    (request.kind.group === 'apiextensions.k8s.io' && request.kind.kind === 'CustomResourceDefinition')
+  );
 }
 
 /**
@@ -107,7 +113,10 @@ const FOREIGN_OBJECT_SUBRESOURCES = new Set(['scale', 'eviction']);
 export function isPodBinding(request: AdmissionRequest): boolean {
   const { resource, subResource } = request;
   if (request.operation !== 'CREATE' || resource.group !== '') return false;
-  return (resource.resource === 'pods' && subResource === 'binding') || (resource.resource === 'bindings' && subResource === undefined);
+  return (
+    (resource.resource === 'pods' && subResource === 'binding') ||
+    (resource.resource === 'bindings' && subResource === undefined)
+  );
 }
 
 /**
@@ -122,6 +131,9 @@ export function bindingWritesMetadata(request: AdmissionRequest): boolean {
 
 export function needsParent(request: AdmissionRequest): boolean {
   if (isPodBinding(request)) return bindingWritesMetadata(request);
-  return request.subResource !== undefined && FOREIGN_OBJECT_SUBRESOURCES.has(request.subResource)
-    && (request.operation === 'UPDATE' || request.operation === 'CREATE');
+  return (
+    request.subResource !== undefined &&
+    FOREIGN_OBJECT_SUBRESOURCES.has(request.subResource) &&
+    (request.operation === 'UPDATE' || request.operation === 'CREATE')
+  );
 }

@@ -41,14 +41,31 @@ export function deny(rule: string, reason: string, auditAnnotations: Record<stri
  * Applies an enforcement mode to a rule's would-be denial: Enforce denies, Warn allows
  * with the reason as a warning kubectl prints, Audit allows and only records it.
  */
-export function enforce(rule: string, reason: string, mode: Enforcement, auditAnnotations: Record<string, string> = {}): Verdict {
+export function enforce(
+  rule: string,
+  reason: string,
+  mode: Enforcement,
+  auditAnnotations: Record<string, string> = {},
+): Verdict {
   switch (mode) {
     case 'Enforce':
       return deny(rule, reason, auditAnnotations);
     case 'Warn':
-      return { allowed: true, reasons: [], warnings: [reason], auditAnnotations: { ...auditAnnotations, [`${rule}-warn`]: reason }, outcomes: [{ rule, decision: 'warn' }] };
+      return {
+        allowed: true,
+        reasons: [],
+        warnings: [reason],
+        auditAnnotations: { ...auditAnnotations, [`${rule}-warn`]: reason },
+        outcomes: [{ rule, decision: 'warn' }],
+      };
     case 'Audit':
-      return { allowed: true, reasons: [], warnings: [], auditAnnotations: { ...auditAnnotations, [`${rule}-audit`]: reason }, outcomes: [{ rule, decision: 'audit' }] };
+      return {
+        allowed: true,
+        reasons: [],
+        warnings: [],
+        auditAnnotations: { ...auditAnnotations, [`${rule}-audit`]: reason },
+        outcomes: [{ rule, decision: 'audit' }],
+      };
   }
 }
 

@@ -82,8 +82,12 @@ class Agreement {
 /** A Secret's stringData is folded into data by the apiserver: compare the bytes. */
 function stringDataAgrees(stringData: unknown, data: unknown): boolean {
   if (!isObject(stringData) || !isObject(data)) return stringData === null;
-  return Object.entries(stringData).every(([key, value]) =>
-    typeof value === 'string' && typeof data[key] === 'string' && Buffer.from(data[key], 'base64').equals(Buffer.from(value, 'utf8')));
+  return Object.entries(stringData).every(
+    ([key, value]) =>
+      typeof value === 'string' &&
+      typeof data[key] === 'string' &&
+      Buffer.from(data[key], 'base64').equals(Buffer.from(value, 'utf8')),
+  );
 }
 
 /**
@@ -91,7 +95,12 @@ function stringDataAgrees(stringData: unknown, data: unknown): boolean {
  * content of `newObject` (bookkeeping: of either version). `systemMetadata` names the
  * metadata fields the apiserver maintains.
  */
-export function lastAppliedAgrees(text: string, newObject: KubeObject, oldObject: KubeObject, systemMetadata: ReadonlySet<string>): boolean {
+export function lastAppliedAgrees(
+  text: string,
+  newObject: KubeObject,
+  oldObject: KubeObject,
+  systemMetadata: ReadonlySet<string>,
+): boolean {
   const stated = parseGoCanonicalJson(text);
   if (!isObject(stated)) return false;
   const { status, metadata, ...content } = stated;
@@ -111,7 +120,10 @@ export function lastAppliedAgrees(text: string, newObject: KubeObject, oldObject
   const agreement = new Agreement();
   if (!agreement.holds(metadata === undefined ? content : { ...content, metadata: own }, newObject)) return false;
   // Observed state and system metadata: either version's value, field by field.
-  const either = (s: JsonObject, pick: (o: KubeObject) => JsonObject) => agreement.holds(s, pick(newObject)) || agreement.holds(s, pick(oldObject));
+  const either = (s: JsonObject, pick: (o: KubeObject) => JsonObject) =>
+    agreement.holds(s, pick(newObject)) || agreement.holds(s, pick(oldObject));
   if (status !== undefined && !either({ status }, (o) => ({ status: o.status }))) return false;
-  return Object.entries(bookkeeping).every(([key, value]) => either({ [key]: value }, (o) => ({ [key]: o.metadata?.[key] })));
+  return Object.entries(bookkeeping).every(([key, value]) =>
+    either({ [key]: value }, (o) => ({ [key]: o.metadata?.[key] })),
+  );
 }

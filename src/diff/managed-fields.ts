@@ -48,7 +48,8 @@ function entriesOf(value: unknown): Map<string, Entry> | undefined {
   for (const raw of value) {
     if (!isNode(raw)) return undefined;
     const { manager, operation, subresource, apiVersion, fieldsV1 } = raw;
-    if (typeof manager !== 'string' || typeof operation !== 'string' || typeof apiVersion !== 'string') return undefined;
+    if (typeof manager !== 'string' || typeof operation !== 'string' || typeof apiVersion !== 'string')
+      return undefined;
     if (fieldsV1 !== undefined && !isNode(fieldsV1)) return undefined;
     const key = JSON.stringify([manager, operation, typeof subresource === 'string' ? subresource : '', apiVersion]);
     entries.set(key, { key, manager, operation, apiVersion, fields: fieldsV1 ?? {} });
@@ -89,8 +90,13 @@ function nodeCount(fields: Node, limit: number): number {
 /** JSON equality with numbers compared by value (list keys in `k:` are small). */
 function sameValue(a: unknown, b: unknown): boolean {
   if (isJsonNumber(a) && isJsonNumber(b)) return sameNumber(a, b);
-  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
-  if (isNode(a) && isNode(b)) return Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]));
+  if (Array.isArray(a) || Array.isArray(b))
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  if (isNode(a) && isNode(b))
+    return (
+      Object.keys(a).length === Object.keys(b).length &&
+      Object.keys(a).every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]))
+    );
   return a === b;
 }
 
@@ -111,7 +117,8 @@ function select(value: unknown, key: string): unknown {
   if (key.startsWith('i:')) return /^(0|[1-9][0-9]*)$/.test(rest) ? value[Number(rest)] : undefined;
   const wanted = parsed(rest);
   if (key.startsWith('v:')) return value.find((item) => sameValue(item, wanted));
-  if (key.startsWith('k:') && isNode(wanted)) return value.find((item) => isNode(item) && Object.entries(wanted).every(([k, v]) => sameValue(item[k], v)));
+  if (key.startsWith('k:') && isNode(wanted))
+    return value.find((item) => isNode(item) && Object.entries(wanted).every(([k, v]) => sameValue(item[k], v)));
   return undefined;
 }
 
@@ -152,7 +159,8 @@ export function managedFieldsAgree(before: unknown, after: unknown, context: Man
   for (const entry of now.values()) {
     const was = old.get(entry.key);
     if (was && isSubtree(entry.fields, was.fields)) continue;
-    if (entry.apiVersion !== context.newObject.apiVersion || !namesOnlyPresentFields(entry.fields, context.newObject)) return false;
+    if (entry.apiVersion !== context.newObject.apiVersion || !namesOnlyPresentFields(entry.fields, context.newObject))
+      return false;
     if (entry.manager === MERGED_UPDATES && entry.operation === 'Update') continue;
     written += 1;
     if (written > 1 || (context.fieldManager !== undefined && entry.manager !== context.fieldManager)) return false;

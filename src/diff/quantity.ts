@@ -26,8 +26,8 @@ function parseQuantity(text: string): Exact | undefined {
   return {
     negative: sign === '-',
     digits: BigInt(`${whole}${fraction}` || '0'),
-    exp10: (suffix ? DECIMAL_SUFFIX[suffix] ?? 0 : Number(exponent ?? 0)) - fraction.length,
-    exp2: suffix ? BINARY_SUFFIX[suffix] ?? 0 : 0,
+    exp10: (suffix ? (DECIMAL_SUFFIX[suffix] ?? 0) : Number(exponent ?? 0)) - fraction.length,
+    exp2: suffix ? (BINARY_SUFFIX[suffix] ?? 0) : 0,
   };
 }
 

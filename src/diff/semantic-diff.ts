@@ -84,7 +84,16 @@ function childLevel(level: Level, key: string | number): Level {
 }
 
 function frameOf(before: Container, after: Container, path: string, level: Level): Frame {
-  return { before, after, path, level, keys: Array.isArray(before) ? [] : Object.keys(before), next: 0, added: false, shared: 0 };
+  return {
+    before,
+    after,
+    path,
+    level,
+    keys: Array.isArray(before) ? [] : Object.keys(before),
+    next: 0,
+    added: false,
+    shared: 0,
+  };
 }
 
 class ChangeCollector {
@@ -118,7 +127,8 @@ class ChangeCollector {
         return undefined;
       }
       if (level === 'metadata' && SYSTEM_METADATA.has(key as string)) return undefined;
-      if (level === 'annotations' && isBookkeepingAnnotationChange(key as string, after, this.context)) return undefined;
+      if (level === 'annotations' && isBookkeepingAnnotationChange(key as string, after, this.context))
+        return undefined;
       // An absent map and an empty one mean the same: a new annotation, or the last label
       // removed, is reported by its key, not as the whole map.
       if (level === 'metadata' && (key === 'annotations' || key === 'labels')) {
@@ -129,7 +139,8 @@ class ChangeCollector {
     const path = `${frame.path}/${typeof key === 'number' ? key : encodePointerSegment(key)}`;
     if (after === undefined) this.add(path, 'removed');
     else if (before === undefined) this.add(path, 'added');
-    else if (isContainer(before) && isContainer(after) && Array.isArray(before) === Array.isArray(after)) return frameOf(before, after, path, childLevel(level, key));
+    else if (isContainer(before) && isContainer(after) && Array.isArray(before) === Array.isArray(after))
+      return frameOf(before, after, path, childLevel(level, key));
     else if (!sameLeaf(before, after)) this.add(path, 'changed');
     return undefined;
   }

@@ -36,7 +36,11 @@ export interface CachedVerifier {
 
 const DEFINITIVE = new Set(['unsigned', 'not-genuine', 'untrusted-signer', 'wrong-digest']);
 
-const timedOut = (signal: AbortSignal): VerificationResult => ({ ok: false, failure: 'timeout', reason: `verification did not finish before the deadline: ${messageOf(signal.reason)}` });
+const timedOut = (signal: AbortSignal): VerificationResult => ({
+  ok: false,
+  failure: 'timeout',
+  reason: `verification did not finish before the deadline: ${messageOf(signal.reason)}`,
+});
 
 interface Pending {
   task: VerificationTask;

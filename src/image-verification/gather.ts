@@ -14,7 +14,12 @@ import { taskKey, type Verifier } from '../rules/images/verification.ts';
 export interface ImageGatherDeps {
   verify: Verifier;
   /** The digest a tag points at now, read with the registry settings of `policy`. */
-  resolveTag: (ref: ImageReference, policy: CompiledImagePolicy, pullSecrets: readonly { namespace: string; name: string }[], signal: AbortSignal) => Promise<string>;
+  resolveTag: (
+    ref: ImageReference,
+    policy: CompiledImagePolicy,
+    pullSecrets: readonly { namespace: string; name: string }[],
+    signal: AbortSignal,
+  ) => Promise<string>;
   timeoutMs: number;
 }
 
@@ -28,33 +33,58 @@ function withDeadline<T>(work: Promise<T>, signal: AbortSignal, onTimeout: () =>
   });
 }
 
-export async function gatherImageFacts(request: AdmissionRequest, snapshot: PolicySnapshot, namespaceLabels: Readonly<Record<string, string>> | undefined, deps: ImageGatherDeps): Promise<ImageFacts | undefined> {
+export async function gatherImageFacts(
+  request: AdmissionRequest,
+  snapshot: PolicySnapshot,
+  namespaceLabels: Readonly<Record<string, string>> | undefined,
+  deps: ImageGatherDeps,
+): Promise<ImageFacts | undefined> {
   const plan = planImages(request, snapshot, namespaceLabels);
   if (plan.checks.length === 0) return undefined;
   const signal = AbortSignal.timeout(deps.timeoutMs);
   const seconds = (deps.timeoutMs / 1000).toFixed(1);
 
   const tagDigests = new Map<string, { digest: string } | { error: string }>();
-  await Promise.all(tagsToResolve(plan).map(async (ref) => {
-    const policy = plan.checks.find((c) => c.reference === ref)!.policies[0]!;
-    const lookup = deps.resolveTag(ref, policy, plan.pullSecrets, signal).then(
-      (digest) => ({ digest }),
-      (err: unknown) => ({ error: (err as Error).message }),
-    );
-    tagDigests.set(ref.original, await withDeadline(lookup, signal, () => ({ error: `no answer within ${seconds} s` })));
-  }));
+  await Promise.all(
+    tagsToResolve(plan).map(async (ref) => {
+      const policy = plan.checks.find((c) => c.reference === ref)!.policies[0]!;
+      const lookup = deps.resolveTag(ref, policy, plan.pullSecrets, signal).then(
+        (digest) => ({ digest }),
+        (err: unknown) => ({ error: (err as Error).message }),
+      );
+      tagDigests.set(
+        ref.original,
+        await withDeadline(lookup, signal, () => ({ error: `no answer within ${seconds} s` })),
+      );
+    }),
+  );
 
   const verifications = new Map<string, VerificationResult>();
   const digestOf = (ref: ImageReference) => {
     const found = tagDigests.get(ref.original);
     return found && 'digest' in found ? found.digest : undefined;
   };
-  await Promise.all(verificationTasks(plan, digestOf).map(async (task) => {
-    const key = taskKey(task);
-    if (verifications.has(key)) return;
-    const work = deps.verify(task, signal).catch((err: unknown): VerificationResult => ({ ok: false, failure: 'registry-error', reason: (err as Error).message }));
-    verifications.set(key, await withDeadline(work, signal, () => ({ ok: false, failure: 'timeout', reason: `verification did not finish within ${seconds} s` })));
-  }));
+  await Promise.all(
+    verificationTasks(plan, digestOf).map(async (task) => {
+      const key = taskKey(task);
+      if (verifications.has(key)) return;
+      const work = deps.verify(task, signal).catch(
+        (err: unknown): VerificationResult => ({
+          ok: false,
+          failure: 'registry-error',
+          reason: (err as Error).message,
+        }),
+      );
+      verifications.set(
+        key,
+        await withDeadline(work, signal, () => ({
+          ok: false,
+          failure: 'timeout',
+          reason: `verification did not finish within ${seconds} s`,
+        })),
+      );
+    }),
+  );
   return { tagDigests, verifications };
 }
 

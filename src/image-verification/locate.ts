@@ -61,37 +61,75 @@ async function findLegacy(w: Where): Promise<Lookup<LegacyCandidate>> {
   const tag = legacySignatureTag(w.digest);
   const manifest = await w.client.getManifest(w.access, w.repository, tag, w.signal);
   if (!manifest) return { ok: true, candidates: [], notes: [`no tag ${tag}`] };
-  if (manifest.kind !== 'image') return { ok: true, candidates: [], notes: [`tag ${tag} holds an index, not a signature manifest`] };
+  if (manifest.kind !== 'image')
+    return { ok: true, candidates: [], notes: [`tag ${tag} holds an index, not a signature manifest`] };
   const layers = legacySignatureLayers(manifest).slice(0, MAX_CANDIDATES);
-  const candidates = await Promise.all(layers.map(async ({ layer, signature }) => {
-    const payload = await w.client.getBlob(w.access, w.repository, layer.digest, w.signal, { maxBytes: LIMITS.signatureBlob });
-    return payload ? { payload, signature, layerDigest: layer.digest } : undefined;
-  }));
+  const candidates = await Promise.all(
+    layers.map(async ({ layer, signature }) => {
+      const payload = await w.client.getBlob(w.access, w.repository, layer.digest, w.signal, {
+        maxBytes: LIMITS.signatureBlob,
+      });
+      return payload ? { payload, signature, layerDigest: layer.digest } : undefined;
+    }),
+  );
   const found = candidates.filter((c): c is LegacyCandidate => c !== undefined);
-  const notes = layers.length === 0 ? [`tag ${tag} has no simple-signing layer`] : found.length < layers.length ? [`${layers.length - found.length} signature layer(s) of tag ${tag} are missing from the registry`] : [];
+  const notes =
+    layers.length === 0
+      ? [`tag ${tag} has no simple-signing layer`]
+      : found.length < layers.length
+        ? [`${layers.length - found.length} signature layer(s) of tag ${tag} are missing from the registry`]
+        : [];
   return { ok: true, candidates: found, notes };
 }
 
 /** Descriptors that may be sigstore bundles: typed as one, or untyped / typed only by the empty config. */
 function maybeBundle(d: Descriptor): boolean {
-  return d.artifactType === undefined || d.artifactType === '' || d.artifactType === BUNDLE_MEDIA_TYPE || d.artifactType === MediaTypes.ociEmpty;
+  return (
+    d.artifactType === undefined ||
+    d.artifactType === '' ||
+    d.artifactType === BUNDLE_MEDIA_TYPE ||
+    d.artifactType === MediaTypes.ociEmpty
+  );
 }
 
-async function bundlesFrom(w: Where, descriptors: readonly Descriptor[], via: BundleCandidate['via']): Promise<BundleCandidate[]> {
-  const chosen = descriptors.filter((d) => maybeBundle(d) && (d.mediaType === MediaTypes.ociManifest || d.mediaType === MediaTypes.dockerManifest)).slice(0, MAX_CANDIDATES);
-  const found = await Promise.all(chosen.map(async (d): Promise<BundleCandidate[]> => {
-    const manifest = await w.client.getManifest(w.access, w.repository, d.digest, w.signal);
-    if (manifest?.kind !== 'image' || artifactTypeOf(manifest) !== BUNDLE_MEDIA_TYPE) return [];
-    const layer = manifest.layers.find((l) => l.mediaType === BUNDLE_MEDIA_TYPE);
-    if (!layer) return [{ json: undefined, problem: 'a sigstore bundle manifest has no bundle layer', manifestDigest: d.digest, via }];
-    const bytes = await w.client.getBlob(w.access, w.repository, layer.digest, w.signal, { maxBytes: LIMITS.signatureBlob });
-    if (!bytes) return [{ json: undefined, problem: `the bundle layer ${layer.digest} is missing from the registry`, manifestDigest: d.digest, via }];
-    try {
-      return [{ json: JSON.parse(bytes.toString('utf8')), manifestDigest: d.digest, via }];
-    } catch {
-      return [{ json: undefined, problem: 'a sigstore bundle layer is not JSON', manifestDigest: d.digest, via }];
-    }
-  }));
+async function bundlesFrom(
+  w: Where,
+  descriptors: readonly Descriptor[],
+  via: BundleCandidate['via'],
+): Promise<BundleCandidate[]> {
+  const chosen = descriptors
+    .filter(
+      (d) => maybeBundle(d) && (d.mediaType === MediaTypes.ociManifest || d.mediaType === MediaTypes.dockerManifest),
+    )
+    .slice(0, MAX_CANDIDATES);
+  const found = await Promise.all(
+    chosen.map(async (d): Promise<BundleCandidate[]> => {
+      const manifest = await w.client.getManifest(w.access, w.repository, d.digest, w.signal);
+      if (manifest?.kind !== 'image' || artifactTypeOf(manifest) !== BUNDLE_MEDIA_TYPE) return [];
+      const layer = manifest.layers.find((l) => l.mediaType === BUNDLE_MEDIA_TYPE);
+      if (!layer)
+        return [
+          { json: undefined, problem: 'a sigstore bundle manifest has no bundle layer', manifestDigest: d.digest, via },
+        ];
+      const bytes = await w.client.getBlob(w.access, w.repository, layer.digest, w.signal, {
+        maxBytes: LIMITS.signatureBlob,
+      });
+      if (!bytes)
+        return [
+          {
+            json: undefined,
+            problem: `the bundle layer ${layer.digest} is missing from the registry`,
+            manifestDigest: d.digest,
+            via,
+          },
+        ];
+      try {
+        return [{ json: JSON.parse(bytes.toString('utf8')), manifestDigest: d.digest, via }];
+      } catch {
+        return [{ json: undefined, problem: 'a sigstore bundle layer is not JSON', manifestDigest: d.digest, via }];
+      }
+    }),
+  );
   return found.flat();
 }
 

@@ -45,30 +45,48 @@ function parseCached(pem: string): ReturnType<typeof parsePublicKey> {
   return parsed;
 }
 
-async function resolveKey(authority: KeyAuthority, readSecret: ReadSecret | undefined, lockLabel: LockLabel, signal: AbortSignal): Promise<Resolved<{ key: KeyObject }>> {
+async function resolveKey(
+  authority: KeyAuthority,
+  readSecret: ReadSecret | undefined,
+  lockLabel: LockLabel,
+  signal: AbortSignal,
+): Promise<Resolved<{ key: KeyObject }>> {
   if ('inline' in authority.key) return { key: authority.key.inline };
   const ref = authority.key.secretRef;
-  if (!readSecret) return { problem: `the key is in Secret ${ref.namespace}/${ref.name}, but there is no cluster connection to read it` };
+  if (!readSecret)
+    return {
+      problem: `the key is in Secret ${ref.namespace}/${ref.name}, but there is no cluster connection to read it`,
+    };
   try {
     const secret = await readSecret(ref, signal);
     const text = secretText(secret, ref);
     if ('problem' in text) return text;
     if (secret?.labels[lockLabel.key] !== lockLabel.value) {
-      return { problem: `the key Secret ${ref.namespace}/${ref.name} is not locked (labelled ${lockLabel.key}=${lockLabel.value}), so anyone who can write it could swap the trusted key; lock it (kubectl bulwark lock secret/${ref.name} -n ${ref.namespace}) and rotate keys through an UnlockRequest` };
+      return {
+        problem: `the key Secret ${ref.namespace}/${ref.name} is not locked (labelled ${lockLabel.key}=${lockLabel.value}), so anyone who can write it could swap the trusted key; lock it (kubectl bulwark lock secret/${ref.name} -n ${ref.namespace}) and rotate keys through an UnlockRequest`,
+      };
     }
     const parsed = parseCached(text.text);
-    return 'problem' in parsed ? { problem: `the key in Secret ${ref.namespace}/${ref.name} (${ref.key}) ${parsed.problem}` } : parsed;
+    return 'problem' in parsed
+      ? { problem: `the key in Secret ${ref.namespace}/${ref.name} (${ref.key}) ${parsed.problem}` }
+      : parsed;
   } catch (err) {
     return { problem: (err as Error).message };
   }
 }
 
 /** Credentials: the policy's Secret first (missing: a configuration failure), then the pod's pull Secrets (missing: skipped, as the kubelet does). */
-export async function registryAccess(task: Pick<VerificationTask, 'image' | 'policy' | 'pullSecrets'>, readSecret: ReadSecret | undefined, signal: AbortSignal): Promise<Resolved<RegistryAccess>> {
+export async function registryAccess(
+  task: Pick<VerificationTask, 'image' | 'policy' | 'pullSecrets'>,
+  readSecret: ReadSecret | undefined,
+  signal: AbortSignal,
+): Promise<Resolved<RegistryAccess>> {
   const { registry } = task.policy;
   const configs: DockerConfig[] = [];
   const read = async (ref: SecretRef, required: boolean): Promise<string | undefined> => {
-    const what = required ? `the policy's registry credentials, Secret ${ref.namespace}/${ref.name}` : `pull Secret ${ref.namespace}/${ref.name}`;
+    const what = required
+      ? `the policy's registry credentials, Secret ${ref.namespace}/${ref.name}`
+      : `pull Secret ${ref.namespace}/${ref.name}`;
     if (!readSecret) return required ? `${what} cannot be read without a cluster connection` : undefined;
     try {
       const secret = await readSecret(ref, signal);
@@ -95,12 +113,24 @@ export async function registryAccess(task: Pick<VerificationTask, 'image' | 'pol
 }
 
 /** Reads keys and registry access for one task (Secrets come from the short-lived Secret cache). */
-export async function resolveMaterial(task: VerificationTask, readSecret: ReadSecret | undefined, lockLabel: LockLabel, signal: AbortSignal): Promise<VerificationMaterial> {
+export async function resolveMaterial(
+  task: VerificationTask,
+  readSecret: ReadSecret | undefined,
+  lockLabel: LockLabel,
+  signal: AbortSignal,
+): Promise<VerificationMaterial> {
   const authorities = task.policy.authorities.filter((a): a is KeyAuthority => a.kind === 'key');
   const [keys, access] = await Promise.all([
-    Promise.all(authorities.map(async (authority) => ({ authority, key: await resolveKey(authority, readSecret, lockLabel, signal) }))),
+    Promise.all(
+      authorities.map(async (authority) => ({
+        authority,
+        key: await resolveKey(authority, readSecret, lockLabel, signal),
+      })),
+    ),
     // Approved digests alone need no registry, and so no credentials.
-    authorities.length > 0 ? registryAccess(task, readSecret, signal) : Promise.resolve<Resolved<RegistryAccess>>({ problem: 'no key authority' }),
+    authorities.length > 0
+      ? registryAccess(task, readSecret, signal)
+      : Promise.resolve<Resolved<RegistryAccess>>({ problem: 'no key authority' }),
   ]);
   return { keys, access, fingerprint: fingerprintOf(keys, access) };
 }
@@ -119,13 +149,16 @@ function hintOf(key: KeyObject): string {
 function fingerprintOf(keys: VerificationMaterial['keys'], access: Resolved<RegistryAccess>): string {
   const parts = {
     keys: keys.map(({ authority, key }) => [authority.name, 'key' in key ? hintOf(key.key) : `problem:${key.problem}`]),
-    access: 'problem' in access ? `problem:${access.problem}` : {
-      registry: access.registry,
-      insecure: access.insecure,
-      ca: access.caBundle ? sha256(access.caBundle) : '',
-      // Which credentials, not just whether: another password may see other content.
-      credentials: access.credentials.map((c) => sha256(`${c.username}\u0000${c.password}`)),
-    },
+    access:
+      'problem' in access
+        ? `problem:${access.problem}`
+        : {
+            registry: access.registry,
+            insecure: access.insecure,
+            ca: access.caBundle ? sha256(access.caBundle) : '',
+            // Which credentials, not just whether: another password may see other content.
+            credentials: access.credentials.map((c) => sha256(`${c.username}\u0000${c.password}`)),
+          },
   };
   return sha256(JSON.stringify(parts));
 }

@@ -14,7 +14,8 @@ export function tagResolver(client: RegistryClient, readSecret: ReadSecret | und
     const access = await registryAccess({ image: { ...ref, digest: '' }, policy, pullSecrets }, readSecret, signal);
     if ('problem' in access) throw new BaseError('IMAGE_UNRESOLVED', access.problem);
     const manifest = await client.getManifest(access, ref.repository, ref.tag, signal);
-    if (!manifest) throw new BaseError('IMAGE_UNRESOLVED', `${ref.registry}/${ref.repository}:${ref.tag} does not exist`);
+    if (!manifest)
+      throw new BaseError('IMAGE_UNRESOLVED', `${ref.registry}/${ref.repository}:${ref.tag} does not exist`);
     return manifest.digest;
   };
 }

@@ -54,13 +54,13 @@ interface Outcome {
 }
 
 const RANK: Record<VerificationFailure, number> = {
-  'timeout': 7,
+  timeout: 7,
   'wrong-digest': 6,
   'not-genuine': 5,
   'untrusted-signer': 4,
   'registry-error': 3,
-  'configuration': 2,
-  'unsigned': 1,
+  configuration: 2,
+  unsigned: 1,
 };
 
 const MAX_REASON = 1500;
@@ -69,19 +69,36 @@ function worst(outcomes: readonly Outcome[]): VerificationResult {
   const sorted = [...outcomes].sort((a, b) => RANK[b.failure] - RANK[a.failure]);
   const top = sorted[0];
   if (!top) return { ok: false, failure: 'unsigned', reason: 'the policy has no authorities' };
-  const reason = outcomes.length === 1 ? top.reason : sorted.map((o) => `authority ${JSON.stringify(o.authority)}: ${o.reason}`).join('; ');
-  return { ok: false, failure: top.failure, reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason };
+  const reason =
+    outcomes.length === 1
+      ? top.reason
+      : sorted.map((o) => `authority ${JSON.stringify(o.authority)}: ${o.reason}`).join('; ');
+  return {
+    ok: false,
+    failure: top.failure,
+    reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason,
+  };
 }
 
 /** One key against every located signature. */
-function judge(found: FoundSignatures, key: KeyObject, digest: string): { ok: true; detail: string } | { ok: false; failure: VerificationFailure; reason: string } {
+function judge(
+  found: FoundSignatures,
+  key: KeyObject,
+  digest: string,
+): { ok: true; detail: string } | { ok: false; failure: VerificationFailure; reason: string } {
   const checks: (SignatureCheck & { where: string })[] = [];
   if (found.legacy.ok) {
-    for (const c of found.legacy.candidates) checks.push({ ...checkLegacySignature(c.payload, c.signature, key, digest), where: `tag ${legacySignatureTag(digest)}` });
+    for (const c of found.legacy.candidates)
+      checks.push({
+        ...checkLegacySignature(c.payload, c.signature, key, digest),
+        where: `tag ${legacySignatureTag(digest)}`,
+      });
   }
   if (found.bundles.ok) {
     for (const c of found.bundles.candidates) {
-      const check: SignatureCheck = c.problem ? { outcome: 'not-genuine', reason: c.problem } : checkBundle(c.json, key, digest);
+      const check: SignatureCheck = c.problem
+        ? { outcome: 'not-genuine', reason: c.problem }
+        : checkBundle(c.json, key, digest);
       checks.push({ ...check, where: c.via });
     }
   }
@@ -90,10 +107,20 @@ function judge(found: FoundSignatures, key: KeyObject, digest: string): { ok: tr
   const errors = [found.legacy, found.bundles].flatMap((l) => (l.ok ? [] : [l.error]));
   const aborted = errors.find((e) => isBulwarkError(e, 'REGISTRY_ABORTED'));
   if (aborted) return { ok: false, failure: 'timeout', reason: aborted.message };
-  const failed = (['wrong-digest', 'not-genuine', 'untrusted-signer'] as const).map((o) => checks.find((c) => c.outcome === o)).find((c) => c !== undefined);
+  const failed = (['wrong-digest', 'not-genuine', 'untrusted-signer'] as const)
+    .map((o) => checks.find((c) => c.outcome === o))
+    .find((c) => c !== undefined);
   // Both lookups usually fail alike (registry down, 503): one message per kind of failure is enough.
-  const registryTrouble = errors.filter((e, i) => errors.findIndex((f) => f.code === e.code) === i).map((e) => e.message).join('; ');
-  if (failed && failed.outcome !== 'ok') return { ok: false, failure: failed.outcome, reason: `${failed.reason} (${failed.where})${registryTrouble ? `; also: ${registryTrouble}` : ''}` };
+  const registryTrouble = errors
+    .filter((e, i) => errors.findIndex((f) => f.code === e.code) === i)
+    .map((e) => e.message)
+    .join('; ');
+  if (failed && failed.outcome !== 'ok')
+    return {
+      ok: false,
+      failure: failed.outcome,
+      reason: `${failed.reason} (${failed.where})${registryTrouble ? `; also: ${registryTrouble}` : ''}`,
+    };
   if (errors.length > 0) return { ok: false, failure: 'registry-error', reason: registryTrouble };
   const notes = [found.legacy, found.bundles].flatMap((l) => (l.ok ? l.notes : []));
   return { ok: false, failure: 'unsigned', reason: `no cosign signature for ${digest} (${notes.join('; ')})` };
@@ -104,12 +131,22 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
   const { readSecret } = options;
   const lockLabel = options.lockLabel ?? DEFAULT_LOCK_LABEL;
 
-  const material = (task: VerificationTask, signal: AbortSignal) => resolveMaterial(task, readSecret, lockLabel, signal);
+  const material = (task: VerificationTask, signal: AbortSignal) =>
+    resolveMaterial(task, readSecret, lockLabel, signal);
 
-  async function check(task: VerificationTask, resolved: VerificationMaterial, signal: AbortSignal): Promise<VerificationResult> {
+  async function check(
+    task: VerificationTask,
+    resolved: VerificationMaterial,
+    signal: AbortSignal,
+  ): Promise<VerificationResult> {
     const { image, policy } = task;
     const digest = image.digest;
-    if (policy.invalid) return { ok: false, failure: 'configuration', reason: `ImagePolicy ${policy.name} is invalid: ${policy.invalid}` };
+    if (policy.invalid)
+      return {
+        ok: false,
+        failure: 'configuration',
+        reason: `ImagePolicy ${policy.name} is invalid: ${policy.invalid}`,
+      };
     const approved = policy.authorities.find((a) => a.kind === 'digests' && a.digests.has(digest));
     if (approved) return { ok: true, authority: approved.name, detail: `${digest} is on its approved-digest list` };
 
@@ -121,7 +158,8 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
     const usable: { authority: KeyAuthority; key: KeyObject }[] = [];
     for (const { authority, key } of resolved.keys) {
       if ('problem' in key) outcomes.push({ authority: authority.name, failure: 'configuration', reason: key.problem });
-      else if ('problem' in access) outcomes.push({ authority: authority.name, failure: 'configuration', reason: access.problem });
+      else if ('problem' in access)
+        outcomes.push({ authority: authority.name, failure: 'configuration', reason: access.problem });
       else usable.push({ authority, key: key.key });
     }
     if (usable.length > 0 && !('problem' in access) && !signal.aborted) {
@@ -135,11 +173,16 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
     }
     if (signal.aborted) {
       const why = signal.reason instanceof Error ? signal.reason.message : 'aborted';
-      return { ok: false, failure: 'timeout', reason: `verification did not finish before the deadline (${stage}): ${why}` };
+      return {
+        ok: false,
+        failure: 'timeout',
+        reason: `verification did not finish before the deadline (${stage}): ${why}`,
+      };
     }
     return worst(outcomes);
   }
 
-  const verify = async (task: VerificationTask, signal: AbortSignal) => check(task, await material(task, signal), signal);
+  const verify = async (task: VerificationTask, signal: AbortSignal) =>
+    check(task, await material(task, signal), signal);
   return Object.assign(verify, { material, check });
 }

@@ -9,7 +9,10 @@ export const DEFAULT_LOCK_LABEL: LockLabel = { key: 'bulwark.dev/immutable', val
 const NOBODY = { users: new Set<string>(), groups: new Set<string>() };
 
 /** Who may write policies unless configured otherwise: cluster administrators. */
-export const DEFAULT_POLICY_ADMINS: SubjectSet = Object.freeze({ users: new Set<string>(), groups: new Set(['system:masters']) });
+export const DEFAULT_POLICY_ADMINS: SubjectSet = Object.freeze({
+  users: new Set<string>(),
+  groups: new Set(['system:masters']),
+});
 
 export const BUILTIN_IMMUTABILITY_POLICY: CompiledImmutabilityPolicy = Object.freeze({
   name: 'builtin-default',
@@ -30,7 +33,10 @@ export const BUILTIN_IMMUTABILITY_POLICY: CompiledImmutabilityPolicy = Object.fr
  * namespace labels unknown): lock UPDATE and DELETE, enforce, exempt nobody. Because the
  * strictest matching policy wins, a broken policy can never loosen a lock.
  */
-export function strictStandIn(policy: Pick<CompiledImmutabilityPolicy, 'name' | 'uid' | 'resourceVersion' | 'generation'>, why: string): CompiledImmutabilityPolicy {
+export function strictStandIn(
+  policy: Pick<CompiledImmutabilityPolicy, 'name' | 'uid' | 'resourceVersion' | 'generation'>,
+  why: string,
+): CompiledImmutabilityPolicy {
   return Object.freeze({
     ...BUILTIN_IMMUTABILITY_POLICY,
     name: policy.name,

@@ -24,7 +24,8 @@ function keyProblem(key: KeyObject): string | undefined {
 }
 
 export function parsePublicKey(pem: string): { key: KeyObject } | { problem: string } {
-  if (!/-----BEGIN PUBLIC KEY-----/.test(pem)) return { problem: 'is not a PEM public key (expected -----BEGIN PUBLIC KEY-----, as in cosign.pub)' };
+  if (!/-----BEGIN PUBLIC KEY-----/.test(pem))
+    return { problem: 'is not a PEM public key (expected -----BEGIN PUBLIC KEY-----, as in cosign.pub)' };
   try {
     const key = createPublicKey(pem);
     const problem = keyProblem(key);
@@ -63,7 +64,8 @@ export function compileImagePolicy(raw: unknown, validate: CrdValidator): Compil
   const names = new Set<string>();
   spec.authorities.forEach((a, i) => {
     const at = `spec.authorities[${i}]`;
-    if (names.has(a.name)) problems.push({ path: `${at}.name`, message: `duplicate authority name ${JSON.stringify(a.name)}` });
+    if (names.has(a.name))
+      problems.push({ path: `${at}.name`, message: `duplicate authority name ${JSON.stringify(a.name)}` });
     names.add(a.name);
     if ((a.key === undefined) === (a.digests === undefined)) {
       problems.push({ path: at, message: 'needs exactly one of key or digests' });
@@ -82,7 +84,11 @@ export function compileImagePolicy(raw: unknown, validate: CrdValidator): Compil
       else authorities.push({ name: a.name, kind: 'key', key: { inline: parsed.key } });
     } else {
       const ref = key.secretRef!;
-      authorities.push({ name: a.name, kind: 'key', key: { secretRef: { namespace: ref.namespace, name: ref.name, key: ref.key ?? 'cosign.pub' } } });
+      authorities.push({
+        name: a.name,
+        kind: 'key',
+        key: { secretRef: { namespace: ref.namespace, name: ref.name, key: ref.key ?? 'cosign.pub' } },
+      });
     }
   });
   if (spec.registry?.caBundle !== undefined) {

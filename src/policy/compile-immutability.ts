@@ -14,9 +14,16 @@ import { cloneJson } from '../json/clone.ts';
 
 export type CompileResult<T> = { ok: true; policy: T } | { ok: false; problems: FieldProblem[]; source: PolicySource };
 
-export function sourceOf(object: { metadata?: { name?: string; uid?: string; resourceVersion?: string; generation?: number } }): PolicySource {
+export function sourceOf(object: {
+  metadata?: { name?: string; uid?: string; resourceVersion?: string; generation?: number };
+}): PolicySource {
   const m = object.metadata ?? {};
-  return { name: m.name ?? '(unnamed)', uid: m.uid ?? `name:${m.name ?? ''}`, resourceVersion: m.resourceVersion ?? '', generation: m.generation ?? 0 };
+  return {
+    name: m.name ?? '(unnamed)',
+    uid: m.uid ?? `name:${m.name ?? ''}`,
+    resourceVersion: m.resourceVersion ?? '',
+    generation: m.generation ?? 0,
+  };
 }
 
 function checkMeaning(policy: ImmutabilityPolicy): FieldProblem[] {
@@ -26,15 +33,24 @@ function checkMeaning(policy: ImmutabilityPolicy): FieldProblem[] {
   problems.push(...checkSelector(spec.match?.objectSelector, 'spec.match.objectSelector'));
   (spec.allowedChanges ?? []).forEach((pointer, i) => {
     if (!isValidPointer(pointer) || pointer === '') {
-      problems.push({ path: `spec.allowedChanges[${i}]`, message: `${JSON.stringify(pointer)} is not a JSON Pointer to a field (it must start with "/", e.g. /spec/replicas; escape "/" in keys as ~1)` });
+      problems.push({
+        path: `spec.allowedChanges[${i}]`,
+        message: `${JSON.stringify(pointer)} is not a JSON Pointer to a field (it must start with "/", e.g. /spec/replicas; escape "/" in keys as ~1)`,
+      });
     } else if (pointer === '/metadata' || pointer === '/metadata/labels') {
-      problems.push({ path: `spec.allowedChanges[${i}]`, message: `${pointer} would let the lock label itself be removed; name the specific labels or annotations instead` });
+      problems.push({
+        path: `spec.allowedChanges[${i}]`,
+        message: `${pointer} would let the lock label itself be removed; name the specific labels or annotations instead`,
+      });
     }
   });
   const ops = spec.operations ?? [];
   if (new Set(ops).size !== ops.length) problems.push({ path: 'spec.operations', message: 'lists an operation twice' });
   if (spec.unlock?.maxDuration !== undefined && !parseDuration(spec.unlock.maxDuration)) {
-    problems.push({ path: 'spec.unlock.maxDuration', message: `${JSON.stringify(spec.unlock.maxDuration)} is not a duration such as 30m or 4h` });
+    problems.push({
+      path: 'spec.unlock.maxDuration',
+      message: `${JSON.stringify(spec.unlock.maxDuration)} is not a duration such as 30m or 4h`,
+    });
   }
   return problems;
 }
@@ -45,7 +61,10 @@ function literalNamespaces(namespaces: string[] | undefined): boolean {
 }
 
 /** `validate` is the ImmutabilityPolicy CRD's validator (see schemas.ts; policy/compiler.ts binds it). */
-export function compileImmutabilityPolicy(raw: unknown, validate: CrdValidator): CompileResult<CompiledImmutabilityPolicy> {
+export function compileImmutabilityPolicy(
+  raw: unknown,
+  validate: CrdValidator,
+): CompileResult<CompiledImmutabilityPolicy> {
   const object = cloneJson(raw) as ImmutabilityPolicy;
   const source = sourceOf(object ?? {});
   const schemaProblems = validate(object);
@@ -70,7 +89,10 @@ export function compileImmutabilityPolicy(raw: unknown, validate: CrdValidator):
     enforcement: spec.enforcement ?? 'Enforce',
     ...(spec.message ? { message: spec.message } : {}),
     exempt: {
-      users: new Set([...(exempt.users ?? []), ...(exempt.serviceAccounts ?? []).map((sa) => `system:serviceaccount:${sa.namespace}:${sa.name}`)]),
+      users: new Set([
+        ...(exempt.users ?? []),
+        ...(exempt.serviceAccounts ?? []).map((sa) => `system:serviceaccount:${sa.namespace}:${sa.name}`),
+      ]),
       groups: new Set(exempt.groups ?? []),
     },
     unlock: {

@@ -50,7 +50,6 @@ export function groupOf(apiVersion: string): string {
   return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
 
-
 export type UnlockCompileResult = { ok: true; unlock: CompiledUnlock } | { ok: false; problems: FieldProblem[] };
 
 /** `validate` is the UnlockRequest CRD's validator (see schemas.ts; policy/compiler.ts binds it). */
@@ -60,11 +59,18 @@ export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompi
   if (problems.length > 0) return { ok: false, problems };
   const { spec, metadata } = object;
   const durationMs = parseDuration(spec.duration);
-  if (durationMs === undefined || durationMs <= 0) return { ok: false, problems: [{ path: 'spec.duration', message: `${JSON.stringify(spec.duration)} is not a positive duration such as 30m` }] };
-  const createdAtMs = Date.parse(metadata?.creationTimestamp as string ?? '');
+  if (durationMs === undefined || durationMs <= 0)
+    return {
+      ok: false,
+      problems: [
+        { path: 'spec.duration', message: `${JSON.stringify(spec.duration)} is not a positive duration such as 30m` },
+      ],
+    };
+  const createdAtMs = Date.parse((metadata?.creationTimestamp as string) ?? '');
   const approvals: RecordedApproval[] = [];
   for (const a of spec.approvals ?? []) {
-    if (a.user !== spec.requester && !approvals.some((b) => b.user === a.user)) approvals.push({ user: a.user, ...(a.groups ? { groups: a.groups } : {}) });
+    if (a.user !== spec.requester && !approvals.some((b) => b.user === a.user))
+      approvals.push({ user: a.user, ...(a.groups ? { groups: a.groups } : {}) });
   }
   return {
     ok: true,

@@ -67,7 +67,11 @@ export interface CompiledImmutabilityPolicy extends PolicySource {
 }
 
 export type CompiledAuthority =
-  | { name: string; kind: 'key'; key: { inline: KeyObject } | { secretRef: { namespace: string; name: string; key: string } } }
+  | {
+      name: string;
+      kind: 'key';
+      key: { inline: KeyObject } | { secretRef: { namespace: string; name: string; key: string } };
+    }
   | { name: string; kind: 'digests'; digests: ReadonlySet<string> };
 
 export interface CompiledImagePolicy extends PolicySource {

@@ -38,7 +38,9 @@ export function readCrd(kind: BulwarkKind): CrdDocument {
   try {
     return parseYaml(readFileSync(file, 'utf8')) as CrdDocument;
   } catch (err) {
-    throw new BaseError('CRD_UNREADABLE', `cannot read the ${kind} CRD from ${file}: ${messageOf(err)}`, { cause: err });
+    throw new BaseError('CRD_UNREADABLE', `cannot read the ${kind} CRD from ${file}: ${messageOf(err)}`, {
+      cause: err,
+    });
   }
 }
 

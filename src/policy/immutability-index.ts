@@ -36,7 +36,8 @@ export function buildImmutabilityIndex(policies: readonly CompiledImmutabilityPo
       for (const k of [key(group, kind), key('*', kind), key(group, '*'), key('*', '*')]) {
         const bucket = buckets.get(k);
         if (!bucket) continue;
-        const candidates = namespace === undefined ? bucket.any : [...bucket.any, ...(bucket.byNamespace.get(namespace) ?? [])];
+        const candidates =
+          namespace === undefined ? bucket.any : [...bucket.any, ...(bucket.byNamespace.get(namespace) ?? [])];
         for (const p of candidates) if (!found.includes(p)) found.push(p);
       }
       return found.length > 0 ? found : empty;

@@ -13,7 +13,14 @@ function createAjv(): Ajv {
   addFormats.default(ajv, ['date-time']);
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
   // Kubernetes' extensions; their meaning (CEL rules, list types) is checked in compile.
-  for (const keyword of ['x-kubernetes-validations', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-int-or-string', 'x-kubernetes-embedded-resource']) {
+  for (const keyword of [
+    'x-kubernetes-validations',
+    'x-kubernetes-list-type',
+    'x-kubernetes-list-map-keys',
+    'x-kubernetes-preserve-unknown-fields',
+    'x-kubernetes-int-or-string',
+    'x-kubernetes-embedded-resource',
+  ]) {
     ajv.addKeyword({ keyword });
   }
   return ajv;
@@ -29,9 +36,13 @@ function closed(schema: unknown): unknown {
   if (typeof schema !== 'object' || schema === null) return schema;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
-    out[key] = key === 'properties' ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, closed(v)])) : closed(value);
+    out[key] =
+      key === 'properties'
+        ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, closed(v)]))
+        : closed(value);
   }
-  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields']) out.additionalProperties = false;
+  if (out.properties && out.additionalProperties === undefined && !out['x-kubernetes-preserve-unknown-fields'])
+    out.additionalProperties = false;
   return out;
 }
 
@@ -51,7 +62,10 @@ function problemOf(error: ErrorObject): FieldProblem {
     return { path: fieldPath(error.instancePath, String(params.missingProperty)), message: 'is required' };
   }
   if (error.keyword === 'enum') {
-    return { path: fieldPath(error.instancePath), message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+    return {
+      path: fieldPath(error.instancePath),
+      message: `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+    };
   }
   return { path: fieldPath(error.instancePath), message: error.message ?? 'is invalid' };
 }
@@ -66,7 +80,9 @@ export type CrdValidators = Readonly<Record<BulwarkKind, CrdValidator>>;
  * charts/bulwark/crds unless given). Costly (ajv generates code): the composition root
  * calls it once at start-up and hands the result to whatever compiles policies.
  */
-export function createCrdValidators(schemas: Readonly<Record<BulwarkKind, JsonSchema>> = readCrdSchemas()): CrdValidators {
+export function createCrdValidators(
+  schemas: Readonly<Record<BulwarkKind, JsonSchema>> = readCrdSchemas(),
+): CrdValidators {
   const ajv = createAjv();
   const entries = (Object.keys(BULWARK_KINDS) as BulwarkKind[]).map((kind): [BulwarkKind, CrdValidator] => {
     const validate: ValidateFunction = ajv.compile(closed(schemas[kind]) as object);
@@ -76,5 +92,7 @@ export function createCrdValidators(schemas: Readonly<Record<BulwarkKind, JsonSc
 }
 
 function readCrdSchemas(): Record<BulwarkKind, JsonSchema> {
-  return Object.fromEntries((Object.keys(BULWARK_KINDS) as BulwarkKind[]).map((kind) => [kind, crdSchema(kind)])) as Record<BulwarkKind, JsonSchema>;
+  return Object.fromEntries(
+    (Object.keys(BULWARK_KINDS) as BulwarkKind[]).map((kind) => [kind, crdSchema(kind)]),
+  ) as Record<BulwarkKind, JsonSchema>;
 }

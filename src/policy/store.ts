@@ -6,7 +6,15 @@ import type { FieldProblem } from '../errors.ts';
 import { formatProblems } from '../errors.ts';
 import { BUILTIN_IMMUTABILITY_POLICY, DEFAULT_LOCK_LABEL, DEFAULT_POLICY_ADMINS, strictStandIn } from './builtin.ts';
 import type { CompileResult } from './compile-immutability.ts';
-import type { CompiledImagePolicy, CompiledImmutabilityPolicy, LockLabel, PolicyProblem, PolicySnapshot, PolicySource, SubjectSet } from './compiled.ts';
+import type {
+  CompiledImagePolicy,
+  CompiledImmutabilityPolicy,
+  LockLabel,
+  PolicyProblem,
+  PolicySnapshot,
+  PolicySource,
+  SubjectSet,
+} from './compiled.ts';
 import type { PolicyCompiler } from './compiler.ts';
 import type { PolicyKind } from './crds.ts';
 import { buildImageIndex } from './image-index.ts';
@@ -79,7 +87,8 @@ export class PolicyStore {
   upsert(kind: PolicyKind, object: unknown): FieldProblem[] {
     const { compiler } = this.options;
     const result = kind === 'ImmutabilityPolicy' ? compiler.immutability(object) : compiler.image(object);
-    if (kind === 'ImmutabilityPolicy') this.put(kind, this.immutability, result as CompileResult<CompiledImmutabilityPolicy>);
+    if (kind === 'ImmutabilityPolicy')
+      this.put(kind, this.immutability, result as CompileResult<CompiledImmutabilityPolicy>);
     else this.put(kind, this.images, result as CompileResult<CompiledImagePolicy>);
     this.rebuild();
     return result.ok ? [] : result.problems;
@@ -111,11 +120,16 @@ export class PolicyStore {
     const source = result.ok ? result.policy : result.source;
     const previous = map.get(source.uid);
     map.set(source.uid, { result });
-    const changed = !previous || (previous.result.ok ? previous.result.policy.resourceVersion : previous.result.source.resourceVersion) !== source.resourceVersion;
+    const changed =
+      !previous ||
+      (previous.result.ok ? previous.result.policy.resourceVersion : previous.result.source.resourceVersion) !==
+        source.resourceVersion;
     if (changed && this.options.onCompiled) {
-      this.options.onCompiled(result.ok
-        ? { kind, source, ready: true, message: 'compiled', problems: [] }
-        : { kind, source, ready: false, message: formatProblems(result.problems), problems: result.problems });
+      this.options.onCompiled(
+        result.ok
+          ? { kind, source, ready: true, message: 'compiled', problems: [] }
+          : { kind, source, ready: false, message: formatProblems(result.problems), problems: result.problems },
+      );
     }
   }
 

@@ -13,10 +13,14 @@ const notIn = <T>(items: Iterable<T>, of: ReadonlySet<T> | undefined) => [...ite
 
 function unlockLoosenings(q: UnlockRules, p: UnlockRules): string[] {
   const found: string[] = [];
-  if (q.approvalsRequired < p.approvalsRequired) found.push(`need ${q.approvalsRequired} approval${q.approvalsRequired === 1 ? '' : 's'} instead of ${p.approvalsRequired}`);
+  if (q.approvalsRequired < p.approvalsRequired)
+    found.push(
+      `need ${q.approvalsRequired} approval${q.approvalsRequired === 1 ? '' : 's'} instead of ${p.approvalsRequired}`,
+    );
   for (const g of notIn(q.approverGroups, p.approverGroups)) found.push(`let group ${g} approve unlocks`);
   for (const u of notIn(q.approverUsers ?? [], p.approverUsers)) found.push(`let user ${u} approve unlocks`);
-  if (q.maxDurationMs > p.maxDurationMs) found.push(`allow unlocks of ${formatDuration(q.maxDurationMs)} instead of ${formatDuration(p.maxDurationMs)}`);
+  if (q.maxDurationMs > p.maxDurationMs)
+    found.push(`allow unlocks of ${formatDuration(q.maxDurationMs)} instead of ${formatDuration(p.maxDurationMs)}`);
   return found;
 }
 
@@ -51,7 +55,8 @@ export interface Ranked {
 
 export type Loosenings<T> = (q: T, p: T) => string[];
 
-const describeImmutability = (p: Ranked) => (p.uid === 'builtin' ? 'the built-in default' : `ImmutabilityPolicy ${p.name}`);
+const describeImmutability = (p: Ranked) =>
+  p.uid === 'builtin' ? 'the built-in default' : `ImmutabilityPolicy ${p.name}`;
 
 /**
  * How going from the governing set `before` to `after` loosens a protection: one sentence
@@ -75,12 +80,22 @@ export function setLoosenings<T extends Ranked>(
     }
     // The policy would no longer apply: name the closest of what would, and how it is looser.
     const closest = [...after].sort((a, b) => loosenings(a, p).length - loosenings(b, p).length)[0];
-    sentences.push(`${describe(p)} would no longer ${govern}${closest ? `; in its place ${describe(closest)} would ${loosenings(closest, p).join(', ')}` : ''}`);
+    sentences.push(
+      `${describe(p)} would no longer ${govern}${closest ? `; in its place ${describe(closest)} would ${loosenings(closest, p).join(', ')}` : ''}`,
+    );
   }
   return sentences;
 }
 
 /** setLoosenings for the ImmutabilityPolicies (or built-in default) that govern one locked object. */
-export function immutabilityLoosenings(before: readonly CompiledImmutabilityPolicy[], after: readonly CompiledImmutabilityPolicy[]): string[] {
-  return setLoosenings(before, after, { loosenings: looseningsOf, describe: describeImmutability, govern: 'govern it', deniesAnything: (p) => p.enforcement === 'Enforce' });
+export function immutabilityLoosenings(
+  before: readonly CompiledImmutabilityPolicy[],
+  after: readonly CompiledImmutabilityPolicy[],
+): string[] {
+  return setLoosenings(before, after, {
+    loosenings: looseningsOf,
+    describe: describeImmutability,
+    govern: 'govern it',
+    deniesAnything: (p) => p.enforcement === 'Enforce',
+  });
 }

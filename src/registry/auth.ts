@@ -27,7 +27,12 @@ export function credentialId(credential: RegistryCredential | undefined): string
 }
 
 /** The token endpoint URL for a bearer challenge, or why it cannot be used. */
-export function tokenUrl(challenge: Challenge, scope: string, registryIsHttps: boolean, withCredential: boolean): URL | string {
+export function tokenUrl(
+  challenge: Challenge,
+  scope: string,
+  registryIsHttps: boolean,
+  withCredential: boolean,
+): URL | string {
   const realm = challenge.params.realm;
   if (!realm) return 'its Bearer challenge has no realm';
   let url: URL;
@@ -38,7 +43,8 @@ export function tokenUrl(challenge: Challenge, scope: string, registryIsHttps: b
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return `its token realm ${realm} is not http(s)`;
   // Credentials go over TLS whenever the registry itself is reached over TLS.
-  if (url.protocol === 'http:' && registryIsHttps && withCredential) return `its token realm ${realm} is plain HTTP; credentials are not sent there`;
+  if (url.protocol === 'http:' && registryIsHttps && withCredential)
+    return `its token realm ${realm} is plain HTTP; credentials are not sent there`;
   if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
   url.searchParams.set('scope', challenge.params.scope || scope);
   return url;
@@ -50,10 +56,19 @@ export function parseTokenResponse(res: HttpResponse, registry: string, now: num
   try {
     doc = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
   } catch {
-    throw new BaseError('REGISTRY_AUTH_FAILED', `the token service of registry ${registry} answered with something that is not JSON`);
+    throw new BaseError(
+      'REGISTRY_AUTH_FAILED',
+      `the token service of registry ${registry} answered with something that is not JSON`,
+    );
   }
-  const token = typeof doc?.token === 'string' && doc.token ? doc.token : typeof doc?.access_token === 'string' ? doc.access_token : '';
-  if (!token) throw new BaseError('REGISTRY_AUTH_FAILED', `the token service of registry ${registry} answered without a token`);
+  const token =
+    typeof doc?.token === 'string' && doc.token
+      ? doc.token
+      : typeof doc?.access_token === 'string'
+        ? doc.access_token
+        : '';
+  if (!token)
+    throw new BaseError('REGISTRY_AUTH_FAILED', `the token service of registry ${registry} answered without a token`);
   const seconds = typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : DEFAULT_TOKEN_SECONDS;
   return { token, expiresAt: now + seconds * 1000 - EXPIRY_MARGIN_MS };
 }

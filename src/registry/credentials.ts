@@ -66,7 +66,10 @@ export function credentialsFor(registry: string, configs: readonly DockerConfig[
   const found: RegistryCredential[] = [];
   for (const config of configs) {
     for (const [key, credential] of config) {
-      if (normaliseRegistryHost(key) === wanted && !found.some((c) => c.username === credential.username && c.password === credential.password)) {
+      if (
+        normaliseRegistryHost(key) === wanted &&
+        !found.some((c) => c.username === credential.username && c.password === credential.password)
+      ) {
         found.push(credential);
       }
     }

@@ -40,10 +40,16 @@ export async function decide(review: AdmissionReviewRequest, deps: DecideDeps): 
   } catch (error) {
     const code = isBulwarkError(error) ? error.code : 'DECISION_FAILED';
     const reason = `bulwark could not decide this request and denies it (fail closed): ${code}; see the bulwark logs for request uid ${request.uid}`;
-    const verdict: Verdict = { ...deny('internal', reason, { decision: 'deny', reason: `internal error: ${code}` }), failure: { code: 'DECISION_FAILED' } };
+    const verdict: Verdict = {
+      ...deny('internal', reason, { decision: 'deny', reason: `internal error: ${code}` }),
+      failure: { code: 'DECISION_FAILED' },
+    };
     return { review: encodeResponse(request.uid, verdict), verdict, error };
   }
 }
 
 /** A resolver for when there is no cluster to ask: facts are reported unavailable. */
-export const noClusterFacts: FactResolver = async (request) => needsParent(request) ? { parent: { status: 'unavailable', reason: 'bulwark runs without a cluster connection' } } : {};
+export const noClusterFacts: FactResolver = async (request) =>
+  needsParent(request)
+    ? { parent: { status: 'unavailable', reason: 'bulwark runs without a cluster connection' } }
+    : {};

@@ -26,12 +26,15 @@ export function encodeResponse(uid: string, verdict: Verdict): AdmissionReviewRe
     const failure = verdict.failure;
     const code = failure ? ERRORS[failure.code].status : 403;
     response.status = { code, reason: REASONS[code] ?? 'InternalError', message };
-    if (failure?.retryAfterSeconds !== undefined) response.status.details = { retryAfterSeconds: failure.retryAfterSeconds };
+    if (failure?.retryAfterSeconds !== undefined)
+      response.status.details = { retryAfterSeconds: failure.retryAfterSeconds };
   }
   if (verdict.warnings.length > 0) response.warnings = verdict.warnings.map((w) => truncate(w, MAX_WARNING_LENGTH));
   const annotations = Object.entries(verdict.auditAnnotations);
   if (annotations.length > 0) {
-    response.auditAnnotations = Object.fromEntries(annotations.map(([k, v]) => [k, truncate(v, MAX_ANNOTATION_LENGTH)]));
+    response.auditAnnotations = Object.fromEntries(
+      annotations.map(([k, v]) => [k, truncate(v, MAX_ANNOTATION_LENGTH)]),
+    );
   }
   return { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response };
 }

@@ -24,8 +24,14 @@ type Rule = (request: AdmissionRequest, snapshot: PolicySnapshot, facts: Request
 
 /** Every rule, in evaluation order; each decides for itself whether the request concerns it. */
 const RULES: readonly Rule[] = [
-  evaluatePolicyValidation, evaluatePolicyAuthorship, evaluatePolicyGovernance, evaluateNamespaceLabels,
-  evaluateUnlockRequest, evaluateImmutability, evaluateDeletionGuards, evaluateImages,
+  evaluatePolicyValidation,
+  evaluatePolicyAuthorship,
+  evaluatePolicyGovernance,
+  evaluateNamespaceLabels,
+  evaluateUnlockRequest,
+  evaluateImmutability,
+  evaluateDeletionGuards,
+  evaluateImages,
 ];
 
 /** Seconds a client is asked to wait before retrying while policies are being read. */
@@ -51,9 +57,13 @@ function notSynced(snapshot: PolicySnapshot): Verdict {
 export function reviewRequest({ request, snapshot, facts = {} }: ReviewInput): Verdict {
   if (!snapshot.synced) return notSynced(snapshot);
   const verdict = combine(RULES.map((rule) => rule(request, snapshot, facts)));
-  verdict.auditAnnotations.decision = !verdict.allowed ? 'deny'
-    : verdict.outcomes.some((o) => o.decision === 'unlocked') ? 'unlocked'
-      : verdict.warnings.length > 0 ? 'warn' : 'allow';
+  verdict.auditAnnotations.decision = !verdict.allowed
+    ? 'deny'
+    : verdict.outcomes.some((o) => o.decision === 'unlocked')
+      ? 'unlocked'
+      : verdict.warnings.length > 0
+        ? 'warn'
+        : 'allow';
   if (!verdict.allowed) verdict.auditAnnotations.reason = verdict.reasons.join('; ');
   return verdict;
 }

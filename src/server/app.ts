@@ -41,11 +41,17 @@ export function createApp(options: AppOptions): RequestListener {
   /** GET (and HEAD, which node:http answers without the body) by path. */
   const reads = new Map<string, Handler>([
     ['/healthz', (_req, res) => sendText(res, 200, 'text/plain; charset=utf-8', 'ok')],
-    ['/readyz', (_req, res) => {
-      const r = options.readiness();
-      sendJson(res, r.ready ? 200 : 503, r);
-    }],
-    ['/metrics', async (_req, res) => sendText(res, 200, metrics.registry.contentType, await metrics.registry.metrics())],
+    [
+      '/readyz',
+      (_req, res) => {
+        const r = options.readiness();
+        sendJson(res, r.ready ? 200 : 503, r);
+      },
+    ],
+    [
+      '/metrics',
+      async (_req, res) => sendText(res, 200, metrics.registry.contentType, await metrics.registry.metrics()),
+    ],
   ]);
   const validate = createValidateHandler(options);
   const notFound: Handler = (req, res) => {
@@ -55,11 +61,17 @@ export function createApp(options: AppOptions): RequestListener {
 
   return (req, res) => {
     const path = pathOf(req.url);
-    const handler = req.method === 'POST' && path === '/validate' ? validate
-      : req.method === 'GET' || req.method === 'HEAD' ? reads.get(path) ?? notFound : notFound;
-    Promise.resolve().then(() => handler(req, res)).catch((err: unknown) => {
-      logger.error({ err, path }, 'unexpected error serving a request');
-      if (!res.headersSent) sendError(res, new BaseError('INTERNAL'));
-    });
+    const handler =
+      req.method === 'POST' && path === '/validate'
+        ? validate
+        : req.method === 'GET' || req.method === 'HEAD'
+          ? (reads.get(path) ?? notFound)
+          : notFound;
+    Promise.resolve()
+      .then(() => handler(req, res))
+      .catch((err: unknown) => {
+        logger.error({ err, path }, 'unexpected error serving a request');
+        if (!res.headersSent) sendError(res, new BaseError('INTERNAL'));
+      });
   };
 }

@@ -5,7 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import { BaseError, messageOf } from '../errors.ts';
 
-const tooLarge = (limit: number) => new BaseError('REVIEW_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`);
+const tooLarge = (limit: number) =>
+  new BaseError('REVIEW_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`);
 
 /** The body, or a REVIEW_TOO_LARGE or REVIEW_UNREADABLE error. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {

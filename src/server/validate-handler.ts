@@ -30,7 +30,9 @@ export function sendError(res: ServerResponse, error: BaseError): void {
   sendJson(res, error.status, { error: { code: error.code, message: error.message, ...problems } });
 }
 
-export function createValidateHandler(options: ValidateOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export function createValidateHandler(
+  options: ValidateOptions,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { decideDeps, logger, metrics } = options;
   return async (req, res) => {
     const started = process.hrtime.bigint();

@@ -29,16 +29,29 @@ export async function setup(project: TestProject): Promise<void> {
     ctrPath: (cluster.tools as Record<string, string>).ctr ?? '',
     containerdSocket: cluster.state.node?.containerdSocket ?? '',
     tokens: cluster.tokens,
-    image: { reference: node.image.reference, repository: node.image.repository, tag: node.image.tag, sizeBytes: node.image.sizeBytes },
+    image: {
+      reference: node.image.reference,
+      repository: node.image.repository,
+      tag: node.image.tag,
+      sizeBytes: node.image.sizeBytes,
+    },
     timings: { ...cluster.timings, ...node.timings },
   };
   project.provide('fullCluster', info);
   // The same coordinates the bare e2e project provides, so that its test files (which use
   // test/e2e/cluster/context.ts) can also run here, against the chart's webhooks.
   const provided: ProvidedCluster = {
-    kubeconfig: info.kubeconfig, dir: info.dir, server: info.server, webhookPort: 0, kubectlPath: info.kubectlPath, tokens: info.tokens,
+    kubeconfig: info.kubeconfig,
+    dir: info.dir,
+    server: info.server,
+    webhookPort: 0,
+    kubectlPath: info.kubectlPath,
+    tokens: info.tokens,
   };
-  for (const [key, value] of Object.entries(provided) as [keyof ProvidedCluster, ProvidedCluster[keyof ProvidedCluster]][]) {
+  for (const [key, value] of Object.entries(provided) as [
+    keyof ProvidedCluster,
+    ProvidedCluster[keyof ProvidedCluster],
+  ][]) {
     project.provide(key, value as never);
   }
 }
@@ -46,7 +59,9 @@ export async function setup(project: TestProject): Promise<void> {
 export async function teardown(): Promise<void> {
   const started = Date.now();
   const problems = (await cluster?.stop()) ?? [];
-  process.stderr.write(`[e2e-full cluster] stopped in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster?.dir}` : ''}\n`);
+  process.stderr.write(
+    `[e2e-full cluster] stopped in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster?.dir}` : ''}\n`,
+  );
   cluster = undefined;
   if (problems.length > 0) throw new Error(`the full cluster left traces on this machine: ${problems.join('; ')}`);
 }

@@ -11,14 +11,16 @@ import { PolicyStore, type PolicyStoreOptions } from '../../src/policy/store.ts'
 export const compiler = createPolicyCompiler();
 
 /** A snapshot of exactly these compiled policies, synced unless `pending` names sources. */
-export function snapshotOf(options: {
-  lockLabel?: LockLabel;
-  defaultImmutability?: CompiledImmutabilityPolicy;
-  immutability?: readonly CompiledImmutabilityPolicy[];
-  images?: PolicySnapshot['images'];
-  policyAdmins?: SubjectSet;
-  pending?: readonly string[];
-} = {}): PolicySnapshot {
+export function snapshotOf(
+  options: {
+    lockLabel?: LockLabel;
+    defaultImmutability?: CompiledImmutabilityPolicy;
+    immutability?: readonly CompiledImmutabilityPolicy[];
+    images?: PolicySnapshot['images'];
+    policyAdmins?: SubjectSet;
+    pending?: readonly string[];
+  } = {},
+): PolicySnapshot {
   return Object.freeze({
     lockLabel: options.lockLabel ?? DEFAULT_LOCK_LABEL,
     defaultImmutability: options.defaultImmutability ?? BUILTIN_IMMUTABILITY_POLICY,

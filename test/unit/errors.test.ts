@@ -14,7 +14,13 @@ describe('error registry', () => {
   });
 
   it('answers with the status of its code, and the description when no message is given', () => {
-    const cases: [ErrorCode, number][] = [['REVIEW_MALFORMED', 400], ['REVIEW_TOO_LARGE', 413], ['NOT_FOUND', 404], ['NOT_SYNCED', 503], ['DECISION_FAILED', 500]];
+    const cases: [ErrorCode, number][] = [
+      ['REVIEW_MALFORMED', 400],
+      ['REVIEW_TOO_LARGE', 413],
+      ['NOT_FOUND', 404],
+      ['NOT_SYNCED', 503],
+      ['DECISION_FAILED', 500],
+    ];
     for (const [code, status] of cases) {
       const error = new BaseError(code);
       expect(error.status).toBe(status);
@@ -24,7 +30,11 @@ describe('error registry', () => {
 
   it('keeps the cause, the problems and what a remote server answered', () => {
     const cause = new Error('socket hang up');
-    const error = new BaseError('KUBE_API_ERROR', 'GET /api: HTTP 429', { cause, upstream: { status: 429, retryAfterSeconds: 1 }, problems: [{ path: 'a', message: 'b' }] });
+    const error = new BaseError('KUBE_API_ERROR', 'GET /api: HTTP 429', {
+      cause,
+      upstream: { status: 429, retryAfterSeconds: 1 },
+      problems: [{ path: 'a', message: 'b' }],
+    });
     expect(error.cause).toBe(cause);
     expect(error.upstream).toEqual({ status: 429, retryAfterSeconds: 1 });
     expect(isBulwarkError(error, 'KUBE_API_ERROR')).toBe(true);

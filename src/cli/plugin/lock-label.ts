@@ -20,15 +20,20 @@ export interface LockLabelFlags {
 }
 
 interface WebhookConfigurationList {
-  items?: { metadata?: { name?: string }; webhooks?: { name?: string; objectSelector?: { matchLabels?: Record<string, string> } }[] }[];
+  items?: {
+    metadata?: { name?: string };
+    webhooks?: { name?: string; objectSelector?: { matchLabels?: Record<string, string> } }[];
+  }[];
 }
 
 const show = (l: LockLabel) => `${l.key}=${l.value}`;
 
 function fromFlags(flags: LockLabelFlags): LockLabel {
   const label = { key: flags.labelKey ?? DEFAULT_LOCK_LABEL.key, value: flags.labelValue ?? DEFAULT_LOCK_LABEL.value };
-  if (!isValidLabelKey(label.key)) throw new BaseError('CLI_USAGE', `--label-key ${JSON.stringify(label.key)} is not a label key`);
-  if (!isValidLabelValue(label.value)) throw new BaseError('CLI_USAGE', `--label-value ${JSON.stringify(label.value)} is not a label value`);
+  if (!isValidLabelKey(label.key))
+    throw new BaseError('CLI_USAGE', `--label-key ${JSON.stringify(label.key)} is not a label key`);
+  if (!isValidLabelValue(label.value))
+    throw new BaseError('CLI_USAGE', `--label-value ${JSON.stringify(label.value)} is not a label value`);
   return label;
 }
 
@@ -39,7 +44,8 @@ function selectedLabels(list: WebhookConfigurationList): Map<string, LockLabel> 
     for (const webhook of configuration.webhooks ?? []) {
       const entries = Object.entries(webhook.objectSelector?.matchLabels ?? {});
       const [entry] = entries;
-      if (webhook.name === IMMUTABILITY_WEBHOOK && entries.length === 1 && entry) found.set(configuration.metadata?.name ?? '', { key: entry[0], value: entry[1] });
+      if (webhook.name === IMMUTABILITY_WEBHOOK && entries.length === 1 && entry)
+        found.set(configuration.metadata?.name ?? '', { key: entry[0], value: entry[1] });
     }
   }
   return found;
@@ -50,18 +56,27 @@ function selectedLabels(list: WebhookConfigurationList): Map<string, LockLabel> 
  * else the default (a webhook registered without a selector sends everything: nothing to
  * read). `notice` says when the configurations could not be read and the default is a guess.
  */
-export async function resolveLockLabel(session: Session, flags: LockLabelFlags, notice: (line: string) => void): Promise<LockLabel> {
+export async function resolveLockLabel(
+  session: Session,
+  flags: LockLabelFlags,
+  notice: (line: string) => void,
+): Promise<LockLabel> {
   if (flags.labelKey !== undefined || flags.labelValue !== undefined) return fromFlags(flags);
   const res = await session.client.call('GET', WEBHOOK_CONFIGURATIONS, { timeoutMs: TIMEOUT_MS });
   if (res.status !== 200) {
-    notice(`cannot read the webhook configurations (${apiMessage(res)}), so the lock label is taken to be the default ${show(DEFAULT_LOCK_LABEL)}; if Bulwark runs with another, say so with --label-key and --label-value`);
+    notice(
+      `cannot read the webhook configurations (${apiMessage(res)}), so the lock label is taken to be the default ${show(DEFAULT_LOCK_LABEL)}; if Bulwark runs with another, say so with --label-key and --label-value`,
+    );
     return DEFAULT_LOCK_LABEL;
   }
   const found = selectedLabels(res.body as WebhookConfigurationList);
   const distinct = new Map([...found.values()].map((l) => [show(l), l]));
   if (distinct.size > 1) {
     const listed = [...found].map(([name, l]) => `${name}: ${show(l)}`).join(', ');
-    throw new BaseError('CLI_USAGE', `Bulwark's webhook configurations select on different lock labels (${listed}): say which with --label-key and --label-value`);
+    throw new BaseError(
+      'CLI_USAGE',
+      `Bulwark's webhook configurations select on different lock labels (${listed}): say which with --label-key and --label-value`,
+    );
   }
   return [...distinct.values()][0] ?? DEFAULT_LOCK_LABEL;
 }

@@ -38,9 +38,16 @@ const typed = (t: UnlockTarget) => `${t.kind.toLowerCase()}/${t.name}`;
 export function requireAgreement(input: AgreementInput): Verdict {
   const { rule, request, snapshot, facts, target, what, exposures } = input;
   const summary = `${what}: this ${request.operation === 'DELETE' ? 'deletion' : request.operation === 'CREATE' ? 'creation' : 'change'} would loosen the protection of locked objects or verified images (${listExposures(exposures)})`;
-  const unlocks = (facts.unlocks ?? []).filter((u) => u.target.group === target.group && u.target.kind === target.kind && u.target.namespace === target.namespace && u.target.name === target.name);
+  const unlocks = (facts.unlocks ?? []).filter(
+    (u) =>
+      u.target.group === target.group &&
+      u.target.kind === target.kind &&
+      u.target.namespace === target.namespace &&
+      u.target.name === target.name,
+  );
   const how = `A change that loosens protection needs an approved UnlockRequest for ${what} (kubectl bulwark unlock request ${typed(target)} --operation ${request.operation === 'DELETE' ? 'DELETE' : 'UPDATE'} --reason ...)`;
-  if (unlocks.length === 0 || facts.now === undefined) return deny(rule, `${summary}. ${how}`, { [`${rule}-loosening`]: listExposures(exposures) });
+  if (unlocks.length === 0 || facts.now === undefined)
+    return deny(rule, `${summary}. ${how}`, { [`${rule}-loosening`]: listExposures(exposures) });
   const old = request.oldObject ?? undefined;
   const match = findUnlock(unlocks, {
     operation: request.operation === 'DELETE' ? 'DELETE' : 'UPDATE',
@@ -48,12 +55,17 @@ export function requireAgreement(input: AgreementInput): Verdict {
     now: facts.now,
     ...(old && request.object ? { oldObject: old as KubeObject, newObject: request.object } : {}),
   });
-  if (!match.ok) return deny(rule, `${summary}. ${how} (${match.why.join('; ')})`, { [`${rule}-loosening`]: listExposures(exposures) });
+  if (!match.ok)
+    return deny(rule, `${summary}. ${how} (${match.why.join('; ')})`, {
+      [`${rule}-loosening`]: listExposures(exposures),
+    });
   const { unlock, approvers } = match;
   return {
     allowed: true,
     reasons: [],
-    warnings: [`${summary}, and UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${approvers.join(', ')}) allows it until ${new Date(unlock.expiresAtMs).toISOString()}`],
+    warnings: [
+      `${summary}, and UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${approvers.join(', ')}) allows it until ${new Date(unlock.expiresAtMs).toISOString()}`,
+    ],
     auditAnnotations: {
       [`${rule}-loosening`]: listExposures(exposures),
       'unlock-request': unlock.name,

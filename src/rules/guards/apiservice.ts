@@ -20,10 +20,17 @@ import { unlockedVerdict, unlockForUpdate } from './guard-unlock.ts';
 const GROUP = 'apiregistration.k8s.io';
 const KIND = 'APIService';
 
-interface ApiServiceSpec { group?: string; version?: string; service?: { namespace?: string; name?: string; port?: number } | null }
+interface ApiServiceSpec {
+  group?: string;
+  version?: string;
+  service?: { namespace?: string; name?: string; port?: number } | null;
+}
 
-const specOf = (o: unknown): ApiServiceSpec => ((o as { spec?: ApiServiceSpec } | null | undefined)?.spec ?? {});
-const serverOf = (spec: ApiServiceSpec) => (spec.service ? JSON.stringify([spec.group, spec.version, spec.service.namespace, spec.service.name, spec.service.port ?? 443]) : undefined);
+const specOf = (o: unknown): ApiServiceSpec => (o as { spec?: ApiServiceSpec } | null | undefined)?.spec ?? {};
+const serverOf = (spec: ApiServiceSpec) =>
+  spec.service
+    ? JSON.stringify([spec.group, spec.version, spec.service.namespace, spec.service.name, spec.service.port ?? 443])
+    : undefined;
 
 /** A create or update of an APIService after which another server serves its group/version. */
 export function isApiServiceRerouting(request: AdmissionRequest): boolean {
@@ -38,7 +45,12 @@ export function reroutedGroup(request: AdmissionRequest): string {
   return specOf(request.oldObject ?? request.object).group ?? '';
 }
 
-export function evaluateApiServiceGuard(rule: string, request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
+export function evaluateApiServiceGuard(
+  rule: string,
+  request: AdmissionRequest,
+  snapshot: PolicySnapshot,
+  facts: RequestFacts,
+): Verdict {
   if (!isApiServiceRerouting(request)) return allow(rule, 'skip');
   const what = `APIService ${request.name ?? ''}`;
   const unlock = unlockForUpdate(request, snapshot, facts, { group: GROUP, kind: KIND });
@@ -48,10 +60,16 @@ export function evaluateApiServiceGuard(rule: string, request: AdmissionRequest,
   const spec = specOf(request.object);
   const contents = facts.lockedContents;
   if (!contents || contents.status === 'unavailable') {
-    return deny(rule, `${what}: cannot check whether group ${group} holds objects labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so this change is denied (fail closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}${why}`);
+    return deny(
+      rule,
+      `${what}: cannot check whether group ${group} holds objects labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so this change is denied (fail closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}${why}`,
+    );
   }
   if (contents.objects.length === 0) return allow(rule);
   const listed = `${contents.objects.join(', ')}${contents.more ? ', and more' : ''}`;
   const server = `Service ${spec.service?.namespace ?? ''}/${spec.service?.name ?? ''}`;
-  return deny(rule, `${what}: this change would have ${server} serve ${spec.group ?? ''}/${spec.version ?? ''} instead of this apiserver, while locked objects of group ${group} exist (${listed}): they would read as that server says, and writes to them would reach it without this apiserver\`s admission. An UnlockRequest for the APIService (kubectl bulwark unlock request apiservice/${request.name ?? ''} --operation UPDATE --reason ...) must be approved first${why}`);
+  return deny(
+    rule,
+    `${what}: this change would have ${server} serve ${spec.group ?? ''}/${spec.version ?? ''} instead of this apiserver, while locked objects of group ${group} exist (${listed}): they would read as that server says, and writes to them would reach it without this apiserver\`s admission. An UnlockRequest for the APIService (kubectl bulwark unlock request apiservice/${request.name ?? ''} --operation UPDATE --reason ...) must be approved first${why}`,
+  );
 }

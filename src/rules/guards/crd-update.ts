@@ -17,7 +17,12 @@ const CRD_GROUP = 'apiextensions.k8s.io';
 const CRD_KIND = 'CustomResourceDefinition';
 const SHOWN_CHANGES = 6;
 
-export function evaluateCrdUpdate(rule: string, request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
+export function evaluateCrdUpdate(
+  rule: string,
+  request: AdmissionRequest,
+  snapshot: PolicySnapshot,
+  facts: RequestFacts,
+): Verdict {
   const changes = crdReadingChanges(request.oldObject, request.object);
   if (changes.length === 0) return allow(rule, 'skip');
   const what = `CustomResourceDefinition ${request.name ?? ''}`;
@@ -27,9 +32,15 @@ export function evaluateCrdUpdate(rule: string, request: AdmissionRequest, snaps
   const why = unlock && !unlock.ok ? ` (${unlock.why.join('; ')})` : '';
   const contents = facts.lockedContents;
   if (!contents || contents.status === 'unavailable') {
-    return deny(rule, `cannot check whether ${what} holds objects labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so this update, which would change ${shown}, is denied (fail closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}${why}`);
+    return deny(
+      rule,
+      `cannot check whether ${what} holds objects labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so this update, which would change ${shown}, is denied (fail closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}${why}`,
+    );
   }
   if (contents.objects.length === 0) return allow(rule);
   const listed = `${contents.objects.join(', ')}${contents.more ? ', and more' : ''}`;
-  return deny(rule, `${what} still holds locked objects (${listed}): this update would change how they read without writing them (${shown}). Changes of printer columns, short names and categories are allowed; for this one, an UnlockRequest for the CRD (operation UPDATE) must be approved first${why}`);
+  return deny(
+    rule,
+    `${what} still holds locked objects (${listed}): this update would change how they read without writing them (${shown}). Changes of printer columns, short names and categories are allowed; for this one, an UnlockRequest for the CRD (operation UPDATE) must be approved first${why}`,
+  );
 }

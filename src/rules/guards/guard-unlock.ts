@@ -11,9 +11,20 @@ import { approvalRulesFor } from '../unlock/approval-rules.ts';
 import { findUnlock, type UnlockMatch } from '../unlock/match.ts';
 
 /** The match of the UnlockRequests aimed at this cluster-scoped object; undefined when there are none. */
-export function unlockForUpdate(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts, target: { group: string; kind: string }): UnlockMatch | undefined {
+export function unlockForUpdate(
+  request: AdmissionRequest,
+  snapshot: PolicySnapshot,
+  facts: RequestFacts,
+  target: { group: string; kind: string },
+): UnlockMatch | undefined {
   const name = request.name ?? '';
-  const aimed = (facts.unlocks ?? []).filter((u) => u.target.group === target.group && u.target.kind === target.kind && u.target.namespace === undefined && u.target.name === name);
+  const aimed = (facts.unlocks ?? []).filter(
+    (u) =>
+      u.target.group === target.group &&
+      u.target.kind === target.kind &&
+      u.target.namespace === undefined &&
+      u.target.name === name,
+  );
   if (aimed.length === 0 || facts.now === undefined || !request.object) return undefined;
   const old = request.oldObject ?? undefined;
   return findUnlock(aimed, {
@@ -30,8 +41,14 @@ export function unlockedVerdict(rule: string, what: string, match: UnlockMatch &
   return {
     allowed: true,
     reasons: [],
-    warnings: [`${what} is guarded while it holds locked objects, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${approvers.join(', ')}) allows this update until ${new Date(unlock.expiresAtMs).toISOString()}`],
-    auditAnnotations: { 'unlock-request': unlock.name, 'unlock-approvers': approvers.join(','), 'unlock-requester': unlock.requester },
+    warnings: [
+      `${what} is guarded while it holds locked objects, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${approvers.join(', ')}) allows this update until ${new Date(unlock.expiresAtMs).toISOString()}`,
+    ],
+    auditAnnotations: {
+      'unlock-request': unlock.name,
+      'unlock-approvers': approvers.join(','),
+      'unlock-requester': unlock.requester,
+    },
     outcomes: [{ rule, decision: 'unlocked' }],
   };
 }

@@ -35,10 +35,16 @@ function pullSecretsOf(request: AdmissionRequest, specPath: readonly string[]): 
   for (const key of specPath) spec = (spec as Record<string, unknown> | undefined)?.[key];
   const refs = (spec as { imagePullSecrets?: { name?: unknown }[] } | undefined)?.imagePullSecrets;
   if (!Array.isArray(refs) || !request.namespace) return [];
-  return refs.filter((r) => typeof r?.name === 'string' && r.name !== '').map((r) => ({ namespace: request.namespace!, name: String(r.name) }));
+  return refs
+    .filter((r) => typeof r?.name === 'string' && r.name !== '')
+    .map((r) => ({ namespace: request.namespace!, name: String(r.name) }));
 }
 
-export function planImages(request: AdmissionRequest, snapshot: PolicySnapshot, namespaceLabels: Readonly<Record<string, string>> | undefined): ImagePlan {
+export function planImages(
+  request: AdmissionRequest,
+  snapshot: PolicySnapshot,
+  namespaceLabels: Readonly<Record<string, string>> | undefined,
+): ImagePlan {
   if (snapshot.images.length === 0) return EMPTY;
   const uses = imagesToCheck(request);
   if (uses.length === 0) return EMPTY;
@@ -48,12 +54,19 @@ export function planImages(request: AdmissionRequest, snapshot: PolicySnapshot, 
   const checks = uses.map((use): ImageCheck => {
     const parsed = parseImageReference(use.image);
     if (!parsed.ok) return { use, problem: parsed.problem, policies: [] };
-    return { use, reference: parsed.reference, policies: snapshot.imageIndex.matching(repositoryName(parsed.reference)).filter(applies) };
+    return {
+      use,
+      reference: parsed.reference,
+      policies: snapshot.imageIndex.matching(repositoryName(parsed.reference)).filter(applies),
+    };
   });
   const wide = snapshot.imageIndex.namespaceWide.filter(applies);
   // Images are judged where some policy applies. An image that cannot be parsed matches
   // no glob: it is denied where any policy applies at all (the only case that scans them).
-  const judged = wide.length > 0 || checks.some((c) => c.policies.length > 0) || (checks.some((c) => c.problem) && snapshot.images.some(applies));
+  const judged =
+    wide.length > 0 ||
+    checks.some((c) => c.policies.length > 0) ||
+    (checks.some((c) => c.problem) && snapshot.images.some(applies));
   if (!judged) return EMPTY;
   return {
     checks,
@@ -65,11 +78,16 @@ export function planImages(request: AdmissionRequest, snapshot: PolicySnapshot, 
 
 /** Tag-only references under some policy: the shell looks up what they point at now. */
 export function tagsToResolve(plan: ImagePlan): ImageReference[] {
-  return plan.checks.filter((c) => c.reference && !c.reference.digest && c.policies.length > 0).map((c) => c.reference!);
+  return plan.checks
+    .filter((c) => c.reference && !c.reference.digest && c.policies.length > 0)
+    .map((c) => c.reference!);
 }
 
 /** One task per (pinned image, matching policy) that needs a signature check. */
-export function verificationTasks(plan: ImagePlan, digestOf: (ref: ImageReference) => string | undefined): VerificationTask[] {
+export function verificationTasks(
+  plan: ImagePlan,
+  digestOf: (ref: ImageReference) => string | undefined,
+): VerificationTask[] {
   const tasks: VerificationTask[] = [];
   for (const check of plan.checks) {
     if (!check.reference) continue;
@@ -81,4 +99,3 @@ export function verificationTasks(plan: ImagePlan, digestOf: (ref: ImageReferenc
   }
   return tasks;
 }
-

@@ -24,7 +24,12 @@ export function describeTarget(request: AdmissionRequest, locked: KubeObject): s
 
 /** Whether a change at `path` can touch the lock label (the label itself, or everything around it). */
 export function touchesLockLabel(path: string, label: LockLabel): boolean {
-  return isUnderPointer(path, `/metadata/labels/${encodePointerSegment(label.key)}`) || path === '/metadata/labels' || path === '/metadata' || path === '';
+  return (
+    isUnderPointer(path, `/metadata/labels/${encodePointerSegment(label.key)}`) ||
+    path === '/metadata/labels' ||
+    path === '/metadata' ||
+    path === ''
+  );
 }
 
 export function describeChanges(changes: readonly Change[], label: LockLabel): string {
@@ -33,7 +38,16 @@ export function describeChanges(changes: readonly Change[], label: LockLabel): s
   const listed = changes.filter((c) => !c.truncated);
   const rest = listed.length - MAX_NAMED_PATHS;
   const named = listed.slice(0, MAX_NAMED_PATHS).map((c) => `${shorten(humanPath(c.path))} (${c.kind})`);
-  const more = listed.length < changes.length ? (rest > 0 ? ` and more than ${rest} more` : ' and more') : rest > 0 ? ` and ${rest} more` : '';
-  const unlock = touchesLabel ? `; removing or changing the ${label.key} label is itself a change: a lock cannot be lifted by editing the object, only by an UnlockRequest with operation Unlabel` : '';
+  const more =
+    listed.length < changes.length
+      ? rest > 0
+        ? ` and more than ${rest} more`
+        : ' and more'
+      : rest > 0
+        ? ` and ${rest} more`
+        : '';
+  const unlock = touchesLabel
+    ? `; removing or changing the ${label.key} label is itself a change: a lock cannot be lifted by editing the object, only by an UnlockRequest with operation Unlabel`
+    : '';
   return `${named.join(', ')}${more}${unlock}`;
 }

@@ -13,10 +13,18 @@ export function evaluatePolicyValidation(request: AdmissionRequest, snapshot: Po
   if (request.kind.group !== POLICY_GROUP || request.subResource !== undefined) return allow(RULE, 'skip');
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return allow(RULE, 'skip');
   const { compiler } = snapshot;
-  const compile = request.kind.kind === 'ImmutabilityPolicy' ? compiler.immutability : request.kind.kind === 'ImagePolicy' ? compiler.image : undefined;
+  const compile =
+    request.kind.kind === 'ImmutabilityPolicy'
+      ? compiler.immutability
+      : request.kind.kind === 'ImagePolicy'
+        ? compiler.image
+        : undefined;
   if (!compile || !request.object) return allow(RULE, 'skip');
   const result = compile(request.object);
   if (result.ok) return allow(RULE);
   const problems = result.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
-  return deny(RULE, `${request.kind.kind} ${request.object.metadata?.name ?? request.name ?? ''} is invalid: ${problems}`);
+  return deny(
+    RULE,
+    `${request.kind.kind} ${request.object.metadata?.name ?? request.name ?? ''} is invalid: ${problems}`,
+  );
 }

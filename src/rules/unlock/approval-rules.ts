@@ -21,15 +21,24 @@ export const POLICY_ADMINS = 'the policy admins';
  * APIService which server answers for them).
  */
 export function isGovernanceTarget(t: Pick<UnlockTarget, 'group' | 'kind'>): boolean {
-  return (t.group === POLICY_GROUP && (t.kind === 'ImmutabilityPolicy' || t.kind === 'ImagePolicy'))
-    || (t.group === '' && t.kind === 'Namespace')
-    || (t.group === 'apiextensions.k8s.io' && t.kind === 'CustomResourceDefinition')
-    || (t.group === 'apiregistration.k8s.io' && t.kind === 'APIService');
+  return (
+    (t.group === POLICY_GROUP && (t.kind === 'ImmutabilityPolicy' || t.kind === 'ImagePolicy')) ||
+    (t.group === '' && t.kind === 'Namespace') ||
+    (t.group === 'apiextensions.k8s.io' && t.kind === 'CustomResourceDefinition') ||
+    (t.group === 'apiregistration.k8s.io' && t.kind === 'APIService')
+  );
 }
 
 /** The policy admins' rule; for an ImmutabilityPolicy target, its own approver groups may approve too. */
-export function policyAdminRule(snapshot: PolicySnapshot, target: Pick<UnlockTarget, 'group' | 'kind'>, object: KubeObject | undefined): ApprovalRule {
-  const own = object && target.group === POLICY_GROUP && target.kind === 'ImmutabilityPolicy' ? snapshot.compiler.immutability({ ...object, kind: 'ImmutabilityPolicy' }) : undefined;
+export function policyAdminRule(
+  snapshot: PolicySnapshot,
+  target: Pick<UnlockTarget, 'group' | 'kind'>,
+  object: KubeObject | undefined,
+): ApprovalRule {
+  const own =
+    object && target.group === POLICY_GROUP && target.kind === 'ImmutabilityPolicy'
+      ? snapshot.compiler.immutability({ ...object, kind: 'ImmutabilityPolicy' })
+      : undefined;
   const defaults = snapshot.defaultImmutability.unlock;
   return {
     source: POLICY_ADMINS,
@@ -42,14 +51,20 @@ export function policyAdminRule(snapshot: PolicySnapshot, target: Pick<UnlockTar
   };
 }
 
-export function approvalRulesFor(snapshot: PolicySnapshot, target: UnlockTarget, object: KubeObject | undefined, namespaceLabels: Labels | undefined): ApprovalRule[] {
-  const policies = () => applicablePolicies(snapshot, {
-    group: target.group,
-    kind: target.kind,
-    ...(target.namespace ? { namespace: target.namespace } : {}),
-    objectLabels: object?.metadata?.labels ?? {},
-    namespaceLabels,
-  }).map(ruleOfPolicy);
+export function approvalRulesFor(
+  snapshot: PolicySnapshot,
+  target: UnlockTarget,
+  object: KubeObject | undefined,
+  namespaceLabels: Labels | undefined,
+): ApprovalRule[] {
+  const policies = () =>
+    applicablePolicies(snapshot, {
+      group: target.group,
+      kind: target.kind,
+      ...(target.namespace ? { namespace: target.namespace } : {}),
+      objectLabels: object?.metadata?.labels ?? {},
+      namespaceLabels,
+    }).map(ruleOfPolicy);
   if (!isGovernanceTarget(target)) return policies();
   const locked = object?.metadata?.labels?.[snapshot.lockLabel.key] === snapshot.lockLabel.value;
   return [policyAdminRule(snapshot, target, object), ...(locked ? policies() : [])];

@@ -26,7 +26,9 @@ export interface UnlockDemand {
   newObject?: KubeObject;
 }
 
-export type UnlockMatch = { ok: true; unlock: CompiledUnlock; approvers: readonly string[] } | { ok: false; why: string[] };
+export type UnlockMatch =
+  | { ok: true; unlock: CompiledUnlock; approvers: readonly string[] }
+  | { ok: false; why: string[] };
 
 /** True when applying `patch` to the old object gives the new one, bookkeeping aside. */
 export function makesExactly(patch: readonly PatchOperation[], oldObject: KubeObject, newObject: KubeObject): boolean {
@@ -45,7 +47,8 @@ function operationProblem(unlock: CompiledUnlock, demand: UnlockDemand): string 
   if (unlock.patch) {
     // Approvers signed off this exact patch; if it removes the label, they saw that.
     if (!ops.has('UPDATE') && !ops.has('Unlabel')) return 'it does not unlock UPDATE';
-    if (!demand.oldObject || !demand.newObject || !makesExactly(unlock.patch, demand.oldObject, demand.newObject)) return 'this update is not the change it was approved for';
+    if (!demand.oldObject || !demand.newObject || !makesExactly(unlock.patch, demand.oldObject, demand.newObject))
+      return 'this update is not the change it was approved for';
     return undefined;
   }
   if ((demand.changesContent ?? true) && !ops.has('UPDATE')) return 'it does not unlock UPDATE';
@@ -61,7 +64,9 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
   if (demand.now >= unlock.expiresAtMs) return { why: `it expired at ${new Date(unlock.expiresAtMs).toISOString()}` };
   const shortest = shortestMaximum(demand.rules);
   if (shortest && unlock.durationMs > shortest.maxDurationMs) {
-    return { why: `it lasts ${formatDuration(unlock.durationMs)}, longer than the ${formatDuration(shortest.maxDurationMs)} ${shortest.rule.source} allows` };
+    return {
+      why: `it lasts ${formatDuration(unlock.durationMs)}, longer than the ${formatDuration(shortest.maxDurationMs)} ${shortest.rule.source} allows`,
+    };
   }
   const required = approvalsRequired(demand.rules);
   const approvers: string[] = [];
@@ -72,7 +77,9 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
     else refused.push(verdict.why);
   }
   if (approvers.length < required) {
-    return { why: `it has ${approvers.length} of the ${required} approvals it needs${refused.length > 0 ? ` (${refused.join('; ')})` : ''}` };
+    return {
+      why: `it has ${approvers.length} of the ${required} approvals it needs${refused.length > 0 ? ` (${refused.join('; ')})` : ''}`,
+    };
   }
   return { approvers };
 }

@@ -20,8 +20,12 @@ import { builtinSnapshot } from '../../helpers/snapshots.ts';
 
 const { values } = parseArgs({
   options: {
-    port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' },
-    cert: { type: 'string' }, key: { type: 'string' }, out: { type: 'string' }, kubeconfig: { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    out: { type: 'string' },
+    kubeconfig: { type: 'string' },
   },
   allowPositionals: true,
   strict: false,
@@ -46,21 +50,37 @@ const app = createApp({
 });
 
 let seq = 0;
-const server = createServer({ ...TLS_OPTIONS, cert: readFileSync(String(values.cert)), key: readFileSync(String(values.key)) }, (req, res) => {
-  if (req.method === 'POST' && req.url?.split('?')[0] === '/validate') {
-    // Listen alongside the app's own body reader: both see every chunk.
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        const r = JSON.parse(Buffer.concat(chunks).toString('utf8')).request;
-        const name = [String(++seq).padStart(5, '0'), r.operation, r.resource?.resource, r.subResource, r.namespace, r.name]
-          .filter(Boolean).join('_').replace(/[^A-Za-z0-9_.-]/g, '-');
-        writeFileSync(join(out, `${name}.json`), Buffer.concat(chunks));
-      } catch { /* malformed: not recorded */ }
-    });
-  }
-  app(req, res);
-});
-server.listen(Number(values.port), String(values.host), () => console.log(`recorder listening on ${values.host}:${values.port}, writing to ${out}`));
+const server = createServer(
+  { ...TLS_OPTIONS, cert: readFileSync(String(values.cert)), key: readFileSync(String(values.key)) },
+  (req, res) => {
+    if (req.method === 'POST' && req.url?.split('?')[0] === '/validate') {
+      // Listen alongside the app's own body reader: both see every chunk.
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          const r = JSON.parse(Buffer.concat(chunks).toString('utf8')).request;
+          const name = [
+            String(++seq).padStart(5, '0'),
+            r.operation,
+            r.resource?.resource,
+            r.subResource,
+            r.namespace,
+            r.name,
+          ]
+            .filter(Boolean)
+            .join('_')
+            .replace(/[^A-Za-z0-9_.-]/g, '-');
+          writeFileSync(join(out, `${name}.json`), Buffer.concat(chunks));
+        } catch {
+          /* malformed: not recorded */
+        }
+      });
+    }
+    app(req, res);
+  },
+);
+server.listen(Number(values.port), String(values.host), () =>
+  console.log(`recorder listening on ${values.host}:${values.port}, writing to ${out}`),
+);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -57,8 +57,14 @@ export function startProcess(options: StartOptions): ManagedProcess {
   }
   let status: string | undefined;
   const exited = new Promise<string>((resolve) => {
-    child.once('error', (err) => { status = `failed to start: ${err.message}`; resolve(status); });
-    child.once('exit', (code, sig) => { status = sig ? `killed by ${sig}` : `exit code ${code}`; resolve(status); });
+    child.once('error', (err) => {
+      status = `failed to start: ${err.message}`;
+      resolve(status);
+    });
+    child.once('exit', (code, sig) => {
+      status = sig ? `killed by ${sig}` : `exit code ${code}`;
+      resolve(status);
+    });
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${options.name}: could not start ${options.command}`);

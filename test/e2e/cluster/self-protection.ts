@@ -27,19 +27,33 @@ export const SELF_PROTECTION_DENIAL = 'Bulwark self-protection: only the policy 
 /** The chart's ValidatingAdmissionPolicy and binding for the harness, as YAML. */
 export async function renderSelfProtection(): Promise<string> {
   const { helm } = await locateTools(['helm']);
-  const { stdout } = await run(helm, [
-    'template', WEBHOOK_CONFIGURATION, join(REPO_ROOT, 'charts', 'bulwark'),
-    '--namespace', SELF_PROTECTION_NAMESPACE, '--kube-version', 'v1.36.3',
-    '--show-only', 'templates/self-protection.yaml',
-    '--set', `fullnameOverride=${WEBHOOK_CONFIGURATION}`,
-    '--set', `policyAdmins.groups={${POLICY_ADMIN_GROUPS.join(',')}}`,
-  ], { cwd: REPO_ROOT });
+  const { stdout } = await run(
+    helm,
+    [
+      'template',
+      WEBHOOK_CONFIGURATION,
+      join(REPO_ROOT, 'charts', 'bulwark'),
+      '--namespace',
+      SELF_PROTECTION_NAMESPACE,
+      '--kube-version',
+      'v1.36.3',
+      '--show-only',
+      'templates/self-protection.yaml',
+      '--set',
+      `fullnameOverride=${WEBHOOK_CONFIGURATION}`,
+      '--set',
+      `policyAdmins.groups={${POLICY_ADMIN_GROUPS.join(',')}}`,
+    ],
+    { cwd: REPO_ROOT },
+  );
   return stdout;
 }
 
 /** A dry-run delete of the webhook configuration by alice: what the policy must refuse. */
 export function probeSelfProtection(kubectl: Kubectl): Promise<KubectlResult> {
-  return kubectl(['delete', 'validatingwebhookconfiguration', WEBHOOK_CONFIGURATION, '--dry-run=server'], { user: 'alice' });
+  return kubectl(['delete', 'validatingwebhookconfiguration', WEBHOOK_CONFIGURATION, '--dry-run=server'], {
+    user: 'alice',
+  });
 }
 
 /**
@@ -55,5 +69,7 @@ export async function installSelfProtection(kubectl: Kubectl, deadlineMs = 30_00
     if (last.code !== 0 && last.stderr.includes(SELF_PROTECTION_DENIAL)) return;
     await sleep(100);
   }
-  throw new Error(`self-protection not in force within ${deadlineMs / 1000} s; last dry-run delete by alice: exit ${last?.code}, ${last?.stderr.trim() || 'allowed'}`);
+  throw new Error(
+    `self-protection not in force within ${deadlineMs / 1000} s; last dry-run delete by alice: exit ${last?.code}, ${last?.stderr.trim() || 'allowed'}`,
+  );
 }

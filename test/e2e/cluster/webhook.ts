@@ -16,14 +16,27 @@ import { POLICY_ADMIN_GROUPS } from './self-protection.ts';
  */
 export function defaultWebhookCommand(): string[] {
   return [
-    nodeBinary(), join(REPO_ROOT, 'bin', 'bulwark.js'), 'serve',
-    '--host', '{host}', '--port', '{port}',
-    '--cert', '{cert}', '--key', '{key}',
-    '--kubeconfig', '{kubeconfig}', '--cluster', 'required',
-    '--log-level', 'info',
+    nodeBinary(),
+    join(REPO_ROOT, 'bin', 'bulwark.js'),
+    'serve',
+    '--host',
+    '{host}',
+    '--port',
+    '{port}',
+    '--cert',
+    '{cert}',
+    '--key',
+    '{key}',
+    '--kubeconfig',
+    '{kubeconfig}',
+    '--cluster',
+    'required',
+    '--log-level',
+    'info',
     // Policy admins besides cluster admins, so that policy changes can be approved by two of
     // them; the self-protection policy names the same.
-    '--policy-admin-groups', POLICY_ADMIN_GROUPS.join(','),
+    '--policy-admin-groups',
+    POLICY_ADMIN_GROUPS.join(','),
   ];
 }
 
@@ -55,8 +68,9 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     kubeconfig: options.kubeconfig,
     dir: options.dir,
   };
-  const [command, ...args] = (options.command ?? defaultWebhookCommand())
-    .map((arg) => arg.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole));
+  const [command, ...args] = (options.command ?? defaultWebhookCommand()).map((arg) =>
+    arg.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole),
+  );
   if (!command) throw new Error('webhookCommand is empty');
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   for (const [key, value] of Object.entries(values)) env[`BULWARK_E2E_WEBHOOK_${key.toUpperCase()}`] = value;
@@ -72,7 +86,12 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
   });
   const base = `https://127.0.0.1:${options.port}`;
   try {
-    await waitReady(`${base}/readyz`, { process: proc, ca: options.tls.caPem, deadlineMs: options.deadlineMs ?? 30_000, intervalMs: 100 });
+    await waitReady(`${base}/readyz`, {
+      process: proc,
+      ca: options.tls.caPem,
+      deadlineMs: options.deadlineMs ?? 30_000,
+      intervalMs: 100,
+    });
   } catch (err) {
     await proc.stop(1000);
     throw err;

@@ -25,19 +25,68 @@ export interface Subresource {
 }
 
 export const SUBRESOURCES: Readonly<Record<string, Subresource>> = {
-  status: { class: 'parent-diff', changes: 'status only (the apiserver resets the rest; a Namespace keeps label changes, judged as relabelling)', tested: 'immutability-kinds.test.ts' },
+  status: {
+    class: 'parent-diff',
+    changes: 'status only (the apiserver resets the rest; a Namespace keeps label changes, judged as relabelling)',
+    tested: 'immutability-kinds.test.ts',
+  },
   scale: { class: 'via-parent', changes: 'spec.replicas', tested: 'immutability-kinds.test.ts' },
-  finalize: { class: 'parent-diff', of: ['namespaces'], changes: 'spec.finalizers (and labels, judged as relabelling)', tested: 'api-surface.test.ts' },
-  ephemeralcontainers: { class: 'parent-diff', of: ['pods'], changes: 'spec.ephemeralContainers', tested: 'immutability-lifecycle.test.ts' },
+  finalize: {
+    class: 'parent-diff',
+    of: ['namespaces'],
+    changes: 'spec.finalizers (and labels, judged as relabelling)',
+    tested: 'api-surface.test.ts',
+  },
+  ephemeralcontainers: {
+    class: 'parent-diff',
+    of: ['pods'],
+    changes: 'spec.ephemeralContainers',
+    tested: 'immutability-lifecycle.test.ts',
+  },
   resize: { class: 'parent-diff', of: ['pods'], changes: 'spec.containers[].resources', tested: 'api-surface.test.ts' },
-  approval: { class: 'parent-diff', of: ['certificatesigningrequests'], changes: 'status.conditions (Approved, Denied) and metadata', tested: 'api-surface.test.ts' },
-  binding: { class: 'via-parent', of: ['pods'], changes: 'the node, and annotations and labels copied from the Binding', tested: 'immutability-binding.test.ts' },
+  approval: {
+    class: 'parent-diff',
+    of: ['certificatesigningrequests'],
+    changes: 'status.conditions (Approved, Denied) and metadata',
+    tested: 'api-surface.test.ts',
+  },
+  binding: {
+    class: 'via-parent',
+    of: ['pods'],
+    changes: 'the node, and annotations and labels copied from the Binding',
+    tested: 'immutability-binding.test.ts',
+  },
   eviction: { class: 'via-parent', of: ['pods'], changes: 'deletes the pod', tested: 'immutability-lifecycle.test.ts' },
-  token: { class: 'no-write', of: ['serviceaccounts'], changes: 'nothing: a token is issued, the ServiceAccount is not written', tested: 'api-surface.test.ts' },
-  exec: { class: 'no-write', of: ['pods'], changes: 'nothing of the object: a stream into a running container', tested: 'api-surface.test.ts' },
-  attach: { class: 'no-write', of: ['pods'], changes: 'nothing of the object: a stream into a running container', tested: 'api-surface.test.ts' },
-  portforward: { class: 'no-write', of: ['pods'], changes: 'nothing of the object: a connection to a running container', tested: 'api-surface.test.ts' },
-  proxy: { class: 'no-write', of: ['pods', 'services', 'nodes'], changes: 'nothing of the object: requests are proxied to what runs', tested: 'api-surface.test.ts' },
+  token: {
+    class: 'no-write',
+    of: ['serviceaccounts'],
+    changes: 'nothing: a token is issued, the ServiceAccount is not written',
+    tested: 'api-surface.test.ts',
+  },
+  exec: {
+    class: 'no-write',
+    of: ['pods'],
+    changes: 'nothing of the object: a stream into a running container',
+    tested: 'api-surface.test.ts',
+  },
+  attach: {
+    class: 'no-write',
+    of: ['pods'],
+    changes: 'nothing of the object: a stream into a running container',
+    tested: 'api-surface.test.ts',
+  },
+  portforward: {
+    class: 'no-write',
+    of: ['pods'],
+    changes: 'nothing of the object: a connection to a running container',
+    tested: 'api-surface.test.ts',
+  },
+  proxy: {
+    class: 'no-write',
+    of: ['pods', 'services', 'nodes'],
+    changes: 'nothing of the object: requests are proxied to what runs',
+    tested: 'api-surface.test.ts',
+  },
   log: { class: 'no-write', of: ['pods'], changes: 'nothing: read only', tested: 'api-surface.test.ts' },
 };
 
@@ -59,13 +108,17 @@ export const VIRTUAL_RESOURCES: Readonly<Record<string, string>> = {
  */
 export const INDIRECT_RESOURCES: Readonly<Record<string, string>> = {
   '/namespaces': 'label changes judged as relabelling; DELETE guarded while locked objects remain',
-  'apiextensions.k8s.io/customresourcedefinitions': 'DELETE, and UPDATEs that change how objects read, guarded while locked objects remain',
-  'apiregistration.k8s.io/apiservices': 'routing a group/version to another server guarded while locked objects of the group remain',
+  'apiextensions.k8s.io/customresourcedefinitions':
+    'DELETE, and UPDATEs that change how objects read, guarded while locked objects remain',
+  'apiregistration.k8s.io/apiservices':
+    'routing a group/version to another server guarded while locked objects of the group remain',
   'admissionregistration.k8s.io/validatingwebhookconfigurations': 'Bulwark`s own: self-protection (policy admins only)',
-  'admissionregistration.k8s.io/mutatingwebhookconfigurations': 'mutation runs before validation: Bulwark judges the mutated object',
+  'admissionregistration.k8s.io/mutatingwebhookconfigurations':
+    'mutation runs before validation: Bulwark judges the mutated object',
   'admissionregistration.k8s.io/validatingadmissionpolicies': 'exempt from admission: RBAC only',
   'admissionregistration.k8s.io/validatingadmissionpolicybindings': 'exempt from admission: RBAC only',
-  'admissionregistration.k8s.io/mutatingadmissionpolicies': 'exempt from admission: RBAC only; their mutations are judged like a webhook`s',
+  'admissionregistration.k8s.io/mutatingadmissionpolicies':
+    'exempt from admission: RBAC only; their mutations are judged like a webhook`s',
   'admissionregistration.k8s.io/mutatingadmissionpolicybindings': 'exempt from admission: RBAC only',
   'bulwark.dev/immutabilitypolicies': 'policy admins only; loosening needs an approved UnlockRequest',
   'bulwark.dev/imagepolicies': 'policy admins only; loosening needs an approved UnlockRequest',

@@ -15,17 +15,29 @@ export interface MutatingWebhook {
 }
 
 /** Serves AdmissionReviews, answering each with the JSON Patch `patch` returns for its object (none: no patch). */
-export async function startMutatingWebhook(patch: (object: Record<string, unknown>) => unknown[] | undefined): Promise<MutatingWebhook> {
-  const tls = await generateCertificates({ ipAddresses: ['127.0.0.1'], commonName: 'someone-elses-webhook', validDays: 1 });
+export async function startMutatingWebhook(
+  patch: (object: Record<string, unknown>) => unknown[] | undefined,
+): Promise<MutatingWebhook> {
+  const tls = await generateCertificates({
+    ipAddresses: ['127.0.0.1'],
+    commonName: 'someone-elses-webhook',
+    validDays: 1,
+  });
   let calls = 0;
   const server: Server = createServer({ key: tls.keyPem, cert: tls.certPem }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       calls += 1;
-      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string; object: Record<string, unknown> } };
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        request: { uid: string; object: Record<string, unknown> };
+      };
       const ops = patch(review.request.object);
-      const response = { uid: review.request.uid, allowed: true, ...(ops ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') } : {}) };
+      const response = {
+        uid: review.request.uid,
+        allowed: true,
+        ...(ops ? { patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') } : {}),
+      };
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
     });

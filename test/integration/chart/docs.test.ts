@@ -62,6 +62,9 @@ describe('values documentation', () => {
 describe('manifests/bulwark.yaml', () => {
   it('is the chart rendered (run `npm run render-manifests` after changing the chart or its CRDs)', async () => {
     const expected = await renderManifests(await helm());
-    expect(readFileSync(MANIFEST_FILE, 'utf8') === expected, 'manifests/bulwark.yaml differs from the chart: npm run render-manifests').toBe(true);
+    expect(
+      readFileSync(MANIFEST_FILE, 'utf8') === expected,
+      'manifests/bulwark.yaml differs from the chart: npm run render-manifests',
+    ).toBe(true);
   });
 });

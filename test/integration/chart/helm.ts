@@ -16,7 +16,11 @@ export const NAMESPACE = 'bulwark-system';
 export const KUBE_VERSION = 'v1.36.3';
 
 /** A Kubernetes object as rendered; tests drill in with `dig`. */
-export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } } & Record<string, unknown>;
+export type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+} & Record<string, unknown>;
 
 let helmPath: Promise<string> | undefined;
 export function helm(): Promise<string> {
@@ -52,11 +56,18 @@ export interface TemplateOptions {
 }
 
 /** `helm template`; the raw result, for tests that expect a failure. */
-export async function template(values: Record<string, unknown> = {}, options: TemplateOptions = {}): Promise<HelmResult> {
+export async function template(
+  values: Record<string, unknown> = {},
+  options: TemplateOptions = {},
+): Promise<HelmResult> {
   return runHelm([
-    'template', options.release ?? 'bulwark', CHART_DIR,
-    '--namespace', options.namespace ?? NAMESPACE,
-    '--kube-version', KUBE_VERSION,
+    'template',
+    options.release ?? 'bulwark',
+    CHART_DIR,
+    '--namespace',
+    options.namespace ?? NAMESPACE,
+    '--kube-version',
+    KUBE_VERSION,
     ...valueArgs(values),
     ...(options.extraArgs ?? []),
   ]);
@@ -77,7 +88,10 @@ export async function render(values: Record<string, unknown> = {}, options: Temp
 
 export function find(manifests: Manifest[], kind: string, name?: string): Manifest {
   const found = manifests.filter((m) => m.kind === kind && (name === undefined || m.metadata.name === name));
-  if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`);
+  if (found.length !== 1)
+    throw new Error(
+      `expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`,
+    );
   return found[0] as Manifest;
 }
 

@@ -10,11 +10,16 @@ const b64 = (text: string) => Buffer.from(text).toString('base64');
 const unb64 = (text: string) => Buffer.from(text, 'base64').toString('utf8');
 
 function caBundles(manifests: Manifest[]): (string | undefined)[] {
-  return (dig(find(manifests, 'ValidatingWebhookConfiguration'), 'webhooks') as { clientConfig: { caBundle?: string } }[]).map((w) => w.clientConfig.caBundle);
+  return (
+    dig(find(manifests, 'ValidatingWebhookConfiguration'), 'webhooks') as { clientConfig: { caBundle?: string } }[]
+  ).map((w) => w.clientConfig.caBundle);
 }
 
 function mountedSecret(manifests: Manifest[]): string {
-  const volumes = dig(find(manifests, 'Deployment'), 'spec', 'template', 'spec', 'volumes') as { name: string; secret?: { secretName: string } }[];
+  const volumes = dig(find(manifests, 'Deployment'), 'spec', 'template', 'spec', 'volumes') as {
+    name: string;
+    secret?: { secretName: string };
+  }[];
   return volumes.find((v) => v.name === 'tls')?.secret?.secretName ?? '';
 }
 
@@ -32,13 +37,22 @@ describe('tls.mode=generate (default)', async () => {
     expect(ca.ca).toBe(true);
     expect(cert.checkIssued(ca)).toBe(true);
     expect(cert.verify(ca.publicKey)).toBe(true);
-    const publicFromKey = createPublicKey(createPrivateKey(unb64(data['tls.key'] ?? ''))).export({ type: 'spki', format: 'pem' });
+    const publicFromKey = createPublicKey(createPrivateKey(unb64(data['tls.key'] ?? ''))).export({
+      type: 'spki',
+      format: 'pem',
+    });
     expect(cert.publicKey.export({ type: 'spki', format: 'pem' })).toBe(publicFromKey);
   });
 
   it('names the Service as the apiserver calls it, plus tls.extraDnsNames', () => {
     const names = (cert.subjectAltName ?? '').split(', ').map((n) => n.replace(/^DNS:/, ''));
-    expect(names).toEqual(['bulwark', 'bulwark.bulwark-system', 'bulwark.bulwark-system.svc', 'bulwark.bulwark-system.svc.cluster.local', 'localhost']);
+    expect(names).toEqual([
+      'bulwark',
+      'bulwark.bulwark-system',
+      'bulwark.bulwark-system.svc',
+      'bulwark.bulwark-system.svc.cluster.local',
+      'localhost',
+    ]);
   });
 
   it('puts the same CA in every webhook entry', () => {
@@ -54,7 +68,12 @@ describe('tls.mode=generate (default)', async () => {
 describe('tls.mode=certManager', () => {
   it('lets cert-manager issue from a chart-made CA and inject it into the webhook configuration', async () => {
     const manifests = await render({ tls: { mode: 'certManager' } });
-    expect(kinds(manifests).filter((k) => k === 'Certificate' || k === 'Issuer')).toEqual(['Certificate', 'Certificate', 'Issuer', 'Issuer']);
+    expect(kinds(manifests).filter((k) => k === 'Certificate' || k === 'Issuer')).toEqual([
+      'Certificate',
+      'Certificate',
+      'Issuer',
+      'Issuer',
+    ]);
     expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
     const serving = find(manifests, 'Certificate', 'bulwark-serving');
     expect(dig(serving, 'spec', 'secretName')).toBe('bulwark-tls');
@@ -69,14 +88,25 @@ describe('tls.mode=certManager', () => {
   });
 
   it('uses a given issuer instead of making a CA', async () => {
-    const manifests = await render({ tls: { mode: 'certManager', certManager: { issuerRef: { name: 'corp-ca', kind: 'ClusterIssuer' } } } });
+    const manifests = await render({
+      tls: { mode: 'certManager', certManager: { issuerRef: { name: 'corp-ca', kind: 'ClusterIssuer' } } },
+    });
     expect(kinds(manifests).filter((k) => k === 'Certificate' || k === 'Issuer')).toEqual(['Certificate']);
-    expect(dig(find(manifests, 'Certificate'), 'spec', 'issuerRef')).toEqual({ name: 'corp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+    expect(dig(find(manifests, 'Certificate'), 'spec', 'issuerRef')).toEqual({
+      name: 'corp-ca',
+      kind: 'ClusterIssuer',
+      group: 'cert-manager.io',
+    });
   });
 });
 
 describe('tls.mode=secret', async () => {
-  const { caCertPem } = await generateCertificates({ dnsNames: ['bulwark.bulwark-system.svc'], ipAddresses: [], commonName: 'test', validDays: 1 });
+  const { caCertPem } = await generateCertificates({
+    dnsNames: ['bulwark.bulwark-system.svc'],
+    ipAddresses: [],
+    commonName: 'test',
+    validDays: 1,
+  });
 
   it('mounts the named Secret and trusts the given CA', async () => {
     const manifests = await render({ tls: { mode: 'secret', secret: { name: 'my-tls', caBundle: caCertPem } } });
@@ -89,7 +119,11 @@ describe('tls.mode=secret', async () => {
     const missing = await template({ tls: { mode: 'secret', secret: { caBundle: caCertPem } } });
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('tls.secret.name is required');
-    const external = await render({ tls: { mode: 'secret', secret: { caBundle: caCertPem } }, deployment: { enabled: false }, webhook: { url: 'https://127.0.0.1:8443/validate' } });
+    const external = await render({
+      tls: { mode: 'secret', secret: { caBundle: caCertPem } },
+      deployment: { enabled: false },
+      webhook: { url: 'https://127.0.0.1:8443/validate' },
+    });
     expect(new Set(caBundles(external))).toEqual(new Set([b64(caCertPem)]));
   });
 });

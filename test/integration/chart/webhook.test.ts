@@ -33,14 +33,30 @@ describe('webhook entries (defaults)', async () => {
 
   it('has separate entries for locks, subresources, policies, namespace labels, images and guards', () => {
     expect(list.map((w) => w.name)).toEqual([
-      'immutability.bulwark.dev', 'subresources.bulwark.dev', 'policies.bulwark.dev', 'namespaces.bulwark.dev', 'images.bulwark.dev', 'guards.bulwark.dev',
+      'immutability.bulwark.dev',
+      'subresources.bulwark.dev',
+      'policies.bulwark.dev',
+      'namespaces.bulwark.dev',
+      'images.bulwark.dev',
+      'guards.bulwark.dev',
     ]);
   });
 
   it('fails closed, without side effects, v1 reviews, equivalent versions, 10 s timeout, all via the Service /validate', () => {
     for (const w of list) {
-      expect(w, w.name).toMatchObject({ failurePolicy: 'Fail', sideEffects: 'None', admissionReviewVersions: ['v1'], matchPolicy: 'Equivalent', timeoutSeconds: 10 });
-      expect(w.clientConfig.service, w.name).toEqual({ name: 'bulwark', namespace: 'bulwark-system', path: '/validate', port: 443 });
+      expect(w, w.name).toMatchObject({
+        failurePolicy: 'Fail',
+        sideEffects: 'None',
+        admissionReviewVersions: ['v1'],
+        matchPolicy: 'Equivalent',
+        timeoutSeconds: 10,
+      });
+      expect(w.clientConfig.service, w.name).toEqual({
+        name: 'bulwark',
+        namespace: 'bulwark-system',
+        path: '/validate',
+        port: 443,
+      });
       expect(w.clientConfig.url, w.name).toBeUndefined();
       expect(w.clientConfig.caBundle, w.name).toMatch(/^[A-Za-z0-9+/]+=*$/);
     }
@@ -49,14 +65,18 @@ describe('webhook entries (defaults)', async () => {
   it('never sees kube-system or the release namespace', () => {
     for (const w of list) {
       expect(w.namespaceSelector, w.name).toEqual({
-        matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'bulwark-system'] }],
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'bulwark-system'] },
+        ],
       });
     }
   });
 
   it('sends UPDATE and DELETE of anything carrying the lock label, subresources included', () => {
     const w = byName(list, 'immutability.bulwark.dev');
-    expect(w.rules).toEqual([{ apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], operations: ['UPDATE', 'DELETE'], scope: '*' }]);
+    expect(w.rules).toEqual([
+      { apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], operations: ['UPDATE', 'DELETE'], scope: '*' },
+    ]);
     expect(w.objectSelector).toEqual({ matchLabels: { 'bulwark.dev/immutable': 'true' } });
   });
 
@@ -68,21 +88,37 @@ describe('webhook entries (defaults)', async () => {
       [[''], ['pods/eviction', 'pods/binding', 'bindings'], ['CREATE']],
     ]);
     // Plain bindings (the scheduler's) are not sent: scheduling never waits for Bulwark.
-    expect(dig(w, 'matchConditions', 0, 'expression')).toMatch(/request\.subResource == 'binding'.*object\.metadata\.annotations.*topology\.kubernetes\.io\/zone/s);
+    expect(dig(w, 'matchConditions', 0, 'expression')).toMatch(
+      /request\.subResource == 'binding'.*object\.metadata\.annotations.*topology\.kubernetes\.io\/zone/s,
+    );
   });
 
   it('sends every create, update and delete of Bulwark`s own objects (deleting a policy can loosen locks)', () => {
     const w = byName(list, 'policies.bulwark.dev');
     expect(w.objectSelector).toBeUndefined();
-    expect(w.rules).toEqual([{
-      apiGroups: ['bulwark.dev'], apiVersions: ['*'], resources: ['immutabilitypolicies', 'imagepolicies', 'unlockrequests'], operations: ['CREATE', 'UPDATE', 'DELETE'], scope: '*',
-    }]);
+    expect(w.rules).toEqual([
+      {
+        apiGroups: ['bulwark.dev'],
+        apiVersions: ['*'],
+        resources: ['immutabilitypolicies', 'imagepolicies', 'unlockrequests'],
+        operations: ['CREATE', 'UPDATE', 'DELETE'],
+        scope: '*',
+      },
+    ]);
   });
 
   it('sends namespace updates only when their labels change', () => {
     const w = byName(list, 'namespaces.bulwark.dev');
     // Labels change through status and finalize too.
-    expect(w.rules).toEqual([{ apiGroups: [''], apiVersions: ['v1'], resources: ['namespaces', 'namespaces/status', 'namespaces/finalize'], operations: ['UPDATE'], scope: 'Cluster' }]);
+    expect(w.rules).toEqual([
+      {
+        apiGroups: [''],
+        apiVersions: ['v1'],
+        resources: ['namespaces', 'namespaces/status', 'namespaces/finalize'],
+        operations: ['UPDATE'],
+        scope: 'Cluster',
+      },
+    ]);
     expect(w.matchConditions).toHaveLength(1);
     expect(w.matchConditions?.[0]?.expression).toMatch(/object\.metadata\.labels .*!=.*oldObject\.metadata\.labels/s);
   });
@@ -92,8 +128,15 @@ describe('webhook entries (defaults)', async () => {
     expect(w.objectSelector).toBeUndefined();
     const covered = w.rules.flatMap((r) => r.resources.map((res) => `${r.apiGroups[0] || 'core'}/${res}`));
     expect(covered.sort()).toEqual([
-      'apps/daemonsets', 'apps/deployments', 'apps/replicasets', 'apps/statefulsets', 'batch/cronjobs', 'batch/jobs',
-      'core/pods', 'core/pods/ephemeralcontainers', 'core/replicationcontrollers',
+      'apps/daemonsets',
+      'apps/deployments',
+      'apps/replicasets',
+      'apps/statefulsets',
+      'batch/cronjobs',
+      'batch/jobs',
+      'core/pods',
+      'core/pods/ephemeralcontainers',
+      'core/replicationcontrollers',
     ]);
     for (const r of w.rules) expect(r.operations).toEqual(['CREATE', 'UPDATE']);
   });
@@ -122,17 +165,36 @@ describe('webhook values', () => {
 
   it('leaves out images and guards when they are disabled', async () => {
     const names = webhooks(await render({ images: { enabled: false }, guards: { enabled: false } })).map((w) => w.name);
-    expect(names).toEqual(['immutability.bulwark.dev', 'subresources.bulwark.dev', 'policies.bulwark.dev', 'namespaces.bulwark.dev']);
+    expect(names).toEqual([
+      'immutability.bulwark.dev',
+      'subresources.bulwark.dev',
+      'policies.bulwark.dev',
+      'namespaces.bulwark.dev',
+    ]);
   });
 
   it('adds excluded namespaces to the always-excluded ones and follows the release namespace', async () => {
-    const list = webhooks(await render({ webhook: { excludedNamespaces: ['cert-manager', 'kube-system'] } }, { namespace: 'security' }));
-    for (const w of list) expect(dig(w, 'namespaceSelector', 'matchExpressions', 0, 'values')).toEqual(['kube-system', 'security', 'cert-manager']);
+    const list = webhooks(
+      await render({ webhook: { excludedNamespaces: ['cert-manager', 'kube-system'] } }, { namespace: 'security' }),
+    );
+    for (const w of list)
+      expect(dig(w, 'namespaceSelector', 'matchExpressions', 0, 'values')).toEqual([
+        'kube-system',
+        'security',
+        'cert-manager',
+      ]);
   });
 
   it('uses the configured lock label, timeout and failure policy', async () => {
-    const list = webhooks(await render({ lockLabel: { key: 'example.com/frozen', value: 'yes' }, webhook: { timeoutSeconds: 30, failurePolicy: 'Ignore' } }));
-    expect(byName(list, 'immutability.bulwark.dev').objectSelector).toEqual({ matchLabels: { 'example.com/frozen': 'yes' } });
+    const list = webhooks(
+      await render({
+        lockLabel: { key: 'example.com/frozen', value: 'yes' },
+        webhook: { timeoutSeconds: 30, failurePolicy: 'Ignore' },
+      }),
+    );
+    expect(byName(list, 'immutability.bulwark.dev').objectSelector).toEqual({
+      matchLabels: { 'example.com/frozen': 'yes' },
+    });
     for (const w of list) expect(w.timeoutSeconds).toBe(30);
     expect(list.map((w) => [w.name, w.failurePolicy])).toEqual([
       ['immutability.bulwark.dev', 'Ignore'],

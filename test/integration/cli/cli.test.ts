@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { FIXTURES_DIR, REVIEWS_DIR, loadReview } from '../../helpers/fixtures.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'bulwark.js');
-const run = (args: string[], input?: string) => spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 20_000 });
+const run = (args: string[], input?: string) =>
+  spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 20_000 });
 
 describe('bulwark review', () => {
   it('prints the response and exits 1 when denied', () => {
@@ -33,13 +34,23 @@ describe('bulwark review', () => {
 
   it('--policies applies the policies of a directory', () => {
     // The built-in default denies the captured Deployment image change; a Warn policy for apps allows it with a warning.
-    const r = run(['review', '--policies', join(FIXTURES_DIR, 'policies', 'warn'), join(REVIEWS_DIR, 'deployment-image-changed.json')]);
+    const r = run([
+      'review',
+      '--policies',
+      join(FIXTURES_DIR, 'policies', 'warn'),
+      join(REVIEWS_DIR, 'deployment-image-changed.json'),
+    ]);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).response.warnings[0]).toContain('spec.template.spec.containers[0].image');
   });
 
   it('--policies with an invalid directory exits 2 with the problems', () => {
-    const r = run(['review', '--policies', join(FIXTURES_DIR, 'policies', 'invalid'), join(REVIEWS_DIR, 'deployment-image-changed.json')]);
+    const r = run([
+      'review',
+      '--policies',
+      join(FIXTURES_DIR, 'policies', 'invalid'),
+      join(REVIEWS_DIR, 'deployment-image-changed.json'),
+    ]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('spec.enforcement');
   });
@@ -61,7 +72,9 @@ describe('bulwark review', () => {
 describe('on an older Node', () => {
   // The machine's own Node (20 here) cannot strip types: the bin entries re-run themselves
   // with the Node 24 from node_modules, as `kubectl bulwark` on PATH would need.
-  const systemNode = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => spawnSync(p, ['-v']).status === 0 && !String(spawnSync(p, ['-v']).stdout).startsWith('v24'));
+  const systemNode = ['/usr/bin/node', '/usr/local/bin/node'].find(
+    (p) => spawnSync(p, ['-v']).status === 0 && !String(spawnSync(p, ['-v']).stdout).startsWith('v24'),
+  );
   it.skipIf(!systemNode)('bulwark and kubectl-bulwark still run', () => {
     for (const bin of [BIN, join(BIN, '..', 'kubectl-bulwark.js')]) {
       const r = spawnSync(systemNode!, [bin, '--help'], { encoding: 'utf8' });
@@ -74,7 +87,11 @@ describe('on an older Node', () => {
 describe('bulwark serve', () => {
   it('generates a CA when no certificate is given, and drains in-flight requests on SIGTERM', async () => {
     const certDir = await mkdtemp(join(tmpdir(), 'bulwark-cli-'));
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--cluster', 'none', '--cert-dir', certDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--cluster', 'none', '--cert-dir', certDir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const lines: Record<string, unknown>[] = [];
     let buffered = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -95,8 +112,12 @@ describe('bulwark serve', () => {
     const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
     await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
     let response = '';
-    socket.on('data', (c: Buffer) => { response += c.toString(); });
-    socket.write(`POST /validate HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`);
+    socket.on('data', (c: Buffer) => {
+      response += c.toString();
+    });
+    socket.write(
+      `POST /validate HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`,
+    );
     socket.write(body.slice(0, 100));
     await new Promise((r) => setTimeout(r, 200));
     child.kill('SIGTERM');

@@ -45,20 +45,27 @@ const unitOf = (file: string) => relative(SRC, file).split('/')[0]!;
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)import\s+['"]([^'"]+)['"]/g)]
-    .map((m) => m[1] ?? m[2] ?? m[3]!);
+  return [
+    ...text.matchAll(
+      /(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)import\s+['"]([^'"]+)['"]/g,
+    ),
+  ].map((m) => m[1] ?? m[2] ?? m[3]!);
 }
 
 /** The imports of `file` that reach a folder above its own, or leave src/. */
 function upwardImports(file: string, specifiers: readonly string[]): string[] {
   const from = unitOf(file);
   const where = relative(REPO_ROOT, file);
-  return specifiers.filter((s) => s.startsWith('.')).flatMap((specifier) => {
-    const target = resolve(dirname(file), specifier);
-    if (!target.startsWith(`${SRC}/`)) return [`${where} imports ${specifier}, outside src/`];
-    const to = unitOf(target);
-    return to !== from && LAYERS.indexOf(to) > LAYERS.indexOf(from) ? [`${where} (${from}) imports ${specifier} (${to}, above it)`] : [];
-  });
+  return specifiers
+    .filter((s) => s.startsWith('.'))
+    .flatMap((specifier) => {
+      const target = resolve(dirname(file), specifier);
+      if (!target.startsWith(`${SRC}/`)) return [`${where} imports ${specifier}, outside src/`];
+      const to = unitOf(target);
+      return to !== from && LAYERS.indexOf(to) > LAYERS.indexOf(from)
+        ? [`${where} (${from}) imports ${specifier} (${to}, above it)`]
+        : [];
+    });
 }
 
 const files = sourceFiles(SRC);
@@ -78,7 +85,8 @@ describe('layers', () => {
     for (const file of files.filter((f) => PURE.includes(unitOf(f)))) {
       const where = relative(REPO_ROOT, file);
       for (const specifier of importsOf(file)) {
-        if (specifier.startsWith('node:') && !PURE_NODE_MODULES.has(specifier)) violations.push(`${where} imports ${specifier}`);
+        if (specifier.startsWith('node:') && !PURE_NODE_MODULES.has(specifier))
+          violations.push(`${where} imports ${specifier}`);
       }
       const code = readFileSync(file, 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '');
       const call = IMPURE_CALLS.exec(code);

@@ -10,13 +10,23 @@ import { main } from '../../../src/cli/main.ts';
 import { plugin } from '../../../src/cli/plugin/main.ts';
 import { FIXTURES_DIR, REVIEWS_DIR } from '../../helpers/fixtures.ts';
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 async function run(entry: (argv: readonly string[]) => Promise<number>, args: string[]): Promise<Run> {
   let stdout = '';
   let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => { stdout += String(chunk); return true; });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => { stderr += String(chunk); return true; });
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
   try {
     return { code: await entry(['node', 'bin', ...args]), stdout, stderr };
   } finally {
@@ -35,19 +45,39 @@ describe('bulwark review', () => {
   });
 
   it('applies --policies and --label-key', async () => {
-    const warned = await run(main, ['review', '--policies', join(FIXTURES_DIR, 'policies', 'warn'), join(REVIEWS_DIR, 'deployment-image-changed.json')]);
+    const warned = await run(main, [
+      'review',
+      '--policies',
+      join(FIXTURES_DIR, 'policies', 'warn'),
+      join(REVIEWS_DIR, 'deployment-image-changed.json'),
+    ]);
     expect(warned.code).toBe(0);
     expect(JSON.parse(warned.stdout).response.warnings[0]).toContain('spec.template.spec.containers[0].image');
-    expect((await run(main, ['review', '--label-key', 'example.com/frozen', join(REVIEWS_DIR, 'configmap-apply-changed.json')])).code).toBe(0);
+    expect(
+      (
+        await run(main, [
+          'review',
+          '--label-key',
+          'example.com/frozen',
+          join(REVIEWS_DIR, 'configmap-apply-changed.json'),
+        ])
+      ).code,
+    ).toBe(0);
   });
 
   it('exits 2 with the reason for input it cannot use', async () => {
     const missing = await run(main, ['review', '/does/not/exist.json']);
-    expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining('bulwark review: cannot read /does/not/exist.json')]);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      expect.stringContaining('bulwark review: cannot read /does/not/exist.json'),
+    ]);
     const file = join(await mkdtemp(join(tmpdir(), 'bulwark-cli-')), 'bad.json');
     await writeFile(file, '{"kind":"AdmissionReview"}');
     const malformed = await run(main, ['review', file]);
-    expect([malformed.code, malformed.stderr]).toEqual([2, expect.stringMatching(/bulwark review: not an admission\.k8s\.io\/v1 AdmissionReview: apiVersion/)]);
+    expect([malformed.code, malformed.stderr]).toEqual([
+      2,
+      expect.stringMatching(/bulwark review: not an admission\.k8s\.io\/v1 AdmissionReview: apiVersion/),
+    ]);
     const invalid = await run(main, ['review', '--policies', join(FIXTURES_DIR, 'policies', 'invalid'), file]);
     expect([invalid.code, invalid.stderr]).toEqual([2, expect.stringContaining('spec.enforcement')]);
   });
@@ -67,12 +97,17 @@ describe('kubectl bulwark', () => {
     return file;
   }
   /** A cluster nobody answers at: commands that fail before their first API call show it. */
-  const unreachable = () => kubeconfig([
-    'apiVersion: v1', 'kind: Config', 'current-context: c',
-    'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:9" } }]',
-    'users: [{ name: u, user: { token: t } }]',
-    'contexts: [{ name: c, context: { cluster: c, user: u } }]',
-  ].join('\n'));
+  const unreachable = () =>
+    kubeconfig(
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: c',
+        'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:9" } }]',
+        'users: [{ name: u, user: { token: t } }]',
+        'contexts: [{ name: c, context: { cluster: c, user: u } }]',
+      ].join('\n'),
+    );
 
   it('needs a cluster in the kubeconfig, and says so with exit 1', async () => {
     const empty = await kubeconfig('apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
@@ -81,7 +116,17 @@ describe('kubectl bulwark', () => {
   });
 
   it('refuses an operation an UnlockRequest cannot name, before asking the cluster', async () => {
-    const r = await run(plugin, ['unlock', 'request', 'cm/app', '--reason', 'r', '--operation', 'PATCH', '--kubeconfig', await unreachable()]);
+    const r = await run(plugin, [
+      'unlock',
+      'request',
+      'cm/app',
+      '--reason',
+      'r',
+      '--operation',
+      'PATCH',
+      '--kubeconfig',
+      await unreachable(),
+    ]);
     expect([r.code, r.stderr]).toEqual([1, 'error: --operation "PATCH" is not one of UPDATE, DELETE, Unlabel\n']);
   });
 

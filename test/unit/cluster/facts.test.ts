@@ -17,24 +17,40 @@ const MINUTE = 60_000;
 const APPROVERS = ['dev', 'approvers', 'system:authenticated'];
 
 /** A reader that must not be asked: an UPDATE of a ConfigMap needs no API call. */
-const noReads = { server: 'https://unused', getJson: () => { throw new Error('no API call expected'); } } as unknown as KubeReader;
+const noReads = {
+  server: 'https://unused',
+  getJson: () => {
+    throw new Error('no API call expected');
+  },
+} as unknown as KubeReader;
 
 function unlockOf(duration: string): CompiledUnlock {
-  const r = compiler.unlock(unlockRequest('ur-1', { duration }, [{ user: 'bob', groups: APPROVERS }, { user: 'carol', groups: APPROVERS }]));
+  const r = compiler.unlock(
+    unlockRequest('ur-1', { duration }, [
+      { user: 'bob', groups: APPROVERS },
+      { user: 'carol', groups: APPROVERS },
+    ]),
+  );
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.unlock;
 }
 
 describe('the clock of the fact resolver', () => {
   const store = policyStore({ sources: [] });
-  store.upsert('ImmutabilityPolicy', immutabilityPolicy('locks', { unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' } }));
+  store.upsert(
+    'ImmutabilityPolicy',
+    immutabilityPolicy('locks', { unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' } }),
+  );
 
   it('stamps each request, and an unlock ends when the time reaches its expiry, to the millisecond', async () => {
     let now = CREATED_MS + MINUTE;
     const unlock = unlockOf('30m');
     const resolve = clusterFactResolver({
       reader: noReads,
-      informers: { namespaceLabels: () => ({}), unlocksFor: (ns, name) => (ns === 'demo' && name === 'app-config' ? [unlock] : []) },
+      informers: {
+        namespaceLabels: () => ({}),
+        unlocksFor: (ns, name) => (ns === 'demo' && name === 'app-config' ? [unlock] : []),
+      },
       timeoutMs: 1000,
       now: () => now,
     });

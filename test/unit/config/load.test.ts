@@ -23,32 +23,54 @@ describe('loadConfig', () => {
   });
 
   it('takes the file over the defaults, and flags over the file', async () => {
-    const file = await configFile('port: 9443\nlockLabel: { key: example.com/frozen }\ndefaultUnlock: { approverGroups: [leads], maxDuration: 2h }\n');
-    const config = await loadConfig({ file, overrides: toOverrides({ port: 10443, labelValue: 'yes', cert: '/tls/tls.crt', key: '/tls/tls.key' }) });
+    const file = await configFile(
+      'port: 9443\nlockLabel: { key: example.com/frozen }\ndefaultUnlock: { approverGroups: [leads], maxDuration: 2h }\n',
+    );
+    const config = await loadConfig({
+      file,
+      overrides: toOverrides({ port: 10443, labelValue: 'yes', cert: '/tls/tls.crt', key: '/tls/tls.key' }),
+    });
     expect(config).toMatchObject({
       port: 10443,
       lockLabel: { key: 'example.com/frozen', value: 'yes' },
       defaultUnlock: { approverGroups: ['leads'], approvalsRequired: 2, maxDuration: '2h' },
       tls: { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key', reloadIntervalSeconds: 10 },
     });
-    expect(defaultPolicyOf(config).unlock).toEqual({ approvalsRequired: 2, approverGroups: new Set(['leads']), maxDurationMs: 7_200_000 });
+    expect(defaultPolicyOf(config).unlock).toEqual({
+      approvalsRequired: 2,
+      approverGroups: new Set(['leads']),
+      maxDurationMs: 7_200_000,
+    });
   });
 
   it('names every bad field with its path', async () => {
-    const file = await configFile('port: 70000\nlockLabel: { key: "not a key!", value: x }\ncluster: sometimes\nunknown: 1\n');
-    const error = await loadConfig({ file }).catch((e: unknown) => e) as BaseError;
+    const file = await configFile(
+      'port: 70000\nlockLabel: { key: "not a key!", value: x }\ncluster: sometimes\nunknown: 1\n',
+    );
+    const error = (await loadConfig({ file }).catch((e: unknown) => e)) as BaseError;
     expect(error).toBeInstanceOf(BaseError);
     expect(error.code).toBe('CONFIG_INVALID');
-    expect(error.problems.map((p) => p.path)).toEqual(expect.arrayContaining(['port', 'lockLabel.key', 'cluster', '(root)']));
+    expect(error.problems.map((p) => p.path)).toEqual(
+      expect.arrayContaining(['port', 'lockLabel.key', 'cluster', '(root)']),
+    );
   });
 
   it('needs a key with a certificate, and a certificate with a key', async () => {
-    await expect(loadConfig({ overrides: toOverrides({ cert: '/tls/tls.crt' }) })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('keyFile') });
+    await expect(loadConfig({ overrides: toOverrides({ cert: '/tls/tls.crt' }) })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('keyFile'),
+    });
   });
 
   it('refuses a file that cannot be read or is not YAML, saying which', async () => {
-    await expect(loadConfig({ file: '/does/not/exist.yaml' })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('cannot read config file /does/not/exist.yaml') });
-    await expect(loadConfig({ file: await configFile('port: [1, 2\n') })).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('is not valid YAML') });
+    await expect(loadConfig({ file: '/does/not/exist.yaml' })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('cannot read config file /does/not/exist.yaml'),
+    });
+    await expect(loadConfig({ file: await configFile('port: [1, 2\n') })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('is not valid YAML'),
+    });
   });
 
   it('an empty file is no configuration', async () => {
@@ -58,7 +80,10 @@ describe('loadConfig', () => {
 
 describe('mergeConfig', () => {
   it('merges objects deeply; undefined leaves the base, arrays and scalars replace it', () => {
-    expect(mergeConfig({ a: { b: 1, c: [1, 2] }, d: 'x' }, { a: { b: undefined, c: [3] }, d: 'y' })).toEqual({ a: { b: 1, c: [3] }, d: 'y' });
+    expect(mergeConfig({ a: { b: 1, c: [1, 2] }, d: 'x' }, { a: { b: undefined, c: [3] }, d: 'y' })).toEqual({
+      a: { b: 1, c: [3] },
+      d: 'y',
+    });
     expect(mergeConfig({ a: 1 }, undefined)).toEqual({ a: 1 });
   });
 });

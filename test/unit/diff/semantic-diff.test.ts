@@ -12,10 +12,12 @@ const changes = (before: string, after: string): string[] =>
 
 describe('semanticChanges', () => {
   it('names added, removed and changed fields as JSON Pointers, in document order', () => {
-    expect(changes(
-      '{"data":{"a":"1","b":"2","c/d":"3"},"spec":{"x":{"y":1}}}',
-      '{"data":{"a":"9","c/d":"3","e~f":"4"},"spec":{"x":{"y":2}},"extra":true}',
-    )).toEqual(['/data/a changed', '/data/b removed', '/data/e~0f added', '/spec/x/y changed', '/extra added']);
+    expect(
+      changes(
+        '{"data":{"a":"1","b":"2","c/d":"3"},"spec":{"x":{"y":1}}}',
+        '{"data":{"a":"9","c/d":"3","e~f":"4"},"spec":{"x":{"y":2}},"extra":true}',
+      ),
+    ).toEqual(['/data/a changed', '/data/b removed', '/data/e~0f added', '/spec/x/y changed', '/extra added']);
   });
 
   it('compares arrays index by index', () => {
@@ -31,15 +33,21 @@ describe('semanticChanges', () => {
   });
 
   it('skips status and the system metadata, wherever they differ', () => {
-    expect(changes(
-      '{"apiVersion":"v1","metadata":{"name":"x","resourceVersion":"1","generation":1,"managedFields":[],"selfLink":"a"},"status":{"r":1}}',
-      '{"apiVersion":"v1","metadata":{"name":"x","resourceVersion":"2","generation":2,"managedFields":[{"manager":"m","operation":"Update","apiVersion":"v1","fieldsV1":{"f:metadata":{"f:name":{}}}}]},"status":{"r":2,"new":true}}',
-    )).toEqual([]);
+    expect(
+      changes(
+        '{"apiVersion":"v1","metadata":{"name":"x","resourceVersion":"1","generation":1,"managedFields":[],"selfLink":"a"},"status":{"r":1}}',
+        '{"apiVersion":"v1","metadata":{"name":"x","resourceVersion":"2","generation":2,"managedFields":[{"manager":"m","operation":"Update","apiVersion":"v1","fieldsV1":{"f:metadata":{"f:name":{}}}}]},"status":{"r":2,"new":true}}',
+      ),
+    ).toEqual([]);
   });
 
   it('names annotations and labels by key whether or not the map existed before', () => {
-    expect(changes('{"metadata":{"name":"x"}}', '{"metadata":{"name":"x","annotations":{"owner":"m"}}}')).toEqual(['/metadata/annotations/owner added']);
-    expect(changes('{"metadata":{"labels":{"bulwark.dev/immutable":"true"}}}', '{"metadata":{}}')).toEqual(['/metadata/labels/bulwark.dev~1immutable removed']);
+    expect(changes('{"metadata":{"name":"x"}}', '{"metadata":{"name":"x","annotations":{"owner":"m"}}}')).toEqual([
+      '/metadata/annotations/owner added',
+    ]);
+    expect(changes('{"metadata":{"labels":{"bulwark.dev/immutable":"true"}}}', '{"metadata":{}}')).toEqual([
+      '/metadata/labels/bulwark.dev~1immutable removed',
+    ]);
   });
 
   it('compares numbers exactly, by value', () => {
@@ -50,13 +58,22 @@ describe('semanticChanges', () => {
   });
 
   it('treats members whose value is undefined (objects built in code) as absent', () => {
-    expect(semanticChanges({ metadata: { name: 'x' } }, { metadata: { name: 'x', labels: undefined } } as unknown as KubeObject)).toEqual([]);
-    expect(semanticChanges({ a: undefined } as KubeObject, { a: 1 } as KubeObject)).toEqual([{ path: '/a', kind: 'added' }]);
+    expect(
+      semanticChanges({ metadata: { name: 'x' } }, {
+        metadata: { name: 'x', labels: undefined },
+      } as unknown as KubeObject),
+    ).toEqual([]);
+    expect(semanticChanges({ a: undefined } as KubeObject, { a: 1 } as KubeObject)).toEqual([
+      { path: '/a', kind: 'added' },
+    ]);
   });
 
   it('compares keys that are Object.prototype names as keys', () => {
-    expect(changes('{"__proto__":{"a":1},"constructor":1}', '{"__proto__":{"a":2},"toString":1}'))
-      .toEqual(['/__proto__/a changed', '/constructor removed', '/toString added']);
+    expect(changes('{"__proto__":{"a":1},"constructor":1}', '{"__proto__":{"a":2},"toString":1}')).toEqual([
+      '/__proto__/a changed',
+      '/constructor removed',
+      '/toString added',
+    ]);
   });
 
   it('walks 100,000 levels of nesting without the call stack', () => {
@@ -69,7 +86,8 @@ describe('semanticChanges', () => {
 
   it('stops listing past the path budget, ending with a truncation marker', () => {
     // 2,000 changed leaves, each 2,000 levels deep: 8 million path characters.
-    const deep = (value: number) => `{"spec":${'{"a":'.repeat(2000)}[${Array(2000).fill(value).join(',')}]${'}'.repeat(2000)}}`;
+    const deep = (value: number) =>
+      `{"spec":${'{"a":'.repeat(2000)}[${Array(2000).fill(value).join(',')}]${'}'.repeat(2000)}}`;
     const list = semanticChanges(obj(deep(1)), obj(deep(2)));
     const last = list.at(-1);
     expect(last).toMatchObject({ path: '', truncated: true });

@@ -61,23 +61,31 @@ describe('YAML examples in the documentation', () => {
     }
   });
 
-  it.each([...examples.map((e): [string, string] => [e.where, e.text]), [FIXTURE_POLICIES, readFileSync(join(REPO_ROOT, FIXTURE_POLICIES), 'utf8')]])(
-    '%s has no text cut short by a " #"', (_where, text) => {
-      expect(suspectComments(text)).toEqual([]);
-    },
-  );
+  it.each([
+    ...examples.map((e): [string, string] => [e.where, e.text]),
+    [FIXTURE_POLICIES, readFileSync(join(REPO_ROOT, FIXTURE_POLICIES), 'utf8')],
+  ])('%s has no text cut short by a " #"', (_where, text) => {
+    expect(suspectComments(text)).toEqual([]);
+  });
 
   it.each(examples.map((e) => [e.where, e]))('%s: every Bulwark object in it is valid', (_where, example) => {
     for (const doc of parseAllDocuments(example.text)) {
       const object = doc.toJS() as { apiVersion?: string; kind?: string } | null;
       if (object?.apiVersion !== POLICY_API_VERSION) continue;
-      const compiled = object.kind === 'ImmutabilityPolicy' ? compiler.immutability(object) : object.kind === 'ImagePolicy' ? compiler.image(object) : compiler.unlock(object);
+      const compiled =
+        object.kind === 'ImmutabilityPolicy'
+          ? compiler.immutability(object)
+          : object.kind === 'ImagePolicy'
+            ? compiler.image(object)
+            : compiler.unlock(object);
       expect(compiled.ok ? [] : compiled.problems).toEqual([]);
     }
   });
 
   it('would catch the comment that cut a message short', () => {
-    expect(suspectComments('message: Ask #platform for an UnlockRequest.')).toEqual(['#platform for an UnlockRequest.']);
+    expect(suspectComments('message: Ask #platform for an UnlockRequest.')).toEqual([
+      '#platform for an UnlockRequest.',
+    ]);
     expect(suspectComments('enforcement: Enforce   # Enforce (deny) | Warn\n#\nmessage: "Ask #platform"')).toEqual([]);
   });
 });

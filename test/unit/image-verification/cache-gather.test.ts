@@ -13,12 +13,22 @@ import { policyStore } from '../../helpers/snapshots.ts';
 
 function task(digestByte: string, resourceVersion = '1'): VerificationTask {
   const store = policyStore({ sources: [] });
-  store.upsert('ImagePolicy', { ...imagePolicy('p', { images: ['**'], authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY } }] }), metadata: { name: 'p', uid: 'u', resourceVersion } });
-  return { image: { original: 'x', registry: 'r', repository: 'a', digest: `sha256:${digestByte.repeat(64)}` }, policy: store.snapshot().images[0]!, pullSecrets: [] };
+  store.upsert('ImagePolicy', {
+    ...imagePolicy('p', { images: ['**'], authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY } }] }),
+    metadata: { name: 'p', uid: 'u', resourceVersion },
+  });
+  return {
+    image: { original: 'x', registry: 'r', repository: 'a', digest: `sha256:${digestByte.repeat(64)}` },
+    policy: store.snapshot().images[0]!,
+    pullSecrets: [],
+  };
 }
 
 /** Counts checks; each resolves after `ms` with `result`. Its material's fingerprint is `fingerprint` (settable). */
-function countingVerifier(result: VerificationResult, ms = 20): StagedVerifier & { calls: number; fingerprint: string } {
+function countingVerifier(
+  result: VerificationResult,
+  ms = 20,
+): StagedVerifier & { calls: number; fingerprint: string } {
   const check = async () => {
     fn.calls++;
     await new Promise((r) => setTimeout(r, ms));
@@ -101,39 +111,63 @@ describe('cachedVerifier', () => {
   });
 
   it("the first caller's deadline governs a merged check: the callers merged into it get its timeout, which is not kept", async () => {
-    const inner: StagedVerifier & { calls: number } = Object.assign(async () => ({ ok: true as const, authority: 'k', detail: 'ok' }), {
-      calls: 0,
-      material: async () => ({ keys: [], access: { problem: 'none' }, fingerprint: 'f' }),
-      check: (_t: VerificationTask, _m: unknown, s: AbortSignal) => {
-        inner.calls++;
-        return new Promise<VerificationResult>((resolve) => s.addEventListener('abort', () => resolve({ ok: false, failure: 'timeout', reason: 'deadline' })));
+    const inner: StagedVerifier & { calls: number } = Object.assign(
+      async () => ({ ok: true as const, authority: 'k', detail: 'ok' }),
+      {
+        calls: 0,
+        material: async () => ({ keys: [], access: { problem: 'none' }, fingerprint: 'f' }),
+        check: (_t: VerificationTask, _m: unknown, s: AbortSignal) => {
+          inner.calls++;
+          return new Promise<VerificationResult>((resolve) =>
+            s.addEventListener('abort', () => resolve({ ok: false, failure: 'timeout', reason: 'deadline' })),
+          );
+        },
       },
-    });
+    );
     const cached = cachedVerifier(inner);
     const first = new AbortController();
     const results = Promise.all([cached.verify(task('a'), first.signal), cached.verify(task('a'), signal())]);
     await new Promise((r) => setImmediate(r));
     first.abort(new Error('deadline'));
-    expect(await results).toEqual([{ ok: false, failure: 'timeout', reason: 'deadline' }, { ok: false, failure: 'timeout', reason: 'deadline' }]);
+    expect(await results).toEqual([
+      { ok: false, failure: 'timeout', reason: 'deadline' },
+      { ok: false, failure: 'timeout', reason: 'deadline' },
+    ]);
     expect(cached.stats()).toMatchObject({ misses: 1, merged: 1, size: 0 });
     const late = new AbortController();
     late.abort(new Error('too late'));
-    expect(await cached.verify(task('a'), late.signal)).toEqual({ ok: false, failure: 'timeout', reason: 'verification did not finish before the deadline: too late' });
+    expect(await cached.verify(task('a'), late.signal)).toEqual({
+      ok: false,
+      failure: 'timeout',
+      reason: 'verification did not finish before the deadline: too late',
+    });
     expect(inner.calls).toBe(1);
   });
 });
 
 describe('gatherImageFacts', () => {
   const store = policyStore({ sources: [] });
-  store.upsert('ImagePolicy', imagePolicy('shop', { images: ['registry.local:5000/**'], unmatchedImages: 'Allow', authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY } }] }));
+  store.upsert(
+    'ImagePolicy',
+    imagePolicy('shop', {
+      images: ['registry.local:5000/**'],
+      unmatchedImages: 'Allow',
+      authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY } }],
+    }),
+  );
 
   it("verifies a pod's images in parallel: all three checks are under way before any ends", async () => {
     const images = ['cd', 'ef', 'ab'].map((b) => `registry.local:5000/shop/app-${b}@sha256:${b.repeat(32)}`);
     const review = variant('pod-create', (r) => {
-      (r.request.object as { spec: { containers: unknown[] } }).spec.containers = images.map((image, i) => ({ name: `c${i}`, image }));
+      (r.request.object as { spec: { containers: unknown[] } }).spec.containers = images.map((image, i) => ({
+        name: `c${i}`,
+        image,
+      }));
     });
     let release!: () => void;
-    const allStarted = new Promise<void>((resolve) => { release = resolve; });
+    const allStarted = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     let started = 0;
     // Each check waits for the others: run one after another, they would never end.
     const verify: Verifier = async () => {
@@ -141,20 +175,41 @@ describe('gatherImageFacts', () => {
       await allStarted;
       return { ok: true, authority: 'k', detail: 'ok' };
     };
-    const facts = await gatherImageFacts(review.request, store.snapshot(), {}, { verify, resolveTag: async () => `sha256:${'0'.repeat(64)}`, timeoutMs: 20_000 });
+    const facts = await gatherImageFacts(
+      review.request,
+      store.snapshot(),
+      {},
+      { verify, resolveTag: async () => `sha256:${'0'.repeat(64)}`, timeoutMs: 20_000 },
+    );
     expect(facts?.verifications.size).toBe(3);
     expect([...facts!.verifications.values()].every((r) => r.ok)).toBe(true);
   });
 
   it('turns whatever has not finished at the deadline into a timeout', async () => {
     const hang: Verifier = () => new Promise(() => {});
-    const facts = await gatherImageFacts(loadReview('pod-create').request, store.snapshot(), {}, { verify: hang, resolveTag: () => new Promise(() => {}), timeoutMs: 200 });
-    expect([...facts!.verifications.values()]).toEqual([{ ok: false, failure: 'timeout', reason: 'verification did not finish within 0.2 s' }]);
+    const facts = await gatherImageFacts(
+      loadReview('pod-create').request,
+      store.snapshot(),
+      {},
+      { verify: hang, resolveTag: () => new Promise(() => {}), timeoutMs: 200 },
+    );
+    expect([...facts!.verifications.values()]).toEqual([
+      { ok: false, failure: 'timeout', reason: 'verification did not finish within 0.2 s' },
+    ]);
   });
 
   it('a verifier that throws yields a registry-error result, never an exception', async () => {
-    const boom: Verifier = async () => { throw new Error('socket hang up'); };
-    const facts = await gatherImageFacts(loadReview('pod-create').request, store.snapshot(), {}, { verify: boom, resolveTag: async () => '', timeoutMs: 1000 });
-    expect([...facts!.verifications.values()]).toEqual([{ ok: false, failure: 'registry-error', reason: 'socket hang up' }]);
+    const boom: Verifier = async () => {
+      throw new Error('socket hang up');
+    };
+    const facts = await gatherImageFacts(
+      loadReview('pod-create').request,
+      store.snapshot(),
+      {},
+      { verify: boom, resolveTag: async () => '', timeoutMs: 1000 },
+    );
+    expect([...facts!.verifications.values()]).toEqual([
+      { ok: false, failure: 'registry-error', reason: 'socket hang up' },
+    ]);
   });
 });

@@ -22,17 +22,31 @@ function storeWith(...policies: Record<string, unknown>[]): PolicyStore {
   return store;
 }
 
-const shop = (spec: Record<string, unknown> = {}) => imagePolicy('shop', { images: ['registry.local:5000/shop/**'], authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }], ...spec });
+const shop = (spec: Record<string, unknown> = {}) =>
+  imagePolicy('shop', {
+    images: ['registry.local:5000/shop/**'],
+    authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }],
+    ...spec,
+  });
 
 /** Facts in which every verification task of the plan has `result`. */
-function factsFor(store: PolicyStore, review: AdmissionReviewRequest, result: VerificationResult, tagDigests: ImageFacts['tagDigests'] = new Map()): RequestFacts {
+function factsFor(
+  store: PolicyStore,
+  review: AdmissionReviewRequest,
+  result: VerificationResult,
+  tagDigests: ImageFacts['tagDigests'] = new Map(),
+): RequestFacts {
   const plan = planImages(review.request, store.snapshot(), {});
-  const digestOf = (ref: { original: string }) => { const d = tagDigests.get(ref.original); return d && 'digest' in d ? d.digest : undefined; };
+  const digestOf = (ref: { original: string }) => {
+    const d = tagDigests.get(ref.original);
+    return d && 'digest' in d ? d.digest : undefined;
+  };
   const verifications = new Map(verificationTasks(plan, digestOf).map((t) => [taskKey(t), result]));
   return { namespaceLabels: {}, images: { tagDigests, verifications } };
 }
 
-const decide = (store: PolicyStore, review: AdmissionReviewRequest, facts: RequestFacts) => reviewRequest({ request: review.request, snapshot: store.snapshot(), facts });
+const decide = (store: PolicyStore, review: AdmissionReviewRequest, facts: RequestFacts) =>
+  reviewRequest({ request: review.request, snapshot: store.snapshot(), facts });
 const OK: VerificationResult = { ok: true, authority: 'release', detail: 'cosign signature (legacy) by key release' };
 
 describe('extracting images', () => {
@@ -60,7 +74,10 @@ describe('extracting images', () => {
 
 describe('the image rule', () => {
   it('does nothing without ImagePolicies', () => {
-    expect(decide(policyStore({ sources: [] }), loadReview('deployment-create'), {}).outcomes).toContainEqual({ rule: 'images', decision: 'skip' });
+    expect(decide(policyStore({ sources: [] }), loadReview('deployment-create'), {}).outcomes).toContainEqual({
+      rule: 'images',
+      decision: 'skip',
+    });
   });
 
   it('admits a pinned, verified image and records which key verified it', () => {
@@ -75,15 +92,23 @@ describe('the image rule', () => {
     const store = storeWith(shop());
     const review = loadReview('deployment-create');
     const v = decide(store, review, factsFor(store, review, OK));
-    expect(v.reasons).toEqual(['image "docker.io/library/nginx:1.27" (spec.template.spec.containers[1].image) matches no ImagePolicy, and shop denies unmatched images in namespace demo']);
+    expect(v.reasons).toEqual([
+      'image "docker.io/library/nginx:1.27" (spec.template.spec.containers[1].image) matches no ImagePolicy, and shop denies unmatched images in namespace demo',
+    ]);
   });
 
   it('denies a tag without digest, showing the digest to pin', () => {
     const store = storeWith(shop());
     const review = loadReview('cronjob-create');
     const digest = `sha256:${'12'.repeat(32)}`;
-    const v = decide(store, review, factsFor(store, review, OK, new Map([['registry.local:5000/shop/report:2.0', { digest }]])));
-    expect(v.reasons[0]).toBe(`image "registry.local:5000/shop/report:2.0" (spec.jobTemplate.spec.template.spec.containers[0].image) is not pinned by digest, which ImagePolicy shop requires: pin it by digest: registry.local:5000/shop/report@${digest} (where the tag points now)`);
+    const v = decide(
+      store,
+      review,
+      factsFor(store, review, OK, new Map([['registry.local:5000/shop/report:2.0', { digest }]])),
+    );
+    expect(v.reasons[0]).toBe(
+      `image "registry.local:5000/shop/report:2.0" (spec.jobTemplate.spec.template.spec.containers[0].image) is not pinned by digest, which ImagePolicy shop requires: pin it by digest: registry.local:5000/shop/report@${digest} (where the tag points now)`,
+    );
     const unknown = decide(store, review, factsFor(store, review, OK));
     expect(unknown.reasons[0]).toContain('find it with `crane digest registry.local:5000/shop/report:2.0`');
   });
@@ -94,34 +119,65 @@ describe('the image rule', () => {
     const digest = `sha256:${'12'.repeat(32)}`;
     const tags = new Map([['registry.local:5000/shop/report:2.0', { digest }]]);
     expect(decide(store, review, factsFor(store, review, OK, tags)).allowed).toBe(true);
-    const failed = decide(store, review, factsFor(store, review, OK, new Map([['registry.local:5000/shop/report:2.0', { error: 'HTTP 503' }]])));
+    const failed = decide(
+      store,
+      review,
+      factsFor(store, review, OK, new Map([['registry.local:5000/shop/report:2.0', { error: 'HTTP 503' }]])),
+    );
     expect(failed.reasons[0]).toMatch(/cannot resolve its tag to a digest for ImagePolicy shop: HTTP 503/);
   });
 
   it.each<[VerificationResult, RegExp]>([
-    [{ ok: false, failure: 'unsigned', reason: 'no signature found' }, /has no cosign signature and is not on an approved-digest list \(ImagePolicy shop\): no signature found/],
-    [{ ok: false, failure: 'not-genuine', reason: 'a sigstore bundle does not verify with the key it names' }, /has a signature that is not genuine: it does not verify with the trusted key \(ImagePolicy shop\): a sigstore bundle/],
-    [{ ok: false, failure: 'untrusted-signer', reason: 'signed with another key' }, /is signed, but by a key the policy does not trust \(ImagePolicy shop\): signed with another key/],
+    [
+      { ok: false, failure: 'unsigned', reason: 'no signature found' },
+      /has no cosign signature and is not on an approved-digest list \(ImagePolicy shop\): no signature found/,
+    ],
+    [
+      { ok: false, failure: 'not-genuine', reason: 'a sigstore bundle does not verify with the key it names' },
+      /has a signature that is not genuine: it does not verify with the trusted key \(ImagePolicy shop\): a sigstore bundle/,
+    ],
+    [
+      { ok: false, failure: 'untrusted-signer', reason: 'signed with another key' },
+      /is signed, but by a key the policy does not trust \(ImagePolicy shop\): signed with another key/,
+    ],
     [{ ok: false, failure: 'wrong-digest', reason: 'payload names sha256:00' }, /made for a different digest/],
-    [{ ok: false, failure: 'registry-error', reason: 'HTTP 503' }, /the registry failed \(ImagePolicy shop\): HTTP 503/],
-    [{ ok: false, failure: 'timeout', reason: 'verification did not finish within 8.0 s' }, /could not be verified in time/],
+    [
+      { ok: false, failure: 'registry-error', reason: 'HTTP 503' },
+      /the registry failed \(ImagePolicy shop\): HTTP 503/,
+    ],
+    [
+      { ok: false, failure: 'timeout', reason: 'verification did not finish within 8.0 s' },
+      /could not be verified in time/,
+    ],
   ])('denies with the cause: %j', (result, message) => {
     const store = storeWith(shop({ unmatchedImages: 'Allow' }));
     const review = loadReview('pod-create');
     const v = decide(store, review, factsFor(store, review, result));
     expect(v.allowed).toBe(false);
-    expect(v.reasons[0]).toMatch(new RegExp(`^image "${API.replace('api', 'worker').replace(/ef/g, 'cd').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" \\(spec\\.containers\\[0\\]\\.image\\) `));
+    expect(v.reasons[0]).toMatch(
+      new RegExp(
+        `^image "${API.replace('api', 'worker')
+          .replace(/ef/g, 'cd')
+          .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" \\(spec\\.containers\\[0\\]\\.image\\) `,
+      ),
+    );
     expect(v.reasons[0]).toMatch(message);
   });
 
   it('every matching policy must pass', () => {
-    const second = imagePolicy('second', { images: ['registry.local:5000/**'], authorities: [{ name: 'other', digests: [`sha256:${'00'.repeat(32)}`] }] });
+    const second = imagePolicy('second', {
+      images: ['registry.local:5000/**'],
+      authorities: [{ name: 'other', digests: [`sha256:${'00'.repeat(32)}`] }],
+    });
     const store = storeWith(shop(), second);
     const review = loadReview('pod-create');
     const plan = planImages(review.request, store.snapshot(), {});
     const tasks = verificationTasks(plan, () => undefined);
     expect(tasks.map((t) => t.policy.name)).toEqual(['shop', 'second']);
-    const verifications = new Map<string, VerificationResult>([[taskKey(tasks[0]!), OK], [taskKey(tasks[1]!), { ok: false, failure: 'unsigned', reason: 'not listed' }]]);
+    const verifications = new Map<string, VerificationResult>([
+      [taskKey(tasks[0]!), OK],
+      [taskKey(tasks[1]!), { ok: false, failure: 'unsigned', reason: 'not listed' }],
+    ]);
     const v = decide(store, review, { namespaceLabels: {}, images: { tagDigests: new Map(), verifications } });
     expect(v.reasons).toEqual([expect.stringContaining('(ImagePolicy second): not listed')]);
   });
@@ -136,17 +192,27 @@ describe('the image rule', () => {
     }
   });
 
-  it('checks kubectl debug\'s ephemeral container', () => {
+  it("checks kubectl debug's ephemeral container", () => {
     const store = storeWith(shop({ images: ['registry.local:5000/**'] }));
-    const review = variant('pod-ephemeralcontainers', (r) => { delete r.request.oldObject!.metadata!.labels; });
+    const review = variant('pod-ephemeralcontainers', (r) => {
+      delete r.request.oldObject!.metadata!.labels;
+    });
     const v = decide(store, review, factsFor(store, review, OK));
-    expect(v.reasons).toEqual([expect.stringMatching(/^image "registry\.local:5000\/tools\/debug:latest" \(spec\.ephemeralContainers\[0\]\.image\) is not pinned by digest/)]);
+    expect(v.reasons).toEqual([
+      expect.stringMatching(
+        /^image "registry\.local:5000\/tools\/debug:latest" \(spec\.ephemeralContainers\[0\]\.image\) is not pinned by digest/,
+      ),
+    ]);
   });
 
   it('an invalid policy denies every image in its namespaces; missing results deny', () => {
-    const store = storeWith(imagePolicy('broken', { images: ['**'], authorities: [{ name: 'k', key: { publicKey: 'nope' } }] }));
+    const store = storeWith(
+      imagePolicy('broken', { images: ['**'], authorities: [{ name: 'k', key: { publicKey: 'nope' } }] }),
+    );
     const v = decide(store, loadReview('pod-create'), { namespaceLabels: {} });
-    expect(v.reasons[0]).toMatch(/^ImagePolicy broken is invalid, so no image in namespace demo can be verified: spec\.authorities\[0\]\.key\.publicKey/);
+    expect(v.reasons[0]).toMatch(
+      /^ImagePolicy broken is invalid, so no image in namespace demo can be verified: spec\.authorities\[0\]\.key\.publicKey/,
+    );
     const noFacts = decide(storeWith(shop()), loadReview('pod-create'), { namespaceLabels: {} });
     expect(noFacts.reasons[0]).toMatch(/no verification result/);
   });
@@ -154,17 +220,31 @@ describe('the image rule', () => {
   it('checks image volumes: a tag in an image volume is denied like one in a container', () => {
     const store = storeWith(shop());
     const review = variant('pod-create', (r) => {
-      (r.request.object as any).spec.volumes = [{ name: 'models', image: { reference: 'registry.local:5000/shop/models:latest', pullPolicy: 'Always' } }];
+      (r.request.object as any).spec.volumes = [
+        { name: 'models', image: { reference: 'registry.local:5000/shop/models:latest', pullPolicy: 'Always' } },
+      ];
     });
     const v = decide(store, review, factsFor(store, review, OK));
-    expect(v.reasons).toEqual([expect.stringMatching(/^image "registry\.local:5000\/shop\/models:latest" \(spec\.volumes\[0\]\.image\.reference\) is not pinned by digest, which ImagePolicy shop requires/)]);
-    const elsewhere = variant('pod-create', (r) => { (r.request.object as any).spec.volumes = [{ name: 'v', image: { reference: 'example.invalid/evil:latest' } }]; });
-    expect(decide(store, elsewhere, factsFor(store, elsewhere, OK)).reasons).toEqual([expect.stringContaining('image "example.invalid/evil:latest" (spec.volumes[0].image.reference) matches no ImagePolicy, and shop denies unmatched images')]);
+    expect(v.reasons).toEqual([
+      expect.stringMatching(
+        /^image "registry\.local:5000\/shop\/models:latest" \(spec\.volumes\[0\]\.image\.reference\) is not pinned by digest, which ImagePolicy shop requires/,
+      ),
+    ]);
+    const elsewhere = variant('pod-create', (r) => {
+      (r.request.object as any).spec.volumes = [{ name: 'v', image: { reference: 'example.invalid/evil:latest' } }];
+    });
+    expect(decide(store, elsewhere, factsFor(store, elsewhere, OK)).reasons).toEqual([
+      expect.stringContaining(
+        'image "example.invalid/evil:latest" (spec.volumes[0].image.reference) matches no ImagePolicy, and shop denies unmatched images',
+      ),
+    ]);
   });
 
   it('a malformed image is denied', () => {
     const store = storeWith(shop());
-    const review = variant('pod-create', (r) => { (r.request.object as any).spec.containers[0].image = 'Registry/UPPER'; });
+    const review = variant('pod-create', (r) => {
+      (r.request.object as any).spec.containers[0].image = 'Registry/UPPER';
+    });
     expect(decide(store, review, { namespaceLabels: {} }).reasons[0]).toMatch(/is not a valid image reference/);
   });
 });

@@ -10,14 +10,24 @@ import { unlockRequest } from '../../helpers/unlock.ts';
 describe('policy compiler', () => {
   it('validates with the validators it is given', () => {
     const refuseAll = (path: string) => () => [{ path, message: 'refused by the injected validator' }];
-    const validators: CrdValidators = { ImmutabilityPolicy: refuseAll('spec'), ImagePolicy: refuseAll('spec'), UnlockRequest: refuseAll('spec.target') };
+    const validators: CrdValidators = {
+      ImmutabilityPolicy: refuseAll('spec'),
+      ImagePolicy: refuseAll('spec'),
+      UnlockRequest: refuseAll('spec.target'),
+    };
     const compiler = createPolicyCompiler(validators);
-    expect(compiler.immutability(immutabilityPolicy('p', {}))).toMatchObject({ ok: false, problems: [{ path: 'spec', message: 'refused by the injected validator' }] });
+    expect(compiler.immutability(immutabilityPolicy('p', {}))).toMatchObject({
+      ok: false,
+      problems: [{ path: 'spec', message: 'refused by the injected validator' }],
+    });
     expect(compiler.unlock(unlockRequest('u', {}))).toMatchObject({ ok: false, problems: [{ path: 'spec.target' }] });
   });
 
   it('builds the validators from the CRD schemas it is given, filling in their defaults', () => {
-    const schema = { type: 'object', properties: { spec: { type: 'object', properties: { mode: { type: 'string', default: 'strict' } } } } };
+    const schema = {
+      type: 'object',
+      properties: { spec: { type: 'object', properties: { mode: { type: 'string', default: 'strict' } } } },
+    };
     const validators = createCrdValidators({ ImmutabilityPolicy: schema, ImagePolicy: schema, UnlockRequest: schema });
     const object: { spec: { mode?: string } } = { spec: {} };
     expect(validators.ImagePolicy(object)).toEqual([]);

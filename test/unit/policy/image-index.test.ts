@@ -20,7 +20,13 @@ class CountingRegExp extends RegExp {
 }
 
 function policy(name: string, globs: string[], extra: Partial<CompiledImagePolicy> = {}): CompiledImagePolicy {
-  const result = compiler.image(imagePolicy(name, { images: globs, authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY } }], unmatchedImages: 'Allow' }));
+  const result = compiler.image(
+    imagePolicy(name, {
+      images: globs,
+      authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY } }],
+      unmatchedImages: 'Allow',
+    }),
+  );
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   const counted = result.policy.images.map((g) => ({ ...g, regex: new CountingRegExp(g.regex.source) }));
   return { ...result.policy, images: counted, ...extra };
@@ -51,7 +57,11 @@ describe('image policy index', () => {
 
   it('keeps aside what denies whatever its globs say: invalid policies and those denying unmatched images', () => {
     const denying = policy('deny-unmatched', ['registry.example.com/x/**'], { unmatchedImages: 'Deny' });
-    const invalid = policy('broken', ['registry.example.com/x/**'], { images: [], invalid: 'spec.images: is required', unmatchedImages: 'Deny' });
+    const invalid = policy('broken', ['registry.example.com/x/**'], {
+      images: [],
+      invalid: 'spec.images: is required',
+      unmatchedImages: 'Deny',
+    });
     const index = buildImageIndex([shop, denying, invalid]);
     expect(index.namespaceWide.map((p) => p.name)).toEqual(['deny-unmatched', 'broken']);
     expect(index.matching('registry.example.com/x/app').map((p) => p.name)).toEqual(['deny-unmatched']);
@@ -59,7 +69,8 @@ describe('image policy index', () => {
 
   it('still denies an image that cannot be parsed where any policy applies, and only there', () => {
     const review = variant('pod-create', (r) => {
-      (r.request.object as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image = 'Not A Reference!';
+      (r.request.object as { spec: { containers: { image: string }[] } }).spec.containers[0]!.image =
+        'Not A Reference!';
     });
     const plan = planImages(review.request, snapshotOf({ images: [shop] }), {});
     expect(plan.checks[0]).toMatchObject({ problem: expect.stringContaining('is not a valid image reference') });
@@ -68,7 +79,9 @@ describe('image policy index', () => {
   });
 
   it('globs are indexed in the canonical spelling images are compared in', () => {
-    expect(compileGlob(canonicalImageGlob('REGISTRY.example.com:443/shop/**')).literalPrefix).toBe('registry.example.com/shop/');
+    expect(compileGlob(canonicalImageGlob('REGISTRY.example.com:443/shop/**')).literalPrefix).toBe(
+      'registry.example.com/shop/',
+    );
     expect(compileGlob(canonicalImageGlob('nginx')).literalPrefix).toBe('docker.io/library/nginx');
   });
 });

@@ -22,6 +22,8 @@ describe('policies from files (standalone mode)', () => {
     const error = await loadPolicyFiles(policyStore({ sources: ['files'] }), INVALID_DIR).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BaseError);
     const message = (error as BaseError).message;
-    expect(message).toContain('bad.yaml: ImmutabilityPolicy bad-immutability: spec.enforcement: must be one of "Enforce", "Warn", "Audit"');
+    expect(message).toContain(
+      'bad.yaml: ImmutabilityPolicy bad-immutability: spec.enforcement: must be one of "Enforce", "Warn", "Audit"',
+    );
   });
 });

@@ -16,7 +16,11 @@ let server: Server;
 let base: string;
 
 beforeAll(async () => {
-  const logger = createLogger('error', { write: (line: string) => { logged.push(line); } });
+  const logger = createLogger('error', {
+    write: (line: string) => {
+      logged.push(line);
+    },
+  });
   const app = createApp({
     decideDeps: { snapshot: () => builtinSnapshot(), resolveFacts: noClusterFacts },
     logger,
@@ -34,7 +38,11 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 describe('routes', () => {
   it('GET /healthz says ok; HEAD answers the same without a body', async () => {
     const get = await fetch(`${base}/healthz`);
-    expect([get.status, get.headers.get('content-type'), await get.text()]).toEqual([200, 'text/plain; charset=utf-8', 'ok']);
+    expect([get.status, get.headers.get('content-type'), await get.text()]).toEqual([
+      200,
+      'text/plain; charset=utf-8',
+      'ok',
+    ]);
     const head = await fetch(`${base}/healthz`, { method: 'HEAD' });
     expect([head.status, head.headers.get('content-length'), await head.text()]).toEqual([200, '2', '']);
   });
@@ -52,14 +60,27 @@ describe('routes', () => {
     expect(await res.text()).toContain('# TYPE bulwark_admission_reviews_total counter');
   });
 
-  it.each([['POST', '/healthz'], ['GET', '/validate'], ['PUT', '/validate'], ['GET', '/nope'], ['DELETE', '/metrics']])('%s %s is 404 in JSON', async (method, path) => {
-    const res = await fetch(`${base}${path}`, { method, ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}' }) });
+  it.each([
+    ['POST', '/healthz'],
+    ['GET', '/validate'],
+    ['PUT', '/validate'],
+    ['GET', '/nope'],
+    ['DELETE', '/metrics'],
+  ])('%s %s is 404 in JSON', async (method, path) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      ...(method === 'GET' || method === 'DELETE' ? {} : { body: '{}' }),
+    });
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'no such endpoint: POST /validate, GET /healthz, /readyz, /metrics' } });
+    expect(await res.json()).toEqual({
+      error: { code: 'NOT_FOUND', message: 'no such endpoint: POST /validate, GET /healthz, /readyz, /metrics' },
+    });
   });
 
   it('an exception in a handler is a logged 500 in JSON, and the server serves on', async () => {
-    readiness = () => { throw new Error('readiness exploded'); };
+    readiness = () => {
+      throw new Error('readiness exploded');
+    };
     const res = await fetch(`${base}/readyz`);
     expect([res.status, await res.json()]).toEqual([500, { error: { code: 'INTERNAL', message: 'Internal error' } }]);
     expect(logged.join('')).toContain('readiness exploded');

@@ -116,8 +116,16 @@ export async function startContainerd(options: ContainerdOptions): Promise<Conta
 }
 
 /** `ctr` against this containerd, in the CRI namespace. */
-export function ctr(ctrPath: string, socket: string, args: string[], timeoutMs = 120_000): Promise<{ stdout: string; stderr: string }> {
-  return run(ctrPath, ['--address', socket, '--namespace', K8S_NAMESPACE, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+export function ctr(
+  ctrPath: string,
+  socket: string,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ stdout: string; stderr: string }> {
+  return run(ctrPath, ['--address', socket, '--namespace', K8S_NAMESPACE, ...args], {
+    timeout: timeoutMs,
+    maxBuffer: 16 * 1024 * 1024,
+  });
 }
 
 /** Waits until containerd answers on its socket. */
@@ -126,7 +134,10 @@ export async function waitContainerd(containerd: Containerd, ctrPath: string, de
   let last = '';
   while (Date.now() < deadline) {
     const status = containerd.process.exitStatus();
-    if (status !== undefined) throw new Error(`containerd ended (${status}); ${containerd.process.logFile} ends with:\n${logTail(containerd.process.logFile)}`);
+    if (status !== undefined)
+      throw new Error(
+        `containerd ended (${status}); ${containerd.process.logFile} ends with:\n${logTail(containerd.process.logFile)}`,
+      );
     try {
       await ctr(ctrPath, containerd.paths.socket, ['version'], 5000);
       return;
@@ -135,7 +146,9 @@ export async function waitContainerd(containerd: Containerd, ctrPath: string, de
     }
     await sleep(200);
   }
-  throw new Error(`containerd did not answer within ${deadlineMs / 1000} s (${last}); ${containerd.process.logFile} ends with:\n${logTail(containerd.process.logFile)}`);
+  throw new Error(
+    `containerd did not answer within ${deadlineMs / 1000} s (${last}); ${containerd.process.logFile} ends with:\n${logTail(containerd.process.logFile)}`,
+  );
 }
 
 /** Imports image tarballs (docker save / oci-image layout) into the CRI namespace. */

@@ -13,7 +13,11 @@ import { builtinSnapshot, snapshotOf } from '../../../helpers/snapshots.ts';
 
 const LABEL = 'bulwark.dev/immutable';
 
-function decide(review: AdmissionReviewRequest, facts: RequestFacts = {}, snapshot: PolicySnapshot = builtinSnapshot()) {
+function decide(
+  review: AdmissionReviewRequest,
+  facts: RequestFacts = {},
+  snapshot: PolicySnapshot = builtinSnapshot(),
+) {
   return reviewRequest({ request: review.request, snapshot, facts });
 }
 
@@ -25,7 +29,10 @@ function withPolicy(overrides: Partial<CompiledImmutabilityPolicy>): PolicySnaps
   return snapshotOf({ immutability: [{ ...BUILTIN_IMMUTABILITY_POLICY, name: 'test-policy', ...overrides }] });
 }
 
-const locked = (obj: KubeObject): KubeObject => ({ ...obj, metadata: { ...obj.metadata, labels: { ...obj.metadata?.labels, [LABEL]: 'true' } } });
+const locked = (obj: KubeObject): KubeObject => ({
+  ...obj,
+  metadata: { ...obj.metadata, labels: { ...obj.metadata?.labels, [LABEL]: 'true' } },
+});
 
 describe('immutability: captured reviews', () => {
   it.each([
@@ -53,7 +60,9 @@ describe('immutability: captured reviews', () => {
 
   it('names the changed paths of a kubectl apply', () => {
     const text = message(loadReview('configmap-apply-changed'));
-    expect(text).toMatch(/^ConfigMap [a-z0-9-]+\/app-config is immutable \(labelled bulwark\.dev\/immutable=true\); this update would change /);
+    expect(text).toMatch(
+      /^ConfigMap [a-z0-9-]+\/app-config is immutable \(labelled bulwark\.dev\/immutable=true\); this update would change /,
+    );
     expect(text).toContain('data.color (changed)');
     expect(text).not.toMatch(/managedFields|resourceVersion|last-applied/);
   });
@@ -70,7 +79,11 @@ describe('immutability: captured reviews', () => {
       r.request.kind = { group: '', version: 'v1', kind: 'Namespace' };
       r.request.namespace = 'team-a';
       r.request.operation = 'DELETE';
-      r.request.oldObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { [LABEL]: 'true' } } };
+      r.request.oldObject = {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'team-a', labels: { [LABEL]: 'true' } },
+      };
       r.request.object = null;
     });
     expect(message(review)).toMatch(/^Namespace team-a is immutable/);
@@ -85,7 +98,9 @@ describe('immutability: captured reviews', () => {
   });
 
   it('denies DELETE naming the object, for namespaced, cluster-scoped and custom resources', () => {
-    expect(message(loadReview('configmap-delete-labelled'))).toMatch(/^ConfigMap [a-z0-9-]+\/app-config is immutable .* cannot be deleted/);
+    expect(message(loadReview('configmap-delete-labelled'))).toMatch(
+      /^ConfigMap [a-z0-9-]+\/app-config is immutable .* cannot be deleted/,
+    );
     expect(message(loadReview('customresource-delete-labelled'))).toMatch(/^Widget [a-z0-9-]+\/\S+ is immutable/);
     expect(message(loadReview('clusterrole-update-labelled'))).toMatch(/^ClusterRole [a-z0-9-]+ is immutable/);
   });
@@ -93,7 +108,9 @@ describe('immutability: captured reviews', () => {
   it('gives dry-run requests the same answer', () => {
     const review = loadReview('configmap-patch-dryrun');
     expect(review.request.dryRun).toBe(true);
-    const live = variant('configmap-patch-dryrun', (r) => { r.request.dryRun = false; });
+    const live = variant('configmap-patch-dryrun', (r) => {
+      r.request.dryRun = false;
+    });
     expect(decide(review).reasons).toEqual(decide(live).reasons);
   });
 
@@ -107,13 +124,49 @@ describe('immutability: captured reviews', () => {
 
 describe('immutability: bookkeeping is not a change', () => {
   it.each<[string, (o: KubeObject) => void]>([
-    ['resourceVersion', (o) => { o.metadata!.resourceVersion = '999999'; }],
-    ['generation', (o) => { o.metadata!.generation = 42; }],
+    [
+      'resourceVersion',
+      (o) => {
+        o.metadata!.resourceVersion = '999999';
+      },
+    ],
+    [
+      'generation',
+      (o) => {
+        o.metadata!.generation = 42;
+      },
+    ],
     // The apiserver's own rewrite: an entry for the writer, owning fields the object has (what else: managed-fields.test.ts).
-    ['managedFields', (o) => { o.metadata!.managedFields = [{ manager: 'kubectl-set', operation: 'Update', apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }]; }],
-    ['status', (o) => { o.status = { replicas: 7, conditions: [{ type: 'Available', status: 'False' }] }; }],
+    [
+      'managedFields',
+      (o) => {
+        o.metadata!.managedFields = [
+          {
+            manager: 'kubectl-set',
+            operation: 'Update',
+            apiVersion: 'apps/v1',
+            fieldsType: 'FieldsV1',
+            fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+          },
+        ];
+      },
+    ],
+    [
+      'status',
+      (o) => {
+        o.status = { replicas: 7, conditions: [{ type: 'Available', status: 'False' }] };
+      },
+    ],
     // A record that states nothing; what else it may state, and the deployment revision: bookkeeping.test.ts.
-    ['last-applied-configuration', (o) => { o.metadata!.annotations = { ...o.metadata!.annotations, 'kubectl.kubernetes.io/last-applied-configuration': '{}' }; }],
+    [
+      'last-applied-configuration',
+      (o) => {
+        o.metadata!.annotations = {
+          ...o.metadata!.annotations,
+          'kubectl.kubernetes.io/last-applied-configuration': '{}',
+        };
+      },
+    ],
   ])('%s', (_name, edit) => {
     expect(decide(editedUpdate('deployment-image-changed', edit)).allowed).toBe(true);
   });
@@ -127,7 +180,9 @@ describe('immutability: bookkeeping is not a change', () => {
   });
 
   it('but any other annotation is', () => {
-    const review = editedUpdate('deployment-image-changed', (o) => { o.metadata!.annotations = { ...o.metadata!.annotations, owner: 'mallory' }; });
+    const review = editedUpdate('deployment-image-changed', (o) => {
+      o.metadata!.annotations = { ...o.metadata!.annotations, owner: 'mallory' };
+    });
     expect(message(review)).toContain('metadata.annotations.owner (added)');
   });
 });
@@ -137,9 +192,13 @@ describe('immutability: terminating objects and the garbage collector', () => {
     const review = loadReview('configmap-finalizer-removed-terminating');
     expect(oldObjectOf(review).metadata?.deletionTimestamp).toBeTruthy();
     expect(decide(review).allowed).toBe(true);
-    const alsoData = variant('configmap-finalizer-removed-terminating', (r) => { (r.request.object as { data: Record<string, string> }).data = { sneaky: 'yes' }; });
+    const alsoData = variant('configmap-finalizer-removed-terminating', (r) => {
+      (r.request.object as { data: Record<string, string> }).data = { sneaky: 'yes' };
+    });
     expect(message(alsoData)).toContain('data');
-    const added = variant('configmap-finalizer-removed-terminating', (r) => { r.request.object!.metadata!.finalizers = ['example.com/new']; });
+    const added = variant('configmap-finalizer-removed-terminating', (r) => {
+      r.request.object!.metadata!.finalizers = ['example.com/new'];
+    });
     expect(message(added)).toContain('metadata.finalizers');
   });
 
@@ -155,25 +214,36 @@ describe('immutability: terminating objects and the garbage collector', () => {
   // --use-service-account-credentials (kubeadm's choice), and as the manager's shared
   // identity without it (the flag's default): both are the garbage collector.
   it.each([
-    ['its own service account', 'system:serviceaccount:kube-system:generic-garbage-collector', ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated']],
+    [
+      'its own service account',
+      'system:serviceaccount:kube-system:generic-garbage-collector',
+      ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+    ],
     ['kube-controller-manager`s shared identity', 'system:kube-controller-manager', ['system:authenticated']],
-  ])('the garbage collector (%s) may drop owner references, and nothing else; nobody else may', (_how, username, groups) => {
-    const withOwner = (r: AdmissionReviewRequest) => {
-      r.request.oldObject!.metadata!.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'gone', uid: 'u-1' }];
-    };
-    const gc = variant('configmap-apply-identical', (r) => {
-      withOwner(r);
-      r.request.userInfo = { username, groups };
-    });
-    expect(decide(gc).allowed).toBe(true);
-    const gcAddsOne = variant('configmap-apply-identical', (r) => {
-      r.request.object!.metadata!.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'new', uid: 'u-2' }];
-      r.request.userInfo = { username, groups };
-    });
-    expect(message(gcAddsOne)).toContain('metadata.ownerReferences');
-    const other = variant('configmap-apply-identical', withOwner);
-    expect(message(other)).toContain('metadata.ownerReferences');
-  });
+  ])(
+    'the garbage collector (%s) may drop owner references, and nothing else; nobody else may',
+    (_how, username, groups) => {
+      const withOwner = (r: AdmissionReviewRequest) => {
+        r.request.oldObject!.metadata!.ownerReferences = [
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'gone', uid: 'u-1' },
+        ];
+      };
+      const gc = variant('configmap-apply-identical', (r) => {
+        withOwner(r);
+        r.request.userInfo = { username, groups };
+      });
+      expect(decide(gc).allowed).toBe(true);
+      const gcAddsOne = variant('configmap-apply-identical', (r) => {
+        r.request.object!.metadata!.ownerReferences = [
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'new', uid: 'u-2' },
+        ];
+        r.request.userInfo = { username, groups };
+      });
+      expect(message(gcAddsOne)).toContain('metadata.ownerReferences');
+      const other = variant('configmap-apply-identical', withOwner);
+      expect(message(other)).toContain('metadata.ownerReferences');
+    },
+  );
 });
 
 describe('immutability: subresources', () => {
@@ -189,21 +259,33 @@ describe('immutability: subresources', () => {
   it('scale of an unlocked Deployment is allowed; of a vanished one too', () => {
     const unlocked = structuredClone(deployment);
     delete unlocked.metadata!.labels![LABEL];
-    expect(decide(loadReview('deployment-scale'), { parent: { status: 'found', object: unlocked } }).allowed).toBe(true);
+    expect(decide(loadReview('deployment-scale'), { parent: { status: 'found', object: unlocked } }).allowed).toBe(
+      true,
+    );
     expect(decide(loadReview('deployment-scale'), { parent: { status: 'absent' } }).allowed).toBe(true);
   });
 
   it('scale is denied when the parent cannot be read (fail closed)', () => {
-    expect(message(loadReview('deployment-scale'), { parent: { status: 'unavailable', reason: 'timeout' } })).toMatch(/cannot tell whether .* is locked: timeout/);
+    expect(message(loadReview('deployment-scale'), { parent: { status: 'unavailable', reason: 'timeout' } })).toMatch(
+      /cannot tell whether .* is locked: timeout/,
+    );
     expect(decide(loadReview('deployment-scale')).allowed).toBe(false);
   });
 
   it('eviction of a locked pod is a delete', () => {
     const review = loadReview('pod-eviction');
     expect(review.request.subResource).toBe('eviction');
-    const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: review.request.name!, namespace: review.request.namespace!, labels: { [LABEL]: 'true' } } };
-    expect(message(review, { parent: { status: 'found', object: pod } })).toMatch(/^Pod \S+ is immutable .* cannot be deleted/);
-    expect(decide(review, { parent: { status: 'found', object: { ...pod, metadata: { name: 'p' } } } }).allowed).toBe(true);
+    const pod: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: review.request.name!, namespace: review.request.namespace!, labels: { [LABEL]: 'true' } },
+    };
+    expect(message(review, { parent: { status: 'found', object: pod } })).toMatch(
+      /^Pod \S+ is immutable .* cannot be deleted/,
+    );
+    expect(decide(review, { parent: { status: 'found', object: { ...pod, metadata: { name: 'p' } } } }).allowed).toBe(
+      true,
+    );
   });
 
   it('status writes are allowed', () => {
@@ -233,7 +315,9 @@ describe('immutability: policies refine the lock', () => {
 
   it('operations not listed are not locked', () => {
     expect(decide(review(), {}, withPolicy({ operations: new Set(['DELETE']) })).allowed).toBe(true);
-    expect(decide(loadReview('configmap-delete-labelled'), {}, withPolicy({ operations: new Set(['UPDATE']) })).allowed).toBe(true);
+    expect(
+      decide(loadReview('configmap-delete-labelled'), {}, withPolicy({ operations: new Set(['UPDATE']) })).allowed,
+    ).toBe(true);
   });
 
   it('exempt subjects pass, with an audit annotation', () => {
@@ -251,7 +335,9 @@ describe('immutability: policies refine the lock', () => {
   it('the lock label is configurable', () => {
     const snapshot = builtinSnapshot({ key: 'example.com/frozen', value: 'yes' });
     expect(decide(review(), {}, snapshot).allowed).toBe(true);
-    const frozen = variant('deployment-image-changed', (r) => { r.request.oldObject!.metadata!.labels = { 'example.com/frozen': 'yes' }; });
+    const frozen = variant('deployment-image-changed', (r) => {
+      r.request.oldObject!.metadata!.labels = { 'example.com/frozen': 'yes' };
+    });
     expect(decide(frozen, {}, snapshot).allowed).toBe(false);
   });
 });
@@ -268,18 +354,24 @@ describe('immutability: big objects', () => {
   });
 
   it('shortens very long paths', () => {
-    const review = editedUpdate('configmap-apply-identical', (o) => { (o as { data: Record<string, string> }).data[`k${'y'.repeat(240)}`] = 'v'; });
+    const review = editedUpdate('configmap-apply-identical', (o) => {
+      (o as { data: Record<string, string> }).data[`k${'y'.repeat(240)}`] = 'v';
+    });
     expect(message(review)).toMatch(/…/);
   });
 });
 
 describe('immutability: malformed requests fail closed', () => {
   it('UPDATE without oldObject is denied', () => {
-    const review = variant('configmap-apply-changed', (r) => { delete r.request.oldObject; });
+    const review = variant('configmap-apply-changed', (r) => {
+      delete r.request.oldObject;
+    });
     expect(message(review)).toMatch(/without oldObject/);
   });
   it('DELETE without oldObject is denied', () => {
-    const review = variant('configmap-delete-labelled', (r) => { r.request.oldObject = null; });
+    const review = variant('configmap-delete-labelled', (r) => {
+      r.request.oldObject = null;
+    });
     expect(decide(review).allowed).toBe(false);
   });
 });

@@ -27,9 +27,26 @@ function snapshot(...specs: [string, Record<string, unknown>][]): PolicySnapshot
 }
 
 /** db: enforcing, lets the tier label change; web: Audit; strict-web: as strict as db. */
-const db: [string, Record<string, unknown>] = ['db', { match: { objectSelector: { matchLabels: { tier: 'db' } } }, allowedChanges: ['/metadata/labels/tier'], unlock: LEADS }];
-const webAudit: [string, Record<string, unknown>] = ['web', { match: { objectSelector: { matchLabels: { tier: 'web' } } }, enforcement: 'Audit' }];
-const webStrict: [string, Record<string, unknown>] = ['web', { match: { objectSelector: { matchLabels: { tier: 'web' } } }, allowedChanges: ['/metadata/labels/tier'], unlock: LEADS }];
+const db: [string, Record<string, unknown>] = [
+  'db',
+  {
+    match: { objectSelector: { matchLabels: { tier: 'db' } } },
+    allowedChanges: ['/metadata/labels/tier'],
+    unlock: LEADS,
+  },
+];
+const webAudit: [string, Record<string, unknown>] = [
+  'web',
+  { match: { objectSelector: { matchLabels: { tier: 'web' } } }, enforcement: 'Audit' },
+];
+const webStrict: [string, Record<string, unknown>] = [
+  'web',
+  {
+    match: { objectSelector: { matchLabels: { tier: 'web' } } },
+    allowedChanges: ['/metadata/labels/tier'],
+    unlock: LEADS,
+  },
+];
 
 /** A locked ConfigMap whose tier label goes from `before` to `after` (nothing else changes), by alice. */
 function retier(before: string, after: string | undefined): AdmissionReviewRequest {
@@ -40,13 +57,16 @@ function retier(before: string, after: string | undefined): AdmissionReviewReque
   });
 }
 
-const decide = (review: AdmissionReviewRequest, s: PolicySnapshot, facts: RequestFacts = {}) => reviewRequest({ request: review.request, snapshot: s, facts });
+const decide = (review: AdmissionReviewRequest, s: PolicySnapshot, facts: RequestFacts = {}) =>
+  reviewRequest({ request: review.request, snapshot: s, facts });
 
 describe('a label change that moves a locked object under other policies', () => {
   it('is denied when a looser policy would govern it, naming what would loosen', () => {
     const v = decide(retier('db', 'web'), snapshot(db, webAudit));
     expect(v.allowed).toBe(false);
-    expect(v.reasons.join()).toMatch(/^ConfigMap \S+ is immutable \(labelled bulwark\.dev\/immutable=true\); this update would change its labels so that its protection loosens \(ImmutabilityPolicy db would no longer govern it; in its place ImmutabilityPolicy web would switch to Audit\)/);
+    expect(v.reasons.join()).toMatch(
+      /^ConfigMap \S+ is immutable \(labelled bulwark\.dev\/immutable=true\); this update would change its labels so that its protection loosens \(ImmutabilityPolicy db would no longer govern it; in its place ImmutabilityPolicy web would switch to Audit\)/,
+    );
   });
 
   it('is allowed when what governs it afterwards is at least as strict: another strict policy, or the built-in default', () => {
@@ -65,9 +85,16 @@ describe('a label change that moves a locked object under other policies', () =>
   it('goes through with an approved UnlockRequest for the object, like any other change', () => {
     const review = retier('db', 'web');
     const name = review.request.name!;
-    const compiled = compiler.unlock(unlockRequest('retier', { target: { apiVersion: 'v1', kind: 'ConfigMap', namespace: review.request.namespace, name } }, [
-      { user: 'bob', groups: ['leads'] }, { user: 'carol', groups: ['leads'] },
-    ]));
+    const compiled = compiler.unlock(
+      unlockRequest(
+        'retier',
+        { target: { apiVersion: 'v1', kind: 'ConfigMap', namespace: review.request.namespace, name } },
+        [
+          { user: 'bob', groups: ['leads'] },
+          { user: 'carol', groups: ['leads'] },
+        ],
+      ),
+    );
     if (!compiled.ok) throw new Error(JSON.stringify(compiled));
     const unlock = compiled.unlock;
     const v = decide(review, snapshot(db, webAudit), { unlocks: [unlock], now: CREATED_MS + 60_000 });
