@@ -38,7 +38,8 @@ export async function decisionTimes(body: Buffer, iterations = 20_000): Promise<
     }
     times.sort();
     lines.push(
-      `   decision core, ${String(count).padStart(4)} policies: p50 ${times[iterations >> 1]!.toFixed(1)} us, p99 ${times[Math.floor(iterations * 0.99)]!.toFixed(1)} us`,
+      `   decision core, ${String(count).padStart(4)} policies: p50 ${times[iterations >> 1]!.toFixed(1)} us, ` +
+        `p99 ${times[Math.floor(iterations * 0.99)]!.toFixed(1)} us`,
     );
   }
   return lines;

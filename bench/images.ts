@@ -121,7 +121,8 @@ export async function benchImages(serve: Serve, ca: string): Promise<void> {
         perVerification = (await registryRequests(port, ca)) - before;
       }
       console.log(
-        `   cold verification (first review of a new signed digest, whole HTTPS round trip): ${cold.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}; ${perVerification} registry requests each`,
+        `   cold verification (first review of a new signed digest, whole HTTPS round ` +
+          `trip): ${cold.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}; ${perVerification} registry requests each`,
       );
 
       const warm: number[] = [];
@@ -133,7 +134,9 @@ export async function benchImages(serve: Serve, ca: string): Promise<void> {
       warm.sort((a, b) => a - b);
       unchecked.sort((a, b) => a - b);
       console.log(
-        `   warm (cached) pod review: p50 ${pct(warm, 50).toFixed(3)} ms, p99 ${pct(warm, 99).toFixed(3)} ms; same pod where no ImagePolicy applies: p50 ${pct(unchecked, 50).toFixed(3)} ms, p99 ${pct(unchecked, 99).toFixed(3)} ms`,
+        `   warm (cached) pod review: p50 ${pct(warm, 50).toFixed(3)} ms, p99 ${pct(warm, 99).toFixed(3)} ms; ` +
+          `same pod where no ImagePolicy applies: p50 ${pct(unchecked, 50).toFixed(3)} ms, ` +
+          `p99 ${pct(unchecked, 99).toFixed(3)} ms`,
       );
       console.log(`   warm overhead of a verified image: p50 ${(pct(warm, 50) - pct(unchecked, 50)).toFixed(3)} ms`);
 
@@ -142,7 +145,9 @@ export async function benchImages(serve: Serve, ca: string): Promise<void> {
       const after = await registryRequests(port, ca);
       const times = results.map((r) => r.ms).sort((a, b) => a - b);
       console.log(
-        `   100 concurrent reviews of pods with one new image: ${results.filter((r) => r.allowed).length} allowed, ${after - before} registry requests in all (one verification takes ${perVerification}), slowest review ${times[times.length - 1]!.toFixed(1)} ms`,
+        `   100 concurrent reviews of pods with one new ` +
+          `image: ${results.filter((r) => r.allowed).length} allowed, ${after - before} registry requests in ` +
+          `all (one verification takes ${perVerification}), slowest review ${times[times.length - 1]!.toFixed(1)} ms`,
       );
     } finally {
       child.kill('SIGTERM');

@@ -59,7 +59,10 @@ async function startProcess(args: string[], port: number, ca: string): Promise<C
 }
 
 function row(name: string, r: LoadResult): string {
-  return `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50ms.toFixed(3).padStart(7)} ms   p99 ${r.p99ms.toFixed(3).padStart(7)} ms   errors ${r.errors}`;
+  return (
+    `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50ms.toFixed(3).padStart(7)} ms   ` +
+    `p99 ${r.p99ms.toFixed(3).padStart(7)} ms   errors ${r.errors}`
+  );
 }
 
 async function main(): Promise<void> {
@@ -67,7 +70,8 @@ async function main(): Promise<void> {
   const ca = await readFile(tls.caFile, 'utf8');
   const workloads = await benchReviews();
   console.log(
-    `bench: ${SECONDS}s per run, closed loop with ${CONCURRENCY} connections, open loop at ${RATE} req/s; Node ${process.version}`,
+    `bench: ${SECONDS}s per run, closed loop with ${CONCURRENCY} connections, open loop at ${RATE} req/s; ` +
+      `Node ${process.version}`,
   );
   for (const w of workloads) console.log(`  workload ${w.name}: ${w.bodies[0]!.length} bytes per review (${w.expect})`);
 
@@ -119,7 +123,8 @@ async function main(): Promise<void> {
       console.log(row('no-op  throughput (Node generator)', noopMax));
       console.log(row('bulwark throughput (Node generator)', bulwarkMax));
       console.log(
-        `   throughput ratio bulwark/no-op with the Node generator: ${((100 * bulwarkMax.rps) / noopMax.rps).toFixed(1)}% (goal >= 75%)`,
+        `   throughput ratio bulwark/no-op with the Node ` +
+          `generator: ${((100 * bulwarkMax.rps) / noopMax.rps).toFixed(1)}% (goal >= 75%)`,
       );
       if (wrkAvailable()) {
         const noopWrk = wrkThroughput(noopPort, w.bodies[0]!, { connections: CONCURRENCY, seconds: SECONDS });
@@ -127,11 +132,14 @@ async function main(): Promise<void> {
         const bulwarkWrk = wrkThroughput(bulwarkPort, w.bodies[0]!, { connections: CONCURRENCY, seconds: SECONDS });
         console.log(`no-op   throughput (wrk)            ${noopWrk.toFixed(0).padStart(8)} req/s`);
         console.log(
-          `parse-only throughput (wrk)         ${parseWrk.toFixed(0).padStart(8)} req/s   (reads and parses the review, nothing else)`,
+          `parse-only throughput (wrk)         ${parseWrk.toFixed(0).padStart(8)} req/s   (reads and parses the ` +
+            `review, nothing else)`,
         );
         console.log(`bulwark throughput (wrk)            ${bulwarkWrk.toFixed(0).padStart(8)} req/s`);
         console.log(
-          `   throughput ratio bulwark/no-op with wrk: ${((100 * bulwarkWrk) / noopWrk).toFixed(1)}% (goal >= 75%); parse-only/no-op ${((100 * parseWrk) / noopWrk).toFixed(1)}%; bulwark/parse-only ${((100 * bulwarkWrk) / parseWrk).toFixed(1)}%`,
+          `   throughput ratio bulwark/no-op with wrk: ${((100 * bulwarkWrk) / noopWrk).toFixed(1)}% (goal >= ` +
+            `75%); parse-only/no-op ${((100 * parseWrk) / noopWrk).toFixed(1)}%; ` +
+            `bulwark/parse-only ${((100 * bulwarkWrk) / parseWrk).toFixed(1)}%`,
         );
       } else {
         console.log("   (install Debian's wrk for a load generator that does not compete with the server for CPU)");
@@ -144,17 +152,20 @@ async function main(): Promise<void> {
       console.log(row(`no-op   at ${RATE} req/s`, noopRate));
       console.log(row(`bulwark at ${RATE} req/s`, bulwarkRate));
       console.log(
-        `   p99 difference at ${RATE} req/s: ${(bulwarkRate.p99ms - noopRate.p99ms).toFixed(3)} ms (goal <= 1 ms); p50 difference ${(bulwarkRate.p50ms - noopRate.p50ms).toFixed(3)} ms`,
+        `   p99 difference at ${RATE} req/s: ${(bulwarkRate.p99ms - noopRate.p99ms).toFixed(3)} ms (goal <= 1 ` +
+          `ms); p50 difference ${(bulwarkRate.p50ms - noopRate.p50ms).toFixed(3)} ms`,
       );
       if (wrkAvailable()) {
         const paced = { connections: 16, seconds: SECONDS, delayMs: 16 };
         const n = wrkPaced(noopPort, w.bodies[0]!, paced);
         const b = wrkPaced(bulwarkPort, w.bodies[0]!, paced);
         console.log(
-          `no-op   paced by wrk (16 conns x 1/16 ms) ${n.rps.toFixed(0).padStart(6)} req/s   p50 ${n.p50ms.toFixed(3).padStart(7)} ms   p99 ${n.p99ms.toFixed(3).padStart(7)} ms`,
+          `no-op   paced by wrk (16 conns x 1/16 ms) ${n.rps.toFixed(0).padStart(6)} req/s   ` +
+            `p50 ${n.p50ms.toFixed(3).padStart(7)} ms   p99 ${n.p99ms.toFixed(3).padStart(7)} ms`,
         );
         console.log(
-          `bulwark paced by wrk (16 conns x 1/16 ms) ${b.rps.toFixed(0).padStart(6)} req/s   p50 ${b.p50ms.toFixed(3).padStart(7)} ms   p99 ${b.p99ms.toFixed(3).padStart(7)} ms`,
+          `bulwark paced by wrk (16 conns x 1/16 ms) ${b.rps.toFixed(0).padStart(6)} req/s   ` +
+            `p50 ${b.p50ms.toFixed(3).padStart(7)} ms   p99 ${b.p99ms.toFixed(3).padStart(7)} ms`,
         );
         console.log(`   p99 difference measured by wrk: ${(b.p99ms - n.p99ms).toFixed(3)} ms (goal <= 1 ms)`);
       }
@@ -187,7 +198,8 @@ async function comparePolicyCounts(
     }
   }
   console.log(
-    `   p99 difference 1,000 vs 1 policies: ${(results[1000]!.p99ms - results[1]!.p99ms).toFixed(3)} ms (goal within 1 ms)`,
+    `   p99 difference 1,000 vs 1 policies: ${(results[1000]!.p99ms - results[1]!.p99ms).toFixed(3)} ms (goal ` +
+      `within 1 ms)`,
   );
   for (const line of await decisionTimes(workload.bodies[0]!)) console.log(line);
 }

@@ -19,7 +19,8 @@ export function ensureNode24(entry) {
     process.exit(result.status ?? 1);
   }
   console.error(
-    `bulwark needs Node.js ${MIN_MAJOR} or newer; this is ${process.version}. Run \`npm ci\` in the Bulwark checkout (it brings Node ${MIN_MAJOR}) or install Node ${MIN_MAJOR}.`,
+    `bulwark needs Node.js ${MIN_MAJOR} or newer; this is ${process.version}. Run \`npm ci\` in the Bulwark ` +
+      `checkout (it brings Node ${MIN_MAJOR}) or install Node ${MIN_MAJOR}.`,
   );
   process.exit(2);
 }

@@ -256,7 +256,8 @@ async function main(): Promise<void> {
     // Integers beyond 2^53 (a Document's spec takes any JSON), written as JSON text so
     // that no double rounds them on the way.
     const bigDocument = (microDollars: string) =>
-      `{"apiVersion":"e2e.bulwark.dev/v1","kind":"Document","metadata":{"name":"invoice","namespace":"${NS}","labels":{"${LOCK}":"true"}},"spec":{"currency":"EUR","microDollars":${microDollars}}}`;
+      `{"apiVersion":"e2e.bulwark.dev/v1","kind":"Document","metadata":{"name":"invoice","namespace":"${NS}","` +
+      `labels":{"${LOCK}":"true"}},"spec":{"currency":"EUR","microDollars":${microDollars}}}`;
     await ok(['create', '-f', '-'], bigDocument('9007199254740993'));
     mark();
     await step(['replace', '-f', '-'], { input: bigDocument('9007199254740992'), user: 'alice' });

@@ -87,7 +87,8 @@ async function up(withWebhook: boolean, full: boolean): Promise<number> {
           ? `, Bulwark enforcing after ${(cluster.timings.firstDenial / 1000).toFixed(1)} s)`
           : ')'),
       cluster.node
-        ? `Bulwark: helm release bulwark in bulwark-system, image ${cluster.node.image.reference}, 2 replicas Ready after ${(cluster.node.timings.bulwarkReady / 1000).toFixed(1)} s`
+        ? `Bulwark: helm release bulwark in bulwark-system, image ${cluster.node.image.reference}, 2 replicas ` +
+          `Ready after ${(cluster.node.timings.bulwarkReady / 1000).toFixed(1)} s`
         : withWebhook
           ? `Bulwark: https://127.0.0.1:${cluster.webhookPort}/validate (log: ${join(cluster.dir, 'bulwark.log')})`
           : 'Bulwark: not started (--no-webhook)',
@@ -101,11 +102,13 @@ async function up(withWebhook: boolean, full: boolean): Promise<number> {
       '  kubectl --context alice auth whoami      # also bob, carol (approvers) and dave',
       '',
       'Objects labelled bulwark.dev/immutable=true cannot be changed or deleted while the webhook',
-      `is registered (kubectl delete validatingwebhookconfiguration ${cluster.node ? 'bulwark' : 'bulwark-e2e'} lifts that). As with`,
+      `is registered (kubectl delete ` +
+        `validatingwebhookconfiguration ${cluster.node ? 'bulwark' : 'bulwark-e2e'} lifts that). As with`,
       'the chart, self-protection lets only the policy admins (admin, erin, frank) change or delete it.',
       ...(cluster.node
         ? [
-            `Node: kubectl get pods -A; crictl --runtime-endpoint unix://${cluster.state.node?.containerdSocket ?? '?'} ps`,
+            `Node: kubectl get pods -A; crictl --runtime-endpoint ` +
+              `unix://${cluster.state.node?.containerdSocket ?? '?'} ps`,
           ]
         : []),
       'Stop everything: npm run cluster -- down',
@@ -134,7 +137,8 @@ async function down(): Promise<number> {
     return 1;
   }
   say(
-    `stopped ${state.processes.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}; removed ${state.dir} and .cluster/ (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    `stopped ${state.processes.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}; removed ${state.dir} and ` +
+      `.cluster/ (${((Date.now() - started) / 1000).toFixed(1)} s)`,
   );
   return 0;
 }
@@ -149,7 +153,8 @@ async function status(): Promise<number> {
   const lines = [`cluster ${state.server ?? '?'} started ${state.startedAt}, dir ${state.dir}`];
   for (const p of state.processes)
     lines.push(
-      `  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${running.has(p.pid) ? 'running' : 'NOT RUNNING'}  log ${p.logFile}`,
+      `  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${running.has(p.pid) ? 'running' : 'NOT RUNNING'}  ` +
+        `log ${p.logFile}`,
     );
   let ready = false;
   if (state.server && existsSync(join(state.dir, 'apiserver-ca.crt'))) {

@@ -70,7 +70,11 @@ async function tour(cluster: Cluster): Promise<boolean> {
     sameServerSide.code === 0 &&
     deleted.code !== 0;
   say(
-    `\n${asExpected ? styleText('green', 'Everything behaved as described.') : styleText('red', 'Something did not behave as described: see above.')}`,
+    `\n${
+      asExpected
+        ? styleText('green', 'Everything behaved as ' + 'described.')
+        : styleText('red', 'Something did not behave as described: see above.')
+    }`,
   );
   return asExpected;
 }

@@ -43,7 +43,8 @@ async function tlsFiles(config: Config, logger: Logger): Promise<{ files: TlsFil
   const generated = await writeGeneratedCertificates(config.tls.certDir);
   logger.info(
     { caFile: generated.caFile, certFile: generated.certFile },
-    `no --cert given: generated a self-signed CA at ${generated.caFile} (use it as the webhook caBundle or with curl --cacert)`,
+    `no --cert given: generated a self-signed CA at ${generated.caFile} (use it as the webhook caBundle or with ` +
+      `curl --cacert)`,
   );
   return { files: generated, caFile: generated.caFile };
 }

@@ -39,7 +39,8 @@ export function addPolicyOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--policy-admin-groups <groups>',
-        'comma-separated groups whose members may write ImmutabilityPolicy/ImagePolicy objects, whatever RBAC says (default system:masters)',
+        'comma-separated groups whose members may write ImmutabilityPolicy/ImagePolicy objects, whatever RBAC ' +
+          'says (default system:masters)',
       ).env('BULWARK_POLICY_ADMIN_GROUPS'),
     )
     .addOption(

@@ -29,7 +29,8 @@ export interface Discovery {
 
 export function resourcePath(r: ApiResource, namespace?: string, name?: string): string {
   const prefix = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
-  return `${prefix}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${r.resource}${name ? `/${encodeURIComponent(name)}` : ''}`;
+  const scope = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${prefix}${scope}/${r.resource}${name ? `/${encodeURIComponent(name)}` : ''}`;
 }
 
 export function createDiscovery(

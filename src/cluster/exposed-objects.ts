@@ -26,7 +26,10 @@ interface MetadataList {
   metadata?: { continue?: string };
 }
 
-/** The (group, kind) pairs a policy object covers; undefined means every kind. No object (before a CREATE, after a DELETE) covers none. */
+/**
+ * The (group, kind) pairs a policy object covers; undefined means every kind. No object (before a CREATE, after a
+ * DELETE) covers none.
+ */
 function coveredKinds(object: unknown): { group: string; kind: string }[] | undefined {
   if (object === null || object === undefined) return [];
   const resources = (object as ImmutabilityPolicy).spec?.match?.resources;
@@ -71,7 +74,9 @@ async function listLocked(
   const selector = encodeURIComponent(`${label.key}=${label.value}`);
   let next: string | undefined;
   do {
-    const page = `${resourcePath(r, namespace)}?labelSelector=${selector}&limit=${PAGE}${next ? `&continue=${encodeURIComponent(next)}` : ''}`;
+    const page =
+      `${resourcePath(r, namespace)}?labelSelector=${selector}&l` +
+      `imit=${PAGE}${next ? `&continue=${encodeURIComponent(next)}` : ''}`;
     const list = (await getPatiently(metadataReader, page, deadline)) as MetadataList | undefined;
     for (const item of list?.items ?? []) {
       const m = item.metadata ?? {};

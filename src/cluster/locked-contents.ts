@@ -150,7 +150,8 @@ export async function findLockedContents(options: {
         return {
           status: 'unavailable',
           reason:
-            'the CRD serves no version, so its objects cannot be listed; serve one first (an UPDATE of the CRD unlocked by an approved UnlockRequest)',
+            'the CRD serves no version, so its objects cannot be listed; serve one first (an UPDATE of the CRD ' +
+            'unlocked by an approved UnlockRequest)',
         };
       const perVersion = await Promise.all(
         served.map((r) => lockedOf(reader, { ...r, namespaced: false }, label, undefined, deadline)),

@@ -32,7 +32,8 @@ export function policyStatusWriter(options: {
     const signature = JSON.stringify(condition);
     if (written.get(report.source.uid) === signature) return;
     written.set(report.source.uid, signature);
-    const path = `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_KINDS[report.kind].plural}/${encodeURIComponent(report.source.name)}/status`;
+    const collection = `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_KINDS[report.kind].plural}`;
+    const path = `${collection}/${encodeURIComponent(report.source.name)}/status`;
     const patch = {
       status: {
         observedGeneration: report.source.generation,

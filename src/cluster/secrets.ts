@@ -125,7 +125,9 @@ export function secretText(
   const value = secret.data.get(ref.key);
   if (!value)
     return {
-      problem: `Secret ${ref.namespace}/${ref.name} has no key ${JSON.stringify(ref.key)} (keys: ${[...secret.data.keys()].join(', ') || 'none'})`,
+      problem:
+        `Secret ${ref.namespace}/${ref.name} has no ` +
+        `key ${JSON.stringify(ref.key)} (keys: ${[...secret.data.keys()].join(', ') || 'none'})`,
     };
   return { text: value.toString('utf8') };
 }

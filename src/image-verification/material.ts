@@ -63,7 +63,11 @@ async function resolveKey(
     if ('problem' in text) return text;
     if (secret?.labels[lockLabel.key] !== lockLabel.value) {
       return {
-        problem: `the key Secret ${ref.namespace}/${ref.name} is not locked (labelled ${lockLabel.key}=${lockLabel.value}), so anyone who can write it could swap the trusted key; lock it (kubectl bulwark lock secret/${ref.name} -n ${ref.namespace}) and rotate keys through an UnlockRequest`,
+        problem:
+          `the key Secret ${ref.namespace}/${ref.name} is not locked ` +
+          `(labelled ${lockLabel.key}=${lockLabel.value}), so anyone who can write it could swap the trusted ` +
+          `key; lock it (kubectl bulwark lock secret/${ref.name} -n ${ref.namespace}) and rotate keys through ` +
+          `an UnlockRequest`,
       };
     }
     const parsed = parseCached(text.text);
@@ -75,7 +79,10 @@ async function resolveKey(
   }
 }
 
-/** Credentials: the policy's Secret first (missing: a configuration failure), then the pod's pull Secrets (missing: skipped, as the kubelet does). */
+/**
+ * Credentials: the policy's Secret first (missing: a configuration failure), then the pod's pull Secrets (missing:
+ * skipped, as the kubelet does).
+ */
 export async function registryAccess(
   task: Pick<VerificationTask, 'image' | 'policy' | 'pullSecrets'>,
   readSecret: ReadSecret | undefined,

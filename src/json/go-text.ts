@@ -15,8 +15,8 @@ const SHORT_ESCAPES: Record<string, string> = {
 };
 
 // Characters Go escapes, and lone surrogates (which Go, given invalid UTF-8, writes as \ufffd).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what Go escapes.
 const GO_ESCAPED =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what Go escapes.
   /[\u0000-\u001f"\\<>&\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 function unicodeEscape(code: number): string {

@@ -20,7 +20,10 @@ function keyProblem(key: KeyObject): string | undefined {
   if (type === 'ec' && (details.namedCurve === 'prime256v1' || details.namedCurve === 'secp384r1')) return undefined;
   if (type === 'rsa' && (details.modulusLength ?? 0) >= 2048) return undefined;
   if (type === 'ed25519') return undefined;
-  return `unsupported key type ${type}${details.namedCurve ? ` (${details.namedCurve})` : ''}: use ECDSA P-256 (cosign's default), P-384, RSA >= 2048 or Ed25519`;
+  return (
+    `unsupported key type ${type}${details.namedCurve ? ` (${details.namedCurve})` : ''}: use ECDSA P-256 ` +
+    `(cosign's default), P-384, RSA >= 2048 or Ed25519`
+  );
 }
 
 export function parsePublicKey(pem: string): { key: KeyObject } | { problem: string } {

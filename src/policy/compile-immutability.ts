@@ -26,6 +26,8 @@ export function sourceOf(object: {
   };
 }
 
+const NAME_THEM = 'name the specific labels or annotations instead';
+
 function checkMeaning(policy: ImmutabilityPolicy): FieldProblem[] {
   const { spec } = policy;
   const problems: FieldProblem[] = [];
@@ -35,12 +37,14 @@ function checkMeaning(policy: ImmutabilityPolicy): FieldProblem[] {
     if (!isValidPointer(pointer) || pointer === '') {
       problems.push({
         path: `spec.allowedChanges[${i}]`,
-        message: `${JSON.stringify(pointer)} is not a JSON Pointer to a field (it must start with "/", e.g. /spec/replicas; escape "/" in keys as ~1)`,
+        message:
+          `${JSON.stringify(pointer)} is not a JSON Pointer to a field (it must start with "/", e.g. ` +
+          `/spec/replicas; escape "/" in keys as ~1)`,
       });
     } else if (pointer === '/metadata' || pointer === '/metadata/labels') {
       problems.push({
         path: `spec.allowedChanges[${i}]`,
-        message: `${pointer} would let the lock label itself be removed; name the specific labels or annotations instead`,
+        message: `${pointer} would let the lock label itself be removed; ${NAME_THEM}`,
       });
     }
   });

@@ -125,6 +125,8 @@ export interface PolicySnapshot {
   synced: boolean;
   /** The sources not yet read, when not synced: for the message of the denial. */
   pending: readonly string[];
-  /** How policies and UnlockRequests are compiled (the store's own compiler): for rules that judge them at admission. */
+  /**
+   * How policies and UnlockRequests are compiled (the store's own compiler): for rules that judge them at admission.
+   */
   compiler: PolicyCompiler;
 }

@@ -42,10 +42,9 @@ function trustedByQOnly(q: CompiledImagePolicy, p: CompiledImagePolicy): string[
   for (const a of q.authorities) {
     if (a.kind === 'digests') {
       const extra = [...a.digests].filter((d) => !pDigests.has(d));
+      const more = extra.length > 3 ? ` and ${extra.length - 3} more` : '';
       if (extra.length > 0)
-        found.push(
-          `approve digest${extra.length > 1 ? 's' : ''} ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''}`,
-        );
+        found.push(`approve digest${extra.length > 1 ? 's' : ''} ${extra.slice(0, 3).join(', ')}${more}`);
     } else if (!p.authorities.some((b) => sameAuthority(a, b))) {
       found.push(`trust ${describeAuthority(a)}`);
     }

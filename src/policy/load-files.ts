@@ -50,7 +50,9 @@ export async function readPolicyFiles(dir: string): Promise<LoadedPolicy[]> {
       if (object.apiVersion !== POLICY_API_VERSION || !(kind in POLICY_KINDS)) {
         problems.push({
           path: where,
-          message: `expected apiVersion ${POLICY_API_VERSION} and kind ImmutabilityPolicy or ImagePolicy, got ${String(object.apiVersion)} ${String(kind)}`,
+          message:
+            `expected apiVersion ${POLICY_API_VERSION} and kind ImmutabilityPolicy or ImagePolicy, ` +
+            `got ${String(object.apiVersion)} ${String(kind)}`,
         });
         return;
       }

@@ -70,7 +70,9 @@ function problemOf(error: ErrorObject): FieldProblem {
   return { path: fieldPath(error.instancePath), message: error.message ?? 'is invalid' };
 }
 
-/** Validates one object against its CRD's schema and fills in the schema's defaults (mutates it); returns every problem. */
+/**
+ * Validates one object against its CRD's schema and fills in the schema's defaults (mutates it); returns every problem.
+ */
 export type CrdValidator = (object: unknown) => FieldProblem[];
 
 export type CrdValidators = Readonly<Record<BulwarkKind, CrdValidator>>;

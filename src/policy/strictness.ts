@@ -80,9 +80,8 @@ export function setLoosenings<T extends Ranked>(
     }
     // The policy would no longer apply: name the closest of what would, and how it is looser.
     const closest = [...after].sort((a, b) => loosenings(a, p).length - loosenings(b, p).length)[0];
-    sentences.push(
-      `${describe(p)} would no longer ${govern}${closest ? `; in its place ${describe(closest)} would ${loosenings(closest, p).join(', ')}` : ''}`,
-    );
+    const instead = closest ? `; in its place ${describe(closest)} would ${loosenings(closest, p).join(', ')}` : '';
+    sentences.push(`${describe(p)} would no longer ${govern}${instead}`);
   }
   return sentences;
 }

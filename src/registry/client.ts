@@ -227,13 +227,18 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
       if (res.status === 401 || res.status === 403) {
         throw new BaseError(
           'REGISTRY_AUTH_FAILED',
-          `the token service of registry ${req.access.registry} (${url.origin}) refused ${credential ? `the credentials from ${credential.source}` : 'anonymous access'}: HTTP ${res.status} ${errorSummary(res.body)}`.trim(),
+          (
+            `the token service of registry ${req.access.registry} (${url.origin}) ` +
+            `refused ${credential ? `the credentials from ${credential.source}` : 'anonymous access'}: ` +
+            `HTTP ${res.status} ${errorSummary(res.body)}`
+          ).trim(),
         );
       }
       if (res.status !== 200)
         throw new BaseError(
           'REGISTRY_HTTP_ERROR',
-          `the token service of registry ${req.access.registry} (${url.origin}) answered HTTP ${res.status}: ${errorSummary(res.body)}`,
+          `the token service of registry ${req.access.registry} (${url.origin}) answered ` +
+            `HTTP ${res.status}: ${errorSummary(res.body)}`,
         );
       return parseTokenResponse(res, req.access.registry, (options.now ?? Date.now)());
     };
@@ -305,7 +310,10 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
             : 'anonymous access';
       throw new BaseError(
         'REGISTRY_AUTH_FAILED',
-        `registry ${req.access.registry} refused ${who} for ${req.what}: HTTP ${last.status} ${errorSummary(last.body)}`.trim(),
+        (
+          `registry ${req.access.registry} refused ${who} for ${req.what}: ` +
+          `HTTP ${last.status} ${errorSummary(last.body)}`
+        ).trim(),
       );
     }
     throw lastAuthError;
@@ -407,7 +415,8 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
         if ('problems' in parsed || parsed.manifest.kind !== 'index') {
           throw badContent(
             req,
-            `an invalid referrers index: ${'problems' in parsed ? parsed.problems.slice(0, 3).join('; ') : 'not an index'}`,
+            `an invalid referrers ` +
+              `index: ${'problems' in parsed ? parsed.problems.slice(0, 3).join('; ') : 'not an index'}`,
           );
         }
         descriptors.push(...parsed.manifest.manifests);

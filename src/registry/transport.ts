@@ -98,7 +98,8 @@ export function exchange(pool: AgentPool, options: ExchangeOptions): Promise<Htt
           fail(
             new BaseError(
               'REGISTRY_BAD_RESPONSE',
-              `registry ${registry} answered ${what} with ${declared} bytes, more than the limit of ${options.maxBytes}`,
+              `registry ${registry} answered ${what} with ${declared} bytes, more than the limit ` +
+                `of ${options.maxBytes}`,
             ),
           );
           return;

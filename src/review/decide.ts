@@ -39,7 +39,9 @@ export async function decide(review: AdmissionReviewRequest, deps: DecideDeps): 
     return { review: encodeResponse(request.uid, verdict), verdict };
   } catch (error) {
     const code = isBulwarkError(error) ? error.code : 'DECISION_FAILED';
-    const reason = `bulwark could not decide this request and denies it (fail closed): ${code}; see the bulwark logs for request uid ${request.uid}`;
+    const reason =
+      `bulwark could not decide this request and denies it (fail closed): ${code}; see the bulwark ` +
+      `logs for request uid ${request.uid}`;
     const verdict: Verdict = {
       ...deny('internal', reason, { decision: 'deny', reason: `internal error: ${code}` }),
       failure: { code: 'DECISION_FAILED' },

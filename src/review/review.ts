@@ -49,7 +49,9 @@ export const UNSYNCED_RETRY_SECONDS = 2;
  * retry a 503 that carries Retry-After.
  */
 function notSynced(snapshot: PolicySnapshot): Verdict {
-  const reason = `bulwark is starting: policies not yet synced (pending: ${snapshot.pending.join(', ') || 'unknown'}); retry in a few seconds`;
+  const reason =
+    `bulwark is starting: policies not yet synced ` +
+    `(pending: ${snapshot.pending.join(', ') || 'unknown'}); retry in a few seconds`;
   const verdict = deny('startup', reason, { decision: 'deny', reason });
   return { ...verdict, failure: { code: 'NOT_SYNCED', retryAfterSeconds: UNSYNCED_RETRY_SECONDS } };
 }

@@ -60,7 +60,8 @@ export async function teardown(): Promise<void> {
   const started = Date.now();
   const problems = (await cluster?.stop()) ?? [];
   process.stderr.write(
-    `[e2e-full cluster] stopped in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster?.dir}` : ''}\n`,
+    `[e2e-full cluster] stopped ` +
+      `in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster?.dir}` : ''}\n`,
   );
   cluster = undefined;
   if (problems.length > 0) throw new Error(`the full cluster left traces on this machine: ${problems.join('; ')}`);

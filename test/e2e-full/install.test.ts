@@ -43,80 +43,95 @@ const configMap = (namespace: string, color: string, locked: boolean) =>
   });
 
 describe('Bulwark installed by helm into the cluster', () => {
-  it('is a deployed release whose two replicas, running the freshly built image, are Ready behind the Service', async () => {
-    const c = fullCluster();
-    const status = JSON.parse((await helm(['status', RELEASE, '-n', RELEASE_NAMESPACE, '-o', 'json'])).stdout) as {
-      info: { status: string };
-    };
-    expect(status.info.status).toBe('deployed');
+  it(
+    'is a deployed release whose two replicas, running the freshly built image, are Ready behind the ' + 'Service',
+    async () => {
+      const c = fullCluster();
+      const status = JSON.parse((await helm(['status', RELEASE, '-n', RELEASE_NAMESPACE, '-o', 'json'])).stdout) as {
+        info: { status: string };
+      };
+      expect(status.info.status).toBe('deployed');
 
-    const pods = await kubectlJson<{
-      items: {
-        spec: { containers: { image: string }[] };
-        status: { conditions: { type: string; status: string }[] };
-      }[];
-    }>(['get', 'pods', '-n', RELEASE_NAMESPACE, '-l', 'app.kubernetes.io/name=bulwark']);
-    expect(pods.items).toHaveLength(2);
-    for (const pod of pods.items) {
-      expect(pod.spec.containers[0]?.image).toBe(c.image.reference);
-      expect(pod.status.conditions.find((x) => x.type === 'Ready')?.status).toBe('True');
-    }
-    const slices = await kubectlJson<{ items: { endpoints: { conditions: { ready: boolean } }[] }[] }>([
-      'get',
-      'endpointslices',
-      '-n',
-      RELEASE_NAMESPACE,
-      '-l',
-      `kubernetes.io/service-name=${RELEASE}`,
-    ]);
-    expect(slices.items.flatMap((s) => s.endpoints).filter((e) => e.conditions.ready)).toHaveLength(2);
-  });
+      const pods = await kubectlJson<{
+        items: {
+          spec: { containers: { image: string }[] };
+          status: { conditions: { type: string; status: string }[] };
+        }[];
+      }>(['get', 'pods', '-n', RELEASE_NAMESPACE, '-l', 'app.kubernetes.io/name=bulwark']);
+      expect(pods.items).toHaveLength(2);
+      for (const pod of pods.items) {
+        expect(pod.spec.containers[0]?.image).toBe(c.image.reference);
+        expect(pod.status.conditions.find((x) => x.type === 'Ready')?.status).toBe('True');
+      }
+      const slices = await kubectlJson<{ items: { endpoints: { conditions: { ready: boolean } }[] }[] }>([
+        'get',
+        'endpointslices',
+        '-n',
+        RELEASE_NAMESPACE,
+        '-l',
+        `kubernetes.io/service-name=${RELEASE}`,
+      ]);
+      expect(slices.items.flatMap((s) => s.endpoints).filter((e) => e.conditions.ready)).toHaveLength(2);
+    },
+  );
 
-  it("has the chart's own webhook configuration in force: six entries calling the Service, with their selectors, and no other", async () => {
-    const all = await kubectlJson<{ items: { metadata: { name: string } }[] }>([
-      'get',
-      'validatingwebhookconfigurations',
-    ]);
-    expect(all.items.map((v) => v.metadata.name)).toEqual([RELEASE]);
-    const { webhooks } = await kubectlJson<{ webhooks: Webhook[] }>(['get', 'validatingwebhookconfiguration', RELEASE]);
-    expect(webhooks.map((w) => w.name).sort()).toEqual([
-      'guards.bulwark.dev',
-      'images.bulwark.dev',
-      'immutability.bulwark.dev',
-      'namespaces.bulwark.dev',
-      'policies.bulwark.dev',
-      'subresources.bulwark.dev',
-    ]);
-    for (const w of webhooks) {
-      expect(w.clientConfig.url).toBeUndefined();
-      expect(w.clientConfig.service).toMatchObject({ name: RELEASE, namespace: RELEASE_NAMESPACE });
-      expect(w.failurePolicy).toBe('Fail');
-      const excluded =
-        w.namespaceSelector?.matchExpressions?.find(
-          (e) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn',
-        )?.values ?? [];
-      expect(excluded).toEqual(expect.arrayContaining(['kube-system', RELEASE_NAMESPACE]));
-    }
-    expect(webhooks.find((w) => w.name === 'immutability.bulwark.dev')?.objectSelector).toBeDefined();
-  });
+  it(
+    "has the chart's own webhook configuration in force: six entries calling the Service, with their " +
+      'selectors, and no other',
+    async () => {
+      const all = await kubectlJson<{ items: { metadata: { name: string } }[] }>([
+        'get',
+        'validatingwebhookconfigurations',
+      ]);
+      expect(all.items.map((v) => v.metadata.name)).toEqual([RELEASE]);
+      const { webhooks } = await kubectlJson<{ webhooks: Webhook[] }>([
+        'get',
+        'validatingwebhookconfiguration',
+        RELEASE,
+      ]);
+      expect(webhooks.map((w) => w.name).sort()).toEqual([
+        'guards.bulwark.dev',
+        'images.bulwark.dev',
+        'immutability.bulwark.dev',
+        'namespaces.bulwark.dev',
+        'policies.bulwark.dev',
+        'subresources.bulwark.dev',
+      ]);
+      for (const w of webhooks) {
+        expect(w.clientConfig.url).toBeUndefined();
+        expect(w.clientConfig.service).toMatchObject({ name: RELEASE, namespace: RELEASE_NAMESPACE });
+        expect(w.failurePolicy).toBe('Fail');
+        const excluded =
+          w.namespaceSelector?.matchExpressions?.find(
+            (e) => e.key === 'kubernetes.io/metadata.name' && e.operator === 'NotIn',
+          )?.values ?? [];
+        expect(excluded).toEqual(expect.arrayContaining(['kube-system', RELEASE_NAMESPACE]));
+      }
+      expect(webhooks.find((w) => w.name === 'immutability.bulwark.dev')?.objectSelector).toBeDefined();
+    },
+  );
 
-  it("denies `kubectl apply` of a change to a locked ConfigMap through the chart's webhook, and lets unlocked ones change", async () => {
-    const ns = await newNamespace('locked');
-    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: configMap(ns, 'blue', true) });
-    const change = await kubectl(['apply', '-f', '-'], { input: configMap(ns, 'red', true) });
-    expect(change.code).not.toBe(0);
-    expect(isImmutabilityDenial(change)).toBe(true);
-    expect(change.stderr).toContain('admission webhook "immutability.bulwark.dev" denied the request');
-    expect(change.stderr).toContain('data.color');
-    const remove = await kubectl(['delete', 'configmap', 'app-config', '-n', ns]);
-    expect(isImmutabilityDenial(remove)).toBe(true);
-    // Reapplying the same manifest (GitOps) and unlocked objects go through.
-    expect((await kubectl(['apply', '-f', '-'], { input: configMap(ns, 'blue', true) })).code).toBe(0);
-    const other = await newNamespace('unlocked');
-    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: configMap(other, 'blue', false) });
-    const free = await kubectl(['apply', '-f', '-'], { input: configMap(other, 'red', false) });
-    expect(free.code, free.stderr).toBe(0);
-  });
+  it(
+    "denies `kubectl apply` of a change to a locked ConfigMap through the chart's webhook, and lets unlocked " +
+      'ones change',
+    async () => {
+      const ns = await newNamespace('locked');
+      await kubectlOk(kubectl, ['apply', '-f', '-'], { input: configMap(ns, 'blue', true) });
+      const change = await kubectl(['apply', '-f', '-'], { input: configMap(ns, 'red', true) });
+      expect(change.code).not.toBe(0);
+      expect(isImmutabilityDenial(change)).toBe(true);
+      expect(change.stderr).toContain('admission webhook "immutability.bulwark.dev" denied the request');
+      expect(change.stderr).toContain('data.color');
+      const remove = await kubectl(['delete', 'configmap', 'app-config', '-n', ns]);
+      expect(isImmutabilityDenial(remove)).toBe(true);
+      // Reapplying the same manifest (GitOps) and unlocked objects go through.
+      expect((await kubectl(['apply', '-f', '-'], { input: configMap(ns, 'blue', true) })).code).toBe(0);
+      const other = await newNamespace('unlocked');
+      await kubectlOk(kubectl, ['apply', '-f', '-'], { input: configMap(other, 'blue', false) });
+      const free = await kubectl(['apply', '-f', '-'], { input: configMap(other, 'red', false) });
+      expect(free.code, free.stderr).toBe(0);
+    },
+  );
 
   it('runs as UID 65532 on a read-only root filesystem', async () => {
     const exec = (script: string) =>
@@ -124,7 +139,8 @@ describe('Bulwark installed by helm into the cluster', () => {
     const uid = await exec('console.log(process.getuid(), process.getgid())');
     expect(uid.stdout.trim()).toBe('65532 65532');
     const write = await exec(
-      "try { require('node:fs').writeFileSync('/app/probe', 'x'); console.log('written') } catch (e) { console.log(e.code) }",
+      "try { require('node:fs').writeFileSync('/app/probe', 'x'); console.log('written') } catch (e) { " +
+        'console.log(e.code) }',
     );
     expect(write.stdout.trim()).toBe('EROFS');
   });
@@ -146,7 +162,8 @@ describe('scripts/kind.sh on this cluster', () => {
         '#!/usr/bin/env bash',
         'case "$1 $2" in',
         '  "get clusters") echo bulwark ;;',
-        `  "load docker-image") docker save "$3" | '${c.ctrPath}' --address '${socket}' --namespace k8s.io images import - ;;`,
+        `  "load docker-image") docker save "$3" | '${c.ctrPath}' --address '${socket}' --namespace k8s.io ` +
+          `images import - ;;`,
         '  *) echo "kind stand-in: unexpected arguments: $*" >&2; exit 2 ;;',
         'esac',
       ].join('\n'),

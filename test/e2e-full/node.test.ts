@@ -101,9 +101,12 @@ describe('a cluster with a node', () => {
     const script = [
       "const fs = require('node:fs'); const https = require('node:https');",
       "const sa = '/var/run/secrets/kubernetes.io/serviceaccount';",
-      "const req = https.get({ host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT, path: '/version',",
-      "  ca: fs.readFileSync(sa + '/ca.crt'), headers: { authorization: 'Bearer ' + fs.readFileSync(sa + '/token', 'utf8') } },",
-      "  (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => console.log(process.env.KUBERNETES_SERVICE_HOST, res.statusCode, JSON.parse(b).gitVersion)); });",
+      'const req = https.get({ host: process.env.KUBERNETES_SERVICE_HOST, port: ' +
+        "process.env.KUBERNETES_SERVICE_PORT, path: '/version',",
+      "  ca: fs.readFileSync(sa + '/ca.crt'), headers: { authorization: 'Bearer ' + fs.readFileSync(sa + " +
+        "'/token', 'utf8') } },",
+      "  (res) => { let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => " +
+        'console.log(process.env.KUBERNETES_SERVICE_HOST, res.statusCode, JSON.parse(b).gitVersion)); });',
       "req.on('error', (e) => { console.error(e.message); process.exit(1); });",
     ].join('\n');
     const r = await kubectl(['exec', '-n', RELEASE_NAMESPACE, `deployment/${RELEASE}`, '--', 'node', '-e', script]);
@@ -111,29 +114,33 @@ describe('a cluster with a node', () => {
     expect(r.stdout.trim()).toBe(`10.0.0.1 200 ${readVersions().KUBE_VERSION}`);
   });
 
-  it("runs the controllers: the garbage collector removes a deleted Deployment's pods, the namespace controller finishes a namespace deletion", async () => {
-    const ns = await newNamespace('gc');
-    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: helloApp(ns, 1) });
-    await until('the ReplicaSet and its pod exist', async () => {
-      const pods = await kubectlJson<{ items: unknown[] }>(['get', 'pods', '-n', ns]);
-      return pods.items.length === 1 ? true : undefined;
-    });
-    await kubectlOk(kubectl, ['delete', 'deployment', 'hello', '-n', ns, '--wait=false']);
-    await until(
-      'the garbage collector removed the ReplicaSet and the pod',
-      async () => {
-        const left = (await kubectlOk(kubectl, ['get', 'replicasets,pods', '-n', ns, '-o', 'name'])).trim();
-        return left === '' ? true : undefined;
-      },
-      90_000,
-    );
-    await kubectlOk(kubectl, ['delete', 'namespace', ns, '--wait=false']);
-    await until(
-      'the namespace is gone',
-      async () => ((await kubectl(['get', 'namespace', ns])).code !== 0 ? true : undefined),
-      90_000,
-    );
-  });
+  it(
+    "runs the controllers: the garbage collector removes a deleted Deployment's pods, the namespace controller " +
+      'finishes a namespace deletion',
+    async () => {
+      const ns = await newNamespace('gc');
+      await kubectlOk(kubectl, ['apply', '-f', '-'], { input: helloApp(ns, 1) });
+      await until('the ReplicaSet and its pod exist', async () => {
+        const pods = await kubectlJson<{ items: unknown[] }>(['get', 'pods', '-n', ns]);
+        return pods.items.length === 1 ? true : undefined;
+      });
+      await kubectlOk(kubectl, ['delete', 'deployment', 'hello', '-n', ns, '--wait=false']);
+      await until(
+        'the garbage collector removed the ReplicaSet and the pod',
+        async () => {
+          const left = (await kubectlOk(kubectl, ['get', 'replicasets,pods', '-n', ns, '-o', 'name'])).trim();
+          return left === '' ? true : undefined;
+        },
+        90_000,
+      );
+      await kubectlOk(kubectl, ['delete', 'namespace', ns, '--wait=false']);
+      await until(
+        'the namespace is gone',
+        async () => ((await kubectl(['get', 'namespace', ns])).code !== 0 ? true : undefined),
+        90_000,
+      );
+    },
+  );
 
   it('is one Ready node running the pinned kubelet on containerd 2.x', async () => {
     const nodes = await kubectlJson<{

@@ -92,22 +92,25 @@ describe('the API client', () => {
     });
   });
 
-  it('turns a refusal into KUBE_API_ERROR with the status, and an unreachable server into KUBE_API_UNREACHABLE', async () => {
-    const stranger = variantReader((kc) => {
-      for (const user of kc.users) (user as { token?: string }).token = 'not-a-token';
-    });
-    await expect(stranger.getJson('/api/v1/namespaces', TIMEOUT)).rejects.toMatchObject({
-      code: 'KUBE_API_ERROR',
-      upstream: { status: 401 },
-    });
-    const nowhere = variantReader((kc) => {
-      for (const cluster of kc.clusters) (cluster as { server: string }).server = 'https://127.0.0.1:9';
-    });
-    await expect(nowhere.getJson('/api/v1/namespaces', TIMEOUT)).rejects.toMatchObject({
-      code: 'KUBE_API_UNREACHABLE',
-      message: expect.stringContaining('ECONNREFUSED'),
-    });
-  });
+  it(
+    'turns a refusal into KUBE_API_ERROR with the status, and an unreachable server into ' + 'KUBE_API_UNREACHABLE',
+    async () => {
+      const stranger = variantReader((kc) => {
+        for (const user of kc.users) (user as { token?: string }).token = 'not-a-token';
+      });
+      await expect(stranger.getJson('/api/v1/namespaces', TIMEOUT)).rejects.toMatchObject({
+        code: 'KUBE_API_ERROR',
+        upstream: { status: 401 },
+      });
+      const nowhere = variantReader((kc) => {
+        for (const cluster of kc.clusters) (cluster as { server: string }).server = 'https://127.0.0.1:9';
+      });
+      await expect(nowhere.getJson('/api/v1/namespaces', TIMEOUT)).rejects.toMatchObject({
+        code: 'KUBE_API_UNREACHABLE',
+        message: expect.stringContaining('ECONNREFUSED'),
+      });
+    },
+  );
 });
 
 describe('discovery, Secrets and locked objects', () => {
@@ -282,25 +285,28 @@ describe('the fact resolver and the informers, as main.ts wires them', () => {
       .toContain(`shell-${ns}`);
   });
 
-  it('look up the parent of a scale request, the time, the namespace labels and the unlocks aimed at the object', async () => {
-    const resolve = clusterFactResolver({
-      reader,
-      discovery: createDiscovery(reader, TIMEOUT),
-      informers,
-      timeoutMs: 10_000,
-      now: () => 1_000,
-    });
-    const scale = { ...loadReview('deployment-scale').request, namespace: ns, name: 'web' };
-    const facts = await resolve(scale, store.snapshot());
-    expect(facts.now).toBe(1_000);
-    expect(facts.namespaceLabels).toMatchObject({ team: 'shop' });
-    expect(facts.parent).toMatchObject({
-      status: 'found',
-      object: { kind: 'Deployment', metadata: { name: 'web', namespace: ns } },
-    });
-    const update = { ...loadReview('configmap-apply-changed').request, namespace: ns, name: 'locked' };
-    expect((await resolve(update, store.snapshot())).unlocks?.map((u) => u.name)).toEqual([`shell-${ns}`]);
-  });
+  it(
+    'look up the parent of a scale request, the time, the namespace labels and the unlocks aimed at the ' + 'object',
+    async () => {
+      const resolve = clusterFactResolver({
+        reader,
+        discovery: createDiscovery(reader, TIMEOUT),
+        informers,
+        timeoutMs: 10_000,
+        now: () => 1_000,
+      });
+      const scale = { ...loadReview('deployment-scale').request, namespace: ns, name: 'web' };
+      const facts = await resolve(scale, store.snapshot());
+      expect(facts.now).toBe(1_000);
+      expect(facts.namespaceLabels).toMatchObject({ team: 'shop' });
+      expect(facts.parent).toMatchObject({
+        status: 'found',
+        object: { kind: 'Deployment', metadata: { name: 'web', namespace: ns } },
+      });
+      const update = { ...loadReview('configmap-apply-changed').request, namespace: ns, name: 'locked' };
+      expect((await resolve(update, store.snapshot())).unlocks?.map((u) => u.name)).toEqual([`shell-${ns}`]);
+    },
+  );
 
   it('report a policy that does not compile in its status', async () => {
     const name = `shell-status-${ns}`;

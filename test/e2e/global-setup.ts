@@ -34,7 +34,8 @@ export async function teardown(): Promise<void> {
   await cluster?.stop();
   if (cluster)
     process.stderr.write(
-      `[e2e cluster] stopped in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster.dir}` : ''}\n`,
+      `[e2e cluster] stopped ` +
+        `in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster.dir}` : ''}\n`,
     );
   cluster = undefined;
 }

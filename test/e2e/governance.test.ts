@@ -53,61 +53,72 @@ async function lockedUnder(prefix: string, spec: Record<string, unknown>): Promi
 const APPROVERS = { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' };
 
 describe('writing policies (finding 2)', () => {
-  it('alice, whom RBAC lets write bulwark.dev, cannot create a policy exempting herself; her ConfigMap stays locked', async () => {
-    const ns = await newNamespace('gov-author');
-    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: lockedConfigMap(ns) });
-    const r = await applyAs(
-      'alice',
-      policy('ImmutabilityPolicy', `alice-free-${ns}`, {
+  it(
+    'alice, whom RBAC lets write bulwark.dev, cannot create a policy exempting herself; her ConfigMap stays ' +
+      'locked',
+    async () => {
+      const ns = await newNamespace('gov-author');
+      await kubectlOk(kubectl, ['apply', '-f', '-'], { input: lockedConfigMap(ns) });
+      const r = await applyAs(
+        'alice',
+        policy('ImmutabilityPolicy', `alice-free-${ns}`, {
+          match: { namespaces: [ns] },
+          exemptSubjects: { users: ['alice'] },
+        }),
+      );
+      expect(r.code).not.toBe(0);
+      // The chart's self-protection (an admission policy, evaluated before webhooks) refuses it
+      // first; Bulwark refuses it too when that is away (self-protection.test.ts).
+      expect(r.stderr).toContain(SELF_PROTECTION_DENIAL);
+      expect(r.stderr).toContain(
+        `only the policy admins (group system:masters, group policy-admins) may create ImmutabilityPolicy ` +
+          `alice-free-${ns}, whatever RBAC allows; alice is not one of them`,
+      );
+      expect((await kubectl(['get', 'immutabilitypolicy', `alice-free-${ns}`])).stderr).toContain('NotFound');
+      const edit = await setColor(ns, 'red');
+      expect(edit.code).not.toBe(0);
+      expect(edit.stderr).toContain(`ConfigMap ${ns}/cfg is immutable`);
+    },
+  );
+
+  it(
+    'a policy admin switching a policy that governs a locked ConfigMap to Audit is denied, naming it; approved ' +
+      'by two other admins it goes through',
+    async () => {
+      const { ns, policyName } = await lockedUnder('gov-audit', { unlock: APPROVERS });
+      const audit = policy('ImmutabilityPolicy', policyName, {
         match: { namespaces: [ns] },
-        exemptSubjects: { users: ['alice'] },
-      }),
-    );
-    expect(r.code).not.toBe(0);
-    // The chart's self-protection (an admission policy, evaluated before webhooks) refuses it
-    // first; Bulwark refuses it too when that is away (self-protection.test.ts).
-    expect(r.stderr).toContain(SELF_PROTECTION_DENIAL);
-    expect(r.stderr).toContain(
-      `only the policy admins (group system:masters, group policy-admins) may create ImmutabilityPolicy alice-free-${ns}, whatever RBAC allows; alice is not one of them`,
-    );
-    expect((await kubectl(['get', 'immutabilitypolicy', `alice-free-${ns}`])).stderr).toContain('NotFound');
-    const edit = await setColor(ns, 'red');
-    expect(edit.code).not.toBe(0);
-    expect(edit.stderr).toContain(`ConfigMap ${ns}/cfg is immutable`);
-  });
+        enforcement: 'Audit',
+        unlock: APPROVERS,
+      });
+      const denied = await applyAs('erin', audit);
+      expect(denied.code).not.toBe(0);
+      expect(denied.stderr).toContain(
+        `ImmutabilityPolicy ${policyName}: this change ${LOOSENS} (ConfigMap ${ns}/cfg: ` +
+          `ImmutabilityPolicy ${policyName} would switch to Audit). A change that loosens protection needs an ` +
+          `approved UnlockRequest for ImmutabilityPolicy ${policyName}`,
+      );
+      expect((await setColor(ns, 'red')).code).not.toBe(0);
 
-  it('a policy admin switching a policy that governs a locked ConfigMap to Audit is denied, naming it; approved by two other admins it goes through', async () => {
-    const { ns, policyName } = await lockedUnder('gov-audit', { unlock: APPROVERS });
-    const audit = policy('ImmutabilityPolicy', policyName, {
-      match: { namespaces: [ns] },
-      enforcement: 'Audit',
-      unlock: APPROVERS,
-    });
-    const denied = await applyAs('erin', audit);
-    expect(denied.code).not.toBe(0);
-    expect(denied.stderr).toContain(
-      `ImmutabilityPolicy ${policyName}: this change ${LOOSENS} (ConfigMap ${ns}/cfg: ImmutabilityPolicy ${policyName} would switch to Audit). A change that loosens protection needs an approved UnlockRequest for ImmutabilityPolicy ${policyName}`,
-    );
-    expect((await setColor(ns, 'red')).code).not.toBe(0);
-
-    const name = await requestUnlock(
-      [`immutabilitypolicy/${policyName}`, '--reason', 'audit only during the migration', '--duration', '30m'],
-      'erin',
-    );
-    const self = await plugin(['unlock', 'approve', name], 'erin');
-    expect(self.stderr).toContain('erin requested this unlock and cannot approve it');
-    await pluginOk(['unlock', 'approve', name], 'frank');
-    await pluginOk(['unlock', 'approve', name], 'admin');
-    const allowed = await retryUntil(
-      () => applyAs('erin', audit),
-      (r) => r.code === 0,
-      { timeoutMs: 10_000, intervalMs: 100 },
-    );
-    expect(allowed.stderr).toContain(
-      `UnlockRequest ${name} (requested by erin, approved by frank, admin) allows it until`,
-    );
-    await until(async () => (await probe(ns)).code === 0);
-  });
+      const name = await requestUnlock(
+        [`immutabilitypolicy/${policyName}`, '--reason', 'audit only during the migration', '--duration', '30m'],
+        'erin',
+      );
+      const self = await plugin(['unlock', 'approve', name], 'erin');
+      expect(self.stderr).toContain('erin requested this unlock and cannot approve it');
+      await pluginOk(['unlock', 'approve', name], 'frank');
+      await pluginOk(['unlock', 'approve', name], 'admin');
+      const allowed = await retryUntil(
+        () => applyAs('erin', audit),
+        (r) => r.code === 0,
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+      expect(allowed.stderr).toContain(
+        `UnlockRequest ${name} (requested by erin, approved by frank, admin) allows it until`,
+      );
+      await until(async () => (await probe(ns)).code === 0);
+    },
+  );
 
   it('deleting an enforcing ImagePolicy needs the same agreement', async () => {
     const ns = await newNamespace('gov-imgdel');
@@ -151,39 +162,43 @@ describe('relabelling a namespace (finding 1)', () => {
     return ns;
   }
 
-  it('alice moving a locked ConfigMap from env=prod to env=dev (Audit) is denied, naming what it would expose', async () => {
-    const ns = await prodNamespace();
-    const r = await kubectl(['label', '--overwrite', 'namespace', ns, `bulwark-e2e/env=${dev}`], { user: 'alice' });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(
-      `Namespace ${ns}: this change ${LOOSENS} (ConfigMap ${ns}/cfg: ImmutabilityPolicy gov-prod-${id} would no longer govern it; in its place ImmutabilityPolicy gov-dev-audit-${id} would switch to Audit)`,
-    );
-    // The apiserver keeps label changes made through the status and finalize subresources too.
-    const viaStatus = await kubectl(
-      [
-        'patch',
-        'namespace',
-        ns,
-        '--subresource=status',
-        '--type=merge',
-        '-p',
-        JSON.stringify({ metadata: { labels: { 'bulwark-e2e/env': dev } } }),
-      ],
-      { user: 'alice' },
-    );
-    expect(viaStatus.stderr).toContain(`Namespace ${ns}: this change ${LOOSENS}`);
-    const object = JSON.parse(await kubectlOk(kubectl, ['get', 'namespace', ns, '-o', 'json']));
-    object.metadata.labels['bulwark-e2e/env'] = dev;
-    const viaFinalize = await kubectl(['replace', '--raw', `/api/v1/namespaces/${ns}/finalize`, '-f', '-'], {
-      user: 'alice',
-      input: JSON.stringify(object),
-    });
-    expect(viaFinalize.stderr).toContain(`Namespace ${ns}: this change ${LOOSENS}`);
-    expect(
-      await kubectlOk(kubectl, ['get', 'namespace', ns, '-o', 'jsonpath={.metadata.labels.bulwark-e2e/env}']),
-    ).toBe(prod);
-    expect((await setColor(ns, 'red')).stderr).toContain('Production lock.');
-  });
+  it(
+    'alice moving a locked ConfigMap from env=prod to env=dev (Audit) is denied, naming what it would ' + 'expose',
+    async () => {
+      const ns = await prodNamespace();
+      const r = await kubectl(['label', '--overwrite', 'namespace', ns, `bulwark-e2e/env=${dev}`], { user: 'alice' });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        `Namespace ${ns}: this change ${LOOSENS} (ConfigMap ${ns}/cfg: ImmutabilityPolicy gov-prod-${id} would no ` +
+          `longer govern it; in its place ImmutabilityPolicy gov-dev-audit-${id} would switch to Audit)`,
+      );
+      // The apiserver keeps label changes made through the status and finalize subresources too.
+      const viaStatus = await kubectl(
+        [
+          'patch',
+          'namespace',
+          ns,
+          '--subresource=status',
+          '--type=merge',
+          '-p',
+          JSON.stringify({ metadata: { labels: { 'bulwark-e2e/env': dev } } }),
+        ],
+        { user: 'alice' },
+      );
+      expect(viaStatus.stderr).toContain(`Namespace ${ns}: this change ${LOOSENS}`);
+      const object = JSON.parse(await kubectlOk(kubectl, ['get', 'namespace', ns, '-o', 'json']));
+      object.metadata.labels['bulwark-e2e/env'] = dev;
+      const viaFinalize = await kubectl(['replace', '--raw', `/api/v1/namespaces/${ns}/finalize`, '-f', '-'], {
+        user: 'alice',
+        input: JSON.stringify(object),
+      });
+      expect(viaFinalize.stderr).toContain(`Namespace ${ns}: this change ${LOOSENS}`);
+      expect(
+        await kubectlOk(kubectl, ['get', 'namespace', ns, '-o', 'jsonpath={.metadata.labels.bulwark-e2e/env}']),
+      ).toBe(prod);
+      expect((await setColor(ns, 'red')).stderr).toContain('Production lock.');
+    },
+  );
 
   it('approved by two policy admins (an UnlockRequest for the Namespace), the relabelling goes through', async () => {
     const ns = await prodNamespace();
@@ -219,7 +234,8 @@ describe('relabelling a namespace (finding 1)', () => {
     const r = await kubectl(['label', 'namespace', ns, 'bulwark-e2e/team-'], { user: 'alice' });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
-      `Namespace ${ns}: this change ${LOOSENS} (images: ImagePolicy gov-img-${id} would no longer apply to namespace ${ns})`,
+      `Namespace ${ns}: this change ${LOOSENS} (images: ImagePolicy gov-img-${id} would no longer apply to ` +
+        `namespace ${ns})`,
     );
     expect((await run()).stderr).toContain('is not on an approved-digest list');
   });
@@ -238,35 +254,39 @@ describe('relabelling a namespace (finding 1)', () => {
 });
 
 describe('break-glass beside a namespaceSelector policy (finding 11)', () => {
-  it('an UnlockRequest for an object that policy does not govern is accepted; one it governs follows its approver groups', async () => {
-    const selected = `sel-${id}`;
-    await kubectlOk(kubectl, ['apply', '-f', '-'], {
-      input: policy('ImmutabilityPolicy', `gov-selector-${id}`, {
-        match: { namespaceSelector: { matchLabels: { 'bulwark-e2e/selected': selected } } },
-        unlock: { approverGroups: [`leads-${id}`] },
-      }),
-    });
-    const { ns } = await lockedUnder('gov-other', { unlock: APPROVERS });
-    const elsewhere = await plugin(
-      ['unlock', 'request', 'cm/cfg', '-n', ns, '--reason', 'not governed by the selector policy'],
-      'alice',
-    );
-    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+  it(
+    'an UnlockRequest for an object that policy does not govern is accepted; one it governs follows its ' +
+      'approver groups',
+    async () => {
+      const selected = `sel-${id}`;
+      await kubectlOk(kubectl, ['apply', '-f', '-'], {
+        input: policy('ImmutabilityPolicy', `gov-selector-${id}`, {
+          match: { namespaceSelector: { matchLabels: { 'bulwark-e2e/selected': selected } } },
+          unlock: { approverGroups: [`leads-${id}`] },
+        }),
+      });
+      const { ns } = await lockedUnder('gov-other', { unlock: APPROVERS });
+      const elsewhere = await plugin(
+        ['unlock', 'request', 'cm/cfg', '-n', ns, '--reason', 'not governed by the selector policy'],
+        'alice',
+      );
+      expect(elsewhere.code, elsewhere.stderr).toBe(0);
 
-    const inside = await newNamespace('gov-selected');
-    await kubectlOk(kubectl, ['label', 'namespace', inside, `bulwark-e2e/selected=${selected}`]);
-    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: lockedConfigMap(inside) });
-    let name = '';
-    await until(async () => {
-      const r = await plugin(['unlock', 'request', 'cm/cfg', '-n', inside, '--reason', 'governed by it'], 'alice');
-      name = /unlockrequest\/(\S+) created/.exec(r.stdout)?.[1] ?? '';
-      return r.code === 0;
-    });
-    const bob = await plugin(['unlock', 'approve', name], 'bob');
-    expect(bob.stderr).toContain(
-      `bob is not in an approver group of ImmutabilityPolicy gov-selector-${id} (leads-${id})`,
-    );
-  });
+      const inside = await newNamespace('gov-selected');
+      await kubectlOk(kubectl, ['label', 'namespace', inside, `bulwark-e2e/selected=${selected}`]);
+      await kubectlOk(kubectl, ['apply', '-f', '-'], { input: lockedConfigMap(inside) });
+      let name = '';
+      await until(async () => {
+        const r = await plugin(['unlock', 'request', 'cm/cfg', '-n', inside, '--reason', 'governed by it'], 'alice');
+        name = /unlockrequest\/(\S+) created/.exec(r.stdout)?.[1] ?? '';
+        return r.code === 0;
+      });
+      const bob = await plugin(['unlock', 'approve', name], 'bob');
+      expect(bob.stderr).toContain(
+        `bob is not in an approver group of ImmutabilityPolicy gov-selector-${id} (leads-${id})`,
+      );
+    },
+  );
 });
 
 describe('forged and stale approvals (finding 13)', () => {
@@ -291,7 +311,9 @@ describe('forged and stale approvals (finding 13)', () => {
         },
       });
     // As reported: a year long, approvals by bob and carol. And a shorter one whose forged approvals claim groups too.
-    const manifests = `${forged(`forged-year-${ns}`, '8760h')}---\n${forged(`forged-short-${ns}`, '30m', ['dev', 'approvers', 'system:authenticated'])}`;
+    const year = forged(`forged-year-${ns}`, '8760h');
+    const short = forged(`forged-short-${ns}`, '30m', ['dev', 'approvers', 'system:authenticated']);
+    const manifests = `${year}---\n${short}`;
     await whileWebhookIsAway(
       async () =>
         (await kubectl(['apply', '--validate=false', '-f', '-'], { user: 'alice', input: manifests })).code === 0,
@@ -302,7 +324,8 @@ describe('forged and stale approvals (finding 13)', () => {
       `UnlockRequest forged-year-${ns}: it lasts 8760h, longer than the 1h ImmutabilityPolicy builtin-default allows`,
     );
     expect(r.stderr).toContain(
-      `UnlockRequest forged-short-${ns}: it has 0 of the 2 approvals it needs (bob is not in an approver group of ImmutabilityPolicy builtin-default (none named) now`,
+      `UnlockRequest forged-short-${ns}: it has 0 of the 2 approvals it needs (bob is not in an approver group ` +
+        `of ImmutabilityPolicy builtin-default (none named) now`,
     );
   });
 
@@ -329,27 +352,31 @@ describe('forged and stale approvals (finding 13)', () => {
 });
 
 describe('a short unlock does not become a permanent one (finding 15)', () => {
-  it('a one-minute UPDATE unlock cannot remove the lock label, so once it is gone nobody can delete the object', async () => {
-    const { ns } = await lockedUnder('gov-unlabel', { unlock: APPROVERS });
-    const name = await requestUnlock(
-      ['cm/cfg', '-n', ns, '--reason', 'quick fix', '--operation', 'UPDATE', '--duration', '1m'],
-      'alice',
-    );
-    await pluginOk(['unlock', 'approve', name], 'bob');
-    await pluginOk(['unlock', 'approve', name], 'carol');
-    await until(async () => (await probe(ns)).code === 0);
-    const unlabel = await kubectl(['label', 'cm', 'cfg', '-n', ns, `${LOCK_LABEL.key}-`], { user: 'alice' });
-    expect(unlabel.code).not.toBe(0);
-    expect(unlabel.stderr).toContain(
-      `UnlockRequest ${name}: it does not unlock Unlabel: removing or changing the lock label needs an UnlockRequest with operation Unlabel`,
-    );
-    await kubectlOk(kubectl, ['delete', 'unlockrequest', name], { user: 'alice' });
-    const del = await kubectl(['delete', 'cm', 'cfg', '-n', ns], { user: 'dave' });
-    expect(del.code).not.toBe(0);
-    expect(del.stderr).toContain(
-      `ConfigMap ${ns}/cfg is immutable (labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}) and cannot be deleted`,
-    );
-  });
+  it(
+    'a one-minute UPDATE unlock cannot remove the lock label, so once it is gone nobody can delete the ' + 'object',
+    async () => {
+      const { ns } = await lockedUnder('gov-unlabel', { unlock: APPROVERS });
+      const name = await requestUnlock(
+        ['cm/cfg', '-n', ns, '--reason', 'quick fix', '--operation', 'UPDATE', '--duration', '1m'],
+        'alice',
+      );
+      await pluginOk(['unlock', 'approve', name], 'bob');
+      await pluginOk(['unlock', 'approve', name], 'carol');
+      await until(async () => (await probe(ns)).code === 0);
+      const unlabel = await kubectl(['label', 'cm', 'cfg', '-n', ns, `${LOCK_LABEL.key}-`], { user: 'alice' });
+      expect(unlabel.code).not.toBe(0);
+      expect(unlabel.stderr).toContain(
+        `UnlockRequest ${name}: it does not unlock Unlabel: removing or changing the lock label needs an ` +
+          `UnlockRequest with operation Unlabel`,
+      );
+      await kubectlOk(kubectl, ['delete', 'unlockrequest', name], { user: 'alice' });
+      const del = await kubectl(['delete', 'cm', 'cfg', '-n', ns], { user: 'dave' });
+      expect(del.code).not.toBe(0);
+      expect(del.stderr).toContain(
+        `ConfigMap ${ns}/cfg is immutable (labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}) and cannot be deleted`,
+      );
+    },
+  );
 
   it('an Unlabel unlock lifts the lock, and says so', async () => {
     const { ns } = await lockedUnder('gov-unlabel', { unlock: APPROVERS });

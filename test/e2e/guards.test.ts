@@ -64,7 +64,9 @@ async function createCrd(object: Record<string, unknown>): Promise<void> {
   await kubectlOk(kubectl, ['wait', '--for=condition=established', `crd/${name}`, '--timeout=30s']);
 }
 
-/** Creates a custom resource, retrying while the new resource is not yet served (404, 429 "storage is initializing"). */
+/**
+ * Creates a custom resource, retrying while the new resource is not yet served (404, 429 "storage is initializing").
+ */
 async function createObject(object: Record<string, unknown>): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {

@@ -34,6 +34,7 @@ import { freePort } from './cluster/ports.ts';
 import { registerWebhook, waitForDenial } from './cluster/registration.ts';
 import { locateTools } from './cluster/tools.ts';
 import { startProcess, type ManagedProcess } from './cluster/processes.ts';
+import { joinedRegExp } from '../helpers/regexp.ts';
 
 const NS = 'bulwark-system';
 const CHART = join(REPO_ROOT, 'charts', 'bulwark');
@@ -90,7 +91,8 @@ const unlocked = async () => (await tryChange()).code === 0;
 /** Everything a release made, by its instance label, across the kinds the chart renders. */
 async function leftovers(release: string): Promise<string> {
   const kinds =
-    'validatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings,clusterroles,clusterrolebindings,serviceaccounts,secrets,services,deployments,poddisruptionbudgets';
+    'validatingwebhookconfigurations,validatingadmissionpolicies,validatingadmissionpolicybindings,c' +
+    'lusterroles,clusterrolebindings,serviceaccounts,secrets,services,deployments,poddisruptionbudgets';
   return (
     await kubectlOk(kubectl, ['get', kinds, '-A', '-l', `app.kubernetes.io/instance=${release}`, '-o', 'name'])
   ).trim();
@@ -168,48 +170,52 @@ describe('helm chart on a real apiserver', () => {
     expect(careless.stderr).toContain('violates PodSecurity "restricted');
   });
 
-  it('installs with the webhook pointed at the local Bulwark; its configuration denies a change to a locked ConfigMap', async () => {
-    const install = await helm([
-      'install',
-      'bulwark',
-      CHART,
-      '-n',
-      NS,
-      '--set',
-      `webhook.url=${harnessUrl}`,
-      '--set',
-      'tls.mode=secret',
-      '--set',
-      'tls.secret.name=bulwark-serving',
-      '--set-file',
-      `tls.secret.caBundle=${harnessCaFile}`,
-    ]);
-    expect(install.code, install.stderr).toBe(0);
-    const vwc = await vwcJson('bulwark');
-    expect(vwc.webhooks.map((w: { name: string }) => w.name)).toEqual([
-      'immutability.bulwark.dev',
-      'subresources.bulwark.dev',
-      'policies.bulwark.dev',
-      'namespaces.bulwark.dev',
-      'images.bulwark.dev',
-      'guards.bulwark.dev',
-    ]);
-    expect(await caBundles('bulwark')).toEqual(
-      new Set([Buffer.from(await readFile(harnessCaFile)).toString('base64')]),
-    );
+  it(
+    'installs with the webhook pointed at the local Bulwark; its configuration denies a change to a locked ' +
+      'ConfigMap',
+    async () => {
+      const install = await helm([
+        'install',
+        'bulwark',
+        CHART,
+        '-n',
+        NS,
+        '--set',
+        `webhook.url=${harnessUrl}`,
+        '--set',
+        'tls.mode=secret',
+        '--set',
+        'tls.secret.name=bulwark-serving',
+        '--set-file',
+        `tls.secret.caBundle=${harnessCaFile}`,
+      ]);
+      expect(install.code, install.stderr).toBe(0);
+      const vwc = await vwcJson('bulwark');
+      expect(vwc.webhooks.map((w: { name: string }) => w.name)).toEqual([
+        'immutability.bulwark.dev',
+        'subresources.bulwark.dev',
+        'policies.bulwark.dev',
+        'namespaces.bulwark.dev',
+        'images.bulwark.dev',
+        'guards.bulwark.dev',
+      ]);
+      expect(await caBundles('bulwark')).toEqual(
+        new Set([Buffer.from(await readFile(harnessCaFile)).toString('base64')]),
+      );
 
-    await until('the chart`s webhook configuration is in force', locked);
-    const apply = await kubectl(['apply', '-f', '-'], {
-      input: stringify({
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'cfg', namespace, labels: LOCKED },
-        data: { color: 'green' },
-      }),
-    });
-    expect(isImmutabilityDenial(apply), apply.stderr).toBe(true);
-    expect(apply.stderr).toContain('data.color');
-  });
+      await until('the chart`s webhook configuration is in force', locked);
+      const apply = await kubectl(['apply', '-f', '-'], {
+        input: stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'cfg', namespace, labels: LOCKED },
+          data: { color: 'green' },
+        }),
+      });
+      expect(isImmutabilityDenial(apply), apply.stderr).toBe(true);
+      expect(apply.stderr).toContain('data.color');
+    },
+  );
 
   it('sends scale requests (no labels on a Scale) and policy objects through their own entries', async () => {
     const scale = await kubectl(['scale', 'deployment', 'web', '-n', namespace, '--replicas=3']);
@@ -255,7 +261,8 @@ describe('helm chart on a real apiserver', () => {
     // Self-protection refuses first (admission policies run before webhooks); Bulwark would too.
     expect(del.stderr).toMatch(
       new RegExp(
-        `${SELF_PROTECTED} \\(group system:masters(, group policy-admins)?\\) may delete ImmutabilityPolicy ${name}-prod`,
+        `${SELF_PROTECTED} \\(group system:masters(, group policy-admins)?\\) may delete ` +
+          `ImmutabilityPolicy ${name}-prod`,
       ),
     );
     // Under the prod policy (as strict as the built-in default: no agreement needed), then towards Audit.
@@ -274,171 +281,195 @@ describe('helm chart on a real apiserver', () => {
     expect(annotate.code, annotate.stderr).toBe(0);
   });
 
-  it('sends a Binding that would write annotations onto a locked pod through the subresources entry; the scheduler`s plain one passes', async () => {
-    const bind = (metadata: object) =>
-      kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/pending/binding`, '-f', '-'], {
-        input: JSON.stringify({
-          apiVersion: 'v1',
-          kind: 'Binding',
-          metadata: { name: 'pending', ...metadata },
-          target: { kind: 'Node', name: 'node-1' },
-        }),
-      });
-    const annotated = await bind({ annotations: { owner: 'mallory' } });
-    expect(annotated.code).not.toBe(0);
-    expect(annotated.stderr).toContain('admission webhook "subresources.bulwark.dev" denied the request');
-    expect(annotated.stderr).toContain('metadata.annotations.owner (added)');
-    // Only zone and region labels (what the apiserver adds from the node): not sent at all,
-    // which shows the matchCondition at work, since Bulwark itself would refuse this one
-    // (it replaces the pod's own zone label).
-    const plain = await bind({ labels: { 'topology.kubernetes.io/zone': 'zone-a' } });
-    expect(plain.code, plain.stderr).toBe(0);
-  });
+  it(
+    'sends a Binding that would write annotations onto a locked pod through the subresources entry; the ' +
+      'scheduler`s plain one passes',
+    async () => {
+      const bind = (metadata: object) =>
+        kubectl(['create', '--raw', `/api/v1/namespaces/${namespace}/pods/pending/binding`, '-f', '-'], {
+          input: JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'Binding',
+            metadata: { name: 'pending', ...metadata },
+            target: { kind: 'Node', name: 'node-1' },
+          }),
+        });
+      const annotated = await bind({ annotations: { owner: 'mallory' } });
+      expect(annotated.code).not.toBe(0);
+      expect(annotated.stderr).toContain('admission webhook "subresources.bulwark.dev" denied the request');
+      expect(annotated.stderr).toContain('metadata.annotations.owner (added)');
+      // Only zone and region labels (what the apiserver adds from the node): not sent at all,
+      // which shows the matchCondition at work, since Bulwark itself would refuse this one
+      // (it replaces the pod's own zone label).
+      const plain = await bind({ labels: { 'topology.kubernetes.io/zone': 'zone-a' } });
+      expect(plain.code, plain.stderr).toBe(0);
+    },
+  );
 
-  it('self-protection (on by default): a non-admin cannot delete or weaken the webhook configuration or touch the CRDs; an admin can', async () => {
-    // Like webhook configurations, admission policies come into force a moment after they are stored.
-    await until('the self-protection policy is in force', async () =>
-      (
-        await kubectl(['delete', 'validatingwebhookconfiguration', 'bulwark', '--dry-run=server'], { user: 'alice' })
-      ).stderr.includes(SELF_PROTECTED),
-    );
-    const entries = (await vwcJson('bulwark')).webhooks.length;
-    const weaken = (op: unknown) =>
-      kubectl(
-        [
-          'patch',
-          'validatingwebhookconfiguration',
-          'bulwark',
-          '--type=json',
-          '-p',
-          JSON.stringify([op]),
-          '--dry-run=server',
-        ],
-        { user: 'alice' },
+  it(
+    'self-protection (on by default): a non-admin cannot delete or weaken the webhook configuration or touch ' +
+      'the CRDs; an admin can',
+    async () => {
+      // Like webhook configurations, admission policies come into force a moment after they are stored.
+      await until('the self-protection policy is in force', async () =>
+        (
+          await kubectl(['delete', 'validatingwebhookconfiguration', 'bulwark', '--dry-run=server'], { user: 'alice' })
+        ).stderr.includes(SELF_PROTECTED),
       );
-    const attempts = await Promise.all([
-      kubectl(['delete', 'validatingwebhookconfiguration', 'bulwark', '--dry-run=server'], { user: 'alice' }),
-      weaken({ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }),
-      weaken({ op: 'remove', path: `/webhooks/${entries - 1}` }),
-      weaken({ op: 'remove', path: '/webhooks/0/rules/0' }),
-      weaken({ op: 'replace', path: '/webhooks/0/namespaceSelector', value: { matchLabels: { nowhere: 'true' } } }),
-      weaken({
-        op: 'replace',
-        path: '/webhooks/0/clientConfig/caBundle',
-        value: Buffer.from('not the CA').toString('base64'),
-      }),
-      kubectl(['delete', 'customresourcedefinition', 'imagepolicies.bulwark.dev', '--dry-run=server'], {
-        user: 'alice',
-      }),
-      kubectl(['label', 'customresourcedefinition', 'immutabilitypolicies.bulwark.dev', 'x=y', '--dry-run=server'], {
-        user: 'alice',
-      }),
-    ]);
-    for (const r of attempts) {
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(
-        /Bulwark self-protection: only the policy admins \(group system:masters(, group policy-admins)?\) may (delete|change) (ValidatingWebhookConfiguration bulwark|CustomResourceDefinition \S+), whatever RBAC allows; alice is not one of them/,
-      );
-    }
-    expect(await locked()).toBe(true);
-    const admin = await kubectl([
-      'patch',
-      'validatingwebhookconfiguration',
-      'bulwark',
-      '--type=json',
-      '-p',
-      JSON.stringify([{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }]),
-      '--dry-run=server',
-    ]);
-    expect(admin.code, admin.stderr).toBe(0);
-    const adminCrd = await kubectl([
-      'delete',
-      'customresourcedefinition',
-      'imagepolicies.bulwark.dev',
-      '--dry-run=server',
-    ]);
-    expect(adminCrd.code, adminCrd.stderr).toBe(0);
-  });
-
-  it('self-protection guards the release namespace: alice cannot touch the Deployment, Service, Secrets, tokens, RBAC, or run anything there; the cluster`s controllers and admins can', async () => {
-    await kubectlOk(kubectl, ['create', 'secret', 'generic', 'cosign-pub', '-n', NS, '--from-literal=cosign.pub=key']);
-    const asAlice = (args: string[]) => kubectl([...args, '-n', NS], { user: 'alice' });
-    const dry = '--dry-run=server';
-    const refused = await Promise.all([
-      asAlice(['set', 'image', 'deployment/bulwark', 'bulwark=registry.local/evil:1', dry]),
-      asAlice(['scale', 'deployment/bulwark', '--replicas=0', dry]),
-      asAlice(['patch', 'service', 'bulwark', '--type=merge', '-p', '{"spec":{"selector":{"app":"mine"}}}', dry]),
-      asAlice(['delete', 'serviceaccount', 'bulwark', dry]),
-      asAlice(['patch', 'secret', 'cosign-pub', '--type=merge', '-p', '{"stringData":{"cosign.pub":"mine"}}', dry]),
-      kubectl(['create', '-f', '-', dry], {
-        user: 'alice',
-        input: stringify({
-          apiVersion: 'v1',
-          kind: 'Secret',
-          type: 'kubernetes.io/service-account-token',
-          metadata: {
-            name: 'bulwark-token',
-            namespace: NS,
-            annotations: { 'kubernetes.io/service-account.name': 'bulwark' },
-          },
+      const entries = (await vwcJson('bulwark')).webhooks.length;
+      const weaken = (op: unknown) =>
+        kubectl(
+          [
+            'patch',
+            'validatingwebhookconfiguration',
+            'bulwark',
+            '--type=json',
+            '-p',
+            JSON.stringify([op]),
+            '--dry-run=server',
+          ],
+          { user: 'alice' },
+        );
+      const attempts = await Promise.all([
+        kubectl(['delete', 'validatingwebhookconfiguration', 'bulwark', '--dry-run=server'], { user: 'alice' }),
+        weaken({ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }),
+        weaken({ op: 'remove', path: `/webhooks/${entries - 1}` }),
+        weaken({ op: 'remove', path: '/webhooks/0/rules/0' }),
+        weaken({ op: 'replace', path: '/webhooks/0/namespaceSelector', value: { matchLabels: { nowhere: 'true' } } }),
+        weaken({
+          op: 'replace',
+          path: '/webhooks/0/clientConfig/caBundle',
+          value: Buffer.from('not the CA').toString('base64'),
         }),
-      }),
-      asAlice(['create', 'token', 'bulwark']),
-      kubectl(['create', '-f', '-', dry], { user: 'alice', input: restrictedPod('reader') }),
-      asAlice(['create', 'deployment', 'shadow', `--image=${IMAGE}`, dry]),
-      asAlice(['create', 'rolebinding', 'mine', '--clusterrole=admin', '--user=alice', dry]),
-      asAlice(['delete', 'poddisruptionbudget', 'bulwark', dry]),
-      kubectl(['delete', 'clusterrolebinding', 'bulwark', dry], { user: 'alice' }),
-      kubectl(['delete', 'namespace', NS, dry], { user: 'alice' }),
-    ]);
-    for (const r of refused) {
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain(SELF_PROTECTED);
-      expect(r.stderr).toContain('alice is not one of them');
-    }
-    expect(refused[0]?.stderr).toContain(`may change Deployment ${NS}/bulwark`);
-    expect(refused[6]?.stderr).toContain(`may create serviceaccounts/token ${NS}/bulwark`);
-
-    // The cluster's own components keep Bulwark running: the deployment controller writes its
-    // revision, the replicaset controller makes pods (kube-controller-manager's shared identity
-    // too), the kubelet asks for their tokens. Impersonated, with the dev group for RBAC.
-    const as = (user: string, ...groups: string[]) => [
-      `--as=${user}`,
-      ...['dev', ...groups].map((g) => `--as-group=${g}`),
-    ];
-    const allowed = await Promise.all([
-      kubectl([
-        'annotate',
-        'deployment',
+        kubectl(['delete', 'customresourcedefinition', 'imagepolicies.bulwark.dev', '--dry-run=server'], {
+          user: 'alice',
+        }),
+        kubectl(['label', 'customresourcedefinition', 'immutabilitypolicies.bulwark.dev', 'x=y', '--dry-run=server'], {
+          user: 'alice',
+        }),
+      ]);
+      for (const r of attempts) {
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toMatch(
+          joinedRegExp(
+            /Bulwark self-protection: only the policy admins \(group system:masters(, group policy-admins)?/,
+            /\) may (delete|change) (ValidatingWebhookConfiguration bulwark|CustomResourceDefinition \S+)/,
+            /, whatever RBAC allows; alice is not one of them/,
+          ),
+        );
+      }
+      expect(await locked()).toBe(true);
+      const admin = await kubectl([
+        'patch',
+        'validatingwebhookconfiguration',
         'bulwark',
+        '--type=json',
+        '-p',
+        JSON.stringify([{ op: 'replace', path: '/webhooks/0/failurePolicy', value: 'Ignore' }]),
+        '--dry-run=server',
+      ]);
+      expect(admin.code, admin.stderr).toBe(0);
+      const adminCrd = await kubectl([
+        'delete',
+        'customresourcedefinition',
+        'imagepolicies.bulwark.dev',
+        '--dry-run=server',
+      ]);
+      expect(adminCrd.code, adminCrd.stderr).toBe(0);
+    },
+  );
+
+  it(
+    'self-protection guards the release namespace: alice cannot touch the Deployment, Service, Secrets, ' +
+      'tokens, RBAC, or run anything there; the cluster`s controllers and admins can',
+    async () => {
+      await kubectlOk(kubectl, [
+        'create',
+        'secret',
+        'generic',
+        'cosign-pub',
         '-n',
         NS,
-        'deployment.kubernetes.io/revision=2',
+        '--from-literal=cosign.pub=key',
+      ]);
+      const asAlice = (args: string[]) => kubectl([...args, '-n', NS], { user: 'alice' });
+      const dry = '--dry-run=server';
+      const refused = await Promise.all([
+        asAlice(['set', 'image', 'deployment/bulwark', 'bulwark=registry.local/evil:1', dry]),
+        asAlice(['scale', 'deployment/bulwark', '--replicas=0', dry]),
+        asAlice(['patch', 'service', 'bulwark', '--type=merge', '-p', '{"spec":{"selector":{"app":"mine"}}}', dry]),
+        asAlice(['delete', 'serviceaccount', 'bulwark', dry]),
+        asAlice(['patch', 'secret', 'cosign-pub', '--type=merge', '-p', '{"stringData":{"cosign.pub":"mine"}}', dry]),
+        kubectl(['create', '-f', '-', dry], {
+          user: 'alice',
+          input: stringify({
+            apiVersion: 'v1',
+            kind: 'Secret',
+            type: 'kubernetes.io/service-account-token',
+            metadata: {
+              name: 'bulwark-token',
+              namespace: NS,
+              annotations: { 'kubernetes.io/service-account.name': 'bulwark' },
+            },
+          }),
+        }),
+        asAlice(['create', 'token', 'bulwark']),
+        kubectl(['create', '-f', '-', dry], { user: 'alice', input: restrictedPod('reader') }),
+        asAlice(['create', 'deployment', 'shadow', `--image=${IMAGE}`, dry]),
+        asAlice(['create', 'rolebinding', 'mine', '--clusterrole=admin', '--user=alice', dry]),
+        asAlice(['delete', 'poddisruptionbudget', 'bulwark', dry]),
+        kubectl(['delete', 'clusterrolebinding', 'bulwark', dry], { user: 'alice' }),
+        kubectl(['delete', 'namespace', NS, dry], { user: 'alice' }),
+      ]);
+      for (const r of refused) {
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain(SELF_PROTECTED);
+        expect(r.stderr).toContain('alice is not one of them');
+      }
+      expect(refused[0]?.stderr).toContain(`may change Deployment ${NS}/bulwark`);
+      expect(refused[6]?.stderr).toContain(`may create serviceaccounts/token ${NS}/bulwark`);
+
+      // The cluster's own components keep Bulwark running: the deployment controller writes its
+      // revision, the replicaset controller makes pods (kube-controller-manager's shared identity
+      // too), the kubelet asks for their tokens. Impersonated, with the dev group for RBAC.
+      const as = (user: string, ...groups: string[]) => [
+        `--as=${user}`,
+        ...['dev', ...groups].map((g) => `--as-group=${g}`),
+      ];
+      const allowed = await Promise.all([
+        kubectl([
+          'annotate',
+          'deployment',
+          'bulwark',
+          '-n',
+          NS,
+          'deployment.kubernetes.io/revision=2',
+          dry,
+          ...as('system:serviceaccount:kube-system:deployment-controller'),
+        ]),
+        kubectl(['create', '-f', '-', dry, ...as('system:serviceaccount:kube-system:replicaset-controller')], {
+          input: restrictedPod('bulwark-abc'),
+        }),
+        kubectl(['create', '-f', '-', dry, ...as('system:kube-controller-manager')], {
+          input: restrictedPod('bulwark-def'),
+        }),
+        kubectl(['create', 'token', 'bulwark', '-n', NS, ...as('system:node:node-1', 'system:nodes')]),
+        kubectl(['set', 'image', 'deployment/bulwark', '-n', NS, 'bulwark=registry.local/next:2', dry]),
+        kubectl(['delete', 'secret', 'cosign-pub', '-n', NS, dry]),
+      ]);
+      for (const r of allowed) expect(r.code, r.stderr).toBe(0);
+      // But a controller's identity is no key outside the release namespace's objects.
+      const elsewhere = await kubectl([
+        'annotate',
+        'validatingwebhookconfiguration',
+        'bulwark',
+        'x=y',
         dry,
         ...as('system:serviceaccount:kube-system:deployment-controller'),
-      ]),
-      kubectl(['create', '-f', '-', dry, ...as('system:serviceaccount:kube-system:replicaset-controller')], {
-        input: restrictedPod('bulwark-abc'),
-      }),
-      kubectl(['create', '-f', '-', dry, ...as('system:kube-controller-manager')], {
-        input: restrictedPod('bulwark-def'),
-      }),
-      kubectl(['create', 'token', 'bulwark', '-n', NS, ...as('system:node:node-1', 'system:nodes')]),
-      kubectl(['set', 'image', 'deployment/bulwark', '-n', NS, 'bulwark=registry.local/next:2', dry]),
-      kubectl(['delete', 'secret', 'cosign-pub', '-n', NS, dry]),
-    ]);
-    for (const r of allowed) expect(r.code, r.stderr).toBe(0);
-    // But a controller's identity is no key outside the release namespace's objects.
-    const elsewhere = await kubectl([
-      'annotate',
-      'validatingwebhookconfiguration',
-      'bulwark',
-      'x=y',
-      dry,
-      ...as('system:serviceaccount:kube-system:deployment-controller'),
-    ]);
-    expect(elsewhere.stderr).toContain(SELF_PROTECTED);
-  });
+      ]);
+      expect(elsewhere.stderr).toContain(SELF_PROTECTED);
+    },
+  );
 
   it('self-protection in certManager mode: the CA injector may change the caBundle and nothing else', async () => {
     // Only the policy and the webhook configuration (there is no cert-manager here), pointed
@@ -541,107 +572,111 @@ describe('helm chart on a real apiserver', () => {
     await until('changes are possible again after uninstall', unlocked);
   });
 
-  it('tls.mode=generate: a Bulwark serving the generated certificate under the chart`s ServiceAccount decides; upgrades keep the CA', async () => {
-    const port = await freePort();
-    const install = await helm([
-      'install',
-      'gen',
-      CHART,
-      '-n',
-      NS,
-      '--set',
-      `webhook.url=https://localhost:${port}/validate`,
-      '--set',
-      'deployment.enabled=false',
-      // Ignore until the second Bulwark runs: it needs the certificate this install makes.
-      '--set',
-      'webhook.failurePolicy=Ignore',
-      '--set',
-      'tls.extraDnsNames={localhost}',
-    ]);
-    expect(install.code, install.stderr).toBe(0);
-    const secret = async () =>
-      JSON.parse(await kubectlOk(kubectl, ['get', 'secret', 'gen-bulwark-tls', '-n', NS, '-o', 'json'])).data as Record<
-        string,
-        string
-      >;
-    const issued = await secret();
-    expect(await caBundles('gen-bulwark')).toEqual(new Set([issued['ca.crt']]));
-    const pem = (key: string) => Buffer.from(issued[key] ?? '', 'base64').toString('utf8');
-    expect(new X509Certificate(pem('tls.crt')).checkIssued(new X509Certificate(pem('ca.crt')))).toBe(true);
+  it(
+    'tls.mode=generate: a Bulwark serving the generated certificate under the chart`s ServiceAccount decides; ' +
+      'upgrades keep the CA',
+    async () => {
+      const port = await freePort();
+      const install = await helm([
+        'install',
+        'gen',
+        CHART,
+        '-n',
+        NS,
+        '--set',
+        `webhook.url=https://localhost:${port}/validate`,
+        '--set',
+        'deployment.enabled=false',
+        // Ignore until the second Bulwark runs: it needs the certificate this install makes.
+        '--set',
+        'webhook.failurePolicy=Ignore',
+        '--set',
+        'tls.extraDnsNames={localhost}',
+      ]);
+      expect(install.code, install.stderr).toBe(0);
+      const secret = async () =>
+        JSON.parse(await kubectlOk(kubectl, ['get', 'secret', 'gen-bulwark-tls', '-n', NS, '-o', 'json']))
+          .data as Record<string, string>;
+      const issued = await secret();
+      expect(await caBundles('gen-bulwark')).toEqual(new Set([issued['ca.crt']]));
+      const pem = (key: string) => Buffer.from(issued[key] ?? '', 'base64').toString('utf8');
+      expect(new X509Certificate(pem('tls.crt')).checkIssued(new X509Certificate(pem('ca.crt')))).toBe(true);
 
-    second = await startSecondBulwark(port, { ca: pem('ca.crt'), cert: pem('tls.crt'), key: pem('tls.key') });
+      second = await startSecondBulwark(port, { ca: pem('ca.crt'), cert: pem('tls.crt'), key: pem('tls.key') });
 
-    const upgrade = await helm([
-      'upgrade',
-      'gen',
-      CHART,
-      '-n',
-      NS,
-      '--reuse-values',
-      '--set',
-      'webhook.failurePolicy=Fail',
-    ]);
-    expect(upgrade.code, upgrade.stderr).toBe(0);
-    expect(await secret()).toEqual(issued);
-    expect(await caBundles('gen-bulwark')).toEqual(new Set([issued['ca.crt']]));
+      const upgrade = await helm([
+        'upgrade',
+        'gen',
+        CHART,
+        '-n',
+        NS,
+        '--reuse-values',
+        '--set',
+        'webhook.failurePolicy=Fail',
+      ]);
+      expect(upgrade.code, upgrade.stderr).toBe(0);
+      expect(await secret()).toEqual(issued);
+      expect(await caBundles('gen-bulwark')).toEqual(new Set([issued['ca.crt']]));
 
-    await until('the generate-mode release denies through the second Bulwark', locked);
-    const scale = await kubectl(['scale', 'deployment', 'web', '-n', namespace, '--replicas=3']);
-    expect(scale.stderr).toContain('admission webhook "subresources.bulwark.dev" denied the request');
-    expect(scale.stderr).toContain('spec.replicas');
-    const log = await readFile(second.logFile, 'utf8');
-    expect(log).toContain(`"source":"ImmutabilityPolicy","msg":"informer synced"`);
+      await until('the generate-mode release denies through the second Bulwark', locked);
+      const scale = await kubectl(['scale', 'deployment', 'web', '-n', namespace, '--replicas=3']);
+      expect(scale.stderr).toContain('admission webhook "subresources.bulwark.dev" denied the request');
+      expect(scale.stderr).toContain('spec.replicas');
+      const log = await readFile(second.logFile, 'utf8');
+      expect(log).toContain(`"source":"ImmutabilityPolicy","msg":"informer synced"`);
 
-    // Break-glass reads the UnlockRequest's target (rbac.readUnlockTargets); without that
-    // grant the request is refused because the target cannot be read.
-    const unlock = () =>
-      kubectl(['create', '--dry-run=server', '-f', '-'], {
-        user: 'alice',
-        input: stringify({
-          apiVersion: 'bulwark.dev/v1alpha1',
-          kind: 'UnlockRequest',
-          metadata: { name: `helm-e2e-${attempt++}` },
-          spec: {
-            target: { apiVersion: 'v1', kind: 'ConfigMap', namespace, name: 'cfg' },
-            operations: ['UPDATE'],
-            reason: 'helm e2e',
-            duration: '10m',
-            requester: 'alice',
-          },
-        }),
-      });
-    const readable = await unlock();
-    // Admitted or denied on its merits (with no ImmutabilityPolicy nobody may approve), but read.
-    expect(
-      readable.code === 0 || readable.stderr.includes('admission webhook "policies.bulwark.dev" denied'),
-      readable.stderr,
-    ).toBe(true);
-    expect(readable.stderr).not.toContain('cannot read the target');
-    const narrowed = await helm([
-      'upgrade',
-      'gen',
-      CHART,
-      '-n',
-      NS,
-      '--reuse-values',
-      '--set',
-      'rbac.readUnlockTargets=false',
-    ]);
-    expect(narrowed.code, narrowed.stderr).toBe(0);
-    const unreadable = await unlock();
-    expect(unreadable.stderr).toContain('admission webhook "policies.bulwark.dev" denied the request');
-    expect(unreadable.stderr).toContain('cannot read the target ConfigMap');
-    expect(await secret()).toEqual(issued);
+      // Break-glass reads the UnlockRequest's target (rbac.readUnlockTargets); without that
+      // grant the request is refused because the target cannot be read.
+      const unlock = () =>
+        kubectl(['create', '--dry-run=server', '-f', '-'], {
+          user: 'alice',
+          input: stringify({
+            apiVersion: 'bulwark.dev/v1alpha1',
+            kind: 'UnlockRequest',
+            metadata: { name: `helm-e2e-${attempt++}` },
+            spec: {
+              target: { apiVersion: 'v1', kind: 'ConfigMap', namespace, name: 'cfg' },
+              operations: ['UPDATE'],
+              reason: 'helm e2e',
+              duration: '10m',
+              requester: 'alice',
+            },
+          }),
+        });
+      const readable = await unlock();
+      // Admitted or denied on its merits (with no ImmutabilityPolicy nobody may approve), but read.
+      expect(
+        readable.code === 0 || readable.stderr.includes('admission webhook "policies.bulwark.dev" denied'),
+        readable.stderr,
+      ).toBe(true);
+      expect(readable.stderr).not.toContain('cannot read the target');
+      const narrowed = await helm([
+        'upgrade',
+        'gen',
+        CHART,
+        '-n',
+        NS,
+        '--reuse-values',
+        '--set',
+        'rbac.readUnlockTargets=false',
+      ]);
+      expect(narrowed.code, narrowed.stderr).toBe(0);
+      const unreadable = await unlock();
+      expect(unreadable.stderr).toContain('admission webhook "policies.bulwark.dev" denied the request');
+      expect(unreadable.stderr).toContain('cannot read the target ConfigMap');
+      expect(await secret()).toEqual(issued);
 
-    const uninstall = await helm(['uninstall', 'gen', '-n', NS]);
-    expect(uninstall.code, uninstall.stderr).toBe(0);
-    expect(await leftovers('gen')).toBe('');
-    await until('changes are possible again after uninstall', unlocked);
-  });
+      const uninstall = await helm(['uninstall', 'gen', '-n', NS]);
+      expect(uninstall.code, uninstall.stderr).toBe(0);
+      expect(await leftovers('gen')).toBe('');
+      await until('changes are possible again after uninstall', unlocked);
+    },
+  );
 });
 
-/** A pod running as Bulwark's ServiceAccount, with what Pod Security "restricted" (the release namespace's) asks for. */
+/**
+ * A pod running as Bulwark's ServiceAccount, with what Pod Security "restricted" (the release namespace's) asks for.
+ */
 function restrictedPod(name: string): string {
   return stringify({
     apiVersion: 'v1',

@@ -159,7 +159,8 @@ describe('image volumes are checked like containers', () => {
     );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
-      `image "example.invalid/evil:latest" (spec.volumes[0].image.reference) matches no ImagePolicy, and strict-${strict} denies unmatched images`,
+      `image "example.invalid/evil:latest" (spec.volumes[0].image.reference) matches no ImagePolicy, and ` +
+        `strict-${strict} denies unmatched images`,
     );
   });
 });

@@ -119,31 +119,35 @@ describe("rotating the key in a policy's Secret", () => {
     expect(r.stderr).toContain(`Secret ${ns}/cosign-pub is immutable`);
   });
 
-  it("after an approved rotation, the old key's image is denied at once (within the Secret cache) and the new key's admitted", async () => {
-    const unlock = await approvedUnlock(
-      { apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'cosign-pub' },
-      ['UPDATE'],
-      { reason: 'rotate the release key' },
-    );
-    await kubectlOk(kubectl, ['apply', '-f', '-'], {
-      user: 'alice',
-      input: keySecret('cosign-pub', newKey.publicKeyPem, true),
-    });
-    await kubectlOk(kubectl, ['delete', 'unlockrequest', unlock]);
-    // Bulwark re-reads Secrets at most 10 s old; the cached "verified" (10 minutes) must not outlive that.
-    const r = await retryUntil(
-      () => runPod(signedOld),
-      (result) => result.code !== 0,
-      { timeoutMs: 20_000, intervalMs: 500 },
-    );
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(DENIED);
-    expect(r.stderr).toContain(
-      `image "${signedOld}" (spec.containers[0].image) is signed, but by a key the policy does not trust`,
-    );
-    const ok = await runPod(signedNew);
-    expect(ok.code, ok.stderr).toBe(0);
-  });
+  it(
+    "after an approved rotation, the old key's image is denied at once (within the Secret cache) and the new " +
+      "key's admitted",
+    async () => {
+      const unlock = await approvedUnlock(
+        { apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'cosign-pub' },
+        ['UPDATE'],
+        { reason: 'rotate the release key' },
+      );
+      await kubectlOk(kubectl, ['apply', '-f', '-'], {
+        user: 'alice',
+        input: keySecret('cosign-pub', newKey.publicKeyPem, true),
+      });
+      await kubectlOk(kubectl, ['delete', 'unlockrequest', unlock]);
+      // Bulwark re-reads Secrets at most 10 s old; the cached "verified" (10 minutes) must not outlive that.
+      const r = await retryUntil(
+        () => runPod(signedOld),
+        (result) => result.code !== 0,
+        { timeoutMs: 20_000, intervalMs: 500 },
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(DENIED);
+      expect(r.stderr).toContain(
+        `image "${signedOld}" (spec.containers[0].image) is signed, but by a key the policy does not trust`,
+      );
+      const ok = await runPod(signedNew);
+      expect(ok.code, ok.stderr).toBe(0);
+    },
+  );
 });
 
 describe('a key Secret without the lock label', () => {
@@ -156,7 +160,8 @@ describe('a key Secret without the lock label', () => {
     );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
-      `could not be verified: the policy's key or credentials are unavailable (ImagePolicy unlocked-${ns}): the key Secret ${ns}/unlocked-pub is not locked (labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value})`,
+      `could not be verified: the policy's key or credentials are unavailable (ImagePolicy unlocked-${ns}): the ` +
+        `key Secret ${ns}/unlocked-pub is not locked (labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value})`,
     );
   });
 });

@@ -104,17 +104,21 @@ describe('kubectl apply of a locked ConfigMap', () => {
     expect(after).toMatchObject({ uid: before.get(name)?.uid, content: JSON.stringify(ORIGINAL) });
   });
 
-  it('accepts the first kubectl apply of an object made by kubectl create (kubectl only adds its last-applied annotation)', async () => {
-    const result = await applyAs('alice', ['apply', '-f', '-'], configMap(ref('created'), ORIGINAL));
+  it(
+    'accepts the first kubectl apply of an object made by kubectl create (kubectl only adds its last-applied ' +
+      'annotation)',
+    async () => {
+      const result = await applyAs('alice', ['apply', '-f', '-'], configMap(ref('created'), ORIGINAL));
 
-    expectAllowed(result);
-    expect(result.stderr).toContain('missing the kubectl.kubernetes.io/last-applied-configuration annotation');
-    expect(result.stdout).toContain('configmap/created configured');
-    expect(await stamp(ref('created'))).toMatchObject({
-      uid: before.get('created')?.uid,
-      content: JSON.stringify(ORIGINAL),
-    });
-  });
+      expectAllowed(result);
+      expect(result.stderr).toContain('missing the kubectl.kubernetes.io/last-applied-configuration annotation');
+      expect(result.stdout).toContain('configmap/created configured');
+      expect(await stamp(ref('created'))).toMatchObject({
+        uid: before.get('created')?.uid,
+        content: JSON.stringify(ORIGINAL),
+      });
+    },
+  );
 });
 
 describe('every other way kubectl writes a change to a locked ConfigMap is denied', () => {

@@ -123,18 +123,22 @@ describe('a Binding of a locked pending pod', () => {
     },
   );
 
-  it("that only names the node (what the scheduler sends) is allowed, also where the apiserver adds the node's zone and region labels", async () => {
-    const plain = pod('scheduled');
-    const zoned = pod('scheduled-zoned');
-    await create(plain.manifest, zoned.manifest);
+  it(
+    "that only names the node (what the scheduler sends) is allowed, also where the apiserver adds the node's " +
+      'zone and region labels',
+    async () => {
+      const plain = pod('scheduled');
+      const zoned = pod('scheduled-zoned');
+      await create(plain.manifest, zoned.manifest);
 
-    expectAllowed(await bind(plain.name, 'some-node'));
-    expectAllowed(await bind(zoned.name, NODE));
+      expectAllowed(await bind(plain.name, 'some-node'));
+      expectAllowed(await bind(zoned.name, NODE));
 
-    expect((await stamp(plain, '{.spec.nodeName}')).content).toBe('some-node');
-    const labels = JSON.parse((await stamp(zoned, '{.metadata.labels}')).content) as Record<string, string>;
-    expect(labels).toMatchObject({ [ZONE]: 'zone-a', [REGION]: 'region-1', [LOCK_LABEL.key]: LOCK_LABEL.value });
-  });
+      expect((await stamp(plain, '{.spec.nodeName}')).content).toBe('some-node');
+      const labels = JSON.parse((await stamp(zoned, '{.metadata.labels}')).content) as Record<string, string>;
+      expect(labels).toMatchObject({ [ZONE]: 'zone-a', [REGION]: 'region-1', [LOCK_LABEL.key]: LOCK_LABEL.value });
+    },
+  );
 });
 
 it('a Binding with annotations of an unlocked pod is allowed', async () => {

@@ -157,26 +157,30 @@ describe('the last-applied annotation', () => {
     expect(await stamp(ref, content)).toMatchObject({ uid: before.uid, content: before.content });
   });
 
-  it('kubectl apply --server-side over a client-side applied Deployment is allowed (the apiserver rewrites the annotation)', async () => {
-    const ref = { resource: 'deployment', name: 'ssa-over-csa', namespace: ns };
-    const manifest = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: ref.name, namespace: ns, labels: LOCK_LABELS },
-      spec: {
-        selector: { matchLabels: { app: 'x' } },
-        template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'app', image: IMAGE }] } },
-      },
-    };
-    await kubectlOk(kubectl, ['apply', '-f', '-'], { user: 'alice', input: yaml(manifest) });
-    const annotationBefore = await annotationOf(ref, LAST_APPLIED);
+  it(
+    'kubectl apply --server-side over a client-side applied Deployment is allowed (the apiserver rewrites the ' +
+      'annotation)',
+    async () => {
+      const ref = { resource: 'deployment', name: 'ssa-over-csa', namespace: ns };
+      const manifest = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: ref.name, namespace: ns, labels: LOCK_LABELS },
+        spec: {
+          selector: { matchLabels: { app: 'x' } },
+          template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'app', image: IMAGE }] } },
+        },
+      };
+      await kubectlOk(kubectl, ['apply', '-f', '-'], { user: 'alice', input: yaml(manifest) });
+      const annotationBefore = await annotationOf(ref, LAST_APPLIED);
 
-    const result = await kubectl(['apply', '--server-side', '-f', '-'], { user: 'alice', input: yaml(manifest) });
+      const result = await kubectl(['apply', '--server-side', '-f', '-'], { user: 'alice', input: yaml(manifest) });
 
-    expectAllowed(result);
-    expect(result.stdout).toContain('serverside-applied');
-    expect(await annotationOf(ref, LAST_APPLIED)).not.toBe(annotationBefore);
-  });
+      expectAllowed(result);
+      expect(result.stdout).toContain('serverside-applied');
+      expect(await annotationOf(ref, LAST_APPLIED)).not.toBe(annotationBefore);
+    },
+  );
 });
 
 describe('the deployment revision annotation', () => {

@@ -57,22 +57,25 @@ describe('deleting locked ConfigMaps', () => {
     await expectUntouched(ref, before);
   });
 
-  it('kubectl delete cm --all deletes the unlabelled ConfigMaps, keeps the locked ones and exits non-zero', async () => {
-    const ns = await mixedNamespace('immut-delete-all');
-    const before = await stampAll(ns, 'configmaps');
+  it(
+    'kubectl delete cm --all deletes the unlabelled ConfigMaps, keeps the locked ones and exits ' + 'non-zero',
+    async () => {
+      const ns = await mixedNamespace('immut-delete-all');
+      const before = await stampAll(ns, 'configmaps');
 
-    const result = await kubectl(['delete', 'configmaps', '--all'], { user: 'alice', namespace: ns });
+      const result = await kubectl(['delete', 'configmaps', '--all'], { user: 'alice', namespace: ns });
 
-    expect(result.code, result.stderr).not.toBe(0);
-    expectDeleteDenied(result, target('ConfigMap', { resource: 'configmap', name: 'locked-a', namespace: ns }));
-    expectDeleteDenied(result, target('ConfigMap', { resource: 'configmap', name: 'locked-b', namespace: ns }));
-    expect(result.stdout).toContain(`configmap "free-a" deleted`);
-    expect(result.stdout).toContain(`configmap "free-b" deleted`);
-    expect(await configMapNames(ns)).toEqual(['locked-a', 'locked-b']);
-    expect(await stampAll(ns, 'configmaps')).toEqual(
-      new Map([...before].filter(([name]) => name.startsWith('locked-'))),
-    );
-  });
+      expect(result.code, result.stderr).not.toBe(0);
+      expectDeleteDenied(result, target('ConfigMap', { resource: 'configmap', name: 'locked-a', namespace: ns }));
+      expectDeleteDenied(result, target('ConfigMap', { resource: 'configmap', name: 'locked-b', namespace: ns }));
+      expect(result.stdout).toContain(`configmap "free-a" deleted`);
+      expect(result.stdout).toContain(`configmap "free-b" deleted`);
+      expect(await configMapNames(ns)).toEqual(['locked-a', 'locked-b']);
+      expect(await stampAll(ns, 'configmaps')).toEqual(
+        new Map([...before].filter(([name]) => name.startsWith('locked-'))),
+      );
+    },
+  );
 
   // A DELETE of the collection: the apiserver asks the webhook about every item, one by one.
   it('a deletecollection (kubectl delete --raw on the collection URL) removes only the unlabelled ones', async () => {
@@ -85,7 +88,8 @@ describe('deleting locked ConfigMaps', () => {
     expect(result.stderr).toContain(DENIED);
     expect(result.stderr).toMatch(
       new RegExp(
-        `ConfigMap ${ns}/locked-[ab] is immutable \\(labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}\\) and cannot be deleted`,
+        `ConfigMap ${ns}/locked-[ab] is immutable \\(labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}\\) and ` +
+          `cannot be deleted`,
       ),
     );
     expect(await configMapNames(ns)).toEqual(['locked-a', 'locked-b']);
@@ -138,7 +142,8 @@ describe('the lock label', () => {
     expect(await jsonpath(ref(name), LOCK_LABEL_JSONPATH)).toBe(LOCK_LABEL.value);
   });
 
-  it(`allows kubectl label cm UNLABELLED ${LOCK_LABEL.key}=${LOCK_LABEL.value}, after which the object is locked`, async () => {
+  const label = `${LOCK_LABEL.key}=${LOCK_LABEL.value}`;
+  it(`allows kubectl label cm UNLABELLED ${label}, after which the object is locked`, async () => {
     const lock = await kubectl(['label', 'configmap', 'unlabelled', `${LOCK_LABEL.key}=${LOCK_LABEL.value}`], {
       user: 'alice',
       namespace: ns,

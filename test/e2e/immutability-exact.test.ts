@@ -58,17 +58,21 @@ describe('numbers are compared exactly', () => {
     await expectUntouched(ref(name), before, SPEC);
   });
 
-  it('the identical object with the same large numbers is allowed, and so is a float written with more digits than a double holds (it is stored as the same double)', async () => {
-    const name = 'big-same';
-    await kubectlOk(kubectl, ['create', '-f', '-'], { input: documentJson(name, ORIGINAL) });
-    const before = await stamp(ref(name), SPEC);
+  it(
+    'the identical object with the same large numbers is allowed, and so is a float written with more digits ' +
+      'than a double holds (it is stored as the same double)',
+    async () => {
+      const name = 'big-same';
+      await kubectlOk(kubectl, ['create', '-f', '-'], { input: documentJson(name, ORIGINAL) });
+      const before = await stamp(ref(name), SPEC);
 
-    expectAllowed(await replaceAsAlice(documentJson(name, ORIGINAL)));
-    expectAllowed(await replaceAsAlice(documentJson(name, ORIGINAL.replace('0.1}', '0.10000000000000001}'))));
-    const after = await stamp(ref(name), SPEC);
-    expect(after.uid).toBe(before.uid);
-    expect(after.content).toBe(before.content);
-  });
+      expectAllowed(await replaceAsAlice(documentJson(name, ORIGINAL)));
+      expectAllowed(await replaceAsAlice(documentJson(name, ORIGINAL.replace('0.1}', '0.10000000000000001}'))));
+      const after = await stamp(ref(name), SPEC);
+      expect(after.uid).toBe(before.uid);
+      expect(after.content).toBe(before.content);
+    },
+  );
 });
 
 describe('an object nested 9,000 levels deep', () => {

@@ -25,52 +25,57 @@ const dryRun = '--dry-run=server';
 const as = (user: string) => [`--as=${user}`, '--as-group=dev', '--as-group=system:authenticated'];
 
 describe('a label change a policy allows may not move a locked object under a looser policy (objectSelector)', () => {
-  it('tier=db -> tier=web under an Audit policy is denied, naming what would loosen; the ConfigMap stays under db', async () => {
-    const ns = await newNamespace('relabel');
-    const id = randomBytes(3).toString('hex');
-    const select = (tier: string) => ({ namespaces: [ns], objectSelector: { matchLabels: { tier } } });
-    await kubectlOk(kubectl, ['apply', '-f', '-'], {
-      input: yaml(
-        {
-          apiVersion: 'bulwark.dev/v1alpha1',
-          kind: 'ImmutabilityPolicy',
-          metadata: { name: `db-${id}` },
-          spec: { match: select('db'), allowedChanges: ['/metadata/labels/tier'] },
-        },
-        {
-          apiVersion: 'bulwark.dev/v1alpha1',
-          kind: 'ImmutabilityPolicy',
-          metadata: { name: `web-${id}` },
-          spec: { match: select('web'), enforcement: 'Audit' },
-        },
-      ),
-    });
-    const cm = { resource: 'configmap', name: 'cfg', namespace: ns };
-    await kubectlOk(kubectl, ['apply', '-f', '-'], {
-      input: yaml(
-        configMap(cm, { color: 'blue' }, { labels: { tier: 'db' } }),
-        configMap({ ...cm, name: 'probe' }, {}, { labels: { tier: 'db' } }),
-      ),
-    });
-    // Once Bulwark knows db, it lets the tier label change towards the built-in default (as strict).
-    await until(
-      async () =>
-        (await kubectl(['label', '--overwrite', 'cm', 'probe', '-n', ns, 'tier=cache', dryRun], { user: 'alice' }))
-          .code === 0,
-    );
+  it(
+    'tier=db -> tier=web under an Audit policy is denied, naming what would loosen; the ConfigMap stays under ' + 'db',
+    async () => {
+      const ns = await newNamespace('relabel');
+      const id = randomBytes(3).toString('hex');
+      const select = (tier: string) => ({ namespaces: [ns], objectSelector: { matchLabels: { tier } } });
+      await kubectlOk(kubectl, ['apply', '-f', '-'], {
+        input: yaml(
+          {
+            apiVersion: 'bulwark.dev/v1alpha1',
+            kind: 'ImmutabilityPolicy',
+            metadata: { name: `db-${id}` },
+            spec: { match: select('db'), allowedChanges: ['/metadata/labels/tier'] },
+          },
+          {
+            apiVersion: 'bulwark.dev/v1alpha1',
+            kind: 'ImmutabilityPolicy',
+            metadata: { name: `web-${id}` },
+            spec: { match: select('web'), enforcement: 'Audit' },
+          },
+        ),
+      });
+      const cm = { resource: 'configmap', name: 'cfg', namespace: ns };
+      await kubectlOk(kubectl, ['apply', '-f', '-'], {
+        input: yaml(
+          configMap(cm, { color: 'blue' }, { labels: { tier: 'db' } }),
+          configMap({ ...cm, name: 'probe' }, {}, { labels: { tier: 'db' } }),
+        ),
+      });
+      // Once Bulwark knows db, it lets the tier label change towards the built-in default (as strict).
+      await until(
+        async () =>
+          (await kubectl(['label', '--overwrite', 'cm', 'probe', '-n', ns, 'tier=cache', dryRun], { user: 'alice' }))
+            .code === 0,
+      );
 
-    const move = await kubectl(['label', '--overwrite', 'cm', 'cfg', '-n', ns, 'tier=web'], { user: 'alice' });
-    expect(move.code).not.toBe(0);
-    expect(move.stderr).toContain(
-      `${DENIED}: ${target('ConfigMap', cm)} is immutable (labelled bulwark.dev/immutable=true); this update would change its labels so that its protection loosens (ImmutabilityPolicy db-${id} would no longer govern it; in its place ImmutabilityPolicy web-${id} would switch to Audit)`,
-    );
-    expect(await jsonpath(cm, '{.metadata.labels.tier}')).toBe('db');
-    expectChangeDenied(
-      await kubectl(['patch', 'cm', 'cfg', '-n', ns, '-p', '{"data":{"color":"red"}}'], { user: 'alice' }),
-      target('ConfigMap', cm),
-      'data.color (changed)',
-    );
-  });
+      const move = await kubectl(['label', '--overwrite', 'cm', 'cfg', '-n', ns, 'tier=web'], { user: 'alice' });
+      expect(move.code).not.toBe(0);
+      expect(move.stderr).toContain(
+        `${DENIED}: ${target('ConfigMap', cm)} is immutable (labelled bulwark.dev/immutable=true); this update ` +
+          `would change its labels so that its protection loosens (ImmutabilityPolicy db-${id} would no longer ` +
+          `govern it; in its place ImmutabilityPolicy web-${id} would switch to Audit)`,
+      );
+      expect(await jsonpath(cm, '{.metadata.labels.tier}')).toBe('db');
+      expectChangeDenied(
+        await kubectl(['patch', 'cm', 'cfg', '-n', ns, '-p', '{"data":{"color":"red"}}'], { user: 'alice' }),
+        target('ConfigMap', cm),
+        'data.color (changed)',
+      );
+    },
+  );
 });
 
 describe('owner references and the garbage collector (there is none here: its requests are impersonated)', () => {
@@ -158,44 +163,48 @@ describe('managedFields: server-side apply`s bookkeeping is no place for a write
       metadata: { managedFields: Entry[] };
     };
 
-  it('forged entries (data in field names; the owner`s apply entry grown by someone else) are denied; the owner`s identical apply passes', async () => {
-    const ns = await newNamespace('managed');
-    const cm = { resource: 'configmap', name: 'cfg', namespace: ns };
-    const manifest = yaml(configMap(cm, { color: 'blue' }));
-    await kubectlOk(kubectl, ['apply', '--server-side', '-f', '-'], { input: manifest });
-    const live = await fieldsOf(ns);
-    const forge = (entries: Entry[]) =>
-      kubectl(['replace', '-f', '-'], {
-        user: 'alice',
-        input: JSON.stringify({ ...live, metadata: { ...live.metadata, managedFields: entries } }),
-      });
+  it(
+    'forged entries (data in field names; the owner`s apply entry grown by someone else) are denied; the ' +
+      'owner`s identical apply passes',
+    async () => {
+      const ns = await newNamespace('managed');
+      const cm = { resource: 'configmap', name: 'cfg', namespace: ns };
+      const manifest = yaml(configMap(cm, { color: 'blue' }));
+      await kubectlOk(kubectl, ['apply', '--server-side', '-f', '-'], { input: manifest });
+      const live = await fieldsOf(ns);
+      const forge = (entries: Entry[]) =>
+        kubectl(['replace', '-f', '-'], {
+          user: 'alice',
+          input: JSON.stringify({ ...live, metadata: { ...live.metadata, managedFields: entries } }),
+        });
 
-    const smuggled = await forge([
-      ...live.metadata.managedFields,
-      {
-        manager: 'mallory',
-        operation: 'Apply',
-        apiVersion: 'v1',
-        fieldsType: 'FieldsV1',
-        fieldsV1: { 'f:data': { [`f:${'SMUGGLED-'.repeat(100)}`]: {} } },
-      },
-    ]);
-    expectChangeDenied(smuggled, target('ConfigMap', cm), 'metadata.managedFields (changed)');
-    const claimed = await forge(
-      live.metadata.managedFields.map((e) =>
-        e.manager === 'kubectl'
-          ? { ...e, fieldsV1: { ...e.fieldsV1, 'f:metadata': { 'f:name': {}, 'f:labels': {} } } }
-          : e,
-      ),
-    );
-    expectChangeDenied(claimed, target('ConfigMap', cm), 'metadata.managedFields (changed)');
-    expect((await fieldsOf(ns)).metadata.managedFields.map((e) => e.fieldsV1)).toEqual(
-      live.metadata.managedFields.map((e) => e.fieldsV1),
-    );
+      const smuggled = await forge([
+        ...live.metadata.managedFields,
+        {
+          manager: 'mallory',
+          operation: 'Apply',
+          apiVersion: 'v1',
+          fieldsType: 'FieldsV1',
+          fieldsV1: { 'f:data': { [`f:${'SMUGGLED-'.repeat(100)}`]: {} } },
+        },
+      ]);
+      expectChangeDenied(smuggled, target('ConfigMap', cm), 'metadata.managedFields (changed)');
+      const claimed = await forge(
+        live.metadata.managedFields.map((e) =>
+          e.manager === 'kubectl'
+            ? { ...e, fieldsV1: { ...e.fieldsV1, 'f:metadata': { 'f:name': {}, 'f:labels': {} } } }
+            : e,
+        ),
+      );
+      expectChangeDenied(claimed, target('ConfigMap', cm), 'metadata.managedFields (changed)');
+      expect((await fieldsOf(ns)).metadata.managedFields.map((e) => e.fieldsV1)).toEqual(
+        live.metadata.managedFields.map((e) => e.fieldsV1),
+      );
 
-    const again = await kubectl(['apply', '--server-side', '-f', '-'], { input: manifest, user: 'alice' });
-    expect(again.code, again.stderr).toBe(0);
-  });
+      const again = await kubectl(['apply', '--server-side', '-f', '-'], { input: manifest, user: 'alice' });
+      expect(again.code, again.stderr).toBe(0);
+    },
+  );
 });
 
 describe('an APIService may not route a group/version holding locked objects to another server', () => {
@@ -219,30 +228,36 @@ describe('an APIService may not route a group/version holding locked objects to 
       { user: 'alice' },
     );
 
-  it('pointing the CRD`s v1.e2e.bulwark.dev at a Service is denied while a locked Widget exists, naming it; the Widget still reads from the apiserver', async () => {
-    await ensureWidgetCrd();
-    const ns = await newNamespace('reroute');
-    await kubectlOk(kubectl, ['apply', '-f', '-'], {
-      input: yaml({
-        apiVersion: 'e2e.bulwark.dev/v1',
-        kind: 'Widget',
-        metadata: { name: 'w', namespace: ns, labels: LOCK_LABELS },
-        spec: { size: 'small', replicas: 1 },
-      }),
-    });
-    const r = await reroute('v1.e2e.bulwark.dev');
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(
-      `${DENIED}: APIService v1.e2e.bulwark.dev: this change would have Service default/elsewhere serve e2e.bulwark.dev/v1 instead of this apiserver, while locked objects of group e2e.bulwark.dev exist (`,
-    );
-    expect(r.stderr).toContain(
-      'An UnlockRequest for the APIService (kubectl bulwark unlock request apiservice/v1.e2e.bulwark.dev --operation UPDATE',
-    );
-    expect(
-      await kubectlOk(kubectl, ['get', 'apiservice', 'v1.e2e.bulwark.dev', '-o', 'jsonpath={.spec.service}']),
-    ).toBe('');
-    expect(await jsonpath({ resource: 'widget', name: 'w', namespace: ns }, '{.spec.size}')).toBe('small');
-  });
+  it(
+    'pointing the CRD`s v1.e2e.bulwark.dev at a Service is denied while a locked Widget exists, naming it; the ' +
+      'Widget still reads from the apiserver',
+    async () => {
+      await ensureWidgetCrd();
+      const ns = await newNamespace('reroute');
+      await kubectlOk(kubectl, ['apply', '-f', '-'], {
+        input: yaml({
+          apiVersion: 'e2e.bulwark.dev/v1',
+          kind: 'Widget',
+          metadata: { name: 'w', namespace: ns, labels: LOCK_LABELS },
+          spec: { size: 'small', replicas: 1 },
+        }),
+      });
+      const r = await reroute('v1.e2e.bulwark.dev');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        `${DENIED}: APIService v1.e2e.bulwark.dev: this change would have Service default/elsewhere serve ` +
+          `e2e.bulwark.dev/v1 instead of this apiserver, while locked objects of group e2e.bulwark.dev exist (`,
+      );
+      expect(r.stderr).toContain(
+        'An UnlockRequest for the APIService (kubectl bulwark unlock request apiservice/v1.e2e.bulwark.dev ' +
+          '--operation UPDATE',
+      );
+      expect(
+        await kubectlOk(kubectl, ['get', 'apiservice', 'v1.e2e.bulwark.dev', '-o', 'jsonpath={.spec.service}']),
+      ).toBe('');
+      expect(await jsonpath({ resource: 'widget', name: 'w', namespace: ns }, '{.spec.size}')).toBe('small');
+    },
+  );
 
   it('a new APIService for a group without locked objects (an aggregated API being installed) is allowed', async () => {
     const name = `v1.reroute-${randomBytes(3).toString('hex')}.e2e.example`;
@@ -267,61 +282,66 @@ describe('an APIService may not route a group/version holding locked objects to 
 });
 
 describe('someone else`s mutating webhook runs before Bulwark, which judges what it made', () => {
-  it('alice`s webhook rewrites data.color on her identical server-side apply of a locked ConfigMap: denied, naming data.color', async () => {
-    const ns = await newNamespace('mutating');
-    const cm = { resource: 'configmap', name: 'cfg', namespace: ns };
-    const manifest = (name: string, locked: boolean) => yaml(configMap({ ...cm, name }, { color: 'blue' }, { locked }));
-    await kubectlOk(kubectl, ['apply', '--server-side', '-f', '-'], {
-      input: `${manifest('cfg', true)}---\n${manifest('probe', false)}`,
-    });
-    const webhook = await startMutatingWebhook((o) =>
-      (o.data as Record<string, unknown> | undefined)?.color !== undefined
-        ? [{ op: 'replace', path: '/data/color', value: 'mutated' }]
-        : undefined,
-    );
-    const name = `rewrite-${ns}`;
-    try {
-      await kubectlOk(kubectl, ['create', '-f', '-'], {
-        user: 'alice',
-        input: yaml({
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'MutatingWebhookConfiguration',
-          metadata: { name },
-          webhooks: [
-            {
-              name: 'rewrite.alice.example',
-              clientConfig: { url: webhook.url, caBundle: webhook.caBundle },
-              rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['UPDATE'] }],
-              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
-              failurePolicy: 'Fail',
-              sideEffects: 'None',
-              admissionReviewVersions: ['v1'],
-              timeoutSeconds: 5,
-            },
-          ],
-        }),
+  it(
+    'alice`s webhook rewrites data.color on her identical server-side apply of a locked ConfigMap: denied, ' +
+      'naming data.color',
+    async () => {
+      const ns = await newNamespace('mutating');
+      const cm = { resource: 'configmap', name: 'cfg', namespace: ns };
+      const manifest = (name: string, locked: boolean) =>
+        yaml(configMap({ ...cm, name }, { color: 'blue' }, { locked }));
+      await kubectlOk(kubectl, ['apply', '--server-side', '-f', '-'], {
+        input: `${manifest('cfg', true)}---\n${manifest('probe', false)}`,
       });
-      // In force once an identical apply of the unlocked probe comes back mutated (a dry run).
-      await until(
-        async () =>
-          (
-            await kubectl(['apply', '--server-side', dryRun, '-o', 'jsonpath={.data.color}', '-f', '-'], {
-              input: manifest('probe', false),
-            })
-          ).stdout === 'mutated',
-        20_000,
+      const webhook = await startMutatingWebhook((o) =>
+        (o.data as Record<string, unknown> | undefined)?.color !== undefined
+          ? [{ op: 'replace', path: '/data/color', value: 'mutated' }]
+          : undefined,
       );
+      const name = `rewrite-${ns}`;
+      try {
+        await kubectlOk(kubectl, ['create', '-f', '-'], {
+          user: 'alice',
+          input: yaml({
+            apiVersion: 'admissionregistration.k8s.io/v1',
+            kind: 'MutatingWebhookConfiguration',
+            metadata: { name },
+            webhooks: [
+              {
+                name: 'rewrite.alice.example',
+                clientConfig: { url: webhook.url, caBundle: webhook.caBundle },
+                rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['UPDATE'] }],
+                namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+                failurePolicy: 'Fail',
+                sideEffects: 'None',
+                admissionReviewVersions: ['v1'],
+                timeoutSeconds: 5,
+              },
+            ],
+          }),
+        });
+        // In force once an identical apply of the unlocked probe comes back mutated (a dry run).
+        await until(
+          async () =>
+            (
+              await kubectl(['apply', '--server-side', dryRun, '-o', 'jsonpath={.data.color}', '-f', '-'], {
+                input: manifest('probe', false),
+              })
+            ).stdout === 'mutated',
+          20_000,
+        );
 
-      const identical = await kubectl(['apply', '--server-side', '-f', '-'], {
-        user: 'alice',
-        input: manifest('cfg', true),
-      });
-      expectChangeDenied(identical, target('ConfigMap', cm), 'data.color (changed)');
-      expect(await jsonpath(cm, '{.data.color}')).toBe('blue');
-      expect(webhook.calls()).toBeGreaterThan(1);
-    } finally {
-      await kubectl(['delete', 'mutatingwebhookconfiguration', name, '--ignore-not-found']);
-      await webhook.close();
-    }
-  });
+        const identical = await kubectl(['apply', '--server-side', '-f', '-'], {
+          user: 'alice',
+          input: manifest('cfg', true),
+        });
+        expectChangeDenied(identical, target('ConfigMap', cm), 'data.color (changed)');
+        expect(await jsonpath(cm, '{.data.color}')).toBe('blue');
+        expect(webhook.calls()).toBeGreaterThan(1);
+      } finally {
+        await kubectl(['delete', 'mutatingwebhookconfiguration', name, '--ignore-not-found']);
+        await webhook.close();
+      }
+    },
+  );
 });

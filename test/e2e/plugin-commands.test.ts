@@ -61,7 +61,8 @@ describe('kubectl bulwark, in-process', () => {
       print,
     );
     expect(printed.pop()).toBe(
-      `unlockrequest/${name} created for ConfigMap ${ns}/cfg (UPDATE, 30m); ask approvers to run: kubectl bulwark unlock approve ${name}`,
+      `unlockrequest/${name} created for ConfigMap ${ns}/cfg (UPDATE, 30m); ask approvers to run: kubectl ` +
+        `bulwark unlock approve ${name}`,
     );
     const stored = JSON.parse(await kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'json'])) as {
       spec: Record<string, unknown>;
@@ -98,7 +99,8 @@ describe('kubectl bulwark, in-process', () => {
     expect(lines).toEqual(expect.arrayContaining([`  ConfigMap ${ns}/cfg`, `  ConfigMap ${ns}/other`]));
     expect(lines.find((l) => l.includes(name))).toMatch(
       new RegExp(
-        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; 2 approval\\(s\\), expires .* \\(approved by bob, carol\\)`,
+        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; 2 approval\\(s\\), expires .* \\(approved by bob, ` +
+          `carol\\)`,
       ),
     );
   });

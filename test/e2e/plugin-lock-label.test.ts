@@ -10,6 +10,7 @@ import { plugin as runPlugin } from '../../src/cli/plugin/main.ts';
 import { openSession, type Session } from '../../src/cli/plugin/session.ts';
 import { e2eCluster, kubectl, newNamespace } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
+import { joinedRegExp } from '../helpers/regexp.ts';
 
 const FROZEN = { key: 'e2e.bulwark.dev/frozen', value: 'yes' };
 const configurations: string[] = [];
@@ -80,7 +81,8 @@ describe('the lock label of kubectl bulwark', () => {
     expect(label).toEqual(FROZEN);
     await lock(session, 'configmap/a', print, label);
     expect(lines.pop()).toBe(
-      `ConfigMap ${ns}/a is locked (e2e.bulwark.dev/frozen=yes): it can no longer be changed or deleted without an approved UnlockRequest`,
+      `ConfigMap ${ns}/a is locked (e2e.bulwark.dev/frozen=yes): it can no longer be changed or deleted without ` +
+        `an approved UnlockRequest`,
     );
     expect(await kubectlOk(kubectl, ['get', 'cm', 'a', '-n', ns, '-o', 'jsonpath={.metadata.labels}'])).toBe(
       '{"e2e.bulwark.dev/frozen":"yes"}',
@@ -126,7 +128,10 @@ describe('the lock label of kubectl bulwark', () => {
   it('refuses to guess between two installations that lock with different labels', async () => {
     await chartLikeConfiguration(`bulwark-other-${ns}`, ns, { key: 'example.com/sealed', value: 'on' });
     await expect(resolveLockLabel(session, {}, notice)).rejects.toThrow(
-      /select on different lock labels \(.*e2e\.bulwark\.dev\/frozen=yes.*example\.com\/sealed=on.*\): say which with --label-key and --label-value/,
+      joinedRegExp(
+        /select on different lock labels \(.*e2e\.bulwark\.dev\/frozen=yes.*example\.com\/sealed=on.*\)/,
+        /: say which with --label-key and --label-value/,
+      ),
     );
     await removeConfigurations();
     expect(await resolveLockLabel(session, {}, notice)).toEqual({ key: 'bulwark.dev/immutable', value: 'true' });

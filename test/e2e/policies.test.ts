@@ -89,7 +89,8 @@ describe('policies take effect live', () => {
     );
     const took = await timeUntil(async () => (await probeChange(ns)).stderr.includes('Ask #platform.'));
     console.log(
-      `policy created -> in force after ${Date.now() - started} ms (first denial with its message after ${took} ms of polling)`,
+      `policy created -> in force after ${Date.now() - started} ms (first denial with its message ` +
+        `after ${took} ms of polling)`,
     );
   });
 

@@ -203,7 +203,8 @@ describe('called by the apiserver before it is synced', () => {
     );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
-      'admission webhook "unsynced.bulwark.dev" denied the request: bulwark is starting: policies not yet synced (pending:',
+      'admission webhook "unsynced.bulwark.dev" denied the request: bulwark is starting: policies not yet ' +
+        'synced (pending:',
     );
   });
 });

@@ -123,7 +123,8 @@ describe('an unlock approved by two others', () => {
       { timeoutMs: 10_000, intervalMs: 100 },
     );
     expect(result.stderr).toContain(
-      `Warning: ConfigMap ${ns}/cfg is locked, but UnlockRequest ${name} (requested by alice, approved by bob, carol) allows this update until`,
+      `Warning: ConfigMap ${ns}/cfg is locked, but UnlockRequest ${name} (requested by alice, approved by bob, ` +
+        `carol) allows this update until`,
     );
     expect(await colorOf(ns, 'cfg')).toBe('red');
     // Log lines reach the file within Bulwark's flush interval (200 ms).
@@ -143,7 +144,8 @@ describe('an unlock approved by two others', () => {
     expect(out).toContain(`ConfigMap ${ns}/cfg`);
     expect(out).toMatch(
       new RegExp(
-        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; 2 approval\\(s\\), expires .* \\(approved by bob, carol\\)`,
+        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; 2 approval\\(s\\), expires .* \\(approved by bob, ` +
+          `carol\\)`,
       ),
     );
   });
@@ -237,7 +239,8 @@ describe('kubectl bulwark why', () => {
     const denied = await plugin(['why', '-f', '-'], 'alice', configMap(ns, 'why', 'pink'));
     expect(denied.code).toBe(1);
     expect(denied.stdout).toContain(
-      `ConfigMap ${ns}/why: this change would be denied: admission webhook "immutability.bulwark.dev" denied the request: ConfigMap ${ns}/why is immutable`,
+      `ConfigMap ${ns}/why: this change would be denied: admission webhook "immutability.bulwark.dev" denied ` +
+        `the request: ConfigMap ${ns}/why is immutable`,
     );
     expect(denied.stdout).toContain('data.color (changed)');
     const same = await plugin(['why', '-f', '-'], 'alice', configMap(ns, 'why', 'blue'));
@@ -253,7 +256,8 @@ describe('deletion guards', () => {
     const r = await kubectl(['delete', 'namespace', guarded, '--wait=false']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
-      `Namespace ${guarded} still holds locked objects (ConfigMap keep-me): deleting the namespace would try to delete them, be denied, and leave it stuck Terminating`,
+      `Namespace ${guarded} still holds locked objects (ConfigMap keep-me): deleting the namespace would try to ` +
+        `delete them, be denied, and leave it stuck Terminating`,
     );
     expect(await kubectlOk(kubectl, ['get', 'namespace', guarded, '-o', 'jsonpath={.status.phase}'])).toBe('Active');
   });
@@ -300,7 +304,8 @@ describe('deletion guards', () => {
     const r = await kubectl(['delete', 'crd', `gadgets.${locked}`]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
-      `CustomResourceDefinition gadgets.${locked} still holds locked objects (Gadget ${ns}/sprocket): deleting the CRD would delete them without asking any admission webhook`,
+      `CustomResourceDefinition gadgets.${locked} still holds locked objects (Gadget ${ns}/sprocket): deleting ` +
+        `the CRD would delete them without asking any admission webhook`,
     );
     const free = await kubectl(['delete', 'crd', `gadgets.${unlockedGroup}`]);
     expect(free.code, free.stderr).toBe(0);

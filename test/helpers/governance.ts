@@ -42,7 +42,10 @@ export function namespaceObject(name: string, labels: Record<string, string>): K
   };
 }
 
-/** `kubectl label namespace` as the apiserver sends it: an UPDATE of the Namespace, whose request namespace is its own name. */
+/**
+ * `kubectl label namespace` as the apiserver sends it: an UPDATE of the Namespace, whose request namespace is its own
+ * name.
+ */
 export function namespaceRelabel(
   name: string,
   before: Record<string, string>,

@@ -33,7 +33,8 @@ export async function lock(session: Session, typed: string, print: Print, label:
   });
   if (res.status !== 200) fail(`cannot lock ${describeTarget(target)}: ${apiMessage(res)}`);
   print(
-    `${describeTarget(target)} is locked (${label.key}=${label.value}): it can no longer be changed or deleted without an approved UnlockRequest`,
+    `${describeTarget(target)} is locked (${label.key}=${label.value}): it can no longer be changed or deleted ` +
+      `without an approved UnlockRequest`,
   );
 }
 
@@ -99,7 +100,9 @@ export async function requestUnlock(
   const res = await session.client.call('POST', UNLOCKS_PATH, { body: JSON.stringify(body), timeoutMs: TIMEOUT_MS });
   if (res.status !== 201 && res.status !== 200) fail(`cannot request the unlock: ${apiMessage(res)}`);
   print(
-    `unlockrequest/${name} created for ${describeTarget(target)} (${body.spec.operations.join(', ')}, ${options.duration}); ask approvers to run: kubectl bulwark unlock approve ${name}`,
+    `unlockrequest/${name} created ` +
+      `for ${describeTarget(target)} (${body.spec.operations.join(', ')}, ${options.duration}); ask approvers ` +
+      `to run: kubectl bulwark unlock approve ${name}`,
   );
   return name;
 }
@@ -151,9 +154,8 @@ export async function status(session: Session, allNamespaces: boolean, print: Pr
       }
     }),
   );
-  print(
-    `Locked (${label.key}=${label.value})${allNamespaces ? '' : ` in namespace ${session.namespace} and cluster-wide`}:`,
-  );
+  const where = allNamespaces ? '' : ` in namespace ${session.namespace} and cluster-wide`;
+  print(`Locked (${label.key}=${label.value})${where}:`);
   for (const line of locked.sort()) print(`  ${line}`);
   if (locked.length === 0) print('  (none)');
   const res = await session.client.call('GET', UNLOCKS_PATH, { timeoutMs: TIMEOUT_MS });
@@ -167,9 +169,9 @@ export async function status(session: Session, allNamespaces: boolean, print: Pr
       : [];
   print('UnlockRequests:');
   for (const u of unlocks) {
-    print(
-      `  ${u.name}: ${u.target.kind} ${u.target.namespace ? `${u.target.namespace}/` : ''}${u.target.name} [${[...u.operations].join(', ')}] by ${u.requester}; ${state(u, now)}${u.approvers.length ? ` (approved by ${u.approvers.join(', ')})` : ''}`,
-    );
+    const target = `${u.target.kind} ${u.target.namespace ? `${u.target.namespace}/` : ''}${u.target.name}`;
+    const approved = u.approvers.length ? ` (approved by ${u.approvers.join(', ')})` : '';
+    print(`  ${u.name}: ${target} [${[...u.operations].join(', ')}] by ${u.requester}; ${state(u, now)}${approved}`);
   }
   if (unlocks.length === 0) print('  (none)');
 }
@@ -197,7 +199,9 @@ export async function why(session: Session, file: string, print: Print): Promise
     const resource = await session.discovery.find(group, object.kind);
     if (!resource) fail(`the server has no ${object.kind} in ${object.apiVersion}`);
     const namespace = resource.namespaced ? (object.metadata.namespace ?? session.namespace) : undefined;
-    const path = `${resourcePath(resource, namespace, object.metadata.name)}?dryRun=All&fieldManager=kubectl-bulwark-why&force=true`;
+    const path =
+      `${resourcePath(resource, namespace, object.metadata.name)}?dryRun=All&f` +
+      `ieldManager=kubectl-bulwark-why&force=true`;
     const res = await session.client.call('PATCH', path, {
       body: JSON.stringify(object),
       contentType: 'application/apply-patch+yaml',

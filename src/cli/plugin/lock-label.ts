@@ -65,7 +65,8 @@ export async function resolveLockLabel(
   const res = await session.client.call('GET', WEBHOOK_CONFIGURATIONS, { timeoutMs: TIMEOUT_MS });
   if (res.status !== 200) {
     notice(
-      `cannot read the webhook configurations (${apiMessage(res)}), so the lock label is taken to be the default ${show(DEFAULT_LOCK_LABEL)}; if Bulwark runs with another, say so with --label-key and --label-value`,
+      `cannot read the webhook configurations (${apiMessage(res)}), so the lock label is taken to be the ` +
+        `default ${show(DEFAULT_LOCK_LABEL)}; if Bulwark runs with another, say so with --label-key and --label-value`,
     );
     return DEFAULT_LOCK_LABEL;
   }
@@ -75,7 +76,8 @@ export async function resolveLockLabel(
     const listed = [...found].map(([name, l]) => `${name}: ${show(l)}`).join(', ');
     throw new BaseError(
       'CLI_USAGE',
-      `Bulwark's webhook configurations select on different lock labels (${listed}): say which with --label-key and --label-value`,
+      `Bulwark's webhook configurations select on different lock labels (${listed}): say which with --label-key ` +
+        `and --label-value`,
     );
   }
   return [...distinct.values()][0] ?? DEFAULT_LOCK_LABEL;

@@ -37,7 +37,10 @@ const typed = (t: UnlockTarget) => `${t.kind.toLowerCase()}/${t.name}`;
 
 export function requireAgreement(input: AgreementInput): Verdict {
   const { rule, request, snapshot, facts, target, what, exposures } = input;
-  const summary = `${what}: this ${request.operation === 'DELETE' ? 'deletion' : request.operation === 'CREATE' ? 'creation' : 'change'} would loosen the protection of locked objects or verified images (${listExposures(exposures)})`;
+  const write = request.operation === 'DELETE' ? 'deletion' : request.operation === 'CREATE' ? 'creation' : 'change';
+  const summary =
+    `${what}: this ${write} would loosen the protection of locked objects or verified images ` +
+    `(${listExposures(exposures)})`;
   const unlocks = (facts.unlocks ?? []).filter(
     (u) =>
       u.target.group === target.group &&
@@ -45,7 +48,9 @@ export function requireAgreement(input: AgreementInput): Verdict {
       u.target.namespace === target.namespace &&
       u.target.name === target.name,
   );
-  const how = `A change that loosens protection needs an approved UnlockRequest for ${what} (kubectl bulwark unlock request ${typed(target)} --operation ${request.operation === 'DELETE' ? 'DELETE' : 'UPDATE'} --reason ...)`;
+  const how =
+    `A change that loosens protection needs an approved UnlockRequest for ${what} (kubectl bulwark ` +
+    `unlock request ${typed(target)} --operation ${request.operation === 'DELETE' ? 'DELETE' : 'UPDATE'} --reason ...)`;
   if (unlocks.length === 0 || facts.now === undefined)
     return deny(rule, `${summary}. ${how}`, { [`${rule}-loosening`]: listExposures(exposures) });
   const old = request.oldObject ?? undefined;
@@ -64,7 +69,8 @@ export function requireAgreement(input: AgreementInput): Verdict {
     allowed: true,
     reasons: [],
     warnings: [
-      `${summary}, and UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${approvers.join(', ')}) allows it until ${new Date(unlock.expiresAtMs).toISOString()}`,
+      `${summary}, and UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved ` +
+        `by ${approvers.join(', ')}) allows it until ${new Date(unlock.expiresAtMs).toISOString()}`,
     ],
     auditAnnotations: {
       [`${rule}-loosening`]: listExposures(exposures),

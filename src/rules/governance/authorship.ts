@@ -52,6 +52,8 @@ export function evaluatePolicyAuthorship(request: AdmissionRequest, snapshot: Po
   const name = request.name || request.object?.metadata?.name || '';
   return deny(
     RULE,
-    `only the policy admins (${describeAdmins(snapshot.policyAdmins)}) may ${verb} ${request.kind.kind} ${name}, whatever RBAC allows; ${request.userInfo.username ?? 'this user'} is not one of them`,
+    `only the policy admins (${describeAdmins(snapshot.policyAdmins)}) ` +
+      `may ${verb} ${request.kind.kind} ${name}, whatever RBAC ` +
+      `allows; ${request.userInfo.username ?? 'this user'} is not one of them`,
   );
 }

@@ -57,7 +57,9 @@ export function evaluateNamespaceLabels(
   if (!exposed || exposed.status === 'unavailable') {
     return deny(
       RULE,
-      `Namespace ${name}: cannot tell whether changing its labels loosens the locks of what it holds, so it is denied (fail closed): ${exposed?.status === 'unavailable' ? exposed.reason : 'its locked objects were not looked up'}`,
+      `Namespace ${name}: cannot tell whether changing its labels loosens the locks of what it holds, so it is ` +
+        `denied (fail ` +
+        `closed): ${exposed?.status === 'unavailable' ? exposed.reason : 'its locked objects were not looked up'}`,
     );
   }
   for (const o of exposed.objects) {

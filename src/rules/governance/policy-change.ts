@@ -139,7 +139,8 @@ export function evaluatePolicyGovernance(
   if (!Array.isArray(exposures))
     return deny(
       RULE,
-      `${what}: cannot tell whether this ${request.operation.toLowerCase()} loosens existing locks, so it is denied (fail closed): ${exposures.unavailable}`,
+      `${what}: cannot tell whether this ${request.operation.toLowerCase()} loosens existing locks, so it is ` +
+        `denied (fail closed): ${exposures.unavailable}`,
     );
   if (exposures.length === 0) return allow(RULE);
   return requireAgreement({

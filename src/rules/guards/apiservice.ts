@@ -62,7 +62,9 @@ export function evaluateApiServiceGuard(
   if (!contents || contents.status === 'unavailable') {
     return deny(
       rule,
-      `${what}: cannot check whether group ${group} holds objects labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so this change is denied (fail closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}${why}`,
+      `${what}: cannot check whether group ${group} holds objects ` +
+        `labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so this change is denied (fail ` +
+        `closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}${why}`,
     );
   }
   if (contents.objects.length === 0) return allow(rule);
@@ -70,6 +72,10 @@ export function evaluateApiServiceGuard(
   const server = `Service ${spec.service?.namespace ?? ''}/${spec.service?.name ?? ''}`;
   return deny(
     rule,
-    `${what}: this change would have ${server} serve ${spec.group ?? ''}/${spec.version ?? ''} instead of this apiserver, while locked objects of group ${group} exist (${listed}): they would read as that server says, and writes to them would reach it without this apiserver\`s admission. An UnlockRequest for the APIService (kubectl bulwark unlock request apiservice/${request.name ?? ''} --operation UPDATE --reason ...) must be approved first${why}`,
+    `${what}: this change would have ${server} serve ${spec.group ?? ''}/${spec.version ?? ''} instead of this ` +
+      `apiserver, while locked objects of group ${group} exist (${listed}): they would read as that server ` +
+      `says, and writes to them would reach it without this apiserver\`s admission. An UnlockRequest for the ` +
+      `APIService (kubectl bulwark unlock request apiservice/${request.name ?? ''} --operation UPDATE ` +
+      `--reason ...) must be approved first${why}`,
   );
 }

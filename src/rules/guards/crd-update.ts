@@ -28,19 +28,25 @@ export function evaluateCrdUpdate(
   const what = `CustomResourceDefinition ${request.name ?? ''}`;
   const unlock = unlockForUpdate(request, snapshot, facts, { group: CRD_GROUP, kind: CRD_KIND });
   if (unlock?.ok) return unlockedVerdict(rule, what, unlock);
-  const shown = `${changes.slice(0, SHOWN_CHANGES).join(', ')}${changes.length > SHOWN_CHANGES ? `, and ${changes.length - SHOWN_CHANGES} more` : ''}`;
+  const more = changes.length > SHOWN_CHANGES ? `, and ${changes.length - SHOWN_CHANGES} more` : '';
+  const shown = `${changes.slice(0, SHOWN_CHANGES).join(', ')}${more}`;
   const why = unlock && !unlock.ok ? ` (${unlock.why.join('; ')})` : '';
   const contents = facts.lockedContents;
   if (!contents || contents.status === 'unavailable') {
     return deny(
       rule,
-      `cannot check whether ${what} holds objects labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so this update, which would change ${shown}, is denied (fail closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}${why}`,
+      `cannot check whether ${what} holds objects ` +
+        `labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so this update, which would ` +
+        `change ${shown}, is denied (fail ` +
+        `closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}${why}`,
     );
   }
   if (contents.objects.length === 0) return allow(rule);
   const listed = `${contents.objects.join(', ')}${contents.more ? ', and more' : ''}`;
   return deny(
     rule,
-    `${what} still holds locked objects (${listed}): this update would change how they read without writing them (${shown}). Changes of printer columns, short names and categories are allowed; for this one, an UnlockRequest for the CRD (operation UPDATE) must be approved first${why}`,
+    `${what} still holds locked objects (${listed}): this update would change how they read without writing ` +
+      `them (${shown}). Changes of printer columns, short names and categories are allowed; for this one, an ` +
+      `UnlockRequest for the CRD (operation UPDATE) must be approved first${why}`,
   );
 }

@@ -35,7 +35,9 @@ export function evaluateDeletionGuards(
   if (!contents || contents.status === 'unavailable') {
     return deny(
       RULE,
-      `cannot check whether ${what} still holds objects labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so it is not deleted (fail closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}`,
+      `cannot check whether ${what} still holds objects ` +
+        `labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so it is not deleted (fail ` +
+        `closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}`,
     );
   }
   if (contents.objects.length === 0) return allow(RULE);
@@ -45,6 +47,7 @@ export function evaluateDeletionGuards(
     : 'deleting the CRD would delete them without asking any admission webhook';
   return deny(
     RULE,
-    `${what} still holds locked objects (${listed}): ${consequence}. Unlock them (UnlockRequest) or remove their lock label with an approved unlock first`,
+    `${what} still holds locked objects (${listed}): ${consequence}. Unlock them (UnlockRequest) or remove ` +
+      `their lock label with an approved unlock first`,
   );
 }

@@ -42,7 +42,9 @@ export function unlockedVerdict(rule: string, what: string, match: UnlockMatch &
     allowed: true,
     reasons: [],
     warnings: [
-      `${what} is guarded while it holds locked objects, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${approvers.join(', ')}) allows this update until ${new Date(unlock.expiresAtMs).toISOString()}`,
+      `${what} is guarded while it holds locked objects, but UnlockRequest ${unlock.name} (requested ` +
+        `by ${unlock.requester}, approved by ${approvers.join(', ')}) allows this update ` +
+        `until ${new Date(unlock.expiresAtMs).toISOString()}`,
     ],
     auditAnnotations: {
       'unlock-request': unlock.name,

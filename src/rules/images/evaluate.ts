@@ -42,7 +42,8 @@ function verdictFor(check: ImageCheck, policy: CompiledImagePolicy, facts: Reque
     if (policy.requireDigest)
       return enforce(
         RULE,
-        `${describe(check)} is not pinned by digest, which ImagePolicy ${policy.name} requires: ${pinHint(check, facts)}`,
+        `${describe(check)} is not pinned by digest, which ` +
+          `ImagePolicy ${policy.name} requires: ${pinHint(check, facts)}`,
         policy.enforcement,
         annotations,
       );
@@ -50,7 +51,8 @@ function verdictFor(check: ImageCheck, policy: CompiledImagePolicy, facts: Reque
     if (!now || 'error' in now)
       return enforce(
         RULE,
-        `${describe(check)}: cannot resolve its tag to a digest for ImagePolicy ${policy.name}: ${now && 'error' in now ? now.error : 'not looked up'}`,
+        `${describe(check)}: cannot resolve its tag to a digest for ` +
+          `ImagePolicy ${policy.name}: ${now && 'error' in now ? now.error : 'not looked up'}`,
         policy.enforcement,
         annotations,
       );
@@ -85,7 +87,8 @@ export function evaluateImages(request: AdmissionRequest, snapshot: PolicySnapsh
     verdicts.push(
       deny(
         RULE,
-        `ImagePolicy ${policy.name} is invalid, so no image in namespace ${request.namespace ?? ''} can be verified: ${policy.invalid}`,
+        `ImagePolicy ${policy.name} is invalid, so no image in namespace ${request.namespace ?? ''} can be ` +
+          `verified: ${policy.invalid}`,
       ),
     );
   }
@@ -100,7 +103,9 @@ export function evaluateImages(request: AdmissionRequest, snapshot: PolicySnapsh
         verdicts.push(
           deny(
             RULE,
-            `${describe(check)} matches no ImagePolicy, and ${denying.map((p) => p.name).join(', ')} ${denying.length > 1 ? 'deny' : 'denies'} unmatched images in namespace ${request.namespace ?? ''}`,
+            `${describe(check)} matches no ImagePolicy, ` +
+              `and ${denying.map((p) => p.name).join(', ')} ${denying.length > 1 ? 'deny' : 'denies'} unmatched ` +
+              `images in namespace ${request.namespace ?? ''}`,
           ),
         );
       }

@@ -16,7 +16,8 @@ export interface VerificationTask {
 
 /** The cache and single-flight key: the same digest under the same policy version verifies the same. */
 export function taskKey(task: VerificationTask): string {
-  return `${task.image.registry}/${task.image.repository}@${task.image.digest}|${task.policy.uid}|${task.policy.resourceVersion}`;
+  const { image, policy } = task;
+  return `${image.registry}/${image.repository}@${image.digest}|${policy.uid}|${policy.resourceVersion}`;
 }
 
 export type Verifier = (task: VerificationTask, signal: AbortSignal) => Promise<VerificationResult>;

@@ -43,7 +43,9 @@ function actionOf(request: AdmissionRequest, facts: RequestFacts): Action {
       const why = parent?.status === 'unavailable' ? parent.reason : 'it was not looked up';
       return {
         kind: 'error',
-        reason: `cannot tell whether the ${request.resource.resource} ${request.name ?? ''} behind this ${subResource} request is locked: ${why}`,
+        reason:
+          `cannot tell whether the ${request.resource.resource} ${request.name ?? ''} behind ` +
+          `this ${subResource} request is locked: ${why}`,
       };
     }
     if (parent.status === 'absent') return { kind: 'none' };
@@ -145,7 +147,10 @@ function policyVerdict(
     (c) => touchesLockLabel(c.path, label) || !policy.allowedPaths.some((p) => isUnderPointer(c.path, p)),
   );
   if (remaining.length === 0) return allow(RULE);
-  const reason = `${target} is immutable (labelled ${label.key}=${label.value}); this ${request.subResource ? `${request.subResource} ` : ''}update would change ${describeChanges(remaining, label)}`;
+  const reason =
+    `${target} is immutable (labelled ${label.key}=${label.value}); ` +
+    `this ${request.subResource ? `${request.subResource} ` : ''}update would ` +
+    `change ${describeChanges(remaining, label)}`;
   return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
 }
 
@@ -212,7 +217,8 @@ export function evaluateImmutability(
     verdicts.push(
       deny(
         RULE,
-        `${target} is immutable (labelled ${label.key}=${label.value}); this update would change its labels so that its protection loosens (${loosenings.join('; ')})`,
+        `${target} is immutable (labelled ${label.key}=${label.value}); this update would change its labels so ` +
+          `that its protection loosens (${loosenings.join('; ')})`,
         { 'immutability-relabel-loosening': loosenings.join('; ') },
       ),
     );
@@ -278,7 +284,12 @@ function withUnlock(
   if (!match.ok) return { ...denied, reasons: denied.reasons.map((r) => `${r} (${match.why.join('; ')})`) };
   const { unlock, approvers } = match;
   const what = unlabelled ? 'update, which removes its lock label' : action.kind === 'update' ? 'update' : 'delete';
-  const note = `${target} is locked, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${approvers.join(', ')}) allows this ${what} until ${new Date(unlock.expiresAtMs).toISOString()}${unlabelled ? `: ${target} is unlabelled by UnlockRequest ${unlock.name} and no longer locked` : ''}`;
+  const note =
+    `${target} is locked, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, ` +
+    `approved by ${approvers.join(', ')}) allows ` +
+    `this ${what} until ${new Date(unlock.expiresAtMs).toISOString()}${
+      unlabelled ? `: ${target} is ` + `unlabelled by UnlockRequest ${unlock.name} and no longer locked` : ''
+    }`;
   return {
     allowed: true,
     reasons: [],

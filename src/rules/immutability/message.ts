@@ -47,7 +47,8 @@ export function describeChanges(changes: readonly Change[], label: LockLabel): s
         ? ` and ${rest} more`
         : '';
   const unlock = touchesLabel
-    ? `; removing or changing the ${label.key} label is itself a change: a lock cannot be lifted by editing the object, only by an UnlockRequest with operation Unlabel`
+    ? `; removing or changing the ${label.key} label is itself a change: a lock cannot be lifted by editing the ` +
+      `object, only by an UnlockRequest with operation Unlabel`
     : '';
   return `${named.join(', ')}${more}${unlock}`;
 }

@@ -59,7 +59,9 @@ export function approvalCounts(
   if (!approval.groups) {
     return {
       counts: false,
-      why: `${approval.user}'s approval does not record the approver's groups (made before Bulwark recorded them, or not through Bulwark), so it does not count; create a new UnlockRequest`,
+      why:
+        `${approval.user}'s approval does not record the approver's groups (made before Bulwark recorded ` +
+        `them, or not through Bulwark), so it does not count; create a new UnlockRequest`,
     };
   }
   for (const rule of rules) {

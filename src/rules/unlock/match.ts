@@ -53,7 +53,10 @@ function operationProblem(unlock: CompiledUnlock, demand: UnlockDemand): string 
   }
   if ((demand.changesContent ?? true) && !ops.has('UPDATE')) return 'it does not unlock UPDATE';
   if (demand.unlabels && !ops.has('Unlabel')) {
-    return 'it does not unlock Unlabel: removing or changing the lock label needs an UnlockRequest with operation Unlabel (or one bound to a --patch that removes it)';
+    return (
+      'it does not unlock Unlabel: removing or changing the lock label needs an UnlockRequest with ' +
+      'operation Unlabel (or one bound to a --patch that removes it)'
+    );
   }
   return undefined;
 }
@@ -65,7 +68,9 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
   const shortest = shortestMaximum(demand.rules);
   if (shortest && unlock.durationMs > shortest.maxDurationMs) {
     return {
-      why: `it lasts ${formatDuration(unlock.durationMs)}, longer than the ${formatDuration(shortest.maxDurationMs)} ${shortest.rule.source} allows`,
+      why:
+        `it lasts ${formatDuration(unlock.durationMs)}, longer than ` +
+        `the ${formatDuration(shortest.maxDurationMs)} ${shortest.rule.source} allows`,
     };
   }
   const required = approvalsRequired(demand.rules);
@@ -78,7 +83,9 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
   }
   if (approvers.length < required) {
     return {
-      why: `it has ${approvers.length} of the ${required} approvals it needs${refused.length > 0 ? ` (${refused.join('; ')})` : ''}`,
+      why:
+        `it has ${approvers.length} of the ${required} approvals it ` +
+        `needs${refused.length > 0 ? ` (${refused.join('; ')})` : ''}`,
     };
   }
   return { approvers };

@@ -44,7 +44,8 @@ function targetOrDenial(
     return {
       denied: deny(
         RULE,
-        `cannot read the target ${name} to check the policy that governs it: ${fact?.status === 'unavailable' ? fact.reason : 'not looked up'}`,
+        `cannot read the target ${name} to check the policy that governs ` +
+          `it: ${fact?.status === 'unavailable' ? fact.reason : 'not looked up'}`,
       ),
     };
   if (fact.status === 'absent') {
@@ -76,7 +77,8 @@ function validateCreate(
   if (shortest && unlock.durationMs > shortest.maxDurationMs) {
     return deny(
       RULE,
-      `spec.duration ${formatDuration(unlock.durationMs)} is longer than ${formatDuration(shortest.maxDurationMs)}, the longest unlock ${shortest.rule.source} allows`,
+      `spec.duration ${formatDuration(unlock.durationMs)} is longer ` +
+        `than ${formatDuration(shortest.maxDurationMs)}, the longest unlock ${shortest.rule.source} allows`,
     );
   }
   const unapprovable = rules.filter((r) => !namesApprovers(r.unlock));
@@ -92,11 +94,17 @@ function validateCreate(
 /** The groups an approval records must be exactly those the API server reports for its author. */
 function groupsProblem(recorded: unknown, actual: readonly string[]): string | undefined {
   if (!Array.isArray(recorded))
-    return 'an approval must record your groups as the API server reports them (spec.approvals[].groups; kubectl bulwark unlock approve does this)';
+    return (
+      'an approval must record your groups as the API server reports them (spec.approvals[].groups; ' +
+      'kubectl bulwark unlock approve does this)'
+    );
   const mine = new Set(actual);
   const theirs = new Set(recorded as string[]);
   if (mine.size !== theirs.size || [...mine].some((g) => !theirs.has(g))) {
-    return `the groups recorded with an approval must be exactly yours (${[...mine].join(', ') || 'none'}), not ${[...theirs].join(', ') || 'none'}`;
+    return (
+      `the groups recorded with an approval must be exactly yours (${[...mine].join(', ') || 'none'}), ` +
+      `not ${[...theirs].join(', ') || 'none'}`
+    );
   }
   return undefined;
 }
@@ -141,7 +149,8 @@ function validateApproval(
   if (facts.now === undefined || facts.now >= before.expiresAtMs) {
     return deny(
       RULE,
-      `UnlockRequest ${before.name} expired at ${new Date(before.expiresAtMs).toISOString()}: it can no longer be approved; create a new one`,
+      `UnlockRequest ${before.name} expired at ${new Date(before.expiresAtMs).toISOString()}: it can no longer ` +
+        `be approved; create a new one`,
     );
   }
   const groups = request.userInfo.groups ?? [];
@@ -169,7 +178,8 @@ export function evaluateUnlockRequest(
   if (!after.ok)
     return deny(
       RULE,
-      `UnlockRequest ${request.name ?? ''} is invalid: ${after.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+      `UnlockRequest ${request.name ?? ''} is ` +
+        `invalid: ${after.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
     );
   if (request.operation === 'CREATE') return validateCreate(request, after.unlock, snapshot, facts);
   const before = snapshot.compiler.unlock(request.oldObject);

@@ -272,7 +272,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       timings.denialAttempts = await waitForDenial(kubectl);
       timings.firstDenial = since();
       log(
-        `the chart's webhook denies a change to a locked ConfigMap after ${timings.denialAttempts} attempt(s) (${timings.firstDenial} ms)`,
+        `the chart's webhook denies a change to a locked ConfigMap after ${timings.denialAttempts} attempt(s) ` +
+          `(${timings.firstDenial} ms)`,
       );
     } else if (options.webhook !== false) {
       state.ports.webhook = webhookPort;

@@ -62,7 +62,8 @@ export async function waitReady(url: string, options: WaitReadyOptions): Promise
     const status = options.process.exitStatus();
     if (status !== undefined) {
       throw new Error(
-        `${options.process.name} ended (${status}) before ${url} became ready; ${options.process.logFile} ends with:\n${logTail(options.process.logFile)}`,
+        `${options.process.name} ended (${status}) before ${url} became ready; ${options.process.logFile} ends ` +
+          `with:\n${logTail(options.process.logFile)}`,
       );
     }
     try {
@@ -82,6 +83,7 @@ export async function waitReady(url: string, options: WaitReadyOptions): Promise
     await sleep(options.intervalMs ?? 200);
   }
   throw new Error(
-    `${url} not ready after ${options.deadlineMs / 1000} s (last: ${last}); ${options.process.logFile} ends with:\n${logTail(options.process.logFile)}`,
+    `${url} not ready after ${options.deadlineMs / 1000} s (last: ${last}); ${options.process.logFile} ends ` +
+      `with:\n${logTail(options.process.logFile)}`,
   );
 }

@@ -102,6 +102,7 @@ export async function waitForDenial(kubectl: Kubectl, deadlineMs = 30_000): Prom
     await sleep(100);
   }
   throw new Error(
-    `no immutability denial within ${deadlineMs / 1000} s (${attempts} attempts); last kubectl patch: exit ${last?.code}, ${last?.stderr.trim() || 'allowed'}`,
+    `no immutability denial within ${deadlineMs / 1000} s (${attempts} attempts); last kubectl patch: ` +
+      `exit ${last?.code}, ${last?.stderr.trim() || 'allowed'}`,
   );
 }

@@ -70,6 +70,7 @@ export async function installSelfProtection(kubectl: Kubectl, deadlineMs = 30_00
     await sleep(100);
   }
   throw new Error(
-    `self-protection not in force within ${deadlineMs / 1000} s; last dry-run delete by alice: exit ${last?.code}, ${last?.stderr.trim() || 'allowed'}`,
+    `self-protection not in force within ${deadlineMs / 1000} s; last dry-run delete by alice: ` +
+      `exit ${last?.code}, ${last?.stderr.trim() || 'allowed'}`,
   );
 }

@@ -284,7 +284,10 @@ export async function getBlob(tools: RegistryTools, ref: string): Promise<Buffer
 
 export type FrontAuth =
   | { kind: 'basic'; username: string; password: string }
-  /** Bearer tokens from `/token` on the front; with username/password the token endpoint requires them, else it is anonymous. */
+  /**
+   * Bearer tokens from `/token` on the front; with username/password the token endpoint requires them, else it is
+   * anonymous.
+   */
   | { kind: 'bearer'; username?: string; password?: string; expiresIn?: number };
 
 export interface FrontOptions {

@@ -90,7 +90,8 @@ export function find(manifests: Manifest[], kind: string, name?: string): Manife
   const found = manifests.filter((m) => m.kind === kind && (name === undefined || m.metadata.name === name));
   if (found.length !== 1)
     throw new Error(
-      `expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`,
+      `expected one ${kind}${name ? ` ${name}` : ''}, ` +
+        `found ${found.length}: ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`,
     );
   return found[0] as Manifest;
 }

@@ -42,25 +42,29 @@ describe('webhook entries (defaults)', async () => {
     ]);
   });
 
-  it('fails closed, without side effects, v1 reviews, equivalent versions, 10 s timeout, all via the Service /validate', () => {
-    for (const w of list) {
-      expect(w, w.name).toMatchObject({
-        failurePolicy: 'Fail',
-        sideEffects: 'None',
-        admissionReviewVersions: ['v1'],
-        matchPolicy: 'Equivalent',
-        timeoutSeconds: 10,
-      });
-      expect(w.clientConfig.service, w.name).toEqual({
-        name: 'bulwark',
-        namespace: 'bulwark-system',
-        path: '/validate',
-        port: 443,
-      });
-      expect(w.clientConfig.url, w.name).toBeUndefined();
-      expect(w.clientConfig.caBundle, w.name).toMatch(/^[A-Za-z0-9+/]+=*$/);
-    }
-  });
+  it(
+    'fails closed, without side effects, v1 reviews, equivalent versions, 10 s timeout, all via the Service ' +
+      '/validate',
+    () => {
+      for (const w of list) {
+        expect(w, w.name).toMatchObject({
+          failurePolicy: 'Fail',
+          sideEffects: 'None',
+          admissionReviewVersions: ['v1'],
+          matchPolicy: 'Equivalent',
+          timeoutSeconds: 10,
+        });
+        expect(w.clientConfig.service, w.name).toEqual({
+          name: 'bulwark',
+          namespace: 'bulwark-system',
+          path: '/validate',
+          port: 443,
+        });
+        expect(w.clientConfig.url, w.name).toBeUndefined();
+        expect(w.clientConfig.caBundle, w.name).toMatch(/^[A-Za-z0-9+/]+=*$/);
+      }
+    },
+  );
 
   it('never sees kube-system or the release namespace', () => {
     for (const w of list) {

@@ -76,47 +76,54 @@ describe('defaults', async () => {
     expect(container.ports).toEqual([{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
   });
 
-  it('is hardened: non-root 65532, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
-    expect(pod.securityContext).toMatchObject({
-      runAsNonRoot: true,
-      runAsUser: 65532,
-      seccompProfile: { type: 'RuntimeDefault' },
-    });
-    expect(container.securityContext).toEqual({
-      runAsNonRoot: true,
-      runAsUser: 65532,
-      runAsGroup: 65532,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    });
-    expect(container.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
-    expect(container.resources.limits).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
-  });
+  it(
+    'is hardened: non-root 65532, read-only root, no privilege escalation, no capabilities, RuntimeDefault ' +
+      'seccomp',
+    () => {
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(container.securityContext).toEqual({
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        runAsGroup: 65532,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(container.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+      expect(container.resources.limits).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+    },
+  );
 
-  it('mounts only the serving pair at /tls and passes it, the lock label and a deadline below the webhook timeout', () => {
-    expect(container.args).toEqual([
-      'serve',
-      '--port=8443',
-      '--cert=/tls/tls.crt',
-      '--key=/tls/tls.key',
-      '--cluster=required',
-      '--log-level=info',
-      '--decision-timeout=8',
-      '--drain=20',
-      '--label-key=bulwark.dev/immutable',
-      '--label-value=true',
-      '--policy-admin-groups=system:masters',
-    ]);
-    const tls = (pod.volumes as { name: string; secret?: { secretName: string; items: { key: string }[] } }[]).find(
-      (v) => v.name === 'tls',
-    );
-    expect(tls?.secret?.secretName).toBe('bulwark-tls');
-    expect(tls?.secret?.items.map((i) => i.key)).toEqual(['tls.crt', 'tls.key']);
-    expect(container.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/tls', readOnly: true });
-  });
+  it(
+    'mounts only the serving pair at /tls and passes it, the lock label and a deadline below the webhook ' + 'timeout',
+    () => {
+      expect(container.args).toEqual([
+        'serve',
+        '--port=8443',
+        '--cert=/tls/tls.crt',
+        '--key=/tls/tls.key',
+        '--cluster=required',
+        '--log-level=info',
+        '--decision-timeout=8',
+        '--drain=20',
+        '--label-key=bulwark.dev/immutable',
+        '--label-value=true',
+        '--policy-admin-groups=system:masters',
+      ]);
+      const tls = (pod.volumes as { name: string; secret?: { secretName: string; items: { key: string }[] } }[]).find(
+        (v) => v.name === 'tls',
+      );
+      expect(tls?.secret?.secretName).toBe('bulwark-tls');
+      expect(tls?.secret?.items.map((i) => i.key)).toEqual(['tls.crt', 'tls.key']);
+      expect(container.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/tls', readOnly: true });
+    },
+  );
 
   it('gives the pod time to leave the Service, drain and exit before it is killed', () => {
     expect(dig(container, 'lifecycle', 'preStop', 'sleep', 'seconds')).toBe(5);
@@ -231,13 +238,17 @@ describe('RBAC', () => {
     expect(dig(binding, 'roleRef', 'name')).toBe('bulwark');
   });
 
-  it('lists every resource (locked objects a policy change or relabelling would expose) and gets them only for break-glass', async () => {
-    const everything = async (values: Record<string, unknown>) =>
-      rules(await render(values)).find((r) => r.resources[0] === '*')?.verbs;
-    expect(await everything({})).toEqual(['get', 'list']);
-    expect(await everything({ guards: { enabled: false } })).toEqual(['get', 'list']);
-    expect(await everything({ rbac: { readUnlockTargets: false } })).toEqual(['list']);
-  });
+  it(
+    'lists every resource (locked objects a policy change or relabelling would expose) and gets them only for ' +
+      'break-glass',
+    async () => {
+      const everything = async (values: Record<string, unknown>) =>
+        rules(await render(values)).find((r) => r.resources[0] === '*')?.verbs;
+      expect(await everything({})).toEqual(['get', 'list']);
+      expect(await everything({ guards: { enabled: false } })).toEqual(['get', 'list']);
+      expect(await everything({ rbac: { readUnlockTargets: false } })).toEqual(['list']);
+    },
+  );
 
   it('drops Secrets when asked, adds extra read rules, and never grants a write beyond policy status', async () => {
     const extra = { apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] };

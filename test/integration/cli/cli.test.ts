@@ -33,7 +33,8 @@ describe('bulwark review', () => {
   });
 
   it('--policies applies the policies of a directory', () => {
-    // The built-in default denies the captured Deployment image change; a Warn policy for apps allows it with a warning.
+    // The built-in default denies the captured Deployment image change; a Warn policy for apps allows it with a
+    // warning.
     const r = run([
       'review',
       '--policies',
@@ -116,7 +117,8 @@ describe('bulwark serve', () => {
       response += c.toString();
     });
     socket.write(
-      `POST /validate HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`,
+      `POST /validate HTTP/1.1\r\nhost: localhost\r\ncontent-type: ` +
+        `application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`,
     );
     socket.write(body.slice(0, 100));
     await new Promise((r) => setTimeout(r, 200));

@@ -157,7 +157,8 @@ describe('registry faults', () => {
     const result = await verify(f.host);
     expect(result).toMatchObject({ ok: false, failure: 'registry-error' });
     expect(!result.ok && result.reason).toContain(
-      `registry ${f.host} answered HTTP 503 for manifest ${REPO}:sha256-${bundleSigned.slice(7)}.sig: UNAVAILABLE: maintenance`,
+      `registry ${f.host} answered HTTP 503 for manifest ${REPO}:sha256-${bundleSigned.slice(7)}.sig: ` +
+        `UNAVAILABLE: maintenance`,
     );
   });
 
@@ -274,7 +275,8 @@ describe('authentication', () => {
       ok: false,
       failure: 'registry-error',
       reason: expect.stringContaining(
-        `the token service of registry ${f.host} (http://${f.host}) refused the credentials from Secret ci/wrong: HTTP 401 UNAUTHORIZED: bad credentials`,
+        `the token service of registry ${f.host} (http://${f.host}) refused the credentials from Secret ` +
+          `ci/wrong: HTTP 401 UNAUTHORIZED: bad credentials`,
       ),
     });
   });
@@ -387,7 +389,9 @@ describe('keys from Secrets', () => {
       ok: false,
       failure: 'configuration',
       reason:
-        'the key Secret release/cosign is not locked (labelled bulwark.dev/immutable=true), so anyone who can write it could swap the trusted key; lock it (kubectl bulwark lock secret/cosign -n release) and rotate keys through an UnlockRequest',
+        'the key Secret release/cosign is not locked (labelled bulwark.dev/immutable=true), so anyone who can ' +
+        'write it could swap the trusted key; lock it (kubectl bulwark lock secret/cosign -n release) and ' +
+        'rotate keys through an UnlockRequest',
     });
   });
 

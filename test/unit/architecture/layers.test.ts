@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { joinedRegExp } from '../../helpers/regexp.ts';
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const SRC = join(REPO_ROOT, 'src');
 
@@ -47,7 +48,10 @@ function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   return [
     ...text.matchAll(
-      /(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)import\s+['"]([^'"]+)['"]/g,
+      joinedRegExp(
+        /(?:^|\n)\s*(?:import|export)\b[^'"]*?\bfrom\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/,
+        /|(?:^|\n)import\s+['"]([^'"]+)['"]/g,
+      ),
     ),
   ].map((m) => m[1] ?? m[2] ?? m[3]!);
 }

@@ -110,35 +110,38 @@ describe('API resources', () => {
     ]);
   });
 
-  it('from a server without aggregated discovery: one request per group version, a vanished one serving nothing', async () => {
-    const reader = fakeApi({
-      '/api': { kind: 'APIVersions', versions: ['v1'] },
-      '/apis': {
-        kind: 'APIGroupList',
-        groups: [
-          {
-            name: 'e2e.x',
-            versions: [{ version: 'v1beta1' }, { version: 'v1' }, { version: 'v0' }],
-            preferredVersion: { version: 'v1' },
-          },
-        ],
-      },
-      '/api/v1': { resources: [{ name: 'configmaps', kind: 'ConfigMap', namespaced: true, verbs: ['list'] }] },
-      '/apis/e2e.x/v1': { resources: [{ name: 'alphas', kind: 'Alpha', namespaced: true, verbs: ['list'] }] },
-      '/apis/e2e.x/v1beta1': {
-        resources: [
-          { name: 'alphas', kind: 'Alpha', namespaced: true, verbs: ['list'] },
-          { name: 'betas', kind: 'Beta', namespaced: true, verbs: ['list'] },
-        ],
-      },
-    });
-    const resources = await loadApiResources(reader, 1000);
-    expect(resources.map((r) => `${r.group}/${r.version}/${r.resource}`)).toEqual([
-      '/v1/configmaps',
-      'e2e.x/v1/alphas',
-      'e2e.x/v1beta1/betas',
-    ]);
-  });
+  it(
+    'from a server without aggregated discovery: one request per group version, a vanished one serving ' + 'nothing',
+    async () => {
+      const reader = fakeApi({
+        '/api': { kind: 'APIVersions', versions: ['v1'] },
+        '/apis': {
+          kind: 'APIGroupList',
+          groups: [
+            {
+              name: 'e2e.x',
+              versions: [{ version: 'v1beta1' }, { version: 'v1' }, { version: 'v0' }],
+              preferredVersion: { version: 'v1' },
+            },
+          ],
+        },
+        '/api/v1': { resources: [{ name: 'configmaps', kind: 'ConfigMap', namespaced: true, verbs: ['list'] }] },
+        '/apis/e2e.x/v1': { resources: [{ name: 'alphas', kind: 'Alpha', namespaced: true, verbs: ['list'] }] },
+        '/apis/e2e.x/v1beta1': {
+          resources: [
+            { name: 'alphas', kind: 'Alpha', namespaced: true, verbs: ['list'] },
+            { name: 'betas', kind: 'Beta', namespaced: true, verbs: ['list'] },
+          ],
+        },
+      });
+      const resources = await loadApiResources(reader, 1000);
+      expect(resources.map((r) => `${r.group}/${r.version}/${r.resource}`)).toEqual([
+        '/v1/configmaps',
+        'e2e.x/v1/alphas',
+        'e2e.x/v1beta1/betas',
+      ]);
+    },
+  );
 });
 
 describe('locked objects in a namespace', () => {
@@ -212,25 +215,28 @@ describe('locked objects in a namespace', () => {
     });
   });
 
-  it('asks again while the server answers 429 (a CRD whose storage is initialising), after the wait it names', async () => {
-    let refusals = 2;
-    const reader = fakeApi({
-      ...DISCOVERY,
-      [`/api/v1/namespaces/team/configmaps?${SELECTOR}`]: () => {
-        if (refusals-- > 0)
-          throw new BaseError('KUBE_API_ERROR', 'GET configmaps: HTTP 429', {
-            upstream: { status: 429, retryAfterSeconds: 0.1 },
-          });
-        return { items: [{ metadata: { name: 'app' } }], metadata: {} };
-      },
-    });
-    expect(await find(reader, namespaceDelete('team'))).toEqual({
-      status: 'listed',
-      objects: ['ConfigMap app'],
-      more: false,
-    });
-    expect(reader.calls.filter((c) => c.path.includes('/configmaps?'))).toHaveLength(3);
-  });
+  it(
+    'asks again while the server answers 429 (a CRD whose storage is initialising), after the wait it ' + 'names',
+    async () => {
+      let refusals = 2;
+      const reader = fakeApi({
+        ...DISCOVERY,
+        [`/api/v1/namespaces/team/configmaps?${SELECTOR}`]: () => {
+          if (refusals-- > 0)
+            throw new BaseError('KUBE_API_ERROR', 'GET configmaps: HTTP 429', {
+              upstream: { status: 429, retryAfterSeconds: 0.1 },
+            });
+          return { items: [{ metadata: { name: 'app' } }], metadata: {} };
+        },
+      });
+      expect(await find(reader, namespaceDelete('team'))).toEqual({
+        status: 'listed',
+        objects: ['ConfigMap app'],
+        more: false,
+      });
+      expect(reader.calls.filter((c) => c.path.includes('/configmaps?'))).toHaveLength(3);
+    },
+  );
 });
 
 describe('locked objects of a CRD', () => {
@@ -269,7 +275,8 @@ describe('locked objects of a CRD', () => {
     expect(await find(fakeApi({}), crdRequest(crd([{ name: 'v1', served: false, storage: true }])))).toEqual({
       status: 'unavailable',
       reason:
-        'the CRD serves no version, so its objects cannot be listed; serve one first (an UPDATE of the CRD unlocked by an approved UnlockRequest)',
+        'the CRD serves no version, so its objects cannot be listed; serve one first (an UPDATE of the CRD ' +
+        'unlocked by an approved UnlockRequest)',
     });
   });
 });

@@ -24,7 +24,8 @@ describe('loadConfig', () => {
 
   it('takes the file over the defaults, and flags over the file', async () => {
     const file = await configFile(
-      'port: 9443\nlockLabel: { key: example.com/frozen }\ndefaultUnlock: { approverGroups: [leads], maxDuration: 2h }\n',
+      'port: 9443\nlockLabel: { key: example.com/frozen }\ndefaultUnlock: { approverGroups: [leads], ' +
+        'maxDuration: 2h }\n',
     );
     const config = await loadConfig({
       file,

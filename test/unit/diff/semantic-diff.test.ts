@@ -35,8 +35,11 @@ describe('semanticChanges', () => {
   it('skips status and the system metadata, wherever they differ', () => {
     expect(
       changes(
-        '{"apiVersion":"v1","metadata":{"name":"x","resourceVersion":"1","generation":1,"managedFields":[],"selfLink":"a"},"status":{"r":1}}',
-        '{"apiVersion":"v1","metadata":{"name":"x","resourceVersion":"2","generation":2,"managedFields":[{"manager":"m","operation":"Update","apiVersion":"v1","fieldsV1":{"f:metadata":{"f:name":{}}}}]},"status":{"r":2,"new":true}}',
+        '{"apiVersion":"v1","metadata":{"name":"x","resourceVersion":"1","generation":1,"managedFields":[],"' +
+          'selfLink":"a"},"status":{"r":1}}',
+        '{"apiVersion":"v1","metadata":{"name":"x","resourceVersion":"2","generation":2,"' +
+          'managedFields":[{"manager":"m","operation":"Update","apiVersion":"v1","' +
+          'fieldsV1":{"f:metadata":{"f:name":{}}}}]},"status":{"r":2,"new":true}}',
       ),
     ).toEqual([]);
   });

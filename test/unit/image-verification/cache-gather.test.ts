@@ -66,17 +66,20 @@ describe('cachedVerifier', () => {
     expect(inner.calls).toBe(3);
   });
 
-  it('keys by the material: a rotated key or other credentials verify again, and the old result is not served', async () => {
-    const inner = countingVerifier({ ok: true, authority: 'k', detail: 'ok' }, 1);
-    const cached = cachedVerifier(inner);
-    await cached.verify(task('a'), signal());
-    inner.fingerprint = 'key-2';
-    await cached.verify(task('a'), signal());
-    expect(inner.calls).toBe(2);
-    inner.fingerprint = 'key-1';
-    await cached.verify(task('a'), signal());
-    expect(inner.calls).toBe(2);
-  });
+  it(
+    'keys by the material: a rotated key or other credentials verify again, and the old result is not ' + 'served',
+    async () => {
+      const inner = countingVerifier({ ok: true, authority: 'k', detail: 'ok' }, 1);
+      const cached = cachedVerifier(inner);
+      await cached.verify(task('a'), signal());
+      inner.fingerprint = 'key-2';
+      await cached.verify(task('a'), signal());
+      expect(inner.calls).toBe(2);
+      inner.fingerprint = 'key-1';
+      await cached.verify(task('a'), signal());
+      expect(inner.calls).toBe(2);
+    },
+  );
 
   it('caches definitive failures briefly and transient ones not at all', async () => {
     let now = 1_000;
@@ -110,39 +113,43 @@ describe('cachedVerifier', () => {
     expect(inner.calls).toBe(2);
   });
 
-  it("the first caller's deadline governs a merged check: the callers merged into it get its timeout, which is not kept", async () => {
-    const inner: StagedVerifier & { calls: number } = Object.assign(
-      async () => ({ ok: true as const, authority: 'k', detail: 'ok' }),
-      {
-        calls: 0,
-        material: async () => ({ keys: [], access: { problem: 'none' }, fingerprint: 'f' }),
-        check: (_t: VerificationTask, _m: unknown, s: AbortSignal) => {
-          inner.calls++;
-          return new Promise<VerificationResult>((resolve) =>
-            s.addEventListener('abort', () => resolve({ ok: false, failure: 'timeout', reason: 'deadline' })),
-          );
+  it(
+    "the first caller's deadline governs a merged check: the callers merged into it get its timeout, which is " +
+      'not kept',
+    async () => {
+      const inner: StagedVerifier & { calls: number } = Object.assign(
+        async () => ({ ok: true as const, authority: 'k', detail: 'ok' }),
+        {
+          calls: 0,
+          material: async () => ({ keys: [], access: { problem: 'none' }, fingerprint: 'f' }),
+          check: (_t: VerificationTask, _m: unknown, s: AbortSignal) => {
+            inner.calls++;
+            return new Promise<VerificationResult>((resolve) =>
+              s.addEventListener('abort', () => resolve({ ok: false, failure: 'timeout', reason: 'deadline' })),
+            );
+          },
         },
-      },
-    );
-    const cached = cachedVerifier(inner);
-    const first = new AbortController();
-    const results = Promise.all([cached.verify(task('a'), first.signal), cached.verify(task('a'), signal())]);
-    await new Promise((r) => setImmediate(r));
-    first.abort(new Error('deadline'));
-    expect(await results).toEqual([
-      { ok: false, failure: 'timeout', reason: 'deadline' },
-      { ok: false, failure: 'timeout', reason: 'deadline' },
-    ]);
-    expect(cached.stats()).toMatchObject({ misses: 1, merged: 1, size: 0 });
-    const late = new AbortController();
-    late.abort(new Error('too late'));
-    expect(await cached.verify(task('a'), late.signal)).toEqual({
-      ok: false,
-      failure: 'timeout',
-      reason: 'verification did not finish before the deadline: too late',
-    });
-    expect(inner.calls).toBe(1);
-  });
+      );
+      const cached = cachedVerifier(inner);
+      const first = new AbortController();
+      const results = Promise.all([cached.verify(task('a'), first.signal), cached.verify(task('a'), signal())]);
+      await new Promise((r) => setImmediate(r));
+      first.abort(new Error('deadline'));
+      expect(await results).toEqual([
+        { ok: false, failure: 'timeout', reason: 'deadline' },
+        { ok: false, failure: 'timeout', reason: 'deadline' },
+      ]);
+      expect(cached.stats()).toMatchObject({ misses: 1, merged: 1, size: 0 });
+      const late = new AbortController();
+      late.abort(new Error('too late'));
+      expect(await cached.verify(task('a'), late.signal)).toEqual({
+        ok: false,
+        failure: 'timeout',
+        reason: 'verification did not finish before the deadline: too late',
+      });
+      expect(inner.calls).toBe(1);
+    },
+  );
 });
 
 describe('gatherImageFacts', () => {

@@ -97,36 +97,39 @@ describe('the material fingerprint', () => {
     expect(absent.fingerprint).toBe(none.fingerprint);
   });
 
-  it('keeps an unsigned verdict obtained without credentials from a pod that brings some, and the reverse', async () => {
-    // A registry that shows signatures only to those who log in: what it says depends on who asks.
-    const inline = policy({ authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }] });
-    const read = secrets({
-      'shop/pull': { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': dockerConfig('a') } },
-    });
-    let checks = 0;
-    const verifier: StagedVerifier = Object.assign(
-      async () => {
-        throw new Error('called through its stages');
-      },
-      {
-        material: (t: VerificationTask, s: AbortSignal) => resolveMaterial(t, read, LOCK, s),
-        check: async (_t: VerificationTask, m: VerificationMaterial): Promise<VerificationResult> => {
-          checks++;
-          const loggedIn = !('problem' in m.access) && m.access.credentials.length > 0;
-          return loggedIn
-            ? { ok: true, authority: 'release', detail: 'sigstore bundle' }
-            : { ok: false, failure: 'unsigned', reason: 'no signature visible' };
+  it(
+    'keeps an unsigned verdict obtained without credentials from a pod that brings some, and the ' + 'reverse',
+    async () => {
+      // A registry that shows signatures only to those who log in: what it says depends on who asks.
+      const inline = policy({ authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }] });
+      const read = secrets({
+        'shop/pull': { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': dockerConfig('a') } },
+      });
+      let checks = 0;
+      const verifier: StagedVerifier = Object.assign(
+        async () => {
+          throw new Error('called through its stages');
         },
-      },
-    );
-    const cached = cachedVerifier(verifier);
-    expect(await cached.verify(task(inline), signal())).toMatchObject({ ok: false, failure: 'unsigned' });
-    expect(await cached.verify(task(inline, [{ namespace: 'shop', name: 'pull' }]), signal())).toMatchObject({
-      ok: true,
-    });
-    expect(await cached.verify(task(inline), signal())).toMatchObject({ ok: false, failure: 'unsigned' });
-    expect(checks).toBe(2);
-  });
+        {
+          material: (t: VerificationTask, s: AbortSignal) => resolveMaterial(t, read, LOCK, s),
+          check: async (_t: VerificationTask, m: VerificationMaterial): Promise<VerificationResult> => {
+            checks++;
+            const loggedIn = !('problem' in m.access) && m.access.credentials.length > 0;
+            return loggedIn
+              ? { ok: true, authority: 'release', detail: 'sigstore bundle' }
+              : { ok: false, failure: 'unsigned', reason: 'no signature visible' };
+          },
+        },
+      );
+      const cached = cachedVerifier(verifier);
+      expect(await cached.verify(task(inline), signal())).toMatchObject({ ok: false, failure: 'unsigned' });
+      expect(await cached.verify(task(inline, [{ namespace: 'shop', name: 'pull' }]), signal())).toMatchObject({
+        ok: true,
+      });
+      expect(await cached.verify(task(inline), signal())).toMatchObject({ ok: false, failure: 'unsigned' });
+      expect(checks).toBe(2);
+    },
+  );
 
   it('differs with the CA bundle and the plain-HTTP flag', async () => {
     const key = { authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }] };

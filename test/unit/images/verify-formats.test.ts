@@ -63,16 +63,19 @@ describe('captured manifests', () => {
     expect(layers[0]!.signature).toMatch(/^[A-Za-z0-9+/]+=*$/);
   });
 
-  it("bundle: the referrers index reports the config media type; the manifest itself has the bundle's artifactType", () => {
-    const index = manifest('referrers-index.json', 'application/vnd.oci.image.index.v1+json');
-    expect(index.kind).toBe('index');
-    expect(index.kind === 'index' && index.manifests[0]!.artifactType).toBe('application/vnd.oci.empty.v1+json');
-    const referrer = manifest('bundle-manifest.json');
-    expect(artifactTypeOf(referrer)).toBe(BUNDLE_MEDIA_TYPE);
-    expect(referrer.subject?.digest).toBe(DIGEST);
-    expect(referrer.kind === 'image' && referrer.layers[0]!.mediaType).toBe(BUNDLE_MEDIA_TYPE);
-    expect(referrer.kind === 'image' && referrer.layers[0]!.digest).toBe(sha256(read('bundle.json')));
-  });
+  it(
+    "bundle: the referrers index reports the config media type; the manifest itself has the bundle's " + 'artifactType',
+    () => {
+      const index = manifest('referrers-index.json', 'application/vnd.oci.image.index.v1+json');
+      expect(index.kind).toBe('index');
+      expect(index.kind === 'index' && index.manifests[0]!.artifactType).toBe('application/vnd.oci.empty.v1+json');
+      const referrer = manifest('bundle-manifest.json');
+      expect(artifactTypeOf(referrer)).toBe(BUNDLE_MEDIA_TYPE);
+      expect(referrer.subject?.digest).toBe(DIGEST);
+      expect(referrer.kind === 'image' && referrer.layers[0]!.mediaType).toBe(BUNDLE_MEDIA_TYPE);
+      expect(referrer.kind === 'image' && referrer.layers[0]!.digest).toBe(sha256(read('bundle.json')));
+    },
+  );
 
   it('bundle fallback: tag sha256-<hex> holds an index whose entries carry the artifactType', () => {
     expect(referrersFallbackTag(DIGEST)).toBe(`sha256-${DIGEST.slice(7)}`);
@@ -90,14 +93,19 @@ describe('legacy signatures', () => {
     });
   });
 
-  it('another key: not genuine (a legacy signature does not name its key, so it cannot be told from an altered one)', () => {
-    const { payload, signature } = legacyLayer();
-    expect(checkLegacySignature(payload, signature, OTHER_KEY, DIGEST)).toEqual({
-      outcome: 'not-genuine',
-      reason:
-        'a legacy signature does not verify with the key (altered, or made with another key: the legacy format does not name its key)',
-    });
-  });
+  it(
+    'another key: not genuine (a legacy signature does not name its key, so it cannot be told from an altered ' +
+      'one)',
+    () => {
+      const { payload, signature } = legacyLayer();
+      expect(checkLegacySignature(payload, signature, OTHER_KEY, DIGEST)).toEqual({
+        outcome: 'not-genuine',
+        reason:
+          'a legacy signature does not verify with the key (altered, or made with another key: the legacy format ' +
+          'does not name its key)',
+      });
+    },
+  );
 
   it('another digest: wrong-digest (the signature is checked first, then what it signs)', () => {
     const { payload, signature } = legacyLayer();
@@ -201,19 +209,22 @@ describe('sigstore bundles', () => {
     });
   });
 
-  it('the trusted key named but a signature that does not verify with it: not genuine, even with no hint at all', () => {
-    const flipped = bundleJson();
-    const sig = Buffer.from(flipped.dsseEnvelope.signatures[0].sig, 'base64');
-    sig[sig.length - 1]! ^= 0x01;
-    flipped.dsseEnvelope.signatures[0].sig = sig.toString('base64');
-    expect(checkBundle(flipped, KEY, DIGEST)).toEqual({
-      outcome: 'not-genuine',
-      reason: 'a sigstore bundle does not verify with the key it names: signature verification failed',
-    });
-    const unnamed = bundleJson();
-    delete unnamed.verificationMaterial.publicKey.hint;
-    expect(checkBundle(unnamed, OTHER_KEY, DIGEST)).toMatchObject({ outcome: 'not-genuine' });
-  });
+  it(
+    'the trusted key named but a signature that does not verify with it: not genuine, even with no hint at ' + 'all',
+    () => {
+      const flipped = bundleJson();
+      const sig = Buffer.from(flipped.dsseEnvelope.signatures[0].sig, 'base64');
+      sig[sig.length - 1]! ^= 0x01;
+      flipped.dsseEnvelope.signatures[0].sig = sig.toString('base64');
+      expect(checkBundle(flipped, KEY, DIGEST)).toEqual({
+        outcome: 'not-genuine',
+        reason: 'a sigstore bundle does not verify with the key it names: signature verification failed',
+      });
+      const unnamed = bundleJson();
+      delete unnamed.verificationMaterial.publicKey.hint;
+      expect(checkBundle(unnamed, OTHER_KEY, DIGEST)).toMatchObject({ outcome: 'not-genuine' });
+    },
+  );
 
   it('another digest: wrong-digest', () => {
     expect(checkBundle(bundleJson(), KEY, OTHER_DIGEST)).toEqual({

@@ -111,7 +111,8 @@ describe('exact number comparison', () => {
 
 describe("parseGoCanonicalJson (what Go's encoding/json writes, as kubectl does)", () => {
   const written =
-    '{"apiVersion":"v1","data":{"10":"y","a":"2","b":"\\u003cx\\u003e\\u0026\\u2028\\b"},"kind":"ConfigMap","metadata":{"annotations":{},"labels":{"team":"a"},"name":"c1","namespace":"exp"},"n":9007199254740993}\n';
+    '{"apiVersion":"v1","data":{"10":"y","a":"2","b":"\\u003cx\\u003e\\u0026\\u2028\\b"},"kind":"ConfigMap","' +
+    'metadata":{"annotations":{},"labels":{"team":"a"},"name":"c1","namespace":"exp"},"n":9007199254740993}\n';
 
   it("accepts kubectl's own annotations (sorted keys, HTML escapes, trailing newline), also from older kubectl", () => {
     expect(parseGoCanonicalJson(written)).toMatchObject({ data: { 10: 'y', b: '<x>&\u2028\b' } });

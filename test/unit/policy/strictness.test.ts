@@ -131,7 +131,8 @@ describe('a governing set is loosened when some old policy is dominated by no ne
       [builtin],
       [devAudit],
       [
-        'the built-in default would no longer govern it; in its place ImmutabilityPolicy dev-audit would switch to Audit',
+        'the built-in default would no longer govern it; in its place ImmutabilityPolicy dev-audit would switch ' +
+          'to Audit',
       ],
     ],
     [
@@ -139,7 +140,8 @@ describe('a governing set is loosened when some old policy is dominated by no ne
       [builtin],
       [prod],
       [
-        'the built-in default would no longer govern it; in its place ImmutabilityPolicy prod-config would let group leads approve unlocks',
+        'the built-in default would no longer govern it; in its place ImmutabilityPolicy prod-config would let ' +
+          'group leads approve unlocks',
       ],
     ],
     ['a policy gone, the default back', [prod], [builtin], []],
@@ -148,7 +150,8 @@ describe('a governing set is loosened when some old policy is dominated by no ne
       [prod],
       [devAudit],
       [
-        'ImmutabilityPolicy prod-config would no longer govern it; in its place ImmutabilityPolicy dev-audit would switch to Audit',
+        'ImmutabilityPolicy prod-config would no longer govern it; in its place ImmutabilityPolicy dev-audit ' +
+          'would switch to Audit',
       ],
     ],
     [

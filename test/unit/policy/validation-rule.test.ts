@@ -31,7 +31,9 @@ function policyCreate(
   });
 }
 
-/** As a policy admin, in a cluster where nothing is locked (policy authorship and loosening are tested in governance/). */
+/**
+ * As a policy admin, in a cluster where nothing is locked (policy authorship and loosening are tested in governance/).
+ */
 const decide = (review: AdmissionReviewRequest) =>
   reviewRequest({
     request: review.request,
@@ -55,7 +57,9 @@ describe('policy validation at admission', () => {
     );
     expect(verdict.allowed).toBe(false);
     expect(verdict.reasons[0]).toBe(
-      'ImmutabilityPolicy bad is invalid: spec.match.namespaceSelector.matchExpressions[0].values: must be empty for operator Exists; spec.allowedChanges[0]: "spec" is not a JSON Pointer to a field (it must start with "/", e.g. /spec/replicas; escape "/" in keys as ~1)',
+      'ImmutabilityPolicy bad is invalid: spec.match.namespaceSelector.matchExpressions[0].values: must be ' +
+        'empty for operator Exists; spec.allowedChanges[0]: "spec" is not a JSON Pointer to a field (it must ' +
+        'start with "/", e.g. /spec/replicas; escape "/" in keys as ~1)',
     );
   });
 

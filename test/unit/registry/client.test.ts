@@ -92,7 +92,9 @@ describe('manifests and blobs', () => {
     const byTag = await c.getManifest(access(local.host), 'a/b', 'v1', signal());
     expect(byTag).toMatchObject({ kind: 'image', digest: sha(MANIFEST) });
     expect(local.seen[0]!.headers.accept).toBe(
-      'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json',
+      'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, ' +
+        'application/vnd.docker.distribution.manifest.v2+json, ' +
+        'application/vnd.docker.distribution.manifest.list.v2+json',
     );
     expect(await c.getManifest(access(local.host), 'a/b', sha(MANIFEST), signal())).toMatchObject({ kind: 'image' });
     const other = `sha256:${'1'.repeat(64)}`;
@@ -297,7 +299,9 @@ describe('authentication', () => {
       await rejection(c.getManifest(access(local.host, { credentials: [bad] }), 'a', 'v1', signal())),
     ).toMatchObject({
       code: 'REGISTRY_AUTH_FAILED',
-      message: `registry ${local.host} refused the credentials from Secret a/first for manifest a:v1: HTTP 401 UNAUTHORIZED: no`,
+      message:
+        `registry ${local.host} refused the credentials from Secret a/first for manifest a:v1: HTTP 401 ` +
+        `UNAUTHORIZED: no`,
     });
   });
 

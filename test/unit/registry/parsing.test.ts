@@ -13,7 +13,8 @@ describe('parseChallenges', () => {
   it('reads a bearer challenge with quoted values containing commas', () => {
     expect(
       parseChallenges(
-        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/my-app:pull,push"',
+        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:samalba/m' +
+          'y-app:pull,push"',
       ),
     ).toEqual([
       {

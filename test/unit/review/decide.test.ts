@@ -23,7 +23,8 @@ describe('decide', () => {
       status: { code: 500, reason: 'InternalError' },
     });
     expect(decided.review.response.status?.message).toBe(
-      `bulwark could not decide this request and denies it (fail closed): DECISION_FAILED; see the bulwark logs for request uid ${review.request.uid}`,
+      `bulwark could not decide this request and denies it (fail closed): DECISION_FAILED; see the bulwark logs ` +
+        `for request uid ${review.request.uid}`,
     );
     expect(decided.verdict.auditAnnotations).toMatchObject({
       decision: 'deny',

@@ -76,7 +76,8 @@ describe('before the policies are synced', () => {
           code: 503,
           reason: 'ServiceUnavailable',
           message:
-            'bulwark is starting: policies not yet synced (pending: ImmutabilityPolicy, ImagePolicy, Namespace, UnlockRequest); retry in a few seconds',
+            'bulwark is starting: policies not yet synced (pending: ImmutabilityPolicy, ImagePolicy, Namespace, ' +
+            'UnlockRequest); retry in a few seconds',
           details: { retryAfterSeconds: 2 },
         },
         auditAnnotations: { decision: 'deny' },

@@ -186,7 +186,8 @@ describe('an approved unlock lets the change through', () => {
     const v = decide(change(), facts([approved()]));
     expect(v.allowed).toBe(true);
     expect(v.warnings[0]).toBe(
-      'ConfigMap demo/app-config is locked, but UnlockRequest ur-1 (requested by alice, approved by bob, carol) allows this update until 2026-11-25T10:30:00.000Z',
+      'ConfigMap demo/app-config is locked, but UnlockRequest ur-1 (requested by alice, approved by bob, carol) ' +
+        'allows this update until 2026-11-25T10:30:00.000Z',
     );
     expect(v.auditAnnotations).toMatchObject({
       decision: 'unlocked',

@@ -66,14 +66,16 @@ describe('approvals are re-checked against the policies in force now (finding 13
     );
     const short = decide(change(), store(), [compiled({})]);
     expect(short.reasons[0]).toContain(
-      'UnlockRequest ur-1: it has 0 of the 2 approvals it needs (bob is not in an approver group of ImmutabilityPolicy builtin-default (none named) now; carol is not',
+      'UnlockRequest ur-1: it has 0 of the 2 approvals it needs (bob is not in an approver group of ' +
+        'ImmutabilityPolicy builtin-default (none named) now; carol is not',
     );
   });
 
   it('approvals stored without the approver`s groups do not count, and the message says what to do', () => {
     const v = decide(change(), store(locks()), [compiled({}, [{ user: 'bob' }, { user: 'carol' }])]);
     expect(v.reasons[0]).toContain(
-      "it has 0 of the 2 approvals it needs (bob's approval does not record the approver's groups (made before Bulwark recorded them, or not through Bulwark), so it does not count; create a new UnlockRequest;",
+      "it has 0 of the 2 approvals it needs (bob's approval does not record the approver's groups (made before " +
+        'Bulwark recorded them, or not through Bulwark), so it does not count; create a new UnlockRequest;',
     );
   });
 
@@ -114,7 +116,8 @@ describe('lifting the lock needs an Unlabel unlock (finding 15)', () => {
     const v = decide(removed(), store(locks()), [compiled({ operations: ['UPDATE'] })]);
     expect(v.allowed).toBe(false);
     expect(v.reasons[0]).toContain(
-      'UnlockRequest ur-1: it does not unlock Unlabel: removing or changing the lock label needs an UnlockRequest with operation Unlabel',
+      'UnlockRequest ur-1: it does not unlock Unlabel: removing or changing the lock label needs an ' +
+        'UnlockRequest with operation Unlabel',
     );
   });
 
@@ -131,7 +134,9 @@ describe('lifting the lock needs an Unlabel unlock (finding 15)', () => {
     const v = decide(removed(), store(locks()), [compiled({ operations: ['Unlabel'] })]);
     expect(v.allowed).toBe(true);
     expect(v.warnings[0]).toBe(
-      'ConfigMap demo/app-config is locked, but UnlockRequest ur-1 (requested by alice, approved by bob, carol) allows this update, which removes its lock label until 2026-11-25T10:30:00.000Z: ConfigMap demo/app-config is unlabelled by UnlockRequest ur-1 and no longer locked',
+      'ConfigMap demo/app-config is locked, but UnlockRequest ur-1 (requested by alice, approved by bob, carol) ' +
+        'allows this update, which removes its lock label until 2026-11-25T10:30:00.000Z: ConfigMap ' +
+        'demo/app-config is unlabelled by UnlockRequest ur-1 and no longer locked',
     );
     expect(v.auditAnnotations).toMatchObject({
       'unlock-unlabelled': 'unlabelled by UnlockRequest ur-1',
@@ -252,20 +257,24 @@ describe('UnlockRequests for governance targets', () => {
 });
 
 describe('a locked Namespace', () => {
-  it('is unlocked by an UnlockRequest naming it without a namespace (it is cluster-scoped, though its requests carry one)', () => {
-    const s = policyStore({ sources: [], defaultImmutability: defaultPolicy({ approverGroups: ['approvers'] }) });
-    const review = namespaceRelabel(
-      'shop',
-      { 'bulwark.dev/immutable': 'true' },
-      { 'bulwark.dev/immutable': 'true', owner: 'web' },
-    );
-    const unlock = compiled({ target: { apiVersion: 'v1', kind: 'Namespace', name: 'shop' } });
-    const v = reviewRequest({
-      request: review.request,
-      snapshot: s.snapshot(),
-      facts: { now: CREATED_MS + MINUTE, unlocks: [unlock], exposed: exposed([]) },
-    });
-    expect(v.allowed, v.reasons.join()).toBe(true);
-    expect(v.warnings[0]).toMatch(/^Namespace shop is locked, but UnlockRequest ur-1/);
-  });
+  it(
+    'is unlocked by an UnlockRequest naming it without a namespace (it is cluster-scoped, though its requests ' +
+      'carry one)',
+    () => {
+      const s = policyStore({ sources: [], defaultImmutability: defaultPolicy({ approverGroups: ['approvers'] }) });
+      const review = namespaceRelabel(
+        'shop',
+        { 'bulwark.dev/immutable': 'true' },
+        { 'bulwark.dev/immutable': 'true', owner: 'web' },
+      );
+      const unlock = compiled({ target: { apiVersion: 'v1', kind: 'Namespace', name: 'shop' } });
+      const v = reviewRequest({
+        request: review.request,
+        snapshot: s.snapshot(),
+        facts: { now: CREATED_MS + MINUTE, unlocks: [unlock], exposed: exposed([]) },
+      });
+      expect(v.allowed, v.reasons.join()).toBe(true);
+      expect(v.warnings[0]).toMatch(/^Namespace shop is locked, but UnlockRequest ur-1/);
+    },
+  );
 });

@@ -19,7 +19,10 @@ export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 const STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1']);
 
-/** `sha256:abc...` -> `sha256-abc...`: where cosign keeps an OCI index of referrers when the registry has no referrers API. */
+/**
+ * `sha256:abc...` -> `sha256-abc...`: where cosign keeps an OCI index of referrers when the registry has no referrers
+ * API.
+ */
 export function referrersFallbackTag(digest: string): string {
   return digest.replace(':', '-');
 }
@@ -91,7 +94,9 @@ export function checkStatement(payloadType: string, payload: Buffer, digest: str
   if (statement.predicateType !== COSIGN_SIGN_PREDICATE) {
     return {
       outcome: 'wrong-digest',
-      reason: `the signed statement has predicateType ${JSON.stringify(statement.predicateType)}, not ${COSIGN_SIGN_PREDICATE}`,
+      reason:
+        `the signed statement has predicateType ${JSON.stringify(statement.predicateType)}, ` +
+        `not ${COSIGN_SIGN_PREDICATE}`,
     };
   }
   const subjects = Array.isArray(statement.subject)

@@ -80,7 +80,9 @@ export function checkSimpleSigningPayload(payload: Buffer, digest: string): Sign
   if (!('found' in type) || !type.found || type.value !== COSIGN_SIGNATURE_TYPE) {
     return {
       outcome: 'wrong-digest',
-      reason: `the signed payload is not a cosign container image signature (critical.type ${'found' in type && type.found ? JSON.stringify(type.value) : 'missing'})`,
+      reason:
+        `the signed payload is not a cosign container image signature ` +
+        `(critical.type ${'found' in type && type.found ? JSON.stringify(type.value) : 'missing'})`,
     };
   }
   if (!('found' in named) || !named.found || typeof named.value !== 'string') {
@@ -115,7 +117,8 @@ export function checkLegacySignature(
     return {
       outcome: 'not-genuine',
       reason:
-        'a legacy signature does not verify with the key (altered, or made with another key: the legacy format does not name its key)',
+        'a legacy signature does not verify with the key (altered, or made with another key: the legacy format ' +
+        'does not name its key)',
     };
   }
   return checkSimpleSigningPayload(payload, digest);

@@ -57,8 +57,9 @@ function configToml(paths: ContainerdPaths, options: ContainerdOptions): string 
 root = ${q(paths.root)}
 state = ${q(paths.state)}
 # NRI would claim the machine-wide /var/run/nri/nri.sock; the others are unused snapshotters.
-disabled_plugins = ['io.containerd.nri.v1.nri', 'io.containerd.snapshotter.v1.blockfile', 'io.containerd.snapshotter.v1.devmapper',
-  'io.containerd.snapshotter.v1.erofs', 'io.containerd.snapshotter.v1.zfs', 'io.containerd.differ.v1.erofs', 'io.containerd.mount-handler.v1.erofs']
+disabled_plugins = ['io.containerd.nri.v1.nri', 'io.containerd.snapshotter.v1.blockfile',
+  'io.containerd.snapshotter.v1.devmapper', 'io.containerd.snapshotter.v1.erofs', 'io.containerd.snapshotter.v1.zfs',
+  'io.containerd.differ.v1.erofs', 'io.containerd.mount-handler.v1.erofs']
 
 [plugins.'io.containerd.server.v1.grpc']
   address = ${q(paths.socket)}
@@ -136,7 +137,8 @@ export async function waitContainerd(containerd: Containerd, ctrPath: string, de
     const status = containerd.process.exitStatus();
     if (status !== undefined)
       throw new Error(
-        `containerd ended (${status}); ${containerd.process.logFile} ends with:\n${logTail(containerd.process.logFile)}`,
+        `containerd ended (${status}); ${containerd.process.logFile} ends ` +
+          `with:\n${logTail(containerd.process.logFile)}`,
       );
     try {
       await ctr(ctrPath, containerd.paths.socket, ['version'], 5000);
@@ -147,7 +149,8 @@ export async function waitContainerd(containerd: Containerd, ctrPath: string, de
     await sleep(200);
   }
   throw new Error(
-    `containerd did not answer within ${deadlineMs / 1000} s (${last}); ${containerd.process.logFile} ends with:\n${logTail(containerd.process.logFile)}`,
+    `containerd did not answer within ${deadlineMs / 1000} s (${last}); ${containerd.process.logFile} ends ` +
+      `with:\n${logTail(containerd.process.logFile)}`,
   );
 }
 

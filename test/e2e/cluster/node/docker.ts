@@ -87,7 +87,8 @@ export async function dockerEngine(options: DockerOptions): Promise<DockerEngine
     if (proc.exitStatus() !== undefined || Date.now() > deadline) {
       await proc.stop(1000);
       throw new Error(
-        `dockerd did not start (${proc.exitStatus() ?? 'no answer in 60 s'}); ${proc.logFile} ends with:\n${logTail(proc.logFile)}`,
+        `dockerd did not start (${proc.exitStatus() ?? 'no answer in 60 s'}); ${proc.logFile} ends ` +
+          `with:\n${logTail(proc.logFile)}`,
       );
     }
     await sleep(250);

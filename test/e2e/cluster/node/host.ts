@@ -46,7 +46,8 @@ export function claimMachine(dir: string, isLive: (dir: string) => boolean): voi
       const holder = readFileSync(NODE_LOCK, 'utf8').trim();
       if (holder !== dir && isLive(holder)) {
         throw new Error(
-          `a full cluster already runs on this machine (${holder}); only one fits: stop it first (npm run cluster -- down)`,
+          `a full cluster already runs on this machine (${holder}); only one fits: stop it first (npm run ` +
+            `cluster -- down)`,
         );
       }
       rmSync(NODE_LOCK, { force: true });

@@ -78,7 +78,8 @@ export async function buildBulwarkImage(options: BuildOptions): Promise<BuiltIma
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
     throw new Error(
-      `docker build of ${REPO_ROOT} failed: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-20).join('\n')}`,
+      `docker build ` +
+        `of ${REPO_ROOT} failed: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-20).join('\n')}`,
     );
   }
   const [id, size] = (await engine.docker(['image', 'inspect', '--format', '{{.Id}} {{.Size}}', building])).stdout

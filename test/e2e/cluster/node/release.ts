@@ -82,7 +82,8 @@ export async function installBulwark(options: InstallOptions): Promise<void> {
   };
   if ((deployment.status.readyReplicas ?? 0) < deployment.spec.replicas) {
     throw new Error(
-      `helm install returned but only ${deployment.status.readyReplicas ?? 0} of ${deployment.spec.replicas} Bulwark replicas are Ready`,
+      `helm install returned but ` +
+        `only ${deployment.status.readyReplicas ?? 0} of ${deployment.spec.replicas} Bulwark replicas are Ready`,
     );
   }
   const endpoints = await kubectlOk(options.kubectl, [
@@ -98,6 +99,7 @@ export async function installBulwark(options: InstallOptions): Promise<void> {
   const ready = endpoints.split('\n').filter(Boolean);
   if (ready.length < deployment.spec.replicas)
     throw new Error(
-      `the Service ${RELEASE_NAMESPACE}/${RELEASE} has ${ready.length} ready endpoints, want ${deployment.spec.replicas}`,
+      `the Service ${RELEASE_NAMESPACE}/${RELEASE} has ${ready.length} ready endpoints, ` +
+        `want ${deployment.spec.replicas}`,
     );
 }

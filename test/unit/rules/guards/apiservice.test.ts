@@ -69,7 +69,11 @@ describe('the APIService guard', () => {
     const v = decide(write('UPDATE', remote(), local()), holding('Gadget shop/g'));
     expect(v.allowed).toBe(false);
     expect(v.reasons.join()).toBe(
-      'APIService v1.example.com: this change would have Service shop/evil serve example.com/v1 instead of this apiserver, while locked objects of group example.com exist (Gadget shop/g): they would read as that server says, and writes to them would reach it without this apiserver`s admission. An UnlockRequest for the APIService (kubectl bulwark unlock request apiservice/v1.example.com --operation UPDATE --reason ...) must be approved first',
+      'APIService v1.example.com: this change would have Service shop/evil serve example.com/v1 instead of this ' +
+        'apiserver, while locked objects of group example.com exist (Gadget shop/g): they would read as that ' +
+        'server says, and writes to them would reach it without this apiserver`s admission. An UnlockRequest ' +
+        'for the APIService (kubectl bulwark unlock request apiservice/v1.example.com --operation UPDATE ' +
+        '--reason ...) must be approved first',
     );
   });
 
@@ -80,7 +84,8 @@ describe('the APIService guard', () => {
     });
     expect(unknown.allowed).toBe(false);
     expect(unknown.reasons.join()).toContain(
-      'cannot check whether group example.com holds objects labelled bulwark.dev/immutable=true, so this change is denied (fail closed): timeout',
+      'cannot check whether group example.com holds objects labelled bulwark.dev/immutable=true, so this change ' +
+        'is denied (fail closed): timeout',
     );
   });
 

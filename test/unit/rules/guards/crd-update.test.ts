@@ -14,6 +14,7 @@ import { FIXTURES_DIR } from '../../../helpers/fixtures.ts';
 import { variant } from '../../../helpers/reviews.ts';
 import { CREATED_MS, unlockRequest } from '../../../helpers/unlock.ts';
 import { builtinSnapshot, compiler } from '../../../helpers/snapshots.ts';
+import { joinedRegExp } from '../../../helpers/regexp.ts';
 
 type Crd = KubeObject & {
   spec: { versions: Record<string, any>[]; names: Record<string, unknown>; [k: string]: unknown };
@@ -252,7 +253,10 @@ describe('the CRD update guard', () => {
     });
     expect(v.allowed).toBe(false);
     expect(v.reasons).toEqual([
-      'CustomResourceDefinition widgets.e2e.bulwark.dev still holds locked objects (Widget demo/gear): this update would change how they read without writing them (spec.versions[v1].schema). Changes of printer columns, short names and categories are allowed; for this one, an UnlockRequest for the CRD (operation UPDATE) must be approved first',
+      'CustomResourceDefinition widgets.e2e.bulwark.dev still holds locked objects (Widget demo/gear): this ' +
+        'update would change how they read without writing them (spec.versions[v1].schema). Changes of printer ' +
+        'columns, short names and categories are allowed; for this one, an UnlockRequest for the CRD ' +
+        '(operation UPDATE) must be approved first',
     ]);
   });
 
@@ -271,7 +275,11 @@ describe('the CRD update guard', () => {
   it('fails closed when the listing failed', () => {
     const v = decide(schemaChange(), { lockedContents: { status: 'unavailable', reason: 'HTTP 503' } });
     expect(v.reasons[0]).toMatch(
-      /^cannot check whether CustomResourceDefinition widgets\.e2e\.bulwark\.dev holds objects labelled bulwark\.dev\/immutable=true, so this update, which would change spec\.versions\[v1\]\.schema, is denied \(fail closed\): HTTP 503$/,
+      joinedRegExp(
+        /^cannot check whether CustomResourceDefinition widgets\.e2e\.bulwark\.dev holds objects /,
+        /labelled bulwark\.dev\/immutable=true, so this update, which would change spec\.versions\[v1\]/,
+        /\.schema, is denied \(fail closed\): HTTP 503$/,
+      ),
     );
   });
 
@@ -295,7 +303,11 @@ describe('the CRD update guard', () => {
     const ok = decide(schemaChange(), { ...locked, unlocks: [compiled([ADMIN('bob'), ADMIN('carol')])] });
     expect(ok.allowed).toBe(true);
     expect(ok.warnings[0]).toMatch(
-      /^CustomResourceDefinition widgets\.e2e\.bulwark\.dev is guarded while it holds locked objects, but UnlockRequest crd-change \(requested by alice, approved by bob, carol\) allows this update until /,
+      joinedRegExp(
+        /^CustomResourceDefinition widgets\.e2e\.bulwark\.dev is guarded while it holds locked /,
+        /objects, but UnlockRequest crd-change \(requested by alice, approved by bob, carol\) /,
+        /allows this update until /,
+      ),
     );
     expect(ok.auditAnnotations).toMatchObject({ 'unlock-request': 'crd-change', decision: 'unlocked' });
     const short = decide(schemaChange(), { ...locked, unlocks: [compiled([ADMIN('bob')])] });

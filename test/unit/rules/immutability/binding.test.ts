@@ -68,13 +68,17 @@ describe('pods/binding of a locked pod', () => {
     expect(decide(review, found(locked)).reasons.join()).toContain(change);
   });
 
-  it('a Binding with the zone and region labels the PodTopologyLabels plugin adds is allowed, also one that repeats an annotation', () => {
-    const review = binding({
-      labels: { 'topology.kubernetes.io/zone': 'zone-a', 'topology.kubernetes.io/region': 'r1' },
-      annotations: { owner: 'team-a' },
-    });
-    expect(decide(review, found(pod(review))).allowed).toBe(true);
-  });
+  it(
+    'a Binding with the zone and region labels the PodTopologyLabels plugin adds is allowed, also one that ' +
+      'repeats an annotation',
+    () => {
+      const review = binding({
+        labels: { 'topology.kubernetes.io/zone': 'zone-a', 'topology.kubernetes.io/region': 'r1' },
+        annotations: { owner: 'team-a' },
+      });
+      expect(decide(review, found(pod(review))).allowed).toBe(true);
+    },
+  );
 
   it('the older bindings resource is judged the same way', () => {
     const legacy = variant('pod-binding-annotated', (r) => {

@@ -222,11 +222,15 @@ describe('the deployment revision annotation', () => {
     return review;
   };
 
-  it("is set by the deployment controller to a number (under its own account, or kube-controller-manager's shared one)", () => {
-    expect(decide(revised('2', DEPLOYMENT_CONTROLLER)).allowed).toBe(true);
-    expect(decide(withRevision(revised('3', DEPLOYMENT_CONTROLLER))).allowed).toBe(true);
-    expect(decide(revised('2', 'system:kube-controller-manager')).allowed).toBe(true);
-  });
+  it(
+    "is set by the deployment controller to a number (under its own account, or kube-controller-manager's " +
+      'shared one)',
+    () => {
+      expect(decide(revised('2', DEPLOYMENT_CONTROLLER)).allowed).toBe(true);
+      expect(decide(withRevision(revised('3', DEPLOYMENT_CONTROLLER))).allowed).toBe(true);
+      expect(decide(revised('2', 'system:kube-controller-manager')).allowed).toBe(true);
+    },
+  );
 
   it.each([
     ['by anyone else', '2', 'alice', 'added'],

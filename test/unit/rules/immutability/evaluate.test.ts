@@ -10,6 +10,7 @@ import type { CompiledImmutabilityPolicy, PolicySnapshot } from '../../../../src
 import { loadReview } from '../../../helpers/fixtures.ts';
 import { editedUpdate, oldObjectOf, variant } from '../../../helpers/reviews.ts';
 import { builtinSnapshot, snapshotOf } from '../../../helpers/snapshots.ts';
+import { joinedRegExp } from '../../../helpers/regexp.ts';
 
 const LABEL = 'bulwark.dev/immutable';
 
@@ -61,7 +62,10 @@ describe('immutability: captured reviews', () => {
   it('names the changed paths of a kubectl apply', () => {
     const text = message(loadReview('configmap-apply-changed'));
     expect(text).toMatch(
-      /^ConfigMap [a-z0-9-]+\/app-config is immutable \(labelled bulwark\.dev\/immutable=true\); this update would change /,
+      joinedRegExp(
+        /^ConfigMap [a-z0-9-]+\/app-config is immutable \(labelled bulwark\.dev\/immutable=true\); /,
+        /this update would change /,
+      ),
     );
     expect(text).toContain('data.color (changed)');
     expect(text).not.toMatch(/managedFields|resourceVersion|last-applied/);
@@ -136,7 +140,8 @@ describe('immutability: bookkeeping is not a change', () => {
         o.metadata!.generation = 42;
       },
     ],
-    // The apiserver's own rewrite: an entry for the writer, owning fields the object has (what else: managed-fields.test.ts).
+    // The apiserver's own rewrite: an entry for the writer, owning fields the object has (what else:
+    // managed-fields.test.ts).
     [
       'managedFields',
       (o) => {

@@ -12,6 +12,7 @@ import { immutabilityPolicy } from '../../../helpers/policies.ts';
 import { variant } from '../../../helpers/reviews.ts';
 import { CREATED_MS, unlockRequest } from '../../../helpers/unlock.ts';
 import { compiler, snapshotOf } from '../../../helpers/snapshots.ts';
+import { joinedRegExp } from '../../../helpers/regexp.ts';
 
 const LOCK = { 'bulwark.dev/immutable': 'true' };
 const LEADS = { approvalsRequired: 2, approverGroups: ['leads'], maxDuration: '1h' };
@@ -65,15 +66,23 @@ describe('a label change that moves a locked object under other policies', () =>
     const v = decide(retier('db', 'web'), snapshot(db, webAudit));
     expect(v.allowed).toBe(false);
     expect(v.reasons.join()).toMatch(
-      /^ConfigMap \S+ is immutable \(labelled bulwark\.dev\/immutable=true\); this update would change its labels so that its protection loosens \(ImmutabilityPolicy db would no longer govern it; in its place ImmutabilityPolicy web would switch to Audit\)/,
+      joinedRegExp(
+        /^ConfigMap \S+ is immutable \(labelled bulwark\.dev\/immutable=true\); this update would /,
+        /change its labels so that its protection loosens \(ImmutabilityPolicy db would no longer /,
+        /govern it; in its place ImmutabilityPolicy web would switch to Audit\)/,
+      ),
     );
   });
 
-  it('is allowed when what governs it afterwards is at least as strict: another strict policy, or the built-in default', () => {
-    expect(decide(retier('db', 'web'), snapshot(db, webStrict)).allowed).toBe(true);
-    expect(decide(retier('db', 'cache'), snapshot(db, webAudit)).allowed).toBe(true);
-    expect(decide(retier('db', undefined), snapshot(db, webAudit)).allowed).toBe(true);
-  });
+  it(
+    'is allowed when what governs it afterwards is at least as strict: another strict policy, or the built-in ' +
+      'default',
+    () => {
+      expect(decide(retier('db', 'web'), snapshot(db, webStrict)).allowed).toBe(true);
+      expect(decide(retier('db', 'cache'), snapshot(db, webAudit)).allowed).toBe(true);
+      expect(decide(retier('db', undefined), snapshot(db, webAudit)).allowed).toBe(true);
+    },
+  );
 
   it('is denied even to someone the old policy exempts: the looser protection would bind everyone else too', () => {
     const exempting: [string, Record<string, unknown>] = ['db', { ...db[1], exemptSubjects: { users: ['alice'] } }];
