@@ -2,20 +2,32 @@
 // in the snapshot: isolates what the policy count costs from network noise.
 
 import { parseReview } from '../src/admission/decode.ts';
-import { encodeResponse } from '../src/admission/encode.ts';
-import { reviewRequest } from '../src/decision/review.ts';
+import { encodeResponse } from '../src/review/encode.ts';
+import { reviewRequest } from '../src/review/review.ts';
+import { createPolicyCompiler } from '../src/policy/compiler.ts';
 import { PolicyStore } from '../src/policy/store.ts';
 import { policySet } from './policies.ts';
 
 export async function decisionTimes(body: Buffer, iterations = 20_000): Promise<string[]> {
   const lines: string[] = [];
+  const compiler = createPolicyCompiler();
   for (const count of [0, 1, 1000]) {
-    const store = new PolicyStore({ sources: [] });
-    policySet(count).forEach((p, i) => store.upsert('ImmutabilityPolicy', { ...p, metadata: { ...(p.metadata as object), uid: `u${i}`, resourceVersion: '1' } }));
+    const store = new PolicyStore({ compiler, sources: [] });
+    policySet(count).forEach((p, i) => {
+      store.upsert('ImmutabilityPolicy', {
+        ...p,
+        metadata: { ...(p.metadata as object), uid: `u${i}`, resourceVersion: '1' },
+      });
+    });
     const snapshot = store.snapshot();
     const once = () => {
       const review = parseReview(body);
-      return JSON.stringify(encodeResponse(review.request.uid, reviewRequest({ request: review.request, snapshot, facts: { namespaceLabels: {} } })));
+      return JSON.stringify(
+        encodeResponse(
+          review.request.uid,
+          reviewRequest({ request: review.request, snapshot, facts: { namespaceLabels: {} } }),
+        ),
+      );
     };
     for (let i = 0; i < 2000; i++) once();
     const times = new Float64Array(iterations);
@@ -25,7 +37,10 @@ export async function decisionTimes(body: Buffer, iterations = 20_000): Promise<
       times[i] = Number(process.hrtime.bigint() - t) / 1000;
     }
     times.sort();
-    lines.push(`   decision core, ${String(count).padStart(4)} policies: p50 ${times[iterations >> 1]!.toFixed(1)} us, p99 ${times[Math.floor(iterations * 0.99)]!.toFixed(1)} us`);
+    lines.push(
+      `   decision core, ${String(count).padStart(4)} policies: p50 ${times[iterations >> 1]!.toFixed(1)} us, ` +
+        `p99 ${times[Math.floor(iterations * 0.99)]!.toFixed(1)} us`,
+    );
   }
   return lines;
 }

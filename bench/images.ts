@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { stringify } from 'yaml';
 import { loadReview } from '../test/helpers/fixtures.ts';
-import { cosignSign, generateKeyPair, pushRandomImage, registryTools, startRegistry } from '../test/e2e/helpers/registry.ts';
+import {
+  cosignSign,
+  generateKeyPair,
+  pushRandomImage,
+  registryTools,
+  startRegistry,
+} from '../test/e2e/helpers/registry.ts';
 
 type Serve = (extra: string[]) => Promise<{ port: number; child: import('node:child_process').ChildProcess }>;
 
@@ -26,11 +32,29 @@ function podReview(image: string, namespace = 'demo'): Buffer {
 function post(port: number, ca: string, body: Buffer): Promise<{ ms: number; allowed: boolean }> {
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint();
-    const req = request({ host: '127.0.0.1', port, path: '/validate', method: 'POST', ca, servername: 'localhost', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => resolve({ ms: Number(process.hrtime.bigint() - t) / 1e6, allowed: JSON.parse(text).response?.allowed === true }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/validate',
+        method: 'POST',
+        ca,
+        servername: 'localhost',
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on('end', () =>
+          resolve({
+            ms: Number(process.hrtime.bigint() - t) / 1e6,
+            allowed: JSON.parse(text).response?.allowed === true,
+          }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -40,14 +64,19 @@ async function registryRequests(port: number, ca: string): Promise<number> {
   const text = await new Promise<string>((resolve, reject) => {
     request({ host: '127.0.0.1', port, path: '/metrics', ca, servername: 'localhost' }, (res) => {
       let t = '';
-      res.on('data', (c: Buffer) => { t += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        t += c.toString();
+      });
       res.on('end', () => resolve(t));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
   return [...text.matchAll(/^bulwark_registry_requests_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 export async function benchImages(serve: Serve, ca: string): Promise<void> {
   console.log('\n== Image verification (local oci-registry, cosign bundle signatures)');
@@ -66,10 +95,20 @@ export async function benchImages(serve: Serve, ca: string): Promise<void> {
     const policies = join(work, 'policies');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(policies);
-    writeFileSync(join(policies, 'images.yaml'), stringify({
-      apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name: 'bench' },
-      spec: { images: [`${registry.host}/**`], match: { namespaces: ['demo'] }, authorities: [{ name: 'k', key: { publicKey: key.publicKeyPem } }], registry: { insecure: true } },
-    }));
+    writeFileSync(
+      join(policies, 'images.yaml'),
+      stringify({
+        apiVersion: 'bulwark.dev/v1alpha1',
+        kind: 'ImagePolicy',
+        metadata: { name: 'bench' },
+        spec: {
+          images: [`${registry.host}/**`],
+          match: { namespaces: ['demo'] },
+          authorities: [{ name: 'k', key: { publicKey: key.publicKeyPem } }],
+          registry: { insecure: true },
+        },
+      }),
+    );
     const { port, child } = await serve(['--policies', policies]);
     try {
       const cold: number[] = [];
@@ -81,7 +120,10 @@ export async function benchImages(serve: Serve, ca: string): Promise<void> {
         cold.push(r.ms);
         perVerification = (await registryRequests(port, ca)) - before;
       }
-      console.log(`   cold verification (first review of a new signed digest, whole HTTPS round trip): ${cold.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}; ${perVerification} registry requests each`);
+      console.log(
+        `   cold verification (first review of a new signed digest, whole HTTPS round ` +
+          `trip): ${cold.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}; ${perVerification} registry requests each`,
+      );
 
       const warm: number[] = [];
       const unchecked: number[] = [];
@@ -91,14 +133,22 @@ export async function benchImages(serve: Serve, ca: string): Promise<void> {
       }
       warm.sort((a, b) => a - b);
       unchecked.sort((a, b) => a - b);
-      console.log(`   warm (cached) pod review: p50 ${pct(warm, 50).toFixed(3)} ms, p99 ${pct(warm, 99).toFixed(3)} ms; same pod where no ImagePolicy applies: p50 ${pct(unchecked, 50).toFixed(3)} ms, p99 ${pct(unchecked, 99).toFixed(3)} ms`);
+      console.log(
+        `   warm (cached) pod review: p50 ${pct(warm, 50).toFixed(3)} ms, p99 ${pct(warm, 99).toFixed(3)} ms; ` +
+          `same pod where no ImagePolicy applies: p50 ${pct(unchecked, 50).toFixed(3)} ms, ` +
+          `p99 ${pct(unchecked, 99).toFixed(3)} ms`,
+      );
       console.log(`   warm overhead of a verified image: p50 ${(pct(warm, 50) - pct(unchecked, 50)).toFixed(3)} ms`);
 
       const before = await registryRequests(port, ca);
       const results = await Promise.all(Array.from({ length: 100 }, () => post(port, ca, podReview(images[2]!))));
       const after = await registryRequests(port, ca);
       const times = results.map((r) => r.ms).sort((a, b) => a - b);
-      console.log(`   100 concurrent reviews of pods with one new image: ${results.filter((r) => r.allowed).length} allowed, ${after - before} registry requests in all (one verification takes ${perVerification}), slowest review ${times[times.length - 1]!.toFixed(1)} ms`);
+      console.log(
+        `   100 concurrent reviews of pods with one new ` +
+          `image: ${results.filter((r) => r.allowed).length} allowed, ${after - before} registry requests in ` +
+          `all (one verification takes ${perVerification}), slowest review ${times[times.length - 1]!.toFixed(1)} ms`,
+      );
     } finally {
       child.kill('SIGTERM');
     }

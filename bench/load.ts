@@ -20,10 +20,25 @@ function percentile(sorted: number[], p: number): number {
 function send(agent: Agent, port: number, body: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const req = request({ host: '127.0.0.1', port, path: '/validate', method: 'POST', agent, servername: 'localhost', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-      res.on('data', () => {});
-      res.on('end', () => (res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`HTTP ${res.statusCode}`))));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/validate',
+        method: 'POST',
+        agent,
+        servername: 'localhost',
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (res) => {
+        res.on('data', () => {});
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(Number(process.hrtime.bigint() - started) / 1e6)
+            : reject(new Error(`HTTP ${res.statusCode}`)),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -31,32 +46,51 @@ function send(agent: Agent, port: number, body: Buffer): Promise<number> {
 
 function summarise(latencies: number[], errors: number, seconds: number): LoadResult {
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { requests: latencies.length, seconds, rps: latencies.length / seconds, p50ms: percentile(sorted, 50), p99ms: percentile(sorted, 99), errors };
+  return {
+    requests: latencies.length,
+    seconds,
+    rps: latencies.length / seconds,
+    p50ms: percentile(sorted, 50),
+    p99ms: percentile(sorted, 99),
+    errors,
+  };
 }
 
 /** As many requests as `concurrency` connections carry, for `seconds`. */
-export async function closedLoop(port: number, ca: string, bodies: Buffer[], opts: { concurrency: number; seconds: number }): Promise<LoadResult> {
+export async function closedLoop(
+  port: number,
+  ca: string,
+  bodies: Buffer[],
+  opts: { concurrency: number; seconds: number },
+): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency, ca });
   const latencies: number[] = [];
   let errors = 0;
   const deadline = Date.now() + opts.seconds * 1000;
   const started = process.hrtime.bigint();
   let i = 0;
-  await Promise.all(Array.from({ length: opts.concurrency }, async () => {
-    while (Date.now() < deadline) {
-      try {
-        latencies.push(await send(agent, port, bodies[i++ % bodies.length]!));
-      } catch {
-        errors++;
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      while (Date.now() < deadline) {
+        try {
+          latencies.push(await send(agent, port, bodies[i++ % bodies.length]!));
+        } catch {
+          errors++;
+        }
       }
-    }
-  }));
+    }),
+  );
   agent.destroy();
   return summarise(latencies, errors, Number(process.hrtime.bigint() - started) / 1e9);
 }
 
 /** Requests started at a fixed rate regardless of answers (no coordinated omission). */
-export async function openLoop(port: number, ca: string, bodies: Buffer[], opts: { rate: number; seconds: number }): Promise<LoadResult> {
+export async function openLoop(
+  port: number,
+  ca: string,
+  bodies: Buffer[],
+  opts: { rate: number; seconds: number },
+): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64, ca });
   const latencies: number[] = [];
   let errors = 0;
@@ -68,10 +102,16 @@ export async function openLoop(port: number, ca: string, bodies: Buffer[], opts:
     const now = Number(process.hrtime.bigint() - started) / 1e6;
     if (due > now) await new Promise((r) => setTimeout(r, due - now));
     const intended = process.hrtime.bigint();
-    pending.push(send(agent, port, bodies[n % bodies.length]!).then(
-      () => { latencies.push(Number(process.hrtime.bigint() - intended) / 1e6); },
-      () => { errors++; },
-    ));
+    pending.push(
+      send(agent, port, bodies[n % bodies.length]!).then(
+        () => {
+          latencies.push(Number(process.hrtime.bigint() - intended) / 1e6);
+        },
+        () => {
+          errors++;
+        },
+      ),
+    );
   }
   await Promise.all(pending);
   agent.destroy();

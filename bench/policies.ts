@@ -29,6 +29,11 @@ export function policySet(count: number): Record<string, unknown>[] {
 
 export async function writePolicyDir(count: number): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `bulwark-bench-policies-${count}-`));
-  await writeFile(join(dir, 'policies.yaml'), policySet(count).map((p) => stringify(p)).join('---\n'));
+  await writeFile(
+    join(dir, 'policies.yaml'),
+    policySet(count)
+      .map((p) => stringify(p))
+      .join('---\n'),
+  );
   return dir;
 }

@@ -15,7 +15,8 @@ export interface Workload {
 /** Pads a Deployment's containers with env vars until the review is about `bytes` long. */
 function growDeployment(review: AdmissionReviewRequest, bytes: number): void {
   const grow = (obj: KubeObject) => {
-    const containers = (obj as { spec: { template: { spec: { containers: { env?: unknown[] }[] } } } }).spec.template.spec.containers;
+    const containers = (obj as { spec: { template: { spec: { containers: { env?: unknown[] }[] } } } }).spec.template
+      .spec.containers;
     const env = Array.from({ length: 10 }, (_, i) => ({ name: `SETTING_${i}`, value: `value-${i}-${'x'.repeat(40)}` }));
     for (const c of containers) c.env = [...(c.env ?? []), ...env];
   };
@@ -26,7 +27,9 @@ function growDeployment(review: AdmissionReviewRequest, bytes: number): void {
 }
 
 function bodiesOf(review: AdmissionReviewRequest, count = 64): Buffer[] {
-  return Array.from({ length: count }, () => Buffer.from(JSON.stringify({ ...review, request: { ...review.request, uid: randomUUID() } })));
+  return Array.from({ length: count }, () =>
+    Buffer.from(JSON.stringify({ ...review, request: { ...review.request, uid: randomUUID() } })),
+  );
 }
 
 export async function benchReviews(): Promise<Workload[]> {
@@ -34,6 +37,10 @@ export async function benchReviews(): Promise<Workload[]> {
   growDeployment(deployment, 15_000);
   return [
     { name: 'Deployment UPDATE (~15 KB, image changed -> deny)', expect: 'denied', bodies: bodiesOf(deployment) },
-    { name: 'ConfigMap UPDATE (small, identical reapply -> allow)', expect: 'allowed', bodies: bodiesOf(loadReview('configmap-apply-identical')) },
+    {
+      name: 'ConfigMap UPDATE (small, identical reapply -> allow)',
+      expect: 'allowed',
+      bodies: bodiesOf(loadReview('configmap-apply-identical')),
+    },
   ];
 }

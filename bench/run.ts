@@ -33,11 +33,19 @@ async function freePort(): Promise<number> {
 async function startProcess(args: string[], port: number, ca: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   let exited: string | undefined;
-  child.once('exit', (code) => { exited = `${args.join(' ')} exited with ${code}`; });
+  child.once('exit', (code) => {
+    exited = `${args.join(' ')} exited with ${code}`;
+  });
   for (let i = 0; i < 200 && !exited; i++) {
     try {
       await new Promise<void>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port, path: '/healthz', ca, servername: 'localhost', method: 'GET' }, (res) => { res.resume(); res.on('end', resolve); });
+        const req = request(
+          { host: '127.0.0.1', port, path: '/healthz', ca, servername: 'localhost', method: 'GET' },
+          (res) => {
+            res.resume();
+            res.on('end', resolve);
+          },
+        );
         req.on('error', reject);
         req.end();
       });
@@ -51,24 +59,57 @@ async function startProcess(args: string[], port: number, ca: string): Promise<C
 }
 
 function row(name: string, r: LoadResult): string {
-  return `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50ms.toFixed(3).padStart(7)} ms   p99 ${r.p99ms.toFixed(3).padStart(7)} ms   errors ${r.errors}`;
+  return (
+    `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50ms.toFixed(3).padStart(7)} ms   ` +
+    `p99 ${r.p99ms.toFixed(3).padStart(7)} ms   errors ${r.errors}`
+  );
 }
 
 async function main(): Promise<void> {
   const tls = await writeGeneratedCertificates(undefined);
   const ca = await readFile(tls.caFile, 'utf8');
   const workloads = await benchReviews();
-  console.log(`bench: ${SECONDS}s per run, closed loop with ${CONCURRENCY} connections, open loop at ${RATE} req/s; Node ${process.version}`);
+  console.log(
+    `bench: ${SECONDS}s per run, closed loop with ${CONCURRENCY} connections, open loop at ${RATE} req/s; ` +
+      `Node ${process.version}`,
+  );
   for (const w of workloads) console.log(`  workload ${w.name}: ${w.bodies[0]!.length} bytes per review (${w.expect})`);
 
   const noopPort = await freePort();
-  const noop = await startProcess(['bench/noop-responder.ts', String(noopPort), tls.certFile, tls.keyFile], noopPort, ca);
+  const noop = await startProcess(
+    ['bench/noop-responder.ts', String(noopPort), tls.certFile, tls.keyFile],
+    noopPort,
+    ca,
+  );
   const parsePort = await freePort();
-  const parseOnly = await startProcess(['bench/noop-responder.ts', String(parsePort), tls.certFile, tls.keyFile, 'parse'], parsePort, ca);
+  const parseOnly = await startProcess(
+    ['bench/noop-responder.ts', String(parsePort), tls.certFile, tls.keyFile, 'parse'],
+    parsePort,
+    ca,
+  );
   const serve = async (extra: string[] = []) => {
     const port = await freePort();
-    const child = await startProcess(['bin/bulwark.js', 'serve', '--port', String(port), '--host', '127.0.0.1', '--cluster', 'none',
-      '--cert', tls.certFile, '--key', tls.keyFile, '--log-level', process.env.BENCH_LOG_LEVEL ?? 'info', ...extra], port, ca);
+    const child = await startProcess(
+      [
+        'bin/bulwark.js',
+        'serve',
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        '--cluster',
+        'none',
+        '--cert',
+        tls.certFile,
+        '--key',
+        tls.keyFile,
+        '--log-level',
+        process.env.BENCH_LOG_LEVEL ?? 'info',
+        ...extra,
+      ],
+      port,
+      ca,
+    );
     return { port, child };
   };
   const { port: bulwarkPort, child: bulwark } = await serve();
@@ -81,17 +122,27 @@ async function main(): Promise<void> {
       const bulwarkMax = await closedLoop(bulwarkPort, ca, w.bodies, { concurrency: CONCURRENCY, seconds: SECONDS });
       console.log(row('no-op  throughput (Node generator)', noopMax));
       console.log(row('bulwark throughput (Node generator)', bulwarkMax));
-      console.log(`   throughput ratio bulwark/no-op with the Node generator: ${(100 * bulwarkMax.rps / noopMax.rps).toFixed(1)}% (goal >= 75%)`);
+      console.log(
+        `   throughput ratio bulwark/no-op with the Node ` +
+          `generator: ${((100 * bulwarkMax.rps) / noopMax.rps).toFixed(1)}% (goal >= 75%)`,
+      );
       if (wrkAvailable()) {
         const noopWrk = wrkThroughput(noopPort, w.bodies[0]!, { connections: CONCURRENCY, seconds: SECONDS });
         const parseWrk = wrkThroughput(parsePort, w.bodies[0]!, { connections: CONCURRENCY, seconds: SECONDS });
         const bulwarkWrk = wrkThroughput(bulwarkPort, w.bodies[0]!, { connections: CONCURRENCY, seconds: SECONDS });
         console.log(`no-op   throughput (wrk)            ${noopWrk.toFixed(0).padStart(8)} req/s`);
-        console.log(`parse-only throughput (wrk)         ${parseWrk.toFixed(0).padStart(8)} req/s   (reads and parses the review, nothing else)`);
+        console.log(
+          `parse-only throughput (wrk)         ${parseWrk.toFixed(0).padStart(8)} req/s   (reads and parses the ` +
+            `review, nothing else)`,
+        );
         console.log(`bulwark throughput (wrk)            ${bulwarkWrk.toFixed(0).padStart(8)} req/s`);
-        console.log(`   throughput ratio bulwark/no-op with wrk: ${(100 * bulwarkWrk / noopWrk).toFixed(1)}% (goal >= 75%); parse-only/no-op ${(100 * parseWrk / noopWrk).toFixed(1)}%; bulwark/parse-only ${(100 * bulwarkWrk / parseWrk).toFixed(1)}%`);
+        console.log(
+          `   throughput ratio bulwark/no-op with wrk: ${((100 * bulwarkWrk) / noopWrk).toFixed(1)}% (goal >= ` +
+            `75%); parse-only/no-op ${((100 * parseWrk) / noopWrk).toFixed(1)}%; ` +
+            `bulwark/parse-only ${((100 * bulwarkWrk) / parseWrk).toFixed(1)}%`,
+        );
       } else {
-        console.log('   (install Debian\'s wrk for a load generator that does not compete with the server for CPU)');
+        console.log("   (install Debian's wrk for a load generator that does not compete with the server for CPU)");
       }
       // Steady state: each server gets a few seconds at the target rate first (JIT, heap sizing).
       await openLoop(noopPort, ca, w.bodies, { rate: RATE, seconds: 3 });
@@ -100,13 +151,22 @@ async function main(): Promise<void> {
       const bulwarkRate = await openLoop(bulwarkPort, ca, w.bodies, { rate: RATE, seconds: SECONDS });
       console.log(row(`no-op   at ${RATE} req/s`, noopRate));
       console.log(row(`bulwark at ${RATE} req/s`, bulwarkRate));
-      console.log(`   p99 difference at ${RATE} req/s: ${(bulwarkRate.p99ms - noopRate.p99ms).toFixed(3)} ms (goal <= 1 ms); p50 difference ${(bulwarkRate.p50ms - noopRate.p50ms).toFixed(3)} ms`);
+      console.log(
+        `   p99 difference at ${RATE} req/s: ${(bulwarkRate.p99ms - noopRate.p99ms).toFixed(3)} ms (goal <= 1 ` +
+          `ms); p50 difference ${(bulwarkRate.p50ms - noopRate.p50ms).toFixed(3)} ms`,
+      );
       if (wrkAvailable()) {
         const paced = { connections: 16, seconds: SECONDS, delayMs: 16 };
         const n = wrkPaced(noopPort, w.bodies[0]!, paced);
         const b = wrkPaced(bulwarkPort, w.bodies[0]!, paced);
-        console.log(`no-op   paced by wrk (16 conns x 1/16 ms) ${n.rps.toFixed(0).padStart(6)} req/s   p50 ${n.p50ms.toFixed(3).padStart(7)} ms   p99 ${n.p99ms.toFixed(3).padStart(7)} ms`);
-        console.log(`bulwark paced by wrk (16 conns x 1/16 ms) ${b.rps.toFixed(0).padStart(6)} req/s   p50 ${b.p50ms.toFixed(3).padStart(7)} ms   p99 ${b.p99ms.toFixed(3).padStart(7)} ms`);
+        console.log(
+          `no-op   paced by wrk (16 conns x 1/16 ms) ${n.rps.toFixed(0).padStart(6)} req/s   ` +
+            `p50 ${n.p50ms.toFixed(3).padStart(7)} ms   p99 ${n.p99ms.toFixed(3).padStart(7)} ms`,
+        );
+        console.log(
+          `bulwark paced by wrk (16 conns x 1/16 ms) ${b.rps.toFixed(0).padStart(6)} req/s   ` +
+            `p50 ${b.p50ms.toFixed(3).padStart(7)} ms   p99 ${b.p99ms.toFixed(3).padStart(7)} ms`,
+        );
         console.log(`   p99 difference measured by wrk: ${(b.p99ms - n.p99ms).toFixed(3)} ms (goal <= 1 ms)`);
       }
     }
@@ -120,7 +180,11 @@ async function main(): Promise<void> {
 }
 
 /** 1 against 1,000 policies: the same review, the same server, only the policy count differs. */
-async function comparePolicyCounts(serve: (extra: string[]) => Promise<{ port: number; child: ChildProcess }>, ca: string, workload: { bodies: Buffer[] }): Promise<void> {
+async function comparePolicyCounts(
+  serve: (extra: string[]) => Promise<{ port: number; child: ChildProcess }>,
+  ca: string,
+  workload: { bodies: Buffer[] },
+): Promise<void> {
   console.log('\n== 1 against 1,000 ImmutabilityPolicies (ConfigMap UPDATE; policies indexed by kind and namespace)');
   const results: Record<number, LoadResult> = {};
   for (const count of [1, 1000]) {
@@ -133,7 +197,10 @@ async function comparePolicyCounts(serve: (extra: string[]) => Promise<{ port: n
       child.kill('SIGTERM');
     }
   }
-  console.log(`   p99 difference 1,000 vs 1 policies: ${(results[1000]!.p99ms - results[1]!.p99ms).toFixed(3)} ms (goal within 1 ms)`);
+  console.log(
+    `   p99 difference 1,000 vs 1 policies: ${(results[1000]!.p99ms - results[1]!.p99ms).toFixed(3)} ms (goal ` +
+      `within 1 ms)`,
+  );
   for (const line of await decisionTimes(workload.bodies[0]!)) console.log(line);
 }
 

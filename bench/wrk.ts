@@ -14,13 +14,28 @@ export function wrkAvailable(): boolean {
 function runWrk(port: number, body: Buffer, opts: { connections: number; seconds: number; delayMs?: number }): string {
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-wrk-'));
   writeFileSync(join(dir, 'body.json'), body);
-  writeFileSync(join(dir, 'post.lua'), [
-    'wrk.method = "POST"',
-    `local f = io.open("${join(dir, 'body.json')}", "rb"); wrk.body = f:read("*a"); f:close()`,
-    'wrk.headers["Content-Type"] = "application/json"',
-    ...(opts.delayMs ? [`function delay() return ${opts.delayMs} end`] : []),
-  ].join('\n'));
-  const r = spawnSync('wrk', ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', '-s', join(dir, 'post.lua'), `https://127.0.0.1:${port}/validate`], { encoding: 'utf8' });
+  writeFileSync(
+    join(dir, 'post.lua'),
+    [
+      'wrk.method = "POST"',
+      `local f = io.open("${join(dir, 'body.json')}", "rb"); wrk.body = f:read("*a"); f:close()`,
+      'wrk.headers["Content-Type"] = "application/json"',
+      ...(opts.delayMs ? [`function delay() return ${opts.delayMs} end`] : []),
+    ].join('\n'),
+  );
+  const r = spawnSync(
+    'wrk',
+    [
+      '-t1',
+      `-c${opts.connections}`,
+      `-d${opts.seconds}s`,
+      '--latency',
+      '-s',
+      join(dir, 'post.lua'),
+      `https://127.0.0.1:${port}/validate`,
+    ],
+    { encoding: 'utf8' },
+  );
   if (!/Requests\/sec/.test(r.stdout)) throw new Error(`wrk failed: ${r.stderr || r.stdout}`);
   if (/Non-2xx/.test(r.stdout)) throw new Error(`wrk saw non-2xx answers: ${r.stdout}`);
   return r.stdout;
@@ -41,7 +56,11 @@ export function wrkThroughput(port: number, body: Buffer, opts: { connections: n
  * Latency at a paced rate: each connection waits `16 ms` between requests, so 16
  * connections send about 1,000 requests/s. Measured by wrk, outside Node entirely.
  */
-export function wrkPaced(port: number, body: Buffer, opts: { connections: number; seconds: number; delayMs: number }): { rps: number; p50ms: number; p99ms: number } {
+export function wrkPaced(
+  port: number,
+  body: Buffer,
+  opts: { connections: number; seconds: number; delayMs: number },
+): { rps: number; p50ms: number; p99ms: number } {
   runWrk(port, body, { ...opts, seconds: 2 }); // warm-up
   const out = runWrk(port, body, opts);
   return {

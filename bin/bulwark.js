@@ -6,7 +6,12 @@ import { ensureNode24 } from './launch.js';
 if (ensureNode24(import.meta.url)) {
   const { main } = await import('../src/cli/main.ts');
   main(process.argv).then(
-    (code) => { process.exitCode = code; },
-    (err) => { console.error(err instanceof Error ? err.message : String(err)); process.exitCode = 2; },
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      console.error(err instanceof Error ? err.message : String(err));
+      process.exitCode = 2;
+    },
   );
 }

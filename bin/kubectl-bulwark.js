@@ -5,7 +5,12 @@ import { ensureNode24 } from './launch.js';
 if (ensureNode24(import.meta.url)) {
   const { plugin } = await import('../src/cli/plugin/main.ts');
   plugin(process.argv).then(
-    (code) => { process.exitCode = code; },
-    (err) => { console.error(`error: ${err instanceof Error ? err.message : String(err)}`); process.exitCode = 2; },
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 2;
+    },
   );
 }

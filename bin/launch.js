@@ -18,6 +18,9 @@ export function ensureNode24(entry) {
     const result = spawnSync(local, [fileURLToPath(entry), ...process.argv.slice(2)], { stdio: 'inherit' });
     process.exit(result.status ?? 1);
   }
-  console.error(`bulwark needs Node.js ${MIN_MAJOR} or newer; this is ${process.version}. Run \`npm ci\` in the Bulwark checkout (it brings Node ${MIN_MAJOR}) or install Node ${MIN_MAJOR}.`);
+  console.error(
+    `bulwark needs Node.js ${MIN_MAJOR} or newer; this is ${process.version}. Run \`npm ci\` in the Bulwark ` +
+      `checkout (it brings Node ${MIN_MAJOR}) or install Node ${MIN_MAJOR}.`,
+  );
   process.exit(2);
 }

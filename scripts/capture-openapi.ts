@@ -11,7 +11,9 @@ import { podSpecHolders, trimForPodSpec, type OpenApiDocument } from '../test/he
 export const POD_SCHEMAS_FILE = join(REPO_ROOT, 'test', 'fixtures', 'openapi', 'pod-schemas.json');
 
 export async function capturePodSchemas(kubectl: Kubectl, file = POD_SCHEMAS_FILE): Promise<string[]> {
-  const index = JSON.parse(await kubectlOk(kubectl, ['get', '--raw', '/openapi/v3'])) as { paths: Record<string, unknown> };
+  const index = JSON.parse(await kubectlOk(kubectl, ['get', '--raw', '/openapi/v3'])) as {
+    paths: Record<string, unknown>;
+  };
   const version = JSON.parse(await kubectlOk(kubectl, ['get', '--raw', '/version'])) as { gitVersion: string };
   const documents: Record<string, OpenApiDocument> = {};
   for (const path of Object.keys(index.paths).filter((p) => /^apis?\/.+\/v[^/]*$|^api\/v1$/.test(p))) {

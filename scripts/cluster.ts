@@ -5,7 +5,8 @@
 //
 //   npm run cluster -- up [--no-webhook | --full]   start, write .cluster/{kubeconfig,state.json,bin/}
 //   npm run cluster -- status                       which processes run, is the apiserver ready
-//   npm run cluster -- reload                       (full) rebuild Bulwark's image from the worktree, upgrade the release
+//   npm run cluster -- reload                       (full) rebuild Bulwark's image from the worktree,
+//                                                   upgrade the release
 //   npm run cluster -- down                         stop every process and container, undo mounts,
 //                                                   interfaces, iptables rules; remove the temp dir and .cluster/
 
@@ -72,34 +73,51 @@ async function up(withWebhook: boolean, full: boolean): Promise<number> {
   await copyFile(cluster.kubeconfig, kubeconfig);
   const linked = await linkTools(join(LOCAL_DIR, 'bin'), await builtTools(full));
   const state: ClusterState & Record<string, unknown> = {
-    ...cluster.state, webhookPort: cluster.webhookPort, timings: cluster.timings, tools: cluster.tools,
+    ...cluster.state,
+    webhookPort: cluster.webhookPort,
+    timings: cluster.timings,
+    tools: cluster.tools,
     ...(cluster.node ? { image: cluster.node.image.reference, nodeTimings: cluster.node.timings } : {}),
   };
   await writeFile(STATE, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 
   const rel = relative(process.cwd(), LOCAL_DIR) || '.';
-  process.stdout.write([
-    '',
-    `Cluster up: ${cluster.server} (apiserver ready in ${(cluster.timings.apiserverReady / 1000).toFixed(1)} s` +
-      (cluster.timings.firstDenial ? `, Bulwark enforcing after ${(cluster.timings.firstDenial / 1000).toFixed(1)} s)` : ')'),
-    cluster.node
-      ? `Bulwark: helm release bulwark in bulwark-system, image ${cluster.node.image.reference}, 2 replicas Ready after ${(cluster.node.timings.bulwarkReady / 1000).toFixed(1)} s`
-      : withWebhook ? `Bulwark: https://127.0.0.1:${cluster.webhookPort}/validate (log: ${join(cluster.dir, 'bulwark.log')})` : 'Bulwark: not started (--no-webhook)',
-    `Logs and data: ${cluster.dir}`,
-    `Tools in ${rel}/bin: ${linked.join(', ')}`,
-    '',
-    'Use it:',
-    `  export KUBECONFIG=${kubeconfig}`,
-    `  export PATH=${join(LOCAL_DIR, 'bin')}:$PATH`,
-    '  kubectl get namespaces',
-    '  kubectl --context alice auth whoami      # also bob, carol (approvers) and dave',
-    '',
-    'Objects labelled bulwark.dev/immutable=true cannot be changed or deleted while the webhook',
-    `is registered (kubectl delete validatingwebhookconfiguration ${cluster.node ? 'bulwark' : 'bulwark-e2e'} lifts that).`,
-    ...(cluster.node ? ['Node: kubectl get pods -A; crictl --runtime-endpoint unix://' + (cluster.state.node?.containerdSocket ?? '?') + ' ps'] : []),
-    'Stop everything: npm run cluster -- down',
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      '',
+      `Cluster up: ${cluster.server} (apiserver ready in ${(cluster.timings.apiserverReady / 1000).toFixed(1)} s` +
+        (cluster.timings.firstDenial
+          ? `, Bulwark enforcing after ${(cluster.timings.firstDenial / 1000).toFixed(1)} s)`
+          : ')'),
+      cluster.node
+        ? `Bulwark: helm release bulwark in bulwark-system, image ${cluster.node.image.reference}, 2 replicas ` +
+          `Ready after ${(cluster.node.timings.bulwarkReady / 1000).toFixed(1)} s`
+        : withWebhook
+          ? `Bulwark: https://127.0.0.1:${cluster.webhookPort}/validate (log: ${join(cluster.dir, 'bulwark.log')})`
+          : 'Bulwark: not started (--no-webhook)',
+      `Logs and data: ${cluster.dir}`,
+      `Tools in ${rel}/bin: ${linked.join(', ')}`,
+      '',
+      'Use it:',
+      `  export KUBECONFIG=${kubeconfig}`,
+      `  export PATH=${join(LOCAL_DIR, 'bin')}:$PATH`,
+      '  kubectl get namespaces',
+      '  kubectl --context alice auth whoami      # also bob, carol (approvers) and dave',
+      '',
+      'Objects labelled bulwark.dev/immutable=true cannot be changed or deleted while the webhook',
+      `is registered (kubectl delete ` +
+        `validatingwebhookconfiguration ${cluster.node ? 'bulwark' : 'bulwark-e2e'} lifts that). As with`,
+      'the chart, self-protection lets only the policy admins (admin, erin, frank) change or delete it.',
+      ...(cluster.node
+        ? [
+            `Node: kubectl get pods -A; crictl --runtime-endpoint ` +
+              `unix://${cluster.state.node?.containerdSocket ?? '?'} ps`,
+          ]
+        : []),
+      'Stop everything: npm run cluster -- down',
+      '',
+    ].join('\n'),
+  );
   return 0;
 }
 
@@ -121,7 +139,10 @@ async function down(): Promise<number> {
     say(`could not stop: ${[...survivors, ...left.map((p) => `${p.name} (pid ${p.pid})`)].join(', ')}`);
     return 1;
   }
-  say(`stopped ${state.processes.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}; removed ${state.dir} and .cluster/ (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  say(
+    `stopped ${state.processes.map((p) => `${p.name} (pid ${p.pid})`).join(', ')}; removed ${state.dir} and ` +
+      `.cluster/ (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
   return 0;
 }
 
@@ -133,13 +154,22 @@ async function status(): Promise<number> {
   }
   const running = new Set(runningProcesses(state).map((p) => p.pid));
   const lines = [`cluster ${state.server ?? '?'} started ${state.startedAt}, dir ${state.dir}`];
-  for (const p of state.processes) lines.push(`  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${running.has(p.pid) ? 'running' : 'NOT RUNNING'}  log ${p.logFile}`);
+  for (const p of state.processes)
+    lines.push(
+      `  ${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${running.has(p.pid) ? 'running' : 'NOT RUNNING'}  ` +
+        `log ${p.logFile}`,
+    );
   let ready = false;
   if (state.server && existsSync(join(state.dir, 'apiserver-ca.crt'))) {
     try {
-      const config = parse(readFileSync(join(LOCAL_DIR, 'kubeconfig'), 'utf8')) as { users?: { name: string; user?: { token?: string } }[] };
+      const config = parse(readFileSync(join(LOCAL_DIR, 'kubeconfig'), 'utf8')) as {
+        users?: { name: string; user?: { token?: string } }[];
+      };
       const token = config.users?.find((u) => u.name === 'admin')?.user?.token;
-      const res = await get(`${state.server}/readyz`, { ca: readFileSync(join(state.dir, 'apiserver-ca.crt'), 'utf8'), ...(token ? { token } : {}) });
+      const res = await get(`${state.server}/readyz`, {
+        ca: readFileSync(join(state.dir, 'apiserver-ca.crt'), 'utf8'),
+        ...(token ? { token } : {}),
+      });
       ready = res.status === 200;
       lines.push(`  apiserver /readyz: HTTP ${res.status}`);
     } catch (err) {
@@ -159,14 +189,19 @@ async function reload(): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
-    args: argv, allowPositionals: true,
+    args: argv,
+    allowPositionals: true,
     options: { 'no-webhook': { type: 'boolean', default: false }, full: { type: 'boolean', default: false } },
   });
   switch (positionals[0]) {
-    case 'up': return up(!values['no-webhook'], values.full);
-    case 'down': return down();
-    case 'status': return status();
-    case 'reload': return reload();
+    case 'up':
+      return up(!values['no-webhook'], values.full);
+    case 'down':
+      return down();
+    case 'status':
+      return status();
+    case 'reload':
+      return reload();
     default:
       process.stderr.write('usage: npm run cluster -- up [--no-webhook | --full] | status | reload | down\n');
       return 2;
@@ -174,6 +209,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => { say(err instanceof Error ? err.message : String(err)); process.exitCode = 1; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    say(err instanceof Error ? err.message : String(err));
+    process.exitCode = 1;
+  },
 );

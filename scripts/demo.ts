@@ -11,7 +11,12 @@ import type { KubectlResult } from '../test/e2e/cluster/kubectl.ts';
 
 const say = (text = '') => process.stdout.write(`${text}\n`);
 const heading = (text: string) => say(`\n${styleText('bold', `== ${text}`)}`);
-const indent = (text: string) => text.trimEnd().split('\n').map((l) => `   ${l}`).join('\n');
+const indent = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `   ${l}`)
+    .join('\n');
 
 function configMap(greeting: string): string {
   return stringify({
@@ -57,13 +62,30 @@ async function tour(cluster: Cluster): Promise<boolean> {
   heading('5. What is stored');
   await run(cluster, ['get', 'configmap', 'settings', '--namespace', 'demo', '-o', 'jsonpath={.data}']);
 
-  const asExpected = created.code === 0 && changed.code !== 0 && message !== undefined && same.code === 0 && sameServerSide.code === 0 && deleted.code !== 0;
-  say(`\n${asExpected ? styleText('green', 'Everything behaved as described.') : styleText('red', 'Something did not behave as described: see above.')}`);
+  const asExpected =
+    created.code === 0 &&
+    changed.code !== 0 &&
+    message !== undefined &&
+    same.code === 0 &&
+    sameServerSide.code === 0 &&
+    deleted.code !== 0;
+  say(
+    `\n${
+      asExpected
+        ? styleText('green', 'Everything behaved as ' + 'described.')
+        : styleText('red', 'Something did not behave as described: see above.')
+    }`,
+  );
   return asExpected;
 }
 
 async function main(): Promise<number> {
-  say(styleText('bold', 'Bulwark demo: a local kube-apiserver (no Docker, no nodes) with Bulwark as its validating webhook.'));
+  say(
+    styleText(
+      'bold',
+      'Bulwark demo: a local kube-apiserver (no Docker, no nodes) with Bulwark as its validating webhook.',
+    ),
+  );
   say('Starting etcd, kube-apiserver and Bulwark as local processes...');
   const cluster = await startCluster({ keep: process.env.KEEP === '1', log: (m) => say(styleText('dim', `   ${m}`)) });
   say(`kubectl talks to ${cluster.server} as admin (kubeconfig ${cluster.kubeconfig}).`);
@@ -72,11 +94,20 @@ async function main(): Promise<number> {
   } finally {
     heading('Tearing down');
     await cluster.stop();
-    say(process.env.KEEP === '1' ? `Stopped; logs kept in ${cluster.dir}` : 'Stopped every process and removed the cluster directory.');
+    say(
+      process.env.KEEP === '1'
+        ? `Stopped; logs kept in ${cluster.dir}`
+        : 'Stopped every process and removed the cluster directory.',
+    );
   }
 }
 
 main().then(
-  (code) => { process.exitCode = code; },
-  (err: unknown) => { process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`); process.exitCode = 1; },
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`demo failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
 );

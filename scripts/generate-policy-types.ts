@@ -17,19 +17,35 @@ function forTypes(schema: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
     if (key.startsWith('x-kubernetes-') || key === 'default' || key === 'description') continue;
-    out[key] = key === 'properties' ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, forTypes(v)])) : forTypes(value);
+    out[key] =
+      key === 'properties'
+        ? Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, forTypes(v)]))
+        : forTypes(value);
   }
-  if (out.type === 'object' && out.properties && out.additionalProperties === undefined) out.additionalProperties = false;
+  if (out.type === 'object' && out.properties && out.additionalProperties === undefined)
+    out.additionalProperties = false;
   return out;
 }
 
 export async function generate(): Promise<string> {
-  const parts = ['// Generated from charts/bulwark/files/crds by scripts/generate-policy-types.ts. Do not edit.\n/* eslint-disable */\n'];
+  const parts = [
+    '// Generated from charts/bulwark/files/crds by scripts/generate-policy-types.ts. Do not edit.\n' +
+      '/* eslint-disable */\n',
+  ];
   for (const kind of Object.keys(BULWARK_KINDS) as BulwarkKind[]) {
     const schema = forTypes(crdSchema(kind)) as Record<string, unknown>;
     const properties = schema.properties as Record<string, unknown>;
     properties.metadata = { tsType: 'import("../../admission/types.ts").ObjectMeta' };
-    parts.push(await compile(schema as never, kind, { bannerComment: '', additionalProperties: false, unknownAny: true, strictIndexSignatures: true, ignoreMinAndMaxItems: true, format: true }));
+    parts.push(
+      await compile(schema as never, kind, {
+        bannerComment: '',
+        additionalProperties: false,
+        unknownAny: true,
+        strictIndexSignatures: true,
+        ignoreMinAndMaxItems: true,
+        format: true,
+      }),
+    );
   }
   return parts.join('\n');
 }

@@ -24,11 +24,17 @@ const CHART_DIR = join(REPO_ROOT, 'charts', 'bulwark');
 const KUBE_VERSION = 'v1.36.3';
 
 export const HELM_ARGS = [
-  'template', 'bulwark', CHART_DIR,
-  '--namespace', MANIFEST_NAMESPACE,
-  '--kube-version', KUBE_VERSION,
-  '--set', 'tls.mode=certManager',
-  '--set', 'tests.enabled=false',
+  'template',
+  'bulwark',
+  CHART_DIR,
+  '--namespace',
+  MANIFEST_NAMESPACE,
+  '--kube-version',
+  KUBE_VERSION,
+  '--set',
+  'tls.mode=certManager',
+  '--set',
+  'tests.enabled=false',
 ];
 
 const HEADER = `# Bulwark for \`kubectl apply -f manifests/\`. Generated from charts/bulwark by

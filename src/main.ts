@@ -7,19 +7,20 @@ import { createKubeReader, loadKubeConfig } from './cluster/kube-client.ts';
 import { createDiscovery } from './cluster/discovery.ts';
 import { createSecretSource } from './cluster/secrets.ts';
 import { createRegistryClient } from './registry/client.ts';
-import { cachedVerifier } from './rules/images/cache.ts';
-import { withImageFacts } from './rules/images/gather.ts';
-import { tagResolver } from './rules/images/resolve-tag.ts';
-import { createVerifier } from './rules/images/verify.ts';
+import { cachedVerifier } from './image-verification/cache.ts';
+import { withImageFacts } from './image-verification/gather.ts';
+import { tagResolver } from './image-verification/resolve-tag.ts';
+import { createVerifier } from './image-verification/verify.ts';
 import { clusterFactResolver } from './cluster/facts.ts';
 import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from './cluster/policy-informers.ts';
 import { policyStatusWriter } from './cluster/policy-status.ts';
 import type { Config } from './config/schema.ts';
-import { noClusterFacts, type FactResolver } from './decision/decide.ts';
+import { noClusterFacts, type FactResolver } from './review/decide.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics, type RegistryOutcome } from './observability/metrics.ts';
 import { loadPolicyFiles } from './policy/load-files.ts';
 import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
+import { createPolicyCompiler } from './policy/compiler.ts';
 import { PolicyStore } from './policy/store.ts';
 import { createApp } from './server/app.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
@@ -42,9 +43,14 @@ function statusClass(status: number | undefined): RegistryOutcome {
 }
 
 async function tlsFiles(config: Config, logger: Logger): Promise<{ files: TlsFiles; caFile?: string }> {
-  if (config.tls.certFile && config.tls.keyFile) return { files: { certFile: config.tls.certFile, keyFile: config.tls.keyFile } };
+  if (config.tls.certFile && config.tls.keyFile)
+    return { files: { certFile: config.tls.certFile, keyFile: config.tls.keyFile } };
   const generated = await writeGeneratedCertificates(config.tls.certDir);
-  logger.info({ caFile: generated.caFile, certFile: generated.certFile }, `no --cert given: generated a self-signed CA at ${generated.caFile} (use it as the webhook caBundle or with curl --cacert)`);
+  logger.info(
+    { caFile: generated.caFile, certFile: generated.certFile },
+    `no --cert given: generated a self-signed CA at ${generated.caFile} (use it as the webhook caBundle or with ` +
+      `curl --cacert)`,
+  );
   return { files: generated, caFile: generated.caFile };
 }
 
@@ -54,12 +60,17 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
 
   const kubeConfig = loadKubeConfig(config.cluster, config.kubeconfig);
   const reader = kubeConfig ? createKubeReader(kubeConfig) : undefined;
+  // The CRD validators are compiled here, once; the store and informers share them.
+  const compiler = createPolicyCompiler();
   const store = new PolicyStore({
+    compiler,
     lockLabel: config.lockLabel,
     defaultImmutability: defaultPolicyOf(config),
     policyAdmins: policyAdminsOf(config),
     sources: [...(reader ? CLUSTER_SOURCES : []), ...(config.policiesDir ? ['files'] : [])],
-    onCompiled: reader ? policyStatusWriter({ reader, logger }) : (r) => logger.info({ kind: r.kind, name: r.source.name }, 'policy compiled'),
+    onCompiled: reader
+      ? policyStatusWriter({ reader, logger })
+      : (r) => logger.info({ kind: r.kind, name: r.source.name }, 'policy compiled'),
   });
   if (config.policiesDir) {
     const count = await loadPolicyFiles(store, config.policiesDir);
@@ -69,14 +80,22 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   let informers: ClusterInformers | undefined;
   let resolveFacts: FactResolver = noClusterFacts;
   if (reader) {
-    informers = createClusterInformers({ reader, store, logger });
+    informers = createClusterInformers({ reader, store, compiler, logger });
     const cache = informers;
     const timeoutMs = config.decisionTimeoutSeconds * 1000;
-    resolveFacts = clusterFactResolver({ reader, discovery: createDiscovery(reader, { timeoutMs }), informers: cache, timeoutMs, lockLabel: config.lockLabel });
+    resolveFacts = clusterFactResolver({
+      reader,
+      discovery: createDiscovery(reader, { timeoutMs }),
+      informers: cache,
+      timeoutMs,
+      lockLabel: config.lockLabel,
+    });
     logger.info({ server: reader.server }, 'watching policies and reading cluster facts from the API server');
     void informers.start().catch((err: unknown) => logger.error({ err }, 'informers failed to start'));
   } else {
-    logger.info('no cluster connection: scale and eviction requests of possibly locked objects are denied (fail closed)');
+    logger.info(
+      'no cluster connection: scale and eviction requests of possibly locked objects are denied (fail closed)',
+    );
   }
 
   const metrics = createMetrics({ policyLabel: config.metrics.policyLabel });
@@ -88,9 +107,12 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     onResponse: (e) => metrics.observeRegistryResponse(e.purpose, statusClass(e.status), e.seconds),
   });
   const readSecret = reader ? createSecretSource({ kube: reader }) : undefined;
-  const verifier = cachedVerifier(createVerifier({ registry: registryClient, lockLabel: config.lockLabel, ...(readSecret ? { readSecret } : {}) }), {
-    onLookup: (result) => metrics.observeCacheLookup(result),
-  });
+  const verifier = cachedVerifier(
+    createVerifier({ registry: registryClient, lockLabel: config.lockLabel, ...(readSecret ? { readSecret } : {}) }),
+    {
+      onLookup: (result) => metrics.observeCacheLookup(result),
+    },
+  );
   resolveFacts = withImageFacts(resolveFacts, {
     verify: verifier.verify,
     resolveTag: tagResolver(registryClient, readSecret),
@@ -121,17 +143,30 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     apply: (m) => server.setSecureContext({ ...TLS_OPTIONS, cert: m.cert, key: m.key }),
     onReload: (m) => {
       metrics.setCertificateExpiry(m.notAfterMs / 1000);
-      logger.info({ fingerprint: m.fingerprint.slice(0, 16), notAfter: new Date(m.notAfterMs).toISOString() }, 'reloaded TLS certificate');
+      logger.info(
+        { fingerprint: m.fingerprint.slice(0, 16), notAfter: new Date(m.notAfterMs).toISOString() },
+        'reloaded TLS certificate',
+      );
     },
-    onError: (err) => logger.error({ err: (err as Error).message }, 'TLS files changed but cannot be used; still serving the previous certificate'),
+    onError: (err) =>
+      logger.error(
+        { err: (err as Error).message },
+        'TLS files changed but cannot be used; still serving the previous certificate',
+      ),
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => { server.off('error', reject); resolve(); });
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
-  logger.info({ port, host: config.host, lockLabel: `${config.lockLabel.key}=${config.lockLabel.value}` }, `bulwark listening on https://${config.host}:${port}`);
+  logger.info(
+    { port, host: config.host, lockLabel: `${config.lockLabel.key}=${config.lockLabel.value}` },
+    `bulwark listening on https://${config.host}:${port}`,
+  );
 
   return {
     server,

@@ -13,15 +13,30 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !isRawNumber(value);
 }
 
-function checkString(obj: Record<string, unknown>, key: string, path: string, problems: FieldProblem[], required = true): void {
+function checkString(
+  obj: Record<string, unknown>,
+  key: string,
+  path: string,
+  problems: FieldProblem[],
+  required = true,
+): void {
   const value = obj[key];
   if (value === undefined && !required) return;
   if (typeof value !== 'string' || (required && value === '')) {
-    problems.push({ path: `${path}.${key}`, message: value === undefined ? 'is required' : 'must be a non-empty string' });
+    problems.push({
+      path: `${path}.${key}`,
+      message: value === undefined ? 'is required' : 'must be a non-empty string',
+    });
   }
 }
 
-function checkGroupVersion(obj: Record<string, unknown>, key: string, last: 'kind' | 'resource', path: string, problems: FieldProblem[]): void {
+function checkGroupVersion(
+  obj: Record<string, unknown>,
+  key: string,
+  last: 'kind' | 'resource',
+  path: string,
+  problems: FieldProblem[],
+): void {
   const value = obj[key];
   if (!isRecord(value)) {
     problems.push({ path: `${path}.${key}`, message: 'is required and must be an object' });
@@ -46,7 +61,10 @@ export function findReviewProblems(body: unknown): FieldProblem[] {
   const problems: FieldProblem[] = [];
   if (!isRecord(body)) return [{ path: '', message: 'body must be a JSON object' }];
   if (body.apiVersion !== ADMISSION_API_VERSION) {
-    problems.push({ path: 'apiVersion', message: `must be "${ADMISSION_API_VERSION}", got ${JSON.stringify(body.apiVersion ?? null)}` });
+    problems.push({
+      path: 'apiVersion',
+      message: `must be "${ADMISSION_API_VERSION}", got ${JSON.stringify(body.apiVersion ?? null)}`,
+    });
   }
   if (body.kind !== 'AdmissionReview') {
     problems.push({ path: 'kind', message: `must be "AdmissionReview", got ${JSON.stringify(body.kind ?? null)}` });
@@ -65,7 +83,8 @@ export function findReviewProblems(body: unknown): FieldProblem[] {
   checkString(request, 'subResource', 'request', problems, false);
   checkString(request, 'name', 'request', problems, false);
   checkString(request, 'namespace', 'request', problems, false);
-  if (!isRecord(request.userInfo)) problems.push({ path: 'request.userInfo', message: 'is required and must be an object' });
+  if (!isRecord(request.userInfo))
+    problems.push({ path: 'request.userInfo', message: 'is required and must be an object' });
   checkObject(request, 'object', 'request', problems);
   checkObject(request, 'oldObject', 'request', problems);
   if (request.dryRun !== undefined && typeof request.dryRun !== 'boolean') {
@@ -78,7 +97,9 @@ export function findReviewProblems(body: unknown): FieldProblem[] {
 export function decodeReview(body: unknown): AdmissionReviewRequest {
   const problems = findReviewProblems(body);
   if (problems.length > 0) {
-    throw new BaseError('REVIEW_MALFORMED', `not an admission.k8s.io/v1 AdmissionReview: ${formatProblems(problems)}`, { problems });
+    throw new BaseError('REVIEW_MALFORMED', `not an admission.k8s.io/v1 AdmissionReview: ${formatProblems(problems)}`, {
+      problems,
+    });
   }
   return body as AdmissionReviewRequest;
 }
@@ -97,4 +118,3 @@ export function parseReview(raw: string | Buffer): AdmissionReviewRequest {
   }
   return decodeReview(body);
 }
-

@@ -13,8 +13,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
   registerServe(program);
-  registerReview(program, (code) => { exitCode = code; });
-  registerPluginCommands(program, (line) => process.stdout.write(`${line}\n`), (code) => { exitCode = code; });
+  registerReview(program, (code) => {
+    exitCode = code;
+  });
+  registerPluginCommands(
+    program,
+    (line) => process.stdout.write(`${line}\n`),
+    (code) => {
+      exitCode = code;
+    },
+  );
   try {
     await program.parseAsync([...argv]);
   } catch (err) {

@@ -13,17 +13,48 @@ function number(value: string): number {
 }
 
 /** A comma-separated flag as a list; undefined when the flag is not given. */
-const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter(Boolean);
+const list = (value: string | undefined) =>
+  value
+    ?.split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 export function addPolicyOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--config <file>', 'YAML configuration file (flags and environment override it)').env('BULWARK_CONFIG'))
+    .addOption(
+      new Option('--config <file>', 'YAML configuration file (flags and environment override it)').env(
+        'BULWARK_CONFIG',
+      ),
+    )
     .addOption(new Option('--label-key <key>', 'label that locks an object').env('BULWARK_LABEL_KEY'))
-    .addOption(new Option('--label-value <value>', 'value of the lock label that locks an object').env('BULWARK_LABEL_VALUE'))
-    .addOption(new Option('--default-approver-groups <groups>', 'comma-separated groups that may approve unlocks of objects no ImmutabilityPolicy matches (default: nobody)').env('BULWARK_DEFAULT_APPROVER_GROUPS'))
-    .addOption(new Option('--policy-admin-groups <groups>', 'comma-separated groups whose members may write ImmutabilityPolicy/ImagePolicy objects, whatever RBAC says (default system:masters)').env('BULWARK_POLICY_ADMIN_GROUPS'))
-    .addOption(new Option('--policy-admin-users <users>', 'comma-separated users (service accounts as system:serviceaccount:NS:NAME) who may write policies').env('BULWARK_POLICY_ADMIN_USERS'))
-    .addOption(new Option('--policies <dir>', 'load ImmutabilityPolicy/ImagePolicy YAML files from this directory (standalone mode)').env('BULWARK_POLICIES'));
+    .addOption(
+      new Option('--label-value <value>', 'value of the lock label that locks an object').env('BULWARK_LABEL_VALUE'),
+    )
+    .addOption(
+      new Option(
+        '--default-approver-groups <groups>',
+        'comma-separated groups that may approve unlocks of objects no ImmutabilityPolicy matches (default: nobody)',
+      ).env('BULWARK_DEFAULT_APPROVER_GROUPS'),
+    )
+    .addOption(
+      new Option(
+        '--policy-admin-groups <groups>',
+        'comma-separated groups whose members may write ImmutabilityPolicy/ImagePolicy objects, whatever RBAC ' +
+          'says (default system:masters)',
+      ).env('BULWARK_POLICY_ADMIN_GROUPS'),
+    )
+    .addOption(
+      new Option(
+        '--policy-admin-users <users>',
+        'comma-separated users (service accounts as system:serviceaccount:NS:NAME) who may write policies',
+      ).env('BULWARK_POLICY_ADMIN_USERS'),
+    )
+    .addOption(
+      new Option(
+        '--policies <dir>',
+        'load ImmutabilityPolicy/ImagePolicy YAML files from this directory (standalone mode)',
+      ).env('BULWARK_POLICIES'),
+    );
 }
 
 export function addServeOptions(cmd: Command): Command {
@@ -32,15 +63,48 @@ export function addServeOptions(cmd: Command): Command {
     .addOption(new Option('--host <address>', 'address to listen on (default 0.0.0.0)').env('BULWARK_HOST'))
     .addOption(new Option('--cert <file>', 'PEM serving certificate; reloaded when it changes').env('BULWARK_TLS_CERT'))
     .addOption(new Option('--key <file>', 'PEM private key of --cert; reloaded when it changes').env('BULWARK_TLS_KEY'))
-    .addOption(new Option('--cert-dir <dir>', 'where to write a generated CA and certificate when --cert is not given').env('BULWARK_CERT_DIR'))
-    .addOption(new Option('--cert-reload-interval <seconds>', 'how often to check the certificate files (default 10)').argParser(number).env('BULWARK_CERT_RELOAD_INTERVAL'))
-    .addOption(new Option('--max-body-bytes <bytes>', 'largest accepted request body (default 8 MiB)').argParser(number).env('BULWARK_MAX_BODY_BYTES'))
+    .addOption(
+      new Option('--cert-dir <dir>', 'where to write a generated CA and certificate when --cert is not given').env(
+        'BULWARK_CERT_DIR',
+      ),
+    )
+    .addOption(
+      new Option('--cert-reload-interval <seconds>', 'how often to check the certificate files (default 10)')
+        .argParser(number)
+        .env('BULWARK_CERT_RELOAD_INTERVAL'),
+    )
+    .addOption(
+      new Option('--max-body-bytes <bytes>', 'largest accepted request body (default 8 MiB)')
+        .argParser(number)
+        .env('BULWARK_MAX_BODY_BYTES'),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('BULWARK_LOG_LEVEL'))
-    .addOption(new Option('--kubeconfig <file>', 'kubeconfig for cluster lookups (default: in-cluster, then $KUBECONFIG)').env('BULWARK_KUBECONFIG'))
-    .addOption(new Option('--cluster <mode>', 'use a cluster connection: auto, required or none').choices(['auto', 'required', 'none']).env('BULWARK_CLUSTER'))
-    .addOption(new Option('--decision-timeout <seconds>', 'deadline for one decision, lookups included (default 8)').argParser(number).env('BULWARK_DECISION_TIMEOUT'))
-    .addOption(new Option('--drain <seconds>', 'on SIGTERM, how long in-flight requests may finish (default 20)').argParser(number).env('BULWARK_DRAIN'))
-    .addOption(new Option('--metrics-policy-label', 'label decision metrics with the policy that decided (one series per policy)').env('BULWARK_METRICS_POLICY_LABEL'));
+    .addOption(
+      new Option('--kubeconfig <file>', 'kubeconfig for cluster lookups (default: in-cluster, then $KUBECONFIG)').env(
+        'BULWARK_KUBECONFIG',
+      ),
+    )
+    .addOption(
+      new Option('--cluster <mode>', 'use a cluster connection: auto, required or none')
+        .choices(['auto', 'required', 'none'])
+        .env('BULWARK_CLUSTER'),
+    )
+    .addOption(
+      new Option('--decision-timeout <seconds>', 'deadline for one decision, lookups included (default 8)')
+        .argParser(number)
+        .env('BULWARK_DECISION_TIMEOUT'),
+    )
+    .addOption(
+      new Option('--drain <seconds>', 'on SIGTERM, how long in-flight requests may finish (default 20)')
+        .argParser(number)
+        .env('BULWARK_DRAIN'),
+    )
+    .addOption(
+      new Option(
+        '--metrics-policy-label',
+        'label decision metrics with the policy that decided (one series per policy)',
+      ).env('BULWARK_METRICS_POLICY_LABEL'),
+    );
 }
 
 export interface ParsedOptions {

@@ -6,14 +6,15 @@ import type { Command } from 'commander';
 import { parseReview } from '../admission/decode.ts';
 import { loadConfig } from '../config/load.ts';
 import { defaultPolicyOf, policyAdminsOf } from '../config/default-policy.ts';
-import { decide, noClusterFacts } from '../decision/decide.ts';
+import { decide, noClusterFacts } from '../review/decide.ts';
 import { isBulwarkError } from '../errors.ts';
 import { loadPolicyFiles } from '../policy/load-files.ts';
+import { createPolicyCompiler } from '../policy/compiler.ts';
 import { PolicyStore } from '../policy/store.ts';
 import { createRegistryClient } from '../registry/client.ts';
-import { withImageFacts } from '../rules/images/gather.ts';
-import { tagResolver } from '../rules/images/resolve-tag.ts';
-import { createVerifier } from '../rules/images/verify.ts';
+import { withImageFacts } from '../image-verification/gather.ts';
+import { tagResolver } from '../image-verification/resolve-tag.ts';
+import { createVerifier } from '../image-verification/verify.ts';
 import { addPolicyOptions, toOverrides, type ParsedOptions } from './options.ts';
 
 async function readInput(file: string): Promise<string> {
@@ -24,12 +25,22 @@ async function readInput(file: string): Promise<string> {
 }
 
 export function registerReview(program: Command, setExitCode: (code: number) => void): void {
-  addPolicyOptions(program.command('review').description('decide an AdmissionReview from a file (or - for stdin) and print the response'))
+  addPolicyOptions(
+    program
+      .command('review')
+      .description('decide an AdmissionReview from a file (or - for stdin) and print the response'),
+  )
     .argument('<file>', 'AdmissionReview JSON file, or - for standard input')
     .action(async (file: string, options: ParsedOptions) => {
       try {
         const config = await loadConfig({ file: options.config, overrides: toOverrides(options) });
-        const store = new PolicyStore({ lockLabel: config.lockLabel, defaultImmutability: defaultPolicyOf(config), policyAdmins: policyAdminsOf(config), sources: [] });
+        const store = new PolicyStore({
+          compiler: createPolicyCompiler(),
+          lockLabel: config.lockLabel,
+          defaultImmutability: defaultPolicyOf(config),
+          policyAdmins: policyAdminsOf(config),
+          sources: [],
+        });
         if (config.policiesDir) await loadPolicyFiles(store, config.policiesDir);
         const review = parseReview(await readInput(file));
         const registry = createRegistryClient();

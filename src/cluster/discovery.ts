@@ -29,10 +29,14 @@ export interface Discovery {
 
 export function resourcePath(r: ApiResource, namespace?: string, name?: string): string {
   const prefix = r.group === '' ? `/api/${r.version}` : `/apis/${r.group}/${r.version}`;
-  return `${prefix}${namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${r.resource}${name ? `/${encodeURIComponent(name)}` : ''}`;
+  const scope = namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${prefix}${scope}/${r.resource}${name ? `/${encodeURIComponent(name)}` : ''}`;
 }
 
-export function createDiscovery(reader: KubeReader, options: { ttlMs?: number; timeoutMs?: number; now?: () => number } = {}): Discovery {
+export function createDiscovery(
+  reader: KubeReader,
+  options: { ttlMs?: number; timeoutMs?: number; now?: () => number } = {},
+): Discovery {
   const ttl = options.ttlMs ?? 60_000;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const now = options.now ?? Date.now;
@@ -41,7 +45,9 @@ export function createDiscovery(reader: KubeReader, options: { ttlMs?: number; t
   const reload = () => {
     const value = loadApiResources(reader, timeoutMs);
     cached = { at: now(), value };
-    value.catch(() => { if (cached?.value === value) cached = undefined; });
+    value.catch(() => {
+      if (cached?.value === value) cached = undefined;
+    });
     return value;
   };
   const resources = () => (!cached || now() - cached.at > ttl ? reload() : cached.value);
@@ -59,9 +65,19 @@ export function createDiscovery(reader: KubeReader, options: { ttlMs?: number; t
       const name = (dot < 0 ? typed : typed.slice(0, dot)).toLowerCase();
       const group = dot < 0 ? undefined : typed.slice(dot + 1);
       const all = (await resources()).filter((r) => group === undefined || r.group === group);
-      const hits = all.filter((r) => r.resource === name || r.singularName === name || r.kind.toLowerCase() === name || r.shortNames?.includes(name));
+      const hits = all.filter(
+        (r) =>
+          r.resource === name ||
+          r.singularName === name ||
+          r.kind.toLowerCase() === name ||
+          r.shortNames?.includes(name),
+      );
       // Prefer the core and built-in groups, as kubectl does for ambiguous names.
-      return hits.find((r) => r.group === '') ?? hits.find((r) => !r.group.includes('.') || r.group.endsWith('.k8s.io')) ?? hits[0];
+      return (
+        hits.find((r) => r.group === '') ??
+        hits.find((r) => !r.group.includes('.') || r.group.endsWith('.k8s.io')) ??
+        hits[0]
+      );
     },
   };
 }

@@ -6,7 +6,8 @@
 //   (both from informer caches, no API call);
 // - for an UnlockRequest being created or approved, the object it targets;
 // - for a Namespace or CRD being deleted, or a CRD update that can change how its
-//   objects read, the locked objects it still holds;
+//   objects read, the locked objects it still holds; for an APIService that would route
+//   a group/version to another server, the locked objects of that group;
 // - for an UnlockRequest, the labels of its target's namespace;
 // - for an ImmutabilityPolicy write that could loosen locks, or a Namespace relabelling,
 //   the locked objects whose protection it could change, and the UnlockRequests aimed at
@@ -15,11 +16,12 @@
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
 import { isContainerDelete, isPodBinding, needsParent, type ParentFact, type RequestFacts } from '../decision/facts.ts';
-import type { FactResolver } from '../decision/decide.ts';
+import type { FactResolver } from '../review/decide.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { POLICY_GROUP } from '../policy/crds.ts';
+import { isApiServiceRerouting } from '../rules/guards/apiservice.ts';
 import { isGuardedCrdUpdate } from '../rules/guards/crd-changes.ts';
-import { groupOf } from '../rules/unlock/compile.ts';
+import { groupOf } from '../policy/compile-unlock.ts';
 import { resourcePath, type Discovery } from './discovery.ts';
 import type { KubeReader } from './kube-client.ts';
 import { isPolicyWrite } from '../rules/governance/authorship.ts';
@@ -47,20 +49,37 @@ async function lookup(reader: KubeReader, path: string, timeoutMs: number): Prom
   }
 }
 
-async function unlockTarget(reader: KubeReader, discovery: Discovery, request: AdmissionRequest, timeoutMs: number): Promise<ParentFact> {
-  const target = (request.object as { spec?: { target?: { apiVersion?: string; kind?: string; namespace?: string; name?: string } } } | null)?.spec?.target;
-  if (!target?.apiVersion || !target.kind || !target.name) return { status: 'unavailable', reason: 'spec.target is incomplete' };
+async function unlockTarget(
+  reader: KubeReader,
+  discovery: Discovery,
+  request: AdmissionRequest,
+  timeoutMs: number,
+): Promise<ParentFact> {
+  const target = (
+    request.object as {
+      spec?: { target?: { apiVersion?: string; kind?: string; namespace?: string; name?: string } };
+    } | null
+  )?.spec?.target;
+  if (!target?.apiVersion || !target.kind || !target.name)
+    return { status: 'unavailable', reason: 'spec.target is incomplete' };
   try {
     const resource = await discovery.find(groupOf(target.apiVersion), target.kind);
     if (!resource) return { status: 'absent' };
-    return await lookup(reader, resourcePath(resource, resource.namespaced ? target.namespace : undefined, target.name), timeoutMs);
+    return await lookup(
+      reader,
+      resourcePath(resource, resource.namespaced ? target.namespace : undefined, target.name),
+      timeoutMs,
+    );
   } catch (err) {
     return { status: 'unavailable', reason: (err as Error).message };
   }
 }
 
 const isUnlockRequestWrite = (r: AdmissionRequest) =>
-  r.kind.group === POLICY_GROUP && r.kind.kind === 'UnlockRequest' && r.subResource === undefined && (r.operation === 'CREATE' || r.operation === 'UPDATE');
+  r.kind.group === POLICY_GROUP &&
+  r.kind.kind === 'UnlockRequest' &&
+  r.subResource === undefined &&
+  (r.operation === 'CREATE' || r.operation === 'UPDATE');
 
 export function clusterFactResolver(options: {
   reader: KubeReader;
@@ -78,24 +97,56 @@ export function clusterFactResolver(options: {
       const labels = informers?.namespaceLabels(request.namespace);
       if (labels) facts.namespaceLabels = labels;
     }
-    if (informers && request.name && (request.operation === 'UPDATE' || request.operation === 'DELETE' || request.subResource === 'eviction' || isPodBinding(request) || isPolicyWrite(request))) {
+    if (
+      informers &&
+      request.name &&
+      (request.operation === 'UPDATE' ||
+        request.operation === 'DELETE' ||
+        request.subResource === 'eviction' ||
+        isPodBinding(request) ||
+        isPolicyWrite(request) ||
+        isApiServiceRerouting(request))
+    ) {
       // A Namespace is cluster-scoped, though its requests carry its own name as namespace.
       const isNamespace = request.kind.group === '' && request.kind.kind === 'Namespace';
       const unlocks = informers.unlocksFor(isNamespace ? undefined : request.namespace, request.name);
       if (unlocks.length > 0) facts.unlocks = unlocks;
     }
     if (isUnlockRequestWrite(request)) {
-      const namespace = (request.object as { spec?: { target?: { namespace?: string } } } | null)?.spec?.target?.namespace;
+      const namespace = (request.object as { spec?: { target?: { namespace?: string } } } | null)?.spec?.target
+        ?.namespace;
       const labels = namespace ? informers?.namespaceLabels(namespace) : undefined;
       if (labels) facts.targetNamespaceLabels = labels;
     }
-    if (discovery && informers && (isNamespaceRelabel(request) || (isPolicyWrite(request) && request.kind.kind === 'ImmutabilityPolicy' && mayLoosenLocks(request, snapshot.defaultImmutability)))) {
-      facts.exposed = await findExposedObjects({ reader, discovery, request, label: options.lockLabel ?? snapshot.lockLabel, timeoutMs, namespaceLabels: (ns) => informers.namespaceLabels(ns) });
+    if (
+      discovery &&
+      informers &&
+      (isNamespaceRelabel(request) ||
+        (isPolicyWrite(request) && request.kind.kind === 'ImmutabilityPolicy' && mayLoosenLocks(request, snapshot)))
+    ) {
+      facts.exposed = await findExposedObjects({
+        reader,
+        discovery,
+        request,
+        label: options.lockLabel ?? snapshot.lockLabel,
+        timeoutMs,
+        namespaceLabels: (ns) => informers.namespaceLabels(ns),
+      });
     }
-    if (needsParent(request)) facts.parent = request.name ? await lookup(reader, objectPath(request), timeoutMs) : { status: 'unavailable', reason: 'the request names no object' };
-    if (discovery && isUnlockRequestWrite(request)) facts.unlockTarget = await unlockTarget(reader, discovery, request, timeoutMs);
-    if (discovery && (isContainerDelete(request) || isGuardedCrdUpdate(request))) {
-      facts.lockedContents = await findLockedContents({ reader, discovery, request, label: options.lockLabel ?? snapshot.lockLabel, timeoutMs });
+    if (needsParent(request))
+      facts.parent = request.name
+        ? await lookup(reader, objectPath(request), timeoutMs)
+        : { status: 'unavailable', reason: 'the request names no object' };
+    if (discovery && isUnlockRequestWrite(request))
+      facts.unlockTarget = await unlockTarget(reader, discovery, request, timeoutMs);
+    if (discovery && (isContainerDelete(request) || isGuardedCrdUpdate(request) || isApiServiceRerouting(request))) {
+      facts.lockedContents = await findLockedContents({
+        reader,
+        discovery,
+        request,
+        label: options.lockLabel ?? snapshot.lockLabel,
+        timeoutMs,
+      });
     }
     return facts;
   };

@@ -3,7 +3,14 @@
 // webhook is then not ready) and tells when its cache is complete again (after the first
 // list, and after each successful restart).
 
-import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import {
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
 
 export interface InformerHandlers<T extends KubernetesObject> {
   upsert(object: T): void;
@@ -27,7 +34,11 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   backoff?: { initialMs: number; maxMs: number };
   /** Injectable for tests. */
   delay?: (ms: number) => Promise<void>;
-  create?: (kubeConfig: KubeConfig, path: string, list: () => Promise<KubernetesListObject<T>>) => Informer<T> & ObjectCache<T>;
+  create?: (
+    kubeConfig: KubeConfig,
+    path: string,
+    list: () => Promise<KubernetesListObject<T>>,
+  ) => Informer<T> & ObjectCache<T>;
 }
 
 export interface ResilientInformer<T> {
@@ -40,7 +51,9 @@ export interface ResilientInformer<T> {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-export function resilientInformer<T extends KubernetesObject>(options: ResilientInformerOptions<T>): ResilientInformer<T> {
+export function resilientInformer<T extends KubernetesObject>(
+  options: ResilientInformerOptions<T>,
+): ResilientInformer<T> {
   const { handlers } = options;
   // Capped at 10 s: an unsynced replica refuses every request, so it should be back soon
   // after the apiserver is; four informers retrying every 10 s cost the apiserver little.

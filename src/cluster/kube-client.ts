@@ -5,10 +5,14 @@
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import { BaseError } from '../errors.ts';
+import { BaseError, isBulwarkError, messageOf } from '../errors.ts';
 
 export interface KubeReader {
-  /** GET an API path; resolves `undefined` on 404. `accept` asks for another representation (metadata only, aggregated discovery). */
+  /**
+   * GET an API path; resolves `undefined` on 404. `accept` asks for another representation
+   * (metadata only, aggregated discovery). Any other status is a KUBE_API_ERROR whose
+   * `upstream` holds the status and the server's retry hint (429, some 5xx).
+   */
   getJson(path: string, options: { timeoutMs: number; accept?: string }): Promise<unknown>;
   /** PATCH an API path with a JSON merge patch; resolves `undefined` on 404. */
   mergePatch(path: string, patch: unknown, options: { timeoutMs: number }): Promise<unknown>;
@@ -19,20 +23,11 @@ export interface KubeReader {
 /** A reader that can also make any call (the kubectl plugin writes objects). */
 export interface KubeClient extends KubeReader {
   /** Any call; never throws on an HTTP status, only on transport errors. */
-  call(method: string, path: string, options: { body?: string; contentType?: string; timeoutMs: number }): Promise<{ status: number; body: unknown }>;
-}
-
-/** An API call answered with an unexpected HTTP status. */
-export class HttpStatusError extends Error {
-  readonly status: number;
-  /** Seconds the server asked to wait (429 and some 5xx), if it said. */
-  readonly retryAfterSeconds: number | undefined;
-
-  constructor(message: string, status: number, retryAfterSeconds?: number) {
-    super(message);
-    this.status = status;
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
+  call(
+    method: string,
+    path: string,
+    options: { body?: string; contentType?: string; timeoutMs: number },
+  ): Promise<{ status: number; body: unknown }>;
 }
 
 export type ClusterMode = 'auto' | 'required' | 'none';
@@ -45,9 +40,14 @@ export function loadKubeConfig(mode: ClusterMode, kubeconfig?: string): KubeConf
   if (mode === 'none') return undefined;
   const kc = new KubeConfig();
   if (kubeconfig) kc.loadFromFile(kubeconfig);
-  else if (process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token')) kc.loadFromCluster();
+  else if (process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'))
+    kc.loadFromCluster();
   else if (process.env.KUBECONFIG) kc.loadFromFile(process.env.KUBECONFIG);
-  else if (mode === 'required') throw new BaseError('CONFIG_INVALID', 'a cluster connection is required but no kubeconfig or in-cluster configuration was found');
+  else if (mode === 'required')
+    throw new BaseError(
+      'CONFIG_INVALID',
+      'a cluster connection is required but no kubeconfig or in-cluster configuration was found',
+    );
   else return undefined;
   if (!kc.getCurrentCluster()) throw new BaseError('CONFIG_INVALID', 'the kubeconfig has no current cluster');
   return kc;
@@ -64,20 +64,45 @@ export function createKubeReader(kc: KubeConfig): KubeClient {
     kubeConfig: kc,
     getJson: (path, { timeoutMs, accept }) => send('GET', path, undefined, timeoutMs, accept),
     mergePatch: (path, patch, { timeoutMs }) => send('PATCH', path, JSON.stringify(patch), timeoutMs),
-    call: (method, path, { body, contentType, timeoutMs }) => raw(method, path, body, contentType ?? 'application/json', timeoutMs),
+    call: (method, path, { body, contentType, timeoutMs }) =>
+      raw(method, path, body, contentType ?? 'application/json', timeoutMs),
   };
 
-  async function send(method: string, path: string, body: string | undefined, timeoutMs: number, accept?: string): Promise<unknown> {
+  async function send(
+    method: string,
+    path: string,
+    body: string | undefined,
+    timeoutMs: number,
+    accept?: string,
+  ): Promise<unknown> {
     const res = await raw(method, path, body, 'application/merge-patch+json', timeoutMs, accept);
     if (res.status === 404) return undefined;
     if (res.status !== 200) {
       const retry = (res.body as { details?: { retryAfterSeconds?: number } } | undefined)?.details?.retryAfterSeconds;
-      throw new HttpStatusError(`${method} ${path}: HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`, res.status, retry);
+      const upstream = { status: res.status, ...(retry !== undefined ? { retryAfterSeconds: retry } : {}) };
+      throw new BaseError(
+        'KUBE_API_ERROR',
+        `${method} ${path}: HTTP ${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`,
+        { upstream },
+      );
     }
     return res.body;
   }
 
-  async function raw(method: string, path: string, body: string | undefined, contentType: string, timeoutMs: number, accept = 'application/json'): Promise<{ status: number; body: unknown }> {
+  function unreachable(err: Error): BaseError {
+    return isBulwarkError(err)
+      ? err
+      : new BaseError('KUBE_API_UNREACHABLE', `${cluster!.server}: ${messageOf(err)}`, { cause: err });
+  }
+
+  async function raw(
+    method: string,
+    path: string,
+    body: string | undefined,
+    contentType: string,
+    timeoutMs: number,
+    accept = 'application/json',
+  ): Promise<{ status: number; body: unknown }> {
     const options: RequestOptions = {
       protocol: base.protocol,
       hostname: base.hostname,
@@ -97,13 +122,21 @@ export function createKubeReader(kc: KubeConfig): KubeClient {
           try {
             resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) });
           } catch (err) {
-            reject(new Error(`${method} ${path}: HTTP ${res.statusCode}, response is not JSON: ${(err as Error).message}`));
+            reject(
+              new BaseError(
+                'KUBE_API_BAD_RESPONSE',
+                `${method} ${path}: HTTP ${res.statusCode}, response is not JSON: ${messageOf(err)}`,
+                { cause: err },
+              ),
+            );
           }
         });
-        res.on('error', reject);
+        res.on('error', (err) => reject(unreachable(err)));
       });
-      req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs} ms`)));
-      req.on('error', reject);
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(new BaseError('KUBE_API_UNREACHABLE', `${method} ${path}: no answer within ${timeoutMs} ms`)),
+      );
+      req.on('error', (err) => reject(unreachable(err)));
       req.end(body);
     });
   }

@@ -1,46 +1,86 @@
 // Lists the locked objects a Namespace or CRD still holds, for the guards: every
 // namespaced, listable resource that exists now (discovery read afresh, every served
 // version, completed with CRDs that discovery does not show yet), or the CRD's own
-// resource cluster-wide at each of its served versions; in parallel, with a deadline,
+// resource cluster-wide at each of its served versions, or for an APIService every
+// resource of its group cluster-wide (as discovery shows it now); in parallel, with a deadline,
 // filtered by the lock label on the server, metadata only. A resource that no longer
 // exists (404) holds nothing; any other failure is reported, and the guard fails closed.
 
 import type { AdmissionRequest } from '../admission/types.ts';
 import type { LockedContents } from '../decision/facts.ts';
 import type { LockLabel } from '../policy/compiled.ts';
+import { reroutedGroup } from '../rules/guards/apiservice.ts';
 import { resourcePath, type ApiResource, type Discovery } from './discovery.ts';
-import { HttpStatusError, type KubeReader } from './kube-client.ts';
+import { isBulwarkError } from '../errors.ts';
+import type { KubeReader } from './kube-client.ts';
 
 const NAMED = 5;
 /** Names and labels are all a guard needs: the apiserver sends metadata only (JSON if it cannot). */
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
-interface ObjectList { items?: { metadata?: { name?: string; namespace?: string } }[]; metadata?: { continue?: string } }
-interface Crd { metadata?: { name?: string }; spec?: { group?: string; scope?: string; names?: { plural?: string; kind?: string }; versions?: { name: string; served?: boolean }[] } }
+interface ObjectList {
+  items?: { metadata?: { name?: string; namespace?: string } }[];
+  metadata?: { continue?: string };
+}
+interface Crd {
+  metadata?: { name?: string };
+  spec?: {
+    group?: string;
+    scope?: string;
+    names?: { plural?: string; kind?: string };
+    versions?: { name: string; served?: boolean }[];
+  };
+}
 
 /**
  * GET with retries while the server says "too many requests" (a freshly established
  * CRD answers 429 "storage is (re)initializing" for a moment), within the deadline.
  */
-export async function getPatiently(reader: KubeReader, path: string, deadline: number, accept?: string): Promise<unknown> {
+export async function getPatiently(
+  reader: KubeReader,
+  path: string,
+  deadline: number,
+  accept?: string,
+): Promise<unknown> {
   for (;;) {
     try {
-      return await reader.getJson(path, { timeoutMs: Math.max(1, deadline - Date.now()), ...(accept ? { accept } : {}) });
+      return await reader.getJson(path, {
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        ...(accept ? { accept } : {}),
+      });
     } catch (err) {
-      const wait = Math.min(1000, (err instanceof HttpStatusError && err.status === 429 ? (err.retryAfterSeconds ?? 0.2) * 1000 : Infinity));
+      const tooMany = isBulwarkError(err, 'KUBE_API_ERROR') && err.upstream?.status === 429;
+      const wait = Math.min(1000, tooMany ? (err.upstream?.retryAfterSeconds ?? 0.2) * 1000 : Infinity);
       if (!Number.isFinite(wait) || Date.now() + wait >= deadline) throw err;
       await new Promise((r) => setTimeout(r, Math.max(wait, 100)));
     }
   }
 }
 
-interface Found { names: string[]; more: boolean }
+interface Found {
+  names: string[];
+  more: boolean;
+}
 
-async function lockedOf(reader: KubeReader, r: ApiResource, label: LockLabel, namespace: string | undefined, deadline: number): Promise<Found> {
+async function lockedOf(
+  reader: KubeReader,
+  r: ApiResource,
+  label: LockLabel,
+  namespace: string | undefined,
+  deadline: number,
+): Promise<Found> {
   const selector = encodeURIComponent(`${label.key}=${label.value}`);
-  const list = await getPatiently(reader, `${resourcePath(r, namespace)}?labelSelector=${selector}&limit=${NAMED}`, deadline, METADATA_ONLY) as ObjectList | undefined;
-  const names = (list?.items ?? []).map((o) => `${r.kind} ${o.metadata?.namespace && !namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? ''}`);
+  const list = (await getPatiently(
+    reader,
+    `${resourcePath(r, namespace)}?labelSelector=${selector}&limit=${NAMED}`,
+    deadline,
+    METADATA_ONLY,
+  )) as ObjectList | undefined;
+  const names = (list?.items ?? []).map(
+    (o) =>
+      `${r.kind} ${o.metadata?.namespace && !namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? ''}`,
+  );
   return { names, more: Boolean(list?.metadata?.continue) };
 }
 
@@ -48,9 +88,16 @@ async function lockedOf(reader: KubeReader, r: ApiResource, label: LockLabel, na
 function servedResources(crd: Crd): ApiResource[] {
   const { group, names, scope } = crd.spec ?? {};
   if (!group || !names?.plural) return [];
-  return (crd.spec?.versions ?? []).filter((v) => v.served).map((v) => ({
-    group, version: v.name, resource: names.plural!, kind: names.kind ?? names.plural!, namespaced: scope !== 'Cluster', verbs: ['list'],
-  }));
+  return (crd.spec?.versions ?? [])
+    .filter((v) => v.served)
+    .map((v) => ({
+      group,
+      version: v.name,
+      resource: names.plural!,
+      kind: names.kind ?? names.plural!,
+      namespaced: scope !== 'Cluster',
+      verbs: ['list'],
+    }));
 }
 
 /**
@@ -64,12 +111,24 @@ async function namespacedResources(reader: KubeReader, discovery: Discovery, dea
     getPatiently(reader, CRDS, deadline, METADATA_ONLY) as Promise<ObjectList | undefined>,
   ]);
   const known = new Set(discovered.map((r) => `${r.resource}.${r.group}`));
-  const missing = (crds?.items ?? []).map((c) => c.metadata?.name ?? '').filter((name) => name !== '' && !known.has(name));
-  const late = await Promise.all(missing.map(async (name) => servedResources(await getPatiently(reader, `${CRDS}/${name}`, deadline) as Crd ?? {}).slice(0, 1)));
+  const missing = (crds?.items ?? [])
+    .map((c) => c.metadata?.name ?? '')
+    .filter((name) => name !== '' && !known.has(name));
+  const late = await Promise.all(
+    missing.map(async (name) =>
+      servedResources(((await getPatiently(reader, `${CRDS}/${name}`, deadline)) as Crd) ?? {}).slice(0, 1),
+    ),
+  );
   return [...discovered, ...late.flat()].filter((r) => r.namespaced && r.verbs.includes('list'));
 }
 
-export async function findLockedContents(options: { reader: KubeReader; discovery: Discovery; request: AdmissionRequest; label: LockLabel; timeoutMs: number }): Promise<LockedContents> {
+export async function findLockedContents(options: {
+  reader: KubeReader;
+  discovery: Discovery;
+  request: AdmissionRequest;
+  label: LockLabel;
+  timeoutMs: number;
+}): Promise<LockedContents> {
   const { reader, discovery, request, label } = options;
   const deadline = Date.now() + options.timeoutMs;
   try {
@@ -77,12 +136,26 @@ export async function findLockedContents(options: { reader: KubeReader; discover
     if (request.kind.kind === 'Namespace') {
       const resources = await namespacedResources(reader, discovery, deadline);
       found = await Promise.all(resources.map((r) => lockedOf(reader, r, label, request.name, deadline)));
+    } else if (request.kind.kind === 'APIService') {
+      const group = reroutedGroup(request);
+      const resources = (await discovery.current()).filter((r) => r.group === group && r.verbs.includes('list'));
+      found = await Promise.all(
+        resources.map((r) => lockedOf(reader, { ...r, namespaced: false }, label, undefined, deadline)),
+      );
     } else {
       // Listed cluster-wide at every served version (all show the same objects; a version
       // whose conversion fails makes the listing fail, and the guard with it).
       const served = servedResources((request.oldObject ?? {}) as Crd);
-      if (served.length === 0) return { status: 'unavailable', reason: 'the CRD serves no version, so its objects cannot be listed; serve one first (an UPDATE of the CRD unlocked by an approved UnlockRequest)' };
-      const perVersion = await Promise.all(served.map((r) => lockedOf(reader, { ...r, namespaced: false }, label, undefined, deadline)));
+      if (served.length === 0)
+        return {
+          status: 'unavailable',
+          reason:
+            'the CRD serves no version, so its objects cannot be listed; serve one first (an UPDATE of the CRD ' +
+            'unlocked by an approved UnlockRequest)',
+        };
+      const perVersion = await Promise.all(
+        served.map((r) => lockedOf(reader, { ...r, namespaced: false }, label, undefined, deadline)),
+      );
       found = [{ names: [...new Set(perVersion.flatMap((f) => f.names))], more: perVersion.some((f) => f.more) }];
     }
     const all = found.flatMap((f) => f.names);

@@ -2,9 +2,11 @@
 // one for Namespaces (their labels are a fact that namespace selectors need).
 
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { BaseError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { BULWARK_KINDS, POLICY_GROUP, POLICY_KINDS, POLICY_VERSION, type PolicyKind } from '../policy/crds.ts';
-import { compileUnlock, type CompiledUnlock } from '../rules/unlock/compile.ts';
+import type { CompiledUnlock } from '../policy/compile-unlock.ts';
+import type { PolicyCompiler } from '../policy/compiler.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import { resilientInformer, type ResilientInformer } from './informer.ts';
 import type { KubeReader } from './kube-client.ts';
@@ -23,18 +25,31 @@ export interface ClusterInformers {
 
 const LIST_TIMEOUT_MS = 30_000;
 
-export function createClusterInformers(options: { reader: KubeReader; store: PolicyStore; logger: Logger; delay?: (ms: number) => Promise<void> }): ClusterInformers {
-  const { reader, store, logger } = options;
+export function createClusterInformers(options: {
+  reader: KubeReader;
+  store: PolicyStore;
+  compiler: PolicyCompiler;
+  logger: Logger;
+  delay?: (ms: number) => Promise<void>;
+}): ClusterInformers {
+  const { reader, store, compiler, logger } = options;
   const informers: ResilientInformer<KubernetesObject>[] = [];
 
-  function watch(source: string, path: string, handlers: { upsert(o: KubernetesObject): void; remove(o: KubernetesObject): void }) {
+  function watch(
+    source: string,
+    path: string,
+    handlers: { upsert(o: KubernetesObject): void; remove(o: KubernetesObject): void },
+  ) {
     const informer = resilientInformer<KubernetesObject>({
       name: source,
       kubeConfig: reader.kubeConfig,
       path,
       list: async () => {
         const list = await reader.getJson(path, { timeoutMs: LIST_TIMEOUT_MS });
-        if (list === undefined) throw new Error(`${path} does not exist: are Bulwark's CRDs installed?`);
+        if (list === undefined)
+          throw new BaseError('KUBE_API_ERROR', `${path} does not exist: are Bulwark's CRDs installed?`, {
+            upstream: { status: 404 },
+          });
         return list as KubernetesListObject<KubernetesObject>;
       },
       ...(options.delay ? { delay: options.delay } : {}),
@@ -47,7 +62,10 @@ export function createClusterInformers(options: { reader: KubeReader; store: Pol
         error: (err, retryInMs) => {
           // Until the watch is back, events may be missed: the store is not trusted (not ready, every request denied).
           store.markUnsynced(source);
-          logger.error({ source, err: (err as Error)?.message ?? String(err), retryInMs }, 'informer failed; not ready until it has re-synced; restarting with backoff');
+          logger.error(
+            { source, err: (err as Error)?.message ?? String(err), retryInMs },
+            'informer failed; not ready until it has re-synced; restarting with backoff',
+          );
         },
       },
     });
@@ -69,7 +87,7 @@ export function createClusterInformers(options: { reader: KubeReader; store: Pol
   const unlockKey = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
   watch(UNLOCK_SOURCE, `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`, {
     upsert: (o) => {
-      const compiled = compileUnlock({ ...o, kind: 'UnlockRequest' });
+      const compiled = compiler.unlock({ ...o, kind: 'UnlockRequest' });
       if (compiled.ok) unlocksByUid.set(o.metadata?.uid ?? '', compiled.unlock);
       else {
         unlocksByUid.delete(o.metadata?.uid ?? '');

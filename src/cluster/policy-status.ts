@@ -8,7 +8,11 @@ import type { KubeReader } from './kube-client.ts';
 
 const MAX_MESSAGE = 2000;
 
-export function policyStatusWriter(options: { reader: KubeReader; logger: Logger; now?: () => Date }): (report: PolicyStatusReport) => void {
+export function policyStatusWriter(options: {
+  reader: KubeReader;
+  logger: Logger;
+  now?: () => Date;
+}): (report: PolicyStatusReport) => void {
   const { reader, logger } = options;
   const now = options.now ?? (() => new Date());
   /** uid -> what was last written, so our own status writes (new resourceVersions) are not rewritten. */
@@ -19,19 +23,47 @@ export function policyStatusWriter(options: { reader: KubeReader; logger: Logger
       type: 'Ready',
       status: report.ready ? 'True' : 'False',
       reason: report.ready ? 'Compiled' : 'Invalid',
-      message: (report.ready ? 'policy compiled and in force' : `policy is invalid and applies in its strictest reading: ${report.message}`).slice(0, MAX_MESSAGE),
+      message: (report.ready
+        ? 'policy compiled and in force'
+        : `policy is invalid and applies in its strictest reading: ${report.message}`
+      ).slice(0, MAX_MESSAGE),
       observedGeneration: report.source.generation,
     };
     const signature = JSON.stringify(condition);
     if (written.get(report.source.uid) === signature) return;
     written.set(report.source.uid, signature);
-    const path = `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_KINDS[report.kind].plural}/${encodeURIComponent(report.source.name)}/status`;
-    const patch = { status: { observedGeneration: report.source.generation, conditions: [{ ...condition, lastTransitionTime: now().toISOString().replace(/\.\d+Z$/, 'Z') }] } };
+    const collection = `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_KINDS[report.kind].plural}`;
+    const path = `${collection}/${encodeURIComponent(report.source.name)}/status`;
+    const patch = {
+      status: {
+        observedGeneration: report.source.generation,
+        conditions: [
+          {
+            ...condition,
+            lastTransitionTime: now()
+              .toISOString()
+              .replace(/\.\d+Z$/, 'Z'),
+          },
+        ],
+      },
+    };
     reader.mergePatch(path, patch, { timeoutMs: 10_000 }).then(
-      () => logger.info({ kind: report.kind, name: report.source.name, ready: report.ready, message: report.ready ? undefined : report.message }, report.ready ? 'policy compiled' : 'policy invalid: strictest reading applies'),
+      () =>
+        logger.info(
+          {
+            kind: report.kind,
+            name: report.source.name,
+            ready: report.ready,
+            message: report.ready ? undefined : report.message,
+          },
+          report.ready ? 'policy compiled' : 'policy invalid: strictest reading applies',
+        ),
       (err: unknown) => {
         written.delete(report.source.uid);
-        logger.warn({ kind: report.kind, name: report.source.name, err: (err as Error).message }, 'could not write policy status');
+        logger.warn(
+          { kind: report.kind, name: report.source.name, err: (err as Error).message },
+          'could not write policy status',
+        );
       },
     );
   };

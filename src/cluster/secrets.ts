@@ -4,8 +4,9 @@
 // rotated or newly created Secret is used within `ttlMs` without a restart, while a
 // burst of admissions costs one apiserver GET per Secret.
 
+import { LRUCache } from 'lru-cache';
 import type { KubeReader } from './kube-client.ts';
-import { BaseError } from '../errors.ts';
+import { BaseError, isBulwarkError, messageOf } from '../errors.ts';
 
 export interface SecretRef {
   namespace: string;
@@ -38,7 +39,11 @@ const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 /** Turns a Secret object (as the apiserver returns it) into decoded data. */
 export function decodeSecret(object: unknown, ref: SecretRef): SecretData {
   const o = object as { type?: unknown; data?: unknown; stringData?: unknown; metadata?: { labels?: unknown } } | null;
-  if (typeof o !== 'object' || o === null) throw new BaseError('SECRET_UNAVAILABLE', `Secret ${ref.namespace}/${ref.name}: the apiserver answered with something that is not an object`);
+  if (typeof o !== 'object' || o === null)
+    throw new BaseError(
+      'SECRET_UNAVAILABLE',
+      `Secret ${ref.namespace}/${ref.name}: the apiserver answered with something that is not an object`,
+    );
   const data = new Map<string, Buffer>();
   for (const [key, value] of Object.entries((o.data ?? {}) as Record<string, unknown>)) {
     if (typeof value === 'string') data.set(key, Buffer.from(value, 'base64'));
@@ -54,9 +59,19 @@ export function decodeSecret(object: unknown, ref: SecretRef): SecretData {
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal, ref: SecretRef): Promise<T> {
-  if (signal.aborted) return Promise.reject(new BaseError('SECRET_UNAVAILABLE', `reading Secret ${ref.namespace}/${ref.name} was aborted`, { cause: signal.reason }));
+  if (signal.aborted)
+    return Promise.reject(
+      new BaseError('SECRET_UNAVAILABLE', `reading Secret ${ref.namespace}/${ref.name} was aborted`, {
+        cause: signal.reason,
+      }),
+    );
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new BaseError('SECRET_UNAVAILABLE', `reading Secret ${ref.namespace}/${ref.name} was aborted`, { cause: signal.reason }));
+    const onAbort = () =>
+      reject(
+        new BaseError('SECRET_UNAVAILABLE', `reading Secret ${ref.namespace}/${ref.name} was aborted`, {
+          cause: signal.reason,
+        }),
+      );
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
@@ -64,51 +79,65 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal, ref: SecretRef):
 
 /**
  * A cached `ReadSecret` on top of KubeReader. Found and not-found answers are both kept
- * for `ttlMs`; failures are not kept. Concurrent reads of one Secret share one GET.
+ * for `ttlMs` (at most 1,024 Secrets, least recently used dropped first); failures are
+ * not kept. Concurrent reads of one Secret share one GET (lru-cache's fetch); a caller's
+ * signal ends its own wait, not the GET others share.
  */
 export function createSecretSource(options: SecretSourceOptions): ReadSecret {
-  const ttlMs = options.ttlMs ?? 10_000;
   const timeoutMs = options.timeoutMs ?? 5_000;
-  const now = options.now ?? Date.now;
-  const cache = new Map<string, { value: SecretData | undefined; expiresAt: number }>();
-  const pending = new Map<string, Promise<SecretData | undefined>>();
+  const cache = new LRUCache<string, { secret: SecretData | undefined }, SecretRef>({
+    max: 1024,
+    ttl: options.ttlMs ?? 10_000,
+    // An injected clock (tests) is read on every check; +1: lru-cache takes a start time of 0 for "no TTL".
+    ...(options.now ? { perf: { now: () => options.now!() + 1 }, ttlResolution: 0 } : {}),
+    fetchMethod: async (key, _stale, { context: ref }) => {
+      try {
+        const object = await options.kube.getJson(`/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`, {
+          timeoutMs,
+        });
+        return { secret: object === undefined ? undefined : decodeSecret(object, ref) };
+      } catch (err) {
+        throw isBulwarkError(err, 'SECRET_UNAVAILABLE')
+          ? err
+          : new BaseError('SECRET_UNAVAILABLE', `Secret ${key} could not be read: ${messageOf(err)}`, { cause: err });
+      }
+    },
+  });
 
-  return (ref, signal) => {
+  return async (ref, signal) => {
     if (!NAME.test(ref.namespace) || !NAME.test(ref.name)) {
-      return Promise.reject(new BaseError('SECRET_UNAVAILABLE', `${JSON.stringify(`${ref.namespace}/${ref.name}`)} is not a valid Secret name`));
+      throw new BaseError(
+        'SECRET_UNAVAILABLE',
+        `${JSON.stringify(`${ref.namespace}/${ref.name}`)} is not a valid Secret name`,
+      );
     }
-    const key = `${ref.namespace}/${ref.name}`;
-    const hit = cache.get(key);
-    if (hit && hit.expiresAt > now()) return Promise.resolve(hit.value);
-    let read = pending.get(key);
-    if (!read) {
-      read = options.kube.getJson(`/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`, { timeoutMs })
-        .then((object) => {
-          const value = object === undefined ? undefined : decodeSecret(object, ref);
-          cache.set(key, { value, expiresAt: now() + ttlMs });
-          if (cache.size > 1024) for (const [k, v] of cache) if (v.expiresAt <= now()) cache.delete(k);
-          return value;
-        }, (err: unknown) => {
-          throw new BaseError('SECRET_UNAVAILABLE', `Secret ${key} could not be read: ${(err as Error).message}`, { cause: err });
-        })
-        .finally(() => pending.delete(key));
-      pending.set(key, read);
-    }
-    return abortable(read, signal, ref);
+    const read = cache.fetch(`${ref.namespace}/${ref.name}`, { context: ref });
+    return (await abortable(read, signal, ref))?.secret;
   };
 }
 
 /** The PEM text under `key` of a Secret, or a problem that says what is missing. */
-export function secretText(secret: SecretData | undefined, ref: SecretRef & { key: string }): { text: string } | { problem: string } {
+export function secretText(
+  secret: SecretData | undefined,
+  ref: SecretRef & { key: string },
+): { text: string } | { problem: string } {
   if (!secret) return { problem: `Secret ${ref.namespace}/${ref.name} does not exist` };
   const value = secret.data.get(ref.key);
-  if (!value) return { problem: `Secret ${ref.namespace}/${ref.name} has no key ${JSON.stringify(ref.key)} (keys: ${[...secret.data.keys()].join(', ') || 'none'})` };
+  if (!value)
+    return {
+      problem:
+        `Secret ${ref.namespace}/${ref.name} has no ` +
+        `key ${JSON.stringify(ref.key)} (keys: ${[...secret.data.keys()].join(', ') || 'none'})`,
+    };
   return { text: value.toString('utf8') };
 }
 
 /** The Docker config document of a pull Secret: `.dockerconfigjson`, or the older `.dockercfg`. */
 export function dockerConfigText(secret: SecretData, ref: SecretRef): { text: string } | { problem: string } {
   const value = secret.data.get('.dockerconfigjson') ?? secret.data.get('.dockercfg');
-  if (!value) return { problem: `Secret ${ref.namespace}/${ref.name} (type ${secret.type}) has neither .dockerconfigjson nor .dockercfg` };
+  if (!value)
+    return {
+      problem: `Secret ${ref.namespace}/${ref.name} (type ${secret.type}) has neither .dockerconfigjson nor .dockercfg`,
+    };
   return { text: value.toString('utf8') };
 }

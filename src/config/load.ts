@@ -11,7 +11,8 @@ const ajv = new Ajv({ allErrors: true, strict: true });
 const validateConfig = ajv.compile(configSchema);
 
 export type ConfigOverrides = DeepPartial<Config>;
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+/** Overrides may name a field and leave it undefined (a flag not given): the base value stays. */
+type DeepPartial<T> = { [K in keyof T]?: (T[K] extends object ? DeepPartial<T[K]> : T[K]) | undefined };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -47,11 +48,13 @@ export async function readConfigFile(path: string): Promise<unknown> {
   try {
     return parseYaml(text) ?? {};
   } catch (err) {
-    throw new BaseError('CONFIG_INVALID', `config file ${path} is not valid YAML: ${(err as Error).message}`, { cause: err });
+    throw new BaseError('CONFIG_INVALID', `config file ${path} is not valid YAML: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
-export async function loadConfig(options: { file?: string; overrides?: ConfigOverrides }): Promise<Config> {
+export async function loadConfig(options: { file?: string | undefined; overrides?: ConfigOverrides }): Promise<Config> {
   let merged: unknown = DEFAULT_CONFIG;
   if (options.file) merged = mergeConfig(merged, await readConfigFile(options.file));
   merged = mergeConfig(merged, options.overrides ?? {});

@@ -21,7 +21,10 @@ export interface Config {
   lockLabel: { key: string; value: string };
   /** Unlock rules for labelled objects that no ImmutabilityPolicy matches. */
   defaultUnlock: { approverGroups: string[]; approvalsRequired: number; maxDuration: string };
-  /** Who may write ImmutabilityPolicy and ImagePolicy objects, whatever RBAC says; users include service accounts (system:serviceaccount:NS:NAME). */
+  /**
+   * Who may write ImmutabilityPolicy and ImagePolicy objects, whatever RBAC says; users include service accounts
+   * (system:serviceaccount:NS:NAME).
+   */
   policyAdmins: { groups: string[]; users: string[] };
   /** Largest AdmissionReview body accepted; larger ones get HTTP 413. */
   maxBodyBytes: number;
@@ -43,13 +46,28 @@ export interface Config {
 }
 
 // A label key: optional DNS-subdomain prefix and a name of at most 63 characters.
-const LABEL_KEY = '^(([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$';
+const LABEL_KEY =
+  '^(([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,6' +
+  '1}[A-Za-z0-9])?$';
 const LABEL_VALUE = '^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$';
 
 export const configSchema: JSONSchemaType<Config> = {
   type: 'object',
   additionalProperties: false,
-  required: ['port', 'host', 'tls', 'lockLabel', 'defaultUnlock', 'policyAdmins', 'maxBodyBytes', 'logLevel', 'cluster', 'decisionTimeoutSeconds', 'drainSeconds', 'metrics'],
+  required: [
+    'port',
+    'host',
+    'tls',
+    'lockLabel',
+    'defaultUnlock',
+    'policyAdmins',
+    'maxBodyBytes',
+    'logLevel',
+    'cluster',
+    'decisionTimeoutSeconds',
+    'drainSeconds',
+    'metrics',
+  ],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     host: { type: 'string', minLength: 1 },

@@ -3,8 +3,7 @@
 // state them directly.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
-import type { VerificationResult } from '../rules/images/verification.ts';
-import type { CompiledUnlock } from '../rules/unlock/compile.ts';
+import type { CompiledUnlock } from '../policy/compile-unlock.ts';
 
 /** The object a subresource request acts on, when the request carries another kind. */
 export type ParentFact =
@@ -27,12 +26,42 @@ export interface LockedObject {
  * labels of their namespaces (a namespace absent from the map has unknown labels).
  */
 export type ExposedObjects =
-  | { status: 'listed'; objects: readonly LockedObject[]; namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>> }
+  | {
+      status: 'listed';
+      objects: readonly LockedObject[];
+      namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
+    }
   | { status: 'unavailable'; reason: string };
 
 export type LockedContents =
   | { status: 'listed'; objects: readonly string[]; more: boolean }
   | { status: 'unavailable'; reason: string };
+
+/** Why an image digest did not verify against an ImagePolicy. */
+export type VerificationFailure =
+  /** No signature in either cosign format, and not on an approved-digest list. */
+  | 'unsigned'
+  /**
+   * Not genuine: a signature claims a trusted key (a sigstore bundle naming it, or a
+   * legacy signature, which names no key) but does not verify with it (altered,
+   * corrupt or malformed).
+   */
+  | 'not-genuine'
+  /** A signature names its signer, and that is no key the policy trusts (another key, a certificate). */
+  | 'untrusted-signer'
+  /** A signature verifies but signs another digest than the one the pod names. */
+  | 'wrong-digest'
+  /** The registry failed (down, 5xx, garbage, auth): nothing can be said about the image. */
+  | 'registry-error'
+  /** Verification did not finish within the decision deadline. */
+  | 'timeout'
+  /** The policy's key or credentials could not be read (Secret missing). */
+  | 'configuration';
+
+/** What verifying one image digest against one ImagePolicy yields. */
+export type VerificationResult =
+  | { ok: true; authority: string; detail: string }
+  | { ok: false; failure: VerificationFailure; reason: string };
 
 /** What the shell found out about a request's images (see rules/images/plan.ts). */
 export interface ImageFacts {
@@ -64,8 +93,10 @@ export interface RequestFacts {
 /** Whether a request deletes something whose deletion would delete objects without admission. */
 export function isContainerDelete(request: AdmissionRequest): boolean {
   if (request.operation !== 'DELETE' || request.subResource !== undefined) return false;
-  return (request.kind.group === '' && request.kind.kind === 'Namespace')
-    || (request.kind.group === 'apiextensions.k8s.io' && request.kind.kind === 'CustomResourceDefinition');
+  return (
+    (request.kind.group === '' && request.kind.kind === 'Namespace') ||
+    (request.kind.group === 'apiextensions.k8s.io' && request.kind.kind === 'CustomResourceDefinition')
+  );
 }
 
 /**
@@ -82,7 +113,10 @@ const FOREIGN_OBJECT_SUBRESOURCES = new Set(['scale', 'eviction']);
 export function isPodBinding(request: AdmissionRequest): boolean {
   const { resource, subResource } = request;
   if (request.operation !== 'CREATE' || resource.group !== '') return false;
-  return (resource.resource === 'pods' && subResource === 'binding') || (resource.resource === 'bindings' && subResource === undefined);
+  return (
+    (resource.resource === 'pods' && subResource === 'binding') ||
+    (resource.resource === 'bindings' && subResource === undefined)
+  );
 }
 
 /**
@@ -97,6 +131,9 @@ export function bindingWritesMetadata(request: AdmissionRequest): boolean {
 
 export function needsParent(request: AdmissionRequest): boolean {
   if (isPodBinding(request)) return bindingWritesMetadata(request);
-  return request.subResource !== undefined && FOREIGN_OBJECT_SUBRESOURCES.has(request.subResource)
-    && (request.operation === 'UPDATE' || request.operation === 'CREATE');
+  return (
+    request.subResource !== undefined &&
+    FOREIGN_OBJECT_SUBRESOURCES.has(request.subResource) &&
+    (request.operation === 'UPDATE' || request.operation === 'CREATE')
+  );
 }

@@ -1,6 +1,7 @@
 // A verdict is what one rule (or the combination of all rules) concludes about a request.
 
-export type Enforcement = 'Enforce' | 'Warn' | 'Audit';
+import type { ErrorCode } from '../errors.ts';
+import type { Enforcement } from '../policy/compiled.ts';
 
 export interface Verdict {
   allowed: boolean;
@@ -13,10 +14,11 @@ export interface Verdict {
   /** Which rules had something to say, with their outcome: for metrics and logs. */
   outcomes: RuleOutcome[];
   /**
-   * Set on a denial that says "not now" rather than "no": answered as 503 Service
-   * Unavailable with a Retry-After, which the apiserver passes on to the client.
+   * Set on a denial that is not a plain "no" (403 Forbidden): the error code whose HTTP
+   * status answers it. NOT_SYNCED says "not now" (503, with a retry hint the apiserver
+   * passes on to the client as Retry-After); DECISION_FAILED says "could not decide" (500).
    */
-  unavailable?: { retryAfterSeconds: number };
+  failure?: { code: ErrorCode; retryAfterSeconds?: number };
 }
 
 /**
@@ -45,14 +47,31 @@ export function deny(rule: string, reason: string, auditAnnotations: Record<stri
  * Applies an enforcement mode to a rule's would-be denial: Enforce denies, Warn allows
  * with the reason as a warning kubectl prints, Audit allows and only records it.
  */
-export function enforce(rule: string, reason: string, mode: Enforcement, auditAnnotations: Record<string, string> = {}): Verdict {
+export function enforce(
+  rule: string,
+  reason: string,
+  mode: Enforcement,
+  auditAnnotations: Record<string, string> = {},
+): Verdict {
   switch (mode) {
     case 'Enforce':
       return deny(rule, reason, auditAnnotations);
     case 'Warn':
-      return { allowed: true, reasons: [], warnings: [reason], auditAnnotations: { ...auditAnnotations, [`${rule}-warn`]: reason }, outcomes: [{ rule, decision: 'warn' }] };
+      return {
+        allowed: true,
+        reasons: [],
+        warnings: [reason],
+        auditAnnotations: { ...auditAnnotations, [`${rule}-warn`]: reason },
+        outcomes: [{ rule, decision: 'warn' }],
+      };
     case 'Audit':
-      return { allowed: true, reasons: [], warnings: [], auditAnnotations: { ...auditAnnotations, [`${rule}-audit`]: reason }, outcomes: [{ rule, decision: 'audit' }] };
+      return {
+        allowed: true,
+        reasons: [],
+        warnings: [],
+        auditAnnotations: { ...auditAnnotations, [`${rule}-audit`]: reason },
+        outcomes: [{ rule, decision: 'audit' }],
+      };
   }
 }
 

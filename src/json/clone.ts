@@ -18,7 +18,8 @@ function emptyLike(value: Record<string, unknown> | unknown[]): Record<string, u
 
 function put(target: Record<string, unknown> | unknown[], key: string | number, value: unknown): void {
   // Define rather than assign a `__proto__` key: it must stay a key, as JSON.parse makes it.
-  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
   else (target as Record<string | number, unknown>)[key] = value;
 }
 

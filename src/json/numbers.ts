@@ -22,7 +22,8 @@ export function isRawNumber(value: unknown): value is RawNumber {
 
 /**
  * Whether a body may hold a number literal a double cannot represent exactly: 16 or more
- * digits and points, or an exponent, right after `:`, `,` or `[`. Up to 15 significant digits without an exponent, distinct decimals are
+ * digits and points, or an exponent, right after `:`, `,` or `[`. Up to 15 significant digits without an exponent,
+ * distinct decimals are
  * always distinct doubles, so bodies without a match parse exactly with `JSON.parse`.
  * False positives (such text inside a string, 15 digits and a point) only cost the
  * slower parser. JSON's four whitespace characters are spelled out: `\s` makes the scan

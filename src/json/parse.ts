@@ -34,7 +34,9 @@ class Parser {
 
   private fail(what: string): never {
     if (this.pos >= this.text.length) throw new SyntaxError(`Unexpected end of JSON input (${what})`);
-    throw new SyntaxError(`Unexpected ${JSON.stringify(this.text.charAt(this.pos))} in JSON at position ${this.pos} (${what})`);
+    throw new SyntaxError(
+      `Unexpected ${JSON.stringify(this.text.charAt(this.pos))} in JSON at position ${this.pos} (${what})`,
+    );
   }
 
   private skipSpace(): void {
@@ -93,7 +95,8 @@ class Parser {
     const literal = m[0];
     this.pos += literal.length;
     const value = numberFromLiteral(literal);
-    if (this.goCanonical && (isRawNumber(value) ? !GO_INTEGER.test(literal) : String(value) !== literal)) throw new NotCanonical();
+    if (this.goCanonical && (isRawNumber(value) ? !GO_INTEGER.test(literal) : String(value) !== literal))
+      throw new NotCanonical();
     return value;
   }
 
@@ -121,18 +124,26 @@ class Parser {
       // Read one value; containers push a frame and go on to read their first member.
       this.skipSpace();
       const c = text.charCodeAt(this.pos);
-      if (c === 0x7b) { // {
+      if (c === 0x7b) {
+        // {
         this.pos++;
         const object: Record<string, unknown> = {};
         this.skipSpace();
-        if (text.charCodeAt(this.pos) !== 0x7d) { stack.push({ array: undefined, object, key: this.key() }); continue; }
+        if (text.charCodeAt(this.pos) !== 0x7d) {
+          stack.push({ array: undefined, object, key: this.key() });
+          continue;
+        }
         this.pos++;
         value = object;
-      } else if (c === 0x5b) { // [
+      } else if (c === 0x5b) {
+        // [
         this.pos++;
         const array: unknown[] = [];
         this.skipSpace();
-        if (text.charCodeAt(this.pos) !== 0x5d) { stack.push({ array, object: NO_OBJECT, key: '' }); continue; }
+        if (text.charCodeAt(this.pos) !== 0x5d) {
+          stack.push({ array, object: NO_OBJECT, key: '' });
+          continue;
+        }
         this.pos++;
         value = array;
       } else if (c === 0x22) value = this.string();
@@ -154,14 +165,24 @@ class Parser {
         if (top.array !== undefined) {
           top.array.push(value);
           if (next === 0x2c) break; // ,
-          if (next !== 0x5d) { this.pos--; this.fail('expected , or ]'); }
+          if (next !== 0x5d) {
+            this.pos--;
+            this.fail('expected , or ]');
+          }
           value = top.array;
         } else {
           // __proto__ as a plain assignment would set the prototype; JSON.parse makes it a key.
-          if (top.key === '__proto__') Object.defineProperty(top.object, top.key, { value, writable: true, enumerable: true, configurable: true });
+          if (top.key === '__proto__')
+            Object.defineProperty(top.object, top.key, { value, writable: true, enumerable: true, configurable: true });
           else top.object[top.key] = value;
-          if (next === 0x2c) { top.key = this.key(top.key); break; }
-          if (next !== 0x7d) { this.pos--; this.fail('expected , or }'); }
+          if (next === 0x2c) {
+            top.key = this.key(top.key);
+            break;
+          }
+          if (next !== 0x7d) {
+            this.pos--;
+            this.fail('expected , or }');
+          }
           value = top.object;
         }
         stack.pop();

@@ -40,7 +40,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const policyLabel = options.policyLabel ?? false;
   const requests = new Counter({
     name: 'bulwark_admission_requests_total',
-    help: 'Admission reviews by rule and decision (allow, deny, warn, audit, exempt, unlocked, lifecycle), for the rules that had something to decide',
+    help:
+      'Admission reviews by rule and decision (allow, deny, warn, audit, exempt, unlocked, lifecycle), ' +
+      'for the rules that had something to decide',
     labelNames: policyLabel ? ['rule', 'decision', 'operation', 'policy'] : ['rule', 'decision', 'operation'],
     registers: [registry],
   });
@@ -96,7 +98,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     collect() {
       this.reset();
       const state = syncState?.();
-      for (const source of state?.sources ?? []) this.set({ informer: source }, state?.pending.includes(source) ? 0 : 1);
+      for (const source of state?.sources ?? [])
+        this.set({ informer: source }, state?.pending.includes(source) ? 0 : 1);
     },
   });
   return {
@@ -120,7 +123,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       for (const o of verdict.outcomes) {
         // A rule with nothing to say about this request is not a row anyone charts.
         if (o.decision === 'skip') continue;
-        requests.inc({ rule: o.rule, decision: o.decision, operation, ...(policyLabel ? { policy: o.policy ?? '' } : {}) });
+        requests.inc({
+          rule: o.rule,
+          decision: o.decision,
+          operation,
+          ...(policyLabel ? { policy: o.policy ?? '' } : {}),
+        });
       }
       reviews.inc({ allowed: String(verdict.allowed), operation });
       latency.observe({ allowed: String(verdict.allowed) }, seconds);

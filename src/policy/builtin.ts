@@ -2,15 +2,17 @@
 // against UPDATE and DELETE, enforced. Safe by default, and what a policy that cannot be
 // applied as written falls back to.
 
-import type { CompiledImmutabilityPolicy, LockLabel, PolicySnapshot, SubjectSet } from './compiled.ts';
-import { buildImmutabilityIndex } from './immutability-index.ts';
+import type { CompiledImmutabilityPolicy, LockLabel, SubjectSet } from './compiled.ts';
 
 export const DEFAULT_LOCK_LABEL: LockLabel = { key: 'bulwark.dev/immutable', value: 'true' };
 
 const NOBODY = { users: new Set<string>(), groups: new Set<string>() };
 
 /** Who may write policies unless configured otherwise: cluster administrators. */
-export const DEFAULT_POLICY_ADMINS: SubjectSet = Object.freeze({ users: new Set<string>(), groups: new Set(['system:masters']) });
+export const DEFAULT_POLICY_ADMINS: SubjectSet = Object.freeze({
+  users: new Set<string>(),
+  groups: new Set(['system:masters']),
+});
 
 export const BUILTIN_IMMUTABILITY_POLICY: CompiledImmutabilityPolicy = Object.freeze({
   name: 'builtin-default',
@@ -31,7 +33,10 @@ export const BUILTIN_IMMUTABILITY_POLICY: CompiledImmutabilityPolicy = Object.fr
  * namespace labels unknown): lock UPDATE and DELETE, enforce, exempt nobody. Because the
  * strictest matching policy wins, a broken policy can never loosen a lock.
  */
-export function strictStandIn(policy: Pick<CompiledImmutabilityPolicy, 'name' | 'uid' | 'resourceVersion' | 'generation'>, why: string): CompiledImmutabilityPolicy {
+export function strictStandIn(
+  policy: Pick<CompiledImmutabilityPolicy, 'name' | 'uid' | 'resourceVersion' | 'generation'>,
+  why: string,
+): CompiledImmutabilityPolicy {
   return Object.freeze({
     ...BUILTIN_IMMUTABILITY_POLICY,
     name: policy.name,
@@ -60,29 +65,4 @@ export function defaultPolicy(unlock: DefaultUnlockRules = {}): CompiledImmutabi
       maxDurationMs: unlock.maxDurationMs ?? BUILTIN_IMMUTABILITY_POLICY.unlock.maxDurationMs,
     },
   });
-}
-
-export function snapshotOf(options: {
-  lockLabel?: LockLabel;
-  defaultImmutability?: CompiledImmutabilityPolicy;
-  immutability?: readonly CompiledImmutabilityPolicy[];
-  images?: PolicySnapshot['images'];
-  policyAdmins?: SubjectSet;
-  pending?: readonly string[];
-} = {}): PolicySnapshot {
-  return Object.freeze({
-    lockLabel: options.lockLabel ?? DEFAULT_LOCK_LABEL,
-    defaultImmutability: options.defaultImmutability ?? BUILTIN_IMMUTABILITY_POLICY,
-    immutability: buildImmutabilityIndex(options.immutability ?? []),
-    images: options.images ?? [],
-    problems: [],
-    policyAdmins: options.policyAdmins ?? DEFAULT_POLICY_ADMINS,
-    synced: (options.pending ?? []).length === 0,
-    pending: options.pending ?? [],
-  });
-}
-
-/** No policies at all: the built-in default applies to every labelled object. */
-export function builtinSnapshot(lockLabel: LockLabel = DEFAULT_LOCK_LABEL): PolicySnapshot {
-  return snapshotOf({ lockLabel });
 }

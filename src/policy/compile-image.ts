@@ -10,7 +10,7 @@ import type { ImagePolicy } from './generated/types.ts';
 import { compileGlob, globProblem } from './glob.ts';
 import { canonicalImageGlob } from './image-glob.ts';
 import { checkNamespaceMatch, compileNamespaceMatch } from './namespace-match.ts';
-import { validateAgainstCrd } from './schemas.ts';
+import type { CrdValidator } from './schemas.ts';
 import { cloneJson } from '../json/clone.ts';
 
 /** Key types cosign produces and we verify: ECDSA P-256/P-384, RSA >= 2048, Ed25519. */
@@ -20,11 +20,15 @@ function keyProblem(key: KeyObject): string | undefined {
   if (type === 'ec' && (details.namedCurve === 'prime256v1' || details.namedCurve === 'secp384r1')) return undefined;
   if (type === 'rsa' && (details.modulusLength ?? 0) >= 2048) return undefined;
   if (type === 'ed25519') return undefined;
-  return `unsupported key type ${type}${details.namedCurve ? ` (${details.namedCurve})` : ''}: use ECDSA P-256 (cosign's default), P-384, RSA >= 2048 or Ed25519`;
+  return (
+    `unsupported key type ${type}${details.namedCurve ? ` (${details.namedCurve})` : ''}: use ECDSA P-256 ` +
+    `(cosign's default), P-384, RSA >= 2048 or Ed25519`
+  );
 }
 
 export function parsePublicKey(pem: string): { key: KeyObject } | { problem: string } {
-  if (!/-----BEGIN PUBLIC KEY-----/.test(pem)) return { problem: 'is not a PEM public key (expected -----BEGIN PUBLIC KEY-----, as in cosign.pub)' };
+  if (!/-----BEGIN PUBLIC KEY-----/.test(pem))
+    return { problem: 'is not a PEM public key (expected -----BEGIN PUBLIC KEY-----, as in cosign.pub)' };
   try {
     const key = createPublicKey(pem);
     const problem = keyProblem(key);
@@ -47,10 +51,11 @@ function checkCaBundle(pem: string): string | undefined {
   return undefined;
 }
 
-export function compileImagePolicy(raw: unknown): CompileResult<CompiledImagePolicy> {
+/** `validate` is the ImagePolicy CRD's validator (see schemas.ts; policy/compiler.ts binds it). */
+export function compileImagePolicy(raw: unknown, validate: CrdValidator): CompileResult<CompiledImagePolicy> {
   const object = cloneJson(raw) as ImagePolicy;
   const source = sourceOf(object ?? {});
-  const schemaProblems = validateAgainstCrd('ImagePolicy', object);
+  const schemaProblems = validate(object);
   if (schemaProblems.length > 0) return { ok: false, problems: schemaProblems, source };
   const { spec } = object;
   const problems: FieldProblem[] = checkNamespaceMatch(spec.match, 'spec.match');
@@ -62,7 +67,8 @@ export function compileImagePolicy(raw: unknown): CompileResult<CompiledImagePol
   const names = new Set<string>();
   spec.authorities.forEach((a, i) => {
     const at = `spec.authorities[${i}]`;
-    if (names.has(a.name)) problems.push({ path: `${at}.name`, message: `duplicate authority name ${JSON.stringify(a.name)}` });
+    if (names.has(a.name))
+      problems.push({ path: `${at}.name`, message: `duplicate authority name ${JSON.stringify(a.name)}` });
     names.add(a.name);
     if ((a.key === undefined) === (a.digests === undefined)) {
       problems.push({ path: at, message: 'needs exactly one of key or digests' });
@@ -81,7 +87,11 @@ export function compileImagePolicy(raw: unknown): CompileResult<CompiledImagePol
       else authorities.push({ name: a.name, kind: 'key', key: { inline: parsed.key } });
     } else {
       const ref = key.secretRef!;
-      authorities.push({ name: a.name, kind: 'key', key: { secretRef: { namespace: ref.namespace, name: ref.name, key: ref.key ?? 'cosign.pub' } } });
+      authorities.push({
+        name: a.name,
+        kind: 'key',
+        key: { secretRef: { namespace: ref.namespace, name: ref.name, key: ref.key ?? 'cosign.pub' } },
+      });
     }
   });
   if (spec.registry?.caBundle !== undefined) {

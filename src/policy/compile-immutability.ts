@@ -3,21 +3,30 @@
 // itself), never on the request path.
 
 import type { FieldProblem } from '../errors.ts';
-import { isValidPointer } from '../rules/immutability/paths.ts';
+import { isValidPointer } from '../diff/pointer.ts';
 import type { CompiledImmutabilityPolicy, LockedOperation, PolicySource } from './compiled.ts';
 import { parseDuration } from './duration.ts';
 import type { ImmutabilityPolicy } from './generated/types.ts';
 import { checkNamespaceMatch, compileNamespaceMatch } from './namespace-match.ts';
-import { validateAgainstCrd } from './schemas.ts';
+import type { CrdValidator } from './schemas.ts';
 import { checkSelector, compileSelector } from './selector.ts';
 import { cloneJson } from '../json/clone.ts';
 
 export type CompileResult<T> = { ok: true; policy: T } | { ok: false; problems: FieldProblem[]; source: PolicySource };
 
-export function sourceOf(object: { metadata?: { name?: string; uid?: string; resourceVersion?: string; generation?: number } }): PolicySource {
+export function sourceOf(object: {
+  metadata?: { name?: string; uid?: string; resourceVersion?: string; generation?: number };
+}): PolicySource {
   const m = object.metadata ?? {};
-  return { name: m.name ?? '(unnamed)', uid: m.uid ?? `name:${m.name ?? ''}`, resourceVersion: m.resourceVersion ?? '', generation: m.generation ?? 0 };
+  return {
+    name: m.name ?? '(unnamed)',
+    uid: m.uid ?? `name:${m.name ?? ''}`,
+    resourceVersion: m.resourceVersion ?? '',
+    generation: m.generation ?? 0,
+  };
 }
+
+const NAME_THEM = 'name the specific labels or annotations instead';
 
 function checkMeaning(policy: ImmutabilityPolicy): FieldProblem[] {
   const { spec } = policy;
@@ -26,15 +35,26 @@ function checkMeaning(policy: ImmutabilityPolicy): FieldProblem[] {
   problems.push(...checkSelector(spec.match?.objectSelector, 'spec.match.objectSelector'));
   (spec.allowedChanges ?? []).forEach((pointer, i) => {
     if (!isValidPointer(pointer) || pointer === '') {
-      problems.push({ path: `spec.allowedChanges[${i}]`, message: `${JSON.stringify(pointer)} is not a JSON Pointer to a field (it must start with "/", e.g. /spec/replicas; escape "/" in keys as ~1)` });
+      problems.push({
+        path: `spec.allowedChanges[${i}]`,
+        message:
+          `${JSON.stringify(pointer)} is not a JSON Pointer to a field (it must start with "/", e.g. ` +
+          `/spec/replicas; escape "/" in keys as ~1)`,
+      });
     } else if (pointer === '/metadata' || pointer === '/metadata/labels') {
-      problems.push({ path: `spec.allowedChanges[${i}]`, message: `${pointer} would let the lock label itself be removed; name the specific labels or annotations instead` });
+      problems.push({
+        path: `spec.allowedChanges[${i}]`,
+        message: `${pointer} would let the lock label itself be removed; ${NAME_THEM}`,
+      });
     }
   });
   const ops = spec.operations ?? [];
   if (new Set(ops).size !== ops.length) problems.push({ path: 'spec.operations', message: 'lists an operation twice' });
   if (spec.unlock?.maxDuration !== undefined && !parseDuration(spec.unlock.maxDuration)) {
-    problems.push({ path: 'spec.unlock.maxDuration', message: `${JSON.stringify(spec.unlock.maxDuration)} is not a duration such as 30m or 4h` });
+    problems.push({
+      path: 'spec.unlock.maxDuration',
+      message: `${JSON.stringify(spec.unlock.maxDuration)} is not a duration such as 30m or 4h`,
+    });
   }
   return problems;
 }
@@ -44,10 +64,14 @@ function literalNamespaces(namespaces: string[] | undefined): boolean {
   return namespaces !== undefined && namespaces.length > 0 && namespaces.every((ns) => !/[*?]/.test(ns));
 }
 
-export function compileImmutabilityPolicy(raw: unknown): CompileResult<CompiledImmutabilityPolicy> {
+/** `validate` is the ImmutabilityPolicy CRD's validator (see schemas.ts; policy/compiler.ts binds it). */
+export function compileImmutabilityPolicy(
+  raw: unknown,
+  validate: CrdValidator,
+): CompileResult<CompiledImmutabilityPolicy> {
   const object = cloneJson(raw) as ImmutabilityPolicy;
   const source = sourceOf(object ?? {});
-  const schemaProblems = validateAgainstCrd('ImmutabilityPolicy', object);
+  const schemaProblems = validate(object);
   if (schemaProblems.length > 0) return { ok: false, problems: schemaProblems, source };
   const problems = checkMeaning(object);
   if (problems.length > 0) return { ok: false, problems, source };
@@ -69,7 +93,10 @@ export function compileImmutabilityPolicy(raw: unknown): CompileResult<CompiledI
     enforcement: spec.enforcement ?? 'Enforce',
     ...(spec.message ? { message: spec.message } : {}),
     exempt: {
-      users: new Set([...(exempt.users ?? []), ...(exempt.serviceAccounts ?? []).map((sa) => `system:serviceaccount:${sa.namespace}:${sa.name}`)]),
+      users: new Set([
+        ...(exempt.users ?? []),
+        ...(exempt.serviceAccounts ?? []).map((sa) => `system:serviceaccount:${sa.namespace}:${sa.name}`),
+      ]),
       groups: new Set(exempt.groups ?? []),
     },
     unlock: {

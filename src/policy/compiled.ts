@@ -2,9 +2,13 @@
 // changes (from a CRD object, a YAML file or the built-in default), never per request.
 
 import type { KeyObject } from 'node:crypto';
-import type { Enforcement } from '../decision/verdict.ts';
+import type { PolicyCompiler } from './compiler.ts';
 import type { CompiledGlob } from './glob.ts';
+import type { ImageIndex } from './image-index.ts';
 import type { Labels } from './selector.ts';
+
+/** What a policy does with a request it would refuse: deny it, allow it with a warning, or allow and record it. */
+export type Enforcement = 'Enforce' | 'Warn' | 'Audit';
 
 export type LockedOperation = 'UPDATE' | 'DELETE';
 
@@ -63,7 +67,11 @@ export interface CompiledImmutabilityPolicy extends PolicySource {
 }
 
 export type CompiledAuthority =
-  | { name: string; kind: 'key'; key: { inline: KeyObject } | { secretRef: { namespace: string; name: string; key: string } } }
+  | {
+      name: string;
+      kind: 'key';
+      key: { inline: KeyObject } | { secretRef: { namespace: string; name: string; key: string } };
+    }
   | { name: string; kind: 'digests'; digests: ReadonlySet<string> };
 
 export interface CompiledImagePolicy extends PolicySource {
@@ -108,6 +116,8 @@ export interface PolicySnapshot {
   defaultImmutability: CompiledImmutabilityPolicy;
   immutability: ImmutabilityIndex;
   images: readonly CompiledImagePolicy[];
+  /** The same ImagePolicies, indexed by the literal prefixes of their globs. */
+  imageIndex: ImageIndex;
   problems: readonly PolicyProblem[];
   /** Who may write policies (--policy-admin-groups, --policy-admin-users); nobody else can, whatever RBAC says. */
   policyAdmins: SubjectSet;
@@ -115,4 +125,8 @@ export interface PolicySnapshot {
   synced: boolean;
   /** The sources not yet read, when not synced: for the message of the denial. */
   pending: readonly string[];
+  /**
+   * How policies and UnlockRequests are compiled (the store's own compiler): for rules that judge them at admission.
+   */
+  compiler: PolicyCompiler;
 }

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { BaseError, messageOf } from '../errors.ts';
 
 export const CRD_DIR = join(import.meta.dirname, '..', '..', 'charts', 'bulwark', 'files', 'crds');
 
@@ -33,12 +34,19 @@ interface CrdDocument {
 }
 
 export function readCrd(kind: BulwarkKind): CrdDocument {
-  return parseYaml(readFileSync(join(CRD_DIR, BULWARK_KINDS[kind].file), 'utf8')) as CrdDocument;
+  const file = join(CRD_DIR, BULWARK_KINDS[kind].file);
+  try {
+    return parseYaml(readFileSync(file, 'utf8')) as CrdDocument;
+  } catch (err) {
+    throw new BaseError('CRD_UNREADABLE', `cannot read the ${kind} CRD from ${file}: ${messageOf(err)}`, {
+      cause: err,
+    });
+  }
 }
 
 /** The openAPIV3Schema of `kind` at v1alpha1. */
 export function crdSchema(kind: BulwarkKind): JsonSchema {
-  const version = readCrd(kind).spec.versions.find((v) => v.name === POLICY_VERSION);
-  if (!version) throw new Error(`CRD for ${kind} has no ${POLICY_VERSION} version`);
+  const version = readCrd(kind).spec?.versions?.find((v) => v.name === POLICY_VERSION);
+  if (!version) throw new BaseError('CRD_UNREADABLE', `the ${kind} CRD has no ${POLICY_VERSION} version`);
   return version.schema.openAPIV3Schema;
 }

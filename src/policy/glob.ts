@@ -29,5 +29,9 @@ export function compileGlob(glob: string): CompiledGlob {
     else pattern += c.replace(/[.\-/:@]/g, (m) => `\\${m}`);
   }
   const wildcard = glob.search(/[*?]/);
-  return { source: glob, regex: new RegExp(`^${pattern}$`), literalPrefix: wildcard < 0 ? glob : glob.slice(0, wildcard) };
+  return {
+    source: glob,
+    regex: new RegExp(`^${pattern}$`),
+    literalPrefix: wildcard < 0 ? glob : glob.slice(0, wildcard),
+  };
 }

@@ -31,7 +31,9 @@ function sameAuthority(q: CompiledAuthority, p: CompiledAuthority): boolean {
 
 function describeAuthority(a: CompiledAuthority): string {
   if (a.kind === 'digests') return `authority ${a.name}`;
-  return 'secretRef' in a.key ? `the key in Secret ${a.key.secretRef.namespace}/${a.key.secretRef.name} (${a.name})` : `key ${a.name}`;
+  return 'secretRef' in a.key
+    ? `the key in Secret ${a.key.secretRef.namespace}/${a.key.secretRef.name} (${a.name})`
+    : `key ${a.name}`;
 }
 
 function trustedByQOnly(q: CompiledImagePolicy, p: CompiledImagePolicy): string[] {
@@ -40,7 +42,9 @@ function trustedByQOnly(q: CompiledImagePolicy, p: CompiledImagePolicy): string[
   for (const a of q.authorities) {
     if (a.kind === 'digests') {
       const extra = [...a.digests].filter((d) => !pDigests.has(d));
-      if (extra.length > 0) found.push(`approve digest${extra.length > 1 ? 's' : ''} ${extra.slice(0, 3).join(', ')}${extra.length > 3 ? ` and ${extra.length - 3} more` : ''}`);
+      const more = extra.length > 3 ? ` and ${extra.length - 3} more` : '';
+      if (extra.length > 0)
+        found.push(`approve digest${extra.length > 1 ? 's' : ''} ${extra.slice(0, 3).join(', ')}${more}`);
     } else if (!p.authorities.some((b) => sameAuthority(a, b))) {
       found.push(`trust ${describeAuthority(a)}`);
     }
@@ -61,7 +65,8 @@ export function imageLooseningsOf(q: CompiledImagePolicy, p: CompiledImagePolicy
   const found: string[] = [];
   if (p.unmatchedImages === 'Deny' && q.unmatchedImages !== 'Deny') found.push('allow images no ImagePolicy matches');
   if (enforcing || p.unmatchedImages === 'Deny') {
-    for (const glob of p.images) if (!q.images.some((g) => globCovers(g, glob))) found.push(`stop covering ${glob.source}`);
+    for (const glob of p.images)
+      if (!q.images.some((g) => globCovers(g, glob))) found.push(`stop covering ${glob.source}`);
   }
   if (enforcing) {
     if (q.enforcement !== 'Enforce') found.push(`switch to ${q.enforcement}`);
@@ -72,8 +77,17 @@ export function imageLooseningsOf(q: CompiledImagePolicy, p: CompiledImagePolicy
 }
 
 /** How the ImagePolicies applying to namespace `namespace` would be loosened by going from `before` to `after`. */
-export function imageSetLoosenings(before: readonly CompiledImagePolicy[], after: readonly CompiledImagePolicy[], namespace: string): string[] {
-  return setLoosenings(before, after, { loosenings: imageLooseningsOf, describe: (p) => `ImagePolicy ${p.name}`, govern: `apply to namespace ${namespace}`, deniesAnything: imagePolicyDenies });
+export function imageSetLoosenings(
+  before: readonly CompiledImagePolicy[],
+  after: readonly CompiledImagePolicy[],
+  namespace: string,
+): string[] {
+  return setLoosenings(before, after, {
+    loosenings: imageLooseningsOf,
+    describe: (p) => `ImagePolicy ${p.name}`,
+    govern: `apply to namespace ${namespace}`,
+    deniesAnything: imagePolicyDenies,
+  });
 }
 
 /**
@@ -85,5 +99,8 @@ export function matchNarrowed(before: ImagePolicy['spec']['match'], after: Image
   const oldNames = before?.namespaces ?? [];
   const newNames = after?.namespaces ?? [];
   if (newNames.length > 0 && (oldNames.length === 0 || oldNames.some((n) => !newNames.includes(n)))) return true;
-  return !isEmptySelector(after?.namespaceSelector) && !isDeepStrictEqual(before?.namespaceSelector, after?.namespaceSelector);
+  return (
+    !isEmptySelector(after?.namespaceSelector) &&
+    !isDeepStrictEqual(before?.namespaceSelector, after?.namespaceSelector)
+  );
 }

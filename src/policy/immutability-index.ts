@@ -22,8 +22,8 @@ export function buildImmutabilityIndex(policies: readonly CompiledImmutabilityPo
   const buckets = new Map<string, Bucket>();
   for (const policy of policies) {
     for (const k of new Set(policy.resources.map((r) => key(r.group, r.kind)))) {
-      let bucket = buckets.get(k);
-      if (!bucket) buckets.set(k, (bucket = { any: [], byNamespace: new Map() }));
+      const bucket: Bucket = buckets.get(k) ?? { any: [], byNamespace: new Map() };
+      buckets.set(k, bucket);
       if (policy.indexNamespaces) for (const ns of policy.indexNamespaces) push(bucket.byNamespace, ns, policy);
       else bucket.any.push(policy);
     }
@@ -36,7 +36,8 @@ export function buildImmutabilityIndex(policies: readonly CompiledImmutabilityPo
       for (const k of [key(group, kind), key('*', kind), key(group, '*'), key('*', '*')]) {
         const bucket = buckets.get(k);
         if (!bucket) continue;
-        const candidates = namespace === undefined ? bucket.any : [...bucket.any, ...(bucket.byNamespace.get(namespace) ?? [])];
+        const candidates =
+          namespace === undefined ? bucket.any : [...bucket.any, ...(bucket.byNamespace.get(namespace) ?? [])];
         for (const p of candidates) if (!found.includes(p)) found.push(p);
       }
       return found.length > 0 ? found : empty;

@@ -17,7 +17,11 @@ export interface LoadedPolicy {
 }
 
 function invalid(dir: string, problems: readonly FieldProblem[]): BaseError {
-  return new BaseError('POLICY_INVALID', `invalid policies in ${dir}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, { problems });
+  return new BaseError(
+    'POLICY_INVALID',
+    `invalid policies in ${dir}:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`,
+    { problems },
+  );
 }
 
 /** Reads every policy document; refuses files that are not YAML or hold other kinds. */
@@ -26,7 +30,9 @@ export async function readPolicyFiles(dir: string): Promise<LoadedPolicy[]> {
   try {
     names = (await readdir(dir)).filter((n) => /\.(ya?ml|json)$/.test(n)).sort();
   } catch (err) {
-    throw new BaseError('POLICY_INVALID', `cannot read policy directory ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new BaseError('POLICY_INVALID', `cannot read policy directory ${dir}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const loaded: LoadedPolicy[] = [];
   const problems: FieldProblem[] = [];
@@ -42,11 +48,20 @@ export async function readPolicyFiles(dir: string): Promise<LoadedPolicy[]> {
       if (object === null) return;
       const kind = object.kind as string;
       if (object.apiVersion !== POLICY_API_VERSION || !(kind in POLICY_KINDS)) {
-        problems.push({ path: where, message: `expected apiVersion ${POLICY_API_VERSION} and kind ImmutabilityPolicy or ImagePolicy, got ${String(object.apiVersion)} ${String(kind)}` });
+        problems.push({
+          path: where,
+          message:
+            `expected apiVersion ${POLICY_API_VERSION} and kind ImmutabilityPolicy or ImagePolicy, ` +
+            `got ${String(object.apiVersion)} ${String(kind)}`,
+        });
         return;
       }
       const metadata = (object.metadata ?? {}) as Record<string, unknown>;
-      object.metadata = { ...metadata, uid: metadata.uid ?? `file:${kind}/${String(metadata.name)}`, resourceVersion: metadata.resourceVersion ?? '0' };
+      object.metadata = {
+        ...metadata,
+        uid: metadata.uid ?? `file:${kind}/${String(metadata.name)}`,
+        resourceVersion: metadata.resourceVersion ?? '0',
+      };
       loaded.push({ kind: kind as PolicyKind, object, where });
     });
   }
@@ -60,7 +75,8 @@ export async function loadPolicyFiles(store: PolicyStore, dir: string, source = 
   const problems: FieldProblem[] = [];
   for (const { kind, object, where } of loaded) {
     const name = String((object.metadata as { name?: unknown }).name);
-    for (const p of store.upsert(kind, object)) problems.push({ path: `${where}: ${kind} ${name}: ${p.path}`, message: p.message });
+    for (const p of store.upsert(kind, object))
+      problems.push({ path: `${where}: ${kind} ${name}: ${p.path}`, message: p.message });
   }
   if (problems.length > 0) throw invalid(dir, problems);
   store.markSynced(source);

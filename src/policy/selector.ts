@@ -33,17 +33,26 @@ export function isEmptySelector(spec: LabelSelectorSpec | undefined): boolean {
 export function checkSelector(spec: LabelSelectorSpec | undefined, path: string): FieldProblem[] {
   const problems: FieldProblem[] = [];
   for (const [key, value] of Object.entries(spec?.matchLabels ?? {})) {
-    if (!isValidLabelKey(key)) problems.push({ path: `${path}.matchLabels["${key}"]`, message: 'is not a valid label key' });
-    if (value === undefined || !isValidLabelValue(value)) problems.push({ path: `${path}.matchLabels["${key}"]`, message: `value ${JSON.stringify(value)} is not a valid label value` });
+    if (!isValidLabelKey(key))
+      problems.push({ path: `${path}.matchLabels["${key}"]`, message: 'is not a valid label key' });
+    if (value === undefined || !isValidLabelValue(value))
+      problems.push({
+        path: `${path}.matchLabels["${key}"]`,
+        message: `value ${JSON.stringify(value)} is not a valid label value`,
+      });
   }
   (spec?.matchExpressions ?? []).forEach((e, i) => {
     const at = `${path}.matchExpressions[${i}]`;
-    if (!isValidLabelKey(e.key)) problems.push({ path: `${at}.key`, message: `${JSON.stringify(e.key)} is not a valid label key` });
+    if (!isValidLabelKey(e.key))
+      problems.push({ path: `${at}.key`, message: `${JSON.stringify(e.key)} is not a valid label key` });
     const values = e.values ?? [];
-    if ((e.operator === 'In' || e.operator === 'NotIn') && values.length === 0) problems.push({ path: `${at}.values`, message: `must be non-empty for operator ${e.operator}` });
-    if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && values.length > 0) problems.push({ path: `${at}.values`, message: `must be empty for operator ${e.operator}` });
+    if ((e.operator === 'In' || e.operator === 'NotIn') && values.length === 0)
+      problems.push({ path: `${at}.values`, message: `must be non-empty for operator ${e.operator}` });
+    if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && values.length > 0)
+      problems.push({ path: `${at}.values`, message: `must be empty for operator ${e.operator}` });
     values.forEach((v, j) => {
-      if (!isValidLabelValue(v)) problems.push({ path: `${at}.values[${j}]`, message: `${JSON.stringify(v)} is not a valid label value` });
+      if (!isValidLabelValue(v))
+        problems.push({ path: `${at}.values[${j}]`, message: `${JSON.stringify(v)} is not a valid label value` });
     });
   });
   return problems;
@@ -56,10 +65,18 @@ export function compileSelector(spec: LabelSelectorSpec | undefined): LabelPredi
   for (const e of spec?.matchExpressions ?? []) {
     const values = new Set(e.values ?? []);
     switch (e.operator) {
-      case 'In': tests.push((l) => l[e.key] !== undefined && values.has(l[e.key]!)); break;
-      case 'NotIn': tests.push((l) => l[e.key] === undefined || !values.has(l[e.key]!)); break;
-      case 'Exists': tests.push((l) => l[e.key] !== undefined); break;
-      case 'DoesNotExist': tests.push((l) => l[e.key] === undefined); break;
+      case 'In':
+        tests.push((l) => l[e.key] !== undefined && values.has(l[e.key]!));
+        break;
+      case 'NotIn':
+        tests.push((l) => l[e.key] === undefined || !values.has(l[e.key]!));
+        break;
+      case 'Exists':
+        tests.push((l) => l[e.key] !== undefined);
+        break;
+      case 'DoesNotExist':
+        tests.push((l) => l[e.key] === undefined);
+        break;
     }
   }
   return (labels) => tests.every((t) => t(labels));

@@ -5,10 +5,19 @@
 import type { FieldProblem } from '../errors.ts';
 import { formatProblems } from '../errors.ts';
 import { BUILTIN_IMMUTABILITY_POLICY, DEFAULT_LOCK_LABEL, DEFAULT_POLICY_ADMINS, strictStandIn } from './builtin.ts';
-import { compileImagePolicy } from './compile-image.ts';
-import { compileImmutabilityPolicy, type CompileResult } from './compile-immutability.ts';
-import type { CompiledImagePolicy, CompiledImmutabilityPolicy, LockLabel, PolicyProblem, PolicySnapshot, PolicySource, SubjectSet } from './compiled.ts';
+import type { CompileResult } from './compile-immutability.ts';
+import type {
+  CompiledImagePolicy,
+  CompiledImmutabilityPolicy,
+  LockLabel,
+  PolicyProblem,
+  PolicySnapshot,
+  PolicySource,
+  SubjectSet,
+} from './compiled.ts';
+import type { PolicyCompiler } from './compiler.ts';
 import type { PolicyKind } from './crds.ts';
+import { buildImageIndex } from './image-index.ts';
 import { buildImmutabilityIndex } from './immutability-index.ts';
 
 export interface PolicyStatusReport {
@@ -20,6 +29,8 @@ export interface PolicyStatusReport {
 }
 
 export interface PolicyStoreOptions {
+  /** Compiles policy objects (built once at start-up: createPolicyCompiler). */
+  compiler: PolicyCompiler;
   lockLabel?: LockLabel;
   /** The policy for labelled objects no ImmutabilityPolicy matches (built-in default unless configured). */
   defaultImmutability?: CompiledImmutabilityPolicy;
@@ -74,8 +85,10 @@ export class PolicyStore {
 
   /** Compiles and stores a policy; returns its problems (empty when it compiled). */
   upsert(kind: PolicyKind, object: unknown): FieldProblem[] {
-    const result = kind === 'ImmutabilityPolicy' ? compileImmutabilityPolicy(object) : compileImagePolicy(object);
-    if (kind === 'ImmutabilityPolicy') this.put(kind, this.immutability, result as CompileResult<CompiledImmutabilityPolicy>);
+    const { compiler } = this.options;
+    const result = kind === 'ImmutabilityPolicy' ? compiler.immutability(object) : compiler.image(object);
+    if (kind === 'ImmutabilityPolicy')
+      this.put(kind, this.immutability, result as CompileResult<CompiledImmutabilityPolicy>);
     else this.put(kind, this.images, result as CompileResult<CompiledImagePolicy>);
     this.rebuild();
     return result.ok ? [] : result.problems;
@@ -112,11 +125,16 @@ export class PolicyStore {
     const source = result.ok ? result.policy : result.source;
     const previous = map.get(source.uid);
     map.set(source.uid, { result });
-    const changed = !previous || (previous.result.ok ? previous.result.policy.resourceVersion : previous.result.source.resourceVersion) !== source.resourceVersion;
+    const changed =
+      !previous ||
+      (previous.result.ok ? previous.result.policy.resourceVersion : previous.result.source.resourceVersion) !==
+        source.resourceVersion;
     if (changed && this.options.onCompiled) {
-      this.options.onCompiled(result.ok
-        ? { kind, source, ready: true, message: 'compiled', problems: [] }
-        : { kind, source, ready: false, message: formatProblems(result.problems), problems: result.problems });
+      this.options.onCompiled(
+        result.ok
+          ? { kind, source, ready: true, message: 'compiled', problems: [] }
+          : { kind, source, ready: false, message: formatProblems(result.problems), problems: result.problems },
+      );
     }
   }
 
@@ -149,10 +167,12 @@ export class PolicyStore {
       defaultImmutability: this.options.defaultImmutability ?? BUILTIN_IMMUTABILITY_POLICY,
       immutability: buildImmutabilityIndex(immutability),
       images,
+      imageIndex: buildImageIndex(images),
       problems,
       policyAdmins: this.options.policyAdmins ?? DEFAULT_POLICY_ADMINS,
       synced: this.pendingSources.size === 0,
       pending: [...this.pendingSources],
+      compiler: this.options.compiler,
     });
   }
 }

@@ -6,18 +6,21 @@
 // namespace's labels needs the same agreement as a change of the locked object itself.
 
 import type { CompiledImmutabilityPolicy, UnlockRules } from './compiled.ts';
-import { isUnderPointer } from '../rules/immutability/paths.ts';
-
-const formatHours = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms / 60_000}m`);
+import { formatDuration } from './duration.ts';
+import { isUnderPointer } from '../diff/pointer.ts';
 
 const notIn = <T>(items: Iterable<T>, of: ReadonlySet<T> | undefined) => [...items].filter((i) => !of?.has(i));
 
 function unlockLoosenings(q: UnlockRules, p: UnlockRules): string[] {
   const found: string[] = [];
-  if (q.approvalsRequired < p.approvalsRequired) found.push(`need ${q.approvalsRequired} approval${q.approvalsRequired === 1 ? '' : 's'} instead of ${p.approvalsRequired}`);
+  if (q.approvalsRequired < p.approvalsRequired)
+    found.push(
+      `need ${q.approvalsRequired} approval${q.approvalsRequired === 1 ? '' : 's'} instead of ${p.approvalsRequired}`,
+    );
   for (const g of notIn(q.approverGroups, p.approverGroups)) found.push(`let group ${g} approve unlocks`);
   for (const u of notIn(q.approverUsers ?? [], p.approverUsers)) found.push(`let user ${u} approve unlocks`);
-  if (q.maxDurationMs > p.maxDurationMs) found.push(`allow unlocks of ${formatHours(q.maxDurationMs)} instead of ${formatHours(p.maxDurationMs)}`);
+  if (q.maxDurationMs > p.maxDurationMs)
+    found.push(`allow unlocks of ${formatDuration(q.maxDurationMs)} instead of ${formatDuration(p.maxDurationMs)}`);
   return found;
 }
 
@@ -52,7 +55,8 @@ export interface Ranked {
 
 export type Loosenings<T> = (q: T, p: T) => string[];
 
-const describeImmutability = (p: Ranked) => (p.uid === 'builtin' ? 'the built-in default' : `ImmutabilityPolicy ${p.name}`);
+const describeImmutability = (p: Ranked) =>
+  p.uid === 'builtin' ? 'the built-in default' : `ImmutabilityPolicy ${p.name}`;
 
 /**
  * How going from the governing set `before` to `after` loosens a protection: one sentence
@@ -76,12 +80,21 @@ export function setLoosenings<T extends Ranked>(
     }
     // The policy would no longer apply: name the closest of what would, and how it is looser.
     const closest = [...after].sort((a, b) => loosenings(a, p).length - loosenings(b, p).length)[0];
-    sentences.push(`${describe(p)} would no longer ${govern}${closest ? `; in its place ${describe(closest)} would ${loosenings(closest, p).join(', ')}` : ''}`);
+    const instead = closest ? `; in its place ${describe(closest)} would ${loosenings(closest, p).join(', ')}` : '';
+    sentences.push(`${describe(p)} would no longer ${govern}${instead}`);
   }
   return sentences;
 }
 
 /** setLoosenings for the ImmutabilityPolicies (or built-in default) that govern one locked object. */
-export function immutabilityLoosenings(before: readonly CompiledImmutabilityPolicy[], after: readonly CompiledImmutabilityPolicy[]): string[] {
-  return setLoosenings(before, after, { loosenings: looseningsOf, describe: describeImmutability, govern: 'govern it', deniesAnything: (p) => p.enforcement === 'Enforce' });
+export function immutabilityLoosenings(
+  before: readonly CompiledImmutabilityPolicy[],
+  after: readonly CompiledImmutabilityPolicy[],
+): string[] {
+  return setLoosenings(before, after, {
+    loosenings: looseningsOf,
+    describe: describeImmutability,
+    govern: 'govern it',
+    deniesAnything: (p) => p.enforcement === 'Enforce',
+  });
 }

@@ -2,6 +2,7 @@
 // per origin, credential and scope until they expire. Token fetches for one key are
 // merged, so parallel requests of one verification cost one token round trip.
 
+import { LRUCache } from 'lru-cache';
 import { BaseError } from '../errors.ts';
 import type { Challenge } from './challenge.ts';
 import type { RegistryCredential } from './credentials.ts';
@@ -26,7 +27,12 @@ export function credentialId(credential: RegistryCredential | undefined): string
 }
 
 /** The token endpoint URL for a bearer challenge, or why it cannot be used. */
-export function tokenUrl(challenge: Challenge, scope: string, registryIsHttps: boolean, withCredential: boolean): URL | string {
+export function tokenUrl(
+  challenge: Challenge,
+  scope: string,
+  registryIsHttps: boolean,
+  withCredential: boolean,
+): URL | string {
   const realm = challenge.params.realm;
   if (!realm) return 'its Bearer challenge has no realm';
   let url: URL;
@@ -37,7 +43,8 @@ export function tokenUrl(challenge: Challenge, scope: string, registryIsHttps: b
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return `its token realm ${realm} is not http(s)`;
   // Credentials go over TLS whenever the registry itself is reached over TLS.
-  if (url.protocol === 'http:' && registryIsHttps && withCredential) return `its token realm ${realm} is plain HTTP; credentials are not sent there`;
+  if (url.protocol === 'http:' && registryIsHttps && withCredential)
+    return `its token realm ${realm} is plain HTTP; credentials are not sent there`;
   if (challenge.params.service) url.searchParams.set('service', challenge.params.service);
   url.searchParams.set('scope', challenge.params.scope || scope);
   return url;
@@ -49,23 +56,46 @@ export function parseTokenResponse(res: HttpResponse, registry: string, now: num
   try {
     doc = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
   } catch {
-    throw new BaseError('REGISTRY_AUTH_FAILED', `the token service of registry ${registry} answered with something that is not JSON`);
+    throw new BaseError(
+      'REGISTRY_AUTH_FAILED',
+      `the token service of registry ${registry} answered with something that is not JSON`,
+    );
   }
-  const token = typeof doc?.token === 'string' && doc.token ? doc.token : typeof doc?.access_token === 'string' ? doc.access_token : '';
-  if (!token) throw new BaseError('REGISTRY_AUTH_FAILED', `the token service of registry ${registry} answered without a token`);
+  const token =
+    typeof doc?.token === 'string' && doc.token
+      ? doc.token
+      : typeof doc?.access_token === 'string'
+        ? doc.access_token
+        : '';
+  if (!token)
+    throw new BaseError('REGISTRY_AUTH_FAILED', `the token service of registry ${registry} answered without a token`);
   const seconds = typeof doc.expires_in === 'number' && doc.expires_in > 0 ? doc.expires_in : DEFAULT_TOKEN_SECONDS;
   return { token, expiresAt: now + seconds * 1000 - EXPIRY_MARGIN_MS };
 }
 
+/**
+ * What the client remembers about registries' authentication: the challenge each origin
+ * answered with (so later requests authenticate up front) and bearer tokens until they
+ * expire, at most 512 (least recently used dropped first). Concurrent fetches of one
+ * token are merged by lru-cache's fetch.
+ */
 export class AuthState {
-  #tokens = new Map<string, CachedToken>();
-  #pending = new Map<string, Promise<string>>();
-  /** Origin -> the challenge it answered with last (so later requests authenticate up front). */
+  #tokens: LRUCache<string, string, () => Promise<CachedToken>>;
+  /** Origin -> the challenge it answered with last. */
   #challenges = new Map<string, Challenge>();
-  #now: () => number;
 
   constructor(now: () => number) {
-    this.#now = now;
+    this.#tokens = new LRUCache({
+      max: 512,
+      // The client's clock (injectable), read on every check; +1: lru-cache takes a start time of 0 for "no TTL".
+      perf: { now: () => now() + 1 },
+      ttlResolution: 0,
+      fetchMethod: async (_key, _stale, { options, context: fetchToken }) => {
+        const { token, expiresAt } = await fetchToken();
+        options.ttl = Math.max(1, expiresAt - now());
+        return token;
+      },
+    });
   }
 
   rememberChallenge(origin: string, challenge: Challenge): void {
@@ -76,34 +106,14 @@ export class AuthState {
     return this.#challenges.get(origin);
   }
 
-  cachedToken(key: string): string | undefined {
-    const entry = this.#tokens.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.#now()) {
-      this.#tokens.delete(key);
-      return undefined;
-    }
-    return entry.token;
-  }
-
   forgetToken(key: string): void {
     this.#tokens.delete(key);
   }
 
-  /** Returns the cached token or fetches one, merging concurrent fetches for the same key. */
-  async token(key: string, fetch: () => Promise<CachedToken>): Promise<string> {
-    const cached = this.cachedToken(key);
-    if (cached) return cached;
-    let pending = this.#pending.get(key);
-    if (!pending) {
-      pending = fetch().then((t) => {
-        this.#tokens.set(key, t);
-        // Bound the map: expired entries are dropped whenever a new token arrives.
-        if (this.#tokens.size > 512) for (const [k, v] of this.#tokens) if (v.expiresAt <= this.#now()) this.#tokens.delete(k);
-        return t.token;
-      }).finally(() => this.#pending.delete(key));
-      this.#pending.set(key, pending);
-    }
-    return await pending;
+  /** The cached token, or one fetched with `fetchToken` (merged with a fetch already under way). */
+  async token(key: string, fetchToken: () => Promise<CachedToken>): Promise<string> {
+    const token = await this.#tokens.fetch(key, { context: fetchToken });
+    if (token === undefined) throw new BaseError('REGISTRY_AUTH_FAILED', 'no token was obtained');
+    return token;
   }
 }

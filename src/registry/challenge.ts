@@ -33,11 +33,17 @@ export function parseChallenges(header: string | readonly string[] | undefined):
       const save = i;
       skip();
       const name = TOKEN.exec(text.slice(i));
-      if (!name) { i = save; break; }
+      if (!name) {
+        i = save;
+        break;
+      }
       const after = i + name[0].length;
       let j = after;
       while (j < text.length && text[j] === ' ') j++;
-      if (text[j] !== '=') { i = save; break; } // the next challenge's scheme
+      if (text[j] !== '=') {
+        i = save;
+        break;
+      } // the next challenge's scheme
       j++;
       while (j < text.length && text[j] === ' ') j++;
       let value = '';

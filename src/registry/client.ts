@@ -9,7 +9,14 @@ import { isBulwarkError, BaseError } from '../errors.ts';
 import { AuthState, basicAuthorization, credentialId, parseTokenResponse, tokenUrl } from './auth.ts';
 import { parseChallenges, type Challenge } from './challenge.ts';
 import type { RegistryCredential } from './credentials.ts';
-import { MANIFEST_ACCEPT, MediaTypes, SHA256_DIGEST, parseManifest, type Descriptor, type Manifest } from './manifest.ts';
+import {
+  MANIFEST_ACCEPT,
+  MediaTypes,
+  SHA256_DIGEST,
+  parseManifest,
+  type Descriptor,
+  type Manifest,
+} from './manifest.ts';
 import { abortedError, createAgentPool, exchange, type HttpResponse } from './transport.ts';
 
 /** How to reach one registry: from the image reference and the policy's registry settings. */
@@ -64,11 +71,28 @@ export type ReferrersResult = { supported: true; descriptors: Descriptor[] } | {
 
 export interface RegistryClient {
   /** GET a manifest by digest or tag; undefined when the registry has none (404). */
-  getManifest(access: RegistryAccess, repository: string, reference: string, signal: AbortSignal): Promise<Manifest | undefined>;
+  getManifest(
+    access: RegistryAccess,
+    repository: string,
+    reference: string,
+    signal: AbortSignal,
+  ): Promise<Manifest | undefined>;
   /** GET a blob (size-limited, digest-checked); undefined on 404. */
-  getBlob(access: RegistryAccess, repository: string, digest: string, signal: AbortSignal, options?: { maxBytes?: number }): Promise<Buffer | undefined>;
+  getBlob(
+    access: RegistryAccess,
+    repository: string,
+    digest: string,
+    signal: AbortSignal,
+    options?: { maxBytes?: number },
+  ): Promise<Buffer | undefined>;
   /** The referrers API; `supported: false` when the registry answers 404 (use the tag fallback). */
-  getReferrers(access: RegistryAccess, repository: string, digest: string, signal: AbortSignal, options?: { artifactType?: string }): Promise<ReferrersResult>;
+  getReferrers(
+    access: RegistryAccess,
+    repository: string,
+    digest: string,
+    signal: AbortSignal,
+    options?: { artifactType?: string },
+  ): Promise<ReferrersResult>;
   /** HTTP requests sent so far (token requests included). */
   readonly requestCount: number;
   /** Closes idle keep-alive connections. */
@@ -135,7 +159,16 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     options.onRequest?.(event);
     const started = performance.now();
     try {
-      const res = await exchange(pool, { method: 'GET', url, headers, maxBytes: req.maxBytes, caBundle: req.access.caBundle, signal: req.signal, what: req.what, registry: req.access.registry });
+      const res = await exchange(pool, {
+        method: 'GET',
+        url,
+        headers,
+        maxBytes: req.maxBytes,
+        caBundle: req.access.caBundle,
+        signal: req.signal,
+        what: req.what,
+        registry: req.access.registry,
+      });
       options.onResponse?.({ ...event, status: res.status, seconds: (performance.now() - started) / 1000 });
       return res;
     } catch (err) {
@@ -150,12 +183,28 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     if (authorization) headers.authorization = authorization;
     let res = await timed(req, url, headers);
     // Blob stores redirect to object storage; the Authorization header stays with the registry.
-    for (let hops = 0; [301, 302, 303, 307, 308].includes(res.status) && typeof res.headers.location === 'string'; hops++) {
-      if (hops >= LIMITS.redirects) throw new BaseError('REGISTRY_BAD_RESPONSE', `registry ${req.access.registry} redirected ${req.what} more than ${LIMITS.redirects} times`);
+    for (
+      let hops = 0;
+      [301, 302, 303, 307, 308].includes(res.status) && typeof res.headers.location === 'string';
+      hops++
+    ) {
+      if (hops >= LIMITS.redirects)
+        throw new BaseError(
+          'REGISTRY_BAD_RESPONSE',
+          `registry ${req.access.registry} redirected ${req.what} more than ${LIMITS.redirects} times`,
+        );
       const target = new URL(res.headers.location, url);
-      if (target.protocol === 'http:' && !req.access.insecure) throw new BaseError('REGISTRY_BAD_RESPONSE', `registry ${req.access.registry} redirected ${req.what} to plain HTTP (${target.origin})`);
+      if (target.protocol === 'http:' && !req.access.insecure)
+        throw new BaseError(
+          'REGISTRY_BAD_RESPONSE',
+          `registry ${req.access.registry} redirected ${req.what} to plain HTTP (${target.origin})`,
+        );
       const sameOrigin = target.origin === url.origin;
-      const h: Record<string, string> = { 'user-agent': userAgent, ...(req.accept ? { accept: req.accept } : {}), ...(sameOrigin && authorization ? { authorization } : {}) };
+      const h: Record<string, string> = {
+        'user-agent': userAgent,
+        ...(req.accept ? { accept: req.accept } : {}),
+        ...(sameOrigin && authorization ? { authorization } : {}),
+      };
       res = await timed(req, target, h);
       url = target;
     }
@@ -166,17 +215,42 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     return `repository:${repository}:pull`;
   }
 
-  async function bearerToken(req: Send, challenge: Challenge, credential: RegistryCredential | undefined, scope: string): Promise<string> {
+  async function bearerToken(
+    req: Send,
+    challenge: Challenge,
+    credential: RegistryCredential | undefined,
+    scope: string,
+  ): Promise<string> {
     const url = tokenUrl(challenge, scope, !req.access.insecure, credential !== undefined);
-    if (typeof url === 'string') throw new BaseError('REGISTRY_AUTH_FAILED', `registry ${req.access.registry} asks for a bearer token but ${url}`);
+    if (typeof url === 'string')
+      throw new BaseError('REGISTRY_AUTH_FAILED', `registry ${req.access.registry} asks for a bearer token but ${url}`);
     const key = `${req.url.origin}|${credentialId(credential)}|${url.searchParams.get('scope')}`;
     const fetchToken = async () => {
-      const tokenReq: Send = { ...req, url, accept: 'application/json', maxBytes: LIMITS.token, purpose: 'token', what: `a token for ${url.searchParams.get('scope')}` };
+      const tokenReq: Send = {
+        ...req,
+        url,
+        accept: 'application/json',
+        maxBytes: LIMITS.token,
+        purpose: 'token',
+        what: `a token for ${url.searchParams.get('scope')}`,
+      };
       const res = await raw(tokenReq, credential ? basicAuthorization(credential) : undefined);
       if (res.status === 401 || res.status === 403) {
-        throw new BaseError('REGISTRY_AUTH_FAILED', `the token service of registry ${req.access.registry} (${url.origin}) refused ${credential ? `the credentials from ${credential.source}` : 'anonymous access'}: HTTP ${res.status} ${errorSummary(res.body)}`.trim());
+        throw new BaseError(
+          'REGISTRY_AUTH_FAILED',
+          (
+            `the token service of registry ${req.access.registry} (${url.origin}) ` +
+            `refused ${credential ? `the credentials from ${credential.source}` : 'anonymous access'}: ` +
+            `HTTP ${res.status} ${errorSummary(res.body)}`
+          ).trim(),
+        );
       }
-      if (res.status !== 200) throw new BaseError('REGISTRY_HTTP_ERROR', `the token service of registry ${req.access.registry} (${url.origin}) answered HTTP ${res.status}: ${errorSummary(res.body)}`);
+      if (res.status !== 200)
+        throw new BaseError(
+          'REGISTRY_HTTP_ERROR',
+          `the token service of registry ${req.access.registry} (${url.origin}) answered ` +
+            `HTTP ${res.status}: ${errorSummary(res.body)}`,
+        );
       return parseTokenResponse(res, req.access.registry, (options.now ?? Date.now)());
     };
     try {
@@ -189,7 +263,11 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
   }
 
   /** Authorization to send up front, from what this origin asked for before. */
-  async function preemptive(req: Send, credential: RegistryCredential | undefined, scope: string): Promise<string | undefined> {
+  async function preemptive(
+    req: Send,
+    credential: RegistryCredential | undefined,
+    scope: string,
+  ): Promise<string | undefined> {
     const challenge = auth.challengeFor(req.url.origin);
     if (!challenge) return undefined;
     if (challenge.scheme === 'basic') return credential ? basicAuthorization(credential) : undefined;
@@ -200,7 +278,7 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
   /** One attempt with one credential (or none): send, answer a challenge once, send again. */
   async function attempt(req: Send, credential: RegistryCredential | undefined, scope: string): Promise<HttpResponse> {
     const first = await preemptive(req, credential, scope);
-    let res = await raw(req, first);
+    const res = await raw(req, first);
     if (res.status !== 401) return res;
     const challenges = parseChallenges(res.headers['www-authenticate']);
     const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
@@ -218,7 +296,8 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
   }
 
   async function send(req: Send, repository: string): Promise<HttpResponse> {
-    const candidates: (RegistryCredential | undefined)[] = req.access.credentials.length > 0 ? [...req.access.credentials] : [undefined];
+    const candidates: (RegistryCredential | undefined)[] =
+      req.access.credentials.length > 0 ? [...req.access.credentials] : [undefined];
     const scope = scopeFor(repository);
     let last: HttpResponse | undefined;
     let lastAuthError: unknown;
@@ -234,23 +313,41 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     }
     if (req.signal.aborted) throw abortedError(req.access.registry, req.what, req.signal);
     if (last) {
-      const who = candidates.length > 1 ? `any of ${candidates.length} credentials` : candidates[0] ? `the credentials from ${candidates[0].source}` : 'anonymous access';
-      throw new BaseError('REGISTRY_AUTH_FAILED', `registry ${req.access.registry} refused ${who} for ${req.what}: HTTP ${last.status} ${errorSummary(last.body)}`.trim());
+      const who =
+        candidates.length > 1
+          ? `any of ${candidates.length} credentials`
+          : candidates[0]
+            ? `the credentials from ${candidates[0].source}`
+            : 'anonymous access';
+      throw new BaseError(
+        'REGISTRY_AUTH_FAILED',
+        (
+          `registry ${req.access.registry} refused ${who} for ${req.what}: ` +
+          `HTTP ${last.status} ${errorSummary(last.body)}`
+        ).trim(),
+      );
     }
     throw lastAuthError;
   }
 
   function unexpected(req: Send, res: HttpResponse): BaseError {
     const detail = errorSummary(res.body);
-    return new BaseError('REGISTRY_HTTP_ERROR', `registry ${req.access.registry} answered HTTP ${res.status} for ${req.what}${detail ? `: ${detail}` : ''}`);
+    return new BaseError(
+      'REGISTRY_HTTP_ERROR',
+      `registry ${req.access.registry} answered HTTP ${res.status} for ${req.what}${detail ? `: ${detail}` : ''}`,
+    );
   }
 
   function badContent(req: Send, problem: string): BaseError {
-    return new BaseError('REGISTRY_BAD_RESPONSE', `registry ${req.access.registry} answered ${req.what} with ${problem}`);
+    return new BaseError(
+      'REGISTRY_BAD_RESPONSE',
+      `registry ${req.access.registry} answered ${req.what} with ${problem}`,
+    );
   }
 
   function path(access: RegistryAccess, repository: string, tail: string): URL {
-    if (!REPOSITORY.test(repository)) throw new BaseError('REGISTRY_BAD_RESPONSE', `${JSON.stringify(repository)} is not a repository name`);
+    if (!REPOSITORY.test(repository))
+      throw new BaseError('REGISTRY_BAD_RESPONSE', `${JSON.stringify(repository)} is not a repository name`);
     return new URL(`/v2/${repository}/${tail}`, registryOrigin(access));
   }
 
@@ -261,9 +358,17 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
 
     async getManifest(access, repository, reference, signal) {
       const byDigest = SHA256_DIGEST.test(reference);
-      if (!byDigest && !TAG.test(reference)) throw new BaseError('REGISTRY_BAD_RESPONSE', `${JSON.stringify(reference)} is neither a sha256 digest nor a tag`);
+      if (!byDigest && !TAG.test(reference))
+        throw new BaseError(
+          'REGISTRY_BAD_RESPONSE',
+          `${JSON.stringify(reference)} is neither a sha256 digest nor a tag`,
+        );
       const req: Send = {
-        access, signal, purpose: 'manifest', maxBytes: LIMITS.manifest, accept: MANIFEST_ACCEPT,
+        access,
+        signal,
+        purpose: 'manifest',
+        maxBytes: LIMITS.manifest,
+        accept: MANIFEST_ACCEPT,
         url: path(access, repository, `manifests/${reference}`),
         what: `manifest ${repository}${byDigest ? '@' : ':'}${reference}`,
       };
@@ -281,8 +386,12 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     async getBlob(access, repository, digest, signal, blobOptions = {}) {
       if (!SHA256_DIGEST.test(digest)) throw new BaseError('REGISTRY_BAD_RESPONSE', `${digest} is not a sha256 digest`);
       const req: Send = {
-        access, signal, purpose: 'blob', maxBytes: blobOptions.maxBytes ?? LIMITS.signatureBlob,
-        url: path(access, repository, `blobs/${digest}`), what: `blob ${repository}@${digest}`,
+        access,
+        signal,
+        purpose: 'blob',
+        maxBytes: blobOptions.maxBytes ?? LIMITS.signatureBlob,
+        url: path(access, repository, `blobs/${digest}`),
+        what: `blob ${repository}@${digest}`,
       };
       const res = await send(req, repository);
       if (res.status === 404) return undefined;
@@ -299,7 +408,15 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
       const descriptors: Descriptor[] = [];
       let filtered = false;
       for (let page = 0; url && page < LIMITS.referrerPages; page++) {
-        const req: Send = { access, signal, purpose: 'referrers', maxBytes: LIMITS.manifest, accept: MediaTypes.ociIndex, url, what: `referrers of ${repository}@${digest}` };
+        const req: Send = {
+          access,
+          signal,
+          purpose: 'referrers',
+          maxBytes: LIMITS.manifest,
+          accept: MediaTypes.ociIndex,
+          url,
+          what: `referrers of ${repository}@${digest}`,
+        };
         const res = await send(req, repository);
         // The distribution spec: a registry with the API answers 200 (an empty index when
         // nothing refers to the digest); 404 means the API is not there.
@@ -307,16 +424,28 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
         if (res.status !== 200) throw unexpected(req, res);
         const parsed = parseManifest(res.body, sha256(res.body), MediaTypes.ociIndex);
         if ('problems' in parsed || parsed.manifest.kind !== 'index') {
-          throw badContent(req, `an invalid referrers index: ${'problems' in parsed ? parsed.problems.slice(0, 3).join('; ') : 'not an index'}`);
+          throw badContent(
+            req,
+            `an invalid referrers ` +
+              `index: ${'problems' in parsed ? parsed.problems.slice(0, 3).join('; ') : 'not an index'}`,
+          );
         }
         descriptors.push(...parsed.manifest.manifests);
         const applied = res.headers['oci-filters-applied'];
-        filtered ||= typeof applied === 'string' && applied.split(',').map((s) => s.trim()).includes('artifactType');
+        filtered ||=
+          typeof applied === 'string' &&
+          applied
+            .split(',')
+            .map((s) => s.trim())
+            .includes('artifactType');
         url = nextLink(res.headers.link, url);
       }
       const wanted = referrerOptions.artifactType;
       // A registry that ignored the filter says so by omitting OCI-Filters-Applied: filter here.
-      return { supported: true, descriptors: wanted && !filtered ? descriptors.filter((d) => d.artifactType === wanted) : descriptors };
+      return {
+        supported: true,
+        descriptors: wanted && !filtered ? descriptors.filter((d) => d.artifactType === wanted) : descriptors,
+      };
     },
 
     close() {

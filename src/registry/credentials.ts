@@ -3,6 +3,7 @@
 // the way the kubelet does: keys may be bare hosts or URLs such as
 // `https://index.docker.io/v1/`.
 
+import { BaseError, messageOf } from '../errors.ts';
 import { canonicalRegistryHost } from './host.ts';
 
 export interface RegistryCredential {
@@ -22,11 +23,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /**
  * Parses `{"auths": {host: {auth | username+password}}}` (dockerconfigjson) or the legacy
  * `{host: {...}}` (dockercfg). Entries without usable credentials (identity tokens,
- * empty auth) are skipped; a document that is not JSON throws.
+ * empty auth) are skipped; a document that is not a JSON object is a SECRET_UNAVAILABLE error.
  */
 export function parseDockerConfig(text: string, source: string): DockerConfig {
-  const doc: unknown = JSON.parse(text);
-  if (!isRecord(doc)) throw new Error('is not a JSON object');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new BaseError('SECRET_UNAVAILABLE', `${source} is not a Docker config: ${messageOf(err)}`, { cause: err });
+  }
+  if (!isRecord(doc)) throw new BaseError('SECRET_UNAVAILABLE', `${source} is not a Docker config: not a JSON object`);
   const auths = isRecord(doc.auths) ? doc.auths : doc;
   const result = new Map<string, RegistryCredential>();
   for (const [host, entry] of Object.entries(auths)) {
@@ -60,7 +66,10 @@ export function credentialsFor(registry: string, configs: readonly DockerConfig[
   const found: RegistryCredential[] = [];
   for (const config of configs) {
     for (const [key, credential] of config) {
-      if (normaliseRegistryHost(key) === wanted && !found.some((c) => c.username === credential.username && c.password === credential.password)) {
+      if (
+        normaliseRegistryHost(key) === wanted &&
+        !found.some((c) => c.username === credential.username && c.password === credential.password)
+      ) {
         found.push(credential);
       }
     }

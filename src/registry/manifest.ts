@@ -11,7 +11,12 @@ export const MediaTypes = {
 } as const;
 
 /** What a manifest GET accepts: both image and index forms, OCI and Docker. */
-export const MANIFEST_ACCEPT = [MediaTypes.ociManifest, MediaTypes.ociIndex, MediaTypes.dockerManifest, MediaTypes.dockerManifestList].join(', ');
+export const MANIFEST_ACCEPT = [
+  MediaTypes.ociManifest,
+  MediaTypes.ociIndex,
+  MediaTypes.dockerManifest,
+  MediaTypes.dockerManifestList,
+].join(', ');
 
 const INDEX_TYPES: ReadonlySet<string> = new Set([MediaTypes.ociIndex, MediaTypes.dockerManifestList]);
 const IMAGE_TYPES: ReadonlySet<string> = new Set([MediaTypes.ociManifest, MediaTypes.dockerManifest]);
@@ -71,9 +76,12 @@ export function parseDescriptor(v: unknown, at: string, problems: string[]): Des
   }
   const before = problems.length;
   if (typeof v.mediaType !== 'string' || v.mediaType === '') problems.push(`${at}.mediaType is missing`);
-  if (typeof v.digest !== 'string' || !SHA256_DIGEST.test(v.digest)) problems.push(`${at}.digest is not sha256:<64 hex>`);
-  if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0) problems.push(`${at}.size is not a non-negative integer`);
-  if (v.artifactType !== undefined && typeof v.artifactType !== 'string') problems.push(`${at}.artifactType is not a string`);
+  if (typeof v.digest !== 'string' || !SHA256_DIGEST.test(v.digest))
+    problems.push(`${at}.digest is not sha256:<64 hex>`);
+  if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 0)
+    problems.push(`${at}.size is not a non-negative integer`);
+  if (v.artifactType !== undefined && typeof v.artifactType !== 'string')
+    problems.push(`${at}.artifactType is not a string`);
   const annotations = stringMap(v.annotations, `${at}.annotations`, problems);
   if (problems.length > before) return undefined;
   const d: Descriptor = { mediaType: v.mediaType as string, digest: v.digest as string, size: v.size as number };
@@ -97,7 +105,11 @@ function descriptors(v: unknown, at: string, problems: string[]): Descriptor[] {
  * document itself carries no mediaType (allowed for OCI). Returns the problems instead
  * of throwing so the client can name the registry and the request in its error.
  */
-export function parseManifest(bytes: Buffer, digest: string, contentType?: string): { manifest: Manifest } | { problems: string[] } {
+export function parseManifest(
+  bytes: Buffer,
+  digest: string,
+  contentType?: string,
+): { manifest: Manifest } | { problems: string[] } {
   let doc: unknown;
   try {
     doc = JSON.parse(bytes.toString('utf8'));
@@ -110,9 +122,13 @@ export function parseManifest(bytes: Buffer, digest: string, contentType?: strin
   const declared = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   const headerType = contentType?.split(';')[0]?.trim();
   // The document's own mediaType wins; without one, the shape decides (OCI allows omitting it).
-  const mediaType = declared ?? (headerType && (INDEX_TYPES.has(headerType) || IMAGE_TYPES.has(headerType))
-    ? headerType
-    : Array.isArray(doc.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest);
+  const mediaType =
+    declared ??
+    (headerType && (INDEX_TYPES.has(headerType) || IMAGE_TYPES.has(headerType))
+      ? headerType
+      : Array.isArray(doc.manifests)
+        ? MediaTypes.ociIndex
+        : MediaTypes.ociManifest);
   const base = {
     mediaType,
     digest,
@@ -124,13 +140,30 @@ export function parseManifest(bytes: Buffer, digest: string, contentType?: strin
   if (INDEX_TYPES.has(mediaType)) {
     const manifests = descriptors(doc.manifests, 'manifests', problems);
     if (problems.length > 0) return { problems };
-    return { manifest: { kind: 'index', ...base, manifests, ...(subject ? { subject } : {}), ...(annotations ? { annotations } : {}) } };
+    return {
+      manifest: {
+        kind: 'index',
+        ...base,
+        manifests,
+        ...(subject ? { subject } : {}),
+        ...(annotations ? { annotations } : {}),
+      },
+    };
   }
   if (IMAGE_TYPES.has(mediaType)) {
     const config = parseDescriptor(doc.config, 'config', problems);
     const layers = descriptors(doc.layers, 'layers', problems);
     if (problems.length > 0 || !config) return { problems };
-    return { manifest: { kind: 'image', ...base, config, layers, ...(subject ? { subject } : {}), ...(annotations ? { annotations } : {}) } };
+    return {
+      manifest: {
+        kind: 'image',
+        ...base,
+        config,
+        layers,
+        ...(subject ? { subject } : {}),
+        ...(annotations ? { annotations } : {}),
+      },
+    };
   }
   return { problems: [`unsupported manifest media type ${JSON.stringify(mediaType)}`] };
 }

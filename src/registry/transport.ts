@@ -21,8 +21,8 @@ export interface ExchangeOptions {
   headers: Record<string, string>;
   /** The body is read up to this many bytes; beyond it the request fails. */
   maxBytes: number;
-  /** PEM CA certificates trusted in addition to the defaults. */
-  caBundle?: string;
+  /** PEM CA certificates trusted in addition to the defaults (the policy's, when it has one). */
+  caBundle?: string | undefined;
   signal: AbortSignal;
   /** For messages: `manifest demo/app@sha256:...`. */
   what: string;
@@ -45,9 +45,14 @@ export function createAgentPool(options: { maxSocketsPerOrigin?: number } = {}):
       const key = `${url.protocol}//${url.host}|${caKey}`;
       let agent = agents.get(key);
       if (!agent) {
-        agent = url.protocol === 'https:'
-          ? new HttpsAgent({ keepAlive: true, maxSockets, ...(caBundle ? { ca: [...getCACertificates('default'), caBundle] } : {}) })
-          : new HttpAgent({ keepAlive: true, maxSockets });
+        agent =
+          url.protocol === 'https:'
+            ? new HttpsAgent({
+                keepAlive: true,
+                maxSockets,
+                ...(caBundle ? { ca: [...getCACertificates('default'), caBundle] } : {}),
+              })
+            : new HttpAgent({ keepAlive: true, maxSockets });
         agents.set(key, agent);
       }
       return agent;
@@ -65,7 +70,9 @@ function describeNetworkError(err: NodeJS.ErrnoException): string {
 
 export function abortedError(registry: string, what: string, signal: AbortSignal): BaseError<'REGISTRY_ABORTED'> {
   const reason = signal.reason instanceof Error ? signal.reason.message : 'aborted';
-  return new BaseError('REGISTRY_ABORTED', `request to registry ${registry} for ${what} was aborted (${reason})`, { cause: signal.reason });
+  return new BaseError('REGISTRY_ABORTED', `request to registry ${registry} for ${what} was aborted (${reason})`, {
+    cause: signal.reason,
+  });
 }
 
 export function exchange(pool: AgentPool, options: ExchangeOptions): Promise<HttpResponse> {
@@ -82,34 +89,59 @@ export function exchange(pool: AgentPool, options: ExchangeOptions): Promise<Htt
       reject(err);
     };
     const onAbort = (): void => fail(abortedError(registry, what, signal));
-    const req = send(url, { method: options.method, headers: options.headers, agent: pool.agentFor(url, options.caBundle) }, (res: IncomingMessage) => {
-      const declared = Number(res.headers['content-length']);
-      if (Number.isFinite(declared) && declared > options.maxBytes) {
-        fail(new BaseError('REGISTRY_BAD_RESPONSE', `registry ${registry} answered ${what} with ${declared} bytes, more than the limit of ${options.maxBytes}`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let received = 0;
-      res.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > options.maxBytes) {
-          fail(new BaseError('REGISTRY_BAD_RESPONSE', `registry ${registry} answered ${what} with more than the limit of ${options.maxBytes} bytes`));
+    const req = send(
+      url,
+      { method: options.method, headers: options.headers, agent: pool.agentFor(url, options.caBundle) },
+      (res: IncomingMessage) => {
+        const declared = Number(res.headers['content-length']);
+        if (Number.isFinite(declared) && declared > options.maxBytes) {
+          fail(
+            new BaseError(
+              'REGISTRY_BAD_RESPONSE',
+              `registry ${registry} answered ${what} with ${declared} bytes, more than the limit ` +
+                `of ${options.maxBytes}`,
+            ),
+          );
           return;
         }
-        chunks.push(chunk);
-      });
-      res.on('end', () => {
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener('abort', onAbort);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
-      });
-      res.on('error', (err) => fail(signal.aborted ? abortedError(registry, what, signal) : unreachable(err)));
-      res.on('aborted', () => fail(new BaseError('REGISTRY_BAD_RESPONSE', `registry ${registry} closed the connection while sending ${what}`)));
-    });
+        const chunks: Buffer[] = [];
+        let received = 0;
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > options.maxBytes) {
+            fail(
+              new BaseError(
+                'REGISTRY_BAD_RESPONSE',
+                `registry ${registry} answered ${what} with more than the limit of ${options.maxBytes} bytes`,
+              ),
+            );
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          signal.removeEventListener('abort', onAbort);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        });
+        res.on('error', (err) => fail(signal.aborted ? abortedError(registry, what, signal) : unreachable(err)));
+        res.on('aborted', () =>
+          fail(
+            new BaseError('REGISTRY_BAD_RESPONSE', `registry ${registry} closed the connection while sending ${what}`),
+          ),
+        );
+      },
+    );
     const unreachable = (err: NodeJS.ErrnoException): BaseError =>
-      new BaseError('REGISTRY_UNREACHABLE', `registry ${registry} could not be reached for ${what}: ${describeNetworkError(err)}`, { cause: err });
-    req.on('error', (err: NodeJS.ErrnoException) => fail(signal.aborted ? abortedError(registry, what, signal) : unreachable(err)));
+      new BaseError(
+        'REGISTRY_UNREACHABLE',
+        `registry ${registry} could not be reached for ${what}: ${describeNetworkError(err)}`,
+        { cause: err },
+      );
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      fail(signal.aborted ? abortedError(registry, what, signal) : unreachable(err)),
+    );
     signal.addEventListener('abort', onAbort, { once: true });
     req.end();
   });

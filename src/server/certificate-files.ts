@@ -12,11 +12,19 @@ export interface CertificateFiles {
   keyFile: string;
 }
 
-export async function writeGeneratedCertificates(dir: string | undefined, options: CertificateOptions = {}): Promise<CertificateFiles> {
-  const target = dir ?? await mkdtemp(join(tmpdir(), 'bulwark-tls-'));
+export async function writeGeneratedCertificates(
+  dir: string | undefined,
+  options: CertificateOptions = {},
+): Promise<CertificateFiles> {
+  const target = dir ?? (await mkdtemp(join(tmpdir(), 'bulwark-tls-')));
   await mkdir(target, { recursive: true });
   const generated = await generateCertificates(options);
-  const files = { dir: target, caFile: join(target, 'ca.crt'), certFile: join(target, 'tls.crt'), keyFile: join(target, 'tls.key') };
+  const files = {
+    dir: target,
+    caFile: join(target, 'ca.crt'),
+    certFile: join(target, 'tls.crt'),
+    keyFile: join(target, 'tls.key'),
+  };
   await writeFile(files.caFile, generated.caCertPem);
   await writeFile(files.certFile, generated.certPem);
   await writeFile(files.keyFile, generated.keyPem, { mode: 0o600 });

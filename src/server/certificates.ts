@@ -44,7 +44,7 @@ export async function generateCertificates(options: CertificateOptions = {}): Pr
   const notBefore = new Date(now.getTime() - 5 * 60_000); // tolerate small clock skew
   const notAfter = new Date(now.getTime() + (options.validDays ?? 365) * 86_400_000);
   const usage = ['sign', 'verify'] as const;
-  const caKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, [...usage]) as CryptoKeyPair;
+  const caKeys = (await webcrypto.subtle.generateKey(ALGORITHM, true, [...usage])) as CryptoKeyPair;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: 'CN=bulwark-webhook-ca',
@@ -58,7 +58,7 @@ export async function generateCertificates(options: CertificateOptions = {}): Pr
       await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });
-  const leafKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, [...usage]) as CryptoKeyPair;
+  const leafKeys = (await webcrypto.subtle.generateKey(ALGORITHM, true, [...usage])) as CryptoKeyPair;
   const names = [
     ...(options.dnsNames ?? ['localhost']).map((value) => ({ type: 'dns' as const, value })),
     ...(options.ipAddresses ?? ['127.0.0.1', '::1']).map((value) => ({ type: 'ip' as const, value })),

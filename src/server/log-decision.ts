@@ -4,11 +4,15 @@
 // a second a line each would cost more than the decision).
 
 import type { AdmissionRequest } from '../admission/types.ts';
-import type { Decided } from '../decision/decide.ts';
+import type { Decided } from '../review/decide.ts';
 import type { Logger } from '../observability/logger.ts';
 
 function notable({ verdict }: Decided): boolean {
-  return !verdict.allowed || verdict.warnings.length > 0 || verdict.outcomes.some((o) => o.decision !== 'allow' && o.decision !== 'skip');
+  return (
+    !verdict.allowed ||
+    verdict.warnings.length > 0 ||
+    verdict.outcomes.some((o) => o.decision !== 'allow' && o.decision !== 'skip')
+  );
 }
 
 export function logDecision(logger: Logger, request: AdmissionRequest, decided: Decided, seconds: number): void {
@@ -29,7 +33,8 @@ export function logDecision(logger: Logger, request: AdmissionRequest, decided: 
     warnings: verdict.warnings.length > 0 ? verdict.warnings : undefined,
     ms: Math.round(seconds * 1e6) / 1e3,
   };
-  if (decided.error !== undefined) logger.error({ ...fields, err: decided.error }, 'decision failed; denied (fail closed)');
+  if (decided.error !== undefined)
+    logger.error({ ...fields, err: decided.error }, 'decision failed; denied (fail closed)');
   else if (notable(decided)) logger.info(fields, 'admission decision');
   else logger.debug(fields, 'admission decision');
 }

@@ -3,21 +3,17 @@
 // so this replaces body-parser there and costs a fraction of it.
 
 import type { IncomingMessage } from 'node:http';
+import { BaseError, messageOf } from '../errors.ts';
 
-export class BodyTooLargeError extends Error {
-  readonly limit: number;
+const tooLarge = (limit: number) =>
+  new BaseError('REVIEW_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`);
 
-  constructor(limit: number) {
-    super(`request body exceeds the limit of ${limit} bytes`);
-    this.limit = limit;
-  }
-}
-
+/** The body, or a REVIEW_TOO_LARGE or REVIEW_UNREADABLE error. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     req.resume(); // drain, so the connection stays usable for the 413
-    return Promise.reject(new BodyTooLargeError(limit));
+    return Promise.reject(tooLarge(limit));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -28,7 +24,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       size += chunk.length;
       if (size > limit) {
         failed = true;
-        reject(new BodyTooLargeError(limit));
+        reject(tooLarge(limit));
         return;
       }
       chunks.push(chunk);
@@ -38,7 +34,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('error', (err) => {
       failed = true;
-      reject(err);
+      reject(new BaseError('REVIEW_UNREADABLE', `could not read the request body: ${messageOf(err)}`, { cause: err }));
     });
   });
 }

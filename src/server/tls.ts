@@ -29,13 +29,21 @@ export async function loadTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
   try {
     [cert, key] = await Promise.all([readFile(files.certFile, 'utf8'), readFile(files.keyFile, 'utf8')]);
   } catch (err) {
-    throw new BaseError('TLS_LOAD_FAILED', `cannot read TLS files ${files.certFile}, ${files.keyFile}: ${(err as Error).message}`, { cause: err });
+    throw new BaseError(
+      'TLS_LOAD_FAILED',
+      `cannot read TLS files ${files.certFile}, ${files.keyFile}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   try {
     // Fails on a malformed PEM or a key that does not match the certificate.
     createSecureContext({ ...TLS_OPTIONS, cert, key });
   } catch (err) {
-    throw new BaseError('TLS_LOAD_FAILED', `TLS certificate ${files.certFile} and key ${files.keyFile} are not a valid pair: ${(err as Error).message}`, { cause: err });
+    throw new BaseError(
+      'TLS_LOAD_FAILED',
+      `TLS certificate ${files.certFile} and key ${files.keyFile} are not a valid pair: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const fingerprint = createHash('sha256').update(cert).update('\0').update(key).digest('hex');
   return { cert, key, fingerprint, notAfterMs: Date.parse(new X509Certificate(cert).validTo) };

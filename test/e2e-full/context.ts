@@ -54,7 +54,11 @@ let runner: Kubectl | undefined;
 export const kubectl: Kubectl = (args, options) => {
   if (!runner) {
     const c = fullCluster();
-    runner = kubectlRunner({ kubectlPath: c.kubectlPath, kubeconfig: c.kubeconfig, cacheDir: join(c.dir, 'kube-cache') });
+    runner = kubectlRunner({
+      kubectlPath: c.kubectlPath,
+      kubeconfig: c.kubeconfig,
+      cacheDir: join(c.dir, 'kube-cache'),
+    });
   }
   return runner(args, options);
 };
@@ -68,7 +72,8 @@ export const helm: Helm = (args, options) => {
   return helmRun(args, options);
 };
 
-export const kubectlJson = async <T>(args: string[]): Promise<T> => JSON.parse(await kubectlOk(kubectl, [...args, '-o', 'json'])) as T;
+export const kubectlJson = async <T>(args: string[]): Promise<T> =>
+  JSON.parse(await kubectlOk(kubectl, [...args, '-o', 'json'])) as T;
 
 export async function newNamespace(prefix = 'full'): Promise<string> {
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;

@@ -29,8 +29,14 @@ beforeAll(async () => {
 
 function ownedConfigMaps(owner: string, child: string, ownerUid: string) {
   return {
-    apiVersion: 'v1', kind: 'ConfigMap',
-    metadata: { name: child, namespace: ns, labels: LOCK, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: owner, uid: ownerUid, blockOwnerDeletion: true }] },
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: child,
+      namespace: ns,
+      labels: LOCK,
+      ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: owner, uid: ownerUid, blockOwnerDeletion: true }],
+    },
     data: { locked: 'true-by-lock' },
   };
 }
@@ -42,70 +48,135 @@ async function ownerWithLockedChild(owner: string, child: string): Promise<void>
 }
 
 describe('the garbage collector', () => {
-  it('deletes what a controller made from a locked template along with its owner, in background and in foreground deletion', async () => {
-    for (const cascade of ['background', 'foreground']) {
-      await apply(deployment(ns, `web-${cascade}`, 2, { lockedTemplate: true }));
-      await readyPods(ns, `app=web-${cascade}`, 2);
-      await kubectlOk(kubectl, ['delete', 'deployment', `web-${cascade}`, '-n', ns, `--cascade=${cascade}`, '--wait=false']);
-      await until(`the ${cascade} deletion removed the Deployment, its ReplicaSet and pods`, async () => {
-        const left = await kubectlOk(kubectl, ['get', 'deployments,replicasets,pods', '-n', ns, '-l', `app=web-${cascade}`, '-o', 'name']);
-        const deploymentLeft = (await kubectl(['get', 'deployment', `web-${cascade}`, '-n', ns])).code === 0;
-        return left.trim() === '' && !deploymentLeft ? true : undefined;
-      }, 90_000);
-    }
-  });
+  it(
+    'deletes what a controller made from a locked template along ' +
+      'with its owner, in background and in foreground deletion',
+    async () => {
+      for (const cascade of ['background', 'foreground']) {
+        await apply(deployment(ns, `web-${cascade}`, 2, { lockedTemplate: true }));
+        await readyPods(ns, `app=web-${cascade}`, 2);
+        await kubectlOk(kubectl, [
+          'delete',
+          'deployment',
+          `web-${cascade}`,
+          '-n',
+          ns,
+          `--cascade=${cascade}`,
+          '--wait=false',
+        ]);
+        await until(
+          `the ${cascade} deletion removed the Deployment, its ReplicaSet and pods`,
+          async () => {
+            const left = await kubectlOk(kubectl, [
+              'get',
+              'deployments,replicasets,pods',
+              '-n',
+              ns,
+              '-l',
+              `app=web-${cascade}`,
+              '-o',
+              'name',
+            ]);
+            const deploymentLeft = (await kubectl(['get', 'deployment', `web-${cascade}`, '-n', ns])).code === 0;
+            return left.trim() === '' && !deploymentLeft ? true : undefined;
+          },
+          90_000,
+        );
+      }
+    },
+  );
 
   it('leaves a locked dependent behind when its owner is deleted in the background', async () => {
     const since = new Date().toISOString();
     await ownerWithLockedChild('owner-bg', 'child-bg');
     await kubectlOk(kubectl, ['delete', 'cm', 'owner-bg', '-n', ns]);
-    const denied = await until('the garbage collector tried to delete the locked dependent and was denied', async () => {
-      const found = (await bulwarkDecisions(since)).find((d) => d.user === GARBAGE_COLLECTOR && d.name === 'child-bg' && d.operation === 'DELETE');
-      return found;
-    }, 60_000);
+    const denied = await until(
+      'the garbage collector tried to delete the locked dependent and was denied',
+      async () => {
+        const found = (await bulwarkDecisions(since)).find(
+          (d) => d.user === GARBAGE_COLLECTOR && d.name === 'child-bg' && d.operation === 'DELETE',
+        );
+        return found;
+      },
+      60_000,
+    );
     expect(denied.decision).toBe('deny');
     expect((await kubectl(['get', 'cm', 'child-bg', '-n', ns])).code).toBe(0);
   });
 
-  it('keeps a foreground deletion waiting for a locked dependent until an approved UnlockRequest lets the collector delete it', async () => {
-    await ownerWithLockedChild('owner-fg', 'child-fg');
-    await kubectlOk(kubectl, ['delete', 'cm', 'owner-fg', '-n', ns, '--cascade=foreground', '--wait=false']);
-    await new Promise((r) => setTimeout(r, 5000));
-    const waiting = await kubectlJson<{ metadata: { deletionTimestamp?: string; finalizers?: string[] } }>(['get', 'cm', 'owner-fg', '-n', ns]);
-    expect(waiting.metadata.deletionTimestamp).toBeDefined();
-    expect(waiting.metadata.finalizers).toEqual(['foregroundDeletion']);
-    expect((await kubectl(['get', 'cm', 'child-fg', '-n', ns])).code).toBe(0);
+  it(
+    'keeps a foreground deletion waiting for a locked dependent ' +
+      'until an approved UnlockRequest lets the collector delete it',
+    async () => {
+      await ownerWithLockedChild('owner-fg', 'child-fg');
+      await kubectlOk(kubectl, ['delete', 'cm', 'owner-fg', '-n', ns, '--cascade=foreground', '--wait=false']);
+      await new Promise((r) => setTimeout(r, 5000));
+      const waiting = await kubectlJson<{ metadata: { deletionTimestamp?: string; finalizers?: string[] } }>([
+        'get',
+        'cm',
+        'owner-fg',
+        '-n',
+        ns,
+      ]);
+      expect(waiting.metadata.deletionTimestamp).toBeDefined();
+      expect(waiting.metadata.finalizers).toEqual(['foregroundDeletion']);
+      expect((await kubectl(['get', 'cm', 'child-fg', '-n', ns])).code).toBe(0);
 
-    await approvedUnlock({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'child-fg' }, ['DELETE']);
-    await until('the collector deleted the dependent and then the owner', gone(['cm', 'owner-fg', '-n', ns]), 120_000);
-    expect((await kubectl(['get', 'cm', 'child-fg', '-n', ns])).code).not.toBe(0);
-  });
+      await approvedUnlock({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'child-fg' }, ['DELETE']);
+      await until(
+        'the collector deleted the dependent and then the owner',
+        gone(['cm', 'owner-fg', '-n', ns]),
+        120_000,
+      );
+      expect((await kubectl(['get', 'cm', 'child-fg', '-n', ns])).code).not.toBe(0);
+    },
+  );
 });
 
 describe('deleting a namespace through the namespace controller', () => {
-  it('is refused up front while it holds locked objects, and completes once the last lock is lifted by an approved UnlockRequest', async () => {
-    const doomed = await newNamespace('doomed');
-    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: approvablePolicy(`doomed-${doomed}`, { namespaces: [doomed] }) });
-    await apply(
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: doomed, labels: LOCK }, data: { mode: 'prod' } },
-      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'scratch', namespace: doomed }, data: {} },
-      deployment(doomed, 'web', 1, { lockedTemplate: true }),
-    );
-    await readyPods(doomed, 'app=web', 1);
+  it(
+    'is refused up front while it holds locked objects, and completes ' +
+      'once the last lock is lifted by an approved UnlockRequest',
+    async () => {
+      const doomed = await newNamespace('doomed');
+      await kubectlOk(kubectl, ['apply', '-f', '-'], {
+        input: approvablePolicy(`doomed-${doomed}`, { namespaces: [doomed] }),
+      });
+      await apply(
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'settings', namespace: doomed, labels: LOCK },
+          data: { mode: 'prod' },
+        },
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'scratch', namespace: doomed }, data: {} },
+        deployment(doomed, 'web', 1, { lockedTemplate: true }),
+      );
+      await readyPods(doomed, 'app=web', 1);
 
-    const refused = await kubectl(['delete', 'namespace', doomed, '--wait=false'], { user: 'alice' });
-    expect(refused.code).not.toBe(0);
-    expect(refused.stderr).toContain('admission webhook "guards.bulwark.dev" denied the request');
-    expect(refused.stderr).toContain("ConfigMap settings");
-    expect(await kubectlOk(kubectl, ['get', 'namespace', doomed, '-o', 'jsonpath={.status.phase}'])).toBe('Active');
+      const refused = await kubectl(['delete', 'namespace', doomed, '--wait=false'], { user: 'alice' });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('admission webhook "guards.bulwark.dev" denied the request');
+      expect(refused.stderr).toContain('ConfigMap settings');
+      expect(await kubectlOk(kubectl, ['get', 'namespace', doomed, '-o', 'jsonpath={.status.phase}'])).toBe('Active');
 
-    // The workload goes the ordinary way (its locked ReplicaSet and pod with it); the ConfigMap's lock is lifted.
-    await kubectlOk(kubectl, ['delete', 'deployment', 'web', '-n', doomed], { user: 'alice' });
-    await until('the replicas are gone', async () => ((await kubectlOk(kubectl, ['get', 'replicasets,pods', '-n', doomed, '-o', 'name'])).trim() === '' ? true : undefined), 90_000);
-    await approvedUnlock({ apiVersion: 'v1', kind: 'ConfigMap', namespace: doomed, name: 'settings' }, ['Unlabel']);
-    await kubectlOk(kubectl, ['label', 'configmap', 'settings', '-n', doomed, `${Object.keys(LOCK)[0]}-`], { user: 'alice' });
+      // The workload goes the ordinary way (its locked ReplicaSet and pod with it); the ConfigMap's lock is lifted.
+      await kubectlOk(kubectl, ['delete', 'deployment', 'web', '-n', doomed], { user: 'alice' });
+      await until(
+        'the replicas are gone',
+        async () =>
+          (await kubectlOk(kubectl, ['get', 'replicasets,pods', '-n', doomed, '-o', 'name'])).trim() === ''
+            ? true
+            : undefined,
+        90_000,
+      );
+      await approvedUnlock({ apiVersion: 'v1', kind: 'ConfigMap', namespace: doomed, name: 'settings' }, ['Unlabel']);
+      await kubectlOk(kubectl, ['label', 'configmap', 'settings', '-n', doomed, `${Object.keys(LOCK)[0]}-`], {
+        user: 'alice',
+      });
 
-    await kubectlOk(kubectl, ['delete', 'namespace', doomed, '--wait=false'], { user: 'alice' });
-    await until(`namespace ${doomed} is gone, not left Terminating`, gone(['namespace', doomed]), 120_000);
-  });
+      await kubectlOk(kubectl, ['delete', 'namespace', doomed, '--wait=false'], { user: 'alice' });
+      await until(`namespace ${doomed} is gone, not left Terminating`, gone(['namespace', doomed]), 120_000);
+    },
+  );
 });

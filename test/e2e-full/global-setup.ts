@@ -22,9 +22,17 @@ function provideAll(project: TestProject, info: FullClusterInfo): void {
   // The same coordinates the bare e2e project provides, so that its test files (which use
   // test/e2e/cluster/context.ts) can also run here, against the chart's webhooks.
   const provided: ProvidedCluster = {
-    kubeconfig: info.kubeconfig, dir: info.dir, server: info.server, webhookPort: 0, kubectlPath: info.kubectlPath, tokens: info.tokens,
+    kubeconfig: info.kubeconfig,
+    dir: info.dir,
+    server: info.server,
+    webhookPort: 0,
+    kubectlPath: info.kubectlPath,
+    tokens: info.tokens,
   };
-  for (const [key, value] of Object.entries(provided) as [keyof ProvidedCluster, ProvidedCluster[keyof ProvidedCluster]][]) {
+  for (const [key, value] of Object.entries(provided) as [
+    keyof ProvidedCluster,
+    ProvidedCluster[keyof ProvidedCluster],
+  ][]) {
     project.provide(key, value as never);
   }
 }
@@ -37,8 +45,15 @@ async function reuse(project: TestProject): Promise<void> {
   recordImage(image.reference);
   const tool = (name: string) => attached.tools[name] ?? '';
   provideAll(project, {
-    kubeconfig: attached.kubeconfig, dir: attached.dir, server: attached.server, kubectlPath: tool('kubectl'), helmPath: tool('helm'),
-    dockerdPath: tool('dockerd'), nodeBasePath: tool('node-base'), ctrPath: tool('ctr'), containerdSocket: attached.containerdSocket,
+    kubeconfig: attached.kubeconfig,
+    dir: attached.dir,
+    server: attached.server,
+    kubectlPath: tool('kubectl'),
+    helmPath: tool('helm'),
+    dockerdPath: tool('dockerd'),
+    nodeBasePath: tool('node-base'),
+    ctrPath: tool('ctr'),
+    containerdSocket: attached.containerdSocket,
     nodeImagesDir: dirname(tool('node-images')),
     tokens: attached.tokens,
     image: { reference: image.reference, repository: image.repository, tag: image.tag, sizeBytes: image.sizeBytes },
@@ -64,7 +79,12 @@ export async function setup(project: TestProject): Promise<void> {
     containerdSocket: cluster.state.node?.containerdSocket ?? '',
     nodeImagesDir: dirname((cluster.tools as Record<string, string>)['node-images'] ?? ''),
     tokens: cluster.tokens,
-    image: { reference: node.image.reference, repository: node.image.repository, tag: node.image.tag, sizeBytes: node.image.sizeBytes },
+    image: {
+      reference: node.image.reference,
+      repository: node.image.repository,
+      tag: node.image.tag,
+      sizeBytes: node.image.sizeBytes,
+    },
     timings: { ...cluster.timings, ...node.timings },
   };
   provideAll(project, info);
@@ -74,7 +94,10 @@ export async function teardown(): Promise<void> {
   if (!cluster) return; // reused: it stays up
   const started = Date.now();
   const problems = (await cluster?.stop()) ?? [];
-  process.stderr.write(`[e2e-full cluster] stopped in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster?.dir}` : ''}\n`);
+  process.stderr.write(
+    `[e2e-full cluster] stopped ` +
+      `in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster?.dir}` : ''}\n`,
+  );
   cluster = undefined;
   if (problems.length > 0) throw new Error(`the full cluster left traces on this machine: ${problems.join('; ')}`);
 }

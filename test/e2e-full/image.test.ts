@@ -45,14 +45,36 @@ describe('the image built from the Dockerfile', () => {
     const port = await freePort();
     const name = `bulwark-readonly-${port}`;
     // As the chart runs it: read-only, no capabilities, a writable /tmp (the chart's emptyDir).
-    const run = await docker(['run', '-d', '--name', name, '--network', 'host', '--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL',
-      '--security-opt', 'no-new-privileges', image(), 'serve', '--cluster', 'none', '--host', '127.0.0.1', '--port', String(port)]);
+    const run = await docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'host',
+      '--read-only',
+      '--tmpfs',
+      '/tmp',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+      image(),
+      'serve',
+      '--cluster',
+      'none',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+    ]);
     expect(run.code, run.stderr).toBe(0);
     try {
       let status = 0;
       // Generous: on a loaded machine Node's start and the first certificate generation take seconds.
-      for (const deadline = Date.now() + 60_000; status !== 200 && Date.now() < deadline;) {
-        status = (await get(`https://127.0.0.1:${port}/healthz`, { insecure: true }).catch(() => ({ status: 0 }))).status;
+      for (const deadline = Date.now() + 60_000; status !== 200 && Date.now() < deadline; ) {
+        status = (await get(`https://127.0.0.1:${port}/healthz`, { insecure: true }).catch(() => ({ status: 0 })))
+          .status;
         if (status !== 200) await new Promise((r) => setTimeout(r, 200));
       }
       const logs = await docker(['logs', name]);
@@ -64,7 +86,9 @@ describe('the image built from the Dockerfile', () => {
 
   it('holds exactly the production dependency tree of the lockfile, and no npm', async () => {
     // The lockfile marks what only development needs (dev: true), transitively.
-    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean; optional?: boolean }> };
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean; optional?: boolean }>;
+    };
     const installed = Object.entries(lock.packages).filter(([path]) => path.startsWith('node_modules/'));
     const dev = installed.filter(([, p]) => p.dev).map(([path]) => path);
     const prod = installed.filter(([, p]) => !p.dev && !p.optional).map(([path]) => path);

@@ -14,7 +14,16 @@ import { stringify } from 'yaml';
 import { kubectlOk } from '../e2e/cluster/kubectl.ts';
 import { trustPlainHttpRegistry } from '../e2e/cluster/node/containerd.ts';
 import { hostAddress } from '../e2e/cluster/node/host.ts';
-import { cosignSign, crane, generateKeyPair, registryTools, startRegistry, type KeyPair, type RegistryTools, type TestRegistry } from '../e2e/helpers/registry.ts';
+import {
+  cosignSign,
+  crane,
+  generateKeyPair,
+  registryTools,
+  startRegistry,
+  type KeyPair,
+  type RegistryTools,
+  type TestRegistry,
+} from '../e2e/helpers/registry.ts';
 import { fullCluster, kubectl, kubectlJson, newNamespace, until } from './context.ts';
 import { readyPods } from './workloads.ts';
 
@@ -26,21 +35,38 @@ const signed = () => `${registry.host}/e2e/hello@${digest}`;
 /** The same image (same digest) in a repository where nobody signed it. */
 const unsigned = () => `${registry.host}/e2e/unsigned-hello@${digest}`;
 
-const imagePolicy = (name: string, namespace: string) => stringify({
-  apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name },
-  spec: {
-    images: [`${registry.host}/e2e/**`], match: { namespaces: [namespace] }, registry: { insecure: true },
-    authorities: [{ name: 'release', key: { publicKey: key.publicKeyPem } }],
-  },
-});
+const imagePolicy = (name: string, namespace: string) =>
+  stringify({
+    apiVersion: 'bulwark.dev/v1alpha1',
+    kind: 'ImagePolicy',
+    metadata: { name },
+    spec: {
+      images: [`${registry.host}/e2e/**`],
+      match: { namespaces: [namespace] },
+      registry: { insecure: true },
+      authorities: [{ name: 'release', key: { publicKey: key.publicKeyPem } }],
+    },
+  });
 
-const deployment = (namespace: string, image: string, replicas = 1) => stringify({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'app', namespace },
-  spec: {
-    replicas, selector: { matchLabels: { app: 'app' } },
-    template: { metadata: { labels: { app: 'app' } }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'hello', image, readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 } }] } },
-  },
-});
+const deployment = (namespace: string, image: string, replicas = 1) =>
+  stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'app', namespace },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'app' } },
+      template: {
+        metadata: { labels: { app: 'app' } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            { name: 'hello', image, readinessProbe: { httpGet: { path: '/healthz', port: 8080 }, periodSeconds: 1 } },
+          ],
+        },
+      },
+    },
+  });
 
 beforeAll(async () => {
   const work = mkdtempSync(join(fullCluster().dir, 'images-'));
@@ -72,7 +98,12 @@ describe('images through controllers', () => {
 
     await kubectlOk(kubectl, ['apply', '-f', '-'], { input: deployment(ns, signed(), 2), user: 'alice' });
     await readyPods(ns, 'app=app', 2, 150_000);
-    const pods = await kubectlJson<{ items: { status: { containerStatuses: { imageID: string }[] } }[] }>(['get', 'pods', '-n', ns]);
+    const pods = await kubectlJson<{ items: { status: { containerStatuses: { imageID: string }[] } }[] }>([
+      'get',
+      'pods',
+      '-n',
+      ns,
+    ]);
     for (const pod of pods.items) expect(pod.status.containerStatuses[0]?.imageID).toContain(digest);
   });
 
@@ -82,14 +113,24 @@ describe('images through controllers', () => {
     await kubectlOk(kubectl, ['apply', '-f', '-'], { input: deployment(ns, unsigned()), user: 'alice' });
     await readyPods(ns, 'app=app', 1, 150_000);
     await kubectlOk(kubectl, ['apply', '-f', '-'], { input: imagePolicy(`rs-${ns}`, ns) });
-    await until('the policy is in force', async () => ((await kubectl(['run', 'probe', '-n', ns, `--image=${unsigned()}`, '--dry-run=server'])).code !== 0 ? true : undefined));
+    await until('the policy is in force', async () =>
+      (await kubectl(['run', 'probe', '-n', ns, `--image=${unsigned()}`, '--dry-run=server'])).code !== 0
+        ? true
+        : undefined,
+    );
 
     // Scaling changes no image: the Deployment and ReplicaSet updates pass; the new pod does not.
     await kubectlOk(kubectl, ['scale', 'deployment/app', '-n', ns, '--replicas=2'], { user: 'alice' });
-    const event = await until('a FailedCreate event on the ReplicaSet', async () => {
-      const events = await kubectlJson<{ items: { reason: string; message: string; involvedObject: { kind: string } }[] }>(['get', 'events', '-n', ns, '--field-selector', 'reason=FailedCreate']);
-      return events.items.find((e) => e.involvedObject.kind === 'ReplicaSet');
-    }, 60_000);
+    const event = await until(
+      'a FailedCreate event on the ReplicaSet',
+      async () => {
+        const events = await kubectlJson<{
+          items: { reason: string; message: string; involvedObject: { kind: string } }[];
+        }>(['get', 'events', '-n', ns, '--field-selector', 'reason=FailedCreate']);
+        return events.items.find((e) => e.involvedObject.kind === 'ReplicaSet');
+      },
+      60_000,
+    );
     expect(event.message).toContain('admission webhook "images.bulwark.dev" denied the request');
     expect(event.message).toContain(`${registry.host}/e2e/unsigned-hello@${digest}`);
     expect(event.message).toMatch(/has no cosign signature/);

@@ -41,7 +41,12 @@ describe('a pod template carrying the lock label', () => {
     const ns = await newNamespace('locked-tmpl');
     await apply(deployment(ns, 'web', 2, { lockedTemplate: true }));
     const [pod] = await readyPods(ns, 'app=web', 2); // Ready: the kubelet's status writes went through
-    const labels = await kubectlJson<{ items: { metadata: { labels: Record<string, string> } }[] }>(['get', 'replicasets,pods', '-n', ns]);
+    const labels = await kubectlJson<{ items: { metadata: { labels: Record<string, string> } }[] }>([
+      'get',
+      'replicasets,pods',
+      '-n',
+      ns,
+    ]);
     for (const item of labels.items) expect(item.metadata.labels).toMatchObject(LOCK);
 
     const relabel = await kubectl(['label', 'pod', pod!, '-n', ns, 'app=stolen', '--overwrite'], { user: 'alice' });
@@ -51,19 +56,24 @@ describe('a pod template carrying the lock label', () => {
     expect(remove.stderr).toMatch(/it is a replica of ReplicaSet web-\w+, which replaces it: evict it instead/);
   });
 
-  it('scales up and down and rolls out: the ReplicaSets follow the Deployment and the pods go away completely', async () => {
-    const ns = await newNamespace('locked-tmpl');
-    await apply(deployment(ns, 'web', 3, { lockedTemplate: true }));
-    await readyPods(ns, 'app=web', 3);
-    await kubectlOk(kubectl, ['scale', 'deployment/web', '-n', ns, '--replicas=1'], { user: 'alice' });
-    await readyPods(ns, 'app=web', 1);
-    await kubectlOk(kubectl, ['rollout', 'restart', 'deployment/web', '-n', ns], { user: 'alice' });
-    const rollout = await kubectl(['rollout', 'status', 'deployment/web', '-n', ns, '--timeout=120s'], { timeoutMs: 130_000 });
-    expect(rollout.code, rollout.stderr).toBe(0);
-    await readyPods(ns, 'app=web', 1);
-    const sets = await kubectlJson<{ items: { spec: { replicas: number } }[] }>(['get', 'replicasets', '-n', ns]);
-    expect(sets.items.map((s) => s.spec.replicas).sort()).toEqual([0, 1]);
-  });
+  it(
+    'scales up and down and rolls out: the ReplicaSets ' + 'follow the Deployment and the pods go away completely',
+    async () => {
+      const ns = await newNamespace('locked-tmpl');
+      await apply(deployment(ns, 'web', 3, { lockedTemplate: true }));
+      await readyPods(ns, 'app=web', 3);
+      await kubectlOk(kubectl, ['scale', 'deployment/web', '-n', ns, '--replicas=1'], { user: 'alice' });
+      await readyPods(ns, 'app=web', 1);
+      await kubectlOk(kubectl, ['rollout', 'restart', 'deployment/web', '-n', ns], { user: 'alice' });
+      const rollout = await kubectl(['rollout', 'status', 'deployment/web', '-n', ns, '--timeout=120s'], {
+        timeoutMs: 130_000,
+      });
+      expect(rollout.code, rollout.stderr).toBe(0);
+      await readyPods(ns, 'app=web', 1);
+      const sets = await kubectlJson<{ items: { spec: { replicas: number } }[] }>(['get', 'replicasets', '-n', ns]);
+      expect(sets.items.map((s) => s.spec.replicas).sort()).toEqual([0, 1]);
+    },
+  );
 
   it('lets a node drain evict its pods, which come back once the node is schedulable again', async () => {
     const ns = await newNamespace('locked-drain');
@@ -80,38 +90,71 @@ describe('a pod template carrying the lock label', () => {
     expect(after.filter((p) => before.includes(p))).toEqual([]);
   });
 
-  it('fails a drain at once, naming the pod and the way out, when a locked pod has no controller to bring it back', async () => {
-    const ns = await newNamespace('locked-bare');
-    await apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bare', namespace: ns, labels: { app: 'bare', ...LOCK } }, spec: { terminationGracePeriodSeconds: 1, containers: [helloContainer()] } });
-    await readyPods(ns, 'app=bare', 1);
-    const started = Date.now();
-    try {
-      const drain = await kubectl(['drain', NODE, '--pod-selector=app=bare', '--force', '--timeout=60s'], { timeoutMs: 70_000 });
-      expect(drain.code).not.toBe(0);
-      expect(drain.stderr).toContain(`Pod ${ns}/bare is immutable`);
-      expect(drain.stderr).toContain('no controller owns it, so nothing would bring it back');
-      expect(Date.now() - started).toBeLessThan(30_000);
-    } finally {
-      await kubectlOk(kubectl, ['uncordon', NODE]);
-    }
-    await readyPods(ns, 'app=bare', 1);
-  });
+  it(
+    'fails a drain at once, naming the pod and the way out, ' + 'when a locked pod has no controller to bring it back',
+    async () => {
+      const ns = await newNamespace('locked-bare');
+      await apply({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'bare', namespace: ns, labels: { app: 'bare', ...LOCK } },
+        spec: { terminationGracePeriodSeconds: 1, containers: [helloContainer()] },
+      });
+      await readyPods(ns, 'app=bare', 1);
+      const started = Date.now();
+      try {
+        const drain = await kubectl(['drain', NODE, '--pod-selector=app=bare', '--force', '--timeout=60s'], {
+          timeoutMs: 70_000,
+        });
+        expect(drain.code).not.toBe(0);
+        expect(drain.stderr).toContain(`Pod ${ns}/bare is immutable`);
+        expect(drain.stderr).toContain('no controller owns it, so nothing would bring it back');
+        expect(Date.now() - started).toBeLessThan(30_000);
+      } finally {
+        await kubectlOk(kubectl, ['uncordon', NODE]);
+      }
+      await readyPods(ns, 'app=bare', 1);
+    },
+  );
 });
 
 describe('other controllers with locked templates', () => {
   it('a StatefulSet scales down and a DaemonSet rolls out a new template', async () => {
     const ns = await newNamespace('locked-sets');
-    const template = (app: string) => ({ metadata: { labels: { app, ...LOCK } }, spec: { terminationGracePeriodSeconds: 1, containers: [helloContainer()] } });
+    const template = (app: string) => ({
+      metadata: { labels: { app, ...LOCK } },
+      spec: { terminationGracePeriodSeconds: 1, containers: [helloContainer()] },
+    });
     await apply(
-      { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: ns }, spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: template('db') } },
-      { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: ns }, spec: { selector: { matchLabels: { app: 'agent' } }, template: template('agent') } },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db', namespace: ns },
+        spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: template('db') },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        metadata: { name: 'agent', namespace: ns },
+        spec: { selector: { matchLabels: { app: 'agent' } }, template: template('agent') },
+      },
     );
     await readyPods(ns, 'app=db', 2);
     const [agent] = await readyPods(ns, 'app=agent', 1);
     await kubectlOk(kubectl, ['scale', 'statefulset/db', '-n', ns, '--replicas=1']);
     expect(await readyPods(ns, 'app=db', 1)).toEqual(['db-0']);
-    await kubectlOk(kubectl, ['patch', 'daemonset/agent', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { template: { metadata: { annotations: { rev: '2' } } } } })]);
-    const rollout = await kubectl(['rollout', 'status', 'daemonset/agent', '-n', ns, '--timeout=90s'], { timeoutMs: 100_000 });
+    await kubectlOk(kubectl, [
+      'patch',
+      'daemonset/agent',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { template: { metadata: { annotations: { rev: '2' } } } } }),
+    ]);
+    const rollout = await kubectl(['rollout', 'status', 'daemonset/agent', '-n', ns, '--timeout=90s'], {
+      timeoutMs: 100_000,
+    });
     expect(rollout.code, rollout.stderr).toBe(0);
     const [next] = await readyPods(ns, 'app=agent', 1);
     expect(next).not.toBe(agent);
@@ -120,14 +163,26 @@ describe('other controllers with locked templates', () => {
   it('a Job whose pods are locked completes (the job controller removes its tracking finalizer)', async () => {
     const ns = await newNamespace('locked-job');
     await apply({
-      apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'task', namespace: ns },
-      spec: { template: { metadata: { labels: LOCK }, spec: { restartPolicy: 'Never', containers: [exitingContainer()] } } },
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'task', namespace: ns },
+      spec: {
+        template: { metadata: { labels: LOCK }, spec: { restartPolicy: 'Never', containers: [exitingContainer()] } },
+      },
     });
-    await until('the Job is Complete', async () => {
-      const job = await kubectlJson<{ status: { succeeded?: number; conditions?: { type: string; status: string }[] } }>(['get', 'job', 'task', '-n', ns]);
-      return job.status.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') ? true : undefined;
-    }, 120_000);
-    const pods = await kubectlJson<{ items: { metadata: { finalizers?: string[]; labels: Record<string, string> } }[] }>(['get', 'pods', '-n', ns]);
+    await until(
+      'the Job is Complete',
+      async () => {
+        const job = await kubectlJson<{
+          status: { succeeded?: number; conditions?: { type: string; status: string }[] };
+        }>(['get', 'job', 'task', '-n', ns]);
+        return job.status.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') ? true : undefined;
+      },
+      120_000,
+    );
+    const pods = await kubectlJson<{
+      items: { metadata: { finalizers?: string[]; labels: Record<string, string> } }[];
+    }>(['get', 'pods', '-n', ns]);
     expect(pods.items).toHaveLength(1);
     expect(pods.items[0]?.metadata.labels).toMatchObject(LOCK);
     expect(pods.items[0]?.metadata.finalizers ?? []).toEqual([]);

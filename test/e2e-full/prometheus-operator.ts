@@ -16,10 +16,16 @@ export async function prometheusOperatorCrds(): Promise<{ serviceMonitors: strin
   const version = readVersions().PROMETHEUS_OPERATOR_VERSION;
   if (!version) throw new Error('test/e2e/tools/versions.env has no PROMETHEUS_OPERATOR_VERSION');
   const { stdout } = await run('go', ['mod', 'download', '-json', `${MODULE}@${version}`], {
-    cwd: '/', env: { ...process.env, GOFLAGS: '-mod=mod', GO111MODULE: 'on' }, timeout: 300_000, maxBuffer: 4 * 1024 * 1024,
+    cwd: '/',
+    env: { ...process.env, GOFLAGS: '-mod=mod', GO111MODULE: 'on' },
+    timeout: 300_000,
+    maxBuffer: 4 * 1024 * 1024,
   });
   const { Dir: dir, Error: error } = JSON.parse(stdout) as { Dir?: string; Error?: string };
   if (!dir) throw new Error(`go mod download ${MODULE}@${version}: ${error ?? stdout}`);
   const crds = join(dir, 'example', 'prometheus-operator-crd');
-  return { serviceMonitors: join(crds, 'monitoring.coreos.com_servicemonitors.yaml'), prometheusRules: join(crds, 'monitoring.coreos.com_prometheusrules.yaml') };
+  return {
+    serviceMonitors: join(crds, 'monitoring.coreos.com_servicemonitors.yaml'),
+    prometheusRules: join(crds, 'monitoring.coreos.com_prometheusrules.yaml'),
+  };
 }

@@ -21,7 +21,10 @@ export async function setup(project: TestProject): Promise<void> {
     kubectlPath: cluster.tools.kubectl,
     tokens: cluster.tokens,
   };
-  for (const [key, value] of Object.entries(provided) as [keyof ProvidedCluster, ProvidedCluster[keyof ProvidedCluster]][]) {
+  for (const [key, value] of Object.entries(provided) as [
+    keyof ProvidedCluster,
+    ProvidedCluster[keyof ProvidedCluster],
+  ][]) {
     project.provide(key, value as never);
   }
 }
@@ -29,6 +32,10 @@ export async function setup(project: TestProject): Promise<void> {
 export async function teardown(): Promise<void> {
   const started = Date.now();
   await cluster?.stop();
-  if (cluster) process.stderr.write(`[e2e cluster] stopped in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster.dir}` : ''}\n`);
+  if (cluster)
+    process.stderr.write(
+      `[e2e cluster] stopped ` +
+        `in ${Date.now() - started} ms${process.env.BULWARK_E2E_KEEP === '1' ? `; kept ${cluster.dir}` : ''}\n`,
+    );
   cluster = undefined;
 }

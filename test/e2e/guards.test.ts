@@ -35,20 +35,28 @@ const GIZMO_SCHEMA = {
   },
 };
 
-function crd(group: string, kind: string, versions: Version[], extra: { labels?: Record<string, string>; names?: Record<string, unknown> } = {}): Record<string, unknown> {
+function crd(
+  group: string,
+  kind: string,
+  versions: Version[],
+  extra: { labels?: Record<string, string>; names?: Record<string, unknown> } = {},
+): Record<string, unknown> {
   const plural = `${kind.toLowerCase()}s`;
   return {
-    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
     metadata: { name: `${plural}.${group}`, ...(extra.labels ? { labels: extra.labels } : {}) },
     spec: {
-      group, scope: 'Namespaced',
+      group,
+      scope: 'Namespaced',
       names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List`, ...extra.names },
       versions: versions.map((v) => ({ served: true, storage: false, schema: OPEN_SCHEMA, ...v })),
     },
   };
 }
 
-const applyAs = (object: unknown, user: 'admin' | 'alice' = 'admin') => kubectl(['apply', '-f', '-'], { input: stringify(object), user });
+const applyAs = (object: unknown, user: 'admin' | 'alice' = 'admin') =>
+  kubectl(['apply', '-f', '-'], { input: stringify(object), user });
 
 async function createCrd(object: Record<string, unknown>): Promise<void> {
   await kubectlOk(kubectl, ['apply', '-f', '-'], { input: stringify(object) });
@@ -56,7 +64,9 @@ async function createCrd(object: Record<string, unknown>): Promise<void> {
   await kubectlOk(kubectl, ['wait', '--for=condition=established', `crd/${name}`, '--timeout=30s']);
 }
 
-/** Creates a custom resource, retrying while the new resource is not yet served (404, 429 "storage is initializing"). */
+/**
+ * Creates a custom resource, retrying while the new resource is not yet served (404, 429 "storage is initializing").
+ */
 async function createObject(object: Record<string, unknown>): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -86,32 +96,75 @@ describe('CRD updates while locked objects of the CRD exist (finding 3)', () => 
     group = `${ns}.crd.e2e.bulwark.dev`;
     base = crd(group, 'Gizmo', [{ name: 'v1', storage: true, schema: GIZMO_SCHEMA }], { labels: { 'e2e-guard': ns } });
     await createCrd(base);
-    await createObject({ apiVersion: `${group}/v1`, kind: 'Gizmo', metadata: { name: 'gear', namespace: ns, labels: LOCKED }, spec: { size: 'small', color: 'blue' } });
+    await createObject({
+      apiVersion: `${group}/v1`,
+      kind: 'Gizmo',
+      metadata: { name: 'gear', namespace: ns, labels: LOCKED },
+      spec: { size: 'small', color: 'blue' },
+    });
   });
 
   it.each<[string, (s: ReturnType<typeof spec>) => void, string]>([
-    ['a narrower schema with a default (pruning and defaulting on read)', (s) => {
-      s.versions[0]!.schema = { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'string' }, tier: { type: 'string', default: 'gold' } } } } } };
-    }, 'spec.versions[v1].schema'],
-    ['another served version', (s) => { s.versions.push({ name: 'v2', served: true, storage: false, schema: GIZMO_SCHEMA }); }, 'spec.versions[v2]'],
-    ['no longer served', (s) => { s.versions[0]!.served = false; }, 'spec.versions[v1].served'],
-    ['preserving unknown fields', (s) => { (s.versions[0]!.schema as { openAPIV3Schema: Record<string, unknown> }).openAPIV3Schema['x-kubernetes-preserve-unknown-fields'] = true; }, 'spec.versions[v1].schema'],
+    [
+      'a narrower schema with a default (pruning and defaulting on read)',
+      (s) => {
+        s.versions[0]!.schema = {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: {
+                type: 'object',
+                properties: { size: { type: 'string' }, tier: { type: 'string', default: 'gold' } },
+              },
+            },
+          },
+        };
+      },
+      'spec.versions[v1].schema',
+    ],
+    [
+      'another served version',
+      (s) => {
+        s.versions.push({ name: 'v2', served: true, storage: false, schema: GIZMO_SCHEMA });
+      },
+      'spec.versions[v2]',
+    ],
+    [
+      'no longer served',
+      (s) => {
+        s.versions[0]!.served = false;
+      },
+      'spec.versions[v1].served',
+    ],
+    [
+      'preserving unknown fields',
+      (s) => {
+        (s.versions[0]!.schema as { openAPIV3Schema: Record<string, unknown> }).openAPIV3Schema[
+          'x-kubernetes-preserve-unknown-fields'
+        ] = true;
+      },
+      'spec.versions[v1].schema',
+    ],
   ])('%s: denied, naming the locked object; the object reads as before', async (_name, edit, field) => {
     const before = await readGizmo();
     const r = await applyAs(withSpec(edit));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(DENIED);
-    expect(r.stderr).toContain(`CustomResourceDefinition gizmos.${group} still holds locked objects (Gizmo ${ns}/gear)`);
+    expect(r.stderr).toContain(
+      `CustomResourceDefinition gizmos.${group} still holds locked objects (Gizmo ${ns}/gear)`,
+    );
     expect(r.stderr).toContain(field);
     expect(await readGizmo()).toBe(before);
   });
 
   it('harmless changes pass: printer columns, short names, categories', async () => {
-    const r = await applyAs(withSpec((s) => {
-      s.versions[0]!.additionalPrinterColumns = [{ name: 'Size', type: 'string', jsonPath: '.spec.size' }];
-      s.names.shortNames = ['gz'];
-      s.names.categories = ['e2e'];
-    }));
+    const r = await applyAs(
+      withSpec((s) => {
+        s.versions[0]!.additionalPrinterColumns = [{ name: 'Size', type: 'string', jsonPath: '.spec.size' }];
+        s.names.shortNames = ['gz'];
+        s.names.categories = ['e2e'];
+      }),
+    );
     expect(r.code, r.stderr).toBe(0);
     base = withSpec((s) => {
       s.versions[0]!.additionalPrinterColumns = [{ name: 'Size', type: 'string', jsonPath: '.spec.size' }];
@@ -123,7 +176,12 @@ describe('CRD updates while locked objects of the CRD exist (finding 3)', () => 
   it('a CRD without locked objects may change its schema', async () => {
     const other = crd(`${ns}.free.e2e.bulwark.dev`, 'Gizmo', [{ name: 'v1', storage: true, schema: GIZMO_SCHEMA }]);
     await createCrd(other);
-    await createObject({ apiVersion: `${ns}.free.e2e.bulwark.dev/v1`, kind: 'Gizmo', metadata: { name: 'loose', namespace: ns }, spec: { size: 'small' } });
+    await createObject({
+      apiVersion: `${ns}.free.e2e.bulwark.dev/v1`,
+      kind: 'Gizmo',
+      metadata: { name: 'loose', namespace: ns },
+      spec: { size: 'small' },
+    });
     const s = structuredClone(other.spec) as { versions: Version[] };
     s.versions[0]!.schema = OPEN_SCHEMA;
     const r = await applyAs({ ...other, spec: s });
@@ -131,14 +189,26 @@ describe('CRD updates while locked objects of the CRD exist (finding 3)', () => 
   });
 
   it('an approved UnlockRequest for the CRD (UPDATE) lifts the guard', async () => {
-    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: approvablePolicy(`crds-${ns}`, {
-      resources: [{ apiGroups: ['apiextensions.k8s.io'], kinds: ['CustomResourceDefinition'] }],
-      objectSelector: { matchLabels: { 'e2e-guard': ns } },
-    }) });
-    const change = withSpec((s) => { s.versions.push({ name: 'v2', served: true, storage: false, schema: GIZMO_SCHEMA }); });
+    await kubectlOk(kubectl, ['apply', '-f', '-'], {
+      input: approvablePolicy(`crds-${ns}`, {
+        resources: [{ apiGroups: ['apiextensions.k8s.io'], kinds: ['CustomResourceDefinition'] }],
+        objectSelector: { matchLabels: { 'e2e-guard': ns } },
+      }),
+    });
+    const change = withSpec((s) => {
+      s.versions.push({ name: 'v2', served: true, storage: false, schema: GIZMO_SCHEMA });
+    });
     await sleep(1000);
-    const unlock = await approvedUnlock({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `gizmos.${group}` }, ['UPDATE'], { reason: 'serve v2', approvers: ['erin', 'frank'] });
-    const r = await retryUntil(() => applyAs(change), (result) => result.code === 0, { timeoutMs: 10_000 });
+    const unlock = await approvedUnlock(
+      { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: `gizmos.${group}` },
+      ['UPDATE'],
+      { reason: 'serve v2', approvers: ['erin', 'frank'] },
+    );
+    const r = await retryUntil(
+      () => applyAs(change),
+      (result) => result.code === 0,
+      { timeoutMs: 10_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`UnlockRequest ${unlock}`);
   });
@@ -157,20 +227,28 @@ describe('the namespace-delete guard sees what exists now (finding 7)', () => {
     const ns = await newNamespace('guard-new-crd');
     const group = `${ns}.fresh.e2e.bulwark.dev`;
     await createCrd(crd(group, 'Sprocket', [{ name: 'v1', storage: true }]));
-    await createObject({ apiVersion: `${group}/v1`, kind: 'Sprocket', metadata: { name: 'fresh', namespace: ns, labels: LOCKED } });
+    await createObject({
+      apiVersion: `${group}/v1`,
+      kind: 'Sprocket',
+      metadata: { name: 'fresh', namespace: ns, labels: LOCKED },
+    });
     const r = await kubectl(['delete', 'namespace', ns, '--wait=false']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`Namespace ${ns} still holds locked objects (Sprocket fresh)`);
     expect(await kubectlOk(kubectl, ['get', 'namespace', ns, '-o', 'jsonpath={.status.phase}'])).toBe('Active');
   });
 
-  it('(b) a kind served only at a version that is not its group\'s preferred one', async () => {
+  it("(b) a kind served only at a version that is not its group's preferred one", async () => {
     const ns = await newNamespace('guard-old-version');
     const group = `${ns}.versions.e2e.bulwark.dev`;
     // The group's preferred version is v1 (from Alpha); Beta is served at v1beta1 only.
     await createCrd(crd(group, 'Alpha', [{ name: 'v1', storage: true }]));
     await createCrd(crd(group, 'Beta', [{ name: 'v1beta1', storage: true }]));
-    await createObject({ apiVersion: `${group}/v1beta1`, kind: 'Beta', metadata: { name: 'old-style', namespace: ns, labels: LOCKED } });
+    await createObject({
+      apiVersion: `${group}/v1beta1`,
+      kind: 'Beta',
+      metadata: { name: 'old-style', namespace: ns, labels: LOCKED },
+    });
     const r = await kubectl(['delete', 'namespace', ns, '--wait=false']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`Namespace ${ns} still holds locked objects (Beta old-style)`);

@@ -7,8 +7,19 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, newNamespace, type KubectlResult, type UserName } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
 import {
-  configMap, create, expectAllowed, expectChangeDenied, expectDeleteDenied, expectUntouched, kubectlOn,
-  stamp, stampAll, target, yaml, type Ref, type Stamp,
+  configMap,
+  create,
+  expectAllowed,
+  expectChangeDenied,
+  expectDeleteDenied,
+  expectUntouched,
+  kubectlOn,
+  stamp,
+  stampAll,
+  target,
+  yaml,
+  type Ref,
+  type Stamp,
 } from './helpers/immutability.ts';
 
 const ORIGINAL = { color: 'blue', size: 'small' };
@@ -18,16 +29,24 @@ describe('kubectl apply of a locked ConfigMap', () => {
   let ns: string;
   let before: Map<string, Stamp>;
   const ref = (name: string): Ref => ({ resource: 'configmap', name, namespace: ns });
-  const applyAs = (user: UserName, args: string[], manifest: object) => kubectl(args, { user, namespace: ns, input: yaml(manifest) });
+  const applyAs = (user: UserName, args: string[], manifest: object) =>
+    kubectl(args, { user, namespace: ns, input: yaml(manifest) });
 
   // Made with kubectl apply (as alice), so that they carry kubectl's last-applied annotation.
   const APPLIED = ['changed', 'relabelled', 'identical', 'same-ssa', 'same-ssa-gitops', 'same-replace'];
   beforeAll(async () => {
     ns = await newNamespace('immut-apply');
-    expectAllowed(await kubectl(['apply', '-f', '-'], { user: 'alice', input: yaml(...APPLIED.map((name) => configMap(ref(name), ORIGINAL))) }));
+    expectAllowed(
+      await kubectl(['apply', '-f', '-'], {
+        user: 'alice',
+        input: yaml(...APPLIED.map((name) => configMap(ref(name), ORIGINAL))),
+      }),
+    );
     await create(configMap(ref('created'), ORIGINAL));
     before = await stampAll(ns, 'configmaps');
-    expect([...before.values()].map((s) => s.content)).toEqual(Array(APPLIED.length + 1).fill(JSON.stringify(ORIGINAL)));
+    expect([...before.values()].map((s) => s.content)).toEqual(
+      Array(APPLIED.length + 1).fill(JSON.stringify(ORIGINAL)),
+    );
   });
 
   it('denies a changed manifest, naming data.color (changed), and leaves the object unchanged', async () => {
@@ -42,7 +61,11 @@ describe('kubectl apply of a locked ConfigMap', () => {
   it('denies a manifest that adds a label, naming metadata.labels.team (added)', async () => {
     const manifest = configMap(ref('relabelled'), ORIGINAL, { labels: { team: 'payments' } });
 
-    expectChangeDenied(await applyAs('alice', ['apply', '-f', '-'], manifest), target('ConfigMap', ref('relabelled')), 'metadata.labels.team (added)');
+    expectChangeDenied(
+      await applyAs('alice', ['apply', '-f', '-'], manifest),
+      target('ConfigMap', ref('relabelled')),
+      'metadata.labels.team (added)',
+    );
     await expectUntouched(ref('relabelled'), before.get('relabelled'));
   });
 
@@ -59,8 +82,18 @@ describe('kubectl apply of a locked ConfigMap', () => {
   // apiserver then stores anything (a new resourceVersion) is its business, so only uid and
   // content are compared.
   it.each([
-    { how: 'kubectl apply --server-side', name: 'same-ssa', args: ['apply', '--server-side', '-f', '-'], prints: 'serverside-applied' },
-    { how: 'kubectl apply --server-side --field-manager=gitops (a GitOps controller)', name: 'same-ssa-gitops', args: ['apply', '--server-side', '--field-manager=gitops', '-f', '-'], prints: 'serverside-applied' },
+    {
+      how: 'kubectl apply --server-side',
+      name: 'same-ssa',
+      args: ['apply', '--server-side', '-f', '-'],
+      prints: 'serverside-applied',
+    },
+    {
+      how: 'kubectl apply --server-side --field-manager=gitops (a GitOps controller)',
+      name: 'same-ssa-gitops',
+      args: ['apply', '--server-side', '--field-manager=gitops', '-f', '-'],
+      prints: 'serverside-applied',
+    },
     { how: 'kubectl replace -f', name: 'same-replace', args: ['replace', '-f', '-'], prints: 'replaced' },
   ])('accepts the identical manifest sent with $how', async ({ name, args, prints }) => {
     const result = await applyAs('alice', args, configMap(ref(name), ORIGINAL));
@@ -71,14 +104,21 @@ describe('kubectl apply of a locked ConfigMap', () => {
     expect(after).toMatchObject({ uid: before.get(name)?.uid, content: JSON.stringify(ORIGINAL) });
   });
 
-  it('accepts the first kubectl apply of an object made by kubectl create (kubectl only adds its last-applied annotation)', async () => {
-    const result = await applyAs('alice', ['apply', '-f', '-'], configMap(ref('created'), ORIGINAL));
+  it(
+    'accepts the first kubectl apply of an object made by kubectl create (kubectl only adds its last-applied ' +
+      'annotation)',
+    async () => {
+      const result = await applyAs('alice', ['apply', '-f', '-'], configMap(ref('created'), ORIGINAL));
 
-    expectAllowed(result);
-    expect(result.stderr).toContain('missing the kubectl.kubernetes.io/last-applied-configuration annotation');
-    expect(result.stdout).toContain('configmap/created configured');
-    expect(await stamp(ref('created'))).toMatchObject({ uid: before.get('created')?.uid, content: JSON.stringify(ORIGINAL) });
-  });
+      expectAllowed(result);
+      expect(result.stderr).toContain('missing the kubectl.kubernetes.io/last-applied-configuration annotation');
+      expect(result.stdout).toContain('configmap/created configured');
+      expect(await stamp(ref('created'))).toMatchObject({
+        uid: before.get('created')?.uid,
+        content: JSON.stringify(ORIGINAL),
+      });
+    },
+  );
 });
 
 describe('every other way kubectl writes a change to a locked ConfigMap is denied', () => {
@@ -87,13 +127,19 @@ describe('every other way kubectl writes a change to a locked ConfigMap is denie
   const ref = (i: number): Ref => ({ resource: 'configmap', name: `write-${i}`, namespace: ns });
 
   type Write = (ref: Ref, user: UserName) => Promise<KubectlResult>;
-  const patch = (type: string, body: unknown): Write => (ref, user) =>
-    kubectlOn(ref, ['patch', 'configmap', ref.name, `--type=${type}`, '-p', JSON.stringify(body)], { user });
+  const patch =
+    (type: string, body: unknown): Write =>
+    (ref, user) =>
+      kubectlOn(ref, ['patch', 'configmap', ref.name, `--type=${type}`, '-p', JSON.stringify(body)], { user });
 
   const cases: { how: string; write: Write; denial: 'change' | 'delete'; changes?: string; user?: UserName }[] = [
     { how: 'kubectl patch (strategic merge)', write: patch('strategic', { data: { color: 'red' } }), denial: 'change' },
     { how: 'kubectl patch --type=merge', write: patch('merge', { data: { color: 'red' } }), denial: 'change' },
-    { how: 'kubectl patch --type=json', write: patch('json', [{ op: 'replace', path: '/data/color', value: 'red' }]), denial: 'change' },
+    {
+      how: 'kubectl patch --type=json',
+      write: patch('json', [{ op: 'replace', path: '/data/color', value: 'red' }]),
+      denial: 'change',
+    },
     {
       how: 'kubectl patch --type=json removing a key',
       write: patch('json', [{ op: 'remove', path: '/data/color' }]),
@@ -103,7 +149,9 @@ describe('every other way kubectl writes a change to a locked ConfigMap is denie
     {
       how: 'an edit-style replace (kubectl get -o json | modify | kubectl replace -f -)',
       write: async (ref, user) => {
-        const live = JSON.parse(await kubectlOk(kubectl, ['get', 'configmap', ref.name, '-o', 'json'], { user, namespace: ns })) as { data: Record<string, string> };
+        const live = JSON.parse(
+          await kubectlOk(kubectl, ['get', 'configmap', ref.name, '-o', 'json'], { user, namespace: ns }),
+        ) as { data: Record<string, string> };
         live.data.color = 'red';
         return kubectlOn(ref, ['replace', '-f', '-'], { user, input: JSON.stringify(live) });
       },
@@ -111,7 +159,11 @@ describe('every other way kubectl writes a change to a locked ConfigMap is denie
     },
     {
       how: 'kubectl apply --server-side --force-conflicts of a changed manifest',
-      write: (ref, user) => kubectlOn(ref, ['apply', '--server-side', '--force-conflicts', '-f', '-'], { user, input: yaml(configMap(ref, CHANGED)) }),
+      write: (ref, user) =>
+        kubectlOn(ref, ['apply', '--server-side', '--force-conflicts', '-f', '-'], {
+          user,
+          input: yaml(configMap(ref, CHANGED)),
+        }),
       denial: 'change',
     },
     {
@@ -123,10 +175,16 @@ describe('every other way kubectl writes a change to a locked ConfigMap is denie
     {
       // replace --force deletes, then creates: the delete is denied and nothing is recreated.
       how: 'kubectl replace --force -f of a changed manifest (the delete is denied; same uid afterwards)',
-      write: (ref, user) => kubectlOn(ref, ['replace', '--force', '-f', '-'], { user, input: yaml(configMap(ref, CHANGED)) }),
+      write: (ref, user) =>
+        kubectlOn(ref, ['replace', '--force', '-f', '-'], { user, input: yaml(configMap(ref, CHANGED)) }),
       denial: 'delete',
     },
-    { how: 'kubectl patch as admin (system:masters)', write: patch('merge', { data: { color: 'red' } }), denial: 'change', user: 'admin' },
+    {
+      how: 'kubectl patch as admin (system:masters)',
+      write: patch('merge', { data: { color: 'red' } }),
+      denial: 'change',
+      user: 'admin',
+    },
   ];
 
   beforeAll(async () => {

@@ -8,7 +8,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, newNamespace, type UserName } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
 import {
-  configMap, create, expectAllowed, expectChangeDenied, IMAGE, LOCK_LABELS, stamp, target, yaml, type Ref,
+  configMap,
+  create,
+  expectAllowed,
+  expectChangeDenied,
+  IMAGE,
+  LOCK_LABELS,
+  stamp,
+  target,
+  yaml,
+  type Ref,
 } from './helpers/immutability.ts';
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -30,12 +39,23 @@ const cm = (name: string): Ref => ({ resource: 'configmap', name, namespace: ns 
  * system:masters too: the controller's own role may update but not patch).
  */
 function annotate(ref: Ref, annotation: string, options: { user?: UserName; as?: string } = {}) {
-  const args = ['annotate', '--overwrite', ref.resource, ref.name, annotation, ...(options.as ? [`--as=${options.as}`, '--as-group=system:masters'] : [])];
+  const args = [
+    'annotate',
+    '--overwrite',
+    ref.resource,
+    ref.name,
+    annotation,
+    ...(options.as ? [`--as=${options.as}`, '--as-group=system:masters'] : []),
+  ];
   return kubectl(args, { namespace: ns, ...(options.user ? { user: options.user } : {}) });
 }
 
 async function annotationOf(ref: Ref, key: string): Promise<string> {
-  return kubectlOk(kubectl, ['get', ref.resource, ref.name, '-o', `jsonpath={.metadata.annotations.${key.replace(/\./g, '\\.')}}`], { namespace: ns });
+  return kubectlOk(
+    kubectl,
+    ['get', ref.resource, ref.name, '-o', `jsonpath={.metadata.annotations.${key.replace(/\./g, '\\.')}}`],
+    { namespace: ns },
+  );
 }
 
 describe('the last-applied annotation', () => {
@@ -43,7 +63,9 @@ describe('the last-applied annotation', () => {
     await create(configMap(cm('created'), DATA));
     const before = await stamp(cm('created'));
 
-    const result = await annotate(cm('created'), `${LAST_APPLIED}={"smuggled":"${'x'.repeat(2000)}"}`, { user: 'alice' });
+    const result = await annotate(cm('created'), `${LAST_APPLIED}={"smuggled":"${'x'.repeat(2000)}"}`, {
+      user: 'alice',
+    });
 
     expectChangeDenied(result, target('ConfigMap', cm('created')), `${LAST_APPLIED_PATH} (added)`);
     expect((await stamp(cm('created'))).resourceVersion).toBe(before.resourceVersion);
@@ -58,7 +80,10 @@ describe('the last-applied annotation', () => {
     });
 
     it.each([
-      { how: 'a record of fields the object does not have', value: () => applied.replace('"data":{', '"data":{"extra":"mallory",') },
+      {
+        how: 'a record of fields the object does not have',
+        value: () => applied.replace('"data":{', '"data":{"extra":"mallory",'),
+      },
       { how: 'the same record with data hidden in whitespace', value: () => applied.replace(/,/g, ', \t ') },
       { how: 'the same record with data hidden in escapes', value: () => applied.replace('blue', '\\u0062lue') },
       { how: 'text that is not JSON', value: () => 'owner=mallory' },
@@ -86,7 +111,12 @@ describe('the last-applied annotation', () => {
     {
       kind: 'Secret',
       resource: 'secret',
-      manifest: (name: string) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns, labels: LOCK_LABELS }, stringData: { password: 'hunter2' } }),
+      manifest: (name: string) => ({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace: ns, labels: LOCK_LABELS },
+        stringData: { password: 'hunter2' },
+      }),
     },
     {
       kind: 'Deployment (quantities 0.5 and 1.5Gi, stored as 500m and 1536Mi; hostNetwork: false, which is not stored)',
@@ -99,7 +129,10 @@ describe('the last-applied annotation', () => {
           selector: { matchLabels: { app: name } },
           template: {
             metadata: { labels: { app: name } },
-            spec: { hostNetwork: false, containers: [{ name: 'app', image: IMAGE, resources: { requests: { cpu: 0.5, memory: '1.5Gi' } } }] },
+            spec: {
+              hostNetwork: false,
+              containers: [{ name: 'app', image: IMAGE, resources: { requests: { cpu: 0.5, memory: '1.5Gi' } } }],
+            },
           },
         },
       }),
@@ -112,7 +145,11 @@ describe('the last-applied annotation', () => {
     const content = '{.spec}{.data}';
     const before = await stamp(ref, content);
 
-    const result = await kubectl(['apply', '-f', '-'], { user: 'alice', namespace: ns, input: yaml(manifest(ref.name)) });
+    const result = await kubectl(['apply', '-f', '-'], {
+      user: 'alice',
+      namespace: ns,
+      input: yaml(manifest(ref.name)),
+    });
 
     expectAllowed(result);
     expect(result.stderr).toContain(`missing the ${LAST_APPLIED} annotation`);
@@ -120,23 +157,30 @@ describe('the last-applied annotation', () => {
     expect(await stamp(ref, content)).toMatchObject({ uid: before.uid, content: before.content });
   });
 
-  it('kubectl apply --server-side over a client-side applied Deployment is allowed (the apiserver rewrites the annotation)', async () => {
-    const ref = { resource: 'deployment', name: 'ssa-over-csa', namespace: ns };
-    const manifest = {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: ref.name, namespace: ns, labels: LOCK_LABELS },
-      spec: { selector: { matchLabels: { app: 'x' } }, template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'app', image: IMAGE }] } } },
-    };
-    await kubectlOk(kubectl, ['apply', '-f', '-'], { user: 'alice', input: yaml(manifest) });
-    const annotationBefore = await annotationOf(ref, LAST_APPLIED);
+  it(
+    'kubectl apply --server-side over a client-side applied Deployment is allowed (the apiserver rewrites the ' +
+      'annotation)',
+    async () => {
+      const ref = { resource: 'deployment', name: 'ssa-over-csa', namespace: ns };
+      const manifest = {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: ref.name, namespace: ns, labels: LOCK_LABELS },
+        spec: {
+          selector: { matchLabels: { app: 'x' } },
+          template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'app', image: IMAGE }] } },
+        },
+      };
+      await kubectlOk(kubectl, ['apply', '-f', '-'], { user: 'alice', input: yaml(manifest) });
+      const annotationBefore = await annotationOf(ref, LAST_APPLIED);
 
-    const result = await kubectl(['apply', '--server-side', '-f', '-'], { user: 'alice', input: yaml(manifest) });
+      const result = await kubectl(['apply', '--server-side', '-f', '-'], { user: 'alice', input: yaml(manifest) });
 
-    expectAllowed(result);
-    expect(result.stdout).toContain('serverside-applied');
-    expect(await annotationOf(ref, LAST_APPLIED)).not.toBe(annotationBefore);
-  });
+      expectAllowed(result);
+      expect(result.stdout).toContain('serverside-applied');
+      expect(await annotationOf(ref, LAST_APPLIED)).not.toBe(annotationBefore);
+    },
+  );
 });
 
 describe('the deployment revision annotation', () => {
@@ -144,7 +188,10 @@ describe('the deployment revision annotation', () => {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: ns, labels: LOCK_LABELS },
-    spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: IMAGE }] } } },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: IMAGE }] } },
+    },
   });
   const ref = (): Ref => ({ resource: 'deployment', name: 'revisioned', namespace: ns });
   beforeAll(async () => {
@@ -152,7 +199,11 @@ describe('the deployment revision annotation', () => {
   });
 
   it('cannot be set by anyone but the deployment controller', async () => {
-    expectChangeDenied(await annotate(ref(), `${REVISION}=7`, { user: 'alice' }), target('Deployment', ref()), `${REVISION_PATH} (added)`);
+    expectChangeDenied(
+      await annotate(ref(), `${REVISION}=7`, { user: 'alice' }),
+      target('Deployment', ref()),
+      `${REVISION_PATH} (added)`,
+    );
     expect(await annotationOf(ref(), REVISION)).toBe('');
   });
 
@@ -160,7 +211,11 @@ describe('the deployment revision annotation', () => {
     expectAllowed(await annotate(ref(), `${REVISION}=7`, { as: DEPLOYMENT_CONTROLLER }));
     expect(await annotationOf(ref(), REVISION)).toBe('7');
 
-    expectChangeDenied(await annotate(ref(), `${REVISION}=hello`, { as: DEPLOYMENT_CONTROLLER }), target('Deployment', ref()), `${REVISION_PATH} (changed)`);
+    expectChangeDenied(
+      await annotate(ref(), `${REVISION}=hello`, { as: DEPLOYMENT_CONTROLLER }),
+      target('Deployment', ref()),
+      `${REVISION_PATH} (changed)`,
+    );
     expect(await annotationOf(ref(), REVISION)).toBe('7');
   });
 });

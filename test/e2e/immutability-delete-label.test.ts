@@ -5,13 +5,28 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
 import {
-  configMap, create, DENIED, expectAllowed, expectChangeDenied, expectDeleteDenied, expectUntouched, jsonpath,
-  LOCK_LABEL_JSONPATH, stamp, stampAll, target, UNLOCK_IS_A_CHANGE, type Ref, type Stamp,
+  configMap,
+  create,
+  DENIED,
+  expectAllowed,
+  expectChangeDenied,
+  expectDeleteDenied,
+  expectUntouched,
+  jsonpath,
+  LOCK_LABEL_JSONPATH,
+  stamp,
+  stampAll,
+  target,
+  UNLOCK_IS_A_CHANGE,
+  type Ref,
+  type Stamp,
 } from './helpers/immutability.ts';
 
 /** Names of the ConfigMaps in `ns`, sorted. */
 async function configMapNames(ns: string): Promise<string[]> {
-  const out = await kubectlOk(kubectl, ['get', 'configmaps', '-o', 'jsonpath={.items[*].metadata.name}'], { namespace: ns });
+  const out = await kubectlOk(kubectl, ['get', 'configmaps', '-o', 'jsonpath={.items[*].metadata.name}'], {
+    namespace: ns,
+  });
   return out.split(' ').filter(Boolean).sort();
 }
 
@@ -42,20 +57,25 @@ describe('deleting locked ConfigMaps', () => {
     await expectUntouched(ref, before);
   });
 
-  it('kubectl delete cm --all deletes the unlabelled ConfigMaps, keeps the locked ones and exits non-zero', async () => {
-    const ns = await mixedNamespace('immut-delete-all');
-    const before = await stampAll(ns, 'configmaps');
+  it(
+    'kubectl delete cm --all deletes the unlabelled ConfigMaps, keeps the locked ones and exits ' + 'non-zero',
+    async () => {
+      const ns = await mixedNamespace('immut-delete-all');
+      const before = await stampAll(ns, 'configmaps');
 
-    const result = await kubectl(['delete', 'configmaps', '--all'], { user: 'alice', namespace: ns });
+      const result = await kubectl(['delete', 'configmaps', '--all'], { user: 'alice', namespace: ns });
 
-    expect(result.code, result.stderr).not.toBe(0);
-    expectDeleteDenied(result, target('ConfigMap', { resource: 'configmap', name: 'locked-a', namespace: ns }));
-    expectDeleteDenied(result, target('ConfigMap', { resource: 'configmap', name: 'locked-b', namespace: ns }));
-    expect(result.stdout).toContain(`configmap "free-a" deleted`);
-    expect(result.stdout).toContain(`configmap "free-b" deleted`);
-    expect(await configMapNames(ns)).toEqual(['locked-a', 'locked-b']);
-    expect(await stampAll(ns, 'configmaps')).toEqual(new Map([...before].filter(([name]) => name.startsWith('locked-'))));
-  });
+      expect(result.code, result.stderr).not.toBe(0);
+      expectDeleteDenied(result, target('ConfigMap', { resource: 'configmap', name: 'locked-a', namespace: ns }));
+      expectDeleteDenied(result, target('ConfigMap', { resource: 'configmap', name: 'locked-b', namespace: ns }));
+      expect(result.stdout).toContain(`configmap "free-a" deleted`);
+      expect(result.stdout).toContain(`configmap "free-b" deleted`);
+      expect(await configMapNames(ns)).toEqual(['locked-a', 'locked-b']);
+      expect(await stampAll(ns, 'configmaps')).toEqual(
+        new Map([...before].filter(([name]) => name.startsWith('locked-'))),
+      );
+    },
+  );
 
   // A DELETE of the collection: the apiserver asks the webhook about every item, one by one.
   it('a deletecollection (kubectl delete --raw on the collection URL) removes only the unlabelled ones', async () => {
@@ -66,7 +86,12 @@ describe('deleting locked ConfigMaps', () => {
     // The apiserver reports the first failed item (which one depends on its workers).
     expect(result.code, result.stderr).not.toBe(0);
     expect(result.stderr).toContain(DENIED);
-    expect(result.stderr).toMatch(new RegExp(`ConfigMap ${ns}/locked-[ab] is immutable \\(labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}\\) and cannot be deleted`));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `ConfigMap ${ns}/locked-[ab] is immutable \\(labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}\\) and ` +
+          `cannot be deleted`,
+      ),
+    );
     expect(await configMapNames(ns)).toEqual(['locked-a', 'locked-b']);
   });
 });
@@ -90,9 +115,24 @@ describe('the lock label', () => {
 
   it.each([
     // The only label: the whole labels map disappears from the stored object.
-    { how: `kubectl label cm NAME ${LOCK_LABEL.key}- (its only label)`, name: 'only-label', args: [`${LOCK_LABEL.key}-`], changes: 'metadata.labels["bulwark.dev/immutable"] (removed)' },
-    { how: `kubectl label cm NAME ${LOCK_LABEL.key}- (next to another label)`, name: 'two-labels', args: [`${LOCK_LABEL.key}-`], changes: `${LABEL_PATH} (removed)` },
-    { how: `kubectl label --overwrite cm NAME ${LOCK_LABEL.key}=false`, name: 'to-false', args: ['--overwrite', `${LOCK_LABEL.key}=false`], changes: `${LABEL_PATH} (changed)` },
+    {
+      how: `kubectl label cm NAME ${LOCK_LABEL.key}- (its only label)`,
+      name: 'only-label',
+      args: [`${LOCK_LABEL.key}-`],
+      changes: 'metadata.labels["bulwark.dev/immutable"] (removed)',
+    },
+    {
+      how: `kubectl label cm NAME ${LOCK_LABEL.key}- (next to another label)`,
+      name: 'two-labels',
+      args: [`${LOCK_LABEL.key}-`],
+      changes: `${LABEL_PATH} (removed)`,
+    },
+    {
+      how: `kubectl label --overwrite cm NAME ${LOCK_LABEL.key}=false`,
+      name: 'to-false',
+      args: ['--overwrite', `${LOCK_LABEL.key}=false`],
+      changes: `${LABEL_PATH} (changed)`,
+    },
   ])('denies $how: unlocking is itself a change', async ({ name, args, changes }) => {
     const result = await kubectl(['label', 'configmap', name, ...args], { user: 'alice', namespace: ns });
 
@@ -102,17 +142,27 @@ describe('the lock label', () => {
     expect(await jsonpath(ref(name), LOCK_LABEL_JSONPATH)).toBe(LOCK_LABEL.value);
   });
 
-  it(`allows kubectl label cm UNLABELLED ${LOCK_LABEL.key}=${LOCK_LABEL.value}, after which the object is locked`, async () => {
-    const lock = await kubectl(['label', 'configmap', 'unlabelled', `${LOCK_LABEL.key}=${LOCK_LABEL.value}`], { user: 'alice', namespace: ns });
+  const label = `${LOCK_LABEL.key}=${LOCK_LABEL.value}`;
+  it(`allows kubectl label cm UNLABELLED ${label}, after which the object is locked`, async () => {
+    const lock = await kubectl(['label', 'configmap', 'unlabelled', `${LOCK_LABEL.key}=${LOCK_LABEL.value}`], {
+      user: 'alice',
+      namespace: ns,
+    });
     expectAllowed(lock);
     expect(lock.stdout).toContain('configmap/unlabelled labeled');
     const locked = await stamp(ref('unlabelled'));
     expect(locked.uid).toBe(before.get('unlabelled')?.uid);
     expect(await jsonpath(ref('unlabelled'), LOCK_LABEL_JSONPATH)).toBe(LOCK_LABEL.value);
 
-    const patch = await kubectl(['patch', 'configmap', 'unlabelled', '--type=merge', '-p', '{"data":{"color":"red"}}'], { user: 'alice', namespace: ns });
+    const patch = await kubectl(
+      ['patch', 'configmap', 'unlabelled', '--type=merge', '-p', '{"data":{"color":"red"}}'],
+      { user: 'alice', namespace: ns },
+    );
     expectChangeDenied(patch, target('ConfigMap', ref('unlabelled')), 'data.color (changed)');
-    expectDeleteDenied(await kubectl(['delete', 'configmap', 'unlabelled'], { user: 'alice', namespace: ns }), target('ConfigMap', ref('unlabelled')));
+    expectDeleteDenied(
+      await kubectl(['delete', 'configmap', 'unlabelled'], { user: 'alice', namespace: ns }),
+      target('ConfigMap', ref('unlabelled')),
+    );
     await expectUntouched(ref('unlabelled'), locked);
   });
 });

@@ -4,8 +4,19 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
 import {
-  configMap, create, expectAllowed, expectChangeDenied, expectDeleteDenied, expectUntouched, jsonpath, LOCK_LABEL_JSONPATH,
-  stampAll, target, UNLOCK_IS_A_CHANGE, type Ref, type Stamp,
+  configMap,
+  create,
+  expectAllowed,
+  expectChangeDenied,
+  expectDeleteDenied,
+  expectUntouched,
+  jsonpath,
+  LOCK_LABEL_JSONPATH,
+  stampAll,
+  target,
+  UNLOCK_IS_A_CHANGE,
+  type Ref,
+  type Stamp,
 } from './helpers/immutability.ts';
 
 describe('--dry-run=server gets the same answer as the real request', () => {
@@ -22,7 +33,11 @@ describe('--dry-run=server gets the same answer as the real request', () => {
   });
 
   it('denies a patch of a locked object', async () => {
-    expectChangeDenied(await dryRun('patch', 'configmap', 'locked', '--type=merge', '-p', '{"data":{"color":"red"}}'), target('ConfigMap', locked()), 'data.color (changed)');
+    expectChangeDenied(
+      await dryRun('patch', 'configmap', 'locked', '--type=merge', '-p', '{"data":{"color":"red"}}'),
+      target('ConfigMap', locked()),
+      'data.color (changed)',
+    );
     await expectUntouched(locked(), before.get('locked'));
   });
 

@@ -7,7 +7,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, newNamespace } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
-import { ensureTestCrd, expectAllowed, expectChangeDenied, expectUntouched, LOCK_LABELS, stamp, target, type Ref } from './helpers/immutability.ts';
+import {
+  ensureTestCrd,
+  expectAllowed,
+  expectChangeDenied,
+  expectUntouched,
+  LOCK_LABELS,
+  stamp,
+  target,
+  type Ref,
+} from './helpers/immutability.ts';
 
 let ns: string;
 beforeAll(async () => {
@@ -27,7 +36,8 @@ const replaceAsAlice = (json: string) => kubectl(['replace', '-f', '-'], { user:
 const SPEC = '{.spec}';
 
 describe('numbers are compared exactly', () => {
-  const ORIGINAL = '{"microDollars":9007199254740993,"nanos":1732846513123456789,"max":9223372036854775807,"ratio":0.1}';
+  const ORIGINAL =
+    '{"microDollars":9007199254740993,"nanos":1732846513123456789,"max":9223372036854775807,"ratio":0.1}';
 
   it.each([
     { field: 'microDollars', to: '9007199254740992', what: 'one less, the same double' },
@@ -40,21 +50,29 @@ describe('numbers are compared exactly', () => {
     expect(before.content).toContain('9007199254740993');
 
     const changed = ORIGINAL.replace(new RegExp(`"${field}":[0-9]+`), `"${field}":${to}`);
-    expectChangeDenied(await replaceAsAlice(documentJson(name, changed)), target('Document', ref(name)), `spec.${field} (changed)`);
+    expectChangeDenied(
+      await replaceAsAlice(documentJson(name, changed)),
+      target('Document', ref(name)),
+      `spec.${field} (changed)`,
+    );
     await expectUntouched(ref(name), before, SPEC);
   });
 
-  it('the identical object with the same large numbers is allowed, and so is a float written with more digits than a double holds (it is stored as the same double)', async () => {
-    const name = 'big-same';
-    await kubectlOk(kubectl, ['create', '-f', '-'], { input: documentJson(name, ORIGINAL) });
-    const before = await stamp(ref(name), SPEC);
+  it(
+    'the identical object with the same large numbers is allowed, and so is a float written with more digits ' +
+      'than a double holds (it is stored as the same double)',
+    async () => {
+      const name = 'big-same';
+      await kubectlOk(kubectl, ['create', '-f', '-'], { input: documentJson(name, ORIGINAL) });
+      const before = await stamp(ref(name), SPEC);
 
-    expectAllowed(await replaceAsAlice(documentJson(name, ORIGINAL)));
-    expectAllowed(await replaceAsAlice(documentJson(name, ORIGINAL.replace('0.1}', '0.10000000000000001}'))));
-    const after = await stamp(ref(name), SPEC);
-    expect(after.uid).toBe(before.uid);
-    expect(after.content).toBe(before.content);
-  });
+      expectAllowed(await replaceAsAlice(documentJson(name, ORIGINAL)));
+      expectAllowed(await replaceAsAlice(documentJson(name, ORIGINAL.replace('0.1}', '0.10000000000000001}'))));
+      const after = await stamp(ref(name), SPEC);
+      expect(after.uid).toBe(before.uid);
+      expect(after.content).toBe(before.content);
+    },
+  );
 });
 
 describe('an object nested 9,000 levels deep', () => {

@@ -7,8 +7,20 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, newNamespace, type KubectlResult } from './cluster/context.ts';
 import {
-  create, ensureWidgetCrd, expectAllowed, expectChangeDenied, expectDeleteDenied, expectGone, expectUntouched, IMAGE,
-  kubectlOn, LOCK_LABELS, stamp, target, yaml, type Ref,
+  create,
+  ensureWidgetCrd,
+  expectAllowed,
+  expectChangeDenied,
+  expectDeleteDenied,
+  expectGone,
+  expectUntouched,
+  IMAGE,
+  kubectlOn,
+  LOCK_LABELS,
+  stamp,
+  target,
+  yaml,
+  type Ref,
 } from './helpers/immutability.ts';
 
 const OTHER_IMAGE = IMAGE.replace('registry.local/x@', 'registry.local/y@');
@@ -21,7 +33,11 @@ beforeAll(async () => {
 });
 
 function metadata(ref: Ref, locked: boolean): Record<string, unknown> {
-  return { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}), ...(locked ? { labels: { ...LOCK_LABELS } } : {}) };
+  return {
+    name: ref.name,
+    ...(ref.namespace ? { namespace: ref.namespace } : {}),
+    ...(locked ? { labels: { ...LOCK_LABELS } } : {}),
+  };
 }
 
 function deployment(ref: Ref, locked: boolean): Record<string, unknown> {
@@ -38,7 +54,12 @@ function deployment(ref: Ref, locked: boolean): Record<string, unknown> {
 }
 
 function widget(ref: Ref, locked: boolean): Record<string, unknown> {
-  return { apiVersion: 'e2e.bulwark.dev/v1', kind: 'Widget', metadata: metadata(ref, locked), spec: { size: 'small', replicas: 1 } };
+  return {
+    apiVersion: 'e2e.bulwark.dev/v1',
+    kind: 'Widget',
+    metadata: metadata(ref, locked),
+    spec: { size: 'small', replicas: 1 },
+  };
 }
 
 interface KindCase {
@@ -59,7 +80,12 @@ const KINDS: KindCase[] = [
   {
     kind: 'Secret',
     resource: 'secret',
-    manifest: (ref, locked) => ({ apiVersion: 'v1', kind: 'Secret', metadata: metadata(ref, locked), data: { password: Buffer.from('hunter2').toString('base64') } }),
+    manifest: (ref, locked) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: metadata(ref, locked),
+      data: { password: Buffer.from('hunter2').toString('base64') },
+    }),
     // stringData is folded into data by the apiserver before admission.
     change: (ref) => ['patch', 'secret', ref.name, '--type=merge', '-p', '{"stringData":{"password":"changed"}}'],
     changes: 'data.password (changed)',
@@ -83,7 +109,14 @@ const KINDS: KindCase[] = [
       metadata: metadata(ref, locked),
       rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }],
     }),
-    change: (ref) => ['patch', 'clusterrole', ref.name, '--type=json', '-p', '[{"op":"add","path":"/rules/0/verbs/-","value":"list"}]'],
+    change: (ref) => [
+      'patch',
+      'clusterrole',
+      ref.name,
+      '--type=json',
+      '-p',
+      '[{"op":"add","path":"/rules/0/verbs/-","value":"list"}]',
+    ],
     changes: 'rules[0].verbs[1] (added)',
     content: '{.rules}',
   },
@@ -98,9 +131,10 @@ const KINDS: KindCase[] = [
 ];
 
 describe.each(KINDS)('$kind', ({ kind, resource, clusterScoped, manifest, change, changes, content }) => {
-  const ref = (state: 'locked' | 'free'): Ref => clusterScoped
-    ? { resource, name: `bulwark-e2e-immut-${state}-${CLUSTER_ROLE_SUFFIX}` }
-    : { resource, name: `${resource}-${state}`, namespace: ns };
+  const ref = (state: 'locked' | 'free'): Ref =>
+    clusterScoped
+      ? { resource, name: `bulwark-e2e-immut-${state}-${CLUSTER_ROLE_SUFFIX}` }
+      : { resource, name: `${resource}-${state}`, namespace: ns };
 
   beforeAll(async () => {
     await create(manifest(ref('locked'), true), manifest(ref('free'), false));
@@ -111,7 +145,10 @@ describe.each(KINDS)('$kind', ({ kind, resource, clusterScoped, manifest, change
     const before = await stamp(locked, content);
 
     expectChangeDenied(await kubectlOn(locked, change(locked), { user: 'alice' }), target(kind, locked), changes);
-    expectDeleteDenied(await kubectlOn(locked, ['delete', resource, locked.name], { user: 'alice' }), target(kind, locked));
+    expectDeleteDenied(
+      await kubectlOn(locked, ['delete', resource, locked.name], { user: 'alice' }),
+      target(kind, locked),
+    );
 
     await expectUntouched(locked, before, content);
   });
@@ -130,7 +167,12 @@ describe.each(KINDS)('$kind', ({ kind, resource, clusterScoped, manifest, change
 describe('a locked Secret written from a stringData manifest', () => {
   it('accepts reapplying the identical manifest (the apiserver folds stringData into data)', async () => {
     const ref = { resource: 'secret', name: 'string-data', namespace: ns };
-    const manifest = { apiVersion: 'v1', kind: 'Secret', metadata: metadata(ref, true), stringData: { password: 'hunter2' } };
+    const manifest = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: metadata(ref, true),
+      stringData: { password: 'hunter2' },
+    };
     expectAllowed(await kubectl(['apply', '-f', '-'], { user: 'alice', input: yaml(manifest) }));
     const before = await stamp(ref);
 
@@ -141,7 +183,11 @@ describe('a locked Secret written from a stringData manifest', () => {
     expect(await stamp(ref)).toMatchObject({ uid: before.uid, content: before.content });
 
     const changed = { ...manifest, stringData: { password: 'changed' } };
-    expectChangeDenied(await kubectl(['apply', '-f', '-'], { user: 'alice', input: yaml(changed) }), target('Secret', ref), 'data.password (changed)');
+    expectChangeDenied(
+      await kubectl(['apply', '-f', '-'], { user: 'alice', input: yaml(changed) }),
+      target('Secret', ref),
+      'data.password (changed)',
+    );
   });
 });
 
@@ -152,39 +198,64 @@ describe('the scale subresource (the request is a Scale without labels; Bulwark 
   it.each([
     { kind: 'Deployment', resource: 'deployment', manifest: deployment },
     { kind: 'Widget', resource: 'widget', manifest: widget },
-  ])('kubectl scale $resource --replicas=3 of a locked $kind is denied naming spec.replicas; unlabelled is scaled', async ({ kind, resource, manifest }) => {
-    const locked = { resource, name: `${resource}-scale-locked`, namespace: ns };
-    const free = { resource, name: `${resource}-scale-free`, namespace: ns };
-    await create(manifest(locked, true), manifest(free, false));
-    const before = await stamp(locked, '{.spec.replicas}');
-    expect(before.content).toBe('1');
+  ])(
+    'kubectl scale $resource --replicas=3 of a locked $kind is denied naming spec.replicas; unlabelled is scaled',
+    async ({ kind, resource, manifest }) => {
+      const locked = { resource, name: `${resource}-scale-locked`, namespace: ns };
+      const free = { resource, name: `${resource}-scale-free`, namespace: ns };
+      await create(manifest(locked, true), manifest(free, false));
+      const before = await stamp(locked, '{.spec.replicas}');
+      expect(before.content).toBe('1');
 
-    expectChangeDenied(await scale(resource, locked.name, 3), target(kind, locked), 'spec.replicas (changed)', 'scale');
-    await expectUntouched(locked, before, '{.spec.replicas}');
+      expectChangeDenied(
+        await scale(resource, locked.name, 3),
+        target(kind, locked),
+        'spec.replicas (changed)',
+        'scale',
+      );
+      await expectUntouched(locked, before, '{.spec.replicas}');
 
-    expectAllowed(await scale(resource, free.name, 3));
-    expect((await stamp(free, '{.spec.replicas}')).content).toBe('3');
-  });
+      expectAllowed(await scale(resource, free.name, 3));
+      expect((await stamp(free, '{.spec.replicas}')).content).toBe('3');
+    },
+  );
 });
 
 describe('the status subresource', () => {
   it.each([
-    { kind: 'Deployment', resource: 'deployment', manifest: deployment, status: { observedGeneration: 1 }, read: '{.status.observedGeneration}', value: '1' },
-    { kind: 'Widget', resource: 'widget', manifest: widget, status: { phase: 'Ready' }, read: '{.status.phase}', value: 'Ready' },
-  ])('a status patch of a locked $kind is allowed and changes nothing else', async ({ resource, manifest, status, read, value }) => {
-    const ref = { resource, name: `${resource}-status`, namespace: ns };
-    await create(manifest(ref, true));
-    const before = await stamp(ref, '{.spec}{"\\t"}{.metadata.labels}');
+    {
+      kind: 'Deployment',
+      resource: 'deployment',
+      manifest: deployment,
+      status: { observedGeneration: 1 },
+      read: '{.status.observedGeneration}',
+      value: '1',
+    },
+    {
+      kind: 'Widget',
+      resource: 'widget',
+      manifest: widget,
+      status: { phase: 'Ready' },
+      read: '{.status.phase}',
+      value: 'Ready',
+    },
+  ])(
+    'a status patch of a locked $kind is allowed and changes nothing else',
+    async ({ resource, manifest, status, read, value }) => {
+      const ref = { resource, name: `${resource}-status`, namespace: ns };
+      await create(manifest(ref, true));
+      const before = await stamp(ref, '{.spec}{"\\t"}{.metadata.labels}');
 
-    const result = await kubectl(
-      ['patch', resource, ref.name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })],
-      { user: 'alice', namespace: ns },
-    );
+      const result = await kubectl(
+        ['patch', resource, ref.name, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })],
+        { user: 'alice', namespace: ns },
+      );
 
-    expectAllowed(result);
-    expect(result.stdout).toContain(`/${ref.name} patched`);
-    const after = await stamp(ref, `${read}{"\\t"}{.spec}{"\\t"}{.metadata.labels}`);
-    expect(after.uid).toBe(before.uid);
-    expect(after.content).toBe(`${value}\t${before.content}`);
-  });
+      expectAllowed(result);
+      expect(result.stdout).toContain(`/${ref.name} patched`);
+      const after = await stamp(ref, `${read}{"\\t"}{.spec}{"\\t"}{.metadata.labels}`);
+      expect(after.uid).toBe(before.uid);
+      expect(after.content).toBe(`${value}\t${before.content}`);
+    },
+  );
 });

@@ -5,24 +5,40 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
 import {
-  configMap, create, expectAllowed, expectChangeDenied, expectDeleteDenied, expectGone, expectUntouched, IMAGE,
-  jsonpath, LOCK_LABEL_JSONPATH, stamp, target, type Ref,
+  configMap,
+  create,
+  expectAllowed,
+  expectChangeDenied,
+  expectDeleteDenied,
+  expectGone,
+  expectUntouched,
+  IMAGE,
+  jsonpath,
+  LOCK_LABEL_JSONPATH,
+  stamp,
+  target,
+  type Ref,
 } from './helpers/immutability.ts';
 
 const HOLD = 'example.com/hold';
 
 describe('a locked object that is being deleted (deletionTimestamp set, held by a finalizer)', () => {
   let ns: string;
-  beforeAll(async () => { ns = await newNamespace('immut-terminating'); });
+  beforeAll(async () => {
+    ns = await newNamespace('immut-terminating');
+  });
 
   /** An unlabelled ConfigMap with a finalizer, deleted (so terminating), then locked as admin. */
   async function terminatingLocked(name: string): Promise<Ref> {
     const ref = { resource: 'configmap', name, namespace: ns };
     await create(configMap(ref, { color: 'blue' }, { locked: false, finalizers: [HOLD] }));
     await kubectlOk(kubectl, ['delete', 'configmap', name, '--wait=false'], { namespace: ns });
-    expectAllowed(await kubectl(['label', 'configmap', name, `${LOCK_LABEL.key}=${LOCK_LABEL.value}`], { namespace: ns }));
-    expect(await jsonpath(ref, `{.metadata.finalizers}{"\\t"}${LOCK_LABEL_JSONPATH}{"\\t"}{.metadata.deletionTimestamp}`))
-      .toMatch(new RegExp(`^\\["${HOLD}"\\]\\t${LOCK_LABEL.value}\\t\\d{4}-`));
+    expectAllowed(
+      await kubectl(['label', 'configmap', name, `${LOCK_LABEL.key}=${LOCK_LABEL.value}`], { namespace: ns }),
+    );
+    expect(
+      await jsonpath(ref, `{.metadata.finalizers}{"\\t"}${LOCK_LABEL_JSONPATH}{"\\t"}{.metadata.deletionTimestamp}`),
+    ).toMatch(new RegExp(`^\\["${HOLD}"\\]\\t${LOCK_LABEL.value}\\t\\d{4}-`));
     return ref;
   }
 
@@ -31,23 +47,39 @@ describe('a locked object that is being deleted (deletionTimestamp set, held by 
     const before = await stamp(ref, '{.data}{"\\t"}{.metadata.finalizers}');
 
     expectChangeDenied(
-      await kubectl(['patch', 'configmap', ref.name, '--type=merge', '-p', '{"data":{"color":"red"}}'], { namespace: ns }),
-      target('ConfigMap', ref), 'data.color (changed)',
+      await kubectl(['patch', 'configmap', ref.name, '--type=merge', '-p', '{"data":{"color":"red"}}'], {
+        namespace: ns,
+      }),
+      target('ConfigMap', ref),
+      'data.color (changed)',
     );
-    const both = [{ op: 'remove', path: '/metadata/finalizers' }, { op: 'replace', path: '/data/color', value: 'red' }];
+    const both = [
+      { op: 'remove', path: '/metadata/finalizers' },
+      { op: 'replace', path: '/data/color', value: 'red' },
+    ];
     expectChangeDenied(
-      await kubectl(['patch', 'configmap', ref.name, '--type=json', '-p', JSON.stringify(both)], { user: 'alice', namespace: ns }),
-      target('ConfigMap', ref), 'data.color (changed)',
+      await kubectl(['patch', 'configmap', ref.name, '--type=json', '-p', JSON.stringify(both)], {
+        user: 'alice',
+        namespace: ns,
+      }),
+      target('ConfigMap', ref),
+      'data.color (changed)',
     );
     // A second delete is still a delete of a locked object.
-    expectDeleteDenied(await kubectl(['delete', 'configmap', ref.name, '--wait=false'], { user: 'alice', namespace: ns }), target('ConfigMap', ref));
+    expectDeleteDenied(
+      await kubectl(['delete', 'configmap', ref.name, '--wait=false'], { user: 'alice', namespace: ns }),
+      target('ConfigMap', ref),
+    );
     await expectUntouched(ref, before, '{.data}{"\\t"}{.metadata.finalizers}');
   });
 
   it('allows removing the finalizer (nothing else changes); the object then disappears', async () => {
     const ref = await terminatingLocked('finalizer-removed');
 
-    const result = await kubectl(['patch', 'configmap', ref.name, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]'], { user: 'alice', namespace: ns });
+    const result = await kubectl(
+      ['patch', 'configmap', ref.name, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]'],
+      { user: 'alice', namespace: ns },
+    );
 
     expectAllowed(result);
     expect(result.stdout).toContain(`configmap/${ref.name} patched`);
@@ -57,7 +89,9 @@ describe('a locked object that is being deleted (deletionTimestamp set, held by 
 
 describe('pods', () => {
   let ns: string;
-  beforeAll(async () => { ns = await newNamespace('immut-pods'); });
+  beforeAll(async () => {
+    ns = await newNamespace('immut-pods');
+  });
 
   /** A Pod made with kubectl run (it stays Pending: there is no scheduler or kubelet). */
   async function run(name: string, locked: boolean): Promise<Ref> {
@@ -66,10 +100,11 @@ describe('pods', () => {
     return { resource: 'pod', name, namespace: ns };
   }
 
-  const evict = (name: string) => kubectl(['create', '--raw', `/api/v1/namespaces/${ns}/pods/${name}/eviction`, '-f', '-'], {
-    user: 'alice',
-    input: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: ns } }),
-  });
+  const evict = (name: string) =>
+    kubectl(['create', '--raw', `/api/v1/namespaces/${ns}/pods/${name}/eviction`, '-f', '-'], {
+      user: 'alice',
+      input: JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: ns } }),
+    });
 
   it('eviction of a locked Pod is denied (evicting deletes); the pod still exists', async () => {
     const ref = await run('locked', true);
@@ -94,7 +129,10 @@ describe('pods', () => {
     const ref = await run('debugged', true);
     const before = await stamp(ref, '{.spec}');
 
-    const result = await kubectl(['debug', 'debugged', `--image=${IMAGE}`, '--container=debugger'], { user: 'alice', namespace: ns });
+    const result = await kubectl(['debug', 'debugged', `--image=${IMAGE}`, '--container=debugger'], {
+      user: 'alice',
+      namespace: ns,
+    });
 
     expectChangeDenied(result, target('Pod', ref), 'spec.ephemeralContainers (added)', 'ephemeralcontainers');
     await expectUntouched(ref, before, '{.spec}');

@@ -38,7 +38,8 @@ describe('smoke: kubectl apply against a locked ConfigMap', () => {
   // old and new objects are the same apart from bookkeeping such as managedFields.
   it('allows an identical server-side reapply, which reaches the webhook', async () => {
     const ns = await newNamespace('smoke');
-    const apply = (value: string) => kubectl(['apply', '--server-side', '-f', '-'], { input: configMap(ns, value, 'smoke-ssa') });
+    const apply = (value: string) =>
+      kubectl(['apply', '--server-side', '-f', '-'], { input: configMap(ns, value, 'smoke-ssa') });
 
     const created = await apply('hello');
     expect(created.code, created.stderr).toBe(0);

@@ -40,7 +40,10 @@ class Relay {
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => { client.destroy(); upstream.destroy(); });
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
       }
       client.pipe(upstream).pipe(client);
     });
@@ -71,7 +74,10 @@ async function status(path: string): Promise<number> {
   }
 }
 
-async function review(name: string): Promise<{ allowed: boolean; status?: { code: number; reason: string; message: string; details?: { retryAfterSeconds?: number } } }> {
+async function review(name: string): Promise<{
+  allowed: boolean;
+  status?: { code: number; reason: string; message: string; details?: { retryAfterSeconds?: number } };
+}> {
   const res = await httpsRequest(`${base}/validate`, { ca, method: 'POST', body: JSON.stringify(loadReview(name)) });
   expect(res.status).toBe(200);
   return (JSON.parse(res.body) as { response: { allowed: boolean } }).response;
@@ -80,7 +86,8 @@ async function review(name: string): Promise<{ allowed: boolean; status?: { code
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms; bulwark log:\n${logTail(bulwark.logFile)}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what} not within ${timeoutMs} ms; bulwark log:\n${logTail(bulwark.logFile)}`);
     await sleep(100);
   }
 }
@@ -97,20 +104,38 @@ beforeAll(async () => {
   bulwark = startProcess({
     name: 'bulwark-unsynced',
     command: nodeBinary(),
-    args: [join(REPO_ROOT, 'bin', 'bulwark.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--cert-dir', join(work, 'tls'),
-      '--kubeconfig', join(work, 'kubeconfig'), '--cluster', 'required', '--log-level', 'info'],
+    args: [
+      join(REPO_ROOT, 'bin', 'bulwark.js'),
+      'serve',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--cert-dir',
+      join(work, 'tls'),
+      '--kubeconfig',
+      join(work, 'kubeconfig'),
+      '--cluster',
+      'required',
+      '--log-level',
+      'info',
+    ],
     cwd: REPO_ROOT,
     logFile: join(work, 'bulwark.log'),
   });
   base = `https://127.0.0.1:${port}`;
-  await until('the generated CA', async () => {
-    try {
-      ca = readFileSync(join(work, 'tls', 'ca.crt'), 'utf8');
-      return (await status('/healthz')) === 200;
-    } catch {
-      return false;
-    }
-  }, 30_000);
+  await until(
+    'the generated CA',
+    async () => {
+      try {
+        ca = readFileSync(join(work, 'tls', 'ca.crt'), 'utf8');
+        return (await status('/healthz')) === 200;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -125,34 +150,62 @@ describe('before the policies are synced (the apiserver is unreachable)', () => 
     expect(await status('/readyz')).toBe(503);
   });
 
-  it.each(['pod-create', 'configmap-create-labelled', 'configmap-apply-identical'])('%s is denied with 503 and the reason', async (name) => {
-    const response = await review(name);
-    expect(response.allowed).toBe(false);
-    expect(response.status?.code).toBe(503);
-    expect(response.status?.reason).toBe('ServiceUnavailable');
-    expect(response.status?.message).toMatch(/^bulwark is starting: policies not yet synced \(pending: .*ImagePolicy.*\); retry/);
-    expect(response.status?.details?.retryAfterSeconds).toBeGreaterThan(0);
-  });
+  it.each(['pod-create', 'configmap-create-labelled', 'configmap-apply-identical'])(
+    '%s is denied with 503 and the reason',
+    async (name) => {
+      const response = await review(name);
+      expect(response.allowed).toBe(false);
+      expect(response.status?.code).toBe(503);
+      expect(response.status?.reason).toBe('ServiceUnavailable');
+      expect(response.status?.message).toMatch(
+        /^bulwark is starting: policies not yet synced \(pending: .*ImagePolicy.*\); retry/,
+      );
+      expect(response.status?.details?.retryAfterSeconds).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('called by the apiserver before it is synced', () => {
   it('a write in a namespace it guards is refused with the reason, not admitted', async () => {
     ns = await newNamespace('unsynced');
-    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: stringify({
-      apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: CONFIGURATION },
-      webhooks: [{
-        name: 'unsynced.bulwark.dev',
-        clientConfig: { url: `${base}/validate`, caBundle: Buffer.from(ca).toString('base64') },
-        rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'], operations: ['CREATE'], scope: 'Namespaced' }],
-        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
-        failurePolicy: 'Fail', sideEffects: 'None', admissionReviewVersions: ['v1'], timeoutSeconds: 10,
-      }],
-    }) });
+    await kubectlOk(kubectl, ['apply', '-f', '-'], {
+      input: stringify({
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingWebhookConfiguration',
+        metadata: { name: CONFIGURATION },
+        webhooks: [
+          {
+            name: 'unsynced.bulwark.dev',
+            clientConfig: { url: `${base}/validate`, caBundle: Buffer.from(ca).toString('base64') },
+            rules: [
+              {
+                apiGroups: [''],
+                apiVersions: ['v1'],
+                resources: ['configmaps'],
+                operations: ['CREATE'],
+                scope: 'Namespaced',
+              },
+            ],
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } },
+            failurePolicy: 'Fail',
+            sideEffects: 'None',
+            admissionReviewVersions: ['v1'],
+            timeoutSeconds: 10,
+          },
+        ],
+      }),
+    });
     // Until the apiserver has loaded the configuration, the create goes through: retry with new names.
     let n = 0;
-    const r = await retryUntil(() => kubectl(['create', 'configmap', `c${++n}`, '-n', ns], { user: 'alice' }), (result) => result.code !== 0);
+    const r = await retryUntil(
+      () => kubectl(['create', 'configmap', `c${++n}`, '-n', ns], { user: 'alice' }),
+      (result) => result.code !== 0,
+    );
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('admission webhook "unsynced.bulwark.dev" denied the request: bulwark is starting: policies not yet synced (pending:');
+    expect(r.stderr).toContain(
+      'admission webhook "unsynced.bulwark.dev" denied the request: bulwark is starting: policies not yet ' +
+        'synced (pending:',
+    );
   });
 });
 

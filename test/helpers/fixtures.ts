@@ -16,5 +16,8 @@ export function loadReview(name: string): AdmissionReviewRequest {
 }
 
 export function reviewNames(): string[] {
-  return readdirSync(REVIEWS_DIR).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
+  return readdirSync(REVIEWS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.replace(/\.json$/, ''))
+    .sort();
 }

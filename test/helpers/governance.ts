@@ -11,7 +11,11 @@ export const ALICE = { username: 'alice', groups: ['dev', 'approvers', 'system:a
 const PLURALS: Record<string, string> = { ImmutabilityPolicy: 'immutabilitypolicies', ImagePolicy: 'imagepolicies' };
 
 /** A CREATE (no old object), UPDATE or DELETE (no new object) of a bulwark.dev policy. */
-export function policyWrite(operation: Exclude<Operation, 'CONNECT'>, objects: { oldObject?: KubeObject; object?: KubeObject }, user = ADMIN): AdmissionReviewRequest {
+export function policyWrite(
+  operation: Exclude<Operation, 'CONNECT'>,
+  objects: { oldObject?: KubeObject; object?: KubeObject },
+  user = ADMIN,
+): AdmissionReviewRequest {
   const any = (objects.object ?? objects.oldObject)!;
   const kind = String(any.kind);
   return variant('configmap-create-labelled', (r) => {
@@ -29,11 +33,25 @@ export function policyWrite(operation: Exclude<Operation, 'CONNECT'>, objects: {
 }
 
 export function namespaceObject(name: string, labels: Record<string, string>): KubeObject {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, uid: `uid-ns-${name}`, labels: { 'kubernetes.io/metadata.name': name, ...labels } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, uid: `uid-ns-${name}`, labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+    spec: { finalizers: ['kubernetes'] },
+    status: { phase: 'Active' },
+  };
 }
 
-/** `kubectl label namespace` as the apiserver sends it: an UPDATE of the Namespace, whose request namespace is its own name. */
-export function namespaceRelabel(name: string, before: Record<string, string>, after: Record<string, string>, user = ALICE): AdmissionReviewRequest {
+/**
+ * `kubectl label namespace` as the apiserver sends it: an UPDATE of the Namespace, whose request namespace is its own
+ * name.
+ */
+export function namespaceRelabel(
+  name: string,
+  before: Record<string, string>,
+  after: Record<string, string>,
+  user = ALICE,
+): AdmissionReviewRequest {
   return variant('configmap-create-labelled', (r) => {
     r.request.kind = { group: '', version: 'v1', kind: 'Namespace' };
     r.request.resource = { group: '', version: 'v1', resource: 'namespaces' };
@@ -48,10 +66,25 @@ export function namespaceRelabel(name: string, before: Record<string, string>, a
   });
 }
 
-export function lockedObject(kind: string, namespace: string | undefined, name: string, labels: Record<string, string> = {}, group = ''): LockedObject {
-  return { group, kind, ...(namespace ? { namespace } : {}), name, labels: { 'bulwark.dev/immutable': 'true', ...labels } };
+export function lockedObject(
+  kind: string,
+  namespace: string | undefined,
+  name: string,
+  labels: Record<string, string> = {},
+  group = '',
+): LockedObject {
+  return {
+    group,
+    kind,
+    ...(namespace ? { namespace } : {}),
+    name,
+    labels: { 'bulwark.dev/immutable': 'true', ...labels },
+  };
 }
 
-export function exposed(objects: LockedObject[], namespaceLabels: Record<string, Record<string, string>> = {}): ExposedObjects {
+export function exposed(
+  objects: LockedObject[],
+  namespaceLabels: Record<string, Record<string, string>> = {},
+): ExposedObjects {
   return { status: 'listed', objects, namespaceLabels: new Map(Object.entries(namespaceLabels)) };
 }

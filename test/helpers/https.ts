@@ -25,28 +25,32 @@ export interface HttpsOptions {
 
 export function httpsRequest(url: string, options: HttpsOptions): Promise<HttpsResult> {
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: options.method ?? 'GET',
-      ca: options.ca,
-      headers: { 'content-type': 'application/json', ...options.headers },
-      agent: options.agent ?? false,
-      ...(options.servername ? { servername: options.servername } : {}),
-      ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
-      ...(options.minVersion ? { minVersion: options.minVersion } : {}),
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const socket = res.socket as import('node:tls').TLSSocket;
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-          peerFingerprint: socket.getPeerCertificate?.()?.fingerprint256 ?? '',
+    const req = request(
+      url,
+      {
+        method: options.method ?? 'GET',
+        ca: options.ca,
+        headers: { 'content-type': 'application/json', ...options.headers },
+        agent: options.agent ?? false,
+        ...(options.servername ? { servername: options.servername } : {}),
+        ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
+        ...(options.minVersion ? { minVersion: options.minVersion } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const socket = res.socket as import('node:tls').TLSSocket;
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            peerFingerprint: socket.getPeerCertificate?.()?.fingerprint256 ?? '',
+          });
         });
-      });
-      res.on('error', reject);
-    });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });

@@ -65,12 +65,19 @@ export function leaves(doc: OpenApiDocument, root: string): Leaf[] {
       visit(schemas[ref], path, name, new Set([...seen, ref]));
       return;
     }
-    if (schema.type === 'array' && schema.items) return visit(schema.items, `${path}[]`, name, seen);
-    if (schema.properties) {
-      for (const [key, value] of Object.entries(schema.properties)) visit(value, path === '' ? key : `${path}.${key}`, key, seen);
+    if (schema.type === 'array' && schema.items) {
+      visit(schema.items, `${path}[]`, name, seen);
       return;
     }
-    if (typeof schema.additionalProperties === 'object') return visit(schema.additionalProperties, `${path}{}`, name, seen);
+    if (schema.properties) {
+      for (const [key, value] of Object.entries(schema.properties))
+        visit(value, path === '' ? key : `${path}.${key}`, key, seen);
+      return;
+    }
+    if (typeof schema.additionalProperties === 'object') {
+      visit(schema.additionalProperties, `${path}{}`, name, seen);
+      return;
+    }
     found.push({ path, name, schema });
   };
   if (schemas[root]) visit(schemas[root], '', '', new Set([root]));
@@ -79,13 +86,18 @@ export function leaves(doc: OpenApiDocument, root: string): Leaf[] {
 
 export function looksImageBearing(leaf: Leaf): boolean {
   if (leaf.schema.type !== 'string' || leaf.schema.enum) return false;
-  return /image|reference|artifact/i.test(leaf.name)
-    || /\b(image|artifact) (name|reference)\b|containers\[\*\]\.image/i.test(leaf.schema.description ?? '');
+  return (
+    /image|reference|artifact/i.test(leaf.name) ||
+    /\b(image|artifact) (name|reference)\b|containers\[\*\]\.image/i.test(leaf.schema.description ?? '')
+  );
 }
 
 /** PodSpec fields that look image-bearing, as paths relative to the PodSpec. */
 export function imageBearingFields(doc: OpenApiDocument): string[] {
-  return leaves(doc, POD_SPEC).filter(looksImageBearing).map((l) => l.path).sort();
+  return leaves(doc, POD_SPEC)
+    .filter(looksImageBearing)
+    .map((l) => l.path)
+    .sort();
 }
 
 /** Kinds (`group/Kind`) whose schema reaches a PodSpec, with the property path to it. */
@@ -123,7 +135,11 @@ export function trimForPodSpec(doc: OpenApiDocument, options: { podSpecFields: b
   const schemas = doc.components?.schemas ?? {};
   const holders = [...podSpecHolders([doc]).keys()];
   const roots = Object.entries(schemas)
-    .filter(([name, s]) => !name.endsWith('List') && s['x-kubernetes-group-version-kind']?.some((g) => holders.includes(`${g.group}/${g.kind}`)))
+    .filter(
+      ([name, s]) =>
+        !name.endsWith('List') &&
+        s['x-kubernetes-group-version-kind']?.some((g) => holders.includes(`${g.group}/${g.kind}`)),
+    )
     .map(([name]) => name);
   const keep = new Set<string>();
   const strip = (schema: Schema): Schema => {
@@ -149,9 +165,11 @@ export function trimForPodSpec(doc: OpenApiDocument, options: { podSpecFields: b
     if (schema.items) out.items = copy(schema.items);
     if (typeof schema.additionalProperties === 'object') out.additionalProperties = copy(schema.additionalProperties);
     if (schema.allOf) out.allOf = schema.allOf.map(copy);
-    if (schema.properties) out.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, copy(v)]));
+    if (schema.properties)
+      out.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, copy(v)]));
     return out;
   };
-  const trimmed = (name: string): Schema => (name === POD_SPEC && !options.podSpecFields ? { type: 'object' } : copy(schemas[name]!));
+  const trimmed = (name: string): Schema =>
+    name === POD_SPEC && !options.podSpecFields ? { type: 'object' } : copy(schemas[name]!);
   return { components: { schemas: Object.fromEntries([...keep].sort().map((name) => [name, trimmed(name)])) } };
 }

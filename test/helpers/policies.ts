@@ -9,20 +9,38 @@ export const VALID_POLICIES_DIR = join(FIXTURES_DIR, 'policies', 'valid');
 export const P256_PUBLIC_KEY = readFileSync(join(FIXTURES_DIR, 'keys', 'cosign-p256.pub'), 'utf8');
 
 export function examplePolicies(): Record<string, Record<string, unknown>> {
-  const docs = parseAllDocuments(readFileSync(join(VALID_POLICIES_DIR, 'policies.yaml'), 'utf8')).map((d) => d.toJS() as Record<string, unknown>);
-  return Object.fromEntries(docs.map((d, i) => {
-    const meta = d.metadata as Record<string, unknown>;
-    meta.uid = `uid-${i}`;
-    meta.resourceVersion = '1';
-    meta.generation = 1;
-    return [String(meta.name), d];
-  }));
+  const docs = parseAllDocuments(readFileSync(join(VALID_POLICIES_DIR, 'policies.yaml'), 'utf8')).map(
+    (d) => d.toJS() as Record<string, unknown>,
+  );
+  return Object.fromEntries(
+    docs.map((d, i) => {
+      const meta = d.metadata as Record<string, unknown>;
+      meta.uid = `uid-${i}`;
+      meta.resourceVersion = '1';
+      meta.generation = 1;
+      return [String(meta.name), d];
+    }),
+  );
 }
 
-export function immutabilityPolicy(name: string, spec: Record<string, unknown>, meta: Record<string, unknown> = {}): Record<string, unknown> {
-  return { apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImmutabilityPolicy', metadata: { name, uid: `uid-${name}`, resourceVersion: '1', generation: 1, ...meta }, spec };
+export function immutabilityPolicy(
+  name: string,
+  spec: Record<string, unknown>,
+  meta: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    apiVersion: 'bulwark.dev/v1alpha1',
+    kind: 'ImmutabilityPolicy',
+    metadata: { name, uid: `uid-${name}`, resourceVersion: '1', generation: 1, ...meta },
+    spec,
+  };
 }
 
 export function imagePolicy(name: string, spec: Record<string, unknown>): Record<string, unknown> {
-  return { apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name, uid: `uid-${name}`, resourceVersion: '1', generation: 1 }, spec };
+  return {
+    apiVersion: 'bulwark.dev/v1alpha1',
+    kind: 'ImagePolicy',
+    metadata: { name, uid: `uid-${name}`, resourceVersion: '1', generation: 1 },
+    spec,
+  };
 }

@@ -6,7 +6,11 @@ import { variant } from './reviews.ts';
 export const CREATED_AT = '2026-11-25T10:00:00Z';
 export const CREATED_MS = Date.parse(CREATED_AT);
 
-export function unlockRequest(name: string, spec: Record<string, unknown>, approvals: { user: string; groups?: string[] }[] = []): KubeObject {
+export function unlockRequest(
+  name: string,
+  spec: Record<string, unknown>,
+  approvals: { user: string; groups?: string[] }[] = [],
+): KubeObject {
   return {
     apiVersion: 'bulwark.dev/v1alpha1',
     kind: 'UnlockRequest',
@@ -24,7 +28,10 @@ export function unlockRequest(name: string, spec: Record<string, unknown>, appro
 }
 
 /** The captured CREATE of a ConfigMap by alice, turned into a CREATE or UPDATE of an UnlockRequest. */
-export function unlockReview(object: KubeObject, options: { oldObject?: KubeObject; user?: string; groups?: string[] } = {}): AdmissionReviewRequest {
+export function unlockReview(
+  object: KubeObject,
+  options: { oldObject?: KubeObject; user?: string; groups?: string[] } = {},
+): AdmissionReviewRequest {
   return variant('configmap-create-labelled', (r) => {
     r.request.kind = { group: 'bulwark.dev', version: 'v1alpha1', kind: 'UnlockRequest' };
     r.request.resource = { group: 'bulwark.dev', version: 'v1alpha1', resource: 'unlockrequests' };
@@ -35,6 +42,9 @@ export function unlockReview(object: KubeObject, options: { oldObject?: KubeObje
     r.request.operation = options.oldObject ? 'UPDATE' : 'CREATE';
     r.request.object = object;
     r.request.oldObject = options.oldObject ?? null;
-    r.request.userInfo = { username: options.user ?? 'alice', groups: options.groups ?? ['dev', 'approvers', 'system:authenticated'] };
+    r.request.userInfo = {
+      username: options.user ?? 'alice',
+      groups: options.groups ?? ['dev', 'approvers', 'system:authenticated'],
+    };
   });
 }

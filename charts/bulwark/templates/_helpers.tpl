@@ -113,3 +113,24 @@ timeoutSeconds: {{ $root.Values.webhook.timeoutSeconds }}
 namespaceSelector:
   {{- include "bulwark.namespaceSelector" $root | nindent 2 }}
 {{- end -}}
+
+{{/*
+Bulwark's admins, from policyAdmins: they alone write policies (Bulwark checks that) and,
+with selfProtection, change Bulwark's installation (the ValidatingAdmissionPolicy checks
+that). Users as a JSON list, service accounts by their usernames.
+*/}}
+{{- define "bulwark.policyAdminUsers" -}}
+{{- $users := .Values.policyAdmins.users -}}
+{{- range .Values.policyAdmins.serviceAccounts -}}
+{{- $users = append $users (printf "system:serviceaccount:%s:%s" .namespace .name) -}}
+{{- end -}}
+{{- $users | toJson -}}
+{{- end -}}
+
+{{/* The admins as Bulwark names them in denials: "group system:masters, user jane". */}}
+{{- define "bulwark.policyAdminsText" -}}
+{{- $parts := list -}}
+{{- range .Values.policyAdmins.groups }}{{ $parts = append $parts (printf "group %s" .) }}{{ end -}}
+{{- range (include "bulwark.policyAdminUsers" . | fromJsonArray) }}{{ $parts = append $parts (printf "user %s" .) }}{{ end -}}
+{{- if $parts }}{{ join ", " $parts }}{{ else }}nobody is configured{{ end -}}
+{{- end -}}

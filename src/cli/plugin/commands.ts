@@ -7,9 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { resourcePath } from '../../cluster/discovery.ts';
 import { BaseError } from '../../errors.ts';
-import { DEFAULT_LOCK_LABEL } from '../../policy/builtin.ts';
+import type { LockLabel } from '../../policy/compiled.ts';
 import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
-import { compileUnlock, type CompiledUnlock, type UnlockOperation } from '../../rules/unlock/compile.ts';
+import type { CompiledUnlock, UnlockOperation } from '../../policy/compile-unlock.ts';
+import { createPolicyCompiler } from '../../policy/compiler.ts';
 import { apiMessage, TIMEOUT_MS, type Session } from './session.ts';
 import { describeTarget, resolveTarget } from './target.ts';
 
@@ -21,12 +22,20 @@ function fail(message: string): never {
   throw new BaseError('CLI_USAGE', message);
 }
 
-export async function lock(session: Session, typed: string, print: Print, label = DEFAULT_LOCK_LABEL): Promise<void> {
+/** Labels the object with `label`, the lock label Bulwark reads (see lock-label.ts). */
+export async function lock(session: Session, typed: string, print: Print, label: LockLabel): Promise<void> {
   const target = await resolveTarget(session, typed);
   const patch = { metadata: { labels: { [label.key]: label.value } } };
-  const res = await session.client.call('PATCH', target.path, { body: JSON.stringify(patch), contentType: 'application/merge-patch+json', timeoutMs: TIMEOUT_MS });
+  const res = await session.client.call('PATCH', target.path, {
+    body: JSON.stringify(patch),
+    contentType: 'application/merge-patch+json',
+    timeoutMs: TIMEOUT_MS,
+  });
   if (res.status !== 200) fail(`cannot lock ${describeTarget(target)}: ${apiMessage(res)}`);
-  print(`${describeTarget(target)} is locked (${label.key}=${label.value}): it can no longer be changed or deleted without an approved UnlockRequest`);
+  print(
+    `${describeTarget(target)} is locked (${label.key}=${label.value}): it can no longer be changed or deleted ` +
+      `without an approved UnlockRequest`,
+  );
 }
 
 export interface UnlockRequestOptions {
@@ -50,20 +59,37 @@ const OPERATIONS: Record<string, UnlockOperation> = { UPDATE: 'UPDATE', DELETE: 
 
 /** `update,unlabel` as typed -> the operations as the CRD spells them. */
 export function parseOperations(typed: readonly string[]): UnlockOperation[] {
-  return typed.map((o) => OPERATIONS[o.trim().toUpperCase()] ?? fail(`--operation ${JSON.stringify(o)} is not one of UPDATE, DELETE, Unlabel`));
+  return typed.map(
+    (o) =>
+      OPERATIONS[o.trim().toUpperCase()] ??
+      fail(`--operation ${JSON.stringify(o)} is not one of UPDATE, DELETE, Unlabel`),
+  );
 }
 
-export async function requestUnlock(session: Session, typed: string, options: UnlockRequestOptions, print: Print): Promise<string> {
+export async function requestUnlock(
+  session: Session,
+  typed: string,
+  options: UnlockRequestOptions,
+  print: Print,
+): Promise<string> {
   const operations = parseOperations(options.operations);
   const target = await resolveTarget(session, typed);
   const me = await session.whoami();
-  const name = `unlock-${target.name}-${randomBytes(3).toString('hex')}`.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 253);
+  const name = `unlock-${target.name}-${randomBytes(3).toString('hex')}`
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, '-')
+    .slice(0, 253);
   const body = {
     apiVersion: POLICY_API_VERSION,
     kind: 'UnlockRequest',
     metadata: { name },
     spec: {
-      target: { apiVersion: target.apiVersion, kind: target.resource.kind, ...(target.namespace ? { namespace: target.namespace } : {}), name: target.name },
+      target: {
+        apiVersion: target.apiVersion,
+        kind: target.resource.kind,
+        ...(target.namespace ? { namespace: target.namespace } : {}),
+        name: target.name,
+      },
       operations,
       reason: options.reason,
       duration: options.duration,
@@ -73,11 +99,20 @@ export async function requestUnlock(session: Session, typed: string, options: Un
   };
   const res = await session.client.call('POST', UNLOCKS_PATH, { body: JSON.stringify(body), timeoutMs: TIMEOUT_MS });
   if (res.status !== 201 && res.status !== 200) fail(`cannot request the unlock: ${apiMessage(res)}`);
-  print(`unlockrequest/${name} created for ${describeTarget(target)} (${body.spec.operations.join(', ')}, ${options.duration}); ask approvers to run: kubectl bulwark unlock approve ${name}`);
+  print(
+    `unlockrequest/${name} created ` +
+      `for ${describeTarget(target)} (${body.spec.operations.join(', ')}, ${options.duration}); ask approvers ` +
+      `to run: kubectl bulwark unlock approve ${name}`,
+  );
   return name;
 }
 
-export async function approveUnlock(session: Session, name: string, comment: string | undefined, print: Print): Promise<void> {
+export async function approveUnlock(
+  session: Session,
+  name: string,
+  comment: string | undefined,
+  print: Print,
+): Promise<void> {
   const me = await session.whoami();
   const path = `${UNLOCKS_PATH}/${encodeURIComponent(name)}`;
   const current = await session.client.call('GET', path, { timeoutMs: TIMEOUT_MS });
@@ -85,7 +120,12 @@ export async function approveUnlock(session: Session, name: string, comment: str
   const object = current.body as { spec: { approvals?: unknown[] } };
   // The groups the API server reports for us: Bulwark checks them, and an approval counts
   // only while they satisfy the approver groups of the policies in force.
-  const approval = { user: me.username, groups: me.groups, time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), ...(comment ? { comment } : {}) };
+  const approval = {
+    user: me.username,
+    groups: me.groups,
+    time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    ...(comment ? { comment } : {}),
+  };
   object.spec.approvals = [...(object.spec.approvals ?? []), approval];
   // PUT with the resourceVersion we read: a concurrent approval makes this fail cleanly instead of losing one.
   const res = await session.client.call('PUT', path, { body: JSON.stringify(object), timeoutMs: TIMEOUT_MS });
@@ -98,47 +138,75 @@ function state(u: CompiledUnlock, now: number): string {
   return `${u.approvers.length} approval(s), expires ${new Date(u.expiresAtMs).toISOString()}`;
 }
 
-export async function status(session: Session, allNamespaces: boolean, print: Print, label = DEFAULT_LOCK_LABEL): Promise<void> {
+export async function status(session: Session, allNamespaces: boolean, print: Print, label: LockLabel): Promise<void> {
   const selector = encodeURIComponent(`${label.key}=${label.value}`);
-  const resources = (await session.discovery.resources()).filter((r) => r.verbs.includes("list"));
+  const resources = (await session.discovery.resources()).filter((r) => r.verbs.includes('list'));
   const locked: string[] = [];
-  await Promise.all(resources.map(async (r) => {
-    const namespace = r.namespaced && !allNamespaces ? session.namespace : undefined;
-    const res = await session.client.call('GET', `${resourcePath(r, namespace)}?labelSelector=${selector}`, { timeoutMs: TIMEOUT_MS });
-    if (res.status !== 200) return;
-    for (const o of (res.body as { items?: { metadata?: { name?: string; namespace?: string } }[] }).items ?? []) {
-      locked.push(`${r.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? ''}`);
-    }
-  }));
-  print(`Locked (${label.key}=${label.value})${allNamespaces ? '' : ` in namespace ${session.namespace} and cluster-wide`}:`);
+  await Promise.all(
+    resources.map(async (r) => {
+      const namespace = r.namespaced && !allNamespaces ? session.namespace : undefined;
+      const res = await session.client.call('GET', `${resourcePath(r, namespace)}?labelSelector=${selector}`, {
+        timeoutMs: TIMEOUT_MS,
+      });
+      if (res.status !== 200) return;
+      for (const o of (res.body as { items?: { metadata?: { name?: string; namespace?: string } }[] }).items ?? []) {
+        locked.push(`${r.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? ''}`);
+      }
+    }),
+  );
+  const where = allNamespaces ? '' : ` in namespace ${session.namespace} and cluster-wide`;
+  print(`Locked (${label.key}=${label.value})${where}:`);
   for (const line of locked.sort()) print(`  ${line}`);
   if (locked.length === 0) print('  (none)');
   const res = await session.client.call('GET', UNLOCKS_PATH, { timeoutMs: TIMEOUT_MS });
   const now = Date.now();
-  const unlocks = res.status === 200 ? ((res.body as { items?: unknown[] }).items ?? []).map((o) => compileUnlock(o)).flatMap((c) => (c.ok ? [c.unlock] : [])) : [];
+  const compiler = createPolicyCompiler();
+  const unlocks =
+    res.status === 200
+      ? ((res.body as { items?: unknown[] }).items ?? [])
+          .map((o) => compiler.unlock(o))
+          .flatMap((c) => (c.ok ? [c.unlock] : []))
+      : [];
   print('UnlockRequests:');
   for (const u of unlocks) {
-    print(`  ${u.name}: ${u.target.kind} ${u.target.namespace ? `${u.target.namespace}/` : ''}${u.target.name} [${[...u.operations].join(', ')}] by ${u.requester}; ${state(u, now)}${u.approvers.length ? ` (approved by ${u.approvers.join(', ')})` : ''}`);
+    const target = `${u.target.kind} ${u.target.namespace ? `${u.target.namespace}/` : ''}${u.target.name}`;
+    const approved = u.approvers.length ? ` (approved by ${u.approvers.join(', ')})` : '';
+    print(`  ${u.name}: ${target} [${[...u.operations].join(', ')}] by ${u.requester}; ${state(u, now)}${approved}`);
   }
   if (unlocks.length === 0) print('  (none)');
 }
 
 /** Server-side dry-run apply of each object in a file: what Bulwark would say, without changing anything. */
 export async function why(session: Session, file: string, print: Print): Promise<boolean> {
-  const text = file === '-' ? await new Promise<string>((resolve) => {
-    const chunks: Buffer[] = [];
-    process.stdin.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-  }) : await readFile(file, 'utf8');
+  const text =
+    file === '-'
+      ? await new Promise<string>((resolve) => {
+          const chunks: Buffer[] = [];
+          process.stdin
+            .on('data', (c: Buffer) => chunks.push(c))
+            .on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        })
+      : await readFile(file, 'utf8');
   let allAllowed = true;
   for (const doc of parseAllDocuments(text)) {
-    const object = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } } | null;
+    const object = doc.toJS() as {
+      apiVersion?: string;
+      kind?: string;
+      metadata?: { name?: string; namespace?: string };
+    } | null;
     if (!object?.kind || !object.apiVersion || !object.metadata?.name) continue;
     const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0]! : '';
     const resource = await session.discovery.find(group, object.kind);
     if (!resource) fail(`the server has no ${object.kind} in ${object.apiVersion}`);
     const namespace = resource.namespaced ? (object.metadata.namespace ?? session.namespace) : undefined;
-    const path = `${resourcePath(resource, namespace, object.metadata.name)}?dryRun=All&fieldManager=kubectl-bulwark-why&force=true`;
-    const res = await session.client.call('PATCH', path, { body: JSON.stringify(object), contentType: 'application/apply-patch+yaml', timeoutMs: TIMEOUT_MS });
+    const path =
+      `${resourcePath(resource, namespace, object.metadata.name)}?dryRun=All&f` +
+      `ieldManager=kubectl-bulwark-why&force=true`;
+    const res = await session.client.call('PATCH', path, {
+      body: JSON.stringify(object),
+      contentType: 'application/apply-patch+yaml',
+      timeoutMs: TIMEOUT_MS,
+    });
     const what = `${object.kind} ${namespace ? `${namespace}/` : ''}${object.metadata.name}`;
     if (res.status === 200 || res.status === 201) print(`${what}: this change would be allowed`);
     else {

@@ -10,7 +10,13 @@ export async function plugin(argv: readonly string[]): Promise<number> {
     .description('lock objects, request and approve unlocks, see what is locked and why a change is refused')
     .showHelpAfterError()
     .exitOverride();
-  registerPluginCommands(program, (line) => process.stdout.write(`${line}\n`), (code) => { exitCode = code; });
+  registerPluginCommands(
+    program,
+    (line) => process.stdout.write(`${line}\n`),
+    (code) => {
+      exitCode = code;
+    },
+  );
   try {
     await program.parseAsync([...argv]);
   } catch (err) {

@@ -3,43 +3,105 @@
 
 import { Option, type Command } from 'commander';
 import { approveUnlock, lock, requestUnlock, status, why, type Print } from './commands.ts';
+import { resolveLockLabel, type LockLabelFlags } from './lock-label.ts';
 import { openSession, type KubeOptions } from './session.ts';
 
 function kubeOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--kubeconfig <file>', 'kubeconfig file (default $KUBECONFIG or ~/.kube/config)'))
     .addOption(new Option('--context <name>', 'kubeconfig context'))
-    .addOption(new Option('-n, --namespace <ns>', 'namespace (default: the context\'s)'));
+    .addOption(new Option('-n, --namespace <ns>', "namespace (default: the context's)"));
 }
 
-const session = (o: KubeOptions) => openSession({
-  ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
-  ...(o.context ? { context: o.context } : {}),
-  ...(o.namespace ? { namespace: o.namespace } : {}),
-});
+/** The lock label, when the cluster's is not the one wanted (see lock-label.ts). */
+function labelOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--label-key <key>',
+        "the lock label's key (default: what Bulwark's webhook configuration selects on, else bulwark.dev/immutable)",
+      ).env('BULWARK_LABEL_KEY'),
+    )
+    .addOption(
+      new Option('--label-value <value>', "the lock label's value (default: likewise, else true)").env(
+        'BULWARK_LABEL_VALUE',
+      ),
+    );
+}
 
-export function registerPluginCommands(program: Command, print: Print, setExitCode: (code: number) => void): void {
-  kubeOptions(program.command('lock').description('lock an object: label it so that it can no longer be changed or deleted').argument('<kind/name>'))
-    .action(async (target: string, o: KubeOptions) => lock(session(o), target, print));
+const session = (o: KubeOptions) =>
+  openSession({
+    ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
+    ...(o.context ? { context: o.context } : {}),
+    ...(o.namespace ? { namespace: o.namespace } : {}),
+  });
+
+/** `notice` gets what is said besides the result (stderr by default). */
+export function registerPluginCommands(
+  program: Command,
+  print: Print,
+  setExitCode: (code: number) => void,
+  notice: Print = (line) => process.stderr.write(`${line}\n`),
+): void {
+  labelOptions(
+    kubeOptions(
+      program
+        .command('lock')
+        .description('lock an object: label it so that it can no longer be changed or deleted')
+        .argument('<kind/name>'),
+    ),
+  ).action(async (target: string, o: KubeOptions & LockLabelFlags) => {
+    const s = session(o);
+    await lock(s, target, print, await resolveLockLabel(s, o, notice));
+  });
 
   const unlock = program.command('unlock').description('request or approve lifting a lock');
-  kubeOptions(unlock.command('request').description('ask to change or delete a locked object; others must approve').argument('<kind/name>'))
+  kubeOptions(
+    unlock
+      .command('request')
+      .description('ask to change or delete a locked object; others must approve')
+      .argument('<kind/name>'),
+  )
     .requiredOption('--reason <text>', 'why the change is needed (approvers read it)')
     .option('--operation <ops>', 'comma-separated: UPDATE, DELETE, Unlabel (remove or change the lock label)', 'UPDATE')
     .option('--duration <d>', 'how long the unlock lasts once created, e.g. 30m', '30m')
     .option('--patch <json|@file>', 'bind the unlock to exactly this JSON Patch')
-    .action(async (target: string, o: KubeOptions & { reason: string; operation: string; duration: string; patch?: string }) => {
-      await requestUnlock(session(o), target, { operations: o.operation.split(','), reason: o.reason, duration: o.duration, ...(o.patch ? { patch: o.patch } : {}) }, print);
-    });
+    .action(
+      async (
+        target: string,
+        o: KubeOptions & { reason: string; operation: string; duration: string; patch?: string },
+      ) => {
+        await requestUnlock(
+          session(o),
+          target,
+          {
+            operations: o.operation.split(','),
+            reason: o.reason,
+            duration: o.duration,
+            ...(o.patch ? { patch: o.patch } : {}),
+          },
+          print,
+        );
+      },
+    );
   kubeOptions(unlock.command('approve').description('approve an UnlockRequest in your own name').argument('<name>'))
     .option('--comment <text>', 'a note with your approval')
-    .action(async (name: string, o: KubeOptions & { comment?: string }) => approveUnlock(session(o), name, o.comment, print));
+    .action(async (name: string, o: KubeOptions & { comment?: string }) =>
+      approveUnlock(session(o), name, o.comment, print),
+    );
 
-  kubeOptions(program.command('status').description('what is locked, and pending and active unlocks'))
+  labelOptions(kubeOptions(program.command('status').description('what is locked, and pending and active unlocks')))
     .option('-A, --all-namespaces', 'locked objects in every namespace')
-    .action(async (o: KubeOptions & { allNamespaces?: boolean }) => status(session(o), Boolean(o.allNamespaces), print));
+    .action(async (o: KubeOptions & LockLabelFlags & { allNamespaces?: boolean }) => {
+      const s = session(o);
+      await status(s, Boolean(o.allNamespaces), print, await resolveLockLabel(s, o, notice));
+    });
 
-  kubeOptions(program.command('why').description('would applying this manifest be allowed? (server-side dry run, nothing changes)'))
+  kubeOptions(
+    program
+      .command('why')
+      .description('would applying this manifest be allowed? (server-side dry run, nothing changes)'),
+  )
     .requiredOption('-f, --filename <file>', 'manifest file, or - for standard input')
     .action(async (o: KubeOptions & { filename: string }) => {
       if (!(await why(session(o), o.filename, print))) setExitCode(1);

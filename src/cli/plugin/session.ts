@@ -28,7 +28,8 @@ export function openSession(options: KubeOptions): Session {
   if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
   else kc.loadFromDefault();
   if (options.context) kc.setCurrentContext(options.context);
-  if (!kc.getCurrentCluster()) throw new BaseError('CLI_USAGE', 'no cluster in the kubeconfig (use --kubeconfig or $KUBECONFIG)');
+  if (!kc.getCurrentCluster())
+    throw new BaseError('CLI_USAGE', 'no cluster in the kubeconfig (use --kubeconfig or $KUBECONFIG)');
   const client = createKubeReader(kc);
   const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
   return {
@@ -37,9 +38,14 @@ export function openSession(options: KubeOptions): Session {
     namespace: options.namespace ?? contextNamespace ?? 'default',
     async whoami() {
       const review = { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' };
-      const res = await client.call('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', { body: JSON.stringify(review), timeoutMs: TIMEOUT_MS });
-      const info = (res.body as { status?: { userInfo?: { username?: string; groups?: string[] } } } | undefined)?.status?.userInfo;
-      if (res.status !== 201 && res.status !== 200) throw new BaseError('CLI_USAGE', `cannot ask the API server who you are: HTTP ${res.status}`);
+      const res = await client.call('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+        body: JSON.stringify(review),
+        timeoutMs: TIMEOUT_MS,
+      });
+      const info = (res.body as { status?: { userInfo?: { username?: string; groups?: string[] } } } | undefined)
+        ?.status?.userInfo;
+      if (res.status !== 201 && res.status !== 200)
+        throw new BaseError('CLI_USAGE', `cannot ask the API server who you are: HTTP ${res.status}`);
       if (!info?.username) throw new BaseError('CLI_USAGE', 'the API server did not say who you are');
       return { username: info.username, groups: info.groups ?? [] };
     },

@@ -15,7 +15,11 @@ export interface ResolvedTarget {
 
 export async function resolveTarget(session: Session, typed: string): Promise<ResolvedTarget> {
   const slash = typed.indexOf('/');
-  if (slash <= 0 || slash === typed.length - 1) throw new BaseError('CLI_USAGE', `expected KIND/NAME (for example configmap/app-config), got ${JSON.stringify(typed)}`);
+  if (slash <= 0 || slash === typed.length - 1)
+    throw new BaseError(
+      'CLI_USAGE',
+      `expected KIND/NAME (for example configmap/app-config), got ${JSON.stringify(typed)}`,
+    );
   const kind = typed.slice(0, slash);
   const name = typed.slice(slash + 1);
   const resource = await session.discovery.resolve(kind);

@@ -9,7 +9,7 @@ import type { RequestFacts } from '../../decision/facts.ts';
 import { deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
-import type { UnlockTarget } from '../unlock/compile.ts';
+import type { UnlockTarget } from '../../policy/compile-unlock.ts';
 import { findUnlock } from '../unlock/match.ts';
 
 /** At most this many exposed objects are named; the rest are counted. */
@@ -37,10 +37,22 @@ const typed = (t: UnlockTarget) => `${t.kind.toLowerCase()}/${t.name}`;
 
 export function requireAgreement(input: AgreementInput): Verdict {
   const { rule, request, snapshot, facts, target, what, exposures } = input;
-  const summary = `${what}: this ${request.operation === 'DELETE' ? 'deletion' : request.operation === 'CREATE' ? 'creation' : 'change'} would loosen the protection of locked objects or verified images (${listExposures(exposures)})`;
-  const unlocks = (facts.unlocks ?? []).filter((u) => u.target.group === target.group && u.target.kind === target.kind && u.target.namespace === target.namespace && u.target.name === target.name);
-  const how = `A change that loosens protection needs an approved UnlockRequest for ${what} (kubectl bulwark unlock request ${typed(target)} --operation ${request.operation === 'DELETE' ? 'DELETE' : 'UPDATE'} --reason ...)`;
-  if (unlocks.length === 0 || facts.now === undefined) return deny(rule, `${summary}. ${how}`, { [`${rule}-loosening`]: listExposures(exposures) });
+  const write = request.operation === 'DELETE' ? 'deletion' : request.operation === 'CREATE' ? 'creation' : 'change';
+  const summary =
+    `${what}: this ${write} would loosen the protection of locked objects or verified images ` +
+    `(${listExposures(exposures)})`;
+  const unlocks = (facts.unlocks ?? []).filter(
+    (u) =>
+      u.target.group === target.group &&
+      u.target.kind === target.kind &&
+      u.target.namespace === target.namespace &&
+      u.target.name === target.name,
+  );
+  const how =
+    `A change that loosens protection needs an approved UnlockRequest for ${what} (kubectl bulwark ` +
+    `unlock request ${typed(target)} --operation ${request.operation === 'DELETE' ? 'DELETE' : 'UPDATE'} --reason ...)`;
+  if (unlocks.length === 0 || facts.now === undefined)
+    return deny(rule, `${summary}. ${how}`, { [`${rule}-loosening`]: listExposures(exposures) });
   const old = request.oldObject ?? undefined;
   const match = findUnlock(unlocks, {
     operation: request.operation === 'DELETE' ? 'DELETE' : 'UPDATE',
@@ -48,12 +60,18 @@ export function requireAgreement(input: AgreementInput): Verdict {
     now: facts.now,
     ...(old && request.object ? { oldObject: old as KubeObject, newObject: request.object } : {}),
   });
-  if (!match.ok) return deny(rule, `${summary}. ${how} (${match.why.join('; ')})`, { [`${rule}-loosening`]: listExposures(exposures) });
+  if (!match.ok)
+    return deny(rule, `${summary}. ${how} (${match.why.join('; ')})`, {
+      [`${rule}-loosening`]: listExposures(exposures),
+    });
   const { unlock, approvers } = match;
   return {
     allowed: true,
     reasons: [],
-    warnings: [`${summary}, and UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${approvers.join(', ')}) allows it until ${new Date(unlock.expiresAtMs).toISOString()}`],
+    warnings: [
+      `${summary}, and UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved ` +
+        `by ${approvers.join(', ')}) allows it until ${new Date(unlock.expiresAtMs).toISOString()}`,
+    ],
     auditAnnotations: {
       [`${rule}-loosening`]: listExposures(exposures),
       'unlock-request': unlock.name,

@@ -17,7 +17,7 @@ import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { imageSetLoosenings } from '../../policy/image-strictness.ts';
 import type { Labels } from '../../policy/selector.ts';
 import { immutabilityLoosenings } from '../../policy/strictness.ts';
-import { applicablePolicies } from '../immutability/evaluate.ts';
+import { applicablePolicies } from '../immutability/governing.ts';
 import { requireAgreement } from './agreement.ts';
 
 export const RULE = 'namespace-labels';
@@ -26,17 +26,28 @@ export const RULE = 'namespace-labels';
 const SUBRESOURCES_WITH_METADATA = new Set([undefined, 'status', 'finalize']);
 
 export function isNamespaceRelabel(request: AdmissionRequest): boolean {
-  if (request.kind.group !== '' || request.kind.kind !== 'Namespace' || request.operation !== 'UPDATE' || !SUBRESOURCES_WITH_METADATA.has(request.subResource)) return false;
+  if (
+    request.kind.group !== '' ||
+    request.kind.kind !== 'Namespace' ||
+    request.operation !== 'UPDATE' ||
+    !SUBRESOURCES_WITH_METADATA.has(request.subResource)
+  )
+    return false;
   const labels = (o: AdmissionRequest['object']) => JSON.stringify(Object.entries(o?.metadata?.labels ?? {}).sort());
   return labels(request.object) !== labels(request.oldObject);
 }
 
 function imageExposures(snapshot: PolicySnapshot, namespace: string, before: Labels, after: Labels): string[] {
-  const applying = (labels: Labels) => snapshot.images.filter((p) => p.matchNamespace(namespace, labels) !== 'no-match');
+  const applying = (labels: Labels) =>
+    snapshot.images.filter((p) => p.matchNamespace(namespace, labels) !== 'no-match');
   return imageSetLoosenings(applying(before), applying(after), namespace).map((s) => `images: ${s}`);
 }
 
-export function evaluateNamespaceLabels(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
+export function evaluateNamespaceLabels(
+  request: AdmissionRequest,
+  snapshot: PolicySnapshot,
+  facts: RequestFacts,
+): Verdict {
   if (!isNamespaceRelabel(request)) return allow(RULE, 'skip');
   const name = request.name ?? request.oldObject?.metadata?.name ?? '';
   const before: Labels = request.oldObject?.metadata?.labels ?? {};
@@ -44,7 +55,12 @@ export function evaluateNamespaceLabels(request: AdmissionRequest, snapshot: Pol
   const exposures = imageExposures(snapshot, name, before, after);
   const exposed = facts.exposed;
   if (!exposed || exposed.status === 'unavailable') {
-    return deny(RULE, `Namespace ${name}: cannot tell whether changing its labels loosens the locks of what it holds, so it is denied (fail closed): ${exposed?.status === 'unavailable' ? exposed.reason : 'its locked objects were not looked up'}`);
+    return deny(
+      RULE,
+      `Namespace ${name}: cannot tell whether changing its labels loosens the locks of what it holds, so it is ` +
+        `denied (fail ` +
+        `closed): ${exposed?.status === 'unavailable' ? exposed.reason : 'its locked objects were not looked up'}`,
+    );
   }
   for (const o of exposed.objects) {
     const target = { group: o.group, kind: o.kind, namespace: name, objectLabels: o.labels };
@@ -55,5 +71,13 @@ export function evaluateNamespaceLabels(request: AdmissionRequest, snapshot: Pol
     if (sentences.length > 0) exposures.push(`${o.kind} ${name}/${o.name}: ${sentences.join('; ')}`);
   }
   if (exposures.length === 0) return allow(RULE);
-  return requireAgreement({ rule: RULE, request, snapshot, facts, target: { group: '', kind: 'Namespace', name }, what: `Namespace ${name}`, exposures });
+  return requireAgreement({
+    rule: RULE,
+    request,
+    snapshot,
+    facts,
+    target: { group: '', kind: 'Namespace', name },
+    what: `Namespace ${name}`,
+    exposures,
+  });
 }

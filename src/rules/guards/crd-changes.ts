@@ -21,7 +21,11 @@ const HARMLESS_NAMES = ['shortNames', 'categories', 'singular', 'listKind'];
 const HARMLESS_VERSION_FIELDS = ['additionalPrinterColumns', 'deprecated', 'deprecationWarning'];
 const SCHEMA_DOCS = ['description', 'title', 'example', 'externalDocs'];
 /** Keywords whose value is a schema, or an array or map of schemas. */
-const SUBSCHEMAS = { one: ['items', 'additionalProperties', 'not'], many: ['allOf', 'anyOf', 'oneOf'], map: ['properties', 'patternProperties', 'definitions'] };
+const SUBSCHEMAS = {
+  one: ['items', 'additionalProperties', 'not'],
+  many: ['allOf', 'anyOf', 'oneOf'],
+  map: ['properties', 'patternProperties', 'definitions'],
+};
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -45,7 +49,8 @@ function withoutDocs(schema: unknown): unknown {
     if (SCHEMA_DOCS.includes(key)) continue;
     if (SUBSCHEMAS.one.includes(key)) out[key] = Array.isArray(value) ? value.map(withoutDocs) : withoutDocs(value);
     else if (SUBSCHEMAS.many.includes(key) && Array.isArray(value)) out[key] = value.map(withoutDocs);
-    else if (SUBSCHEMAS.map.includes(key) && isObject(value)) out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutDocs(v)]));
+    else if (SUBSCHEMAS.map.includes(key) && isObject(value))
+      out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutDocs(v)]));
     else out[key] = value;
   }
   return out;
@@ -64,20 +69,27 @@ function readingParts(crd: KubeObject | null | undefined): { top: Json; versions
   if (isObject(top.names)) top.names = without(top.names, HARMLESS_NAMES);
   const webhook = isObject(top.conversion) && isObject(top.conversion.webhook) ? top.conversion.webhook : undefined;
   if (webhook && isObject(webhook.clientConfig)) {
-    top.conversion = { ...top.conversion as Json, webhook: { ...webhook, clientConfig: without(webhook.clientConfig, ['caBundle']) } };
+    top.conversion = {
+      ...(top.conversion as Json),
+      webhook: { ...webhook, clientConfig: without(webhook.clientConfig, ['caBundle']) },
+    };
   }
   const versions = new Map<string, Json>();
   for (const v of Array.isArray(spec.versions) ? spec.versions : []) {
     if (!isObject(v)) continue;
     const parts = without(v, [...HARMLESS_VERSION_FIELDS, 'name']);
-    if (isObject(parts.schema)) parts.schema = { ...parts.schema, openAPIV3Schema: withoutDocs(parts.schema.openAPIV3Schema) };
+    if (isObject(parts.schema))
+      parts.schema = { ...parts.schema, openAPIV3Schema: withoutDocs(parts.schema.openAPIV3Schema) };
     versions.set(String(v.name), parts);
   }
   return { top, versions };
 }
 
 /** Human paths of the changes that can change how the CRD's objects read; empty when none. */
-export function crdReadingChanges(oldCrd: KubeObject | null | undefined, newCrd: KubeObject | null | undefined): string[] {
+export function crdReadingChanges(
+  oldCrd: KubeObject | null | undefined,
+  newCrd: KubeObject | null | undefined,
+): string[] {
   const before = readingParts(oldCrd);
   const after = readingParts(newCrd);
   const changes: string[] = [];
@@ -85,7 +97,8 @@ export function crdReadingChanges(oldCrd: KubeObject | null | undefined, newCrd:
     const [a, b] = [before.top[key], after.top[key]];
     if (same(a, b)) continue;
     if (key === 'names' && isObject(a) && isObject(b)) {
-      for (const sub of new Set([...Object.keys(a), ...Object.keys(b)])) if (!same(a[sub], b[sub])) changes.push(`spec.names.${sub}`);
+      for (const sub of new Set([...Object.keys(a), ...Object.keys(b)]))
+        if (!same(a[sub], b[sub])) changes.push(`spec.names.${sub}`);
     } else changes.push(`spec.${key}`);
   }
   for (const name of new Set([...before.versions.keys(), ...after.versions.keys()])) {
@@ -94,16 +107,25 @@ export function crdReadingChanges(oldCrd: KubeObject | null | undefined, newCrd:
       changes.push(`spec.versions[${name}] (${a ? 'removed' : 'added'})`);
       continue;
     }
-    for (const field of new Set([...Object.keys(a), ...Object.keys(b)])) if (!same(a[field], b[field])) changes.push(`spec.versions[${name}].${field}`);
+    for (const field of new Set([...Object.keys(a), ...Object.keys(b)]))
+      if (!same(a[field], b[field])) changes.push(`spec.versions[${name}].${field}`);
   }
   return changes;
 }
 
 export function isCrdRequest(request: AdmissionRequest): boolean {
-  return request.kind.group === 'apiextensions.k8s.io' && request.kind.kind === 'CustomResourceDefinition' && request.subResource === undefined;
+  return (
+    request.kind.group === 'apiextensions.k8s.io' &&
+    request.kind.kind === 'CustomResourceDefinition' &&
+    request.subResource === undefined
+  );
 }
 
 /** An UPDATE of a CRD (not of its status) that can change how its objects read. */
 export function isGuardedCrdUpdate(request: AdmissionRequest): boolean {
-  return request.operation === 'UPDATE' && isCrdRequest(request) && crdReadingChanges(request.oldObject, request.object).length > 0;
+  return (
+    request.operation === 'UPDATE' &&
+    isCrdRequest(request) &&
+    crdReadingChanges(request.oldObject, request.object).length > 0
+  );
 }

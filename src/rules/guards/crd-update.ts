@@ -10,49 +10,43 @@ import type { AdmissionRequest } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
 import { allow, deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
-import { approvalRulesFor } from '../unlock/approval-rules.ts';
-import { findUnlock, type UnlockMatch } from '../unlock/match.ts';
 import { crdReadingChanges } from './crd-changes.ts';
+import { unlockedVerdict, unlockForUpdate } from './guard-unlock.ts';
 
 const CRD_GROUP = 'apiextensions.k8s.io';
 const CRD_KIND = 'CustomResourceDefinition';
 const SHOWN_CHANGES = 6;
 
-function unlockFor(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): UnlockMatch | undefined {
-  const aimed = (facts.unlocks ?? []).filter((u) => u.target.group === CRD_GROUP && u.target.kind === CRD_KIND && u.target.namespace === undefined && u.target.name === request.name);
-  if (aimed.length === 0 || facts.now === undefined || !request.oldObject || !request.object) return undefined;
-  return findUnlock(aimed, {
-    operation: 'UPDATE',
-    rules: approvalRulesFor(snapshot, { group: CRD_GROUP, kind: CRD_KIND, name: request.name ?? '' }, request.oldObject, undefined),
-    now: facts.now,
-    oldObject: request.oldObject,
-    newObject: request.object,
-  });
-}
-
-export function evaluateCrdUpdate(rule: string, request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
+export function evaluateCrdUpdate(
+  rule: string,
+  request: AdmissionRequest,
+  snapshot: PolicySnapshot,
+  facts: RequestFacts,
+): Verdict {
   const changes = crdReadingChanges(request.oldObject, request.object);
   if (changes.length === 0) return allow(rule, 'skip');
   const what = `CustomResourceDefinition ${request.name ?? ''}`;
-  const unlock = unlockFor(request, snapshot, facts);
-  if (unlock?.ok) {
-    const u = unlock.unlock;
-    const approvers = unlock.approvers.join(', ');
-    return {
-      allowed: true,
-      reasons: [],
-      warnings: [`${what} is guarded while it holds locked objects, but UnlockRequest ${u.name} (requested by ${u.requester}, approved by ${approvers}) allows this update until ${new Date(u.expiresAtMs).toISOString()}`],
-      auditAnnotations: { 'unlock-request': u.name, 'unlock-approvers': unlock.approvers.join(','), 'unlock-requester': u.requester },
-      outcomes: [{ rule, decision: 'unlocked' }],
-    };
-  }
-  const shown = `${changes.slice(0, SHOWN_CHANGES).join(', ')}${changes.length > SHOWN_CHANGES ? `, and ${changes.length - SHOWN_CHANGES} more` : ''}`;
+  const unlock = unlockForUpdate(request, snapshot, facts, { group: CRD_GROUP, kind: CRD_KIND });
+  if (unlock?.ok) return unlockedVerdict(rule, what, unlock);
+  const more = changes.length > SHOWN_CHANGES ? `, and ${changes.length - SHOWN_CHANGES} more` : '';
+  const shown = `${changes.slice(0, SHOWN_CHANGES).join(', ')}${more}`;
   const why = unlock && !unlock.ok ? ` (${unlock.why.join('; ')})` : '';
   const contents = facts.lockedContents;
   if (!contents || contents.status === 'unavailable') {
-    return deny(rule, `cannot check whether ${what} holds objects labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so this update, which would change ${shown}, is denied (fail closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}${why}`);
+    return deny(
+      rule,
+      `cannot check whether ${what} holds objects ` +
+        `labelled ${snapshot.lockLabel.key}=${snapshot.lockLabel.value}, so this update, which would ` +
+        `change ${shown}, is denied (fail ` +
+        `closed): ${contents?.status === 'unavailable' ? contents.reason : 'not looked up'}${why}`,
+    );
   }
   if (contents.objects.length === 0) return allow(rule);
   const listed = `${contents.objects.join(', ')}${contents.more ? ', and more' : ''}`;
-  return deny(rule, `${what} still holds locked objects (${listed}): this update would change how they read without writing them (${shown}). Changes of printer columns, short names and categories are allowed; for this one, an UnlockRequest for the CRD (operation UPDATE) must be approved first${why}`);
+  return deny(
+    rule,
+    `${what} still holds locked objects (${listed}): this update would change how they read without writing ` +
+      `them (${shown}). Changes of printer columns, short names and categories are allowed; for this one, an ` +
+      `UnlockRequest for the CRD (operation UPDATE) must be approved first${why}`,
+  );
 }

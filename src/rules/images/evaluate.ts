@@ -4,22 +4,23 @@
 // that name the image, its field and the cause.
 
 import type { AdmissionRequest } from '../../admission/types.ts';
-import type { RequestFacts } from '../../decision/facts.ts';
+import type { RequestFacts, VerificationFailure, VerificationResult } from '../../decision/facts.ts';
 import { allow, byPolicy, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
 import type { CompiledImagePolicy, PolicySnapshot } from '../../policy/compiled.ts';
 import { planImages, type ImageCheck } from './plan.ts';
 import { pinned, repositoryName } from './reference.ts';
-import { taskKey, type VerificationResult } from './verification.ts';
+import { taskKey } from './verification.ts';
 
 export const RULE = 'images';
 
-const FAILURE_TEXT: Record<string, string> = {
+const FAILURE_TEXT: Record<VerificationFailure, string> = {
   unsigned: 'has no cosign signature and is not on an approved-digest list',
-  'bad-signature': 'has a signature that does not verify with any trusted key (wrong key or tampered)',
+  'not-genuine': 'has a signature that is not genuine: it does not verify with the trusted key',
+  'untrusted-signer': 'is signed, but by a key the policy does not trust',
   'wrong-digest': 'has a signature that was made for a different digest',
   'registry-error': 'could not be verified: the registry failed',
   timeout: 'could not be verified in time',
-  configuration: 'could not be verified: the policy\'s key or credentials are unavailable',
+  configuration: "could not be verified: the policy's key or credentials are unavailable",
 };
 
 function describe(check: ImageCheck): string {
@@ -38,15 +39,44 @@ function verdictFor(check: ImageCheck, policy: CompiledImagePolicy, facts: Reque
   const annotations = { 'image-policy': policy.name };
   let digest = ref.digest;
   if (!digest) {
-    if (policy.requireDigest) return enforce(RULE, `${describe(check)} is not pinned by digest, which ImagePolicy ${policy.name} requires: ${pinHint(check, facts)}`, policy.enforcement, annotations);
+    if (policy.requireDigest)
+      return enforce(
+        RULE,
+        `${describe(check)} is not pinned by digest, which ` +
+          `ImagePolicy ${policy.name} requires: ${pinHint(check, facts)}`,
+        policy.enforcement,
+        annotations,
+      );
     const now = facts.images?.tagDigests.get(check.use.image);
-    if (!now || 'error' in now) return enforce(RULE, `${describe(check)}: cannot resolve its tag to a digest for ImagePolicy ${policy.name}: ${now && 'error' in now ? now.error : 'not looked up'}`, policy.enforcement, annotations);
+    if (!now || 'error' in now)
+      return enforce(
+        RULE,
+        `${describe(check)}: cannot resolve its tag to a digest for ` +
+          `ImagePolicy ${policy.name}: ${now && 'error' in now ? now.error : 'not looked up'}`,
+        policy.enforcement,
+        annotations,
+      );
     digest = now.digest;
   }
-  const result: VerificationResult | undefined = facts.images?.verifications.get(taskKey({ image: { ...ref, digest }, policy, pullSecrets: [] }));
-  if (!result) return deny(RULE, `${describe(check)}: no verification result for ImagePolicy ${policy.name} (internal error; denied to be safe)`);
-  if (result.ok) return { ...allow(RULE), auditAnnotations: { [`image-verified-${check.use.container}`.slice(0, 63)]: `${policy.name}: ${result.detail}` } };
-  return enforce(RULE, `${describe(check)} ${FAILURE_TEXT[result.failure] ?? 'failed verification'} (ImagePolicy ${policy.name}): ${result.reason}`, policy.enforcement, annotations);
+  const result: VerificationResult | undefined = facts.images?.verifications.get(
+    taskKey({ image: { ...ref, digest }, policy, pullSecrets: [] }),
+  );
+  if (!result)
+    return deny(
+      RULE,
+      `${describe(check)}: no verification result for ImagePolicy ${policy.name} (internal error; denied to be safe)`,
+    );
+  if (result.ok)
+    return {
+      ...allow(RULE),
+      auditAnnotations: { [`image-verified-${check.use.container}`.slice(0, 63)]: `${policy.name}: ${result.detail}` },
+    };
+  return enforce(
+    RULE,
+    `${describe(check)} ${FAILURE_TEXT[result.failure]} (ImagePolicy ${policy.name}): ${result.reason}`,
+    policy.enforcement,
+    annotations,
+  );
 }
 
 export function evaluateImages(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
@@ -54,7 +84,13 @@ export function evaluateImages(request: AdmissionRequest, snapshot: PolicySnapsh
   if (plan.checks.length === 0) return allow(RULE, 'skip');
   const verdicts: Verdict[] = [];
   for (const policy of plan.invalid) {
-    verdicts.push(deny(RULE, `ImagePolicy ${policy.name} is invalid, so no image in namespace ${request.namespace ?? ''} can be verified: ${policy.invalid}`));
+    verdicts.push(
+      deny(
+        RULE,
+        `ImagePolicy ${policy.name} is invalid, so no image in namespace ${request.namespace ?? ''} can be ` +
+          `verified: ${policy.invalid}`,
+      ),
+    );
   }
   for (const check of plan.checks) {
     if (check.problem) {
@@ -62,9 +98,16 @@ export function evaluateImages(request: AdmissionRequest, snapshot: PolicySnapsh
       continue;
     }
     if (check.policies.length === 0) {
-      const denying = plan.applicable.filter((p) => p.unmatchedImages === 'Deny');
+      const denying = plan.denyUnmatched;
       if (denying.length > 0) {
-        verdicts.push(deny(RULE, `${describe(check)} matches no ImagePolicy, and ${denying.map((p) => p.name).join(', ')} ${denying.length > 1 ? 'deny' : 'denies'} unmatched images in namespace ${request.namespace ?? ''}`));
+        verdicts.push(
+          deny(
+            RULE,
+            `${describe(check)} matches no ImagePolicy, ` +
+              `and ${denying.map((p) => p.name).join(', ')} ${denying.length > 1 ? 'deny' : 'denies'} unmatched ` +
+              `images in namespace ${request.namespace ?? ''}`,
+          ),
+        );
       }
       continue;
     }

@@ -42,7 +42,11 @@ export const POD_SPEC_PATHS: Record<string, readonly string[]> = {
 
 /** The pod spec path for the request's kind, or undefined when it runs no containers. */
 export function podSpecPath(request: AdmissionRequest): readonly string[] | undefined {
-  if (request.subResource !== undefined && !(request.kind.kind === 'Pod' && request.subResource === 'ephemeralcontainers')) return undefined;
+  if (
+    request.subResource !== undefined &&
+    !(request.kind.kind === 'Pod' && request.subResource === 'ephemeralcontainers')
+  )
+    return undefined;
   return POD_SPEC_PATHS[`${request.kind.group}/${request.kind.kind}`];
 }
 

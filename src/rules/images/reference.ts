@@ -21,7 +21,9 @@ const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:
 const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*';
 const TAG = '[\\w][\\w.-]{0,127}';
 const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
-const REFERENCE = new RegExp(`^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const REFERENCE = new RegExp(
+  `^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`,
+);
 const SHA256 = /^sha256:[0-9a-f]{64}$/;
 
 export type ParseResult = { ok: true; reference: ImageReference } | { ok: false; problem: string };
@@ -40,11 +42,15 @@ export function parseImageReference(text: string): ParseResult {
   }
   const registry = domain === undefined ? DOCKER_HUB : canonicalRegistryHost(domain);
   const repository = registry === DOCKER_HUB && !path!.includes('/') ? `library/${path}` : path!;
-  if (repository.length > 255) return { ok: false, problem: `${JSON.stringify(text)} has a repository name longer than 255 characters` };
+  if (repository.length > 255)
+    return { ok: false, problem: `${JSON.stringify(text)} has a repository name longer than 255 characters` };
   if (digest !== undefined && !SHA256.test(digest)) {
     return { ok: false, problem: `${JSON.stringify(text)} pins a digest that is not sha256:<64 lower-case hex>` };
   }
-  return { ok: true, reference: { original: text, registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) } };
+  return {
+    ok: true,
+    reference: { original: text, registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) },
+  };
 }
 
 /** `registry/repository`, the name policies' image globs are matched against. */

@@ -1,26 +1,10 @@
-// What verifying one image digest against one ImagePolicy yields. The I/O shell
-// produces these (registry, signatures, cache); the pure image rule only reads them.
+// One verification task: a pinned image digest against one ImagePolicy. The plan makes
+// the tasks, the I/O shell runs them (registry, signatures, cache), and their results
+// (decision/facts.ts) reach the pure image rule as facts, by taskKey.
 
+import type { VerificationResult } from '../../decision/facts.ts';
 import type { CompiledImagePolicy } from '../../policy/compiled.ts';
 import type { ImageReference } from './reference.ts';
-
-export type VerificationFailure =
-  /** No signature in either cosign format, and not on an approved-digest list. */
-  | 'unsigned'
-  /** A signature exists but does not verify with any trusted key (wrong key or tampered): not genuine. */
-  | 'bad-signature'
-  /** A signature verifies but signs another digest than the one the pod names. */
-  | 'wrong-digest'
-  /** The registry failed (down, 5xx, garbage, auth): nothing can be said about the image. */
-  | 'registry-error'
-  /** Verification did not finish within the decision deadline. */
-  | 'timeout'
-  /** The policy's key or credentials could not be read (Secret missing). */
-  | 'configuration';
-
-export type VerificationResult =
-  | { ok: true; authority: string; detail: string }
-  | { ok: false; failure: VerificationFailure; reason: string };
 
 /** One verification task: a pinned image against one policy (all its authorities). */
 export interface VerificationTask {
@@ -32,7 +16,8 @@ export interface VerificationTask {
 
 /** The cache and single-flight key: the same digest under the same policy version verifies the same. */
 export function taskKey(task: VerificationTask): string {
-  return `${task.image.registry}/${task.image.repository}@${task.image.digest}|${task.policy.uid}|${task.policy.resourceVersion}`;
+  const { image, policy } = task;
+  return `${image.registry}/${image.repository}@${image.digest}|${policy.uid}|${policy.resourceVersion}`;
 }
 
 export type Verifier = (task: VerificationTask, signal: AbortSignal) => Promise<VerificationResult>;

@@ -6,10 +6,12 @@
 // (what the scheduler does to every pod) and is not a change.
 
 import type { KubeObject } from '../../admission/types.ts';
-import type { Change } from './diff.ts';
+import type { Change } from '../../diff/semantic-diff.ts';
 
 function stringMap(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /** The pod with the Binding's annotations and labels copied over its own. */
@@ -28,7 +30,10 @@ export function boundPod(pod: KubeObject, binding: KubeObject | null | undefined
  * labels to every Binding it sees, so the scheduler's own bindings carry them: adding
  * them to a pod that lacks them is part of scheduling. Replacing a value is not.
  */
-const TOPOLOGY_LABELS = new Set(['/metadata/labels/topology.kubernetes.io~1zone', '/metadata/labels/topology.kubernetes.io~1region']);
+const TOPOLOGY_LABELS = new Set([
+  '/metadata/labels/topology.kubernetes.io~1zone',
+  '/metadata/labels/topology.kubernetes.io~1region',
+]);
 
 export function withoutTopologyLabels(changes: Change[]): Change[] {
   return changes.filter((c) => !(c.kind === 'added' && TOPOLOGY_LABELS.has(c.path)));

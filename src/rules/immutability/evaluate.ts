@@ -6,16 +6,17 @@ import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
 import { bindingWritesMetadata, isPodBinding, type RequestFacts } from '../../decision/facts.ts';
 import { allow, byPolicy, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
-import { strictStandIn } from '../../policy/builtin.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { boundPod, withoutTopologyLabels } from './binding.ts';
-import { controllerWrites, deletionHint, GARBAGE_COLLECTOR, lifecycleDeletion } from './controller-writes.ts';
-import { semanticChanges, type Change } from './diff.ts';
+import { controllerWrites, deletionHint, lifecycleDeletion } from './controller-writes.ts';
+import { applicablePolicies, relabelLoosenings } from './governing.ts';
+import { GARBAGE_COLLECTORS } from '../../diff/bookkeeping.ts';
+import { semanticChanges, type Change, type DiffOptions } from '../../diff/semantic-diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
-import type { CompiledUnlock } from '../unlock/compile.ts';
+import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
 import { findUnlock } from '../unlock/match.ts';
 import { describeChanges, describeTarget, touchesLockLabel } from './message.ts';
-import { isUnderPointer } from './paths.ts';
+import { isUnderPointer } from '../../diff/pointer.ts';
 
 export const RULE = 'immutability';
 
@@ -41,24 +42,43 @@ function actionOf(request: AdmissionRequest, facts: RequestFacts): Action {
     const parent = facts.parent;
     if (parent === undefined || parent.status === 'unavailable') {
       const why = parent?.status === 'unavailable' ? parent.reason : 'it was not looked up';
-      return { kind: 'error', reason: `cannot tell whether the ${request.resource.resource} ${request.name ?? ''} behind this ${subResource} request is locked: ${why}` };
+      return {
+        kind: 'error',
+        reason:
+          `cannot tell whether the ${request.resource.resource} ${request.name ?? ''} behind ` +
+          `this ${subResource} request is locked: ${why}`,
+      };
     }
     if (parent.status === 'absent') return { kind: 'none' };
     if (subResource === 'eviction') return { kind: 'delete', locked: parent.object, eviction: true };
-    if (binding) return { kind: 'update', locked: parent.object, oldObject: parent.object, newObject: boundPod(parent.object, request.object) };
-    if (!request.oldObject || !request.object) return { kind: 'error', reason: 'scale UPDATE without object and oldObject' };
+    if (binding)
+      return {
+        kind: 'update',
+        locked: parent.object,
+        oldObject: parent.object,
+        newObject: boundPod(parent.object, request.object),
+      };
+    if (!request.oldObject || !request.object)
+      return { kind: 'error', reason: 'scale UPDATE without object and oldObject' };
     return { kind: 'update', locked: parent.object, oldObject: request.oldObject, newObject: request.object };
   }
   if (operation === 'CREATE') return { kind: 'none' }; // write-once: creating is the one write
   if (!request.oldObject) {
-    return { kind: 'error', reason: `${operation} request without oldObject: cannot tell whether the object is locked` };
+    return {
+      kind: 'error',
+      reason: `${operation} request without oldObject: cannot tell whether the object is locked`,
+    };
   }
   if (operation === 'DELETE') return { kind: 'delete', locked: request.oldObject };
   if (!request.object) return { kind: 'error', reason: 'UPDATE request without object' };
   return { kind: 'update', locked: request.oldObject, oldObject: request.oldObject, newObject: request.object };
 }
 
-function isSubset(candidate: readonly unknown[] | undefined, of: readonly unknown[] | undefined, key: (v: unknown) => string): boolean {
+function isSubset(
+  candidate: readonly unknown[] | undefined,
+  of: readonly unknown[] | undefined,
+  key: (v: unknown) => string,
+): boolean {
   const allowed = new Set((of ?? []).map(key));
   return (candidate ?? []).every((v) => allowed.has(key(v)));
 }
@@ -69,7 +89,12 @@ function isSubset(candidate: readonly unknown[] | undefined, of: readonly unknow
  * nothing else; the garbage collector may drop owner references and nothing else; a
  * controller may make its own writes to what it derives or completes (controller-writes.ts).
  */
-export function withoutSystemWork(changes: Change[], request: AdmissionRequest, oldObject: KubeObject, newObject: KubeObject): Change[] {
+export function withoutSystemWork(
+  changes: Change[],
+  request: AdmissionRequest,
+  oldObject: KubeObject,
+  newObject: KubeObject,
+): Change[] {
   let result = changes;
   const oldMeta = oldObject.metadata ?? {};
   const newMeta = newObject.metadata ?? {};
@@ -77,7 +102,11 @@ export function withoutSystemWork(changes: Change[], request: AdmissionRequest, 
     result = result.filter((c) => !isUnderPointer(c.path, '/metadata/finalizers'));
   }
   const uidOf = (ref: unknown) => String((ref as { uid?: unknown } | null)?.uid);
-  if (request.userInfo.username === GARBAGE_COLLECTOR && isSubset(newMeta.ownerReferences, oldMeta.ownerReferences, uidOf)) {
+  if (
+    request.userInfo.username !== undefined &&
+    GARBAGE_COLLECTORS.has(request.userInfo.username) &&
+    isSubset(newMeta.ownerReferences, oldMeta.ownerReferences, uidOf)
+  ) {
     result = result.filter((c) => !isUnderPointer(c.path, '/metadata/ownerReferences'));
   }
   const controllers = controllerWrites(request, oldObject, newObject);
@@ -85,24 +114,48 @@ export function withoutSystemWork(changes: Change[], request: AdmissionRequest, 
   return isPodBinding(request) ? withoutTopologyLabels(result) : result;
 }
 
-function isExempt(policy: CompiledImmutabilityPolicy, request: AdmissionRequest): boolean {
-  const user = request.userInfo;
-  return (user.username !== undefined && policy.exempt.users.has(user.username))
-    || (user.groups ?? []).some((g) => policy.exempt.groups.has(g));
+/** Who writes, and under which field manager (UpdateOptions, PatchOptions). */
+function diffOptions(request: AdmissionRequest): DiffOptions {
+  const fieldManager = (request.options as { fieldManager?: unknown } | null | undefined)?.fieldManager;
+  return {
+    username: request.userInfo.username,
+    ...(typeof fieldManager === 'string' && fieldManager !== '' ? { fieldManager } : {}),
+  };
 }
 
-function policyVerdict(policy: CompiledImmutabilityPolicy, request: AdmissionRequest, target: string, action: Action, changes: Change[], label: LockLabel): Verdict {
+function isExempt(policy: CompiledImmutabilityPolicy, request: AdmissionRequest): boolean {
+  const user = request.userInfo;
+  return (
+    (user.username !== undefined && policy.exempt.users.has(user.username)) ||
+    (user.groups ?? []).some((g) => policy.exempt.groups.has(g))
+  );
+}
+
+function policyVerdict(
+  policy: CompiledImmutabilityPolicy,
+  request: AdmissionRequest,
+  target: string,
+  action: Action,
+  changes: Change[],
+  label: LockLabel,
+): Verdict {
   const annotations = { 'immutability-policy': policy.name };
   if (action.kind === 'delete') {
     if (!policy.operations.has('DELETE')) return allow(RULE, 'skip');
-    const reason = `${target} is immutable (labelled ${label.key}=${label.value}) and cannot be deleted${deletionHint(request, action.locked, action.eviction === true)}`;
+    const hint = deletionHint(request, action.locked, action.eviction === true);
+    const reason = `${target} is immutable (labelled ${label.key}=${label.value}) and cannot be deleted${hint}`;
     return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
   }
   if (!policy.operations.has('UPDATE')) return allow(RULE, 'skip');
   // A policy's allowed paths never cover the lock label: lifting a lock takes an Unlabel unlock.
-  const remaining = changes.filter((c) => touchesLockLabel(c.path, label) || !policy.allowedPaths.some((p) => isUnderPointer(c.path, p)));
+  const remaining = changes.filter(
+    (c) => touchesLockLabel(c.path, label) || !policy.allowedPaths.some((p) => isUnderPointer(c.path, p)),
+  );
   if (remaining.length === 0) return allow(RULE);
-  const reason = `${target} is immutable (labelled ${label.key}=${label.value}); this ${request.subResource ? `${request.subResource} ` : ''}update would change ${describeChanges(remaining, label)}`;
+  const reason =
+    `${target} is immutable (labelled ${label.key}=${label.value}); ` +
+    `this ${request.subResource ? `${request.subResource} ` : ''}update would ` +
+    `change ${describeChanges(remaining, label)}`;
   return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
 }
 
@@ -112,10 +165,14 @@ function withPolicyMessage(reason: string, policy: CompiledImmutabilityPolicy): 
 
 function targetOf(request: AdmissionRequest, locked: KubeObject, facts: RequestFacts): MatchTarget {
   const apiVersion = locked.apiVersion;
-  const group = apiVersion ? (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '') : request.kind.group;
+  const group = apiVersion
+    ? apiVersion.includes('/')
+      ? apiVersion.slice(0, apiVersion.indexOf('/'))
+      : ''
+    : request.kind.group;
   // A Namespace is cluster-scoped, though its requests carry its own name as namespace.
   const isNamespace = group === '' && (locked.kind ?? request.kind.kind) === 'Namespace';
-  const namespace = isNamespace ? undefined : locked.metadata?.namespace ?? request.namespace;
+  const namespace = isNamespace ? undefined : (locked.metadata?.namespace ?? request.namespace);
   return {
     group,
     kind: locked.kind ?? request.kind.kind,
@@ -125,27 +182,11 @@ function targetOf(request: AdmissionRequest, locked: KubeObject, facts: RequestF
   };
 }
 
-/**
- * The policies that govern a locked object: those whose match selects it (looked up by
- * group and kind in the index), else the built-in default. A policy whose match cannot be
- * decided (namespace labels unknown) applies in its strictest reading.
- */
-export function applicablePolicies(snapshot: PolicySnapshot, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
-  return governingAmong(snapshot.immutability.lookup(target.group, target.kind, target.namespace), snapshot.defaultImmutability, target);
-}
-
-/** applicablePolicies over an explicit list of candidates (to compare a policy's old and new versions). */
-export function governingAmong(candidates: readonly CompiledImmutabilityPolicy[], fallback: CompiledImmutabilityPolicy, target: MatchTarget): readonly CompiledImmutabilityPolicy[] {
-  const found: CompiledImmutabilityPolicy[] = [];
-  for (const policy of candidates) {
-    const result = policy.match(target);
-    if (result === 'match') found.push(policy);
-    else if (result === 'unknown') found.push(strictStandIn(policy, `the labels of namespace ${target.namespace ?? ''} are unknown`));
-  }
-  return found.length > 0 ? found : [fallback];
-}
-
-export function evaluateImmutability(request: AdmissionRequest, snapshot: PolicySnapshot, facts: RequestFacts): Verdict {
+export function evaluateImmutability(
+  request: AdmissionRequest,
+  snapshot: PolicySnapshot,
+  facts: RequestFacts,
+): Verdict {
   const action = actionOf(request, facts);
   if (action.kind === 'none') return allow(RULE, 'skip');
   if (action.kind === 'error') return deny(RULE, action.reason);
@@ -154,26 +195,64 @@ export function evaluateImmutability(request: AdmissionRequest, snapshot: Policy
   if (action.kind === 'delete') {
     // Not a change but the object's lifecycle: judged before any policy, like the diff's system work.
     const lifecycle = lifecycleDeletion(request, action.locked, action.eviction === true);
-    if (lifecycle) return { ...allow(RULE, 'lifecycle'), auditAnnotations: { 'immutability-lifecycle': `${describeTarget(request, action.locked)}: ${lifecycle}` } };
+    if (lifecycle)
+      return {
+        ...allow(RULE, 'lifecycle'),
+        auditAnnotations: { 'immutability-lifecycle': `${describeTarget(request, action.locked)}: ${lifecycle}` },
+      };
   }
 
   const matchTarget = targetOf(request, action.locked, facts);
   const policies = applicablePolicies(snapshot, matchTarget);
-  const changes = action.kind === 'update'
-    ? withoutSystemWork(semanticChanges(action.oldObject, action.newObject, { username: request.userInfo.username }), request, action.oldObject, action.newObject)
-    : [];
+  const changes =
+    action.kind === 'update'
+      ? withoutSystemWork(
+          semanticChanges(action.oldObject, action.newObject, diffOptions(request)),
+          request,
+          action.oldObject,
+          action.newObject,
+        )
+      : [];
   const target = describeTarget(request, action.locked);
-  const verdicts = policies.map((policy) => isExempt(policy, request)
-    ? { ...allow(RULE, 'exempt'), auditAnnotations: { 'immutability-exempt': `${policy.name}: ${request.userInfo.username ?? ''}` } }
-    : byPolicy(policyVerdict(policy, request, target, action, changes, label), policy.name));
+  const verdicts = policies.map((policy) =>
+    isExempt(policy, request)
+      ? {
+          ...allow(RULE, 'exempt'),
+          auditAnnotations: { 'immutability-exempt': `${policy.name}: ${request.userInfo.username ?? ''}` },
+        }
+      : byPolicy(policyVerdict(policy, request, target, action, changes, label), policy.name),
+  );
+  // Whoever a policy exempts: a looser policy would bind everyone else as well.
+  const loosenings =
+    action.kind === 'update' && isLocked(action.newObject, label)
+      ? relabelLoosenings(snapshot, matchTarget, policies, action.oldObject, action.newObject)
+      : [];
+  if (loosenings.length > 0) {
+    verdicts.push(
+      deny(
+        RULE,
+        `${target} is immutable (labelled ${label.key}=${label.value}); this update would change its labels so ` +
+          `that its protection loosens (${loosenings.join('; ')})`,
+        { 'immutability-relabel-loosening': loosenings.join('; ') },
+      ),
+    );
+  }
   const verdict = combine(verdicts);
-  return verdict.allowed ? verdict : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target, label);
+  return verdict.allowed
+    ? verdict
+    : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target, label);
 }
 
 /** The UnlockRequests whose target is exactly this object (group, kind, namespace, name). */
 function unlocksAimedAt(t: MatchTarget, locked: KubeObject, facts: RequestFacts) {
   const name = locked.metadata?.name;
-  return (facts.unlocks ?? []).filter((u) => u.target.group === t.group && u.target.kind === t.kind && u.target.namespace === t.namespace && u.target.name === name);
+  return (facts.unlocks ?? []).filter(
+    (u) =>
+      u.target.group === t.group &&
+      u.target.kind === t.kind &&
+      u.target.namespace === t.namespace &&
+      u.target.name === name,
+  );
 }
 
 /** The update removes the lock label or changes its value (the object would no longer be locked). */
@@ -196,7 +275,15 @@ function changesBesidesLabel(action: Action & { kind: 'update' }, label: LockLab
  * request, re-checked against the policies in force now (their approval count, maximum
  * duration and approver groups). Lifting the lock itself needs an Unlabel unlock.
  */
-function withUnlock(denied: Verdict, action: Action & { kind: 'update' | 'delete' }, policies: readonly CompiledImmutabilityPolicy[], unlocks: readonly CompiledUnlock[], facts: RequestFacts, target: string, label: LockLabel): Verdict {
+function withUnlock(
+  denied: Verdict,
+  action: Action & { kind: 'update' | 'delete' },
+  policies: readonly CompiledImmutabilityPolicy[],
+  unlocks: readonly CompiledUnlock[],
+  facts: RequestFacts,
+  target: string,
+  label: LockLabel,
+): Verdict {
   if (unlocks.length === 0 || facts.now === undefined) return denied;
   const unlabelled = unlabels(action, label);
   const match = findUnlock(unlocks, {
@@ -204,12 +291,19 @@ function withUnlock(denied: Verdict, action: Action & { kind: 'update' | 'delete
     rules: policies.map(ruleOfPolicy),
     now: facts.now,
     ...(action.kind === 'update' ? { oldObject: action.oldObject, newObject: action.newObject } : {}),
-    ...(unlabelled && action.kind === 'update' ? { unlabels: true, changesContent: changesBesidesLabel(action, label) } : {}),
+    ...(unlabelled && action.kind === 'update'
+      ? { unlabels: true, changesContent: changesBesidesLabel(action, label) }
+      : {}),
   });
   if (!match.ok) return { ...denied, reasons: denied.reasons.map((r) => `${r} (${match.why.join('; ')})`) };
   const { unlock, approvers } = match;
   const what = unlabelled ? 'update, which removes its lock label' : action.kind === 'update' ? 'update' : 'delete';
-  const note = `${target} is locked, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved by ${approvers.join(', ')}) allows this ${what} until ${new Date(unlock.expiresAtMs).toISOString()}${unlabelled ? `: ${target} is unlabelled by UnlockRequest ${unlock.name} and no longer locked` : ''}`;
+  const note =
+    `${target} is locked, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, ` +
+    `approved by ${approvers.join(', ')}) allows ` +
+    `this ${what} until ${new Date(unlock.expiresAtMs).toISOString()}${
+      unlabelled ? `: ${target} is ` + `unlabelled by UnlockRequest ${unlock.name} and no longer locked` : ''
+    }`;
   return {
     allowed: true,
     reasons: [],

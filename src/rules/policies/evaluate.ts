@@ -4,24 +4,27 @@
 
 import type { AdmissionRequest } from '../../admission/types.ts';
 import { allow, deny, type Verdict } from '../../decision/verdict.ts';
-import { compileImagePolicy } from '../../policy/compile-image.ts';
-import { compileImmutabilityPolicy } from '../../policy/compile-immutability.ts';
+import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { POLICY_GROUP } from '../../policy/crds.ts';
 
 export const RULE = 'policy-validation';
 
-const COMPILERS = {
-  ImmutabilityPolicy: compileImmutabilityPolicy,
-  ImagePolicy: compileImagePolicy,
-} as const;
-
-export function evaluatePolicyValidation(request: AdmissionRequest): Verdict {
+export function evaluatePolicyValidation(request: AdmissionRequest, snapshot: PolicySnapshot): Verdict {
   if (request.kind.group !== POLICY_GROUP || request.subResource !== undefined) return allow(RULE, 'skip');
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return allow(RULE, 'skip');
-  const compile = COMPILERS[request.kind.kind as keyof typeof COMPILERS];
+  const { compiler } = snapshot;
+  const compile =
+    request.kind.kind === 'ImmutabilityPolicy'
+      ? compiler.immutability
+      : request.kind.kind === 'ImagePolicy'
+        ? compiler.image
+        : undefined;
   if (!compile || !request.object) return allow(RULE, 'skip');
   const result = compile(request.object);
   if (result.ok) return allow(RULE);
   const problems = result.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
-  return deny(RULE, `${request.kind.kind} ${request.object.metadata?.name ?? request.name ?? ''} is invalid: ${problems}`);
+  return deny(
+    RULE,
+    `${request.kind.kind} ${request.object.metadata?.name ?? request.name ?? ''} is invalid: ${problems}`,
+  );
 }

@@ -6,29 +6,39 @@
 // governance target that is itself locked also needs its governing policies' approvers.
 
 import type { KubeObject } from '../../admission/types.ts';
-import { compileImmutabilityPolicy } from '../../policy/compile-immutability.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { POLICY_GROUP } from '../../policy/crds.ts';
 import type { Labels } from '../../policy/selector.ts';
-import { applicablePolicies } from '../immutability/evaluate.ts';
+import { applicablePolicies } from '../immutability/governing.ts';
 import { ruleOfPolicy, type ApprovalRule } from './approvals.ts';
-import type { UnlockTarget } from './compile.ts';
+import type { UnlockTarget } from '../../policy/compile-unlock.ts';
 
 export const POLICY_ADMINS = 'the policy admins';
 
 /**
- * A bulwark.dev policy, a Namespace or a CRD: objects whose changes can loosen the
- * protection of others (a CRD's schema decides how its locked objects read).
+ * A bulwark.dev policy, a Namespace, a CRD or an APIService: objects whose changes can
+ * loosen the protection of others (a CRD's schema decides how its locked objects read, an
+ * APIService which server answers for them).
  */
 export function isGovernanceTarget(t: Pick<UnlockTarget, 'group' | 'kind'>): boolean {
-  return (t.group === POLICY_GROUP && (t.kind === 'ImmutabilityPolicy' || t.kind === 'ImagePolicy'))
-    || (t.group === '' && t.kind === 'Namespace')
-    || (t.group === 'apiextensions.k8s.io' && t.kind === 'CustomResourceDefinition');
+  return (
+    (t.group === POLICY_GROUP && (t.kind === 'ImmutabilityPolicy' || t.kind === 'ImagePolicy')) ||
+    (t.group === '' && t.kind === 'Namespace') ||
+    (t.group === 'apiextensions.k8s.io' && t.kind === 'CustomResourceDefinition') ||
+    (t.group === 'apiregistration.k8s.io' && t.kind === 'APIService')
+  );
 }
 
 /** The policy admins' rule; for an ImmutabilityPolicy target, its own approver groups may approve too. */
-export function policyAdminRule(snapshot: PolicySnapshot, target: Pick<UnlockTarget, 'group' | 'kind'>, object: KubeObject | undefined): ApprovalRule {
-  const own = object && target.group === POLICY_GROUP && target.kind === 'ImmutabilityPolicy' ? compileImmutabilityPolicy({ ...object, kind: 'ImmutabilityPolicy' }) : undefined;
+export function policyAdminRule(
+  snapshot: PolicySnapshot,
+  target: Pick<UnlockTarget, 'group' | 'kind'>,
+  object: KubeObject | undefined,
+): ApprovalRule {
+  const own =
+    object && target.group === POLICY_GROUP && target.kind === 'ImmutabilityPolicy'
+      ? snapshot.compiler.immutability({ ...object, kind: 'ImmutabilityPolicy' })
+      : undefined;
   const defaults = snapshot.defaultImmutability.unlock;
   return {
     source: POLICY_ADMINS,
@@ -41,14 +51,20 @@ export function policyAdminRule(snapshot: PolicySnapshot, target: Pick<UnlockTar
   };
 }
 
-export function approvalRulesFor(snapshot: PolicySnapshot, target: UnlockTarget, object: KubeObject | undefined, namespaceLabels: Labels | undefined): ApprovalRule[] {
-  const policies = () => applicablePolicies(snapshot, {
-    group: target.group,
-    kind: target.kind,
-    ...(target.namespace ? { namespace: target.namespace } : {}),
-    objectLabels: object?.metadata?.labels ?? {},
-    namespaceLabels,
-  }).map(ruleOfPolicy);
+export function approvalRulesFor(
+  snapshot: PolicySnapshot,
+  target: UnlockTarget,
+  object: KubeObject | undefined,
+  namespaceLabels: Labels | undefined,
+): ApprovalRule[] {
+  const policies = () =>
+    applicablePolicies(snapshot, {
+      group: target.group,
+      kind: target.kind,
+      ...(target.namespace ? { namespace: target.namespace } : {}),
+      objectLabels: object?.metadata?.labels ?? {},
+      namespaceLabels,
+    }).map(ruleOfPolicy);
   if (!isGovernanceTarget(target)) return policies();
   const locked = object?.metadata?.labels?.[snapshot.lockLabel.key] === snapshot.lockLabel.value;
   return [policyAdminRule(snapshot, target, object), ...(locked ? policies() : [])];

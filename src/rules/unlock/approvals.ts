@@ -6,7 +6,7 @@
 // attestation by Bulwark (issue 14) belongs there.
 
 import type { CompiledImmutabilityPolicy, UnlockRules } from '../../policy/compiled.ts';
-import type { CompiledUnlock, RecordedApproval } from './compile.ts';
+import type { CompiledUnlock, RecordedApproval } from '../../policy/compile-unlock.ts';
 
 /** Unlock rules and where they come from, for messages ("ImmutabilityPolicy prod", "the policy admins"). */
 export interface ApprovalRule {
@@ -14,10 +14,15 @@ export interface ApprovalRule {
   unlock: UnlockRules;
 }
 
-export const ruleOfPolicy = (p: CompiledImmutabilityPolicy): ApprovalRule => ({ source: `ImmutabilityPolicy ${p.name}`, unlock: p.unlock });
+export const ruleOfPolicy = (p: CompiledImmutabilityPolicy): ApprovalRule => ({
+  source: `ImmutabilityPolicy ${p.name}`,
+  unlock: p.unlock,
+});
 
 export function describeApprovers(rules: UnlockRules): string {
-  return [...rules.approverGroups, ...[...(rules.approverUsers ?? [])].map((u) => `user ${u}`)].join(', ') || 'none named';
+  return (
+    [...rules.approverGroups, ...[...(rules.approverUsers ?? [])].map((u) => `user ${u}`)].join(', ') || 'none named'
+  );
 }
 
 export function namesApprovers(rules: UnlockRules): boolean {
@@ -30,10 +35,13 @@ export function isApprover(rules: UnlockRules, user: string, groups: readonly st
 }
 
 /** The most approvals any rule asks for. */
-export const approvalsRequired = (rules: readonly ApprovalRule[]) => Math.max(1, ...rules.map((r) => r.unlock.approvalsRequired));
+export const approvalsRequired = (rules: readonly ApprovalRule[]) =>
+  Math.max(1, ...rules.map((r) => r.unlock.approvalsRequired));
 
 /** The rule allowing the shortest unlock, and that duration. */
-export function shortestMaximum(rules: readonly ApprovalRule[]): { rule: ApprovalRule; maxDurationMs: number } | undefined {
+export function shortestMaximum(
+  rules: readonly ApprovalRule[],
+): { rule: ApprovalRule; maxDurationMs: number } | undefined {
   let best: ApprovalRule | undefined;
   for (const r of rules) if (!best || r.unlock.maxDurationMs < best.unlock.maxDurationMs) best = r;
   return best && { rule: best, maxDurationMs: best.unlock.maxDurationMs };
@@ -42,14 +50,26 @@ export function shortestMaximum(rules: readonly ApprovalRule[]): { rule: Approva
 export type ApprovalCount = { counts: true } | { counts: false; why: string };
 
 /** Whether one stored approval counts today, under `rules` (the policies governing the target now). */
-export function approvalCounts(approval: RecordedApproval, unlock: CompiledUnlock, rules: readonly ApprovalRule[]): ApprovalCount {
+export function approvalCounts(
+  approval: RecordedApproval,
+  unlock: CompiledUnlock,
+  rules: readonly ApprovalRule[],
+): ApprovalCount {
   if (approval.user === unlock.requester) return { counts: false, why: `${approval.user} requested it` };
   if (!approval.groups) {
-    return { counts: false, why: `${approval.user}'s approval does not record the approver's groups (made before Bulwark recorded them, or not through Bulwark), so it does not count; create a new UnlockRequest` };
+    return {
+      counts: false,
+      why:
+        `${approval.user}'s approval does not record the approver's groups (made before Bulwark recorded ` +
+        `them, or not through Bulwark), so it does not count; create a new UnlockRequest`,
+    };
   }
   for (const rule of rules) {
     if (!isApprover(rule.unlock, approval.user, approval.groups)) {
-      return { counts: false, why: `${approval.user} is not in an approver group of ${rule.source} (${describeApprovers(rule.unlock)}) now` };
+      return {
+        counts: false,
+        why: `${approval.user} is not in an approver group of ${rule.source} (${describeApprovers(rule.unlock)}) now`,
+      };
     }
   }
   return { counts: true };

@@ -8,9 +8,10 @@
 import jsonPatch from 'fast-json-patch';
 import type { KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
-import { semanticChanges } from '../immutability/diff.ts';
+import { formatDuration } from '../../policy/duration.ts';
+import { semanticChanges } from '../../diff/semantic-diff.ts';
 import { approvalCounts, approvalsRequired, shortestMaximum, type ApprovalRule } from './approvals.ts';
-import type { CompiledUnlock, PatchOperation } from './compile.ts';
+import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
 
 export interface UnlockDemand {
   operation: 'UPDATE' | 'DELETE';
@@ -25,7 +26,9 @@ export interface UnlockDemand {
   newObject?: KubeObject;
 }
 
-export type UnlockMatch = { ok: true; unlock: CompiledUnlock; approvers: readonly string[] } | { ok: false; why: string[] };
+export type UnlockMatch =
+  | { ok: true; unlock: CompiledUnlock; approvers: readonly string[] }
+  | { ok: false; why: string[] };
 
 /** True when applying `patch` to the old object gives the new one, bookkeeping aside. */
 export function makesExactly(patch: readonly PatchOperation[], oldObject: KubeObject, newObject: KubeObject): boolean {
@@ -38,20 +41,22 @@ export function makesExactly(patch: readonly PatchOperation[], oldObject: KubeOb
   return semanticChanges(patched, newObject).length === 0;
 }
 
-const formatDuration = (ms: number) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${Math.round(ms / 60_000)}m`);
-
 function operationProblem(unlock: CompiledUnlock, demand: UnlockDemand): string | undefined {
   const ops = unlock.operations;
   if (demand.operation === 'DELETE') return ops.has('DELETE') ? undefined : 'it does not unlock DELETE';
   if (unlock.patch) {
     // Approvers signed off this exact patch; if it removes the label, they saw that.
     if (!ops.has('UPDATE') && !ops.has('Unlabel')) return 'it does not unlock UPDATE';
-    if (!demand.oldObject || !demand.newObject || !makesExactly(unlock.patch, demand.oldObject, demand.newObject)) return 'this update is not the change it was approved for';
+    if (!demand.oldObject || !demand.newObject || !makesExactly(unlock.patch, demand.oldObject, demand.newObject))
+      return 'this update is not the change it was approved for';
     return undefined;
   }
   if ((demand.changesContent ?? true) && !ops.has('UPDATE')) return 'it does not unlock UPDATE';
   if (demand.unlabels && !ops.has('Unlabel')) {
-    return 'it does not unlock Unlabel: removing or changing the lock label needs an UnlockRequest with operation Unlabel (or one bound to a --patch that removes it)';
+    return (
+      'it does not unlock Unlabel: removing or changing the lock label needs an UnlockRequest with ' +
+      'operation Unlabel (or one bound to a --patch that removes it)'
+    );
   }
   return undefined;
 }
@@ -62,7 +67,11 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
   if (demand.now >= unlock.expiresAtMs) return { why: `it expired at ${new Date(unlock.expiresAtMs).toISOString()}` };
   const shortest = shortestMaximum(demand.rules);
   if (shortest && unlock.durationMs > shortest.maxDurationMs) {
-    return { why: `it lasts ${formatDuration(unlock.durationMs)}, longer than the ${formatDuration(shortest.maxDurationMs)} ${shortest.rule.source} allows` };
+    return {
+      why:
+        `it lasts ${formatDuration(unlock.durationMs)}, longer than ` +
+        `the ${formatDuration(shortest.maxDurationMs)} ${shortest.rule.source} allows`,
+    };
   }
   const required = approvalsRequired(demand.rules);
   const approvers: string[] = [];
@@ -73,7 +82,11 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
     else refused.push(verdict.why);
   }
   if (approvers.length < required) {
-    return { why: `it has ${approvers.length} of the ${required} approvals it needs${refused.length > 0 ? ` (${refused.join('; ')})` : ''}` };
+    return {
+      why:
+        `it has ${approvers.length} of the ${required} approvals it ` +
+        `needs${refused.length > 0 ? ` (${refused.join('; ')})` : ''}`,
+    };
   }
   return { approvers };
 }

@@ -42,20 +42,20 @@ export async function startApiserver(options: ApiserverOptions): Promise<Apiserv
   const node = options.node;
   const modeArgs = node
     ? [
-      '--bind-address=0.0.0.0',
-      `--advertise-address=${node.advertiseAddress}`,
-      '--authorization-mode=Node,RBAC',
-      '--enable-admission-plugins=NodeRestriction',
-      `--kubelet-client-certificate=${node.kubeletClientCertFile}`,
-      `--kubelet-client-key=${node.kubeletClientKeyFile}`,
-      '--kubelet-preferred-address-types=InternalIP',
-    ]
+        '--bind-address=0.0.0.0',
+        `--advertise-address=${node.advertiseAddress}`,
+        '--authorization-mode=Node,RBAC',
+        '--enable-admission-plugins=NodeRestriction',
+        `--kubelet-client-certificate=${node.kubeletClientCertFile}`,
+        `--kubelet-client-key=${node.kubeletClientKeyFile}`,
+        '--kubelet-preferred-address-types=InternalIP',
+      ]
     : [
-      '--bind-address=127.0.0.1',
-      '--authorization-mode=RBAC',
-      // No controller-manager creates the default ServiceAccount, so this plugin would refuse every pod.
-      '--disable-admission-plugins=ServiceAccount',
-    ];
+        '--bind-address=127.0.0.1',
+        '--authorization-mode=RBAC',
+        // No controller-manager creates the default ServiceAccount, so this plugin would refuse every pod.
+        '--disable-admission-plugins=ServiceAccount',
+      ];
   const server = `https://127.0.0.1:${options.port}`;
   const proc = startProcess({
     name: 'kube-apiserver',

@@ -18,6 +18,7 @@ import { freePorts } from './ports.ts';
 import { stopOrder, type ManagedProcess } from './processes.ts';
 import { grantUserRole } from './rbac.ts';
 import { createProbe, registerWebhook, waitForDenial } from './registration.ts';
+import { installSelfProtection } from './self-protection.ts';
 import { clusterRuns, DIR_PREFIX, reapOrphanedClusters, writeState, type ClusterState } from './state.ts';
 import { CONTROL_PLANE_TOOLS, locateTools, type ToolPaths, type ControlPlaneTool } from './tools.ts';
 import { writeKubeletClientCert } from './node/client-cert.ts';
@@ -31,8 +32,20 @@ import { startWebhook } from './webhook.ts';
 
 /** The tools a full cluster needs beyond the control plane's. */
 export const FULL_CLUSTER_TOOLS: readonly FullClusterTool[] = [
-  'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'containerd', 'containerd-shim-runc-v2', 'ctr',
-  'crictl', 'cni-plugins', 'node-images', 'runc', 'helm', 'dockerd', 'node-base',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubelet',
+  'kube-proxy',
+  'containerd',
+  'containerd-shim-runc-v2',
+  'ctr',
+  'crictl',
+  'cni-plugins',
+  'node-images',
+  'runc',
+  'helm',
+  'dockerd',
+  'node-base',
 ];
 
 export interface ClusterOptions {
@@ -111,7 +124,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const timings: ClusterTimings = { tools: since(), etcdReady: 0, apiserverReady: 0 };
   const dir = await mkdtemp(join(tmpdir(), DIR_PREFIX));
   if (full) claimMachine(dir, clusterRuns);
-  const [etcdClient, etcdPeer, apiserverPort, webhookPort, ...nodePorts] = await freePorts(full ? 10 : 4) as number[] as [number, number, number, number, ...number[]];
+  const [etcdClient, etcdPeer, apiserverPort, webhookPort, ...nodePorts] = (await freePorts(
+    full ? 10 : 4,
+  )) as number[] as [number, number, number, number, ...number[]];
   const state: ClusterState = {
     dir,
     ownerPid: process.pid,
@@ -129,7 +144,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const save = () => (saved = saved.then(() => writeState(state)).catch(() => {}));
   const onStart = (p: ManagedProcess) => {
     processes.push(p);
-    state.processes.push({ name: p.name, pid: p.pid, logFile: p.logFile, detached: p.detached, ...(p.startTime ? { startTime: p.startTime } : {}) });
+    state.processes.push({
+      name: p.name,
+      pid: p.pid,
+      logFile: p.logFile,
+      detached: p.detached,
+      ...(p.startTime ? { startTime: p.startTime } : {}),
+    });
     void save();
   };
 
@@ -154,22 +175,54 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   try {
     log(`cluster directory ${dir}`);
     const address = full ? hostAddress() : undefined;
-    const pki = await writeClusterPki(dir, address ? {
-      apiserverIps: [address, KUBERNETES_SERVICE_IP],
-      apiserverDnsNames: ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-    } : {});
+    const pki = await writeClusterPki(
+      dir,
+      address
+        ? {
+            apiserverIps: [address, KUBERNETES_SERVICE_IP],
+            apiserverDnsNames: [
+              'kubernetes',
+              'kubernetes.default',
+              'kubernetes.default.svc',
+              'kubernetes.default.svc.cluster.local',
+            ],
+          }
+        : {},
+    );
     const tokens = randomTokens();
     const componentTokens = full ? randomComponentTokens() : undefined;
     const kubeletClient = full ? await writeKubeletClientCert(dir) : undefined;
-    const etcd = await startEtcd({ etcdPath: tools.etcd, dir, clientPort: etcdClient, peerPort: etcdPeer, detached, onStart });
+    const etcd = await startEtcd({
+      etcdPath: tools.etcd,
+      dir,
+      clientPort: etcdClient,
+      peerPort: etcdPeer,
+      detached,
+      onStart,
+    });
     timings.etcdReady = since();
     log(`etcd ready on ${etcd.clientUrl} (${timings.etcdReady} ms)`);
 
     const apiserver = await startApiserver({
-      apiserverPath: tools['kube-apiserver'], dir, port: apiserverPort, etcdUrl: etcd.clientUrl, pki, tokens, detached, onStart,
+      apiserverPath: tools['kube-apiserver'],
+      dir,
+      port: apiserverPort,
+      etcdUrl: etcd.clientUrl,
+      pki,
+      tokens,
+      detached,
+      onStart,
       ...(options.apiserverArgs ? { extraArgs: options.apiserverArgs } : {}),
       ...(componentTokens ? { extraTokenLines: componentTokenLines(componentTokens) } : {}),
-      ...(address && kubeletClient ? { node: { advertiseAddress: address, kubeletClientCertFile: kubeletClient.certFile, kubeletClientKeyFile: kubeletClient.keyFile } } : {}),
+      ...(address && kubeletClient
+        ? {
+            node: {
+              advertiseAddress: address,
+              kubeletClientCertFile: kubeletClient.certFile,
+              kubeletClientKeyFile: kubeletClient.keyFile,
+            },
+          }
+        : {}),
     });
     timings.apiserverReady = since();
     log(`kube-apiserver ready on ${apiserver.server} (${timings.apiserverReady} ms)`);
@@ -186,12 +239,29 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     let node: StartedNode | undefined;
     if (full && address && componentTokens && kubeletClient) {
       const fullTools = tools as ToolPaths<ControlPlaneTool | FullClusterTool>;
-      const [controllerManager, scheduler, kubelet, kubeletHealthz, proxyHealthz, proxyMetrics] = nodePorts as [number, number, number, number, number, number];
+      const [controllerManager, scheduler, kubelet, kubeletHealthz, proxyHealthz, proxyMetrics] = nodePorts as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       Object.assign(state.ports, { controllerManager, scheduler, kubelet, kubeletHealthz, proxyHealthz, proxyMetrics });
       node = await startNode({
-        dir, detached, onStart, tools: fullTools, server: apiserver.server, apiserverCaFile: pki.apiserver.caFile,
-        serviceAccountPrivateKeyFile: pki.serviceAccountPrivateKeyFile, kubeletClientCaFile: kubeletClient.caFile,
-        componentTokens, hostAddress: address, kubectl, log, since,
+        dir,
+        detached,
+        onStart,
+        tools: fullTools,
+        server: apiserver.server,
+        apiserverCaFile: pki.apiserver.caFile,
+        serviceAccountPrivateKeyFile: pki.serviceAccountPrivateKeyFile,
+        kubeletClientCaFile: kubeletClient.caFile,
+        componentTokens,
+        hostAddress: address,
+        kubectl,
+        log,
+        since,
         ports: { controllerManager, scheduler, kubelet, kubeletHealthz, proxyHealthz, proxyMetrics },
         recordNode: async (recorded) => {
           state.node = recorded;
@@ -201,11 +271,19 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       await createProbe(kubectl);
       timings.denialAttempts = await waitForDenial(kubectl);
       timings.firstDenial = since();
-      log(`the chart's webhook denies a change to a locked ConfigMap after ${timings.denialAttempts} attempt(s) (${timings.firstDenial} ms)`);
+      log(
+        `the chart's webhook denies a change to a locked ConfigMap after ${timings.denialAttempts} attempt(s) ` +
+          `(${timings.firstDenial} ms)`,
+      );
     } else if (options.webhook !== false) {
       state.ports.webhook = webhookPort;
       const webhook = await startWebhook({
-        dir, port: webhookPort, tls: pki.webhook, kubeconfig, detached, onStart,
+        dir,
+        port: webhookPort,
+        tls: pki.webhook,
+        kubeconfig,
+        detached,
+        onStart,
         ...(options.webhookCommand ? { command: options.webhookCommand } : {}),
         ...(options.webhookEnv ? { env: options.webhookEnv } : {}),
       });
@@ -216,6 +294,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       timings.denialAttempts = await waitForDenial(kubectl);
       timings.firstDenial = since();
       log(`first denial observed after ${timings.denialAttempts} attempt(s) (${timings.firstDenial} ms)`);
+      // As the chart installs it: nobody but the policy admins may switch Bulwark off.
+      await installSelfProtection(kubectl);
+      log(`self-protection in force (${since()} ms)`);
     }
     await save();
 

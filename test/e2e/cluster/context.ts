@@ -33,7 +33,11 @@ let runner: Kubectl | undefined;
 export const kubectl: Kubectl = (args, options) => {
   if (!runner) {
     const c = e2eCluster();
-    runner = kubectlRunner({ kubectlPath: c.kubectlPath, kubeconfig: c.kubeconfig, cacheDir: join(c.dir, 'kube-cache') });
+    runner = kubectlRunner({
+      kubectlPath: c.kubectlPath,
+      kubeconfig: c.kubeconfig,
+      cacheDir: join(c.dir, 'kube-cache'),
+    });
   }
   return runner(args, options);
 };

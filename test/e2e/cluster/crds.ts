@@ -18,12 +18,20 @@ export const CRD_DIR = join(REPO_ROOT, 'charts', 'bulwark', 'files', 'crds');
 
 export function crdFiles(dir = CRD_DIR): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** `plural.group` of every CRD in the files. */
 export function crdNames(files: readonly string[]): string[] {
-  return files.flatMap((f) => parseAllDocuments(readFileSync(f, 'utf8')).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null))
+  return files
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(f, 'utf8')).map(
+        (d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null,
+      ),
+    )
     .filter((o) => o?.kind === 'CustomResourceDefinition' && typeof o.metadata?.name === 'string')
     .map((o) => o?.metadata?.name as string);
 }
@@ -44,7 +52,9 @@ export async function applyCrds(kubectl: Kubectl, dir = CRD_DIR): Promise<string
   if (files.length === 0) return [];
   const fileArgs = files.flatMap((f) => ['-f', f]);
   await kubectlOk(kubectl, ['apply', '--server-side', '--force-conflicts', ...fileArgs]);
-  await kubectlOk(kubectl, ['wait', '--for=condition=Established', '--timeout=60s', ...fileArgs], { timeoutMs: 70_000 });
+  await kubectlOk(kubectl, ['wait', '--for=condition=Established', '--timeout=60s', ...fileArgs], {
+    timeoutMs: 70_000,
+  });
   await Promise.all(crdNames(files).map((name) => waitListable(kubectl, name, 30_000)));
   return files;
 }

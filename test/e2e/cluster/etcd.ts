@@ -45,7 +45,11 @@ export async function startEtcd(options: EtcdOptions): Promise<Etcd> {
     ...(options.onStart ? { onStart: options.onStart } : {}),
   });
   try {
-    await waitReady(`${clientUrl}/health`, { process: proc, deadlineMs: options.deadlineMs ?? 30_000, intervalMs: 100 });
+    await waitReady(`${clientUrl}/health`, {
+      process: proc,
+      deadlineMs: options.deadlineMs ?? 30_000,
+      intervalMs: 100,
+    });
   } catch (err) {
     await proc.stop(1000);
     throw err;

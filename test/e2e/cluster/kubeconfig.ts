@@ -19,12 +19,20 @@ export async function writeKubeconfig(options: KubeconfigOptions): Promise<void>
     apiVersion: 'v1',
     kind: 'Config',
     'current-context': 'admin',
-    clusters: [{
-      name: CLUSTER_NAME,
-      cluster: { server: options.server, 'certificate-authority-data': Buffer.from(options.caPem).toString('base64') },
-    }],
+    clusters: [
+      {
+        name: CLUSTER_NAME,
+        cluster: {
+          server: options.server,
+          'certificate-authority-data': Buffer.from(options.caPem).toString('base64'),
+        },
+      },
+    ],
     users: USER_NAMES.map((name) => ({ name, user: { token: options.tokens[name] } })),
-    contexts: USER_NAMES.map((name) => ({ name, context: { cluster: CLUSTER_NAME, user: name, namespace: 'default' } })),
+    contexts: USER_NAMES.map((name) => ({
+      name,
+      context: { cluster: CLUSTER_NAME, user: name, namespace: 'default' },
+    })),
   };
   await writeFile(options.file, stringify(config), { mode: 0o600 });
 }

@@ -43,18 +43,25 @@ export function kubectlRunner(target: KubectlTarget): Kubectl {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let timedOut = false;
-      const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs ?? 60_000);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, options.timeoutMs ?? 60_000);
       child.stdout.on('data', (c: Buffer) => out.push(c));
       child.stderr.on('data', (c: Buffer) => err.push(c));
-      child.stdin.on('error', () => { /* kubectl exited before reading stdin; its exit code tells */ });
+      child.stdin.on('error', () => {
+        /* kubectl exited before reading stdin; its exit code tells */
+      });
       child.once('error', (e) => {
         clearTimeout(timer);
         resolve({ code: 127, stdout: '', stderr: `could not run ${target.kubectlPath}: ${e.message}` });
       });
       child.once('close', (code) => {
         clearTimeout(timer);
-        const stderr = Buffer.concat(err).toString('utf8') + (timedOut ? `\n(kubectl killed after ${options.timeoutMs ?? 60_000} ms)` : '');
-        resolve({ code: timedOut ? 124 : code ?? 1, stdout: Buffer.concat(out).toString('utf8'), stderr });
+        const stderr =
+          Buffer.concat(err).toString('utf8') +
+          (timedOut ? `\n(kubectl killed after ${options.timeoutMs ?? 60_000} ms)` : '');
+        resolve({ code: timedOut ? 124 : (code ?? 1), stdout: Buffer.concat(out).toString('utf8'), stderr });
       });
       child.stdin.end(options.input ?? '');
     });
@@ -64,6 +71,7 @@ export function kubectlRunner(target: KubectlTarget): Kubectl {
 /** Throws with kubectl's stderr unless it succeeded; for setup steps, not for assertions. */
 export async function kubectlOk(kubectl: Kubectl, args: string[], options?: KubectlOptions): Promise<string> {
   const result = await kubectl(args, options);
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim()}`);
+  if (result.code !== 0)
+    throw new Error(`kubectl ${args.join(' ')} failed (exit ${result.code}): ${result.stderr.trim()}`);
   return result.stdout;
 }

@@ -22,7 +22,12 @@ export interface ClusterPki {
   serviceAccountPrivateKeyFile: string;
 }
 
-async function writeServing(dir: string, name: string, dnsNames: string[], ipAddresses: string[]): Promise<ServingFiles> {
+async function writeServing(
+  dir: string,
+  name: string,
+  dnsNames: string[],
+  ipAddresses: string[],
+): Promise<ServingFiles> {
   const generated = await generateCertificates({ dnsNames, ipAddresses, commonName: name, validDays: 30 });
   const files = {
     caFile: join(dir, `${name}-ca.crt`),
@@ -43,7 +48,12 @@ export interface PkiOptions {
 
 export async function writeClusterPki(dir: string, options: PkiOptions = {}): Promise<ClusterPki> {
   const [apiserver, webhook] = await Promise.all([
-    writeServing(dir, 'apiserver', ['localhost', ...(options.apiserverDnsNames ?? [])], ['127.0.0.1', ...(options.apiserverIps ?? [])]),
+    writeServing(
+      dir,
+      'apiserver',
+      ['localhost', ...(options.apiserverDnsNames ?? [])],
+      ['127.0.0.1', ...(options.apiserverIps ?? [])],
+    ),
     // The apiserver calls the webhook by URL https://127.0.0.1:PORT, so an IP SAN is what it checks.
     writeServing(dir, 'webhook', ['localhost'], ['127.0.0.1']),
   ]);

@@ -23,19 +23,25 @@ export function get(url: string, options: GetOptions = {}): Promise<GetResult> {
   const target = new URL(url);
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(target, {
-      method: 'GET',
-      ...(options.ca ? { ca: options.ca } : {}),
-      ...(options.insecure ? { rejectUnauthorized: false } : {}),
-      headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
-      agent: false,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(options.timeoutMs ?? 2000, () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 2000} ms`)));
+    const req = request(
+      target,
+      {
+        method: 'GET',
+        ...(options.ca ? { ca: options.ca } : {}),
+        ...(options.insecure ? { rejectUnauthorized: false } : {}),
+        headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(options.timeoutMs ?? 2000, () =>
+      req.destroy(new Error(`no answer within ${options.timeoutMs ?? 2000} ms`)),
+    );
     req.on('error', reject);
     req.end();
   });
@@ -55,16 +61,29 @@ export async function waitReady(url: string, options: WaitReadyOptions): Promise
   while (Date.now() < deadline) {
     const status = options.process.exitStatus();
     if (status !== undefined) {
-      throw new Error(`${options.process.name} ended (${status}) before ${url} became ready; ${options.process.logFile} ends with:\n${logTail(options.process.logFile)}`);
+      throw new Error(
+        `${options.process.name} ended (${status}) before ${url} became ready; ${options.process.logFile} ends ` +
+          `with:\n${logTail(options.process.logFile)}`,
+      );
     }
     try {
       const res = await get(url, options);
       if (res.status === 200) return;
-      last = `HTTP ${res.status}: ${res.body.trim().split('\n').filter((l) => l.includes('failed')).join('; ').slice(0, 500) || res.body.slice(0, 200)}`;
+      last = `HTTP ${res.status}: ${
+        res.body
+          .trim()
+          .split('\n')
+          .filter((l) => l.includes('failed'))
+          .join('; ')
+          .slice(0, 500) || res.body.slice(0, 200)
+      }`;
     } catch (err) {
       last = (err as Error).message;
     }
     await sleep(options.intervalMs ?? 200);
   }
-  throw new Error(`${url} not ready after ${options.deadlineMs / 1000} s (last: ${last}); ${options.process.logFile} ends with:\n${logTail(options.process.logFile)}`);
+  throw new Error(
+    `${url} not ready after ${options.deadlineMs / 1000} s (last: ${last}); ${options.process.logFile} ends ` +
+      `with:\n${logTail(options.process.logFile)}`,
+  );
 }

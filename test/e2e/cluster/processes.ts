@@ -3,7 +3,7 @@
 // they die with this process; detached ones lead their own process group and outlive
 // it once released (`npm run cluster -- up`).
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { guardChild, unguardChild } from './exit-guard.ts';
 import { startTime, terminatePid } from './pids.ts';
@@ -15,7 +15,7 @@ export interface ProcessRecord {
   /** Leads its own process group; stopped by signalling the group. */
   detached: boolean;
   /** From /proc: tells this process from a later one that reuses the pid. */
-  startTime?: string;
+  startTime?: string | undefined;
 }
 
 export interface ManagedProcess extends ProcessRecord {
@@ -44,7 +44,7 @@ export interface StartOptions {
 export function startProcess(options: StartOptions): ManagedProcess {
   const detached = options.detached ?? false;
   const fd = openSync(options.logFile, 'a', 0o600);
-  let child;
+  let child: ChildProcess;
   try {
     child = spawn(options.command, options.args, {
       cwd: options.cwd,
@@ -57,8 +57,14 @@ export function startProcess(options: StartOptions): ManagedProcess {
   }
   let status: string | undefined;
   const exited = new Promise<string>((resolve) => {
-    child.once('error', (err) => { status = `failed to start: ${err.message}`; resolve(status); });
-    child.once('exit', (code, sig) => { status = sig ? `killed by ${sig}` : `exit code ${code}`; resolve(status); });
+    child.once('error', (err) => {
+      status = `failed to start: ${err.message}`;
+      resolve(status);
+    });
+    child.once('exit', (code, sig) => {
+      status = sig ? `killed by ${sig}` : `exit code ${code}`;
+      resolve(status);
+    });
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${options.name}: could not start ${options.command}`);

@@ -23,25 +23,31 @@ export function webhookConfiguration(url: string, caPem: string): Record<string,
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
     metadata: { name: WEBHOOK_CONFIGURATION },
-    webhooks: [{
-      name: WEBHOOK_NAME,
-      clientConfig: { url, caBundle: Buffer.from(caPem).toString('base64') },
-      rules: [{
-        apiGroups: ['*'],
-        apiVersions: ['*'],
-        // '*/*' is every resource and every subresource; the API refuses it next to '*'.
-        resources: ['*/*'],
-        operations: ['CREATE', 'UPDATE', 'DELETE'],
-        scope: '*',
-      }],
-      failurePolicy: 'Fail',
-      sideEffects: 'None',
-      admissionReviewVersions: ['v1'],
-      matchPolicy: 'Equivalent',
-      timeoutSeconds: 10,
-      // kube-system stays reachable whatever happens to the webhook.
-      namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }] },
-    }],
+    webhooks: [
+      {
+        name: WEBHOOK_NAME,
+        clientConfig: { url, caBundle: Buffer.from(caPem).toString('base64') },
+        rules: [
+          {
+            apiGroups: ['*'],
+            apiVersions: ['*'],
+            // '*/*' is every resource and every subresource; the API refuses it next to '*'.
+            resources: ['*/*'],
+            operations: ['CREATE', 'UPDATE', 'DELETE'],
+            scope: '*',
+          },
+        ],
+        failurePolicy: 'Fail',
+        sideEffects: 'None',
+        admissionReviewVersions: ['v1'],
+        matchPolicy: 'Equivalent',
+        timeoutSeconds: 10,
+        // kube-system stays reachable whatever happens to the webhook.
+        namespaceSelector: {
+          matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }],
+        },
+      },
+    ],
   };
 }
 
@@ -66,7 +72,12 @@ export async function createProbe(kubectl: Kubectl): Promise<void> {
  * error also denies, and a cluster whose Bulwark cannot decide must not pass as ready.
  */
 export function isImmutabilityDenial(result: KubectlResult): boolean {
-  return result.code !== 0 && /admission webhook .* denied the request/.test(result.stderr) && /immutable/.test(result.stderr) && !/could not decide/.test(result.stderr);
+  return (
+    result.code !== 0 &&
+    /admission webhook .* denied the request/.test(result.stderr) &&
+    /immutable/.test(result.stderr) &&
+    !/could not decide/.test(result.stderr)
+  );
 }
 
 /** Retries a dry-run change of the probe until the webhook denies it; returns the attempts made. */
@@ -77,11 +88,21 @@ export async function waitForDenial(kubectl: Kubectl, deadlineMs = 30_000): Prom
   while (Date.now() < deadline) {
     attempts += 1;
     last = await kubectl([
-      'patch', 'configmap', PROBE_CONFIGMAP, '--namespace', PROBE_NAMESPACE,
-      '--type=merge', '--patch', JSON.stringify({ data: { probe: `changed-${attempts}` } }), '--dry-run=server',
+      'patch',
+      'configmap',
+      PROBE_CONFIGMAP,
+      '--namespace',
+      PROBE_NAMESPACE,
+      '--type=merge',
+      '--patch',
+      JSON.stringify({ data: { probe: `changed-${attempts}` } }),
+      '--dry-run=server',
     ]);
     if (isImmutabilityDenial(last)) return attempts;
     await sleep(100);
   }
-  throw new Error(`no immutability denial within ${deadlineMs / 1000} s (${attempts} attempts); last kubectl patch: exit ${last?.code}, ${last?.stderr.trim() || 'allowed'}`);
+  throw new Error(
+    `no immutability denial within ${deadlineMs / 1000} s (${attempts} attempts); last kubectl patch: ` +
+      `exit ${last?.code}, ${last?.stderr.trim() || 'allowed'}`,
+  );
 }

@@ -62,7 +62,10 @@ export function runningProcesses(state: ClusterState): ProcessRecord[] {
  * Stops the recorded processes (see stopOrder), takes a full cluster's node down first
  * (see node/teardown.ts) and removes the directory. Returns what could not be undone.
  */
-export async function stopRecorded(state: ClusterState, options: { graceMs?: number; keepDir?: boolean } = {}): Promise<string[]> {
+export async function stopRecorded(
+  state: ClusterState,
+  options: { graceMs?: number; keepDir?: boolean } = {},
+): Promise<string[]> {
   const survivors: string[] = state.node ? await teardownNode(state.dir, state.processes, state.node) : [];
   for (const p of stopOrder(state.processes)) {
     if (!isSameProcess(p.pid, p.startTime)) continue;

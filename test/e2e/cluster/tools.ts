@@ -12,8 +12,16 @@ const run = promisify(execFile);
 const BUILD_SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'tools', 'build.sh');
 
 export type ToolName =
-  | 'etcd' | 'kube-apiserver' | 'kubectl' | 'helm' | 'cosign' | 'crane' | 'oci-registry' | 'docker-registry'
-  | NodeTool | ImageTool;
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kubectl'
+  | 'helm'
+  | 'cosign'
+  | 'crane'
+  | 'oci-registry'
+  | 'docker-registry'
+  | NodeTool
+  | ImageTool;
 export type ToolPaths<T extends ToolName = ToolName> = Record<T, string>;
 
 /** What a control plane needs; helm, cosign and crane are asked for by the tests that use them. */
@@ -25,8 +33,20 @@ export type ControlPlaneTool = (typeof CONTROL_PLANE_TOOLS)[number];
  * the bridge plugin, its siblings beside it; node-images for pause.tar, hello.tar beside it.
  */
 export const NODE_TOOLS = [
-  'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'containerd', 'containerd-shim-runc-v2', 'ctr',
-  'crictl', 'cni-plugins', 'node-images', 'runc', 'iptables', 'conntrack', 'helm',
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kubelet',
+  'kube-proxy',
+  'containerd',
+  'containerd-shim-runc-v2',
+  'ctr',
+  'crictl',
+  'cni-plugins',
+  'node-images',
+  'runc',
+  'iptables',
+  'conntrack',
+  'helm',
 ] as const;
 export type NodeTool = (typeof NODE_TOOLS)[number];
 
@@ -50,24 +70,33 @@ export interface LocateOptions {
   log?: (message: string) => void;
 }
 
-export async function locateTools<T extends ToolName>(names: readonly T[], options: LocateOptions = {}): Promise<ToolPaths<T>> {
+export async function locateTools<T extends ToolName>(
+  names: readonly T[],
+  options: LocateOptions = {},
+): Promise<ToolPaths<T>> {
   let paths = await printPaths(names);
   const missing = names.filter((n) => !paths.get(n) || !existsSync(paths.get(n) ?? ''));
   if (missing.length > 0) {
-    if (options.build === false) throw new Error(`e2e tools not built: ${missing.join(', ')} (run: bash test/e2e/tools/build.sh --only ${missing.join(',')})`);
+    if (options.build === false)
+      throw new Error(
+        `e2e tools not built: ${missing.join(', ')} (run: bash test/e2e/tools/build.sh --only ${missing.join(',')})`,
+      );
     options.log?.(`building missing tools: ${missing.join(', ')} (test/e2e/tools/build.sh; slow on a cold Go cache)`);
     try {
       await run('bash', [BUILD_SCRIPT, '--only', missing.join(',')], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
-      throw new Error(`building ${missing.join(', ')} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-15).join('\n')}`);
+      throw new Error(
+        `building ${missing.join(', ')} failed: ${(e.stderr ?? e.message).trim().split('\n').slice(-15).join('\n')}`,
+      );
     }
     paths = await printPaths(names);
   }
   const result: Partial<ToolPaths<T>> = {};
   for (const name of names) {
     const path = paths.get(name);
-    if (!path || !existsSync(path)) throw new Error(`${name} is still missing after building (expected at ${path ?? '?'})`);
+    if (!path || !existsSync(path))
+      throw new Error(`${name} is still missing after building (expected at ${path ?? '?'})`);
     result[name] = path;
   }
   return result as ToolPaths<T>;

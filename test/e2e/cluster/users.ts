@@ -29,6 +29,9 @@ export function randomTokens(): Tokens {
 
 /** The CSV the apiserver reads: token,user,uid,"group1,group2"; `extraLines` add other identities. */
 export async function writeTokenFile(file: string, tokens: Tokens, extraLines: readonly string[] = []): Promise<void> {
-  const lines = [...USER_NAMES.map((user) => `${tokens[user]},${user},${user},"${USERS[user].join(',')}"`), ...extraLines];
+  const lines = [
+    ...USER_NAMES.map((user) => `${tokens[user]},${user},${user},"${USERS[user].join(',')}"`),
+    ...extraLines,
+  ];
   await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
 }

@@ -8,6 +8,7 @@ import { nodeBinary, REPO_ROOT } from './paths.ts';
 import type { ServingFiles } from './pki.ts';
 import { waitReady } from './poll.ts';
 import { startProcess, type ManagedProcess } from './processes.ts';
+import { POLICY_ADMIN_GROUPS } from './self-protection.ts';
 
 /**
  * The default command. `{port}`, `{host}`, `{cert}`, `{key}`, `{ca}`, `{kubeconfig}`
@@ -15,13 +16,27 @@ import { startProcess, type ManagedProcess } from './processes.ts';
  */
 export function defaultWebhookCommand(): string[] {
   return [
-    nodeBinary(), join(REPO_ROOT, 'bin', 'bulwark.js'), 'serve',
-    '--host', '{host}', '--port', '{port}',
-    '--cert', '{cert}', '--key', '{key}',
-    '--kubeconfig', '{kubeconfig}', '--cluster', 'required',
-    '--log-level', 'info',
-    // Policy admins besides cluster admins, so that policy changes can be approved by two of them.
-    '--policy-admin-groups', 'system:masters,policy-admins',
+    nodeBinary(),
+    join(REPO_ROOT, 'bin', 'bulwark.js'),
+    'serve',
+    '--host',
+    '{host}',
+    '--port',
+    '{port}',
+    '--cert',
+    '{cert}',
+    '--key',
+    '{key}',
+    '--kubeconfig',
+    '{kubeconfig}',
+    '--cluster',
+    'required',
+    '--log-level',
+    'info',
+    // Policy admins besides cluster admins, so that policy changes can be approved by two of
+    // them; the self-protection policy names the same.
+    '--policy-admin-groups',
+    POLICY_ADMIN_GROUPS.join(','),
   ];
 }
 
@@ -53,8 +68,9 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     kubeconfig: options.kubeconfig,
     dir: options.dir,
   };
-  const [command, ...args] = (options.command ?? defaultWebhookCommand())
-    .map((arg) => arg.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole));
+  const [command, ...args] = (options.command ?? defaultWebhookCommand()).map((arg) =>
+    arg.replace(/\{(\w+)\}/g, (whole, key: string) => values[key] ?? whole),
+  );
   if (!command) throw new Error('webhookCommand is empty');
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   for (const [key, value] of Object.entries(values)) env[`BULWARK_E2E_WEBHOOK_${key.toUpperCase()}`] = value;
@@ -70,7 +86,12 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
   });
   const base = `https://127.0.0.1:${options.port}`;
   try {
-    await waitReady(`${base}/readyz`, { process: proc, ca: options.tls.caPem, deadlineMs: options.deadlineMs ?? 30_000, intervalMs: 100 });
+    await waitReady(`${base}/readyz`, {
+      process: proc,
+      ca: options.tls.caPem,
+      deadlineMs: options.deadlineMs ?? 30_000,
+      intervalMs: 100,
+    });
   } catch (err) {
     await proc.stop(1000);
     throw err;

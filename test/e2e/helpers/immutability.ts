@@ -39,7 +39,11 @@ export function yaml(...objects: object[]): string {
   return objects.map((o) => stringify(o)).join('---\n');
 }
 
-export function configMap(ref: Pick<Ref, 'name' | 'namespace'>, data: Record<string, string>, options: { locked?: boolean; labels?: Record<string, string>; finalizers?: string[] } = {}): Record<string, unknown> {
+export function configMap(
+  ref: Pick<Ref, 'name' | 'namespace'>,
+  data: Record<string, string>,
+  options: { locked?: boolean; labels?: Record<string, string>; finalizers?: string[] } = {},
+): Record<string, unknown> {
   const labels = { ...options.labels, ...(options.locked === false ? {} : LOCK_LABELS) };
   return {
     apiVersion: 'v1',
@@ -56,7 +60,11 @@ export function configMap(ref: Pick<Ref, 'name' | 'namespace'>, data: Record<str
 
 /** `kubectl get ... -o jsonpath=TEMPLATE` as admin; throws if the object cannot be read. */
 export async function jsonpath(ref: Ref, template: string): Promise<string> {
-  return kubectlOk(kubectl, ['get', ref.resource, ref.name, '-o', `jsonpath=${template}`], ref.namespace ? { namespace: ref.namespace } : {});
+  return kubectlOk(
+    kubectl,
+    ['get', ref.resource, ref.name, '-o', `jsonpath=${template}`],
+    ref.namespace ? { namespace: ref.namespace } : {},
+  );
 }
 
 /** What a denied (or dry-run) request must leave exactly as it was. */
@@ -108,7 +116,11 @@ export async function expectUntouched(ref: Ref, before: Stamp | undefined, conte
 }
 
 /** kubectl `args` as `user` (admin by default), in the namespace of `ref` if it has one. */
-export function kubectlOn(ref: Ref, args: string[], options: { user?: UserName; input?: string } = {}): Promise<KubectlResult> {
+export function kubectlOn(
+  ref: Ref,
+  args: string[],
+  options: { user?: UserName; input?: string } = {},
+): Promise<KubectlResult> {
   return kubectl(args, { ...options, ...(ref.namespace ? { namespace: ref.namespace } : {}) });
 }
 
@@ -133,7 +145,12 @@ export function expectDenied(result: KubectlResult, objectTarget: string, ...fra
 }
 
 /** A change denied: `this update would change <paths>`, `this scale update ...` for a subresource. */
-export function expectChangeDenied(result: KubectlResult, objectTarget: string, changes: string, subresource?: string): void {
+export function expectChangeDenied(
+  result: KubectlResult,
+  objectTarget: string,
+  changes: string,
+  subresource?: string,
+): void {
   expectDenied(result, objectTarget, `this ${subresource ? `${subresource} ` : ''}update would change ${changes}`);
 }
 
@@ -166,7 +183,8 @@ export async function ensureTestCrd(plural: string, deadlineMs = 30_000): Promis
   for (;;) {
     const result = await kubectl(['get', `${plural}.e2e.bulwark.dev`, '--all-namespaces', '-o', 'name']);
     if (result.code === 0) return;
-    if (Date.now() > deadline) throw new Error(`${plural}.e2e.bulwark.dev is Established but cannot be listed: ${result.stderr.trim()}`);
+    if (Date.now() > deadline)
+      throw new Error(`${plural}.e2e.bulwark.dev is Established but cannot be listed: ${result.stderr.trim()}`);
     await sleep(100);
   }
 }

@@ -7,16 +7,35 @@ import { expect } from 'vitest';
 import { e2eCluster, type UserName } from '../cluster/context.ts';
 import { nodeBinary, REPO_ROOT } from '../cluster/paths.ts';
 
-export interface PluginResult { code: number; stdout: string; stderr: string }
+export interface PluginResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** `kubectl bulwark ...` as `user`, through the plugin entry point. */
 export function plugin(args: string[], user: UserName, input?: string): Promise<PluginResult> {
   return new Promise((resolve) => {
-    const child = spawn(nodeBinary(), [join(REPO_ROOT, 'bin', 'kubectl-bulwark.js'), ...args, '--kubeconfig', e2eCluster().kubeconfig, '--context', user], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      nodeBinary(),
+      [
+        join(REPO_ROOT, 'bin', 'kubectl-bulwark.js'),
+        ...args,
+        '--kubeconfig',
+        e2eCluster().kubeconfig,
+        '--context',
+        user,
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     child.stdin.end(input ?? '');
   });

@@ -8,7 +8,13 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -17,9 +23,9 @@ import { promisify } from 'node:util';
 import { startProcess, logTail, type ManagedProcess } from '../cluster/processes.ts';
 import { freePort } from '../cluster/ports.ts';
 import { locateTools } from '../cluster/tools.ts';
-import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
 import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
 import { imagePolicy } from '../../helpers/policies.ts';
+import { compiler } from '../../helpers/snapshots.ts';
 
 const run = promisify(execFile);
 
@@ -46,10 +52,16 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, proc: ManagedProcess, timeoutMs = 15_000): Promise<void> {
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  proc: ManagedProcess,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.exitStatus() !== undefined) throw new Error(`${what} exited (${proc.exitStatus()}):\n${logTail(proc.logFile)}`);
+    if (proc.exitStatus() !== undefined)
+      throw new Error(`${what} exited (${proc.exitStatus()}):\n${logTail(proc.logFile)}`);
     if (await check()) return;
     await sleep(50);
   }
@@ -79,19 +91,33 @@ export function registryAddress(): string {
 }
 
 /** Starts one registry on a free port; files (logs, storage) go under `dir`. */
-export async function startRegistry(kind: RegistryKind, tools: RegistryTools, dir: string, options: { address?: string } = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  kind: RegistryKind,
+  tools: RegistryTools,
+  dir: string,
+  options: { address?: string } = {},
+): Promise<TestRegistry> {
   const address = options.address ?? registryAddress();
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${kind}.log`);
   let proc: ManagedProcess;
   let host: string;
   if (kind === 'oci-registry') {
-    proc = startProcess({ name: kind, command: tools['oci-registry'], args: ['--address', `${address}:0`, '--quiet'], logFile });
+    proc = startProcess({
+      name: kind,
+      command: tools['oci-registry'],
+      args: ['--address', `${address}:0`, '--quiet'],
+      logFile,
+    });
     let found = '';
-    await waitFor(kind, async () => {
-      found = /listening on (\S+:\d+)/.exec(readFileSync(logFile, 'utf8'))?.[1] ?? '';
-      return found !== '' && (await answers(found));
-    }, proc);
+    await waitFor(
+      kind,
+      async () => {
+        found = /listening on (\S+:\d+)/.exec(readFileSync(logFile, 'utf8'))?.[1] ?? '';
+        return found !== '' && (await answers(found));
+      },
+      proc,
+    );
     host = found;
   } else if (kind === 'crane') {
     host = `${address}:${await freePort()}`;
@@ -100,13 +126,25 @@ export async function startRegistry(kind: RegistryKind, tools: RegistryTools, di
   } else {
     host = `${address}:${await freePort()}`;
     const config = join(dir, 'docker-registry.yml');
-    writeFileSync(config, [
-      'version: 0.1',
-      'log:', '  level: error', '  accesslog:', '    disabled: true',
-      'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'docker-registry-data')}`, '  delete:', '    enabled: true',
-      'http:', `  addr: ${host}`, `  secret: ${randomBytes(16).toString('hex')}`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'version: 0.1',
+        'log:',
+        '  level: error',
+        '  accesslog:',
+        '    disabled: true',
+        'storage:',
+        '  filesystem:',
+        `    rootdirectory: ${join(dir, 'docker-registry-data')}`,
+        '  delete:',
+        '    enabled: true',
+        'http:',
+        `  addr: ${host}`,
+        `  secret: ${randomBytes(16).toString('hex')}`,
+        '',
+      ].join('\n'),
+    );
     proc = startProcess({ name: kind, command: tools['docker-registry'], args: ['serve', config], logFile });
     await waitFor(kind, () => answers(host), proc);
   }
@@ -151,8 +189,22 @@ export async function generateKeyPair(tools: RegistryTools, dir: string): Promis
 export type SignatureFormat = 'bundle' | 'legacy';
 
 /** Signs `image` (`host/repo@sha256:...`) offline with the real cosign, in either format. */
-export async function cosignSign(tools: RegistryTools, key: KeyPair, image: string, format: SignatureFormat): Promise<void> {
-  const args = ['sign', '--key', key.keyFile, '--tlog-upload=false', '--use-signing-config=false', '--yes', '--allow-insecure-registry', '--allow-http-registry'];
+export async function cosignSign(
+  tools: RegistryTools,
+  key: KeyPair,
+  image: string,
+  format: SignatureFormat,
+): Promise<void> {
+  const args = [
+    'sign',
+    '--key',
+    key.keyFile,
+    '--tlog-upload=false',
+    '--use-signing-config=false',
+    '--yes',
+    '--allow-insecure-registry',
+    '--allow-http-registry',
+  ];
   if (format === 'legacy') args.push('--new-bundle-format=false');
   await run(tools.cosign, [...args, image], { env: { ...process.env, COSIGN_PASSWORD: '' }, timeout: 60_000 });
 }
@@ -162,25 +214,38 @@ export async function cosignSign(tools: RegistryTools, key: KeyPair, image: stri
  * on plain-HTTP registries; `spec` overrides fields. Named uniquely, as caches key on it.
  */
 export function signedByPolicy(publicKeyPem: string, spec: Record<string, unknown> = {}): CompiledImagePolicy {
-  const result = compileImagePolicy(imagePolicy(`p-${randomBytes(4).toString('hex')}`, {
-    images: ['**'],
-    authorities: [{ name: 'release', key: { publicKey: publicKeyPem } }],
-    registry: { insecure: true },
-    ...spec,
-  }));
+  const result = compiler.image(
+    imagePolicy(`p-${randomBytes(4).toString('hex')}`, {
+      images: ['**'],
+      authorities: [{ name: 'release', key: { publicKey: publicKeyPem } }],
+      registry: { insecure: true },
+      ...spec,
+    }),
+  );
   if (!result.ok) throw new Error(JSON.stringify(result.problems));
   return result.policy;
 }
 
 // ---------------------------------------------------------------- raw registry writes
 
-function send(method: string, url: string, body: Buffer | undefined, headers: Record<string, string> = {}): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
+function send(
+  method: string,
+  url: string,
+  body: Buffer | undefined,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: IncomingMessage['headers']; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+    const req = httpRequest(
+      url,
+      { method, headers: { ...headers, ...(body ? { 'content-length': String(body.length) } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -194,7 +259,8 @@ export function sha256Digest(bytes: Buffer): string {
 export async function putBlob(host: string, repository: string, bytes: Buffer): Promise<string> {
   const digest = sha256Digest(bytes);
   const start = await send('POST', `http://${host}/v2/${repository}/blobs/uploads/`, Buffer.alloc(0));
-  if (start.status !== 202 || typeof start.headers.location !== 'string') throw new Error(`blob upload start: HTTP ${start.status} ${start.body}`);
+  if (start.status !== 202 || typeof start.headers.location !== 'string')
+    throw new Error(`blob upload start: HTTP ${start.status} ${start.body}`);
   const location = new URL(start.headers.location, `http://${host}`);
   location.searchParams.set('digest', digest);
   const done = await send('PUT', location.href, bytes, { 'content-type': 'application/octet-stream' });
@@ -203,8 +269,16 @@ export async function putBlob(host: string, repository: string, bytes: Buffer): 
 }
 
 /** PUTs manifest bytes at a tag or digest; returns the manifest's digest. */
-export async function putManifest(host: string, repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
-  const res = await send('PUT', `http://${host}/v2/${repository}/manifests/${reference}`, bytes, { 'content-type': mediaType });
+export async function putManifest(
+  host: string,
+  repository: string,
+  reference: string,
+  bytes: Buffer,
+  mediaType: string,
+): Promise<string> {
+  const res = await send('PUT', `http://${host}/v2/${repository}/manifests/${reference}`, bytes, {
+    'content-type': mediaType,
+  });
   if (res.status !== 201) throw new Error(`manifest PUT ${repository}:${reference}: HTTP ${res.status} ${res.body}`);
   return sha256Digest(bytes);
 }
@@ -214,7 +288,10 @@ export async function getManifestJson(tools: RegistryTools, ref: string): Promis
 }
 
 export async function getBlob(tools: RegistryTools, ref: string): Promise<Buffer> {
-  const { stdout } = await run(tools.crane, ['blob', '--insecure', ref], { encoding: 'buffer', maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run(tools.crane, ['blob', '--insecure', ref], {
+    encoding: 'buffer',
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return stdout;
 }
 
@@ -222,7 +299,10 @@ export async function getBlob(tools: RegistryTools, ref: string): Promise<Buffer
 
 export type FrontAuth =
   | { kind: 'basic'; username: string; password: string }
-  /** Bearer tokens from `/token` on the front; with username/password the token endpoint requires them, else it is anonymous. */
+  /**
+   * Bearer tokens from `/token` on the front; with username/password the token endpoint requires them, else it is
+   * anonymous.
+   */
   | { kind: 'bearer'; username?: string; password?: string; expiresIn?: number };
 
 export interface FrontOptions {
@@ -256,27 +336,41 @@ export async function startFront(options: FrontOptions): Promise<TestFront> {
   const tokens = new Set<string>();
   let origin = '';
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) });
+    requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+    });
     const auth = options.auth;
     const url = new URL(req.url ?? '/', origin);
     if (auth?.kind === 'bearer' && url.pathname === '/token') {
       if (auth.username !== undefined && !basicOk(req.headers.authorization, auth.username, auth.password ?? '')) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}');
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end('{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}');
         return;
       }
       const token = randomBytes(16).toString('hex');
       tokens.add(token);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: auth.expiresIn ?? 300 }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ token, expires_in: auth.expiresIn ?? 300 }));
       return;
     }
     if (auth?.kind === 'basic' && !basicOk(req.headers.authorization, auth.username, auth.password)) {
-      res.writeHead(401, { 'www-authenticate': 'Basic realm="test registry"', 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
+      res
+        .writeHead(401, { 'www-authenticate': 'Basic realm="test registry"', 'content-type': 'application/json' })
+        .end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
       return;
     }
     if (auth?.kind === 'bearer' && !tokens.has((req.headers.authorization ?? '').replace(/^Bearer /, ''))) {
       const repo = /^\/v2\/(.+?)\/(?:manifests|blobs|referrers|tags)\//.exec(url.pathname)?.[1];
       const scope = repo ? `,scope="repository:${repo}:pull"` : '';
-      res.writeHead(401, { 'www-authenticate': `Bearer realm="${origin}/token",service="test-registry"${scope}`, 'content-type': 'application/json' })
+      res
+        .writeHead(401, {
+          'www-authenticate': `Bearer realm="${origin}/token",service="test-registry"${scope}`,
+          'content-type': 'application/json',
+        })
         .end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
       return;
     }
@@ -300,7 +394,9 @@ export async function startFront(options: FrontOptions): Promise<TestFront> {
       res.end(err.message);
     });
   };
-  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, listener) : createHttpServer(listener);
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, listener)
+    : createHttpServer(listener);
   const address = registryAddress();
   await new Promise<void>((resolve) => server.listen(0, address, resolve));
   const host = `${address}:${(server.address() as AddressInfo).port}`;
@@ -308,9 +404,10 @@ export async function startFront(options: FrontOptions): Promise<TestFront> {
   return {
     host,
     requests,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -5,7 +5,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Calls `attempt` until `done` holds for its result or `timeoutMs` passes; returns the last result. */
-export async function retryUntil<T>(attempt: () => Promise<T>, done: (result: T) => boolean, options: { timeoutMs?: number; intervalMs?: number; between?: () => Promise<unknown> } = {}): Promise<T> {
+export async function retryUntil<T>(
+  attempt: () => Promise<T>,
+  done: (result: T) => boolean,
+  options: { timeoutMs?: number; intervalMs?: number; between?: () => Promise<unknown> } = {},
+): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   let result = await attempt();
   while (!done(result) && Date.now() < deadline) {

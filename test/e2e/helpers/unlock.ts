@@ -18,29 +18,45 @@ export interface UnlockTarget {
 /** An ImmutabilityPolicy whose unlocks the `approvers` group may approve, for what `match` selects. */
 export function approvablePolicy(name: string, match: Record<string, unknown>): string {
   return stringify({
-    apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImmutabilityPolicy', metadata: { name },
+    apiVersion: 'bulwark.dev/v1alpha1',
+    kind: 'ImmutabilityPolicy',
+    metadata: { name },
     spec: { match, unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' } },
   });
 }
 
 /** Creates an UnlockRequest as `requester` and has each approver append an approval; returns its name. */
-export async function approvedUnlock(target: UnlockTarget, operations: ('UPDATE' | 'DELETE' | 'Unlabel')[], options: { requester?: UserName; approvers?: UserName[]; reason?: string } = {}): Promise<string> {
+export async function approvedUnlock(
+  target: UnlockTarget,
+  operations: ('UPDATE' | 'DELETE' | 'Unlabel')[],
+  options: { requester?: UserName; approvers?: UserName[]; reason?: string } = {},
+): Promise<string> {
   const requester = options.requester ?? 'alice';
   const name = `unlock-${target.name.slice(0, 30).replace(/[^a-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
   await kubectlOk(kubectl, ['create', '-f', '-'], {
     user: requester,
     input: stringify({
-      apiVersion: 'bulwark.dev/v1alpha1', kind: 'UnlockRequest', metadata: { name },
+      apiVersion: 'bulwark.dev/v1alpha1',
+      kind: 'UnlockRequest',
+      metadata: { name },
       spec: { target, operations, reason: options.reason ?? 'e2e test', duration: '30m', requester },
     }),
   });
   for (const approver of options.approvers ?? ['bob', 'carol']) {
     // An approval records the approver's groups as the API server reports them (Bulwark checks).
-    const me = JSON.parse(await kubectlOk(kubectl, ['auth', 'whoami', '-o', 'json'], { user: approver })) as { status: { userInfo: { groups?: string[] } } };
+    const me = JSON.parse(await kubectlOk(kubectl, ['auth', 'whoami', '-o', 'json'], { user: approver })) as {
+      status: { userInfo: { groups?: string[] } };
+    };
     const approval = { user: approver, groups: me.status.userInfo.groups ?? [] };
-    const current = JSON.parse(await kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'json'])) as { spec: { approvals?: { user: string }[] } };
-    const op = current.spec.approvals ? { op: 'add', path: '/spec/approvals/-', value: approval } : { op: 'add', path: '/spec/approvals', value: [approval] };
-    await kubectlOk(kubectl, ['patch', 'unlockrequest', name, '--type=json', '-p', JSON.stringify([op])], { user: approver });
+    const current = JSON.parse(await kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'json'])) as {
+      spec: { approvals?: { user: string }[] };
+    };
+    const op = current.spec.approvals
+      ? { op: 'add', path: '/spec/approvals/-', value: approval }
+      : { op: 'add', path: '/spec/approvals', value: [approval] };
+    await kubectlOk(kubectl, ['patch', 'unlockrequest', name, '--type=json', '-p', JSON.stringify([op])], {
+      user: approver,
+    });
   }
   return name;
 }

@@ -9,8 +9,11 @@ import { until } from './plugin.ts';
 
 /** Removes the webhook configuration, retries `write` until it succeeds unchecked, then restores the configuration. */
 export async function whileWebhookIsAway(write: () => Promise<boolean>): Promise<void> {
-  const config = JSON.parse(await kubectlOk(kubectl, ['get', 'validatingwebhookconfiguration', WEBHOOK_CONFIGURATION, '-o', 'json']));
-  for (const key of ['resourceVersion', 'uid', 'creationTimestamp', 'generation', 'managedFields']) delete config.metadata[key];
+  const config = JSON.parse(
+    await kubectlOk(kubectl, ['get', 'validatingwebhookconfiguration', WEBHOOK_CONFIGURATION, '-o', 'json']),
+  );
+  for (const key of ['resourceVersion', 'uid', 'creationTimestamp', 'generation', 'managedFields'])
+    delete config.metadata[key];
   await kubectlOk(kubectl, ['delete', 'validatingwebhookconfiguration', WEBHOOK_CONFIGURATION]);
   try {
     await until(write, 15_000);

@@ -29,12 +29,18 @@ describe('decodeReview', () => {
     const text = JSON.stringify(loadReview('configmap-apply-changed'));
     const review = parseReview(text.replace('"data":{', '"data":{"n":9007199254740993,'));
     expect(JSON.stringify(review.request.object)).toContain('"n":9007199254740993');
-    expect(problemsOf(() => parseReview(text.replace(/"object":\{/, '"object":1e400,"x":{')))).toContain('request.object');
+    expect(problemsOf(() => parseReview(text.replace(/"object":\{/, '"object":1e400,"x":{')))).toContain(
+      'request.object',
+    );
   });
 
   it.each([
     ['a JSON array', [], ['']],
-    ['a wrong apiVersion', { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: {} }, ['apiVersion']],
+    [
+      'a wrong apiVersion',
+      { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: {} },
+      ['apiVersion'],
+    ],
     ['a wrong kind', { apiVersion: 'admission.k8s.io/v1', kind: 'Review' }, ['kind', 'request']],
     ['no request', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }, ['request']],
   ])('rejects %s', (_name, body, paths) => {
@@ -42,7 +48,9 @@ describe('decodeReview', () => {
   });
 
   it('lists every problem of a request with its path', () => {
-    const review = structuredClone(loadReview('configmap-apply-changed')) as unknown as { request: Record<string, unknown> };
+    const review = structuredClone(loadReview('configmap-apply-changed')) as unknown as {
+      request: Record<string, unknown>;
+    };
     delete review.request.uid;
     review.request.operation = 'PATCH';
     review.request.object = 'text';

@@ -8,12 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../e2e/cluster/paths.ts';
 
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
-const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  devDependencies: Record<string, string>;
+};
 
 describe('Dockerfile', () => {
   const base = /^ARG NODE_IMAGE=(\S+)$/m.exec(dockerfile)?.[1] ?? '';
 
-  it('defaults to the official Node image of the repository\'s Node version, pinned by digest', () => {
+  it("defaults to the official Node image of the repository's Node version, pinned by digest", () => {
     expect(base).toMatch(/^node:\d+\.\d+\.\d+-[a-z]+-slim@sha256:[0-9a-f]{64}$/);
     expect(base.slice('node:'.length).split('-')[0]).toBe(pkg.devDependencies.node);
   });
@@ -21,6 +23,7 @@ describe('Dockerfile', () => {
   it('takes every image from NODE_IMAGE, so a local base can replace it', () => {
     const froms = [...dockerfile.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
     expect(froms.length).toBeGreaterThan(0);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own variable, as written there.
     for (const from of froms) expect(from).toBe('${NODE_IMAGE}');
     // A syntax directive makes BuildKit pull its frontend image from a registry.
     expect(dockerfile).not.toMatch(/^#\s*syntax=/m);

@@ -15,8 +15,16 @@ describe('policy admins', () => {
   });
 
   it('come from --policy-admin-groups and --policy-admin-users; an empty flag means nobody', async () => {
-    const config = await loadConfig({ overrides: toOverrides({ policyAdminGroups: 'platform, sre', policyAdminUsers: 'system:serviceaccount:argocd:controller' }) });
-    expect(config.policyAdmins).toEqual({ groups: ['platform', 'sre'], users: ['system:serviceaccount:argocd:controller'] });
+    const config = await loadConfig({
+      overrides: toOverrides({
+        policyAdminGroups: 'platform, sre',
+        policyAdminUsers: 'system:serviceaccount:argocd:controller',
+      }),
+    });
+    expect(config.policyAdmins).toEqual({
+      groups: ['platform', 'sre'],
+      users: ['system:serviceaccount:argocd:controller'],
+    });
     expect((await loadConfig({ overrides: toOverrides({ policyAdminGroups: '' }) })).policyAdmins.groups).toEqual([]);
   });
 });

@@ -19,9 +19,13 @@ function fakeInformerFactory(options: { resume?: boolean } = {}) {
   let listed = false;
   const fake = {
     starts: () => starts,
-    emit: (verb: string, arg?: unknown) => (callbacks[verb] ?? []).forEach((cb) => cb(arg)),
+    emit: (verb: string, arg?: unknown) => {
+      for (const cb of callbacks[verb] ?? []) cb(arg);
+    },
     create: (_kc: KubeConfig, _path: string, list: () => Promise<unknown>) => ({
-      on: (verb: string, cb: Callback) => { (callbacks[verb] ??= []).push(cb); },
+      on: (verb: string, cb: Callback) => {
+        callbacks[verb] = [...(callbacks[verb] ?? []), cb];
+      },
       off: () => {},
       get: () => undefined,
       list: () => [],
@@ -30,7 +34,7 @@ function fakeInformerFactory(options: { resume?: boolean } = {}) {
         starts++;
         if (options.resume && listed) return;
         try {
-          const result = await list() as { items: KubernetesObject[] };
+          const result = (await list()) as { items: KubernetesObject[] };
           for (const item of result.items) fake.emit('add', item);
           listed = true;
         } catch (err) {
@@ -57,7 +61,9 @@ describe('resilientInformer', () => {
         return { apiVersion: 'v1', kind: 'List', metadata: {}, items: [{ metadata: { name: 'a' } }] } as never;
       },
       backoff: { initialMs: 100, maxMs: 150 },
-      delay: async (ms) => { delays.push(ms); },
+      delay: async (ms) => {
+        delays.push(ms);
+      },
       create: fake.create as never,
       handlers: {
         upsert: (o) => events.push(`upsert ${o.metadata?.name}`),
@@ -68,7 +74,12 @@ describe('resilientInformer', () => {
     });
     await informer.start();
     await expect.poll(() => events.includes('synced')).toBe(true);
-    expect(events).toEqual(['error connection refused retry 100', 'error connection refused retry 150', 'upsert a', 'synced']);
+    expect(events).toEqual([
+      'error connection refused retry 100',
+      'error connection refused retry 150',
+      'upsert a',
+      'synced',
+    ]);
     expect(delays).toEqual([100, 150]);
     expect(informer.restarts).toBe(2);
 
@@ -83,11 +94,18 @@ describe('resilientInformer', () => {
     const fake = fakeInformerFactory({ resume: true });
     const events: string[] = [];
     const informer = resilientInformer<KubernetesObject>({
-      name: 'test', kubeConfig: {} as KubeConfig, path: '/x',
+      name: 'test',
+      kubeConfig: {} as KubeConfig,
+      path: '/x',
       list: async () => ({ apiVersion: 'v1', kind: 'List', metadata: {}, items: [] }) as never,
       delay: async () => {},
       create: fake.create as never,
-      handlers: { upsert: () => {}, remove: () => {}, synced: () => events.push('synced'), error: (err) => events.push(`error ${(err as Error).message}`) },
+      handlers: {
+        upsert: () => {},
+        remove: () => {},
+        synced: () => events.push('synced'),
+        error: (err) => events.push(`error ${(err as Error).message}`),
+      },
     });
     await informer.start();
     fake.emit('error', new Error('terminated'));
@@ -100,7 +118,9 @@ describe('resilientInformer', () => {
   it('does not restart once stopped', async () => {
     const fake = fakeInformerFactory();
     const informer = resilientInformer<KubernetesObject>({
-      name: 'test', kubeConfig: {} as KubeConfig, path: '/x',
+      name: 'test',
+      kubeConfig: {} as KubeConfig,
+      path: '/x',
       list: async () => ({ apiVersion: 'v1', kind: 'List', metadata: {}, items: [] }) as never,
       delay: async () => {},
       create: fake.create as never,

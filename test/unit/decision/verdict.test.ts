@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeResponse } from '../../../src/admission/encode.ts';
+import { encodeResponse } from '../../../src/review/encode.ts';
 import { allow, combine, deny, enforce } from '../../../src/decision/verdict.ts';
 
 describe('verdicts', () => {

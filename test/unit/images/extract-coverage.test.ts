@@ -9,9 +9,20 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { extractImages, POD_SPEC_PATHS } from '../../../src/rules/images/extract.ts';
 import { FIXTURES_DIR } from '../../helpers/fixtures.ts';
-import { coveredFields, imageBearingFields, leaves, NOT_PULLED, podSpecHolders, POD_SPEC, type OpenApiDocument } from '../../helpers/pod-schema.ts';
+import {
+  coveredFields,
+  imageBearingFields,
+  leaves,
+  NOT_PULLED,
+  podSpecHolders,
+  POD_SPEC,
+  type OpenApiDocument,
+} from '../../helpers/pod-schema.ts';
 
-const captured = JSON.parse(readFileSync(join(FIXTURES_DIR, 'openapi', 'pod-schemas.json'), 'utf8')) as { apiserver: string; documents: Record<string, OpenApiDocument> };
+const captured = JSON.parse(readFileSync(join(FIXTURES_DIR, 'openapi', 'pod-schemas.json'), 'utf8')) as {
+  apiserver: string;
+  documents: Record<string, OpenApiDocument>;
+};
 const core = captured.documents['api/v1']!;
 
 const COVERED = coveredFields();
@@ -50,7 +61,11 @@ describe('extraction', () => {
     };
     expect(extractImages({ spec: { template: { spec } } }, ['spec', 'template', 'spec'])).toEqual([
       { path: 'spec.template.spec.containers[0].image', container: 'app', image: 'registry.local/app@sha256:1' },
-      { path: 'spec.template.spec.volumes[1].image.reference', container: 'volume-models', image: 'example.invalid/evil:latest' },
+      {
+        path: 'spec.template.spec.volumes[1].image.reference',
+        container: 'volume-models',
+        image: 'example.invalid/evil:latest',
+      },
       // An image volume without a reference is checked (and refused as an empty image), not skipped.
       { path: 'spec.template.spec.volumes[2].image.reference', container: 'volume-empty', image: '' },
     ]);

@@ -17,7 +17,13 @@ describe('image references', () => {
   ])('%s', (text, registry, repository, tag, digest) => {
     const r = parseImageReference(text);
     expect(r.ok).toBe(true);
-    if (r.ok) expect({ registry: r.reference.registry, repository: r.reference.repository, tag: r.reference.tag, digest: r.reference.digest }).toEqual({ registry, repository, tag, digest });
+    if (r.ok)
+      expect({
+        registry: r.reference.registry,
+        repository: r.reference.repository,
+        tag: r.reference.tag,
+        digest: r.reference.digest,
+      }).toEqual({ registry, repository, tag, digest });
   });
 
   it.each([

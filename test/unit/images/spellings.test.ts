@@ -87,9 +87,15 @@ describe('policy globs, in the same spelling', () => {
 
   // Every spelling of a registry a pod may use is matched by a glob in any spelling.
   const spellings: [string, string[]][] = [
-    ['registry.example.com/**', ['Registry.Example.com', 'REGISTRY.EXAMPLE.COM:443', 'registry.example.com:80', 'registry.example.com']],
+    [
+      'registry.example.com/**',
+      ['Registry.Example.com', 'REGISTRY.EXAMPLE.COM:443', 'registry.example.com:80', 'registry.example.com'],
+    ],
     ['REGISTRY.example.com:443/**', ['registry.example.com', 'Registry.Example.com:443']],
-    ['docker.io/library/**', ['docker.io', 'docker.io:443', 'DOCKER.IO', 'index.docker.io', 'index.docker.io:443', 'registry-1.docker.io']],
+    [
+      'docker.io/library/**',
+      ['docker.io', 'docker.io:443', 'DOCKER.IO', 'index.docker.io', 'index.docker.io:443', 'registry-1.docker.io'],
+    ],
     ['localhost:5000/**', ['LOCALHOST:5000', 'localhost:5000', 'LocalHost:5000']],
   ];
   for (const [glob, hosts] of spellings) {

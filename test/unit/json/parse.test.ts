@@ -29,14 +29,34 @@ describe('parseJsonLossless', () => {
     expect(JSON.stringify(parseJsonLossless(text))).toBe(JSON.stringify(JSON.parse(text)));
   });
 
-  it.each(['{', '[1,]', '{"a":1,}', '01', '1.', '-', '1e', '"\u0001"', '"\\x"', '"abc', '"ab\\"', '{"a" 1}', '[1 2]', 'tru', '{,}', '[,1]', '{"a":1}x', '', '{"a":1}}'])(
-    'rejects %j like JSON.parse', (text) => {
-      expect(() => JSON.parse(text)).toThrow(SyntaxError);
-      expect(() => parseJsonLossless(text)).toThrow(SyntaxError);
-    });
+  it.each([
+    '{',
+    '[1,]',
+    '{"a":1,}',
+    '01',
+    '1.',
+    '-',
+    '1e',
+    '"\u0001"',
+    '"\\x"',
+    '"abc',
+    '"ab\\"',
+    '{"a" 1}',
+    '[1 2]',
+    'tru',
+    '{,}',
+    '[,1]',
+    '{"a":1}x',
+    '',
+    '{"a":1}}',
+  ])('rejects %j like JSON.parse', (text) => {
+    expect(() => JSON.parse(text)).toThrow(SyntaxError);
+    expect(() => parseJsonLossless(text)).toThrow(SyntaxError);
+  });
 
   it('keeps numbers a double cannot hold as raw leaves that JSON.stringify writes back verbatim', () => {
-    const text = '{"big":9007199254740993,"max":9223372036854775807,"long":0.10000000000000001,"huge":1e400,"tiny":1e-400}';
+    const text =
+      '{"big":9007199254740993,"max":9223372036854775807,"long":0.10000000000000001,"huge":1e400,"tiny":1e-400}';
     const value = parseJsonLossless(text) as Record<string, unknown>;
     for (const key of ['big', 'max', 'long', 'huge', 'tiny']) expect(isRawNumber(value[key]), key).toBe(true);
     expect(JSON.stringify(value)).toBe(text);
@@ -57,7 +77,7 @@ describe('parseJsonLossless', () => {
   it('parses 100,000 levels of nesting without recursion', () => {
     const value = parseJsonLossless(nested(100_000, '9007199254740993'));
     let cursor: unknown = value;
-    for (let i = 0; i < 100_000; i++) cursor = ((cursor as { a: unknown[] }).a)[0];
+    for (let i = 0; i < 100_000; i++) cursor = (cursor as { a: unknown[] }).a[0];
     expect(isRawNumber(cursor)).toBe(true);
   });
 });
@@ -74,8 +94,14 @@ describe('parseJson', () => {
 
 describe('exact number comparison', () => {
   it.each([
-    ['1.50', '1.5', true], ['15e-1', '1.5', true], ['0.00120', '1.2e-3', true], ['-0', '0', true], ['1200', '1.2E+3', true],
-    ['9007199254740993', '9007199254740992', false], ['0.10000000000000001', '0.1', false], ['1e400', '2e400', false],
+    ['1.50', '1.5', true],
+    ['15e-1', '1.5', true],
+    ['0.00120', '1.2e-3', true],
+    ['-0', '0', true],
+    ['1200', '1.2E+3', true],
+    ['9007199254740993', '9007199254740992', false],
+    ['0.10000000000000001', '0.1', false],
+    ['1e400', '2e400', false],
   ])('%s and %s are the same number: %s', (a, b, same) => {
     expect(canonicalDecimal(a) === canonicalDecimal(b)).toBe(same);
     const [x, y] = parseJsonLossless(`[${a},${b}]`) as [number, number];
@@ -83,10 +109,12 @@ describe('exact number comparison', () => {
   });
 });
 
-describe('parseGoCanonicalJson (what Go\'s encoding/json writes, as kubectl does)', () => {
-  const written = '{"apiVersion":"v1","data":{"10":"y","a":"2","b":"\\u003cx\\u003e\\u0026\\u2028\\b"},"kind":"ConfigMap","metadata":{"annotations":{},"labels":{"team":"a"},"name":"c1","namespace":"exp"},"n":9007199254740993}\n';
+describe("parseGoCanonicalJson (what Go's encoding/json writes, as kubectl does)", () => {
+  const written =
+    '{"apiVersion":"v1","data":{"10":"y","a":"2","b":"\\u003cx\\u003e\\u0026\\u2028\\b"},"kind":"ConfigMap","' +
+    'metadata":{"annotations":{},"labels":{"team":"a"},"name":"c1","namespace":"exp"},"n":9007199254740993}\n';
 
-  it('accepts kubectl\'s own annotations (sorted keys, HTML escapes, trailing newline), also from older kubectl', () => {
+  it("accepts kubectl's own annotations (sorted keys, HTML escapes, trailing newline), also from older kubectl", () => {
     expect(parseGoCanonicalJson(written)).toMatchObject({ data: { 10: 'y', b: '<x>&\u2028\b' } });
     expect(parseGoCanonicalJson(written.slice(0, -1))).toBeDefined();
     expect(parseGoCanonicalJson(written.replace('\\b', '\\u0008'))).toBeDefined();
@@ -108,7 +136,10 @@ describe('parseGoCanonicalJson (what Go\'s encoding/json writes, as kubectl does
 
 describe('cloneJson', () => {
   it('copies deeply without recursion and keeps raw numbers and __proto__ keys', () => {
-    const value = parseJsonLossless(`{"__proto__":1,"deep":${nested(50_000, '9007199254740993')}}`) as Record<string, unknown>;
+    const value = parseJsonLossless(`{"__proto__":1,"deep":${nested(50_000, '9007199254740993')}}`) as Record<
+      string,
+      unknown
+    >;
     const copy = cloneJson(value);
     expect(copy === value).toBe(false);
     expect(Object.keys(copy)).toEqual(['__proto__', 'deep']);

@@ -1,19 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
 import { FIXTURES_DIR } from '../../helpers/fixtures.ts';
 import { P256_PUBLIC_KEY, examplePolicies, imagePolicy } from '../../helpers/policies.ts';
+import { compiler } from '../../helpers/snapshots.ts';
 
 function problems(raw: unknown): string[] {
-  const result = compileImagePolicy(raw);
+  const result = compiler.image(raw);
   if (result.ok) throw new Error('expected problems');
   return result.problems.map((p) => `${p.path}: ${p.message}`);
 }
 
 describe('compileImagePolicy', () => {
   it('compiles globs, keys, digests and defaults', () => {
-    const result = compileImagePolicy(examplePolicies()['shop-images']);
+    const result = compiler.image(examplePolicies()['shop-images']);
     if (!result.ok) throw new Error(JSON.stringify(result.problems));
     const p = result.policy;
     expect(p.requireDigest).toBe(true);
@@ -28,20 +28,75 @@ describe('compileImagePolicy', () => {
   });
 
   it('reads a key from a Secret by reference, defaulting the data key', () => {
-    const result = compileImagePolicy(imagePolicy('ref', { images: ['**'], authorities: [{ name: 'k', key: { secretRef: { namespace: 'bulwark-system', name: 'cosign' } } }] }));
-    expect(result.ok && result.policy.authorities[0]).toEqual({ name: 'k', kind: 'key', key: { secretRef: { namespace: 'bulwark-system', name: 'cosign', key: 'cosign.pub' } } });
+    const result = compiler.image(
+      imagePolicy('ref', {
+        images: ['**'],
+        authorities: [{ name: 'k', key: { secretRef: { namespace: 'bulwark-system', name: 'cosign' } } }],
+      }),
+    );
+    expect(result.ok && result.policy.authorities[0]).toEqual({
+      name: 'k',
+      kind: 'key',
+      key: { secretRef: { namespace: 'bulwark-system', name: 'cosign', key: 'cosign.pub' } },
+    });
   });
 
   it.each([
-    ['a PEM that is not a public key', { images: ['**'], authorities: [{ name: 'k', key: { publicKey: 'hello' } }] }, /spec\.authorities\[0\]\.key\.publicKey: is not a PEM public key/],
-    ['a truncated key', { images: ['**'], authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY.replace(/[A-Za-z0-9]{20}\n/, '\n') } }] }, /spec\.authorities\[0\]\.key\.publicKey: cannot be parsed/],
-    ['an unsupported curve', { images: ['**'], authorities: [{ name: 'k', key: { publicKey: readFileSync(join(FIXTURES_DIR, 'keys', 'secp256k1.pub'), 'utf8') } }] }, /unsupported key type ec \(secp256k1\)/],
-    ['both key and digests', { images: ['**'], authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY }, digests: [] }] }, /spec\.authorities\[0\]: needs exactly one of key or digests/],
-    ['a bad digest', { images: ['**'], authorities: [{ name: 'd', digests: ['sha256:xyz'] }] }, /spec\.authorities\[0\]\.digests\[0\]: must match pattern/],
-    ['a bad glob', { images: ['registry/{a,b}'], authorities: [{ name: 'd', digests: [] }] }, /spec\.images\[0\]: "registry\/\{a,b\}" may contain only/],
+    [
+      'a PEM that is not a public key',
+      { images: ['**'], authorities: [{ name: 'k', key: { publicKey: 'hello' } }] },
+      /spec\.authorities\[0\]\.key\.publicKey: is not a PEM public key/,
+    ],
+    [
+      'a truncated key',
+      {
+        images: ['**'],
+        authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY.replace(/[A-Za-z0-9]{20}\n/, '\n') } }],
+      },
+      /spec\.authorities\[0\]\.key\.publicKey: cannot be parsed/,
+    ],
+    [
+      'an unsupported curve',
+      {
+        images: ['**'],
+        authorities: [
+          { name: 'k', key: { publicKey: readFileSync(join(FIXTURES_DIR, 'keys', 'secp256k1.pub'), 'utf8') } },
+        ],
+      },
+      /unsupported key type ec \(secp256k1\)/,
+    ],
+    [
+      'both key and digests',
+      { images: ['**'], authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY }, digests: [] }] },
+      /spec\.authorities\[0\]: needs exactly one of key or digests/,
+    ],
+    [
+      'a bad digest',
+      { images: ['**'], authorities: [{ name: 'd', digests: ['sha256:xyz'] }] },
+      /spec\.authorities\[0\]\.digests\[0\]: must match pattern/,
+    ],
+    [
+      'a bad glob',
+      { images: ['registry/{a,b}'], authorities: [{ name: 'd', digests: [] }] },
+      /spec\.images\[0\]: "registry\/\{a,b\}" may contain only/,
+    ],
     ['no authorities', { images: ['**'], authorities: [] }, /spec\.authorities: must NOT have fewer than 1 items/],
-    ['a bad CA bundle', { images: ['**'], authorities: [{ name: 'd', digests: [] }], registry: { caBundle: 'nope' } }, /spec\.registry\.caBundle: contains no PEM certificate/],
-    ['duplicate authority names', { images: ['**'], authorities: [{ name: 'd', digests: [] }, { name: 'd', digests: [] }] }, /spec\.authorities\[1\]\.name: duplicate/],
+    [
+      'a bad CA bundle',
+      { images: ['**'], authorities: [{ name: 'd', digests: [] }], registry: { caBundle: 'nope' } },
+      /spec\.registry\.caBundle: contains no PEM certificate/,
+    ],
+    [
+      'duplicate authority names',
+      {
+        images: ['**'],
+        authorities: [
+          { name: 'd', digests: [] },
+          { name: 'd', digests: [] },
+        ],
+      },
+      /spec\.authorities\[1\]\.name: duplicate/,
+    ],
   ])('rejects %s', (_name, spec, expected) => {
     expect(problems(imagePolicy('bad', spec)).join('\n')).toMatch(expected);
   });

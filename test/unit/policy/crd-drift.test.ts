@@ -11,14 +11,19 @@ describe('policy CRDs', () => {
     expect(readFileSync(GENERATED_FILE, 'utf8')).toBe(await generate());
   });
 
-  it.each(Object.keys(POLICY_KINDS) as PolicyKind[])('%s is cluster-scoped with short names, printer columns and a status subresource', (kind) => {
-    const crd = readCrd(kind) as unknown as { spec: Record<string, any> };
-    expect(crd.spec.scope).toBe('Cluster');
-    expect(crd.spec.group).toBe('bulwark.dev');
-    expect(crd.spec.names.shortNames.length).toBeGreaterThan(0);
-    const [version] = crd.spec.versions;
-    expect(version.name).toBe('v1alpha1');
-    expect(version.subresources).toEqual({ status: {} });
-    expect(version.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining(['Enforcement', 'Ready', 'Age']));
-  });
+  it.each(Object.keys(POLICY_KINDS) as PolicyKind[])(
+    '%s is cluster-scoped with short names, printer columns and a status subresource',
+    (kind) => {
+      const crd = readCrd(kind) as unknown as { spec: Record<string, any> };
+      expect(crd.spec.scope).toBe('Cluster');
+      expect(crd.spec.group).toBe('bulwark.dev');
+      expect(crd.spec.names.shortNames.length).toBeGreaterThan(0);
+      const [version] = crd.spec.versions;
+      expect(version.name).toBe('v1alpha1');
+      expect(version.subresources).toEqual({ status: {} });
+      expect(version.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(
+        expect.arrayContaining(['Enforcement', 'Ready', 'Age']),
+      );
+    },
+  );
 });

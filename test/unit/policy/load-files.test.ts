@@ -1,18 +1,16 @@
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { BaseError } from '../../../src/errors.ts';
 import { loadPolicyFiles } from '../../../src/policy/load-files.ts';
-import { PolicyStore } from '../../../src/policy/store.ts';
-import { FIXTURES_DIR, REVIEWS_DIR } from '../../helpers/fixtures.ts';
+import { FIXTURES_DIR } from '../../helpers/fixtures.ts';
 import { VALID_POLICIES_DIR } from '../../helpers/policies.ts';
+import { policyStore } from '../../helpers/snapshots.ts';
 
 const INVALID_DIR = join(FIXTURES_DIR, 'policies', 'invalid');
-const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'bulwark.js');
 
 describe('policies from files (standalone mode)', () => {
   it('loads every policy through the same compile path and marks the source synced', async () => {
-    const store = new PolicyStore({ sources: ['files'] });
+    const store = policyStore({ sources: ['files'] });
     expect(await loadPolicyFiles(store, VALID_POLICIES_DIR)).toBe(3);
     const snapshot = store.snapshot();
     expect(snapshot.synced).toBe(true);
@@ -21,22 +19,11 @@ describe('policies from files (standalone mode)', () => {
   });
 
   it('refuses invalid files naming file, policy and field of each problem', async () => {
-    const error = await loadPolicyFiles(new PolicyStore({ sources: ['files'] }), INVALID_DIR).catch((e: unknown) => e);
+    const error = await loadPolicyFiles(policyStore({ sources: ['files'] }), INVALID_DIR).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BaseError);
     const message = (error as BaseError).message;
-    expect(message).toContain('bad.yaml: ImmutabilityPolicy bad-immutability: spec.enforcement: must be one of "Enforce", "Warn", "Audit"');
-  });
-
-  it('bulwark review --policies applies them', () => {
-    // The built-in default denies the captured Deployment image change; a Warn policy for apps allows it with a warning.
-    const r = spawnSync(process.execPath, [BIN, 'review', '--policies', join(FIXTURES_DIR, 'policies', 'warn'), join(REVIEWS_DIR, 'deployment-image-changed.json')], { encoding: 'utf8' });
-    expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout).response.warnings[0]).toContain('spec.template.spec.containers[0].image');
-  });
-
-  it('bulwark review --policies with an invalid directory exits 2 with the problems', () => {
-    const r = spawnSync(process.execPath, [BIN, 'review', '--policies', INVALID_DIR, join(REVIEWS_DIR, 'deployment-image-changed.json')], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
-    expect(r.stderr).toContain('spec.enforcement');
+    expect(message).toContain(
+      'bad.yaml: ImmutabilityPolicy bad-immutability: spec.enforcement: must be one of "Enforce", "Warn", "Audit"',
+    );
   });
 });

@@ -4,9 +4,14 @@ import { compileGlob, globProblem } from '../../../src/policy/glob.ts';
 import { checkSelector, compileSelector, isValidLabelKey } from '../../../src/policy/selector.ts';
 
 describe('label selectors', () => {
-  const select = compileSelector({ matchLabels: { env: 'prod' }, matchExpressions: [
-    { key: 'tier', operator: 'NotIn', values: ['test'] }, { key: 'owner', operator: 'Exists' }, { key: 'legacy', operator: 'DoesNotExist' },
-  ] });
+  const select = compileSelector({
+    matchLabels: { env: 'prod' },
+    matchExpressions: [
+      { key: 'tier', operator: 'NotIn', values: ['test'] },
+      { key: 'owner', operator: 'Exists' },
+      { key: 'legacy', operator: 'DoesNotExist' },
+    ],
+  });
   it.each([
     [{ env: 'prod', owner: 'a' }, true],
     [{ env: 'prod', owner: 'a', tier: 'test' }, false],
@@ -22,7 +27,9 @@ describe('label selectors', () => {
   it('validates keys and values', () => {
     expect(isValidLabelKey('bulwark.dev/immutable')).toBe(true);
     expect(isValidLabelKey('Bad_Prefix/x')).toBe(false);
-    expect(checkSelector({ matchLabels: { ok: 'not valid!' } }, 's')).toEqual([{ path: 's.matchLabels["ok"]', message: 'value "not valid!" is not a valid label value' }]);
+    expect(checkSelector({ matchLabels: { ok: 'not valid!' } }, 's')).toEqual([
+      { path: 's.matchLabels["ok"]', message: 'value "not valid!" is not a valid label value' },
+    ]);
   });
 });
 
@@ -45,7 +52,14 @@ describe('globs', () => {
 });
 
 describe('durations', () => {
-  it.each([['90s', 90_000], ['1h30m', 5_400_000], ['1.5h', 5_400_000], ['250ms', 250], ['1d', undefined], ['', undefined]])('%s', (text, ms) => {
+  it.each([
+    ['90s', 90_000],
+    ['1h30m', 5_400_000],
+    ['1.5h', 5_400_000],
+    ['250ms', 250],
+    ['1d', undefined],
+    ['', undefined],
+  ])('%s', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
   });
 });

@@ -6,23 +6,34 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BUILTIN_IMMUTABILITY_POLICY } from '../../../src/policy/builtin.ts';
-import { compileImagePolicy } from '../../../src/policy/compile-image.ts';
-import { compileImmutabilityPolicy } from '../../../src/policy/compile-immutability.ts';
 import type { CompiledImagePolicy, CompiledImmutabilityPolicy } from '../../../src/policy/compiled.ts';
 import { compileGlob } from '../../../src/policy/glob.ts';
-import { globCovers, imageLooseningsOf, imageSetLoosenings, matchNarrowed } from '../../../src/policy/image-strictness.ts';
+import {
+  globCovers,
+  imageLooseningsOf,
+  imageSetLoosenings,
+  matchNarrowed,
+} from '../../../src/policy/image-strictness.ts';
 import { dominates, immutabilityLoosenings, looseningsOf } from '../../../src/policy/strictness.ts';
 import { FIXTURES_DIR } from '../../helpers/fixtures.ts';
 import { imagePolicy, immutabilityPolicy, P256_PUBLIC_KEY } from '../../helpers/policies.ts';
+import { compiler } from '../../helpers/snapshots.ts';
 
 function imm(name: string, spec: Record<string, unknown> = {}, uid = `uid-${name}`): CompiledImmutabilityPolicy {
-  const r = compileImmutabilityPolicy(immutabilityPolicy(name, spec, { uid }));
+  const r = compiler.immutability(immutabilityPolicy(name, spec, { uid }));
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.policy;
 }
 
 function img(name: string, spec: Record<string, unknown> = {}, uid = `uid-${name}`): CompiledImagePolicy {
-  const r = compileImagePolicy({ ...imagePolicy(name, { images: ['registry.example.com/shop/**'], authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }], ...spec }), metadata: { name, uid } });
+  const r = compiler.image({
+    ...imagePolicy(name, {
+      images: ['registry.example.com/shop/**'],
+      authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }],
+      ...spec,
+    }),
+    metadata: { name, uid },
+  });
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.policy;
 }
@@ -35,32 +46,73 @@ describe('ImmutabilityPolicy Q dominates P (Q at least as strict)', () => {
     ['Enforce -> Audit', base, { ...base, enforcement: 'Audit' }, ['switch to Audit']],
     ['Enforce -> Warn', base, { ...base, enforcement: 'Warn' }, ['switch to Warn']],
     ['Warn -> Audit (never denied anyway)', { ...base, enforcement: 'Warn' }, { ...base, enforcement: 'Audit' }, []],
-    ['Audit -> Audit with anything looser', { ...base, enforcement: 'Audit' }, { enforcement: 'Audit', exemptSubjects: { groups: ['x'] } }, []],
+    [
+      'Audit -> Audit with anything looser',
+      { ...base, enforcement: 'Audit' },
+      { enforcement: 'Audit', exemptSubjects: { groups: ['x'] } },
+      [],
+    ],
     ['Audit -> Enforce (tightening)', { ...base, enforcement: 'Audit' }, base, []],
     ['stops locking DELETE', base, { ...base, operations: ['UPDATE'] }, ['stop locking DELETE']],
     ['locks DELETE too (tightening)', { ...base, operations: ['UPDATE'] }, base, []],
     ['exempts a group', base, { ...base, exemptSubjects: { groups: ['x'] } }, ['exempt group x']],
-    ['exempts a service account', base, { ...base, exemptSubjects: { serviceAccounts: [{ namespace: 'ci', name: 'bot' }] } }, ['exempt user system:serviceaccount:ci:bot']],
+    [
+      'exempts a service account',
+      base,
+      { ...base, exemptSubjects: { serviceAccounts: [{ namespace: 'ci', name: 'bot' }] } },
+      ['exempt user system:serviceaccount:ci:bot'],
+    ],
     ['drops an exemption (tightening)', { ...base, exemptSubjects: { users: ['alice'] } }, base, []],
     ['allows a path to change', base, { ...base, allowedChanges: ['/spec/replicas'] }, ['let /spec/replicas change']],
-    ['narrows an allowed path (tightening)', { ...base, allowedChanges: ['/spec'] }, { ...base, allowedChanges: ['/spec/replicas'] }, []],
-    ['widens an allowed path', { ...base, allowedChanges: ['/spec/replicas'] }, { ...base, allowedChanges: ['/spec'] }, ['let /spec change']],
-    ['needs fewer approvals', base, { unlock: { ...base.unlock, approvalsRequired: 1 } }, ['need 1 approval instead of 2']],
+    [
+      'narrows an allowed path (tightening)',
+      { ...base, allowedChanges: ['/spec'] },
+      { ...base, allowedChanges: ['/spec/replicas'] },
+      [],
+    ],
+    [
+      'widens an allowed path',
+      { ...base, allowedChanges: ['/spec/replicas'] },
+      { ...base, allowedChanges: ['/spec'] },
+      ['let /spec change'],
+    ],
+    [
+      'needs fewer approvals',
+      base,
+      { unlock: { ...base.unlock, approvalsRequired: 1 } },
+      ['need 1 approval instead of 2'],
+    ],
     ['needs more approvals (tightening)', base, { unlock: { ...base.unlock, approvalsRequired: 3 } }, []],
-    ['lets another group approve', base, { unlock: { ...base.unlock, approverGroups: ['leads', 'dev'] } }, ['let group dev approve unlocks']],
+    [
+      'lets another group approve',
+      base,
+      { unlock: { ...base.unlock, approverGroups: ['leads', 'dev'] } },
+      ['let group dev approve unlocks'],
+    ],
     ['fewer approver groups (tightening)', { unlock: { ...base.unlock, approverGroups: ['leads', 'dev'] } }, base, []],
     ['longer unlocks', base, { unlock: { ...base.unlock, maxDuration: '4h' } }, ['allow unlocks of 4h instead of 1h']],
-    ['several at once', base, { enforcement: 'Warn', exemptSubjects: { groups: ['x'] }, unlock: base.unlock }, ['switch to Warn', 'exempt group x']],
+    [
+      'several at once',
+      base,
+      { enforcement: 'Warn', exemptSubjects: { groups: ['x'] }, unlock: base.unlock },
+      ['switch to Warn', 'exempt group x'],
+    ],
   ])('%s', (_name, p, q, loosenings) => {
     expect(looseningsOf(imm('q', q), imm('p', p))).toEqual(loosenings);
     expect(dominates(imm('q', q), imm('p', p))).toBe(loosenings.length === 0);
   });
 
   it('is reflexive and transitive on a chain', () => {
-    const chain = [imm('a', { enforcement: 'Audit' }), imm('b', { ...base, exemptSubjects: { groups: ['x'] } }), imm('c', base), imm('d', { ...base, allowedChanges: [] })];
+    const chain = [
+      imm('a', { enforcement: 'Audit' }),
+      imm('b', { ...base, exemptSubjects: { groups: ['x'] } }),
+      imm('c', base),
+      imm('d', { ...base, allowedChanges: [] }),
+    ];
     for (let i = 0; i < chain.length; i++) {
       expect(dominates(chain[i]!, chain[i]!)).toBe(true);
-      for (let j = 0; j < i; j++) expect(dominates(chain[i]!, chain[j]!), `${chain[i]!.name} >= ${chain[j]!.name}`).toBe(true);
+      for (let j = 0; j < i; j++)
+        expect(dominates(chain[i]!, chain[j]!), `${chain[i]!.name} >= ${chain[j]!.name}`).toBe(true);
     }
     expect(dominates(chain[0]!, chain[2]!)).toBe(false);
   });
@@ -74,12 +126,46 @@ describe('a governing set is loosened when some old policy is dominated by no ne
   it.each<[string, CompiledImmutabilityPolicy[], CompiledImmutabilityPolicy[], string[]]>([
     ['the same set', [prod], [prod], []],
     ['a policy added (strictest wins)', [prod], [prod, devAudit], []],
-    ['the default replaced by an Audit policy', [builtin], [devAudit], ['the built-in default would no longer govern it; in its place ImmutabilityPolicy dev-audit would switch to Audit']],
-    ['the default replaced by a policy with approvers', [builtin], [prod], ['the built-in default would no longer govern it; in its place ImmutabilityPolicy prod-config would let group leads approve unlocks']],
+    [
+      'the default replaced by an Audit policy',
+      [builtin],
+      [devAudit],
+      [
+        'the built-in default would no longer govern it; in its place ImmutabilityPolicy dev-audit would switch ' +
+          'to Audit',
+      ],
+    ],
+    [
+      'the default replaced by a policy with approvers',
+      [builtin],
+      [prod],
+      [
+        'the built-in default would no longer govern it; in its place ImmutabilityPolicy prod-config would let ' +
+          'group leads approve unlocks',
+      ],
+    ],
     ['a policy gone, the default back', [prod], [builtin], []],
-    ['moved from prod to an Audit policy', [prod], [devAudit], ['ImmutabilityPolicy prod-config would no longer govern it; in its place ImmutabilityPolicy dev-audit would switch to Audit']],
-    ['the same policy switched to Audit', [prod], [imm('prod-config', { ...base, enforcement: 'Audit' })], ['ImmutabilityPolicy prod-config would switch to Audit']],
-    ['one of two policies loosened, the other as strict', [prod, imm('other', base)], [imm('prod-config', { ...base, enforcement: 'Audit' }), imm('other', base)], []],
+    [
+      'moved from prod to an Audit policy',
+      [prod],
+      [devAudit],
+      [
+        'ImmutabilityPolicy prod-config would no longer govern it; in its place ImmutabilityPolicy dev-audit ' +
+          'would switch to Audit',
+      ],
+    ],
+    [
+      'the same policy switched to Audit',
+      [prod],
+      [imm('prod-config', { ...base, enforcement: 'Audit' })],
+      ['ImmutabilityPolicy prod-config would switch to Audit'],
+    ],
+    [
+      'one of two policies loosened, the other as strict',
+      [prod, imm('other', base)],
+      [imm('prod-config', { ...base, enforcement: 'Audit' }), imm('other', base)],
+      [],
+    ],
   ])('%s', (_name, before, after, sentences) => {
     expect(immutabilityLoosenings(before, after)).toEqual(sentences);
   });
@@ -90,27 +176,72 @@ describe('ImagePolicy Q dominates P', () => {
   it.each<[string, Record<string, unknown>, Record<string, unknown>, string[]]>([
     ['identical', {}, {}, []],
     ['Enforce -> Audit', {}, { enforcement: 'Audit' }, ['switch to Audit']],
-    ['Audit -> Audit with another key (never denied anyway)', { enforcement: 'Audit', unmatchedImages: 'Allow' }, { enforcement: 'Audit', unmatchedImages: 'Allow', authorities: [{ name: 'x', digests: [`sha256:${'a'.repeat(64)}`] }] }, []],
-    ['adds a trusted key', {}, { authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }, { name: 'other', key: { secretRef: { namespace: 'ns', name: 'k' } } }] }, ['trust the key in Secret ns/k (other)']],
-    ['adds approved digests', {}, { authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }, { name: 'hotfix', digests: [`sha256:${'b'.repeat(64)}`] }] }, [`approve digest sha256:${'b'.repeat(64)}`]],
-    ['renames an authority, same key', {}, { authorities: [{ name: 'renamed', key: { publicKey: P256_PUBLIC_KEY } }] }, []],
+    [
+      'Audit -> Audit with another key (never denied anyway)',
+      { enforcement: 'Audit', unmatchedImages: 'Allow' },
+      {
+        enforcement: 'Audit',
+        unmatchedImages: 'Allow',
+        authorities: [{ name: 'x', digests: [`sha256:${'a'.repeat(64)}`] }],
+      },
+      [],
+    ],
+    [
+      'adds a trusted key',
+      {},
+      {
+        authorities: [
+          { name: 'release', key: { publicKey: P256_PUBLIC_KEY } },
+          { name: 'other', key: { secretRef: { namespace: 'ns', name: 'k' } } },
+        ],
+      },
+      ['trust the key in Secret ns/k (other)'],
+    ],
+    [
+      'adds approved digests',
+      {},
+      {
+        authorities: [
+          { name: 'release', key: { publicKey: P256_PUBLIC_KEY } },
+          { name: 'hotfix', digests: [`sha256:${'b'.repeat(64)}`] },
+        ],
+      },
+      [`approve digest sha256:${'b'.repeat(64)}`],
+    ],
+    [
+      'renames an authority, same key',
+      {},
+      { authorities: [{ name: 'renamed', key: { publicKey: P256_PUBLIC_KEY } }] },
+      [],
+    ],
     ['stops requiring digests', {}, { requireDigest: false }, ['accept images by tag']],
     ['allows unmatched images', {}, { unmatchedImages: 'Allow' }, ['allow images no ImagePolicy matches']],
-    ['narrows its images', {}, { images: ['registry.example.com/shop/web'] }, ['stop covering registry.example.com/shop/**']],
+    [
+      'narrows its images',
+      {},
+      { images: ['registry.example.com/shop/web'] },
+      ['stop covering registry.example.com/shop/**'],
+    ],
     ['widens its images (tightening)', {}, { images: ['registry.example.com/**'] }, []],
   ])('%s', (_name, p, q, loosenings) => {
     expect(imageLooseningsOf(img('q', q), img('p', p))).toEqual(loosenings);
   });
 
   it('a different inline key is a new trust', () => {
-    expect(imageLooseningsOf(img('q', { authorities: [{ name: 'release', key: { publicKey: other } }] }), img('p'))).toEqual(['trust key release']);
+    expect(
+      imageLooseningsOf(img('q', { authorities: [{ name: 'release', key: { publicKey: other } }] }), img('p')),
+    ).toEqual(['trust key release']);
   });
 
   it('a namespace losing an ImagePolicy is loosened; gaining one is not', () => {
     const signed = img('signed');
-    expect(imageSetLoosenings([signed], [], 'shop')).toEqual(['ImagePolicy signed would no longer apply to namespace shop']);
+    expect(imageSetLoosenings([signed], [], 'shop')).toEqual([
+      'ImagePolicy signed would no longer apply to namespace shop',
+    ]);
     expect(imageSetLoosenings([], [signed], 'shop')).toEqual([]);
-    expect(imageSetLoosenings([img('audit', { enforcement: 'Audit', unmatchedImages: 'Allow' })], [], 'shop')).toEqual([]);
+    expect(imageSetLoosenings([img('audit', { enforcement: 'Audit', unmatchedImages: 'Allow' })], [], 'shop')).toEqual(
+      [],
+    );
   });
 });
 
@@ -137,7 +268,12 @@ describe('matchNarrowed (an ImagePolicy applying to fewer namespaces)', () => {
     ['limited by name where it was everywhere', undefined, { namespaces: ['a'] }, true],
     ['limit lifted', { namespaces: ['a'] }, undefined, false],
     ['selector added', undefined, { namespaceSelector: { matchLabels: { team: 'shop' } } }, true],
-    ['selector changed', { namespaceSelector: { matchLabels: { team: 'shop' } } }, { namespaceSelector: { matchLabels: { team: 'web' } } }, true],
+    [
+      'selector changed',
+      { namespaceSelector: { matchLabels: { team: 'shop' } } },
+      { namespaceSelector: { matchLabels: { team: 'web' } } },
+      true,
+    ],
     ['selector removed', { namespaceSelector: { matchLabels: { team: 'shop' } } }, {}, false],
   ])('%s: %s', (_name, before, after, narrowed) => {
     expect(matchNarrowed(before, after)).toBe(narrowed);

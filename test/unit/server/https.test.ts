@@ -46,7 +46,11 @@ describe('POST /validate over HTTPS', () => {
     const res = await post(JSON.stringify(review));
     expect(res.status).toBe(200);
     const body = JSON.parse(res.body);
-    expect(body).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: review.request.uid, allowed: false, status: { code: 403 } } });
+    expect(body).toMatchObject({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: review.request.uid, allowed: false, status: { code: 403 } },
+    });
     expect(body.response.status.message).toContain('data.color');
   });
 
@@ -58,8 +62,20 @@ describe('POST /validate over HTTPS', () => {
 
   it.each([
     ['bad JSON', '{"apiVersion": "admission.k8s.io/v1",', /not valid JSON/],
-    ['a wrong apiVersion', JSON.stringify({ ...loadReview('configmap-apply-changed'), apiVersion: 'admission.k8s.io/v1beta1' }), /apiVersion/],
-    ['no uid', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { ...loadReview('configmap-apply-changed').request, uid: undefined } }), /request\.uid/],
+    [
+      'a wrong apiVersion',
+      JSON.stringify({ ...loadReview('configmap-apply-changed'), apiVersion: 'admission.k8s.io/v1beta1' }),
+      /apiVersion/,
+    ],
+    [
+      'no uid',
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { ...loadReview('configmap-apply-changed').request, uid: undefined },
+      }),
+      /request\.uid/,
+    ],
     ['an empty body', '', /not valid JSON/],
   ])('rejects %s with HTTP 400 and a JSON reason', async (_name, body, reason) => {
     const res = await post(body);
@@ -91,13 +107,18 @@ describe('TLS', () => {
     const rotated = await generateCertificates();
     await writeFile(files.keyFile, rotated.keyPem);
     await writeFile(files.certFile, rotated.certPem);
-    await expect.poll(async () => {
-      try {
-        return (await httpsRequest(url('/healthz'), { ca: rotated.caCertPem })).status;
-      } catch {
-        return 0;
-      }
-    }, { timeout: 3000, interval: 100 }).toBe(200);
+    await expect
+      .poll(
+        async () => {
+          try {
+            return (await httpsRequest(url('/healthz'), { ca: rotated.caCertPem })).status;
+          } catch {
+            return 0;
+          }
+        },
+        { timeout: 3000, interval: 100 },
+      )
+      .toBe(200);
     const after = (await httpsRequest(url('/healthz'), { ca: rotated.caCertPem })).peerFingerprint;
     expect(after).not.toBe(before);
     ca = rotated.caCertPem;
@@ -115,7 +136,9 @@ describe('health, readiness and metrics', () => {
   it('counts requests by rule and decision and records latency', async () => {
     await post(JSON.stringify(loadReview('configmap-apply-changed')));
     const text = (await httpsRequest(url('/metrics'), { ca })).body;
-    expect(text).toMatch(/bulwark_admission_requests_total\{rule="immutability",decision="deny",operation="UPDATE"\} [1-9]/);
+    expect(text).toMatch(
+      /bulwark_admission_requests_total\{rule="immutability",decision="deny",operation="UPDATE"\} [1-9]/,
+    );
     expect(text).toMatch(/bulwark_admission_duration_seconds_bucket\{le="0.01",allowed="false"\} [1-9]/);
     expect(text).toMatch(/bulwark_admission_rejected_total\{reason="malformed"\} [1-9]/);
     expect(text).toMatch(/bulwark_admission_rejected_total\{reason="too_large"\} 1/);

@@ -24,14 +24,24 @@ beforeAll(async () => {
   ca = await readFile(files.caFile, 'utf8');
   const kubeconfig = join(dir, 'kubeconfig');
   // Port 1 on loopback: nothing answers, every list fails.
-  await writeFile(kubeconfig, stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'x',
-    clusters: [{ name: 'x', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'x', user: { token: 'none' } }],
-    contexts: [{ name: 'x', context: { cluster: 'x', user: 'x' } }],
-  }));
+  await writeFile(
+    kubeconfig,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'x',
+      clusters: [{ name: 'x', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'x', user: { token: 'none' } }],
+      contexts: [{ name: 'x', context: { cluster: 'x', user: 'x' } }],
+    }),
+  );
   const config: Config = {
-    ...DEFAULT_CONFIG, host: '127.0.0.1', port: 0, cluster: 'required', kubeconfig, logLevel: 'silent',
+    ...DEFAULT_CONFIG,
+    host: '127.0.0.1',
+    port: 0,
+    cluster: 'required',
+    kubeconfig,
+    logLevel: 'silent',
     tls: { certFile: files.certFile, keyFile: files.keyFile, reloadIntervalSeconds: 10 },
   };
   running = await startBulwark(config, createLogger('silent'));
@@ -42,28 +52,38 @@ afterAll(async () => {
   await running?.close();
 });
 
-const post = async (name: string) => JSON.parse((await httpsRequest(`${base}/validate`, { ca, method: 'POST', body: JSON.stringify(loadReview(name)) })).body).response;
+const post = async (name: string) =>
+  JSON.parse(
+    (await httpsRequest(`${base}/validate`, { ca, method: 'POST', body: JSON.stringify(loadReview(name)) })).body,
+  ).response;
 
 describe('before the policies are synced', () => {
   it('is not ready', async () => {
     const res = await httpsRequest(`${base}/readyz`, { ca });
     expect(res.status).toBe(503);
-    expect(JSON.parse(res.body).reason).toMatch(/not yet synced: ImmutabilityPolicy, ImagePolicy, Namespace, UnlockRequest/);
+    expect(JSON.parse(res.body).reason).toMatch(
+      /not yet synced: ImmutabilityPolicy, ImagePolicy, Namespace, UnlockRequest/,
+    );
   });
 
-  it.each(['pod-create', 'deployment-create', 'configmap-create-labelled'])('denies %s with 503 Service Unavailable and a retry hint', async (name) => {
-    const response = await post(name);
-    expect(response).toMatchObject({
-      allowed: false,
-      status: {
-        code: 503,
-        reason: 'ServiceUnavailable',
-        message: 'bulwark is starting: policies not yet synced (pending: ImmutabilityPolicy, ImagePolicy, Namespace, UnlockRequest); retry in a few seconds',
-        details: { retryAfterSeconds: 2 },
-      },
-      auditAnnotations: { decision: 'deny' },
-    });
-  });
+  it.each(['pod-create', 'deployment-create', 'configmap-create-labelled'])(
+    'denies %s with 503 Service Unavailable and a retry hint',
+    async (name) => {
+      const response = await post(name);
+      expect(response).toMatchObject({
+        allowed: false,
+        status: {
+          code: 503,
+          reason: 'ServiceUnavailable',
+          message:
+            'bulwark is starting: policies not yet synced (pending: ImmutabilityPolicy, ImagePolicy, Namespace, ' +
+            'UnlockRequest); retry in a few seconds',
+          details: { retryAfterSeconds: 2 },
+        },
+        auditAnnotations: { decision: 'deny' },
+      });
+    },
+  );
 
   it('decides once every source has synced, and refuses again when one must re-sync', async () => {
     for (const source of running.store.pending()) running.store.markSynced(source);
@@ -72,6 +92,8 @@ describe('before the policies are synced', () => {
     running.store.markUnsynced('ImagePolicy');
     const response = await post('pod-create');
     expect(response.allowed).toBe(false);
-    expect(response.status.message).toBe('bulwark is starting: policies not yet synced (pending: ImagePolicy); retry in a few seconds');
+    expect(response.status.message).toBe(
+      'bulwark is starting: policies not yet synced (pending: ImagePolicy); retry in a few seconds',
+    );
   });
 });

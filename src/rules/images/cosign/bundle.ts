@@ -19,7 +19,10 @@ export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
 const STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1']);
 
-/** `sha256:abc...` -> `sha256-abc...`: where cosign keeps an OCI index of referrers when the registry has no referrers API. */
+/**
+ * `sha256:abc...` -> `sha256-abc...`: where cosign keeps an OCI index of referrers when the registry has no referrers
+ * API.
+ */
 export function referrersFallbackTag(digest: string): string {
   return digest.replace(':', '-');
 }
@@ -46,7 +49,11 @@ const VERIFIER_OPTIONS = { tlogThreshold: 0, ctlogThreshold: 0, timestampThresho
  * envelope's signature is therefore also accepted over SHA-384, still computed by
  * @sigstore/core on the DSSE pre-authentication encoding.
  */
-function withCurveHash(entity: SignedEntity, key: KeyObject, envelope: { payloadType: string; payload: Buffer; signatures: { sig: Buffer }[] }): SignedEntity {
+function withCurveHash(
+  entity: SignedEntity,
+  key: KeyObject,
+  envelope: { payloadType: string; payload: Buffer; signatures: { sig: Buffer }[] },
+): SignedEntity {
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'secp384r1') return entity;
   const signed = dsse.preAuthEncoding(envelope.payloadType, envelope.payload);
   const signature = envelope.signatures[0]?.sig ?? Buffer.alloc(0);
@@ -67,7 +74,11 @@ function parseBundle(json: unknown): { bundle: Bundle } | { problem: string } {
 
 /** Checks what the verified statement says: cosign's signing predicate, with `digest` among its subjects. */
 export function checkStatement(payloadType: string, payload: Buffer, digest: string): SignatureCheck {
-  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) return { outcome: 'wrong-digest', reason: `the signed envelope holds ${JSON.stringify(payloadType)}, not an in-toto statement` };
+  if (payloadType !== IN_TOTO_PAYLOAD_TYPE)
+    return {
+      outcome: 'wrong-digest',
+      reason: `the signed envelope holds ${JSON.stringify(payloadType)}, not an in-toto statement`,
+    };
   let statement: { _type?: unknown; predicateType?: unknown; subject?: unknown };
   try {
     statement = JSON.parse(payload.toString('utf8')) as typeof statement;
@@ -75,30 +86,53 @@ export function checkStatement(payloadType: string, payload: Buffer, digest: str
     return { outcome: 'wrong-digest', reason: 'the signed statement is not JSON' };
   }
   if (typeof statement !== 'object' || statement === null || !STATEMENT_TYPES.has(statement._type as string)) {
-    return { outcome: 'wrong-digest', reason: `the signed payload is not an in-toto statement (_type ${JSON.stringify(statement?._type)})` };
+    return {
+      outcome: 'wrong-digest',
+      reason: `the signed payload is not an in-toto statement (_type ${JSON.stringify(statement?._type)})`,
+    };
   }
   if (statement.predicateType !== COSIGN_SIGN_PREDICATE) {
-    return { outcome: 'wrong-digest', reason: `the signed statement has predicateType ${JSON.stringify(statement.predicateType)}, not ${COSIGN_SIGN_PREDICATE}` };
+    return {
+      outcome: 'wrong-digest',
+      reason:
+        `the signed statement has predicateType ${JSON.stringify(statement.predicateType)}, ` +
+        `not ${COSIGN_SIGN_PREDICATE}`,
+    };
   }
-  const subjects = Array.isArray(statement.subject) ? statement.subject as { digest?: Record<string, unknown> }[] : [];
+  const subjects = Array.isArray(statement.subject)
+    ? (statement.subject as { digest?: Record<string, unknown> }[])
+    : [];
   const hex = digest.slice('sha256:'.length);
   const named = subjects.map((s) => s?.digest?.sha256).filter((d): d is string => typeof d === 'string');
   if (named.includes(hex)) return { outcome: 'ok', detail: 'sigstore bundle' };
   return {
     outcome: 'wrong-digest',
-    reason: named.length === 0 ? 'the signed statement names no sha256 subject' : `the signature is for ${named.slice(0, 3).map((d) => `sha256:${d}`).join(', ')}, not ${digest}`,
+    reason:
+      named.length === 0
+        ? 'the signed statement names no sha256 subject'
+        : `the signature is for ${named
+            .slice(0, 3)
+            .map((d) => `sha256:${d}`)
+            .join(', ')}, not ${digest}`,
   };
 }
 
 /** Verifies a bundle document (parsed JSON) with `key` and checks that it signs `digest`. */
 export function checkBundle(json: unknown, key: KeyObject, digest: string): SignatureCheck {
   const parsed = parseBundle(json);
-  if ('problem' in parsed) return { outcome: 'bad-signature', reason: parsed.problem };
+  if ('problem' in parsed) return { outcome: 'not-genuine', reason: parsed.problem };
   const { bundle } = parsed;
-  if (bundle.content.$case !== 'dsseEnvelope') return { outcome: 'bad-signature', reason: 'a sigstore bundle holds a message signature, not a DSSE envelope as cosign writes for images' };
+  if (bundle.content.$case !== 'dsseEnvelope')
+    return {
+      outcome: 'not-genuine',
+      reason: 'a sigstore bundle holds a message signature, not a DSSE envelope as cosign writes for images',
+    };
   const material = bundle.verificationMaterial.content;
   if (material.$case !== 'publicKey') {
-    return { outcome: 'bad-signature', reason: 'a sigstore bundle is keyless (signed with a certificate); only key authorities are supported' };
+    return {
+      outcome: 'untrusted-signer',
+      reason: 'a sigstore bundle is keyless (signed with a certificate); only key authorities are supported',
+    };
   }
   const envelope = bundle.content.dsseEnvelope;
   const entity = withCurveHash(toSignedEntity(bundle), key, envelope);
@@ -110,9 +144,18 @@ export function checkBundle(json: unknown, key: KeyObject, digest: string): Sign
   try {
     new Verifier(trustMaterialFor(key), VERIFIER_OPTIONS).verify(entity);
   } catch (err) {
+    // The bundle names the key that signed it: another key is an untrusted signer; the
+    // trusted key (or none named) with a signature that does not verify is not genuine.
     const hint = material.publicKey.hint;
-    const other = hint && hint !== keyHint(key) ? ' (the bundle names another key)' : '';
-    return { outcome: 'bad-signature', reason: `a sigstore bundle does not verify with the key${other}: ${(err as Error).message}` };
+    if (hint && hint !== keyHint(key))
+      return {
+        outcome: 'untrusted-signer',
+        reason: `a sigstore bundle is signed with another key than the trusted one (key hint ${hint})`,
+      };
+    return {
+      outcome: 'not-genuine',
+      reason: `a sigstore bundle does not verify with the key it names: ${(err as Error).message}`,
+    };
   }
   return checkStatement(envelope.payloadType, Buffer.from(envelope.payload), digest);
 }

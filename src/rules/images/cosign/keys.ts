@@ -32,5 +32,7 @@ export function verifyRawSignature(key: KeyObject, data: Buffer, signature: Buff
 
 /** What cosign writes as a sigstore bundle's `publicKey.hint`: base64 SHA-256 of the SPKI DER. */
 export function keyHint(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('base64');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
 }

@@ -36,9 +36,10 @@ export function legacySignatureLayers(manifest: ImageManifest): LegacySignatureL
     .map((layer) => ({ layer, signature: layer.annotations?.[SIGNATURE_ANNOTATION] }));
 }
 
+/** The outcome of one signature against one key (see VerificationFailure for the failures). */
 export type SignatureCheck =
   | { outcome: 'ok'; detail: string }
-  | { outcome: 'bad-signature' | 'wrong-digest'; reason: string };
+  | { outcome: 'not-genuine' | 'untrusted-signer' | 'wrong-digest'; reason: string };
 
 type Lookup = { found: false } | { found: true; value: unknown } | { ambiguous: string };
 
@@ -48,7 +49,8 @@ function member(object: unknown, name: string): Lookup {
   const matches = Object.entries(object).filter(([k]) => k.toLowerCase() === name.toLowerCase());
   if (matches.length === 0) return { found: false };
   const first = JSON.stringify(matches[0]![1]);
-  if (matches.some(([, v]) => JSON.stringify(v) !== first)) return { ambiguous: `keys ${matches.map(([k]) => JSON.stringify(k)).join(' and ')} disagree` };
+  if (matches.some(([, v]) => JSON.stringify(v) !== first))
+    return { ambiguous: `keys ${matches.map(([k]) => JSON.stringify(k)).join(' and ')} disagree` };
   return { found: true, value: matches[0]![1] };
 }
 
@@ -72,28 +74,52 @@ export function checkSimpleSigningPayload(payload: Buffer, digest: string): Sign
   const type = path(doc, ['critical', 'type']);
   const named = path(doc, ['critical', 'image', 'docker-manifest-digest']);
   for (const lookup of [type, named]) {
-    if ('ambiguous' in lookup) return { outcome: 'wrong-digest', reason: `the signed payload is ambiguous: ${lookup.ambiguous}` };
+    if ('ambiguous' in lookup)
+      return { outcome: 'wrong-digest', reason: `the signed payload is ambiguous: ${lookup.ambiguous}` };
   }
   if (!('found' in type) || !type.found || type.value !== COSIGN_SIGNATURE_TYPE) {
-    return { outcome: 'wrong-digest', reason: `the signed payload is not a cosign container image signature (critical.type ${'found' in type && type.found ? JSON.stringify(type.value) : 'missing'})` };
+    return {
+      outcome: 'wrong-digest',
+      reason:
+        `the signed payload is not a cosign container image signature ` +
+        `(critical.type ${'found' in type && type.found ? JSON.stringify(type.value) : 'missing'})`,
+    };
   }
   if (!('found' in named) || !named.found || typeof named.value !== 'string') {
     return { outcome: 'wrong-digest', reason: 'the signed payload names no critical.image.docker-manifest-digest' };
   }
   // Exact comparison, as cosign does: the payload must name this very digest.
-  if (named.value !== digest) return { outcome: 'wrong-digest', reason: `the signature is for ${named.value}, not ${digest}` };
+  if (named.value !== digest)
+    return { outcome: 'wrong-digest', reason: `the signature is for ${named.value}, not ${digest}` };
   const reference = path(doc, ['critical', 'identity', 'docker-reference']);
-  const signedAs = 'found' in reference && reference.found && typeof reference.value === 'string' ? ` of ${reference.value}` : '';
+  const signedAs =
+    'found' in reference && reference.found && typeof reference.value === 'string' ? ` of ${reference.value}` : '';
   return { outcome: 'ok', detail: `cosign legacy signature${signedAs}` };
 }
 
 /** Checks one layer: its signature against `key` first, then what the signed payload says. */
-export function checkLegacySignature(payload: Buffer, signatureBase64: string | undefined, key: KeyObject, digest: string): SignatureCheck {
-  if (!signatureBase64) return { outcome: 'bad-signature', reason: `a legacy signature layer has no ${SIGNATURE_ANNOTATION} annotation` };
+export function checkLegacySignature(
+  payload: Buffer,
+  signatureBase64: string | undefined,
+  key: KeyObject,
+  digest: string,
+): SignatureCheck {
+  if (!signatureBase64)
+    return { outcome: 'not-genuine', reason: `a legacy signature layer has no ${SIGNATURE_ANNOTATION} annotation` };
   const signature = Buffer.from(signatureBase64, 'base64');
   if (signature.length === 0 || !/^[A-Za-z0-9+/=\s]+$/.test(signatureBase64)) {
-    return { outcome: 'bad-signature', reason: 'a legacy signature annotation is not base64' };
+    return { outcome: 'not-genuine', reason: 'a legacy signature annotation is not base64' };
   }
-  if (!verifyRawSignature(key, payload, signature)) return { outcome: 'bad-signature', reason: 'a legacy signature does not verify with the key' };
+  // The legacy format does not name the signing key: a signature that does not verify
+  // may be altered or made with another key, and nothing tells which. Like sigstore-js
+  // when a bundle names no key, it is reported as not genuine.
+  if (!verifyRawSignature(key, payload, signature)) {
+    return {
+      outcome: 'not-genuine',
+      reason:
+        'a legacy signature does not verify with the key (altered, or made with another key: the legacy format ' +
+        'does not name its key)',
+    };
+  }
   return checkSimpleSigningPayload(payload, digest);
 }

@@ -22,23 +22,44 @@ export interface ClientCertFiles {
 export async function writeKubeletClientCert(dir: string): Promise<ClientCertFiles> {
   const notBefore = new Date(Date.now() - 5 * 60_000);
   const notAfter = new Date(Date.now() + 30 * 86_400_000);
-  const serial = () => Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
-  const caKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
+  const serial = () =>
+    Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+      .toString('hex')
+      .replace(/^[89a-f]/, '1');
+  const caKeys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(), name: 'CN=bulwark-e2e-kubelet-client-ca', notBefore, notAfter, keys: caKeys, signingAlgorithm: ALGORITHM,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    serialNumber: serial(),
+    name: 'CN=bulwark-e2e-kubelet-client-ca',
+    notBefore,
+    notAfter,
+    keys: caKeys,
+    signingAlgorithm: ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+    ],
   });
-  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']) as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(), subject: 'CN=kube-apiserver-kubelet-client, O=system:masters', issuer: ca.subject,
-    notBefore, notAfter, signingKey: caKeys.privateKey, publicKey: keys.publicKey, signingAlgorithm: ALGORITHM,
+    serialNumber: serial(),
+    subject: 'CN=kube-apiserver-kubelet-client, O=system:masters',
+    issuer: ca.subject,
+    notBefore,
+    notAfter,
+    signingKey: caKeys.privateKey,
+    publicKey: keys.publicKey,
+    signingAlgorithm: ALGORITHM,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
     ],
   });
-  const files = { caFile: join(dir, 'kubelet-client-ca.crt'), certFile: join(dir, 'kubelet-client.crt'), keyFile: join(dir, 'kubelet-client.key') };
+  const files = {
+    caFile: join(dir, 'kubelet-client-ca.crt'),
+    certFile: join(dir, 'kubelet-client.crt'),
+    keyFile: join(dir, 'kubelet-client.key'),
+  };
   const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
   await writeFile(files.caFile, ca.toString('pem'), { mode: 0o600 });
   await writeFile(files.certFile, cert.toString('pem'), { mode: 0o600 });

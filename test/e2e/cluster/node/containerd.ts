@@ -47,7 +47,10 @@ export function containerdPaths(dir: string): ContainerdPaths {
 export async function trustPlainHttpRegistry(dir: string, host: string): Promise<void> {
   const hostDir = join(containerdPaths(dir).registryHostsDir, host);
   await mkdir(hostDir, { recursive: true });
-  await writeFile(join(hostDir, 'hosts.toml'), `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`);
+  await writeFile(
+    join(hostDir, 'hosts.toml'),
+    `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`,
+  );
 }
 
 export interface ContainerdOptions {
@@ -70,8 +73,9 @@ function configToml(paths: ContainerdPaths, options: ContainerdOptions): string 
 root = ${q(paths.root)}
 state = ${q(paths.state)}
 # NRI would claim the machine-wide /var/run/nri/nri.sock; the others are unused snapshotters.
-disabled_plugins = ['io.containerd.nri.v1.nri', 'io.containerd.snapshotter.v1.blockfile', 'io.containerd.snapshotter.v1.devmapper',
-  'io.containerd.snapshotter.v1.erofs', 'io.containerd.snapshotter.v1.zfs', 'io.containerd.differ.v1.erofs', 'io.containerd.mount-handler.v1.erofs']
+disabled_plugins = ['io.containerd.nri.v1.nri', 'io.containerd.snapshotter.v1.blockfile',
+  'io.containerd.snapshotter.v1.devmapper', 'io.containerd.snapshotter.v1.erofs', 'io.containerd.snapshotter.v1.zfs',
+  'io.containerd.differ.v1.erofs', 'io.containerd.mount-handler.v1.erofs']
 
 [plugins.'io.containerd.server.v1.grpc']
   address = ${q(paths.socket)}
@@ -131,8 +135,16 @@ export async function startContainerd(options: ContainerdOptions): Promise<Conta
 }
 
 /** `ctr` against this containerd, in the CRI namespace. */
-export function ctr(ctrPath: string, socket: string, args: string[], timeoutMs = 120_000): Promise<{ stdout: string; stderr: string }> {
-  return run(ctrPath, ['--address', socket, '--namespace', K8S_NAMESPACE, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+export function ctr(
+  ctrPath: string,
+  socket: string,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ stdout: string; stderr: string }> {
+  return run(ctrPath, ['--address', socket, '--namespace', K8S_NAMESPACE, ...args], {
+    timeout: timeoutMs,
+    maxBuffer: 16 * 1024 * 1024,
+  });
 }
 
 /** Waits until containerd answers on its socket. */
@@ -141,7 +153,11 @@ export async function waitContainerd(containerd: Containerd, ctrPath: string, de
   let last = '';
   while (Date.now() < deadline) {
     const status = containerd.process.exitStatus();
-    if (status !== undefined) throw new Error(`containerd ended (${status}); ${containerd.process.logFile} ends with:\n${logTail(containerd.process.logFile)}`);
+    if (status !== undefined)
+      throw new Error(
+        `containerd ended (${status}); ${containerd.process.logFile} ends ` +
+          `with:\n${logTail(containerd.process.logFile)}`,
+      );
     try {
       await ctr(ctrPath, containerd.paths.socket, ['version'], 5000);
       return;
@@ -150,7 +166,10 @@ export async function waitContainerd(containerd: Containerd, ctrPath: string, de
     }
     await sleep(200);
   }
-  throw new Error(`containerd did not answer within ${deadlineMs / 1000} s (${last}); ${containerd.process.logFile} ends with:\n${logTail(containerd.process.logFile)}`);
+  throw new Error(
+    `containerd did not answer within ${deadlineMs / 1000} s (${last}); ${containerd.process.logFile} ends ` +
+      `with:\n${logTail(containerd.process.logFile)}`,
+  );
 }
 
 /** Imports image tarballs (docker save / oci-image layout) into the CRI namespace. */

@@ -22,7 +22,14 @@ export interface ControllersOptions {
   onStart?: (process: ManagedProcess) => void;
 }
 
-function component(name: string, path: string, port: number, kubeconfig: string, extra: string[], options: ControllersOptions): ManagedProcess {
+function component(
+  name: string,
+  path: string,
+  port: number,
+  kubeconfig: string,
+  extra: string[],
+  options: ControllersOptions,
+): ManagedProcess {
   return startProcess({
     name,
     command: path,
@@ -45,8 +52,12 @@ function component(name: string, path: string, port: number, kubeconfig: string,
 export async function startControllers(options: ControllersOptions): Promise<ManagedProcess[]> {
   await mkdir(join(options.dir, 'kube-controller-manager-certs'), { recursive: true });
   await mkdir(join(options.dir, 'kube-scheduler-certs'), { recursive: true });
-  const controllerManager = component('kube-controller-manager', options.controllerManagerPath, options.ports.controllerManager,
-    options.kubeconfigs['kube-controller-manager'], [
+  const controllerManager = component(
+    'kube-controller-manager',
+    options.controllerManagerPath,
+    options.ports.controllerManager,
+    options.kubeconfigs['kube-controller-manager'],
+    [
       '--use-service-account-credentials=true',
       `--service-account-private-key-file=${options.serviceAccountPrivateKeyFile}`,
       `--root-ca-file=${options.rootCaFile}`,
@@ -55,13 +66,29 @@ export async function startControllers(options: ControllersOptions): Promise<Man
       // Namespaces, garbage collection and pods of a deleted node are reconciled quickly.
       '--concurrent-gc-syncs=5',
       '--node-monitor-grace-period=40s',
-    ], options);
-  const scheduler = component('kube-scheduler', options.schedulerPath, options.ports.scheduler,
-    options.kubeconfigs['kube-scheduler'], [], options);
+    ],
+    options,
+  );
+  const scheduler = component(
+    'kube-scheduler',
+    options.schedulerPath,
+    options.ports.scheduler,
+    options.kubeconfigs['kube-scheduler'],
+    [],
+    options,
+  );
   // Their /healthz is open to anyone (always-allowed path); the certificates are self-signed.
   await Promise.all([
-    waitReady(`https://127.0.0.1:${options.ports.controllerManager}/healthz`, { process: controllerManager, deadlineMs: 60_000, insecure: true }),
-    waitReady(`https://127.0.0.1:${options.ports.scheduler}/healthz`, { process: scheduler, deadlineMs: 60_000, insecure: true }),
+    waitReady(`https://127.0.0.1:${options.ports.controllerManager}/healthz`, {
+      process: controllerManager,
+      deadlineMs: 60_000,
+      insecure: true,
+    }),
+    waitReady(`https://127.0.0.1:${options.ports.scheduler}/healthz`, {
+      process: scheduler,
+      deadlineMs: 60_000,
+      insecure: true,
+    }),
   ]);
   return [controllerManager, scheduler];
 }

@@ -32,11 +32,12 @@ function cacheRoot(): string {
 }
 
 function client(host: string): DockerEngine['docker'] {
-  return (args, options = {}) => run('docker', args, {
-    env: { ...process.env, DOCKER_HOST: host, DOCKER_CLI_HINTS: 'false' },
-    timeout: options.timeoutMs ?? 600_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  return (args, options = {}) =>
+    run('docker', args, {
+      env: { ...process.env, DOCKER_HOST: host, DOCKER_CLI_HINTS: 'false' },
+      timeout: options.timeoutMs ?? 600_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
 }
 
 async function answers(host: string): Promise<boolean> {
@@ -61,7 +62,8 @@ export async function dockerEngine(options: DockerOptions): Promise<DockerEngine
     return { host: existing, private: false, docker: client(existing), stop: async () => {} };
   }
   const host = `unix://${PRIVATE_EXEC_ROOT}/docker.sock`;
-  if (await answers(host)) throw new Error(`a private dockerd of another run answers on ${host}; wait for it to finish`);
+  if (await answers(host))
+    throw new Error(`a private dockerd of another run answers on ${host}; wait for it to finish`);
   const dataRoot = join(cacheRoot(), 'docker-data');
   mkdirSync(dataRoot, { recursive: true });
   options.log?.(`starting a private dockerd (data root ${dataRoot})`);
@@ -69,9 +71,14 @@ export async function dockerEngine(options: DockerOptions): Promise<DockerEngine
     name: 'dockerd',
     command: options.dockerdPath,
     args: [
-      `--host=${host}`, `--data-root=${dataRoot}`, `--exec-root=${join(PRIVATE_EXEC_ROOT, 'exec')}`,
+      `--host=${host}`,
+      `--data-root=${dataRoot}`,
+      `--exec-root=${join(PRIVATE_EXEC_ROOT, 'exec')}`,
       `--pidfile=${join(PRIVATE_EXEC_ROOT, 'dockerd.pid')}`,
-      '--bridge=none', '--iptables=false', '--ip-masq=false', '--ip-forward=false',
+      '--bridge=none',
+      '--iptables=false',
+      '--ip-masq=false',
+      '--ip-forward=false',
     ],
     logFile: join(options.logDir, 'dockerd.log'),
   });
@@ -79,7 +86,10 @@ export async function dockerEngine(options: DockerOptions): Promise<DockerEngine
   while (!(await answers(host))) {
     if (proc.exitStatus() !== undefined || Date.now() > deadline) {
       await proc.stop(1000);
-      throw new Error(`dockerd did not start (${proc.exitStatus() ?? 'no answer in 60 s'}); ${proc.logFile} ends with:\n${logTail(proc.logFile)}`);
+      throw new Error(
+        `dockerd did not start (${proc.exitStatus() ?? 'no answer in 60 s'}); ${proc.logFile} ends ` +
+          `with:\n${logTail(proc.logFile)}`,
+      );
     }
     await sleep(250);
   }

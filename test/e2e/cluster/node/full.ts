@@ -24,8 +24,20 @@ import type { NodeState } from './teardown.ts';
 import { readVersions } from './versions.ts';
 
 export type FullClusterTool =
-  | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet' | 'kube-proxy' | 'containerd' | 'containerd-shim-runc-v2' | 'ctr'
-  | 'crictl' | 'cni-plugins' | 'node-images' | 'runc' | 'helm' | 'dockerd' | 'node-base';
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kubelet'
+  | 'kube-proxy'
+  | 'containerd'
+  | 'containerd-shim-runc-v2'
+  | 'ctr'
+  | 'crictl'
+  | 'cni-plugins'
+  | 'node-images'
+  | 'runc'
+  | 'helm'
+  | 'dockerd'
+  | 'node-base';
 
 export interface NodeTimings {
   controllersReady: number;
@@ -47,7 +59,14 @@ export interface NodeContext {
   kubeletClientCaFile: string;
   componentTokens: ComponentTokens;
   hostAddress: string;
-  ports: { controllerManager: number; scheduler: number; kubelet: number; kubeletHealthz: number; proxyHealthz: number; proxyMetrics: number };
+  ports: {
+    controllerManager: number;
+    scheduler: number;
+    kubelet: number;
+    kubeletHealthz: number;
+    proxyHealthz: number;
+    proxyMetrics: number;
+  };
   kubectl: Kubectl;
   /** Records the node's teardown facts in state.json (before anything starts). */
   recordNode: (node: NodeState) => Promise<void>;
@@ -65,7 +84,13 @@ async function waitNodeReady(kubectl: Kubectl, kubelet: ManagedProcess, deadline
   let last = 'not registered';
   while (Date.now() < deadline) {
     if (kubelet.exitStatus() !== undefined) throw kubeletEnded(kubelet);
-    const r = await kubectl(['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].message}']);
+    const r = await kubectl([
+      'get',
+      'node',
+      NODE_NAME,
+      '-o',
+      'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].message}',
+    ]);
     if (r.code === 0) {
       if (r.stdout.startsWith('True')) return;
       last = r.stdout.trim() || 'no Ready condition yet';
@@ -76,14 +101,17 @@ async function waitNodeReady(kubectl: Kubectl, kubelet: ManagedProcess, deadline
 }
 
 function kubeletEnded(kubelet: ManagedProcess): Error {
-  return new Error(`the kubelet ended (${kubelet.exitStatus()}); ${kubelet.logFile} ends with:\n${logTail(kubelet.logFile, 10)}`);
+  return new Error(
+    `the kubelet ended (${kubelet.exitStatus()}); ${kubelet.logFile} ends with:\n${logTail(kubelet.logFile, 10)}`,
+  );
 }
 
 async function waitNodeRegistered(kubectl: Kubectl, kubelet: ManagedProcess, deadlineMs: number): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while ((await kubectl(['get', 'node', NODE_NAME, '-o', 'name'])).code !== 0) {
     if (kubelet.exitStatus() !== undefined) throw kubeletEnded(kubelet);
-    if (Date.now() > deadline) throw new Error(`node ${NODE_NAME} did not register within ${deadlineMs / 1000} s; see ${kubelet.logFile}`);
+    if (Date.now() > deadline)
+      throw new Error(`node ${NODE_NAME} did not register within ${deadlineMs / 1000} s; see ${kubelet.logFile}`);
     await sleep(250);
   }
 }
@@ -110,7 +138,9 @@ export async function startNode(ctx: NodeContext): Promise<StartedNode> {
       const image = await buildBulwarkImage({ engine, baseImage: base, outputDir: dir });
       timings.imageBuilt = ctx.since();
       timings.imageBuildMs = image.buildMs;
-      log(`built ${image.reference} (${(image.sizeBytes / 1e6).toFixed(0)} MB) in ${(image.buildMs / 1000).toFixed(1)} s`);
+      log(
+        `built ${image.reference} (${(image.sizeBytes / 1e6).toFixed(0)} MB) in ${(image.buildMs / 1000).toFixed(1)} s`,
+      );
       return image;
     } finally {
       await engine.stop();
@@ -127,16 +157,30 @@ export async function startNode(ctx: NodeContext): Promise<StartedNode> {
   }
 }
 
-async function bringUpNode(ctx: NodeContext, imageBuild: Promise<BuiltImage>, timings: Partial<NodeTimings>): Promise<StartedNode> {
+async function bringUpNode(
+  ctx: NodeContext,
+  imageBuild: Promise<BuiltImage>,
+  timings: Partial<NodeTimings>,
+): Promise<StartedNode> {
   const { tools, dir, log } = ctx;
   const versions = readVersions();
   const paths = containerdPaths(dir);
 
-  const kubeconfigs = await writeComponentKubeconfigs(dir, ctx.server, await readFile(ctx.apiserverCaFile, 'utf8'), ctx.componentTokens);
+  const kubeconfigs = await writeComponentKubeconfigs(
+    dir,
+    ctx.server,
+    await readFile(ctx.apiserverCaFile, 'utf8'),
+    ctx.componentTokens,
+  );
   await startControllers({
-    dir, detached: ctx.detached, onStart: ctx.onStart,
-    controllerManagerPath: tools['kube-controller-manager'], schedulerPath: tools['kube-scheduler'],
-    kubeconfigs, serviceAccountPrivateKeyFile: ctx.serviceAccountPrivateKeyFile, rootCaFile: ctx.apiserverCaFile,
+    dir,
+    detached: ctx.detached,
+    onStart: ctx.onStart,
+    controllerManagerPath: tools['kube-controller-manager'],
+    schedulerPath: tools['kube-scheduler'],
+    kubeconfigs,
+    serviceAccountPrivateKeyFile: ctx.serviceAccountPrivateKeyFile,
+    rootCaFile: ctx.apiserverCaFile,
     ports: { controllerManager: ctx.ports.controllerManager, scheduler: ctx.ports.scheduler },
   });
   timings.controllersReady = ctx.since();
@@ -144,9 +188,14 @@ async function bringUpNode(ctx: NodeContext, imageBuild: Promise<BuiltImage>, ti
 
   await writeCniConfig(paths.cniConfDir, join(dir, 'cni', 'ipam'));
   const containerd = await startContainerd({
-    dir, detached: ctx.detached, onStart: ctx.onStart,
-    containerdPath: tools.containerd, shimPath: tools['containerd-shim-runc-v2'], runcPath: tools.runc,
-    cniBinDir: dirname(tools['cni-plugins']), sandboxImage: versions.PAUSE_IMAGE,
+    dir,
+    detached: ctx.detached,
+    onStart: ctx.onStart,
+    containerdPath: tools.containerd,
+    shimPath: tools['containerd-shim-runc-v2'],
+    runcPath: tools.runc,
+    cniBinDir: dirname(tools['cni-plugins']),
+    sandboxImage: versions.PAUSE_IMAGE,
   });
   await waitContainerd(containerd, tools.ctr);
   const imagesDir = dirname(tools['node-images']);
@@ -155,15 +204,26 @@ async function bringUpNode(ctx: NodeContext, imageBuild: Promise<BuiltImage>, ti
   log(`containerd ready with ${versions.PAUSE_IMAGE} and ${versions.HELLO_IMAGE} (${timings.containerdReady} ms)`);
 
   const kubelet = await startKubelet({
-    dir, detached: ctx.detached, onStart: ctx.onStart,
-    kubeletPath: tools.kubelet, kubeconfig: kubeconfigs.kubelet, containerdSocket: paths.socket,
-    nodeAddress: ctx.hostAddress, port: ctx.ports.kubelet, healthzPort: ctx.ports.kubeletHealthz, clientCaFile: ctx.kubeletClientCaFile,
+    dir,
+    detached: ctx.detached,
+    onStart: ctx.onStart,
+    kubeletPath: tools.kubelet,
+    kubeconfig: kubeconfigs.kubelet,
+    containerdSocket: paths.socket,
+    nodeAddress: ctx.hostAddress,
+    port: ctx.ports.kubelet,
+    healthzPort: ctx.ports.kubeletHealthz,
+    clientCaFile: ctx.kubeletClientCaFile,
   });
   await waitNodeRegistered(ctx.kubectl, kubelet, 60_000);
   await startKubeProxy({
-    dir, detached: ctx.detached, onStart: ctx.onStart,
-    kubeProxyPath: tools['kube-proxy'], kubeconfig: kubeconfigs['kube-proxy'],
-    healthzPort: ctx.ports.proxyHealthz, metricsPort: ctx.ports.proxyMetrics,
+    dir,
+    detached: ctx.detached,
+    onStart: ctx.onStart,
+    kubeProxyPath: tools['kube-proxy'],
+    kubeconfig: kubeconfigs['kube-proxy'],
+    healthzPort: ctx.ports.proxyHealthz,
+    metricsPort: ctx.ports.proxyMetrics,
   });
   await waitNodeReady(ctx.kubectl, kubelet, 120_000);
   timings.nodeReady = ctx.since();
@@ -172,9 +232,12 @@ async function bringUpNode(ctx: NodeContext, imageBuild: Promise<BuiltImage>, ti
   const image = await imageBuild;
   await importImages(tools.ctr, paths.socket, [image.tarball]);
   log(`loaded ${image.reference} into the node; helm install ${RELEASE} (2 replicas)`);
-  await installBulwark({ helm: helmRunner({ helmPath: tools.helm, kubeconfig: join(dir, 'kubeconfig'), dir }), kubectl: ctx.kubectl, image });
+  await installBulwark({
+    helm: helmRunner({ helmPath: tools.helm, kubeconfig: join(dir, 'kubeconfig'), dir }),
+    kubectl: ctx.kubectl,
+    image,
+  });
   timings.bulwarkReady = ctx.since();
   log(`Bulwark's 2 replicas Ready behind its Service (${timings.bulwarkReady} ms)`);
   return { image, timings: timings as NodeTimings };
 }
-

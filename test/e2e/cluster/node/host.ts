@@ -45,7 +45,10 @@ export function claimMachine(dir: string, isLive: (dir: string) => boolean): voi
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = readFileSync(NODE_LOCK, 'utf8').trim();
       if (holder !== dir && isLive(holder)) {
-        throw new Error(`a full cluster already runs on this machine (${holder}); only one fits: stop it first (npm run cluster -- down)`);
+        throw new Error(
+          `a full cluster already runs on this machine (${holder}); only one fits: stop it first (npm run ` +
+            `cluster -- down)`,
+        );
       }
       rmSync(NODE_LOCK, { force: true });
     }

@@ -27,22 +27,35 @@ export function randomComponentTokens(): ComponentTokens {
 
 /** Lines for the apiserver's --token-auth-file: token,user,uid,"groups". */
 export function componentTokenLines(tokens: ComponentTokens): string[] {
-  return NAMES.map((n) => `${tokens[n]},${COMPONENTS[n].user},${COMPONENTS[n].user},"${COMPONENTS[n].groups.join(',')}"`);
+  return NAMES.map(
+    (n) => `${tokens[n]},${COMPONENTS[n].user},${COMPONENTS[n].user},"${COMPONENTS[n].groups.join(',')}"`,
+  );
 }
 
 /** Writes `<dir>/<component>.kubeconfig` for each component; returns the paths. */
-export async function writeComponentKubeconfigs(dir: string, server: string, caPem: string, tokens: ComponentTokens): Promise<Record<Component, string>> {
+export async function writeComponentKubeconfigs(
+  dir: string,
+  server: string,
+  caPem: string,
+  tokens: ComponentTokens,
+): Promise<Record<Component, string>> {
   const files = {} as Record<Component, string>;
   for (const name of NAMES) {
     const file = join(dir, `${name}.kubeconfig`);
-    await writeFile(file, stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      'current-context': name,
-      clusters: [{ name: 'local', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-      users: [{ name, user: { token: tokens[name] } }],
-      contexts: [{ name, context: { cluster: 'local', user: name } }],
-    }), { mode: 0o600 });
+    await writeFile(
+      file,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': name,
+        clusters: [
+          { name: 'local', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } },
+        ],
+        users: [{ name, user: { token: tokens[name] } }],
+        contexts: [{ name, context: { cluster: 'local', user: name } }],
+      }),
+      { mode: 0o600 },
+    );
     files[name] = file;
   }
   return files;

@@ -39,7 +39,14 @@ export async function localBaseImage(engine: DockerEngine, nodeBaseTar: string):
   const reference = `bulwark.local/node-base:${version}`;
   if (await hasImage(engine, reference)) return reference;
   const env = readFileSync(`${nodeBaseTar}.env`, 'utf8').split('\n').filter(Boolean);
-  await engine.docker(['import', ...env.flatMap((line) => ['--change', `ENV ${line}`]), '--change', 'CMD ["node"]', nodeBaseTar, reference]);
+  await engine.docker([
+    'import',
+    ...env.flatMap((line) => ['--change', `ENV ${line}`]),
+    '--change',
+    'CMD ["node"]',
+    nodeBaseTar,
+    reference,
+  ]);
   return reference;
 }
 
@@ -55,21 +62,42 @@ export async function buildBulwarkImage(options: BuildOptions): Promise<BuiltIma
   const { engine } = options;
   const building = `${IMAGE_REPOSITORY}:dev`;
   try {
-    await engine.docker([
-      'build', '--quiet', '--network', 'host',
-      ...(options.baseImage ? ['--build-arg', `NODE_IMAGE=${options.baseImage}`] : []),
-      '--tag', building, REPO_ROOT,
-    ], { timeoutMs: 900_000 });
+    await engine.docker(
+      [
+        'build',
+        '--quiet',
+        '--network',
+        'host',
+        ...(options.baseImage ? ['--build-arg', `NODE_IMAGE=${options.baseImage}`] : []),
+        '--tag',
+        building,
+        REPO_ROOT,
+      ],
+      { timeoutMs: 900_000 },
+    );
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`docker build of ${REPO_ROOT} failed: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-20).join('\n')}`);
+    throw new Error(
+      `docker build ` +
+        `of ${REPO_ROOT} failed: ${(e.stderr || e.stdout || e.message).trim().split('\n').slice(-20).join('\n')}`,
+    );
   }
-  const [id, size] = (await engine.docker(['image', 'inspect', '--format', '{{.Id}} {{.Size}}', building])).stdout.trim().split(' ');
+  const [id, size] = (await engine.docker(['image', 'inspect', '--format', '{{.Id}} {{.Size}}', building])).stdout
+    .trim()
+    .split(' ');
   if (!id) throw new Error(`docker image inspect ${building} gave no id`);
   const tag = `dev-${id.replace(/^sha256:/, '').slice(0, 12)}`;
   const reference = `${IMAGE_REPOSITORY}:${tag}`;
   await engine.docker(['tag', building, reference]);
   const tarball = join(options.outputDir, `bulwark-${tag}.tar`);
   await engine.docker(['save', '--output', tarball, reference]);
-  return { reference, repository: IMAGE_REPOSITORY, tag, id, sizeBytes: Number(size), tarball, buildMs: Date.now() - started };
+  return {
+    reference,
+    repository: IMAGE_REPOSITORY,
+    tag,
+    id,
+    sizeBytes: Number(size),
+    tarball,
+    buildMs: Date.now() - started,
+  };
 }

@@ -25,7 +25,12 @@ export async function removeKubeletChains(): Promise<string[]> {
       } catch {
         continue; // no such table or no binary
       }
-      const jumps = rules.filter((r) => r.startsWith('-A ') && KUBELET_CHAINS.some((c) => r.endsWith(`-j ${c}`)) && !KUBELET_CHAINS.some((c) => r.startsWith(`-A ${c} `)));
+      const jumps = rules.filter(
+        (r) =>
+          r.startsWith('-A ') &&
+          KUBELET_CHAINS.some((c) => r.endsWith(`-j ${c}`)) &&
+          !KUBELET_CHAINS.some((c) => r.startsWith(`-A ${c} `)),
+      );
       const chains = KUBELET_CHAINS.filter((c) => rules.includes(`-N ${c}`));
       try {
         // -S prints rules quoted for a shell; these simple jumps have no quoting to undo.
@@ -33,7 +38,9 @@ export async function removeKubeletChains(): Promise<string[]> {
         for (const chain of chains) await tool(command, ['-w', '-t', table, '-F', chain]);
         for (const chain of chains) await tool(command, ['-w', '-t', table, '-X', chain]);
       } catch (err) {
-        problems.push(`${command} -t ${table}: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`);
+        problems.push(
+          `${command} -t ${table}: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim()}`,
+        );
       }
     }
   }

@@ -12,7 +12,6 @@ import { SYSTEM_PATH } from './host.ts';
 import { NODE_NAME } from './identities.ts';
 import { POD_SUBNET } from './network.ts';
 
-
 export interface KubeProxyOptions {
   dir: string;
   kubeProxyPath: string;

@@ -43,7 +43,11 @@ export function kubeletPaths(dir: string): KubeletPaths {
 function createCgroupRoot(): void {
   const top = '/sys/fs/cgroup';
   const unified = existsSync(join(top, 'cgroup.controllers'));
-  const hierarchies = unified ? [top] : readdirSync(top).filter((h) => h !== 'unified').map((h) => join(top, h));
+  const hierarchies = unified
+    ? [top]
+    : readdirSync(top)
+        .filter((h) => h !== 'unified')
+        .map((h) => join(top, h));
   for (const hierarchy of hierarchies) {
     const cgroup = join(hierarchy, CGROUP_ROOT);
     mkdirSync(cgroup, { recursive: true });
@@ -84,7 +88,12 @@ export async function startKubelet(options: KubeletOptions): Promise<ManagedProc
     clusterDomain: 'cluster.local',
     failSwapOn: false,
     // Another process's load must not evict the test's pods: only a real shortage does.
-    evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%', 'nodefs.inodesFree': '1%' },
+    evictionHard: {
+      'memory.available': '100Mi',
+      'nodefs.available': '1%',
+      'imagefs.available': '1%',
+      'nodefs.inodesFree': '1%',
+    },
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
     serializeImagePulls: false,

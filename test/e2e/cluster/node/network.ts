@@ -28,7 +28,12 @@ export async function writeCniConfig(confDir: string, dataDir: string): Promise<
         ipMasq: false,
         // Lets a pod reach a Service whose endpoint is itself (kube-proxy DNATs back to it).
         hairpinMode: true,
-        ipam: { type: 'host-local', ranges: [[{ subnet: POD_SUBNET, gateway: POD_GATEWAY }]], routes: [{ dst: '0.0.0.0/0' }], dataDir },
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: POD_SUBNET, gateway: POD_GATEWAY }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir,
+        },
       },
     ],
   };

@@ -33,7 +33,11 @@ export function helmRunner(target: HelmTarget): Helm {
   };
   return async (args, options = {}) => {
     try {
-      return await run(target.helmPath, [...args, '--kubeconfig', target.kubeconfig], { env, timeout: options.timeoutMs ?? 300_000, maxBuffer: 16 * 1024 * 1024 });
+      return await run(target.helmPath, [...args, '--kubeconfig', target.kubeconfig], {
+        env,
+        timeout: options.timeoutMs ?? 300_000,
+        maxBuffer: 16 * 1024 * 1024,
+      });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       throw new Error(`helm ${args.slice(0, 2).join(' ')} failed: ${(e.stderr || e.message).trim()}`);
@@ -51,22 +55,51 @@ export interface InstallOptions {
 
 /** `helm install --wait`, then checks that both replicas are Ready behind the Service. */
 export async function installBulwark(options: InstallOptions): Promise<void> {
-  await options.helm([
-    'install', RELEASE, CHART_DIR, '--namespace', RELEASE_NAMESPACE, '--create-namespace',
-    '--set', `image.repository=${options.image.repository}`, '--set', `image.tag=${options.image.tag}`,
-    ...(options.values ?? []).flatMap((v) => ['--set', v]),
-    '--wait', '--timeout', '5m',
-  ], { timeoutMs: 330_000 });
-  const deployment = JSON.parse(await kubectlOk(options.kubectl, ['get', 'deployment', RELEASE, '-n', RELEASE_NAMESPACE, '-o', 'json'])) as {
-    spec: { replicas: number }; status: { readyReplicas?: number };
+  await options.helm(
+    [
+      'install',
+      RELEASE,
+      CHART_DIR,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      '--create-namespace',
+      '--set',
+      `image.repository=${options.image.repository}`,
+      '--set',
+      `image.tag=${options.image.tag}`,
+      ...(options.values ?? []).flatMap((v) => ['--set', v]),
+      '--wait',
+      '--timeout',
+      '5m',
+    ],
+    { timeoutMs: 330_000 },
+  );
+  const deployment = JSON.parse(
+    await kubectlOk(options.kubectl, ['get', 'deployment', RELEASE, '-n', RELEASE_NAMESPACE, '-o', 'json']),
+  ) as {
+    spec: { replicas: number };
+    status: { readyReplicas?: number };
   };
   if ((deployment.status.readyReplicas ?? 0) < deployment.spec.replicas) {
-    throw new Error(`helm install returned but only ${deployment.status.readyReplicas ?? 0} of ${deployment.spec.replicas} Bulwark replicas are Ready`);
+    throw new Error(
+      `helm install returned but ` +
+        `only ${deployment.status.readyReplicas ?? 0} of ${deployment.spec.replicas} Bulwark replicas are Ready`,
+    );
   }
   const endpoints = await kubectlOk(options.kubectl, [
-    'get', 'endpointslices', '-n', RELEASE_NAMESPACE, '-l', `kubernetes.io/service-name=${RELEASE}`,
-    '-o', 'jsonpath={range .items[*].endpoints[?(@.conditions.ready==true)]}{.addresses[0]}{"\\n"}{end}',
+    'get',
+    'endpointslices',
+    '-n',
+    RELEASE_NAMESPACE,
+    '-l',
+    `kubernetes.io/service-name=${RELEASE}`,
+    '-o',
+    'jsonpath={range .items[*].endpoints[?(@.conditions.ready==true)]}{.addresses[0]}{"\\n"}{end}',
   ]);
   const ready = endpoints.split('\n').filter(Boolean);
-  if (ready.length < deployment.spec.replicas) throw new Error(`the Service ${RELEASE_NAMESPACE}/${RELEASE} has ${ready.length} ready endpoints, want ${deployment.spec.replicas}`);
+  if (ready.length < deployment.spec.replicas)
+    throw new Error(
+      `the Service ${RELEASE_NAMESPACE}/${RELEASE} has ${ready.length} ready endpoints, ` +
+        `want ${deployment.spec.replicas}`,
+    );
 }

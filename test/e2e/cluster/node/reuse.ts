@@ -39,24 +39,35 @@ function readTokens(dir: string): Tokens {
     const [token, user] = line.split(',');
     if (token && user && (USER_NAMES as string[]).includes(user)) tokens[user as keyof Tokens] = token;
   }
-  for (const user of USER_NAMES) if (!tokens[user]) throw new Error(`${join(dir, 'tokens.csv')} has no token for ${user}`);
+  for (const user of USER_NAMES)
+    if (!tokens[user]) throw new Error(`${join(dir, 'tokens.csv')} has no token for ${user}`);
   return tokens as Tokens;
 }
 
 /** The running full cluster recorded in `file`; an error that says what to do when there is none. */
 export function attachFullCluster(file = LOCAL_STATE): AttachedCluster {
   const state = readState(file) as (ClusterState & { tools?: Record<string, string>; image?: string }) | undefined;
-  if (!state?.node || !state.server) throw new Error(`no full cluster is recorded in ${file}: start one with \`npm run cluster -- up --full\``);
+  if (!state?.node || !state.server)
+    throw new Error(`no full cluster is recorded in ${file}: start one with \`npm run cluster -- up --full\``);
   const running = runningProcesses(state);
   if (running.length !== state.processes.length) {
     const stopped = state.processes.filter((p) => !running.includes(p)).map((p) => p.name);
-    throw new Error(`the full cluster in ${state.dir} is not whole (${stopped.join(', ')} not running): \`npm run cluster -- down\`, then \`up --full\``);
+    throw new Error(
+      `the full cluster in ${state.dir} is not whole (${stopped.join(', ')} not running): ` +
+        '`npm run cluster -- down`, then `up --full`',
+    );
   }
   const kubeconfig = join(state.dir, 'kubeconfig');
   if (!existsSync(kubeconfig)) throw new Error(`${kubeconfig} is missing`);
   return {
-    state, dir: state.dir, kubeconfig, server: state.server, tokens: readTokens(state.dir), tools: state.tools ?? {},
-    containerdSocket: state.node.containerdSocket, image: state.image ?? '',
+    state,
+    dir: state.dir,
+    kubeconfig,
+    server: state.server,
+    tokens: readTokens(state.dir),
+    tools: state.tools ?? {},
+    containerdSocket: state.node.containerdSocket,
+    image: state.image ?? '',
   };
 }
 
@@ -64,15 +75,23 @@ export function attachFullCluster(file = LOCAL_STATE): AttachedCluster {
  * Rebuilds Bulwark's image from the worktree, loads it into the node when it changed and
  * upgrades the release to the chart's defaults with it (`--reset-values --wait`).
  */
-export async function reloadBulwark(cluster: AttachedCluster, log: (message: string) => void = () => {}): Promise<BuiltImage> {
+export async function reloadBulwark(
+  cluster: AttachedCluster,
+  log: (message: string) => void = () => {},
+): Promise<BuiltImage> {
   const { tools } = cluster;
   for (const tool of ['dockerd', 'node-base', 'ctr', 'helm', 'kubectl']) {
-    if (!tools[tool]) throw new Error(`the recorded cluster names no ${tool} tool; restart it with \`npm run cluster -- up --full\``);
+    if (!tools[tool])
+      throw new Error(`the recorded cluster names no ${tool} tool; restart it with \`npm run cluster -- up --full\``);
   }
   const engine = await dockerEngine({ dockerdPath: tools.dockerd!, logDir: cluster.dir, log });
   let image: BuiltImage;
   try {
-    image = await buildBulwarkImage({ engine, baseImage: await localBaseImage(engine, tools['node-base']!), outputDir: cluster.dir });
+    image = await buildBulwarkImage({
+      engine,
+      baseImage: await localBaseImage(engine, tools['node-base']!),
+      outputDir: cluster.dir,
+    });
   } finally {
     await engine.stop();
   }
@@ -81,12 +100,33 @@ export async function reloadBulwark(cluster: AttachedCluster, log: (message: str
     log(`loaded ${image.reference} into the node`);
   }
   const helm = helmRunner({ helmPath: tools.helm!, kubeconfig: cluster.kubeconfig, dir: cluster.dir });
-  await helm([
-    'upgrade', RELEASE, CHART_DIR, '--namespace', RELEASE_NAMESPACE, '--reset-values',
-    '--set', `image.repository=${image.repository}`, '--set', `image.tag=${image.tag}`, '--wait', '--timeout', '5m',
-  ], { timeoutMs: 330_000 });
-  const kubectl = kubectlRunner({ kubectlPath: tools.kubectl!, kubeconfig: cluster.kubeconfig, cacheDir: join(cluster.dir, 'kube-cache') });
-  const rollout = await kubectl(['rollout', 'status', `deployment/${RELEASE}`, '-n', RELEASE_NAMESPACE, '--timeout=180s'], { timeoutMs: 190_000 });
+  await helm(
+    [
+      'upgrade',
+      RELEASE,
+      CHART_DIR,
+      '--namespace',
+      RELEASE_NAMESPACE,
+      '--reset-values',
+      '--set',
+      `image.repository=${image.repository}`,
+      '--set',
+      `image.tag=${image.tag}`,
+      '--wait',
+      '--timeout',
+      '5m',
+    ],
+    { timeoutMs: 330_000 },
+  );
+  const kubectl = kubectlRunner({
+    kubectlPath: tools.kubectl!,
+    kubeconfig: cluster.kubeconfig,
+    cacheDir: join(cluster.dir, 'kube-cache'),
+  });
+  const rollout = await kubectl(
+    ['rollout', 'status', `deployment/${RELEASE}`, '-n', RELEASE_NAMESPACE, '--timeout=180s'],
+    { timeoutMs: 190_000 },
+  );
   if (rollout.code !== 0) throw new Error(`Bulwark did not roll out ${image.reference}: ${rollout.stderr.trim()}`);
   log(`release ${RELEASE} runs ${image.reference} with the chart's defaults`);
   return image;

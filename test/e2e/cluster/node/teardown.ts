@@ -78,27 +78,42 @@ function pidsIn(dirs: readonly string[]): number[] {
 
 /** The shims of this cluster's containerd (they outlive it by design). */
 function shimPids(socket: string): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number).filter((pid) => {
-    const args = cmdline(pid);
-    return (args[0] ?? '').endsWith('containerd-shim-runc-v2') && args.includes(socket);
-  });
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => {
+      const args = cmdline(pid);
+      return (args[0] ?? '').endsWith('containerd-shim-runc-v2') && args.includes(socket);
+    });
 }
 
 /** Mount points at or below `dir`, deepest first. */
 export function mountsBelow(dir: string): string[] {
   const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
-  const points = lines.map((l) => l.split(' ')[4]?.replace(/\\040/g, ' ')).filter((p): p is string => !!p && (p === dir || p.startsWith(`${dir}/`)));
+  const points = lines
+    .map((l) => l.split(' ')[4]?.replace(/\\040/g, ' '))
+    .filter((p): p is string => !!p && (p === dir || p.startsWith(`${dir}/`)));
   return [...new Set(points)].sort((a, b) => b.length - a.length);
 }
 
-export async function teardownNode(dir: string, processes: readonly ProcessRecord[], node: NodeState): Promise<string[]> {
+export async function teardownNode(
+  dir: string,
+  processes: readonly ProcessRecord[],
+  node: NodeState,
+): Promise<string[]> {
   const problems: string[] = [];
   // The kubelet first, or it restarts what is being removed.
   await stopNamed(processes, 'kubelet');
   const containerd = processes.find((p) => p.name === 'containerd');
   if (containerd && isSameProcess(containerd.pid, containerd.startTime) && existsSync(node.containerdSocket)) {
     // Stops every container and tears each pod's network down through CNI.
-    await attempt(problems, 'crictl rmp', () => run(node.crictlPath, ['--runtime-endpoint', `unix://${node.containerdSocket}`, '--timeout', '30s', 'rmp', '--all', '--force'], { timeout: 90_000 }));
+    await attempt(problems, 'crictl rmp', () =>
+      run(
+        node.crictlPath,
+        ['--runtime-endpoint', `unix://${node.containerdSocket}`, '--timeout', '30s', 'rmp', '--all', '--force'],
+        { timeout: 90_000 },
+      ),
+    );
   }
   await stopNamed(processes, 'kube-proxy');
   await stopNamed(processes, 'containerd');
@@ -110,12 +125,17 @@ export async function teardownNode(dir: string, processes: readonly ProcessRecor
       // gone
     }
   }
-  for (let i = 0; i < 40 && pidsIn(cgroupDirs(node.cgroupRoot)).some(isAlive); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 40 && pidsIn(cgroupDirs(node.cgroupRoot)).some(isAlive); i++)
+    await new Promise((r) => setTimeout(r, 50));
 
-  for (const point of mountsBelow(dir)) await attempt(problems, `umount ${point}`, () => run('umount', ['--lazy', point]));
-  if (existsSync(`/sys/class/net/${node.bridge}`)) await attempt(problems, `ip link del ${node.bridge}`, () => run('ip', ['link', 'del', node.bridge]));
-  await attempt(problems, 'kube-proxy --cleanup', () => run(node.kubeProxyPath, ['--cleanup'], { timeout: 60_000, env: { ...process.env, PATH: SYSTEM_PATH } }));
-  problems.push(...await removeKubeletChains());
+  for (const point of mountsBelow(dir))
+    await attempt(problems, `umount ${point}`, () => run('umount', ['--lazy', point]));
+  if (existsSync(`/sys/class/net/${node.bridge}`))
+    await attempt(problems, `ip link del ${node.bridge}`, () => run('ip', ['link', 'del', node.bridge]));
+  await attempt(problems, 'kube-proxy --cleanup', () =>
+    run(node.kubeProxyPath, ['--cleanup'], { timeout: 60_000, env: { ...process.env, PATH: SYSTEM_PATH } }),
+  );
+  problems.push(...(await removeKubeletChains()));
 
   for (const cgroup of cgroupDirs(node.cgroupRoot).reverse()) {
     try {
@@ -148,7 +168,7 @@ export async function teardownNode(dir: string, processes: readonly ProcessRecor
   }
   for (const key of restoreSysctls(node.sysctls)) problems.push(`could not restore sysctl ${key}`);
   releaseMachine(dir);
-  return [...problems, ...await nodeLeftovers(dir, node)];
+  return [...problems, ...(await nodeLeftovers(dir, node))];
 }
 
 /** What of the node is still on the machine: empty after a clean teardown. */
@@ -164,7 +184,9 @@ export async function nodeLeftovers(dir: string, node: NodeState): Promise<strin
   for (const command of ['iptables-save', 'ip6tables-save']) {
     try {
       const chains = (await run(command, [], { env: { ...process.env, PATH: SYSTEM_PATH }, timeout: 30_000 })).stdout
-        .split('\n').filter((l) => /^:(KUBE|CNI)-/.test(l)).map((l) => l.slice(1).split(' ')[0]);
+        .split('\n')
+        .filter((l) => /^:(KUBE|CNI)-/.test(l))
+        .map((l) => l.slice(1).split(' ')[0]);
       if (chains.length > 0) left.push(`${command.replace('-save', '')} chains ${[...new Set(chains)].join(', ')}`);
     } catch {
       // no iptables here: nothing of ours either

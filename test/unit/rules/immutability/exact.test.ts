@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseReview } from '../../../../src/admission/decode.ts';
 import type { AdmissionReviewRequest } from '../../../../src/admission/types.ts';
-import { reviewRequest } from '../../../../src/decision/review.ts';
-import { builtinSnapshot } from '../../../../src/policy/builtin.ts';
-import { PolicyStore } from '../../../../src/policy/store.ts';
+import { reviewRequest } from '../../../../src/review/review.ts';
 import { makesExactly } from '../../../../src/rules/unlock/match.ts';
 import { REVIEWS_DIR } from '../../../helpers/fixtures.ts';
 import { immutabilityPolicy } from '../../../helpers/policies.ts';
 import { CREATED_MS, unlockRequest, unlockReview } from '../../../helpers/unlock.ts';
+import { builtinSnapshot, policyStore } from '../../../helpers/snapshots.ts';
 
-const decide = (review: AdmissionReviewRequest) => reviewRequest({ request: review.request, snapshot: builtinSnapshot(), facts: {} });
+const decide = (review: AdmissionReviewRequest) =>
+  reviewRequest({ request: review.request, snapshot: builtinSnapshot(), facts: {} });
 const capturedText = (name: string) => readFileSync(join(REVIEWS_DIR, `${name}.json`), 'utf8');
 
 describe('large integers', () => {
@@ -25,7 +25,9 @@ describe('large integers', () => {
     expect(text).toContain('"microDollars": 9007199254740993');
     const verdict = decide(parseReview(text));
     expect(verdict.allowed).toBe(false);
-    expect(verdict.reasons[0]).toMatch(/^Document demo\/invoice is immutable .*would change spec\.microDollars \(changed\)$/);
+    expect(verdict.reasons[0]).toMatch(
+      /^Document demo\/invoice is immutable .*would change spec\.microDollars \(changed\)$/,
+    );
   });
 
   it('the same object with its large integers unchanged is allowed', () => {
@@ -36,10 +38,12 @@ describe('large integers', () => {
   it.each([
     ['the largest int64, one less', '9223372036854775807', '9223372036854775806'],
     ['a nanosecond timestamp, last digit', '1732846513123456789', '1732846513123456788'],
-    ['a float beyond a double\'s precision', '0.30000000000000004', '0.30000000000000005'],
-    ['an exponent beyond a double\'s range', '1e400', '2e400'],
+    ["a float beyond a double's precision", '0.30000000000000004', '0.30000000000000005'],
+    ["an exponent beyond a double's range", '1e400', '2e400'],
   ])('%s is a change', (_what, before, after) => {
-    const edited = text.replace('"microDollars": 9007199254740993', `"microDollars": ${before}`).replace('"microDollars": 9007199254740992', `"microDollars": ${after}`);
+    const edited = text
+      .replace('"microDollars": 9007199254740993', `"microDollars": ${before}`)
+      .replace('"microDollars": 9007199254740992', `"microDollars": ${after}`);
     expect(decide(parseReview(edited)).reasons.join()).toContain('spec.microDollars (changed)');
   });
 });
@@ -47,9 +51,10 @@ describe('large integers', () => {
 describe('an object nested 9,000 levels deep', () => {
   const text = capturedText('customresource-bigint-changed');
   const deep = (leaf: string) => `${'{"a":'.repeat(9000)}${leaf}${'}'.repeat(9000)}`;
-  const withSpecs = (before: string, after: string) => text
-    .replace('"microDollars": 9007199254740993', `"microDollars": 1, "deep": ${before}`)
-    .replace('"microDollars": 9007199254740992', `"microDollars": 1, "deep": ${after}`);
+  const withSpecs = (before: string, after: string) =>
+    text
+      .replace('"microDollars": 9007199254740993', `"microDollars": 1, "deep": ${before}`)
+      .replace('"microDollars": 9007199254740992', `"microDollars": 1, "deep": ${after}`);
 
   it('reapplied identically is allowed', () => {
     expect(decide(parseReview(withSpecs(deep('"x"'), deep('"x"')))).allowed).toBe(true);
@@ -81,11 +86,22 @@ describe('a change bound by an UnlockRequest, on an object holding large integer
 
 describe('an UnlockRequest whose bound change holds a large integer', () => {
   it('is validated like any other (its copy keeps the raw number; structuredClone refused it)', () => {
-    const store = new PolicyStore({ sources: [] });
-    store.upsert('ImmutabilityPolicy', immutabilityPolicy('locks', { unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' } }));
-    const object = unlockRequest('raise', { change: { patch: [{ op: 'replace', path: '/spec/microDollars', value: 1 }] } });
+    const store = policyStore({ sources: [] });
+    store.upsert(
+      'ImmutabilityPolicy',
+      immutabilityPolicy('locks', {
+        unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' },
+      }),
+    );
+    const object = unlockRequest('raise', {
+      change: { patch: [{ op: 'replace', path: '/spec/microDollars', value: 1 }] },
+    });
     const review = parseReview(JSON.stringify(unlockReview(object)).replace('"value":1', '"value":9007199254740993'));
-    const facts = { now: CREATED_MS, unlockTarget: { status: 'found' as const, object: review.request.object! }, namespaceLabels: {} };
+    const facts = {
+      now: CREATED_MS,
+      unlockTarget: { status: 'found' as const, object: review.request.object! },
+      namespaceLabels: {},
+    };
     const verdict = reviewRequest({ request: review.request, snapshot: store.snapshot(), facts });
     expect(verdict.reasons).toEqual([]);
     expect(verdict.allowed).toBe(true);

@@ -1,0 +1,144 @@
+// The kubectl plugin's commands in-process against the real apiserver and Bulwark (the
+// process-level runs are in unlock.test.ts): request, approve, status and why, as each
+// user would run them, with what they print.
+
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { approveUnlock, requestUnlock, status, why } from '../../src/cli/plugin/commands.ts';
+import { openSession, type Session } from '../../src/cli/plugin/session.ts';
+import { e2eCluster, kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
+import { kubectlOk } from './cluster/kubectl.ts';
+import { until } from './helpers/plugin.ts';
+
+let ns: string;
+const sessions = {} as Record<UserName, Session>;
+const printed: string[] = [];
+const print = (line: string) => printed.push(line);
+const configMap = (name: string, color: string) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: ns, labels: { [LOCK_LABEL.key]: LOCK_LABEL.value } },
+  data: { color },
+});
+
+async function manifest(object: unknown): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), 'bulwark-why-')), 'manifest.yaml');
+  await writeFile(file, stringify(object));
+  return file;
+}
+
+beforeAll(async () => {
+  ns = await newNamespace('cmds');
+  await kubectlOk(kubectl, ['apply', '-f', '-'], {
+    input: stringify({
+      apiVersion: 'bulwark.dev/v1alpha1',
+      kind: 'ImmutabilityPolicy',
+      metadata: { name: `cmds-${ns}` },
+      spec: {
+        match: { namespaces: [ns] },
+        unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' },
+      },
+    }),
+  });
+  await kubectlOk(kubectl, ['apply', '-f', '-'], {
+    input: [configMap('cfg', 'blue'), configMap('other', 'blue')].map((o) => stringify(o)).join('---\n'),
+  });
+  for (const user of ['alice', 'bob', 'carol'] as const)
+    sessions[user] = openSession({ kubeconfig: e2eCluster().kubeconfig, context: user, namespace: ns });
+});
+
+describe('kubectl bulwark, in-process', () => {
+  let name: string;
+
+  it('unlock request creates an UnlockRequest in the name of whoever runs it', async () => {
+    name = await requestUnlock(
+      sessions.alice,
+      'cm/cfg',
+      { operations: ['update'], reason: 'rotate the colour', duration: '30m' },
+      print,
+    );
+    expect(printed.pop()).toBe(
+      `unlockrequest/${name} created for ConfigMap ${ns}/cfg (UPDATE, 30m); ask approvers to run: kubectl ` +
+        `bulwark unlock approve ${name}`,
+    );
+    const stored = JSON.parse(await kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'json'])) as {
+      spec: Record<string, unknown>;
+    };
+    expect(stored.spec).toMatchObject({
+      requester: 'alice',
+      operations: ['UPDATE'],
+      target: { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'cfg' },
+    });
+  });
+
+  it('unlock approve records the approver with the groups the API server reports', async () => {
+    await approveUnlock(sessions.bob, name, 'looks right', print);
+    await approveUnlock(sessions.carol, name, undefined, print);
+    expect(printed.splice(0)).toEqual([
+      `unlockrequest/${name} approved by bob`,
+      `unlockrequest/${name} approved by carol`,
+    ]);
+    const stored = JSON.parse(await kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'json'])) as {
+      spec: { approvals: { user: string; groups: string[]; comment?: string }[] };
+    };
+    expect(stored.spec.approvals).toMatchObject([
+      { user: 'bob', groups: expect.arrayContaining(['approvers']), comment: 'looks right' },
+      { user: 'carol' },
+    ]);
+    await expect(approveUnlock(sessions.alice, name, undefined, print)).rejects.toThrow(
+      /alice requested this unlock and cannot approve it/,
+    );
+  });
+
+  it('status lists what is locked and the unlock, with its approvals', async () => {
+    await status(sessions.alice, false, print, LOCK_LABEL);
+    const lines = printed.splice(0);
+    expect(lines).toEqual(expect.arrayContaining([`  ConfigMap ${ns}/cfg`, `  ConfigMap ${ns}/other`]));
+    expect(lines.find((l) => l.includes(name))).toMatch(
+      new RegExp(
+        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; 2 approval\\(s\\), expires .* \\(approved by bob, ` +
+          `carol\\)`,
+      ),
+    );
+  });
+
+  it('why answers for each object of a manifest, without changing anything', async () => {
+    await until(async () => why(sessions.alice, await manifest(configMap('cfg', 'green')), () => undefined));
+    const file = await manifest(configMap('other', 'green'));
+    expect(await why(sessions.alice, file, print)).toBe(false);
+    expect(printed.pop()).toMatch(
+      new RegExp(`^ConfigMap ${ns}/other: this change would be denied: .*data\\.color \\(changed\\)`),
+    );
+    expect(await why(sessions.alice, await manifest(configMap('cfg', 'green')), print)).toBe(true);
+    expect(printed.pop()).toBe(`ConfigMap ${ns}/cfg: this change would be allowed`);
+    expect(await kubectlOk(kubectl, ['get', 'cm', 'cfg', '-n', ns, '-o', 'jsonpath={.data.color}'])).toBe('blue');
+  });
+
+  it('unlock request --patch binds the request to one change, read from a file', async () => {
+    const patch = join(await mkdtemp(join(tmpdir(), 'bulwark-patch-')), 'patch.json');
+    await writeFile(patch, JSON.stringify([{ op: 'replace', path: '/data/color', value: 'red' }]));
+    const bound = await requestUnlock(
+      sessions.alice,
+      'cm/other',
+      { operations: ['UPDATE'], reason: 'exactly this', duration: '10m', patch: `@${patch}` },
+      print,
+    );
+    expect(
+      await kubectlOk(kubectl, ['get', 'unlockrequest', bound, '-o', 'jsonpath={.spec.change.patch[0].value}']),
+    ).toBe('red');
+    await expect(
+      requestUnlock(
+        sessions.alice,
+        'cm/other',
+        { operations: ['UPDATE'], reason: 'r', duration: '10m', patch: '{not json' },
+        print,
+      ),
+    ).rejects.toThrow(/--patch is not JSON/);
+    await expect(
+      requestUnlock(sessions.alice, 'nokind/x', { operations: ['UPDATE'], reason: 'r', duration: '10m' }, print),
+    ).rejects.toThrow('the server has no resource type "nokind"');
+  });
+});

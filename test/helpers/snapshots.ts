@@ -1,0 +1,46 @@
+// Policy snapshots and stores for tests, with one policy compiler per test file (the CRD
+// validators compiled once, as the composition root does at start-up).
+
+import { BUILTIN_IMMUTABILITY_POLICY, DEFAULT_LOCK_LABEL, DEFAULT_POLICY_ADMINS } from '../../src/policy/builtin.ts';
+import type { CompiledImmutabilityPolicy, LockLabel, PolicySnapshot, SubjectSet } from '../../src/policy/compiled.ts';
+import { createPolicyCompiler } from '../../src/policy/compiler.ts';
+import { buildImageIndex } from '../../src/policy/image-index.ts';
+import { buildImmutabilityIndex } from '../../src/policy/immutability-index.ts';
+import { PolicyStore, type PolicyStoreOptions } from '../../src/policy/store.ts';
+
+export const compiler = createPolicyCompiler();
+
+/** A snapshot of exactly these compiled policies, synced unless `pending` names sources. */
+export function snapshotOf(
+  options: {
+    lockLabel?: LockLabel;
+    defaultImmutability?: CompiledImmutabilityPolicy;
+    immutability?: readonly CompiledImmutabilityPolicy[];
+    images?: PolicySnapshot['images'];
+    policyAdmins?: SubjectSet;
+    pending?: readonly string[];
+  } = {},
+): PolicySnapshot {
+  return Object.freeze({
+    lockLabel: options.lockLabel ?? DEFAULT_LOCK_LABEL,
+    defaultImmutability: options.defaultImmutability ?? BUILTIN_IMMUTABILITY_POLICY,
+    immutability: buildImmutabilityIndex(options.immutability ?? []),
+    images: options.images ?? [],
+    imageIndex: buildImageIndex(options.images ?? []),
+    problems: [],
+    policyAdmins: options.policyAdmins ?? DEFAULT_POLICY_ADMINS,
+    synced: (options.pending ?? []).length === 0,
+    pending: options.pending ?? [],
+    compiler,
+  });
+}
+
+/** No policies at all: the built-in default applies to every labelled object. */
+export function builtinSnapshot(lockLabel: LockLabel = DEFAULT_LOCK_LABEL): PolicySnapshot {
+  return snapshotOf({ lockLabel });
+}
+
+/** A policy store with this file's compiler. */
+export function policyStore(options: Omit<PolicyStoreOptions, 'compiler'>): PolicyStore {
+  return new PolicyStore({ compiler, ...options });
+}

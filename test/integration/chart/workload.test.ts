@@ -1,0 +1,282 @@
+// The chart's defaults: what gets installed, and the properties a careful platform team
+// checks first (HA, probes, hardening, least-privilege RBAC).
+
+import { describe, expect, it } from 'vitest';
+import { CHART_DIR, dig, find, kinds, render, runHelm, type Manifest } from './helm.ts';
+
+describe('helm lint', () => {
+  it('passes with the defaults and with every TLS mode', async () => {
+    for (const args of [
+      [],
+      ['--set', 'tls.mode=certManager'],
+      ['--set', 'selfProtection.enabled=false'],
+      [
+        '--set',
+        'tls.mode=secret',
+        '--set',
+        'tls.secret.name=tls',
+        '--set',
+        'tls.secret.caBundle=-----BEGIN CERTIFICATE-----',
+      ],
+    ]) {
+      const result = await runHelm(['lint', CHART_DIR, '--strict', '--kube-version', 'v1.36.3', ...args]);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toContain('0 chart(s) failed');
+    }
+  });
+});
+
+describe('defaults', async () => {
+  const manifests = await render();
+  const deployment = find(manifests, 'Deployment');
+  const pod = dig(deployment, 'spec', 'template', 'spec');
+  const container = dig(pod, 'containers', 0);
+
+  it('installs exactly the expected objects', () => {
+    expect(kinds(manifests)).toEqual([
+      // Bulwark's, and the `helm test` probe's (tests.enabled): ClusterRoles bulwark, bulwark-probe, bulwark-test.
+      'ClusterRole',
+      'ClusterRole',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ClusterRoleBinding',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'Deployment',
+      'Pod',
+      'PodDisruptionBudget',
+      'Secret',
+      'Service',
+      // Bulwark's and the helm test pod's.
+      'ServiceAccount',
+      'ServiceAccount',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+      'ValidatingWebhookConfiguration',
+    ]);
+    for (const m of manifests.filter(
+      (x) => !x.kind.startsWith('Cluster') && !x.kind.startsWith('Validating') && x.kind !== 'CustomResourceDefinition',
+    )) {
+      expect(m.metadata.namespace, `${m.kind}`).toBe('bulwark-system');
+    }
+    for (const m of manifests) expect(m.metadata.labels?.['app.kubernetes.io/instance'], m.kind).toBe('bulwark');
+  });
+
+  it('runs 2 replicas spread across nodes, never dropping below them during a rollout', () => {
+    expect(dig(deployment, 'spec', 'replicas')).toBe(2);
+    expect(dig(deployment, 'spec', 'strategy', 'rollingUpdate')).toEqual({ maxUnavailable: 0, maxSurge: 1 });
+    const spread = pod.topologySpreadConstraints as { topologyKey: string; whenUnsatisfiable: string }[];
+    expect(spread.map((s) => s.topologyKey)).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    expect(
+      dig(
+        pod,
+        'affinity',
+        'podAntiAffinity',
+        'preferredDuringSchedulingIgnoredDuringExecution',
+        0,
+        'podAffinityTerm',
+        'topologyKey',
+      ),
+    ).toBe('kubernetes.io/hostname');
+    expect(pod.priorityClassName).toBeUndefined();
+  });
+
+  it('probes readiness on /readyz and liveness on /healthz over HTTPS', () => {
+    expect(dig(container, 'readinessProbe', 'httpGet')).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
+    expect(dig(container, 'livenessProbe', 'httpGet')).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+    expect(container.ports).toEqual([{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
+  });
+
+  it(
+    'is hardened: non-root 65532, read-only root, no privilege escalation, no capabilities, RuntimeDefault ' +
+      'seccomp',
+    () => {
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(container.securityContext).toEqual({
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        runAsGroup: 65532,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(container.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+      expect(container.resources.limits).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
+    },
+  );
+
+  it(
+    'mounts only the serving pair at /tls and passes it, the lock label and a deadline below the webhook ' + 'timeout',
+    () => {
+      expect(container.args).toEqual([
+        'serve',
+        '--port=8443',
+        '--cert=/tls/tls.crt',
+        '--key=/tls/tls.key',
+        '--cluster=required',
+        '--log-level=info',
+        '--decision-timeout=8',
+        '--drain=20',
+        '--label-key=bulwark.dev/immutable',
+        '--label-value=true',
+        '--policy-admin-groups=system:masters',
+      ]);
+      const tls = (pod.volumes as { name: string; secret?: { secretName: string; items: { key: string }[] } }[]).find(
+        (v) => v.name === 'tls',
+      );
+      expect(tls?.secret?.secretName).toBe('bulwark-tls');
+      expect(tls?.secret?.items.map((i) => i.key)).toEqual(['tls.crt', 'tls.key']);
+      expect(container.volumeMounts).toContainEqual({ name: 'tls', mountPath: '/tls', readOnly: true });
+    },
+  );
+
+  it('gives the pod time to leave the Service, drain and exit before it is killed', () => {
+    expect(dig(container, 'lifecycle', 'preStop', 'sleep', 'seconds')).toBe(5);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(5 + 20);
+  });
+
+  it('keeps one pod available through node drains', () => {
+    const pdb = find(manifests, 'PodDisruptionBudget');
+    expect(dig(pdb, 'spec', 'minAvailable')).toBe(1);
+    expect(dig(pdb, 'spec', 'selector', 'matchLabels')).toEqual(dig(deployment, 'spec', 'selector', 'matchLabels'));
+  });
+
+  it('exposes 443 -> https (8443) on a ClusterIP Service selecting the pods', () => {
+    const service = find(manifests, 'Service');
+    expect(dig(service, 'spec', 'ports')).toEqual([{ name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' }]);
+    expect(dig(service, 'spec', 'selector')).toEqual(dig(deployment, 'spec', 'selector', 'matchLabels'));
+  });
+});
+
+describe('deployment options', () => {
+  it('sets a priorityClass, digest-pinned image and replica count when asked', async () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const manifests = await render({
+      deployment: { priorityClassName: 'system-cluster-critical', replicas: 3 },
+      image: { digest },
+    });
+    const deployment = find(manifests, 'Deployment');
+    expect(dig(deployment, 'spec', 'replicas')).toBe(3);
+    expect(dig(deployment, 'spec', 'template', 'spec', 'priorityClassName')).toBe('system-cluster-critical');
+    expect(dig(deployment, 'spec', 'template', 'spec', 'containers', 0, 'image')).toBe(
+      `ghcr.io/bulwark-dev/bulwark:0.1.0@${digest}`,
+    );
+  });
+
+  it('renders no PodDisruptionBudget for a single replica (it would block every drain)', async () => {
+    expect(kinds(await render({ deployment: { replicas: 1 } }))).not.toContain('PodDisruptionBudget');
+  });
+
+  it('refuses a minAvailable that leaves nothing to evict', async () => {
+    await expect(render({ podDisruptionBudget: { minAvailable: 2 } })).rejects.toThrow(
+      /minAvailable must be below deployment.replicas/,
+    );
+  });
+
+  it('passes a timeout-derived decision deadline and the configured lock label', async () => {
+    const manifests = await render({
+      webhook: { timeoutSeconds: 5 },
+      lockLabel: { key: 'example.com/frozen', value: 'yes' },
+    });
+    const args = dig(find(manifests, 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+    expect(args).toContain('--decision-timeout=3');
+    expect(args).toContain('--label-key=example.com/frozen');
+    expect(args).toContain('--label-value=yes');
+  });
+
+  it('passes approver groups for the built-in default only when some are set', async () => {
+    const argsOf = async (values: Record<string, unknown>) =>
+      dig(find(await render(values), 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+    expect((await argsOf({})).some((a) => a.startsWith('--default-approver-groups'))).toBe(false);
+    expect(await argsOf({ defaultUnlock: { approverGroups: ['platform-leads', 'sre'] } })).toContain(
+      '--default-approver-groups=platform-leads,sre',
+    );
+  });
+
+  it('passes the policy admins: groups always (empty means nobody), users and service accounts as users', async () => {
+    const argsOf = async (values: Record<string, unknown>) =>
+      dig(find(await render(values), 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+    const args = await argsOf({
+      policyAdmins: {
+        groups: ['platform'],
+        users: ['jane'],
+        serviceAccounts: [{ namespace: 'argocd', name: 'argocd-application-controller' }],
+      },
+    });
+    expect(args).toContain('--policy-admin-groups=platform');
+    expect(args).toContain('--policy-admin-users=jane,system:serviceaccount:argocd:argocd-application-controller');
+    expect(await argsOf({ policyAdmins: { groups: [] }, selfProtection: { enabled: false } })).toContain(
+      '--policy-admin-groups=',
+    );
+  });
+});
+
+function rules(manifests: Manifest[]): { apiGroups: string[]; resources: string[]; verbs: string[] }[] {
+  return dig(find(manifests, 'ClusterRole', 'bulwark'), 'rules');
+}
+
+describe('RBAC', () => {
+  it('grants exactly what the rules read, and writes only policy status', async () => {
+    const manifests = await render();
+    expect(rules(manifests)).toEqual([
+      {
+        apiGroups: ['bulwark.dev'],
+        resources: ['immutabilitypolicies', 'imagepolicies', 'unlockrequests'],
+        verbs: ['get', 'list', 'watch'],
+      },
+      {
+        apiGroups: ['bulwark.dev'],
+        resources: ['immutabilitypolicies/status', 'imagepolicies/status'],
+        verbs: ['patch'],
+      },
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['pods', 'replicationcontrollers'], verbs: ['get'] },
+      { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+      { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list'] },
+      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
+    ]);
+    const binding = find(manifests, 'ClusterRoleBinding', 'bulwark');
+    expect(dig(binding, 'subjects')).toEqual([
+      { kind: 'ServiceAccount', name: 'bulwark', namespace: 'bulwark-system' },
+    ]);
+    expect(dig(binding, 'roleRef', 'name')).toBe('bulwark');
+  });
+
+  it(
+    'lists every resource (locked objects a policy change or relabelling would expose) and gets them only for ' +
+      'break-glass',
+    async () => {
+      const everything = async (values: Record<string, unknown>) =>
+        rules(await render(values)).find((r) => r.resources[0] === '*')?.verbs;
+      expect(await everything({})).toEqual(['get', 'list']);
+      expect(await everything({ guards: { enabled: false } })).toEqual(['get', 'list']);
+      expect(await everything({ rbac: { readUnlockTargets: false } })).toEqual(['list']);
+    },
+  );
+
+  it('drops Secrets when asked, adds extra read rules, and never grants a write beyond policy status', async () => {
+    const extra = { apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] };
+    const granted = rules(
+      await render({
+        rbac: { readSecrets: false, readUnlockTargets: false, extraReadRules: [extra] },
+        guards: { enabled: false },
+      }),
+    );
+    expect(granted).not.toContainEqual(expect.objectContaining({ resources: ['secrets'] }));
+    expect(granted.at(-1)).toEqual(extra);
+    const verbs = new Set(granted.flatMap((r) => r.verbs));
+    expect([...verbs].sort()).toEqual(['get', 'list', 'patch', 'watch']);
+    expect(granted.filter((r) => r.verbs.includes('patch')).flatMap((r) => r.resources)).toEqual([
+      'immutabilitypolicies/status',
+      'imagepolicies/status',
+    ]);
+  });
+});

@@ -1,0 +1,142 @@
+// `bulwark` and `kubectl bulwark` in-process, as their bin entries call them: exit codes,
+// what goes to stdout and stderr. (test/integration/cli runs them as processes; the
+// commands that talk to a cluster are in test/e2e.)
+
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../../src/cli/main.ts';
+import { plugin } from '../../../src/cli/plugin/main.ts';
+import { FIXTURES_DIR, REVIEWS_DIR } from '../../helpers/fixtures.ts';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(entry: (argv: readonly string[]) => Promise<number>, args: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    stdout += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await entry(['node', 'bin', ...args]), stdout, stderr };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('bulwark review', () => {
+  it('prints the response and exits 1 when denied, 0 when allowed', async () => {
+    const denied = await run(main, ['review', join(REVIEWS_DIR, 'configmap-apply-changed.json')]);
+    expect(denied.code).toBe(1);
+    expect(JSON.parse(denied.stdout).response.status.message).toContain('data.color (changed)');
+    expect((await run(main, ['review', join(REVIEWS_DIR, 'configmap-apply-identical.json')])).code).toBe(0);
+  });
+
+  it('applies --policies and --label-key', async () => {
+    const warned = await run(main, [
+      'review',
+      '--policies',
+      join(FIXTURES_DIR, 'policies', 'warn'),
+      join(REVIEWS_DIR, 'deployment-image-changed.json'),
+    ]);
+    expect(warned.code).toBe(0);
+    expect(JSON.parse(warned.stdout).response.warnings[0]).toContain('spec.template.spec.containers[0].image');
+    expect(
+      (
+        await run(main, [
+          'review',
+          '--label-key',
+          'example.com/frozen',
+          join(REVIEWS_DIR, 'configmap-apply-changed.json'),
+        ])
+      ).code,
+    ).toBe(0);
+  });
+
+  it('exits 2 with the reason for input it cannot use', async () => {
+    const missing = await run(main, ['review', '/does/not/exist.json']);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      expect.stringContaining('bulwark review: cannot read /does/not/exist.json'),
+    ]);
+    const file = join(await mkdtemp(join(tmpdir(), 'bulwark-cli-')), 'bad.json');
+    await writeFile(file, '{"kind":"AdmissionReview"}');
+    const malformed = await run(main, ['review', file]);
+    expect([malformed.code, malformed.stderr]).toEqual([
+      2,
+      expect.stringMatching(/bulwark review: not an admission\.k8s\.io\/v1 AdmissionReview: apiVersion/),
+    ]);
+    const invalid = await run(main, ['review', '--policies', join(FIXTURES_DIR, 'policies', 'invalid'), file]);
+    expect([invalid.code, invalid.stderr]).toEqual([2, expect.stringContaining('spec.enforcement')]);
+  });
+
+  it('--help exits 0; an unknown command or option exits 2', async () => {
+    expect((await run(main, ['--help'])).code).toBe(0);
+    expect((await run(main, ['review', '--help'])).stdout).toContain('Usage: bulwark review');
+    expect((await run(main, ['frobnicate'])).code).toBe(2);
+    expect((await run(main, ['review', '--no-such-option', 'x'])).code).toBe(2);
+  });
+});
+
+describe('kubectl bulwark', () => {
+  async function kubeconfig(text: string): Promise<string> {
+    const file = join(await mkdtemp(join(tmpdir(), 'bulwark-kubeconfig-')), 'config');
+    await writeFile(file, text);
+    return file;
+  }
+  /** A cluster nobody answers at: commands that fail before their first API call show it. */
+  const unreachable = () =>
+    kubeconfig(
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: c',
+        'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:9" } }]',
+        'users: [{ name: u, user: { token: t } }]',
+        'contexts: [{ name: c, context: { cluster: c, user: u } }]',
+      ].join('\n'),
+    );
+
+  it('needs a cluster in the kubeconfig, and says so with exit 1', async () => {
+    const empty = await kubeconfig('apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
+    const r = await run(plugin, ['status', '--kubeconfig', empty]);
+    expect([r.code, r.stderr]).toEqual([1, 'error: no cluster in the kubeconfig (use --kubeconfig or $KUBECONFIG)\n']);
+  });
+
+  it('refuses an operation an UnlockRequest cannot name, before asking the cluster', async () => {
+    const r = await run(plugin, [
+      'unlock',
+      'request',
+      'cm/app',
+      '--reason',
+      'r',
+      '--operation',
+      'PATCH',
+      '--kubeconfig',
+      await unreachable(),
+    ]);
+    expect([r.code, r.stderr]).toEqual([1, 'error: --operation "PATCH" is not one of UPDATE, DELETE, Unlabel\n']);
+  });
+
+  it('refuses a lock label that is not one, before asking the cluster', async () => {
+    const r = await run(plugin, ['lock', 'cm/app', '--label-key', 'a b', '--kubeconfig', await unreachable()]);
+    expect([r.code, r.stderr]).toEqual([1, 'error: --label-key "a b" is not a label key\n']);
+  });
+
+  it('exits 2 on a usage error', async () => {
+    expect((await run(plugin, ['lock'])).code).toBe(2);
+    expect((await run(plugin, ['--help'])).stdout).toContain('Usage: kubectl bulwark');
+  });
+});
