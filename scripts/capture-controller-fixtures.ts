@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { parseJsonLossless } from '../src/json/parse.ts';
-import { kubectlOk, kubectlRunner, type Kubectl } from '../test/e2e/cluster/kubectl.ts';
-import { attachFullCluster } from '../test/e2e/cluster/node/reuse.ts';
-import { nodeBinary, REPO_ROOT } from '../test/e2e/cluster/paths.ts';
-import { freePort } from '../test/e2e/cluster/ports.ts';
-import { startProcess } from '../test/e2e/cluster/processes.ts';
+import { kubectlOk, kubectlRunner, type Kubectl } from '../harness/kubectl.ts';
+import { attachFullCluster } from '../harness/node/reuse.ts';
+import { nodeBinary, REPO_ROOT } from '../harness/paths.ts';
+import { freePort } from '../harness/ports.ts';
+import { startProcess } from '../harness/processes.ts';
 import { controllerScenarios, type Scenario } from './controller-scenarios.ts';
 
 const OUT = join(REPO_ROOT, 'test', 'fixtures', 'reviews');

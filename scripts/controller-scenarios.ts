@@ -3,9 +3,9 @@
 // review it sends among those recorded.
 
 import { stringify } from 'yaml';
-import { kubectlOk, type Kubectl } from '../test/e2e/cluster/kubectl.ts';
-import type { AttachedCluster } from '../test/e2e/cluster/node/reuse.ts';
-import { readVersions } from '../test/e2e/cluster/node/versions.ts';
+import { kubectlOk, type Kubectl } from '../harness/kubectl.ts';
+import type { AttachedCluster } from '../harness/node/reuse.ts';
+import { readVersions } from '../harness/node/versions.ts';
 
 interface Review {
   operation: string;

@@ -12,8 +12,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { REPO_ROOT } from '../test/e2e/cluster/paths.ts';
-import { locateTools } from '../test/e2e/cluster/tools.ts';
+import { REPO_ROOT } from '../harness/paths.ts';
+import { locateTools } from '../harness/tools.ts';
 
 const run = promisify(execFile);
 

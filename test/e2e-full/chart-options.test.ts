@@ -8,7 +8,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { kubectlOk } from '../e2e/cluster/kubectl.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { httpsRequest } from '../helpers/https.ts';
 import {
   CHART_DIR,

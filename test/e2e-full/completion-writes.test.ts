@@ -10,8 +10,8 @@
 // (k8s.io/cloud-provider: a strategic merge patch of services/status).
 
 import { describe, expect, it } from 'vitest';
-import { get } from '../e2e/cluster/poll.ts';
-import { kubectlOk } from '../e2e/cluster/kubectl.ts';
+import { get } from '../../harness/poll.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { isImmutabilityDenial, kubectl, kubectlJson, newNamespace, until } from './context.ts';
 import { apply, deployment, LOCK, readyPods } from './workloads.ts';
 

@@ -11,7 +11,7 @@
 // through an approved UnlockRequest, it deletes completely.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectlOk } from '../e2e/cluster/kubectl.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { approvablePolicy, approvedUnlock } from '../e2e/helpers/unlock.ts';
 import { GARBAGE_COLLECTOR } from '../../src/rules/immutability/controller-writes.ts';
 import { kubectl, kubectlJson, newNamespace, until } from './context.ts';

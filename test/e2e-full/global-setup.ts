@@ -10,9 +10,9 @@
 
 import { dirname } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startCluster, type Cluster } from '../e2e/cluster/cluster.ts';
-import type { ProvidedCluster } from '../e2e/cluster/provided.ts';
-import { attachFullCluster, recordImage, reloadBulwark } from '../e2e/cluster/node/reuse.ts';
+import { startCluster, type Cluster } from '../../harness/cluster.ts';
+import type { ProvidedCluster } from '../../harness/provided.ts';
+import { attachFullCluster, recordImage, reloadBulwark } from '../../harness/node/reuse.ts';
 import type { FullClusterInfo } from './context.ts';
 
 let cluster: Cluster | undefined;
@@ -20,7 +20,7 @@ let cluster: Cluster | undefined;
 function provideAll(project: TestProject, info: FullClusterInfo): void {
   project.provide('fullCluster', info);
   // The same coordinates the bare e2e project provides, so that its test files (which use
-  // test/e2e/cluster/context.ts) can also run here, against the chart's webhooks.
+  // harness/context.ts) can also run here, against the chart's webhooks.
   const provided: ProvidedCluster = {
     kubeconfig: info.kubeconfig,
     dir: info.dir,

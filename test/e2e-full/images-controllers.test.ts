@@ -11,9 +11,9 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectlOk } from '../e2e/cluster/kubectl.ts';
-import { trustPlainHttpRegistry } from '../e2e/cluster/node/containerd.ts';
-import { hostAddress } from '../e2e/cluster/node/host.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
+import { trustPlainHttpRegistry } from '../../harness/node/containerd.ts';
+import { hostAddress } from '../../harness/node/host.ts';
 import {
   cosignSign,
   crane,

@@ -9,7 +9,7 @@
 // delete or edit one by hand.
 
 import { describe, expect, it } from 'vitest';
-import { kubectlOk } from '../e2e/cluster/kubectl.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { isImmutabilityDenial, kubectl, kubectlJson, newNamespace, until } from './context.ts';
 import { apply, deployment, exitingContainer, helloContainer, LOCK, readyPods } from './workloads.ts';
 

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { readVersions } from '../e2e/cluster/node/versions.ts';
+import { readVersions } from '../../harness/node/versions.ts';
 
 const run = promisify(execFile);
 const MODULE = 'github.com/prometheus-operator/prometheus-operator';

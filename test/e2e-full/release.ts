@@ -2,7 +2,7 @@
 // upgrade with them and restore the chart's defaults afterwards (with the image the run
 // built), so every test file starts from the release a fresh cluster has.
 
-import { kubectlOk } from '../e2e/cluster/kubectl.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { CHART_DIR, fullCluster, helm, kubectl, RELEASE, RELEASE_NAMESPACE } from './context.ts';
 
 const imageValues = () => [

@@ -3,8 +3,8 @@
 // pods that must finish, of Bulwark's image running `node -e`.
 
 import { stringify } from 'yaml';
-import { kubectlOk } from '../e2e/cluster/kubectl.ts';
-import { readVersions } from '../e2e/cluster/node/versions.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
+import { readVersions } from '../../harness/node/versions.ts';
 import { fullCluster, kubectl, kubectlJson, LOCK_LABEL, until } from './context.ts';
 
 export const { HELLO_IMAGE } = readVersions();
