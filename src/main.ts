@@ -17,7 +17,7 @@ import { policyStatusWriter } from './cluster/policy-status.ts';
 import type { Config } from './config/schema.ts';
 import { noClusterFacts, type FactResolver } from './review/decide.ts';
 import type { Logger } from './observability/logger.ts';
-import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { createMetrics, type Metrics, type RegistryOutcome } from './observability/metrics.ts';
 import { loadPolicyFiles } from './policy/load-files.ts';
 import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
 import { createPolicyCompiler } from './policy/compiler.ts';
@@ -35,6 +35,11 @@ export interface Running {
   caFile?: string;
   /** Stops accepting, lets in-flight requests finish (up to drainSeconds), then closes. */
   close(): Promise<void>;
+}
+
+function statusClass(status: number | undefined): RegistryOutcome {
+  if (status === undefined) return 'error';
+  return status >= 500 ? '5xx' : status >= 400 ? '4xx' : status >= 300 ? '3xx' : '2xx';
 }
 
 async function tlsFiles(config: Config, logger: Logger): Promise<{ files: TlsFiles; caFile?: string }> {
@@ -93,12 +98,20 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     );
   }
 
-  const metrics = createMetrics();
+  const metrics = createMetrics({ policyLabel: config.metrics.policyLabel });
+  metrics.setCertificateExpiry(tls.notAfterMs / 1000);
+  metrics.watchSync(() => ({ sources: store.sources(), pending: store.pending() }));
   // Image verification: one registry client (connections, tokens) and one cache for all requests.
-  const registryClient = createRegistryClient({ onRequest: (e) => metrics.observeRegistryRequest(e.purpose) });
+  const registryClient = createRegistryClient({
+    onRequest: (e) => metrics.observeRegistryRequest(e.purpose),
+    onResponse: (e) => metrics.observeRegistryResponse(e.purpose, statusClass(e.status), e.seconds),
+  });
   const readSecret = reader ? createSecretSource({ kube: reader }) : undefined;
   const verifier = cachedVerifier(
     createVerifier({ registry: registryClient, lockLabel: config.lockLabel, ...(readSecret ? { readSecret } : {}) }),
+    {
+      onLookup: (result) => metrics.observeCacheLookup(result),
+    },
   );
   resolveFacts = withImageFacts(resolveFacts, {
     verify: verifier.verify,
@@ -128,7 +141,13 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     initial: tls,
     intervalMs: config.tls.reloadIntervalSeconds * 1000,
     apply: (m) => server.setSecureContext({ ...TLS_OPTIONS, cert: m.cert, key: m.key }),
-    onReload: (m) => logger.info({ fingerprint: m.fingerprint.slice(0, 16) }, 'reloaded TLS certificate'),
+    onReload: (m) => {
+      metrics.setCertificateExpiry(m.notAfterMs / 1000);
+      logger.info(
+        { fingerprint: m.fingerprint.slice(0, 16), notAfter: new Date(m.notAfterMs).toISOString() },
+        'reloaded TLS certificate',
+      );
+    },
     onError: (err) =>
       logger.error(
         { err: (err as Error).message },

@@ -98,6 +98,12 @@ export function addServeOptions(cmd: Command): Command {
       new Option('--drain <seconds>', 'on SIGTERM, how long in-flight requests may finish (default 20)')
         .argParser(number)
         .env('BULWARK_DRAIN'),
+    )
+    .addOption(
+      new Option(
+        '--metrics-policy-label',
+        'label decision metrics with the policy that decided (one series per policy)',
+      ).env('BULWARK_METRICS_POLICY_LABEL'),
     );
 }
 
@@ -121,6 +127,7 @@ export interface ParsedOptions {
   cluster?: Config['cluster'];
   decisionTimeout?: number;
   drain?: number;
+  metricsPolicyLabel?: boolean;
 }
 
 export function toOverrides(o: ParsedOptions): ConfigOverrides {
@@ -138,5 +145,6 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     cluster: o.cluster,
     decisionTimeoutSeconds: o.decisionTimeout,
     drainSeconds: o.drain,
+    metrics: { policyLabel: o.metricsPolicyLabel },
   };
 }

@@ -39,6 +39,10 @@ export interface Config {
   decisionTimeoutSeconds: number;
   /** On SIGTERM, how long in-flight requests may take before connections are cut. */
   drainSeconds: number;
+  metrics: {
+    /** Label decisions with the policy that made them (one series per policy). */
+    policyLabel: boolean;
+  };
 }
 
 // A label key: optional DNS-subdomain prefix and a name of at most 63 characters.
@@ -62,6 +66,7 @@ export const configSchema: JSONSchemaType<Config> = {
     'cluster',
     'decisionTimeoutSeconds',
     'drainSeconds',
+    'metrics',
   ],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -113,6 +118,12 @@ export const configSchema: JSONSchemaType<Config> = {
     cluster: { type: 'string', enum: ['auto', 'required', 'none'] },
     decisionTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30 },
     drainSeconds: { type: 'number', minimum: 0, maximum: 300 },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['policyLabel'],
+      properties: { policyLabel: { type: 'boolean' } },
+    },
   },
 };
 
@@ -134,4 +145,5 @@ export const DEFAULT_CONFIG: Config = {
   cluster: 'auto',
   decisionTimeoutSeconds: 8,
   drainSeconds: 20,
+  metrics: { policyLabel: false },
 };

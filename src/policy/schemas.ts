@@ -79,7 +79,7 @@ export type CrdValidators = Readonly<Record<BulwarkKind, CrdValidator>>;
 
 /**
  * Compiles a validator for each of Bulwark's CRDs from their openAPIV3Schema (read from
- * charts/bulwark/crds unless given). Costly (ajv generates code): the composition root
+ * charts/bulwark/files/crds unless given). Costly (ajv generates code): the composition root
  * calls it once at start-up and hands the result to whatever compiles policies.
  */
 export function createCrdValidators(

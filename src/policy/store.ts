@@ -112,6 +112,11 @@ export class PolicyStore {
     }
   }
 
+  /** Every source the store waits for (informers, files). */
+  sources(): readonly string[] {
+    return this.options.sources;
+  }
+
   pending(): readonly string[] {
     return [...this.pendingSources];
   }

@@ -9,10 +9,10 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { kubectlOk } from '../e2e/cluster/kubectl.ts';
-import { dockerEngine } from '../e2e/cluster/node/docker.ts';
-import { localBaseImage } from '../e2e/cluster/node/image.ts';
-import { REPO_ROOT } from '../e2e/cluster/paths.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
+import { dockerEngine } from '../../harness/node/docker.ts';
+import { localBaseImage } from '../../harness/node/image.ts';
+import { REPO_ROOT } from '../../harness/paths.ts';
 import {
   fullCluster,
   helm,

@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
-import { SELF_PROTECTION_DENIAL } from './cluster/self-protection.ts';
+import { kubectl, LOCK_LABEL, newNamespace, type UserName } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
+import { SELF_PROTECTION_DENIAL } from '../../harness/self-protection.ts';
 import { IMAGE, LOCK_LABEL_JSONPATH } from './helpers/immutability.ts';
 import { plugin, pluginOk, requestUnlock, until } from './helpers/plugin.ts';
 import { retryUntil } from './helpers/retry.ts';

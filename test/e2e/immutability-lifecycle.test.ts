@@ -2,8 +2,8 @@
 // pods (eviction is a delete; ephemeral containers are a change) and namespaces.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import {
   configMap,
   create,

@@ -9,8 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { approveUnlock, requestUnlock, status, why } from '../../src/cli/plugin/commands.ts';
 import { openSession, type Session } from '../../src/cli/plugin/session.ts';
-import { e2eCluster, kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { e2eCluster, kubectl, LOCK_LABEL, newNamespace, type UserName } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { until } from './helpers/plugin.ts';
 
 let ns: string;

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
+import { kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
 
 function configMap(namespace: string, value: string, name = 'smoke'): string {
   return stringify({

@@ -19,6 +19,8 @@ export interface HttpsOptions {
   maxVersion?: SecureVersion;
   minVersion?: SecureVersion;
   agent?: Agent | false;
+  /** The name the certificate must carry, when the URL names an address (SNI and the check). */
+  servername?: string;
 }
 
 export function httpsRequest(url: string, options: HttpsOptions): Promise<HttpsResult> {
@@ -30,6 +32,7 @@ export function httpsRequest(url: string, options: HttpsOptions): Promise<HttpsR
         ca: options.ca,
         headers: { 'content-type': 'application/json', ...options.headers },
         agent: options.agent ?? false,
+        ...(options.servername ? { servername: options.servername } : {}),
         ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
         ...(options.minVersion ? { minVersion: options.minVersion } : {}),
       },

@@ -1,4 +1,4 @@
-// Generated from charts/bulwark/crds by scripts/generate-policy-types.ts. Do not edit.
+// Generated from charts/bulwark/files/crds by scripts/generate-policy-types.ts. Do not edit.
 /* eslint-disable */
 
 export interface ImmutabilityPolicy {

@@ -5,7 +5,7 @@
 
 import type { AdmissionRequest } from '../../admission/types.ts';
 import type { RequestFacts, VerificationFailure, VerificationResult } from '../../decision/facts.ts';
-import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
+import { allow, byPolicy, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
 import type { CompiledImagePolicy, PolicySnapshot } from '../../policy/compiled.ts';
 import { planImages, type ImageCheck } from './plan.ts';
 import { pinned, repositoryName } from './reference.ts';
@@ -111,7 +111,7 @@ export function evaluateImages(request: AdmissionRequest, snapshot: PolicySnapsh
       }
       continue;
     }
-    for (const policy of check.policies) verdicts.push(verdictFor(check, policy, facts));
+    for (const policy of check.policies) verdicts.push(byPolicy(verdictFor(check, policy, facts), policy.name));
   }
   return verdicts.length > 0 ? combine(verdicts) : allow(RULE);
 }

@@ -7,9 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectl, LOCK_LABEL, WEBHOOK_NAME, type KubectlResult, type UserName } from '../cluster/context.ts';
-import { kubectlOk } from '../cluster/kubectl.ts';
-import { REPO_ROOT } from '../cluster/paths.ts';
+import { kubectl, LOCK_LABEL, WEBHOOK_NAME, type KubectlResult, type UserName } from '../../../harness/context.ts';
+import { kubectlOk } from '../../../harness/kubectl.ts';
+import { REPO_ROOT } from '../../../harness/paths.ts';
 
 /** What kubectl prints (on stderr) when the apiserver relays a denial by Bulwark. */
 export const DENIED = `admission webhook "${WEBHOOK_NAME}" denied the request`;

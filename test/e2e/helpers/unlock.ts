@@ -5,8 +5,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
-import { kubectl, type UserName } from '../cluster/context.ts';
-import { kubectlOk } from '../cluster/kubectl.ts';
+import { kubectl, type UserName } from '../../../harness/context.ts';
+import { kubectlOk } from '../../../harness/kubectl.ts';
 
 export interface UnlockTarget {
   apiVersion: string;

@@ -2,9 +2,9 @@
 // may, or while Bulwark is being reinstalled), during which the apiserver stores whatever
 // its schemas allow. Restored afterwards, and proven to deny again, whatever happened.
 
-import { kubectl, WEBHOOK_CONFIGURATION } from '../cluster/context.ts';
-import { kubectlOk } from '../cluster/kubectl.ts';
-import { waitForDenial } from '../cluster/registration.ts';
+import { kubectl, WEBHOOK_CONFIGURATION } from '../../../harness/context.ts';
+import { kubectlOk } from '../../../harness/kubectl.ts';
+import { waitForDenial } from '../../../harness/registration.ts';
 import { until } from './plugin.ts';
 
 /** Removes the webhook configuration, retries `write` until it succeeds unchecked, then restores the configuration. */

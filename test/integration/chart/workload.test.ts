@@ -34,18 +34,30 @@ describe('defaults', async () => {
 
   it('installs exactly the expected objects', () => {
     expect(kinds(manifests)).toEqual([
+      // Bulwark's, and the `helm test` probe's (tests.enabled): ClusterRoles bulwark, bulwark-probe, bulwark-test.
+      'ClusterRole',
+      'ClusterRole',
       'ClusterRole',
       'ClusterRoleBinding',
+      'ClusterRoleBinding',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
+      'Pod',
       'PodDisruptionBudget',
       'Secret',
       'Service',
+      // Bulwark's and the helm test pod's.
+      'ServiceAccount',
       'ServiceAccount',
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
     ]);
-    for (const m of manifests.filter((x) => !x.kind.startsWith('Cluster') && !x.kind.startsWith('Validating'))) {
+    for (const m of manifests.filter(
+      (x) => !x.kind.startsWith('Cluster') && !x.kind.startsWith('Validating') && x.kind !== 'CustomResourceDefinition',
+    )) {
       expect(m.metadata.namespace, `${m.kind}`).toBe('bulwark-system');
     }
     for (const m of manifests) expect(m.metadata.labels?.['app.kubernetes.io/instance'], m.kind).toBe('bulwark');
@@ -207,7 +219,7 @@ describe('deployment options', () => {
 });
 
 function rules(manifests: Manifest[]): { apiGroups: string[]; resources: string[]; verbs: string[] }[] {
-  return dig(find(manifests, 'ClusterRole'), 'rules');
+  return dig(find(manifests, 'ClusterRole', 'bulwark'), 'rules');
 }
 
 describe('RBAC', () => {
@@ -231,7 +243,7 @@ describe('RBAC', () => {
       { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list'] },
       { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
     ]);
-    const binding = find(manifests, 'ClusterRoleBinding');
+    const binding = find(manifests, 'ClusterRoleBinding', 'bulwark');
     expect(dig(binding, 'subjects')).toEqual([
       { kind: 'ServiceAccount', name: 'bulwark', namespace: 'bulwark-system' },
     ]);

@@ -16,7 +16,7 @@ import type { VerificationResult } from '../../../src/decision/facts.ts';
 import type { VerificationTask } from '../../../src/rules/images/verification.ts';
 import { createVerifier } from '../../../src/image-verification/verify.ts';
 import { generateCertificates } from '../../../src/server/certificates.ts';
-import { freePort } from '../../e2e/cluster/ports.ts';
+import { freePort } from '../../../harness/ports.ts';
 import {
   cosignSign,
   generateKeyPair,

@@ -22,6 +22,8 @@ export interface ContainerdPaths {
   config: string;
   cniConfDir: string;
   runcRoot: string;
+  /** Per-registry hosts.toml files (config_path), read at each pull: see trustPlainHttpRegistry. */
+  registryHostsDir: string;
 }
 
 export function containerdPaths(dir: string): ContainerdPaths {
@@ -34,7 +36,21 @@ export function containerdPaths(dir: string): ContainerdPaths {
     config: join(base, 'config.toml'),
     cniConfDir: join(dir, 'cni', 'net.d'),
     runcRoot: join(base, 'runc'),
+    registryHostsDir: join(base, 'certs.d'),
   };
+}
+
+/**
+ * Lets the node pull from a plain-HTTP registry at `host` (`ADDRESS:PORT`): containerd reads
+ * `<registryHostsDir>/<host>/hosts.toml` at each pull, so a test's own registry needs no restart.
+ */
+export async function trustPlainHttpRegistry(dir: string, host: string): Promise<void> {
+  const hostDir = join(containerdPaths(dir).registryHostsDir, host);
+  await mkdir(hostDir, { recursive: true });
+  await writeFile(
+    join(hostDir, 'hosts.toml'),
+    `server = "http://${host}"\n\n[host."http://${host}"]\n  capabilities = ["pull", "resolve"]\n`,
+  );
 }
 
 export interface ContainerdOptions {
@@ -71,6 +87,8 @@ disabled_plugins = ['io.containerd.nri.v1.nri', 'io.containerd.snapshotter.v1.bl
   bin_dir = ${q(join(opt, 'image-verifier', 'bin'))}
 [plugins.'io.containerd.cri.v1.images']
   snapshotter = 'overlayfs'
+  [plugins.'io.containerd.cri.v1.images'.registry]
+    config_path = ${q(paths.registryHostsDir)}
   [plugins.'io.containerd.cri.v1.images'.pinned_images]
     sandbox = ${q(options.sandboxImage)}
 [${runtime}]

@@ -14,7 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import { kubectlOk, type Kubectl } from './kubectl.ts';
 import { REPO_ROOT } from './paths.ts';
 
-export const CRD_DIR = join(REPO_ROOT, 'charts', 'bulwark', 'crds');
+export const CRD_DIR = join(REPO_ROOT, 'charts', 'bulwark', 'files', 'crds');
 
 export function crdFiles(dir = CRD_DIR): string[] {
   if (!existsSync(dir)) return [];

@@ -6,7 +6,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generateCertificates } from '../../../src/server/certificates.ts';
+import { generateCertificates } from '../src/server/certificates.ts';
 
 export interface ServingFiles {
   caFile: string;
