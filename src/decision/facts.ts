@@ -53,6 +53,8 @@ export type VerificationFailure =
   | 'wrong-digest'
   /** The registry failed (down, 5xx, garbage, auth): nothing can be said about the image. */
   | 'registry-error'
+  /** Some of the policy's signers verified, but fewer than its threshold, or a required one is missing. */
+  | 'too-few-signers'
   /** Verification did not finish within the decision deadline. */
   | 'timeout'
   /** The policy's key or credentials could not be read (Secret missing). */

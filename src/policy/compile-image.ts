@@ -51,6 +51,44 @@ function checkCaBundle(pem: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Threshold and required signers: names that exist, a threshold the authorities can reach
+ * (an unreachable one would deny every image), and each signer once: two authorities with
+ * the same key would let one signature count twice.
+ */
+function signerProblems(spec: ImagePolicy['spec'], authorities: readonly CompiledAuthority[]): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const names = new Set(spec.authorities.map((a) => a.name));
+  (spec.required ?? []).forEach((name, i) => {
+    if (!names.has(name))
+      problems.push({ path: `spec.required[${i}]`, message: `names no authority (${JSON.stringify(name)})` });
+  });
+  const threshold = spec.threshold ?? 1;
+  if (threshold > names.size)
+    problems.push({
+      path: 'spec.threshold',
+      message: `${threshold} cannot be reached: the policy has ${names.size} authorit${names.size === 1 ? 'y' : 'ies'}`,
+    });
+  const seen: { name: string; id: string }[] = [];
+  for (const a of authorities) {
+    if (a.kind !== 'key') continue;
+    const id =
+      'inline' in a.key
+        ? `key:${a.key.inline.export({ type: 'spki', format: 'der' }).toString('base64')}`
+        : `secret:${a.key.secretRef.namespace}/${a.key.secretRef.name}/${a.key.secretRef.key}`;
+    const twin = seen.find((s) => s.id === id);
+    if (twin) {
+      const at = spec.authorities.findIndex((x) => x.name === a.name);
+      problems.push({
+        path: `spec.authorities[${at}].key`,
+        message: `is the same key as authority ${JSON.stringify(twin.name)}: a signer counts once`,
+      });
+    }
+    seen.push({ name: a.name, id });
+  }
+  return problems;
+}
+
 /** `validate` is the ImagePolicy CRD's validator (see schemas.ts; policy/compiler.ts binds it). */
 export function compileImagePolicy(raw: unknown, validate: CrdValidator): CompileResult<CompiledImagePolicy> {
   const object = cloneJson(raw) as ImagePolicy;
@@ -94,6 +132,7 @@ export function compileImagePolicy(raw: unknown, validate: CrdValidator): Compil
       });
     }
   });
+  problems.push(...signerProblems(spec, authorities));
   if (spec.registry?.caBundle !== undefined) {
     const problem = checkCaBundle(spec.registry.caBundle);
     if (problem) problems.push({ path: 'spec.registry.caBundle', message: problem });
@@ -107,6 +146,8 @@ export function compileImagePolicy(raw: unknown, validate: CrdValidator): Compil
     images: spec.images.map((glob) => compileGlob(canonicalImageGlob(glob))),
     requireDigest: spec.requireDigest ?? true,
     authorities,
+    threshold: spec.threshold ?? 1,
+    required: [...new Set(spec.required ?? [])],
     registry: {
       insecure: registry.insecure ?? false,
       ...(registry.caBundle ? { caBundle: registry.caBundle } : {}),

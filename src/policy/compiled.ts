@@ -78,6 +78,10 @@ export interface CompiledImagePolicy extends PolicySource {
   images: readonly CompiledGlob[];
   requireDigest: boolean;
   authorities: readonly CompiledAuthority[];
+  /** How many distinct authorities must verify a digest (k of n); 1 by default. */
+  threshold: number;
+  /** Authority names that must verify whatever the threshold (they count toward it). */
+  required: readonly string[];
   registry: {
     insecure: boolean;
     caBundle?: string;

@@ -51,6 +51,8 @@ function invalidImagePolicy(source: PolicySource, message: string): CompiledImag
     images: [],
     requireDigest: true,
     authorities: [],
+    threshold: 1,
+    required: [],
     registry: { insecure: false },
     enforcement: 'Enforce',
     unmatchedImages: 'Deny',

@@ -132,6 +132,11 @@ export interface ImagePolicy {
       };
     };
     requireDigest?: boolean;
+    threshold?: number;
+    /**
+     * @maxItems 32
+     */
+    required?: string[];
     /**
      * @minItems 1
      * @maxItems 32

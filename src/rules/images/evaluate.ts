@@ -19,6 +19,7 @@ const FAILURE_TEXT: Record<VerificationFailure, string> = {
   'untrusted-signer': 'is signed, but by a key the policy does not trust',
   'wrong-digest': 'has a signature that was made for a different digest',
   'registry-error': 'could not be verified: the registry failed',
+  'too-few-signers': 'is not signed off by enough of the signers the policy requires',
   timeout: 'could not be verified in time',
   configuration: "could not be verified: the policy's key or credentials are unavailable",
 };

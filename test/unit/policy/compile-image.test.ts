@@ -11,6 +11,51 @@ function problems(raw: unknown): string[] {
   return result.problems.map((p) => `${p.path}: ${p.message}`);
 }
 
+describe('compileImagePolicy: thresholds and required signers', () => {
+  const other = readFileSync(join(FIXTURES_DIR, 'signatures', 'other.pub'), 'utf8');
+  const two = [
+    { name: 'build', key: { publicKey: P256_PUBLIC_KEY } },
+    { name: 'qa', key: { publicKey: other } },
+  ];
+
+  it('compiles a threshold and required names (default 1 and none)', () => {
+    const r = compiler.image(imagePolicy('t', { images: ['**'], authorities: two, threshold: 2, required: ['qa'] }));
+    expect(r.ok && [r.policy.threshold, r.policy.required]).toEqual([2, ['qa']]);
+    const d = compiler.image(imagePolicy('d', { images: ['**'], authorities: two }));
+    expect(d.ok && [d.policy.threshold, d.policy.required]).toEqual([1, []]);
+  });
+
+  it.each([
+    [
+      'a threshold the authorities cannot reach',
+      { threshold: 3 },
+      /spec\.threshold: 3 cannot be reached: the policy has 2 authorities/,
+    ],
+    [
+      'a required name that is no authority',
+      { required: ['security'] },
+      /spec\.required\[0\]: names no authority \("security"\)/,
+    ],
+    [
+      'one key under two names (one signature would count twice)',
+      { authorities: [...two, { name: 'sec', key: { publicKey: P256_PUBLIC_KEY } }] },
+      /spec\.authorities\[2\]\.key: is the same key as authority "build": a signer counts once/,
+    ],
+    [
+      'one key Secret under two names',
+      {
+        authorities: [
+          { name: 'a', key: { secretRef: { namespace: 'n', name: 's' } } },
+          { name: 'b', key: { secretRef: { namespace: 'n', name: 's', key: 'cosign.pub' } } },
+        ],
+      },
+      /spec\.authorities\[1\]\.key: is the same key as authority "a"/,
+    ],
+  ])('refuses %s, with its path', (_name, spec, expected) => {
+    expect(problems(imagePolicy('bad', { images: ['**'], authorities: two, ...spec })).join('\n')).toMatch(expected);
+  });
+});
+
 describe('compileImagePolicy', () => {
   it('compiles globs, keys, digests and defaults', () => {
     const result = compiler.image(examplePolicies()['shop-images']);
