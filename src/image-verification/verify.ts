@@ -26,7 +26,8 @@ import { createRegistryClient, type RegistryClient } from '../registry/client.ts
 import { checkBundle } from '../rules/images/cosign/bundle.ts';
 import { checkLegacySignature, legacySignatureTag, type SignatureCheck } from '../rules/images/cosign/legacy.ts';
 import { combineSigners, thresholdMet, type AuthorityOutcome } from '../rules/images/threshold.ts';
-import { locateSignatures, type FoundSignatures } from './locate.ts';
+import { gatherAttestations } from './attest.ts';
+import { locateSignatures, type FoundSignatures, type Where } from './locate.ts';
 import { hintOf, resolveMaterial, type KeyAuthority, type VerificationMaterial } from './material.ts';
 import type { VerificationFailure, VerificationResult } from '../decision/facts.ts';
 import type { VerificationTask, Verifier } from '../rules/images/verification.ts';
@@ -96,6 +97,15 @@ function judge(
   return { ok: false, failure: 'unsigned', reason: `no cosign signature for ${digest} (${notes.join('; ')})` };
 }
 
+function timedOut(signal: AbortSignal, stage: string): VerificationResult {
+  const why = signal.reason instanceof Error ? signal.reason.message : 'aborted';
+  return {
+    ok: false,
+    failure: 'timeout',
+    reason: `verification did not finish before the deadline (${stage}): ${why}`,
+  };
+}
+
 export function createVerifier(options: CreateVerifierOptions = {}): StagedVerifier {
   const client = options.registry ?? createRegistryClient();
   const { readSecret } = options;
@@ -133,10 +143,11 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
       );
     }
     const passedSoFar = outcomes.filter((o) => o.ok).map((o) => o.authority);
-    if (thresholdMet(policy, passedSoFar)) return combineSigners(policy, outcomes);
+    if (thresholdMet(policy, passedSoFar) && policy.attestations.length === 0) return combineSigners(policy, outcomes);
 
     const { access } = resolved;
     let stage = 'reading Secrets';
+    let located: { found: FoundSignatures; keys: Map<string, KeyObject>; where: Where } | undefined;
     const usable: { authority: KeyAuthority; key: KeyObject }[] = [];
     for (const { authority, key } of resolved.keys) {
       if ('problem' in key)
@@ -147,7 +158,9 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
     }
     if (usable.length > 0 && !('problem' in access) && !signal.aborted) {
       stage = `waiting for registry ${image.registry}`;
-      const found = await locateSignatures({ client, access, repository: image.repository, digest, signal });
+      const where = { client, access, repository: image.repository, digest, signal };
+      const found = await locateSignatures(where);
+      located = { found, where, keys: new Map(usable.map((u) => [u.authority.name, u.key])) };
       // Every key is judged against the same signatures (no more registry work), so that
       // a threshold counts every signer and a denial names each one that is missing.
       for (const { authority, key } of usable) {
@@ -159,18 +172,19 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
         );
       }
     }
-    if (signal.aborted) {
-      const why = signal.reason instanceof Error ? signal.reason.message : 'aborted';
-      return {
-        ok: false,
-        failure: 'timeout',
-        reason: `verification did not finish before the deadline (${stage}): ${why}`,
-      };
-    }
+    if (signal.aborted) return timedOut(signal, stage);
     // Report outcomes in the policy's order, whatever order they were found in.
     const order = policy.authorities.map((a) => a.name);
     outcomes.sort((a, b) => order.indexOf(a.authority) - order.indexOf(b.authority));
-    return combineSigners(policy, outcomes);
+    const result = combineSigners(policy, outcomes);
+    if (!result.ok || policy.attestations.length === 0) return result;
+    // Signed off: now the attestations (their conditions are the rule's, at request time).
+    stage = `reading attestations from registry ${image.registry}`;
+    const attestations = located
+      ? await gatherAttestations(policy, located.keys, located.found, located.where)
+      : policy.attestations.map((a) => ({ name: a.name, found: [], problems: ['no key to verify it with'] }));
+    if (signal.aborted) return timedOut(signal, stage);
+    return { ...result, attestations };
   }
 
   const verify = async (task: VerificationTask, signal: AbortSignal) =>

@@ -4,7 +4,8 @@
 
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import type { FieldProblem } from '../errors.ts';
-import type { CompiledAuthority, CompiledImagePolicy } from './compiled.ts';
+import { compileCondition } from './compile-cel.ts';
+import type { CompiledAttestation, CompiledAuthority, CompiledCondition, CompiledImagePolicy } from './compiled.ts';
 import { sourceOf, type CompileResult } from './compile-immutability.ts';
 import type { ImagePolicy } from './generated/types.ts';
 import { compileGlob, globProblem } from './glob.ts';
@@ -89,6 +90,30 @@ function signerProblems(spec: ImagePolicy['spec'], authorities: readonly Compile
   return problems;
 }
 
+/** Attestations: known key authorities, and conditions compiled (CEL) once, here. */
+function compileAttestations(
+  spec: ImagePolicy['spec'],
+  authorities: readonly CompiledAuthority[],
+  problems: FieldProblem[],
+): CompiledAttestation[] {
+  const keys = authorities.filter((a) => a.kind === 'key').map((a) => a.name);
+  return (spec.attestations ?? []).map((a, i) => {
+    const at = `spec.attestations[${i}]`;
+    (a.authorities ?? []).forEach((name, j) => {
+      if (!keys.includes(name))
+        problems.push({ path: `${at}.authorities[${j}]`, message: `names no key authority (${JSON.stringify(name)})` });
+    });
+    if (keys.length === 0) problems.push({ path: at, message: 'the policy has no key authority to verify it with' });
+    const conditions: CompiledCondition[] = [];
+    (a.conditions ?? []).forEach((c, j) => {
+      const compiled = compileCondition(c.expression, c.message, `${at}.conditions[${j}].expression`);
+      if ('problem' in compiled) problems.push(compiled.problem);
+      else conditions.push(compiled.condition);
+    });
+    return { name: a.name, predicateType: a.predicateType, authorities: a.authorities ?? keys, conditions };
+  });
+}
+
 /** `validate` is the ImagePolicy CRD's validator (see schemas.ts; policy/compiler.ts binds it). */
 export function compileImagePolicy(raw: unknown, validate: CrdValidator): CompileResult<CompiledImagePolicy> {
   const object = cloneJson(raw) as ImagePolicy;
@@ -133,6 +158,7 @@ export function compileImagePolicy(raw: unknown, validate: CrdValidator): Compil
     }
   });
   problems.push(...signerProblems(spec, authorities));
+  const attestations = compileAttestations(spec, authorities, problems);
   if (spec.registry?.caBundle !== undefined) {
     const problem = checkCaBundle(spec.registry.caBundle);
     if (problem) problems.push({ path: 'spec.registry.caBundle', message: problem });
@@ -148,6 +174,7 @@ export function compileImagePolicy(raw: unknown, validate: CrdValidator): Compil
     authorities,
     threshold: spec.threshold ?? 1,
     required: [...new Set(spec.required ?? [])],
+    attestations,
     registry: {
       insecure: registry.insecure ?? false,
       ...(registry.caBundle ? { caBundle: registry.caBundle } : {}),

@@ -53,6 +53,7 @@ function invalidImagePolicy(source: PolicySource, message: string): CompiledImag
     authorities: [],
     threshold: 1,
     required: [],
+    attestations: [],
     registry: { insecure: false },
     enforcement: 'Enforce',
     unmatchedImages: 'Deny',

@@ -132,7 +132,7 @@ describe.each(['oci', 'plain'])('2 of build, qa, security (registry %s)', (where
 });
 
 describe('the policy itself', () => {
-  it('one key under two names, an unreachable threshold and an unknown required name are refused with paths', async () => {
+  it('one key under two names, an unreachable threshold, an unknown required name: refused with paths', async () => {
     const r = await kubectl(['apply', '-f', '-'], {
       input: policy({
         threshold: 4,

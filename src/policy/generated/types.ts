@@ -156,6 +156,24 @@ export interface ImagePolicy {
        */
       digests?: string[];
     }[];
+    /**
+     * @maxItems 16
+     */
+    attestations?: {
+      name: string;
+      predicateType: string;
+      /**
+       * @maxItems 32
+       */
+      authorities?: string[];
+      /**
+       * @maxItems 32
+       */
+      conditions?: {
+        expression: string;
+        message?: string;
+      }[];
+    }[];
     registry?: {
       insecure?: boolean;
       caBundle?: string;

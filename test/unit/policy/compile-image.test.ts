@@ -56,6 +56,58 @@ describe('compileImagePolicy: thresholds and required signers', () => {
   });
 });
 
+describe('compileImagePolicy: attestations (CEL compiled once, here)', () => {
+  const attest = (conditions: { expression: string; message?: string }[], authorities?: string[]) =>
+    imagePolicy('att', {
+      images: ['**'],
+      authorities: [{ name: 'build', key: { publicKey: P256_PUBLIC_KEY } }],
+      attestations: [
+        {
+          name: 'scan',
+          predicateType: 'https://example.com/scan/v1',
+          conditions,
+          ...(authorities ? { authorities } : {}),
+        },
+      ],
+    });
+
+  it('compiles conditions that read the predicate and the request time', () => {
+    const r = compiler.image(
+      attest([
+        { expression: 'has(predicate.ticket) && predicate.ticket.matches("^CHG-[0-9]+$")', message: 'a ticket' },
+        { expression: 'timestamp(predicate.finished) > now - duration("24h")' },
+      ]),
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    const [ticket, fresh] = r.policy.attestations[0]!.conditions;
+    const now = new Date('2026-11-29T06:00:00Z');
+    expect(ticket!.evaluate({ ticket: 'CHG-1' }, now)).toBe(true);
+    expect(ticket!.evaluate({}, now)).toBe('is false');
+    expect(fresh!.evaluate({ finished: '2026-11-29T01:00:00Z' }, now)).toBe(true);
+    expect(fresh!.evaluate({ finished: '2026-11-27T01:00:00Z' }, now)).toBe('is false');
+    expect(fresh!.evaluate({}, now)).toMatch(/^cannot be evaluated: /);
+    expect(r.policy.attestations[0]!.authorities).toEqual(['build']);
+  });
+
+  it.each([
+    ['a syntax error', 'predicate.x +', /spec\.attestations\[0\]\.conditions\[0\]\.expression: is not valid CEL: /],
+    [
+      'not a bool',
+      'size(predicate.list)',
+      /spec\.attestations\[0\]\.conditions\[0\]\.expression: is of type int; a condition must be a bool/,
+    ],
+    ['an unknown variable', 'request.user == "x"', /spec\.attestations\[0\]\.conditions\[0\]\.expression: /],
+  ])('refuses %s, with its path', (_name, expression, expected) => {
+    expect(problems(attest([{ expression }])).join('\n')).toMatch(expected);
+  });
+
+  it('refuses an attestation authority that is no key authority', () => {
+    expect(problems(attest([], ['security'])).join('\n')).toMatch(
+      /spec\.attestations\[0\]\.authorities\[0\]: names no key authority \("security"\)/,
+    );
+  });
+});
+
 describe('compileImagePolicy', () => {
   it('compiles globs, keys, digests and defaults', () => {
     const result = compiler.image(examplePolicies()['shop-images']);

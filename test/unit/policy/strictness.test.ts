@@ -183,6 +183,20 @@ describe('ImagePolicy Q dominates P', () => {
     ];
     return { authorities, threshold, required };
   }
+  /** three(1) and a scan attestation signed by `by` with `conditions` over the predicate. */
+  function withScan(conditions: string[], by = ['sec']) {
+    return {
+      ...three(1),
+      attestations: [
+        {
+          name: 'scan',
+          predicateType: 'https://example.com/scan/v1',
+          authorities: by,
+          conditions: conditions.map((c) => ({ expression: `predicate.${c}` })),
+        },
+      ],
+    };
+  }
   it.each<[string, Record<string, unknown>, Record<string, unknown>, string[]]>([
     ['identical', {}, {}, []],
     ['Enforce -> Audit', {}, { enforcement: 'Audit' }, ['switch to Audit']],
@@ -234,6 +248,15 @@ describe('ImagePolicy Q dominates P', () => {
     ],
     ['widens its images (tightening)', {}, { images: ['registry.example.com/**'] }, []],
     ['lowers its threshold', three(2), three(1), ['need 1 signers instead of 2']],
+    ['drops an attestation', withScan(['x == 1']), three(1), ['require less of attestation scan']],
+    ['drops a condition', withScan(['x == 1', 'y == 2']), withScan(['y == 2']), ['require less of attestation scan']],
+    ['adds a condition (tightening)', withScan(['x == 1']), withScan(['x == 1', 'y == 2']), []],
+    [
+      'lets another key sign it',
+      withScan(['x == 1']),
+      withScan(['x == 1'], ['qa']),
+      ['require less of attestation scan'],
+    ],
     ['raises its threshold (tightening)', three(1), three(3), []],
     ['drops a required signer', three(2, ['sec']), three(2), ['stop requiring key sec']],
     ['requires a signer (tightening)', three(2), three(2, ['sec']), []],
