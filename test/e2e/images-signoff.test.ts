@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { kubectl, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { applyImagePolicy, podManifest } from './helpers/image-policy.ts';
 import {
   cosignSign,
   generateKeyPair,
@@ -38,13 +38,7 @@ async function pushSigned(registry: TestRegistry, name: string, by: [string, Sig
   return ref;
 }
 
-const pod = (name: string, image: string) =>
-  stringify({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: ns },
-    spec: { containers: [{ name: 'app', image }] },
-  });
+const pod = (name: string, image: string) => podManifest(ns, name, image);
 
 function policy(spec: Record<string, unknown> = {}): string {
   return stringify({
@@ -86,15 +80,7 @@ beforeAll(async () => {
     ]);
   }
   ns = await newNamespace('signoff');
-  await kubectlOk(kubectl, ['apply', '-f', '-'], { input: policy() });
-  // In force once a short-signed pod is denied (policies reach the webhook within a second).
-  const deadline = Date.now() + 15_000;
-  while (
-    (await kubectl(['apply', '-f', '-'], { input: pod('probe', images['oci-short-bundle']!), user: 'alice' })).code ===
-      0 &&
-    Date.now() < deadline
-  )
-    await kubectl(['delete', 'pod', 'probe', '-n', ns, '--wait=false']);
+  await applyImagePolicy(policy(), ns, images['oci-short-bundle']!);
 }, 300_000);
 
 afterAll(async () => {
