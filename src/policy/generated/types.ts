@@ -132,6 +132,11 @@ export interface ImagePolicy {
       };
     };
     requireDigest?: boolean;
+    threshold?: number;
+    /**
+     * @maxItems 32
+     */
+    required?: string[];
     /**
      * @minItems 1
      * @maxItems 32
@@ -150,6 +155,24 @@ export interface ImagePolicy {
        * @maxItems 4096
        */
       digests?: string[];
+    }[];
+    /**
+     * @maxItems 16
+     */
+    attestations?: {
+      name: string;
+      predicateType: string;
+      /**
+       * @maxItems 32
+       */
+      authorities?: string[];
+      /**
+       * @maxItems 32
+       */
+      conditions?: {
+        expression: string;
+        message?: string;
+      }[];
     }[];
     registry?: {
       insecure?: boolean;

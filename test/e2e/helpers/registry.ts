@@ -17,7 +17,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { startProcess, logTail, type ManagedProcess } from '../../../harness/processes.ts';
@@ -205,6 +205,23 @@ export async function cosignSign(
     '--allow-insecure-registry',
     '--allow-http-registry',
   ];
+  if (format === 'legacy') args.push('--new-bundle-format=false');
+  await run(tools.cosign, [...args, image], { env: { ...process.env, COSIGN_PASSWORD: '' }, timeout: 60_000 });
+}
+
+/** `cosign attest` offline with the real cosign: `predicate` (JSON) of `type` about `image`, in either format. */
+export async function cosignAttest(
+  tools: RegistryTools,
+  key: KeyPair,
+  image: string,
+  type: string,
+  predicate: unknown,
+  format: SignatureFormat,
+): Promise<void> {
+  const file = join(dirname(key.keyFile), `predicate-${randomBytes(6).toString('hex')}.json`);
+  writeFileSync(file, JSON.stringify(predicate));
+  const args = ['attest', '--key', key.keyFile, '--predicate', file, '--type', type, '--tlog-upload=false'];
+  args.push('--use-signing-config=false', '--yes', '--allow-insecure-registry', '--allow-http-registry');
   if (format === 'legacy') args.push('--new-bundle-format=false');
   await run(tools.cosign, [...args, image], { env: { ...process.env, COSIGN_PASSWORD: '' }, timeout: 60_000 });
 }
