@@ -240,7 +240,7 @@ describe('kubectl bulwark why', () => {
     expect(denied.code).toBe(1);
     expect(denied.stdout).toContain(
       `ConfigMap ${ns}/why: this change would be denied: admission webhook "immutability.bulwark.dev" denied ` +
-        `the request: ConfigMap ${ns}/why is immutable`,
+        `the request: ConfigMap ${ns}/why is locked`,
     );
     expect(denied.stdout).toContain('data.color (changed)');
     const same = await plugin(['why', '-f', '-'], 'alice', configMap(ns, 'why', 'blue'));
