@@ -5,6 +5,7 @@ import { isBulwarkError } from '../errors.ts';
 import { registerPluginCommands } from './plugin/register.ts';
 import { registerReview } from './review.ts';
 import { registerServe } from './serve.ts';
+import { registerTest } from './test/command.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
@@ -14,6 +15,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride();
   registerServe(program);
   registerReview(program, (code) => {
+    exitCode = code;
+  });
+  registerTest(program, (code) => {
     exitCode = code;
   });
   registerPluginCommands(

@@ -12,6 +12,20 @@ const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'bulwark.js');
 const run = (args: string[], input?: string) =>
   spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 20_000 });
 
+describe('bulwark test', () => {
+  it('runs the example suite as a CI step would: JUnit on stdout, exit 0, no colour when piped', () => {
+    const r = spawnSync(process.execPath, [BIN, 'test', '-o', 'junit', 'examples/policy-tests'], {
+      cwd: join(import.meta.dirname, '..', '..', '..'),
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, FORCE_COLOR: '' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('<testsuites name="bulwark test" tests="14" failures="0">');
+  });
+});
+
 describe('bulwark review', () => {
   it('prints the response and exits 1 when denied', () => {
     const r = run(['review', join(REVIEWS_DIR, 'configmap-apply-changed.json')]);

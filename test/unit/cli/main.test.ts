@@ -9,30 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../src/cli/main.ts';
 import { plugin } from '../../../src/cli/plugin/main.ts';
 import { FIXTURES_DIR, REVIEWS_DIR } from '../../helpers/fixtures.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(entry: (argv: readonly string[]) => Promise<number>, args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await entry(['node', 'bin', ...args]), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+import { run } from '../../helpers/run-cli.ts';
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -25,7 +25,11 @@ const firesGitOpsHeuristic = (message: string) => FLUX_IMMUTABLE_PATTERNS.some((
 function factsFor(review: AdmissionReviewRequest): RequestFacts {
   const { request } = review;
   const labelled = {
-    metadata: { name: request.name, namespace: request.namespace, labels: { 'bulwark.dev/immutable': 'true' } },
+    metadata: {
+      name: request.name ?? 'locked',
+      namespace: request.namespace ?? 'default',
+      labels: { 'bulwark.dev/immutable': 'true' },
+    },
   };
   if (request.subResource === 'scale')
     return { parent: { status: 'found', object: { apiVersion: 'apps/v1', kind: 'Deployment', ...labelled } } };
