@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { isBulwarkError } from '../errors.ts';
+import { registerCheck } from './check/command.ts';
 import { registerPluginCommands } from './plugin/register.ts';
 import { registerReview } from './review.ts';
 import { registerServe } from './serve.ts';
@@ -18,6 +19,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     exitCode = code;
   });
   registerTest(program, (code) => {
+    exitCode = code;
+  });
+  registerCheck(program, (code) => {
     exitCode = code;
   });
   registerPluginCommands(

@@ -26,6 +26,31 @@ describe('bulwark test', () => {
   });
 });
 
+describe('the CI examples', () => {
+  it('the plain shell step runs the tests, then fails the build on a change to a locked object', () => {
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const env = {
+      ...process.env,
+      BULWARK: `${process.execPath} ${BIN}`,
+      POLICY_TESTS: 'examples/policy-tests',
+      MANIFESTS: 'examples/check/manifests',
+      SNAPSHOT: 'examples/check/snapshot.yaml',
+      JUNIT_FILE: join(tmpdir(), `bulwark-junit-${process.pid}.xml`),
+    };
+    const r = spawnSync('sh', ['examples/ci/check.sh'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout).toContain('14 passed, 0 failed, 14 cases');
+    expect(r.stdout).toContain('DENY ConfigMap payments/app-config');
+    expect(r.status).toBe(1);
+  });
+
+  it('the GitHub Actions workflow runs the same two commands', async () => {
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const workflow = await readFile(join(root, 'examples', 'ci', 'github-actions.yaml'), 'utf8');
+    expect(workflow).toMatch(/bulwark\.js test policy-tests --junit-file/);
+    expect(workflow).toMatch(/bulwark\.js check -f deploy --snapshot cluster-snapshot\.yaml/);
+  });
+});
+
 describe('bulwark review', () => {
   it('prints the response and exits 1 when denied', () => {
     const r = run(['review', join(REVIEWS_DIR, 'configmap-apply-changed.json')]);
