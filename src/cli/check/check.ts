@@ -5,10 +5,9 @@
 // comes with the JSON Patch that makes it and the `kubectl bulwark unlock request`
 // command that binds an approval to exactly that patch.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import jsonPatch from 'fast-json-patch';
-import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../admission/types.ts';
 import { BaseError } from '../../errors.ts';
 import { cloneJson } from '../../json/clone.ts';
@@ -17,6 +16,7 @@ import { reviewFromManifests } from '../../review/from-manifests.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { applicablePolicies } from '../../rules/immutability/governing.ts';
 import { describeApprovers } from '../../rules/unlock/approvals.ts';
+import { readYamlFile } from '../read-yaml.ts';
 import { identityOf, type LoadedSnapshot } from './snapshot.ts';
 
 export interface Manifest {
@@ -76,13 +76,10 @@ export async function readManifests(paths: readonly string[]): Promise<Manifest[
   const manifests: Manifest[] = [];
   for (const path of paths) {
     for (const file of await manifestFiles(path)) {
-      const docs = parseAllDocuments(await readFile(file, 'utf8'));
+      const docs = await readYamlFile(file);
       docs.forEach((doc, i) => {
         const where = docs.length > 1 ? `${file}#${i + 1}` : file;
-        if (doc.errors.length > 0)
-          throw new BaseError('CLI_USAGE', `${where}: not valid YAML: ${doc.errors[0]!.message}`);
-        const object = doc.toJS() as KubeObject | null;
-        if (object === null) return;
+        const object = doc as KubeObject;
         const items = object.kind === 'List' && Array.isArray(object.items) ? (object.items as KubeObject[]) : [object];
         for (const item of items) {
           if (!item.apiVersion || !item.kind || !item.metadata?.name)

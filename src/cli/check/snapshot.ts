@@ -11,14 +11,13 @@
 //   namespaces: { NAME: { LABEL: VALUE } }    namespace labels, for namespaceSelector policies
 //   objects: [every locked object, in full]
 
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import type { KubeObject } from '../../admission/types.ts';
 import { BaseError, formatProblems, type FieldProblem } from '../../errors.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
 import type { PolicyCompiler } from '../../policy/compiler.ts';
 import { POLICY_KINDS, type PolicyKind } from '../../policy/crds.ts';
 import { PolicyStore } from '../../policy/store.ts';
+import { readYamlFile } from '../read-yaml.ts';
 import type { LockLabel } from '../../policy/compiled.ts';
 
 export const SNAPSHOT_API_VERSION = 'cli.bulwark.dev/v1alpha1';
@@ -110,11 +109,7 @@ export function loadSnapshot(raw: unknown, compiler: PolicyCompiler, where: stri
 }
 
 export async function readSnapshotFile(file: string, compiler: PolicyCompiler): Promise<LoadedSnapshot> {
-  let raw: unknown;
-  try {
-    raw = parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new BaseError('CLI_USAGE', `cannot read the snapshot ${file}: ${(err as Error).message}`);
-  }
+  const [raw, ...more] = await readYamlFile(file);
+  if (more.length > 0) throw new BaseError('CLI_USAGE', `${file}: a snapshot is one document`);
   return loadSnapshot(raw, compiler, file);
 }

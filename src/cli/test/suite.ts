@@ -5,7 +5,6 @@
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../admission/types.ts';
 import { BaseError, formatProblems, type FieldProblem } from '../../errors.ts';
 import { DEFAULT_LOCK_LABEL } from '../../policy/builtin.ts';
@@ -14,6 +13,7 @@ import type { PolicyCompiler } from '../../policy/compiler.ts';
 import { parsePolicyDocuments, upsertLoaded } from '../../policy/load-files.ts';
 import { createAjv, problemOf } from '../../policy/schemas.ts';
 import { PolicyStore } from '../../policy/store.ts';
+import { readYamlFile as readYaml } from '../read-yaml.ts';
 import { SUITE_SCHEMA, type CaseSpec, type SuiteFile } from './suite-schema.ts';
 
 /** A test file is named `bulwark-test.yaml` or `*.bulwark-test.yaml` (or `.yml`). */
@@ -57,16 +57,6 @@ function suiteProblems(object: unknown): FieldProblem[] {
 
 function usage(file: string, problems: readonly FieldProblem[]): BaseError {
   return new BaseError('CLI_USAGE', `${file}: ${formatProblems(problems)}`, { problems });
-}
-
-async function readYaml(file: string): Promise<unknown[]> {
-  const text = await readFile(file, 'utf8').catch((err: unknown) => {
-    throw new BaseError('CLI_USAGE', `cannot read ${file}: ${(err as Error).message}`);
-  });
-  const docs = parseAllDocuments(text);
-  const bad = docs.find((d) => d.errors.length > 0);
-  if (bad) throw new BaseError('CLI_USAGE', `${file}: not valid YAML: ${bad.errors[0]!.message}`);
-  return docs.map((d) => d.toJS() as unknown).filter((d) => d !== null);
 }
 
 /** A manifest given inline or as a file path (one document) relative to the test file. */
