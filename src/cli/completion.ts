@@ -38,8 +38,10 @@ function bash(program: string, nodes: readonly Node[]): string {
     '  esac',
     '}',
     `${fn}() {`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's ${...}, not a template
     '  local cur="${COMP_WORDS[COMP_CWORD]}" path="" word i',
     '  for ((i = 1; i < COMP_CWORD; i++)); do',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's ${...}, not a template
     '    word="${COMP_WORDS[i]}"',
     '    case "$word" in -*) continue ;; esac',
     `    case " $(${fn}_words "$path") " in *" $word "*) path="\${path:+$path }$word" ;; esac`,

@@ -17,6 +17,7 @@ function complete(bin: string, program: string, words: string[]): { registered: 
     `COMP_WORDS=(${[program, ...words].map((w) => `'${w}'`).join(' ')})`,
     `COMP_CWORD=${words.length}`,
     fn,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: bash's ${...}, not a template
     'printf "%s\\n" "${COMPREPLY[@]}"',
   ].join('\n');
   const r = spawnSync('bash', ['-c', script], { encoding: 'utf8', timeout: 20_000 });
