@@ -4,7 +4,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parseAllDocuments } from 'yaml';
 import { resourcePath } from '../../cluster/discovery.ts';
 import { BaseError } from '../../errors.ts';
 import type { LockLabel } from '../../policy/compiled.ts';
@@ -174,45 +173,4 @@ export async function status(session: Session, allNamespaces: boolean, print: Pr
     print(`  ${u.name}: ${target} [${[...u.operations].join(', ')}] by ${u.requester}; ${state(u, now)}${approved}`);
   }
   if (unlocks.length === 0) print('  (none)');
-}
-
-/** Server-side dry-run apply of each object in a file: what Bulwark would say, without changing anything. */
-export async function why(session: Session, file: string, print: Print): Promise<boolean> {
-  const text =
-    file === '-'
-      ? await new Promise<string>((resolve) => {
-          const chunks: Buffer[] = [];
-          process.stdin
-            .on('data', (c: Buffer) => chunks.push(c))
-            .on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        })
-      : await readFile(file, 'utf8');
-  let allAllowed = true;
-  for (const doc of parseAllDocuments(text)) {
-    const object = doc.toJS() as {
-      apiVersion?: string;
-      kind?: string;
-      metadata?: { name?: string; namespace?: string };
-    } | null;
-    if (!object?.kind || !object.apiVersion || !object.metadata?.name) continue;
-    const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0]! : '';
-    const resource = await session.discovery.find(group, object.kind);
-    if (!resource) fail(`the server has no ${object.kind} in ${object.apiVersion}`);
-    const namespace = resource.namespaced ? (object.metadata.namespace ?? session.namespace) : undefined;
-    const path =
-      `${resourcePath(resource, namespace, object.metadata.name)}?dryRun=All&f` +
-      `ieldManager=kubectl-bulwark-why&force=true`;
-    const res = await session.client.call('PATCH', path, {
-      body: JSON.stringify(object),
-      contentType: 'application/apply-patch+yaml',
-      timeoutMs: TIMEOUT_MS,
-    });
-    const what = `${object.kind} ${namespace ? `${namespace}/` : ''}${object.metadata.name}`;
-    if (res.status === 200 || res.status === 201) print(`${what}: this change would be allowed`);
-    else {
-      allAllowed = false;
-      print(`${what}: this change would be denied: ${apiMessage(res)}`);
-    }
-  }
-  return allAllowed;
 }

@@ -111,8 +111,13 @@ export function registerPluginCommands(
       .description('would applying this manifest be allowed? (server-side dry run, nothing changes)'),
   )
     .requiredOption('-f, --filename <file>', 'manifest file, or - for standard input')
-    .action(async (o: KubeOptions & { filename: string }) => {
-      const { why } = await commands();
-      if (!(await why(await session(o), o.filename, print))) setExitCode(1);
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'))
+    .action(async (o: KubeOptions & { filename: string; output: 'text' | 'json' | 'yaml' }) => {
+      const { why, describeWhy } = await import('./why.ts');
+      const results = await why(await session(o), o.filename);
+      if (o.output === 'json') print(JSON.stringify(results, null, 2));
+      else if (o.output === 'yaml') print((await import('yaml')).stringify(results).trimEnd());
+      else for (const r of results) for (const line of describeWhy(r)) print(line);
+      if (results.some((r) => r.outcome !== 'allowed' && r.outcome !== 'allowed-by-unlock')) setExitCode(1);
     });
 }
