@@ -100,13 +100,13 @@ describe('kubectl bulwark, in-process', () => {
     expect(lines).toEqual(expect.arrayContaining([`  ConfigMap ${ns}/cfg`, `  ConfigMap ${ns}/other`]));
     expect(lines.find((l) => l.includes(name))).toMatch(
       new RegExp(
-        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; 2 approval\\(s\\), expires .* \\(approved by bob, ` +
-          `carol\\)`,
+        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; active, approvals 2 of 2, expires .* ` +
+          `\\(approved by bob, carol\\)`,
       ),
     );
   });
 
-  it('why answers for each object of a manifest, without changing anything; an allow by an unlock names it', async () => {
+  it('why answers for each object of a manifest, changing nothing; an allow by an unlock names it', async () => {
     const cfgGreen = await manifest(configMap('cfg', 'green'));
     await until(async () => (await why(sessions.alice, cfgGreen))[0]?.outcome === 'allowed-by-unlock');
     const [other] = await why(sessions.alice, await manifest(configMap('other', 'green')));

@@ -1,6 +1,7 @@
 // `kubectl bulwark why` says what really happens, as a process with its outputs: a Warn
 // policy's warning is shown (and the change allowed), a stale resourceVersion is a 409
-// conflict and said to be one, not a denial; -o json and -o yaml carry the same.
+// conflict and said to be one, not a denial; -o json and -o yaml carry the same. And
+// `lock` under a Warn policy says that it only warns.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -33,6 +34,21 @@ beforeAll(async () => {
     }),
   });
   await kubectlOk(kubectl, ['apply', '-f', '-'], { input: configMap('blue') });
+  await kubectlOk(kubectl, ['create', 'configmap', 'plain', '-n', ns, '--from-literal=a=1']);
+});
+
+describe('kubectl bulwark lock under a Warn policy', () => {
+  it('says that changes still go through, with a warning, and they do', async () => {
+    const r = await plugin(['lock', 'configmap/plain', '-n', ns], 'alice');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      `ConfigMap ${ns}/plain is locked (${LOCK_LABEL.key}=${LOCK_LABEL.value}): but the policies governing it only ` +
+        `warn (ImmutabilityPolicy why-warn-${ns}: Warn): changes and deletion still go through`,
+    );
+    const change = await kubectl(['patch', 'cm', 'plain', '-n', ns, '-p', '{"data":{"a":"2"}}'], { user: 'alice' });
+    expect(change.code, change.stderr).toBe(0);
+    expect(change.stderr).toContain('Warning:');
+  });
 });
 
 describe('kubectl bulwark why', () => {

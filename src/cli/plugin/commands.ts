@@ -4,12 +4,11 @@
 
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { resourcePath } from '../../cluster/discovery.ts';
 import { BaseError } from '../../errors.ts';
 import type { LockLabel } from '../../policy/compiled.ts';
 import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
-import type { CompiledUnlock, UnlockOperation } from '../../policy/compile-unlock.ts';
-import { createPolicyCompiler } from '../../policy/compiler.ts';
+import type { UnlockOperation } from '../../policy/compile-unlock.ts';
+import { clusterPolicies, governingPolicies, lockMeaning } from './governing.ts';
 import { apiMessage, TIMEOUT_MS, type Session } from './session.ts';
 import { describeTarget, resolveTarget } from './target.ts';
 
@@ -31,10 +30,15 @@ export async function lock(session: Session, typed: string, print: Print, label:
     timeoutMs: TIMEOUT_MS,
   });
   if (res.status !== 200) fail(`cannot lock ${describeTarget(target)}: ${apiMessage(res)}`);
-  print(
-    `${describeTarget(target)} is locked (${label.key}=${label.value}): it can no longer be changed or deleted ` +
-      `without an approved UnlockRequest`,
-  );
+  // Tell the truth: what the policies governing it now make of the label (Warn only warns).
+  const store = await clusterPolicies(session, label);
+  const policies = await governingPolicies(session, store, {
+    group: target.resource.group,
+    kind: target.resource.kind,
+    ...(target.namespace ? { namespace: target.namespace } : {}),
+    name: target.name,
+  });
+  print(`${describeTarget(target)} is locked (${label.key}=${label.value}): ${lockMeaning(policies)}`);
 }
 
 export interface UnlockRequestOptions {
@@ -132,45 +136,4 @@ export async function approveUnlock(
   print(`unlockrequest/${name} approved by ${me.username}`);
 }
 
-function state(u: CompiledUnlock, now: number): string {
-  if (now >= u.expiresAtMs) return 'expired';
-  return `${u.approvers.length} approval(s), expires ${new Date(u.expiresAtMs).toISOString()}`;
-}
-
-export async function status(session: Session, allNamespaces: boolean, print: Print, label: LockLabel): Promise<void> {
-  const selector = encodeURIComponent(`${label.key}=${label.value}`);
-  const resources = (await session.discovery.resources()).filter((r) => r.verbs.includes('list'));
-  const locked: string[] = [];
-  await Promise.all(
-    resources.map(async (r) => {
-      const namespace = r.namespaced && !allNamespaces ? session.namespace : undefined;
-      const res = await session.client.call('GET', `${resourcePath(r, namespace)}?labelSelector=${selector}`, {
-        timeoutMs: TIMEOUT_MS,
-      });
-      if (res.status !== 200) return;
-      for (const o of (res.body as { items?: { metadata?: { name?: string; namespace?: string } }[] }).items ?? []) {
-        locked.push(`${r.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name ?? ''}`);
-      }
-    }),
-  );
-  const where = allNamespaces ? '' : ` in namespace ${session.namespace} and cluster-wide`;
-  print(`Locked (${label.key}=${label.value})${where}:`);
-  for (const line of locked.sort()) print(`  ${line}`);
-  if (locked.length === 0) print('  (none)');
-  const res = await session.client.call('GET', UNLOCKS_PATH, { timeoutMs: TIMEOUT_MS });
-  const now = Date.now();
-  const compiler = createPolicyCompiler();
-  const unlocks =
-    res.status === 200
-      ? ((res.body as { items?: unknown[] }).items ?? [])
-          .map((o) => compiler.unlock(o))
-          .flatMap((c) => (c.ok ? [c.unlock] : []))
-      : [];
-  print('UnlockRequests:');
-  for (const u of unlocks) {
-    const target = `${u.target.kind} ${u.target.namespace ? `${u.target.namespace}/` : ''}${u.target.name}`;
-    const approved = u.approvers.length ? ` (approved by ${u.approvers.join(', ')})` : '';
-    print(`  ${u.name}: ${target} [${[...u.operations].join(', ')}] by ${u.requester}; ${state(u, now)}${approved}`);
-  }
-  if (unlocks.length === 0) print('  (none)');
-}
+export { status } from './status.ts';

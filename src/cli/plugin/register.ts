@@ -99,10 +99,14 @@ export function registerPluginCommands(
     });
 
   labelOptions(kubeOptions(program.command('status').description('what is locked, and pending and active unlocks')))
-    .option('-A, --all-namespaces', 'locked objects in every namespace')
-    .action(async (o: KubeOptions & LockLabelFlags & { allNamespaces?: boolean }) => {
-      const [s, { status }] = await Promise.all([session(o), commands()]);
-      await status(s, Boolean(o.allNamespaces), print, await resolveLockLabel(s, o, notice));
+    .option('-A, --all-namespaces', 'locked objects and unlocks in every namespace')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'))
+    .action(async (o: KubeOptions & LockLabelFlags & { allNamespaces?: boolean; output: 'text' | 'json' | 'yaml' }) => {
+      const [s, { statusReport, describeStatus }] = await Promise.all([session(o), import('./status.ts')]);
+      const report = await statusReport(s, Boolean(o.allNamespaces), await resolveLockLabel(s, o, notice), Date.now());
+      if (o.output === 'json') print(JSON.stringify(report, null, 2));
+      else if (o.output === 'yaml') print((await import('yaml')).stringify(report).trimEnd());
+      else for (const line of describeStatus(report)) print(line);
     });
 
   kubeOptions(
