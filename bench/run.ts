@@ -14,6 +14,7 @@ import { benchSignoff } from './signoff.ts';
 import { writePolicyDir } from './policies.ts';
 import { benchReviews } from './reviews.ts';
 import { decisionTimes } from './decision-times.ts';
+import { benchCli } from './cli.ts';
 import { wrkAvailable, wrkPaced, wrkThroughput } from './wrk.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
     parseOnly.kill('SIGTERM');
     bulwark.kill('SIGTERM');
   }
+  await benchCli();
 }
 
 /** 1 against 1,000 policies: the same review, the same server, only the policy count differs. */

@@ -75,7 +75,7 @@ export function isImmutabilityDenial(result: KubectlResult): boolean {
   return (
     result.code !== 0 &&
     /admission webhook .* denied the request/.test(result.stderr) &&
-    /immutable/.test(result.stderr) &&
+    / is locked \(labelled /.test(result.stderr) &&
     !/could not decide/.test(result.stderr)
   );
 }

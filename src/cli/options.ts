@@ -4,7 +4,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ConfigOverrides } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { LOG_LEVELS } from '../observability/logger.ts';
+import { LOG_LEVELS } from '../observability/log-levels.ts';
 
 function number(value: string): number {
   const n = Number(value);

@@ -78,7 +78,7 @@ describe('helm test', () => {
       expect(stdout).toMatch(/TEST SUITE:\s+bulwark-test-denied-dry-run[\s\S]*Phase:\s+Succeeded/);
       expect(stdout).toContain(
         'denied, as it should be: admission webhook "immutability.bulwark.dev" denied the request: ' +
-          'ClusterRole bulwark-probe is immutable',
+          'ClusterRole bulwark-probe is locked',
       );
     },
   );

@@ -107,7 +107,7 @@ describe('a pod template carrying the lock label', () => {
           timeoutMs: 70_000,
         });
         expect(drain.code).not.toBe(0);
-        expect(drain.stderr).toContain(`Pod ${ns}/bare is immutable`);
+        expect(drain.stderr).toContain(`Pod ${ns}/bare is locked`);
         expect(drain.stderr).toContain('no controller owns it, so nothing would bring it back');
         expect(Date.now() - started).toBeLessThan(30_000);
       } finally {

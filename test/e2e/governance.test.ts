@@ -77,7 +77,7 @@ describe('writing policies (finding 2)', () => {
       expect((await kubectl(['get', 'immutabilitypolicy', `alice-free-${ns}`])).stderr).toContain('NotFound');
       const edit = await setColor(ns, 'red');
       expect(edit.code).not.toBe(0);
-      expect(edit.stderr).toContain(`ConfigMap ${ns}/cfg is immutable`);
+      expect(edit.stderr).toContain(`ConfigMap ${ns}/cfg is locked`);
     },
   );
 
@@ -373,7 +373,7 @@ describe('a short unlock does not become a permanent one (finding 15)', () => {
       const del = await kubectl(['delete', 'cm', 'cfg', '-n', ns], { user: 'dave' });
       expect(del.code).not.toBe(0);
       expect(del.stderr).toContain(
-        `ConfigMap ${ns}/cfg is immutable (labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}) and cannot be deleted`,
+        `ConfigMap ${ns}/cfg is locked (labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}) and cannot be deleted`,
       );
     },
   );

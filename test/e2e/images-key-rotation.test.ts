@@ -116,7 +116,7 @@ describe("rotating the key in a policy's Secret", () => {
       input: keySecret('cosign-pub', newKey.publicKeyPem, true),
     });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(`Secret ${ns}/cosign-pub is immutable`);
+    expect(r.stderr).toContain(`Secret ${ns}/cosign-pub is locked`);
   });
 
   it(

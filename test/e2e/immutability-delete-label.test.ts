@@ -88,7 +88,7 @@ describe('deleting locked ConfigMaps', () => {
     expect(result.stderr).toContain(DENIED);
     expect(result.stderr).toMatch(
       new RegExp(
-        `ConfigMap ${ns}/locked-[ab] is immutable \\(labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}\\) and ` +
+        `ConfigMap ${ns}/locked-[ab] is locked \\(labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}\\) and ` +
           `cannot be deleted`,
       ),
     );

@@ -64,7 +64,7 @@ describe('a label change a policy allows may not move a locked object under a lo
       const move = await kubectl(['label', '--overwrite', 'cm', 'cfg', '-n', ns, 'tier=web'], { user: 'alice' });
       expect(move.code).not.toBe(0);
       expect(move.stderr).toContain(
-        `${DENIED}: ${target('ConfigMap', cm)} is immutable (labelled bulwark.dev/immutable=true); this update ` +
+        `${DENIED}: ${target('ConfigMap', cm)} is locked (labelled bulwark.dev/immutable=true); this update ` +
           `would change its labels so that its protection loosens (ImmutabilityPolicy db-${id} would no longer ` +
           `govern it; in its place ImmutabilityPolicy web-${id} would switch to Audit)`,
       );

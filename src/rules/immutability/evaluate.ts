@@ -143,7 +143,7 @@ function policyVerdict(
   if (action.kind === 'delete') {
     if (!policy.operations.has('DELETE')) return allow(RULE, 'skip');
     const hint = deletionHint(request, action.locked, action.eviction === true);
-    const reason = `${target} is immutable (labelled ${label.key}=${label.value}) and cannot be deleted${hint}`;
+    const reason = `${target} is locked (labelled ${label.key}=${label.value}) and cannot be deleted${hint}`;
     return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
   }
   if (!policy.operations.has('UPDATE')) return allow(RULE, 'skip');
@@ -153,7 +153,7 @@ function policyVerdict(
   );
   if (remaining.length === 0) return allow(RULE);
   const reason =
-    `${target} is immutable (labelled ${label.key}=${label.value}); ` +
+    `${target} is locked (labelled ${label.key}=${label.value}); ` +
     `this ${request.subResource ? `${request.subResource} ` : ''}update would ` +
     `change ${describeChanges(remaining, label)}`;
   return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
@@ -231,7 +231,7 @@ export function evaluateImmutability(
     verdicts.push(
       deny(
         RULE,
-        `${target} is immutable (labelled ${label.key}=${label.value}); this update would change its labels so ` +
+        `${target} is locked (labelled ${label.key}=${label.value}); this update would change its labels so ` +
           `that its protection loosens (${loosenings.join('; ')})`,
         { 'immutability-relabel-loosening': loosenings.join('; ') },
       ),

@@ -139,7 +139,7 @@ export function expectDenied(result: KubectlResult, objectTarget: string, ...fra
   const shown = `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
   expect(result.code, shown).not.toBe(0);
   expect(result.stderr, shown).toContain(DENIED);
-  expect(result.stderr, shown).toContain(`${objectTarget} is immutable ${LOCKED}`);
+  expect(result.stderr, shown).toContain(`${objectTarget} is locked ${LOCKED}`);
   expect(result.stderr, shown).not.toContain('could not decide');
   for (const fragment of fragments) expect(result.stderr, shown).toContain(fragment);
 }
@@ -155,7 +155,7 @@ export function expectChangeDenied(
 }
 
 export function expectDeleteDenied(result: KubectlResult, objectTarget: string): void {
-  expectDenied(result, objectTarget, `${objectTarget} is immutable ${LOCKED} and cannot be deleted`);
+  expectDenied(result, objectTarget, `${objectTarget} is locked ${LOCKED} and cannot be deleted`);
 }
 
 export function expectAllowed(result: KubectlResult): void {

@@ -240,7 +240,7 @@ describe('deletions', () => {
       expect(decide(loadReview('controller-replicaset-delete-by-garbage-collector')).allowed).toBe(true);
       const verdict = decide(loadReview('controller-configmap-delete-by-garbage-collector'));
       expect(verdict.allowed).toBe(false);
-      expect(verdict.reasons.join()).toMatch(/^ConfigMap \S+\/dependent is immutable .* cannot be deleted$/);
+      expect(verdict.reasons.join()).toMatch(/^ConfigMap \S+\/dependent is locked .* cannot be deleted$/);
     },
   );
 

@@ -26,7 +26,7 @@ describe('large integers', () => {
     const verdict = decide(parseReview(text));
     expect(verdict.allowed).toBe(false);
     expect(verdict.reasons[0]).toMatch(
-      /^Document demo\/invoice is immutable .*would change spec\.microDollars \(changed\)$/,
+      /^Document demo\/invoice is locked .*would change spec\.microDollars \(changed\)$/,
     );
   });
 

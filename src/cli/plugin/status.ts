@@ -1,0 +1,131 @@
+// `kubectl bulwark status`: what is locked (in the namespace and cluster-wide, or with
+// -A everywhere) and every UnlockRequest with its phase and "approvals N of M", counted
+// as the webhook counts them: only approvals whose recorded groups satisfy the policies
+// governing the target now (rules/unlock/approvals.ts), against the most approvals any
+// of them asks. The phase is the UnlockRequest's status.phase when Bulwark wrote one,
+// otherwise computed the same way: expired, active (enough approvals) or pending.
+
+import type { KubeObject } from '../../admission/types.ts';
+import { resourcePath } from '../../cluster/discovery.ts';
+import type { LockLabel } from '../../policy/compiled.ts';
+import { createPolicyCompiler } from '../../policy/compiler.ts';
+import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
+import { approvalCounts, approvalsRequired, ruleOfPolicy } from '../../rules/unlock/approvals.ts';
+import { clusterPolicies, getObject, governingPolicies } from './governing.ts';
+import type { Session } from './session.ts';
+
+export type UnlockPhase = 'pending' | 'active' | 'expired';
+
+export interface UnlockStatus {
+  name: string;
+  target: string;
+  operations: string[];
+  requester: string;
+  phase: UnlockPhase;
+  approvals: number;
+  approvalsRequired: number;
+  approvers: string[];
+  expiresAt: string;
+}
+
+export interface StatusReport {
+  lockLabel: string;
+  scope: string;
+  locked: { kind: string; namespace?: string; name: string }[];
+  unlocks: UnlockStatus[];
+}
+
+async function lockedObjects(session: Session, allNamespaces: boolean, label: LockLabel) {
+  const selector = encodeURIComponent(`${label.key}=${label.value}`);
+  const resources = (await session.discovery.resources()).filter((r) => r.verbs.includes('list'));
+  const lists = await Promise.all(
+    resources.map(async (r) => {
+      const namespace = r.namespaced && !allNamespaces ? session.namespace : undefined;
+      const body = await getObject(session, `${resourcePath(r, namespace)}?labelSelector=${selector}`);
+      return ((body?.items as KubeObject[] | undefined) ?? []).map((o) => ({
+        kind: r.kind,
+        ...(o.metadata?.namespace ? { namespace: o.metadata.namespace } : {}),
+        name: o.metadata?.name ?? '',
+      }));
+    }),
+  );
+  const key = (o: { kind: string; namespace?: string; name: string }) => `${o.kind} ${o.namespace ?? ''}/${o.name}`;
+  return lists.flat().sort((a, b) => key(a).localeCompare(key(b)));
+}
+
+export async function statusReport(
+  session: Session,
+  allNamespaces: boolean,
+  label: LockLabel,
+  nowMs: number,
+): Promise<StatusReport> {
+  const compiler = createPolicyCompiler();
+  const [locked, store, unlockList] = await Promise.all([
+    lockedObjects(session, allNamespaces, label),
+    clusterPolicies(session, label),
+    getObject(session, `/apis/${POLICY_API_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`),
+  ]);
+  const rawUnlocks = (unlockList?.items as KubeObject[] | undefined) ?? [];
+  const unlocks: UnlockStatus[] = [];
+  for (const raw of rawUnlocks) {
+    const compiled = compiler.unlock(raw);
+    if (!compiled.ok) continue;
+    const u = compiled.unlock;
+    if (!allNamespaces && u.target.namespace !== undefined && u.target.namespace !== session.namespace) continue;
+    const rules = (await governingPolicies(session, store, u.target)).map(ruleOfPolicy);
+    const approvals = u.approvals.filter((a) => approvalCounts(a, u, rules).counts).length;
+    const required = approvalsRequired(rules);
+    const written = (raw as { status?: { phase?: string } }).status?.phase?.toLowerCase();
+    const phase: UnlockPhase =
+      written === 'pending' || written === 'active' || written === 'expired'
+        ? written
+        : nowMs >= u.expiresAtMs
+          ? 'expired'
+          : approvals >= required
+            ? 'active'
+            : 'pending';
+    unlocks.push({
+      name: u.name,
+      target: `${u.target.kind} ${u.target.namespace ? `${u.target.namespace}/` : ''}${u.target.name}`,
+      operations: [...u.operations],
+      requester: u.requester,
+      phase,
+      approvals,
+      approvalsRequired: required,
+      approvers: [...u.approvers],
+      expiresAt: Number.isFinite(u.expiresAtMs) ? new Date(u.expiresAtMs).toISOString() : 'unknown',
+    });
+  }
+  return {
+    lockLabel: `${label.key}=${label.value}`,
+    scope: allNamespaces ? 'all namespaces' : `namespace ${session.namespace} and cluster-wide`,
+    locked,
+    unlocks,
+  };
+}
+
+export function describeStatus(r: StatusReport): string[] {
+  const lines = [`Locked (${r.lockLabel}) in ${r.scope}:`];
+  for (const o of r.locked) lines.push(`  ${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`);
+  if (r.locked.length === 0) lines.push('  (none)');
+  lines.push('UnlockRequests:');
+  for (const u of r.unlocks) {
+    const approved = u.approvers.length > 0 ? ` (approved by ${u.approvers.join(', ')})` : '';
+    lines.push(
+      `  ${u.name}: ${u.target} [${u.operations.join(', ')}] by ${u.requester}; ${u.phase}, ` +
+        `approvals ${u.approvals} of ${u.approvalsRequired}, expires ${u.expiresAt}${approved}`,
+    );
+  }
+  if (r.unlocks.length === 0) lines.push('  (none)');
+  return lines;
+}
+
+/** The text report, one line at a time. */
+export async function status(
+  session: Session,
+  allNamespaces: boolean,
+  print: (line: string) => void,
+  label: LockLabel,
+) {
+  for (const line of describeStatus(await statusReport(session, allNamespaces, label, Date.now()))) print(line);
+}
