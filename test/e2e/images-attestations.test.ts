@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectl, newNamespace } from './cluster/context.ts';
+import { kubectl, newNamespace } from '../../harness/context.ts';
 import { applyImagePolicy, podManifest } from './helpers/image-policy.ts';
 import {
   cosignAttest,

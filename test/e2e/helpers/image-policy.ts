@@ -1,8 +1,8 @@
 // An ImagePolicy applied in e2e tests, and waiting until the webhook enforces it.
 
 import { stringify } from 'yaml';
-import { kubectl } from '../cluster/context.ts';
-import { kubectlOk } from '../cluster/kubectl.ts';
+import { kubectl } from '../../../harness/context.ts';
+import { kubectlOk } from '../../../harness/kubectl.ts';
 
 /** A one-container Pod manifest. */
 export function podManifest(namespace: string, name: string, image: string): string {
