@@ -38,14 +38,15 @@ export function httpsRequest(url: string, options: HttpsOptions): Promise<HttpsR
       },
       (res) => {
         const chunks: Buffer[] = [];
+        // Read now: with a keep-alive agent the socket goes back to the pool at the end.
+        const socket = res.socket as import('node:tls').TLSSocket | null;
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const socket = res.socket as import('node:tls').TLSSocket;
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(chunks).toString('utf8'),
-            peerFingerprint: socket.getPeerCertificate?.()?.fingerprint256 ?? '',
+            peerFingerprint: socket?.getPeerCertificate?.()?.fingerprint256 ?? '',
           });
         });
         res.on('error', reject);

@@ -85,6 +85,10 @@ describe('defaults', async () => {
   it('probes readiness on /readyz and liveness on /healthz over HTTPS', () => {
     expect(dig(container, 'readinessProbe', 'httpGet')).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
     expect(dig(container, 'livenessProbe', 'httpGet')).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+    // Liveness starts once the process listens: a slow start on a busy node is not a crash loop.
+    expect(dig(container, 'startupProbe', 'httpGet')).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+    expect(dig(container, 'startupProbe', 'failureThreshold')).toBeGreaterThanOrEqual(60);
+    expect(dig(container, 'livenessProbe', 'initialDelaySeconds')).toBeUndefined();
     expect(container.ports).toEqual([{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
   });
 
