@@ -98,6 +98,17 @@ export function addServeOptions(cmd: Command): Command {
       new Option('--drain <seconds>', 'on SIGTERM, how long in-flight requests may finish (default 20)')
         .argParser(number)
         .env('BULWARK_DRAIN'),
+    )
+    .addOption(
+      new Option('--namespace <name>', "bulwark's own namespace, where its attestation keys are kept").env(
+        'BULWARK_NAMESPACE',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--attestation-keys-secret <name>',
+        'Secret of attestation keys (default bulwark-attestation-keys)',
+      ).env('BULWARK_ATTESTATION_KEYS_SECRET'),
     );
 }
 
@@ -121,6 +132,8 @@ export interface ParsedOptions {
   cluster?: Config['cluster'];
   decisionTimeout?: number;
   drain?: number;
+  namespace?: string;
+  attestationKeysSecret?: string;
 }
 
 export function toOverrides(o: ParsedOptions): ConfigOverrides {
@@ -138,5 +151,7 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     cluster: o.cluster,
     decisionTimeoutSeconds: o.decisionTimeout,
     drainSeconds: o.drain,
+    namespace: o.namespace,
+    attestationKeysSecret: o.attestationKeysSecret,
   };
 }

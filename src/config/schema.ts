@@ -39,6 +39,10 @@ export interface Config {
   decisionTimeoutSeconds: number;
   /** On SIGTERM, how long in-flight requests may take before connections are cut. */
   drainSeconds: number;
+  /** Bulwark's own namespace: where its attestation keys are kept. */
+  namespace: string;
+  /** The Secret (in `namespace`) holding the attestation keys; created at first start when absent. */
+  attestationKeysSecret: string;
 }
 
 // A label key: optional DNS-subdomain prefix and a name of at most 63 characters.
@@ -62,6 +66,8 @@ export const configSchema: JSONSchemaType<Config> = {
     'cluster',
     'decisionTimeoutSeconds',
     'drainSeconds',
+    'namespace',
+    'attestationKeysSecret',
   ],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -113,6 +119,13 @@ export const configSchema: JSONSchemaType<Config> = {
     cluster: { type: 'string', enum: ['auto', 'required', 'none'] },
     decisionTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30 },
     drainSeconds: { type: 'number', minimum: 0, maximum: 300 },
+    namespace: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+    attestationKeysSecret: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$',
+    },
   },
 };
 
@@ -134,4 +147,6 @@ export const DEFAULT_CONFIG: Config = {
   cluster: 'auto',
   decisionTimeoutSeconds: 8,
   drainSeconds: 20,
+  namespace: 'bulwark-system',
+  attestationKeysSecret: 'bulwark-attestation-keys',
 };

@@ -37,7 +37,10 @@ describe('defaults', async () => {
       'ClusterRole',
       'ClusterRoleBinding',
       'Deployment',
+      'MutatingWebhookConfiguration',
       'PodDisruptionBudget',
+      'Role',
+      'RoleBinding',
       'Secret',
       'Service',
       'ServiceAccount',
@@ -45,7 +48,8 @@ describe('defaults', async () => {
       'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
     ]);
-    for (const m of manifests.filter((x) => !x.kind.startsWith('Cluster') && !x.kind.startsWith('Validating'))) {
+    const clusterScoped = /^(Cluster|Validating|Mutating)/;
+    for (const m of manifests.filter((x) => !clusterScoped.test(x.kind))) {
       expect(m.metadata.namespace, `${m.kind}`).toBe('bulwark-system');
     }
     for (const m of manifests) expect(m.metadata.labels?.['app.kubernetes.io/instance'], m.kind).toBe('bulwark');
@@ -112,6 +116,8 @@ describe('defaults', async () => {
         '--log-level=info',
         '--decision-timeout=8',
         '--drain=20',
+        '--namespace=bulwark-system',
+        '--attestation-keys-secret=bulwark-attestation-keys',
         '--label-key=bulwark.dev/immutable',
         '--label-value=true',
         '--policy-admin-groups=system:masters',
@@ -266,5 +272,39 @@ describe('RBAC', () => {
       'immutabilitypolicies/status',
       'imagepolicies/status',
     ]);
+  });
+
+  it('lets Bulwark create and read its attestation keys` Secret, in its own namespace only', async () => {
+    const manifests = await render();
+    const role = find(manifests, 'Role');
+    expect(role.metadata.namespace).toBe('bulwark-system');
+    expect(dig(role, 'rules')).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['bulwark-attestation-keys'], verbs: ['get'] },
+    ]);
+    expect(dig(find(manifests, 'RoleBinding'), 'subjects', 0, 'name')).toBe('bulwark');
+  });
+});
+
+describe('the mutating webhook', () => {
+  it('is for UnlockRequests alone, at /mutate, and fails closed', async () => {
+    const manifests = await render();
+    const webhook = dig(find(manifests, 'MutatingWebhookConfiguration'), 'webhooks', 0);
+    expect(webhook.name).toBe('attest.bulwark.dev');
+    expect(webhook.rules).toEqual([
+      {
+        apiGroups: ['bulwark.dev'],
+        apiVersions: ['*'],
+        resources: ['unlockrequests'],
+        operations: ['CREATE', 'UPDATE'],
+        scope: 'Cluster',
+      },
+    ]);
+    expect(webhook.clientConfig.service.path).toBe('/mutate');
+    expect(webhook.failurePolicy).toBe('Fail');
+    expect(webhook.sideEffects).toBe('None');
+    // The same CA as the validating webhook (one generated CA per render).
+    const validating = dig(find(manifests, 'ValidatingWebhookConfiguration'), 'webhooks', 0);
+    expect(webhook.clientConfig.caBundle).toBe(validating.clientConfig.caBundle);
   });
 });

@@ -16,6 +16,7 @@ const LAYERS: readonly string[] = [
   'registry', // OCI distribution client and registry naming: a library, nothing of ours but errors
   'admission', // AdmissionReview types and decoding
   'diff', // JSON Pointers, the semantic diff and what it counts as bookkeeping
+  'attestation', // Bulwark's keys: MACs over approvals and seals, content hashes
   'policy', // CRDs, compiling, the compiled form, strictness, the store
   'decision', // what rules read (facts) and return (verdicts)
   'observability', // logs and metrics
@@ -30,7 +31,7 @@ const LAYERS: readonly string[] = [
 ];
 
 /** The pure core: no I/O, no clock, no randomness. */
-const PURE = ['json', 'admission', 'diff', 'decision', 'rules', 'review'];
+const PURE = ['json', 'admission', 'attestation', 'diff', 'decision', 'rules', 'review'];
 const PURE_NODE_MODULES = new Set(['node:crypto', 'node:util']);
 const IMPURE_CALLS = /\bDate\.now\(|new Date\(\)|Math\.random\(|\bsetTimeout\(|\bsetInterval\(|\bprocess\./;
 
