@@ -15,6 +15,7 @@ import { clusterFactResolver } from './cluster/facts.ts';
 import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from './cluster/policy-informers.ts';
 import { policyStatusWriter } from './cluster/policy-status.ts';
 import { attestationKeySource, type AttestationKeySource } from './cluster/attestation-keys.ts';
+import { createAuditor } from './ledger/auditor.ts';
 import type { Config } from './config/schema.ts';
 import { noClusterFacts, type FactResolver } from './review/decide.ts';
 import type { Logger } from './observability/logger.ts';
@@ -78,6 +79,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
 
   let informers: ClusterInformers | undefined;
   let keySource: AttestationKeySource | undefined;
+  let auditor: ReturnType<typeof createAuditor> | undefined;
   let resolveFacts: FactResolver = noClusterFacts;
   if (reader) {
     informers = createClusterInformers({ reader, store, compiler, logger });
@@ -110,6 +112,19 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   }
 
   const metrics = createMetrics();
+  if (reader && informers && config.auditIntervalSeconds > 0) {
+    auditor = createAuditor({
+      client: reader,
+      discovery: createDiscovery(reader, { timeoutMs: 30_000 }),
+      store,
+      informers,
+      logger,
+      metrics,
+      namespace: config.namespace,
+      intervalMs: config.auditIntervalSeconds * 1000,
+    });
+    auditor.start();
+  }
   // Image verification: one registry client (connections, tokens) and one cache for all requests.
   const registryClient = createRegistryClient({ onRequest: (e) => metrics.observeRegistryRequest(e.purpose) });
   const readSecret = reader ? createSecretSource({ kube: reader }) : undefined;
@@ -181,6 +196,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       await closed;
       clearTimeout(timer);
       keySource?.stop();
+      await auditor?.stop();
       await informers?.stop();
       registryClient.close();
     },

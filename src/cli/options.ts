@@ -109,6 +109,11 @@ export function addServeOptions(cmd: Command): Command {
         '--attestation-keys-secret <name>',
         'Secret of attestation keys (default bulwark-attestation-keys)',
       ).env('BULWARK_ATTESTATION_KEYS_SECRET'),
+    )
+    .addOption(
+      new Option('--audit-interval <seconds>', 'seconds between drift audit scans; 0 turns it off (default 60)')
+        .argParser(number)
+        .env('BULWARK_AUDIT_INTERVAL'),
     );
 }
 
@@ -134,6 +139,7 @@ export interface ParsedOptions {
   drain?: number;
   namespace?: string;
   attestationKeysSecret?: string;
+  auditInterval?: number;
 }
 
 export function toOverrides(o: ParsedOptions): ConfigOverrides {
@@ -153,5 +159,6 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     drainSeconds: o.drain,
     namespace: o.namespace,
     attestationKeysSecret: o.attestationKeysSecret,
+    auditIntervalSeconds: o.auditInterval,
   };
 }

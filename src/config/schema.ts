@@ -43,6 +43,8 @@ export interface Config {
   namespace: string;
   /** The Secret (in `namespace`) holding the attestation keys; created at first start when absent. */
   attestationKeysSecret: string;
+  /** Seconds between drift audit scans (seals, drift reports); 0 turns the audit off. */
+  auditIntervalSeconds: number;
 }
 
 // A label key: optional DNS-subdomain prefix and a name of at most 63 characters.
@@ -68,6 +70,7 @@ export const configSchema: JSONSchemaType<Config> = {
     'drainSeconds',
     'namespace',
     'attestationKeysSecret',
+    'auditIntervalSeconds',
   ],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -120,6 +123,7 @@ export const configSchema: JSONSchemaType<Config> = {
     decisionTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30 },
     drainSeconds: { type: 'number', minimum: 0, maximum: 300 },
     namespace: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+    auditIntervalSeconds: { type: 'number', minimum: 0, maximum: 86400 },
     attestationKeysSecret: {
       type: 'string',
       minLength: 1,
@@ -149,4 +153,5 @@ export const DEFAULT_CONFIG: Config = {
   drainSeconds: 20,
   namespace: 'bulwark-system',
   attestationKeysSecret: 'bulwark-attestation-keys',
+  auditIntervalSeconds: 60,
 };

@@ -1,7 +1,7 @@
 // Prometheus metrics on a registry of our own (not prom-client's global one), so tests
 // and several servers in one process do not share counters.
 
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Verdict } from '../decision/verdict.ts';
 
 export interface Metrics {
@@ -12,6 +12,8 @@ export interface Metrics {
   observeRejected(reason: 'malformed' | 'too_large' | 'error'): void;
   /** Records one HTTP request to an image registry. */
   observeRegistryRequest(purpose: string): void;
+  /** The outcome of one drift audit scan: drifted objects by reason, sealed objects, its duration. */
+  observeAudit(result: { drift: Readonly<Record<string, number>>; sealed: number; seconds: number }): void;
 }
 
 export function createMetrics(options: { collectDefaults?: boolean } = {}): Metrics {
@@ -48,8 +50,33 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}): Metr
     labelNames: ['purpose'] as const,
     registers: [registry],
   });
+  const drift = new Gauge({
+    name: 'bulwark_drift_objects',
+    help:
+      'Locked objects found changed, unlabelled or deleted outside the rules, or with a seal that is not ' +
+      "Bulwark's, at the last audit scan",
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const sealed = new Gauge({
+    name: 'bulwark_sealed_objects',
+    help: 'Locked objects whose content matched their seal at the last audit scan',
+    registers: [registry],
+  });
+  const scan = new Histogram({
+    name: 'bulwark_audit_scan_seconds',
+    help: 'Duration of one drift audit scan (discovery, lists, seals, reports)',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
   return {
     registry,
+    observeAudit(result) {
+      for (const reason of ['changed', 'unlabelled', 'deleted', 'seal-invalid'])
+        drift.set({ reason }, result.drift[reason] ?? 0);
+      sealed.set(result.sealed);
+      scan.observe(result.seconds);
+    },
     observeRegistryRequest(purpose) {
       registryRequests.inc({ purpose });
     },

@@ -5,11 +5,11 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
+import { kubectl, newNamespace, type UserName } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
 import { BULWARK_NAMESPACE } from './cluster/registration.ts';
 import { until } from './helpers/plugin.ts';
-import { approvablePolicy, approvedUnlock } from './helpers/unlock.ts';
+import { approvablePolicy, approvedUnlock, createLockedConfigMap } from './helpers/unlock.ts';
 import { whileWebhookIsAway } from './helpers/webhook-away.ts';
 
 interface StoredApproval {
@@ -25,16 +25,7 @@ const setColor = (name: string, color: string, user: UserName = 'alice') =>
 const approvalsOf = async (name: string): Promise<StoredApproval[]> =>
   JSON.parse(await kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'json'])).spec.approvals ?? [];
 
-async function lockedConfigMap(name: string): Promise<void> {
-  await kubectlOk(kubectl, ['create', '-f', '-'], {
-    input: stringify({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name, namespace: ns, labels: { [LOCK_LABEL.key]: LOCK_LABEL.value } },
-      data: { color: 'blue' },
-    }),
-  });
-}
+const lockedConfigMap = (name: string) => createLockedConfigMap(ns, name);
 
 /** An UnlockRequest by alice for `name`, with no approvals yet. */
 async function request(name: string, unlock: string): Promise<void> {

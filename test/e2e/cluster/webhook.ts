@@ -41,6 +41,9 @@ export function defaultWebhookCommand(): string[] {
     // Its attestation keys' namespace (the harness creates it; the helm test installs into bulwark-system).
     '--namespace',
     BULWARK_NAMESPACE,
+    // Drift audit scans often enough for tests to see drift within seconds.
+    '--audit-interval',
+    '3',
   ];
 }
 

@@ -217,7 +217,7 @@ function rules(manifests: Manifest[]): { apiGroups: string[]; resources: string[
 }
 
 describe('RBAC', () => {
-  it('grants exactly what the rules read, and writes only policy status', async () => {
+  it('grants exactly what the rules read, and writes only policy status and what the drift audit writes', async () => {
     const manifests = await render();
     expect(rules(manifests)).toEqual([
       {
@@ -229,6 +229,13 @@ describe('RBAC', () => {
         apiGroups: ['bulwark.dev'],
         resources: ['immutabilitypolicies/status', 'imagepolicies/status'],
         verbs: ['patch'],
+      },
+      { apiGroups: ['bulwark.dev'], resources: ['seals'], verbs: ['get', 'list', 'create', 'update', 'delete'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      {
+        apiGroups: ['wgpolicyk8s.io'],
+        resources: ['policyreports', 'clusterpolicyreports'],
+        verbs: ['get', 'create', 'update'],
       },
       { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['pods', 'replicationcontrollers'], verbs: ['get'] },
@@ -266,8 +273,16 @@ describe('RBAC', () => {
     );
     expect(granted).not.toContainEqual(expect.objectContaining({ resources: ['secrets'] }));
     expect(granted.at(-1)).toEqual(extra);
-    const verbs = new Set(granted.flatMap((r) => r.verbs));
-    expect([...verbs].sort()).toEqual(['get', 'list', 'patch', 'watch']);
+    // Writes: policy status, and the drift audit's seals, Events and PolicyReports; nothing else.
+    const writes = granted.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)));
+    expect(writes.flatMap((r) => r.resources)).toEqual([
+      'immutabilitypolicies/status',
+      'imagepolicies/status',
+      'seals',
+      'events',
+      'policyreports',
+      'clusterpolicyreports',
+    ]);
     expect(granted.filter((r) => r.verbs.includes('patch')).flatMap((r) => r.resources)).toEqual([
       'immutabilitypolicies/status',
       'imagepolicies/status',
@@ -281,6 +296,7 @@ describe('RBAC', () => {
     expect(dig(role, 'rules')).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
       { apiGroups: [''], resources: ['secrets'], resourceNames: ['bulwark-attestation-keys'], verbs: ['get'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
     ]);
     expect(dig(find(manifests, 'RoleBinding'), 'subjects', 0, 'name')).toBe('bulwark');
   });

@@ -24,6 +24,7 @@ const LAYERS: readonly string[] = [
   'review', // every rule on one request; the fail-closed runner; the response
   'cluster', // I/O shell: the API server (facts, informers, Secrets, discovery)
   'image-verification', // I/O shell: registries, signatures, the verification cache
+  'ledger', // I/O shell: the drift audit loop (leader election, seals, reports)
   'config', // configuration schema and loading
   'server', // HTTPS: /validate, probes, metrics, TLS
   'main.ts', // composition root
