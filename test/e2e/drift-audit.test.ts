@@ -12,7 +12,7 @@ import { httpsRequest } from '../helpers/https.ts';
 import { REPO_ROOT } from './cluster/paths.ts';
 import { e2eCluster, kubectl, newNamespace } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
-import { until } from './helpers/plugin.ts';
+import { pluginOk, until } from './helpers/plugin.ts';
 import { approvablePolicy, approvedUnlock, createLockedConfigMap } from './helpers/unlock.ts';
 import { whileWebhookIsAway } from './helpers/webhook-away.ts';
 
@@ -105,6 +105,9 @@ describe('seals and the drift audit', () => {
     expect(events.map((e) => e.type)).toEqual(['Warning']);
     expect(events[0]!.message).toContain('changed outside the rules');
     expect(await metrics()).toMatch(/bulwark_drift_objects\{reason="changed"\} [1-9]/);
+    expect(await pluginOk(['status', '-n', ns], 'dave')).toContain(
+      `Drift (found by the audit):\n  changed: ConfigMap ${ns}/drifted changed outside the rules`,
+    );
     // The seal still holds the sealed state: drift is reported, never adopted.
     expect((await sealOf(uid))!.spec.current.reason).toBe('locked');
   });

@@ -20,6 +20,7 @@ import { kubectlOk } from './cluster/kubectl.ts';
 import { retryUntil } from './helpers/retry.ts';
 import { nodeBinary, REPO_ROOT } from './cluster/paths.ts';
 import { freePort } from './cluster/ports.ts';
+import { BULWARK_NAMESPACE } from './cluster/registration.ts';
 import { logTail, startProcess, type ManagedProcess } from './cluster/processes.ts';
 
 /** A TCP relay on a fixed port that can be switched on and off, dropping its connections. */
@@ -119,6 +120,9 @@ beforeAll(async () => {
       'required',
       '--log-level',
       'info',
+      // Where the harness keeps Bulwark's attestation keys (this Bulwark shares them).
+      '--namespace',
+      BULWARK_NAMESPACE,
     ],
     cwd: REPO_ROOT,
     logFile: join(work, 'bulwark.log'),

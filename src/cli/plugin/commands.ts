@@ -13,6 +13,7 @@ import type { CompiledUnlock, UnlockOperation } from '../../policy/compile-unloc
 import { createPolicyCompiler } from '../../policy/compiler.ts';
 import { apiMessage, TIMEOUT_MS, type Session } from './session.ts';
 import { describeTarget, resolveTarget } from './target.ts';
+import { REPORT_NAME } from '../../ledger/report.ts';
 
 export type Print = (line: string) => void;
 
@@ -174,6 +175,36 @@ export async function status(session: Session, allNamespaces: boolean, print: Pr
     print(`  ${u.name}: ${target} [${[...u.operations].join(', ')}] by ${u.requester}; ${state(u, now)}${approved}`);
   }
   if (unlocks.length === 0) print('  (none)');
+  await printDrift(session, allNamespaces, print);
+}
+
+/** Drift the audit found (its PolicyReports `bulwark-drift`), in the namespace and cluster-wide. */
+async function printDrift(session: Session, allNamespaces: boolean, print: Print): Promise<void> {
+  const base = '/apis/wgpolicyk8s.io/v1alpha2';
+  const paths = [
+    allNamespaces ? `${base}/policyreports` : `${base}/namespaces/${session.namespace}/policyreports`,
+    `${base}/clusterpolicyreports`,
+  ];
+  const found: string[] = [];
+  for (const path of paths) {
+    // Without the CRD the apiserver answers 404 with a plain-text body, which the client refuses as not JSON.
+    const res = await session.client
+      .call('GET', `${path}?fieldSelector=metadata.name%3D${REPORT_NAME}`, { timeoutMs: TIMEOUT_MS })
+      .catch((err: unknown) => {
+        if (err instanceof BaseError && err.code === 'KUBE_API_BAD_RESPONSE') return { status: 404, body: undefined };
+        throw err;
+      });
+    if (res.status === 404) {
+      print('Drift: no PolicyReport CRD (wgpolicyk8s.io) installed; see Events with reason BulwarkDrift');
+      return;
+    }
+    if (res.status !== 200) continue;
+    for (const report of (res.body as { items?: { results?: { rule?: string; message?: string }[] }[] }).items ?? [])
+      for (const r of report.results ?? []) found.push(`${r.rule}: ${r.message}`);
+  }
+  print('Drift (found by the audit):');
+  for (const line of found.sort()) print(`  ${line}`);
+  if (found.length === 0) print('  (none)');
 }
 
 /** Server-side dry-run apply of each object in a file: what Bulwark would say, without changing anything. */
