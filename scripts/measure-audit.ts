@@ -1,5 +1,5 @@
 // Measures one drift audit scan over N locked objects on a real apiserver (issue 14):
-//   node --expose-gc scripts/measure-audit.ts [N=10000]
+//   node_modules/.bin/node --expose-gc scripts/measure-audit.ts [N=10000]   (Node 24 of the checkout)
 // A bare control plane (etcd + kube-apiserver, no webhook) gets N locked ConfigMaps in 10
 // namespaces; the audit runs in this process as main.ts wires it. Printed: the first scan
 // (which writes every seal) and a steady-state scan (nothing changed): wall time, apiserver
