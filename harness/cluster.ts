@@ -12,12 +12,12 @@ import { startApiserver } from './apiserver.ts';
 import { applyCrds } from './crds.ts';
 import { startEtcd } from './etcd.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
-import { kubectlRunner, type Kubectl } from './kubectl.ts';
+import { kubectlOk, kubectlRunner, type Kubectl } from './kubectl.ts';
 import { writeClusterPki } from './pki.ts';
 import { freePorts } from './ports.ts';
 import { stopOrder, type ManagedProcess } from './processes.ts';
 import { grantUserRole } from './rbac.ts';
-import { createProbe, registerWebhook, waitForDenial } from './registration.ts';
+import { BULWARK_NAMESPACE, createProbe, registerWebhook, waitForDenial } from './registration.ts';
 import { installSelfProtection } from './self-protection.ts';
 import { clusterRuns, DIR_PREFIX, reapOrphanedClusters, writeState, type ClusterState } from './state.ts';
 import { CONTROL_PLANE_TOOLS, locateTools, type ToolPaths, type ControlPlaneTool } from './tools.ts';
@@ -277,6 +277,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       );
     } else if (options.webhook !== false) {
       state.ports.webhook = webhookPort;
+      // Bulwark keeps its attestation keys there (it creates the Secret at first start).
+      await kubectlOk(kubectl, ['create', 'namespace', BULWARK_NAMESPACE]);
       const webhook = await startWebhook({
         dir,
         port: webhookPort,

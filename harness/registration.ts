@@ -14,44 +14,69 @@ import { kubectlOk, type Kubectl, type KubectlResult } from './kubectl.ts';
 
 export const WEBHOOK_CONFIGURATION = 'bulwark-e2e';
 export const WEBHOOK_NAME = 'immutability.bulwark.dev';
+/** Bulwark's mutating webhook: it attests approvals on UnlockRequests, and touches nothing else. */
+export const MUTATING_CONFIGURATION = 'bulwark-e2e-attest';
+export const MUTATING_WEBHOOK_NAME = 'attest.bulwark.dev';
+/** Bulwark's namespace in the harness: where it keeps its attestation keys. */
+export const BULWARK_NAMESPACE = 'bulwark-harness';
 export const PROBE_NAMESPACE = 'bulwark-probe';
 export const PROBE_CONFIGMAP = 'bulwark-probe';
 export const LOCK_LABEL = { key: 'bulwark.dev/immutable', value: 'true' } as const;
 
-export function webhookConfiguration(url: string, caPem: string): Record<string, unknown> {
+/** One webhook configuration of one entry, with what every entry of Bulwark's shares. */
+function configuration(
+  kind: 'ValidatingWebhookConfiguration' | 'MutatingWebhookConfiguration',
+  name: string,
+  webhook: Record<string, unknown> & { url: string; caPem: string; rule: Record<string, unknown> },
+): Record<string, unknown> {
+  const { url, caPem, rule, ...rest } = webhook;
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: WEBHOOK_CONFIGURATION },
+    kind,
+    metadata: { name },
     webhooks: [
       {
-        name: WEBHOOK_NAME,
         clientConfig: { url, caBundle: Buffer.from(caPem).toString('base64') },
-        rules: [
-          {
-            apiGroups: ['*'],
-            apiVersions: ['*'],
-            // '*/*' is every resource and every subresource; the API refuses it next to '*'.
-            resources: ['*/*'],
-            operations: ['CREATE', 'UPDATE', 'DELETE'],
-            scope: '*',
-          },
-        ],
+        rules: [{ apiVersions: ['*'], scope: '*', ...rule }],
         failurePolicy: 'Fail',
         sideEffects: 'None',
         admissionReviewVersions: ['v1'],
         matchPolicy: 'Equivalent',
         timeoutSeconds: 10,
-        // kube-system stays reachable whatever happens to the webhook.
-        namespaceSelector: {
-          matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }],
-        },
+        ...rest,
       },
     ],
   };
 }
 
+export function webhookConfiguration(url: string, caPem: string): Record<string, unknown> {
+  return configuration('ValidatingWebhookConfiguration', WEBHOOK_CONFIGURATION, {
+    name: WEBHOOK_NAME,
+    url,
+    caPem,
+    // '*/*' is every resource and every subresource; the API refuses it next to '*'.
+    rule: { apiGroups: ['*'], resources: ['*/*'], operations: ['CREATE', 'UPDATE', 'DELETE'] },
+    // kube-system stays reachable whatever happens to the webhook.
+    namespaceSelector: {
+      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }],
+    },
+  });
+}
+
+/** As the chart registers it: UnlockRequest writes only, so approvals are attested when Bulwark admits them. */
+export function mutatingWebhookConfiguration(url: string, caPem: string): Record<string, unknown> {
+  return configuration('MutatingWebhookConfiguration', MUTATING_CONFIGURATION, {
+    name: MUTATING_WEBHOOK_NAME,
+    url: url.replace(/\/validate$/, '/mutate'),
+    caPem,
+    rule: { apiGroups: ['bulwark.dev'], resources: ['unlockrequests'], operations: ['CREATE', 'UPDATE'] },
+    reinvocationPolicy: 'Never',
+  });
+}
+
 export async function registerWebhook(kubectl: Kubectl, url: string, caPem: string): Promise<void> {
+  // The mutating one first: once the validating one denies, both are loaded.
+  await kubectlOk(kubectl, ['apply', '-f', '-'], { input: stringify(mutatingWebhookConfiguration(url, caPem)) });
   await kubectlOk(kubectl, ['apply', '-f', '-'], { input: stringify(webhookConfiguration(url, caPem)) });
 }
 

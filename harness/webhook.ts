@@ -9,6 +9,7 @@ import type { ServingFiles } from './pki.ts';
 import { waitReady } from './poll.ts';
 import { startProcess, type ManagedProcess } from './processes.ts';
 import { POLICY_ADMIN_GROUPS } from './self-protection.ts';
+import { BULWARK_NAMESPACE } from './registration.ts';
 
 /**
  * The default command. `{port}`, `{host}`, `{cert}`, `{key}`, `{ca}`, `{kubeconfig}`
@@ -37,6 +38,12 @@ export function defaultWebhookCommand(): string[] {
     // them; the self-protection policy names the same.
     '--policy-admin-groups',
     POLICY_ADMIN_GROUPS.join(','),
+    // Its attestation keys' namespace (the harness creates it; the helm test installs into bulwark-system).
+    '--namespace',
+    BULWARK_NAMESPACE,
+    // Drift audit scans often enough for tests to see drift within seconds.
+    '--audit-interval',
+    '3',
   ];
 }
 

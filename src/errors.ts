@@ -26,6 +26,10 @@ export const ERRORS = {
   KUBE_API_BAD_RESPONSE: { status: 502, message: 'The API server answered with something that is not JSON' },
   LIST_TOO_LONG: { status: 500, message: 'More locked objects than a decision can check' },
   SECRET_UNAVAILABLE: { status: 503, message: 'A Secret needed for verification is missing or unusable' },
+  ATTESTATION_KEYS_UNAVAILABLE: {
+    status: 503,
+    message: "Bulwark's attestation keys are not (yet) read, so approvals can be neither attested nor checked",
+  },
   // Image registries
   REGISTRY_UNREACHABLE: { status: 502, message: 'The registry could not be reached' },
   REGISTRY_HTTP_ERROR: { status: 502, message: 'The registry answered with an unexpected HTTP status' },

@@ -14,6 +14,8 @@ import { createVerifier } from './image-verification/verify.ts';
 import { clusterFactResolver } from './cluster/facts.ts';
 import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from './cluster/policy-informers.ts';
 import { policyStatusWriter } from './cluster/policy-status.ts';
+import { attestationKeySource, type AttestationKeySource } from './cluster/attestation-keys.ts';
+import { createAuditor } from './ledger/auditor.ts';
 import type { Config } from './config/schema.ts';
 import { noClusterFacts, type FactResolver } from './review/decide.ts';
 import type { Logger } from './observability/logger.ts';
@@ -25,6 +27,9 @@ import { PolicyStore } from './policy/store.ts';
 import { createApp } from './server/app.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
+
+/** The store's source name for the attestation keys: not ready until they are read. */
+const ATTESTATION_KEYS = 'attestation-keys';
 
 export interface Running {
   server: Server;
@@ -67,7 +72,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     lockLabel: config.lockLabel,
     defaultImmutability: defaultPolicyOf(config),
     policyAdmins: policyAdminsOf(config),
-    sources: [...(reader ? CLUSTER_SOURCES : []), ...(config.policiesDir ? ['files'] : [])],
+    sources: [...(reader ? [...CLUSTER_SOURCES, ATTESTATION_KEYS] : []), ...(config.policiesDir ? ['files'] : [])],
     onCompiled: reader
       ? policyStatusWriter({ reader, logger })
       : (r) => logger.info({ kind: r.kind, name: r.source.name }, 'policy compiled'),
@@ -78,6 +83,8 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   }
 
   let informers: ClusterInformers | undefined;
+  let keySource: AttestationKeySource | undefined;
+  let auditor: ReturnType<typeof createAuditor> | undefined;
   let resolveFacts: FactResolver = noClusterFacts;
   if (reader) {
     informers = createClusterInformers({ reader, store, compiler, logger });
@@ -92,6 +99,17 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     });
     logger.info({ server: reader.server }, 'watching policies and reading cluster facts from the API server');
     void informers.start().catch((err: unknown) => logger.error({ err }, 'informers failed to start'));
+    keySource = attestationKeySource({
+      client: reader,
+      namespace: config.namespace,
+      secretName: config.attestationKeysSecret,
+      logger,
+      onKeys: (ring) => {
+        store.setAttestationKeys(ring);
+        store.markSynced(ATTESTATION_KEYS);
+      },
+    });
+    void keySource.start();
   } else {
     logger.info(
       'no cluster connection: scale and eviction requests of possibly locked objects are denied (fail closed)',
@@ -101,6 +119,19 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   const metrics = createMetrics({ policyLabel: config.metrics.policyLabel });
   metrics.setCertificateExpiry(tls.notAfterMs / 1000);
   metrics.watchSync(() => ({ sources: store.sources(), pending: store.pending() }));
+  if (reader && informers && config.auditIntervalSeconds > 0) {
+    auditor = createAuditor({
+      client: reader,
+      discovery: createDiscovery(reader, { timeoutMs: 30_000 }),
+      store,
+      informers,
+      logger,
+      metrics,
+      namespace: config.namespace,
+      intervalMs: config.auditIntervalSeconds * 1000,
+    });
+    auditor.start();
+  }
   // Image verification: one registry client (connections, tokens) and one cache for all requests.
   const registryClient = createRegistryClient({
     onRequest: (e) => metrics.observeRegistryRequest(e.purpose),
@@ -125,6 +156,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     logger,
     metrics,
     maxBodyBytes: config.maxBodyBytes,
+    attestationKeys: () => store.snapshot().attestation,
     readiness: () => {
       if (draining) return { ready: false, reason: 'shutting down' };
       const pending = store.pending();
@@ -182,6 +214,8 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       const timer = setTimeout(() => server.closeAllConnections(), config.drainSeconds * 1000);
       await closed;
       clearTimeout(timer);
+      keySource?.stop();
+      await auditor?.stop();
       await informers?.stop();
       registryClient.close();
     },

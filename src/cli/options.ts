@@ -104,6 +104,22 @@ export function addServeOptions(cmd: Command): Command {
         '--metrics-policy-label',
         'label decision metrics with the policy that decided (one series per policy)',
       ).env('BULWARK_METRICS_POLICY_LABEL'),
+    )
+    .addOption(
+      new Option('--namespace <name>', "bulwark's own namespace, where its attestation keys are kept").env(
+        'BULWARK_NAMESPACE',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--attestation-keys-secret <name>',
+        'Secret of attestation keys (default bulwark-attestation-keys)',
+      ).env('BULWARK_ATTESTATION_KEYS_SECRET'),
+    )
+    .addOption(
+      new Option('--audit-interval <seconds>', 'seconds between drift audit scans; 0 turns it off (default 60)')
+        .argParser(number)
+        .env('BULWARK_AUDIT_INTERVAL'),
     );
 }
 
@@ -128,6 +144,9 @@ export interface ParsedOptions {
   decisionTimeout?: number;
   drain?: number;
   metricsPolicyLabel?: boolean;
+  namespace?: string;
+  attestationKeysSecret?: string;
+  auditInterval?: number;
 }
 
 export function toOverrides(o: ParsedOptions): ConfigOverrides {
@@ -146,5 +165,8 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     decisionTimeoutSeconds: o.decisionTimeout,
     drainSeconds: o.drain,
     metrics: { policyLabel: o.metricsPolicyLabel },
+    namespace: o.namespace,
+    attestationKeysSecret: o.attestationKeysSecret,
+    auditIntervalSeconds: o.auditInterval,
   };
 }

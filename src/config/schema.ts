@@ -43,6 +43,12 @@ export interface Config {
     /** Label decisions with the policy that made them (one series per policy). */
     policyLabel: boolean;
   };
+  /** Bulwark's own namespace: where its attestation keys are kept. */
+  namespace: string;
+  /** The Secret (in `namespace`) holding the attestation keys; created at first start when absent. */
+  attestationKeysSecret: string;
+  /** Seconds between drift audit scans (seals, drift reports); 0 turns the audit off. */
+  auditIntervalSeconds: number;
 }
 
 // A label key: optional DNS-subdomain prefix and a name of at most 63 characters.
@@ -67,6 +73,9 @@ export const configSchema: JSONSchemaType<Config> = {
     'decisionTimeoutSeconds',
     'drainSeconds',
     'metrics',
+    'namespace',
+    'attestationKeysSecret',
+    'auditIntervalSeconds',
   ],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -124,6 +133,14 @@ export const configSchema: JSONSchemaType<Config> = {
       required: ['policyLabel'],
       properties: { policyLabel: { type: 'boolean' } },
     },
+    namespace: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+    auditIntervalSeconds: { type: 'number', minimum: 0, maximum: 86400 },
+    attestationKeysSecret: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$',
+    },
   },
 };
 
@@ -146,4 +163,7 @@ export const DEFAULT_CONFIG: Config = {
   decisionTimeoutSeconds: 8,
   drainSeconds: 20,
   metrics: { policyLabel: false },
+  namespace: 'bulwark-system',
+  attestationKeysSecret: 'bulwark-attestation-keys',
+  auditIntervalSeconds: 60,
 };

@@ -26,6 +26,8 @@ export interface Metrics {
   setCertificateExpiry(epochSeconds: number): void;
   /** Where the informers' state is read at scrape time. */
   watchSync(state: () => { sources: readonly string[]; pending: readonly string[] }): void;
+  /** The outcome of one drift audit scan: drifted objects by reason, sealed objects, its duration. */
+  observeAudit(result: { drift: Readonly<Record<string, number>>; sealed: number; seconds: number }): void;
 }
 
 export interface MetricsOptions {
@@ -102,8 +104,33 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         this.set({ informer: source }, state?.pending.includes(source) ? 0 : 1);
     },
   });
+  const drift = new Gauge({
+    name: 'bulwark_drift_objects',
+    help:
+      'Locked objects found changed, unlabelled or deleted outside the rules, or with a seal that is not ' +
+      "Bulwark's, at the last audit scan",
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const sealed = new Gauge({
+    name: 'bulwark_sealed_objects',
+    help: 'Locked objects whose content matched their seal at the last audit scan',
+    registers: [registry],
+  });
+  const scan = new Histogram({
+    name: 'bulwark_audit_scan_seconds',
+    help: 'Duration of one drift audit scan (discovery, lists, seals, reports)',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
   return {
     registry,
+    observeAudit(result) {
+      for (const reason of ['changed', 'unlabelled', 'deleted', 'seal-invalid'])
+        drift.set({ reason }, result.drift[reason] ?? 0);
+      sealed.set(result.sealed);
+      scan.observe(result.seconds);
+    },
     observeRegistryRequest(purpose) {
       registryRequests.inc({ purpose });
     },

@@ -6,6 +6,7 @@ import { parseDuration } from './duration.ts';
 import type { UnlockRequest } from './generated/types.ts';
 import type { CrdValidator } from './schemas.ts';
 import { cloneJson } from '../json/clone.ts';
+import type { ApprovalContent } from '../attestation/approval.ts';
 
 export interface UnlockTarget {
   group: string;
@@ -28,10 +29,14 @@ export interface RecordedApproval {
   user: string;
   /** Absent on approvals stored before groups were recorded: those do not count. */
   groups?: readonly string[];
+  /** The approval as stored, Bulwark's attestation included: what the attestation check reads. */
+  stored: ApprovalContent;
 }
 
 export interface CompiledUnlock {
   name: string;
+  /** The object's uid, which approvals' attestations are bound to (absent before it is stored). */
+  uid?: string;
   target: UnlockTarget;
   operations: ReadonlySet<UnlockOperation>;
   requester: string;
@@ -70,12 +75,13 @@ export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompi
   const approvals: RecordedApproval[] = [];
   for (const a of spec.approvals ?? []) {
     if (a.user !== spec.requester && !approvals.some((b) => b.user === a.user))
-      approvals.push({ user: a.user, ...(a.groups ? { groups: a.groups } : {}) });
+      approvals.push({ user: a.user, ...(a.groups ? { groups: a.groups } : {}), stored: a as ApprovalContent });
   }
   return {
     ok: true,
     unlock: {
       name: metadata?.name ?? '(unnamed)',
+      ...(metadata?.uid ? { uid: metadata.uid } : {}),
       target: {
         group: groupOf(spec.target.apiVersion),
         kind: spec.target.kind,

@@ -6,6 +6,7 @@ import type { PolicyCompiler } from './compiler.ts';
 import type { CompiledGlob } from './glob.ts';
 import type { ImageIndex } from './image-index.ts';
 import type { Labels } from './selector.ts';
+import type { AttestationKeyRing } from '../attestation/keys.ts';
 
 /** What a policy does with a request it would refuse: deny it, allow it with a warning, or allow and record it. */
 export type Enforcement = 'Enforce' | 'Warn' | 'Audit';
@@ -151,4 +152,9 @@ export interface PolicySnapshot {
    * How policies and UnlockRequests are compiled (the store's own compiler): for rules that judge them at admission.
    */
   compiler: PolicyCompiler;
+  /**
+   * Bulwark's attestation keys: only approvals attested with one of them count. Undefined
+   * until read (then no approval counts: fail closed).
+   */
+  attestation: AttestationKeyRing | undefined;
 }

@@ -9,6 +9,8 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DecideDeps } from '../review/decide.ts';
 import { createValidateHandler, sendError, sendJson } from './validate-handler.ts';
+import { createMutateHandler } from './mutate-handler.ts';
+import type { AttestationKeyRing } from '../attestation/keys.ts';
 
 export interface Readiness {
   ready: boolean;
@@ -22,6 +24,8 @@ export interface AppOptions {
   readiness: () => Readiness;
   /** Largest accepted request body, in bytes; larger bodies get HTTP 413. */
   maxBodyBytes: number;
+  /** Bulwark's attestation keys, for POST /mutate (absent: the route answers as if keys were not yet read). */
+  attestationKeys?: () => AttestationKeyRing | undefined;
 }
 
 function pathOf(url: string | undefined): string {
@@ -54,9 +58,17 @@ export function createApp(options: AppOptions): RequestListener {
     ],
   ]);
   const validate = createValidateHandler(options);
+  const mutate = createMutateHandler({
+    keys: options.attestationKeys ?? (() => undefined),
+    logger,
+    maxBodyBytes: options.maxBodyBytes,
+  });
   const notFound: Handler = (req, res) => {
     req.resume();
-    sendError(res, new BaseError('NOT_FOUND', 'no such endpoint: POST /validate, GET /healthz, /readyz, /metrics'));
+    sendError(
+      res,
+      new BaseError('NOT_FOUND', 'no such endpoint: POST /validate, /mutate, GET /healthz, /readyz, /metrics'),
+    );
   };
 
   return (req, res) => {
@@ -64,9 +76,11 @@ export function createApp(options: AppOptions): RequestListener {
     const handler =
       req.method === 'POST' && path === '/validate'
         ? validate
-        : req.method === 'GET' || req.method === 'HEAD'
-          ? (reads.get(path) ?? notFound)
-          : notFound;
+        : req.method === 'POST' && path === '/mutate'
+          ? mutate
+          : req.method === 'GET' || req.method === 'HEAD'
+            ? (reads.get(path) ?? notFound)
+            : notFound;
     Promise.resolve()
       .then(() => handler(req, res))
       .catch((err: unknown) => {

@@ -773,6 +773,11 @@ async function startSecondBulwark(
       kubeconfig,
       '--cluster',
       'required',
+      // As the chart's Deployment passes them: its attestation keys, under the chart's Role.
+      '--namespace',
+      NS,
+      '--attestation-keys-secret',
+      'gen-bulwark-attestation-keys',
     ],
     cwd: REPO_ROOT,
     logFile: join(dir, 'bulwark.log'),

@@ -21,6 +21,7 @@ import { retryUntil } from './helpers/retry.ts';
 import { nodeBinary, REPO_ROOT } from '../../harness/paths.ts';
 import { freePort } from '../../harness/ports.ts';
 import { logTail, startProcess, type ManagedProcess } from '../../harness/processes.ts';
+import { BULWARK_NAMESPACE } from '../../harness/registration.ts';
 
 /** A TCP relay on a fixed port that can be switched on and off, dropping its connections. */
 class Relay {
@@ -119,6 +120,9 @@ beforeAll(async () => {
       'required',
       '--log-level',
       'info',
+      // Where the harness keeps Bulwark's attestation keys (this Bulwark shares them).
+      '--namespace',
+      BULWARK_NAMESPACE,
     ],
     cwd: REPO_ROOT,
     logFile: join(work, 'bulwark.log'),

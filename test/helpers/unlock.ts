@@ -1,6 +1,7 @@
 // UnlockRequests and their admission reviews for tests, derived from captured reviews.
 
 import type { AdmissionReviewRequest, KubeObject } from '../../src/admission/types.ts';
+import { attested } from './attestation.ts';
 import { variant } from './reviews.ts';
 
 export const CREATED_AT = '2026-11-25T10:00:00Z';
@@ -10,7 +11,10 @@ export function unlockRequest(
   name: string,
   spec: Record<string, unknown>,
   approvals: { user: string; groups?: string[] }[] = [],
+  options: { attest?: boolean } = {},
 ): KubeObject {
+  // As Bulwark's mutating webhook stamps approvals it admits (unless a test says otherwise).
+  const stored = options.attest === false ? approvals : approvals.map((a) => attested(`uid-${name}`, a));
   return {
     apiVersion: 'bulwark.dev/v1alpha1',
     kind: 'UnlockRequest',
@@ -22,7 +26,7 @@ export function unlockRequest(
       duration: '30m',
       requester: 'alice',
       ...spec,
-      ...(approvals.length > 0 ? { approvals } : {}),
+      ...(approvals.length > 0 ? { approvals: stored } : {}),
     },
   };
 }

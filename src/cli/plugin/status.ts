@@ -4,13 +4,17 @@
 // governing the target now (rules/unlock/approvals.ts), against the most approvals any
 // of them asks. The phase is the UnlockRequest's status.phase when Bulwark wrote one,
 // otherwise computed the same way: expired, active (enough approvals) or pending.
+// Attestations are checked for presence and form only: the MAC needs Bulwark's key, so a forged
+// approval can show here, and the webhook still refuses to count it.
 
 import type { KubeObject } from '../../admission/types.ts';
+import { MAC_NOT_CHECKED } from '../../attestation/approval.ts';
 import { resourcePath } from '../../cluster/discovery.ts';
 import type { LockLabel } from '../../policy/compiled.ts';
 import { createPolicyCompiler } from '../../policy/compiler.ts';
 import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
 import { approvalCounts, approvalsRequired, ruleOfPolicy } from '../../rules/unlock/approvals.ts';
+import { printDrift } from './drift.ts';
 import { clusterPolicies, getObject, governingPolicies } from './governing.ts';
 import type { Session } from './session.ts';
 
@@ -73,7 +77,7 @@ export async function statusReport(
     const u = compiled.unlock;
     if (!allNamespaces && u.target.namespace !== undefined && u.target.namespace !== session.namespace) continue;
     const rules = (await governingPolicies(session, store, u.target)).map(ruleOfPolicy);
-    const approvals = u.approvals.filter((a) => approvalCounts(a, u, rules).counts).length;
+    const approvals = u.approvals.filter((a) => approvalCounts(a, u, rules, MAC_NOT_CHECKED).counts).length;
     const required = approvalsRequired(rules);
     const written = (raw as { status?: { phase?: string } }).status?.phase?.toLowerCase();
     const phase: UnlockPhase =
@@ -128,4 +132,5 @@ export async function status(
   label: LockLabel,
 ) {
   for (const line of describeStatus(await statusReport(session, allNamespaces, label, Date.now()))) print(line);
+  await printDrift(session, allNamespaces, print);
 }

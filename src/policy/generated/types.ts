@@ -240,6 +240,11 @@ export interface UnlockRequest {
       groups?: string[];
       time?: string;
       comment?: string;
+      attestation?: {
+        keyId: string;
+        at: string;
+        mac: string;
+      };
     }[];
   };
 }

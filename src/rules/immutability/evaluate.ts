@@ -240,7 +240,7 @@ export function evaluateImmutability(
   const verdict = combine(verdicts);
   return verdict.allowed
     ? verdict
-    : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target, label);
+    : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target, snapshot);
 }
 
 /** The UnlockRequests whose target is exactly this object (group, kind, namespace, name). */
@@ -282,14 +282,16 @@ function withUnlock(
   unlocks: readonly CompiledUnlock[],
   facts: RequestFacts,
   target: string,
-  label: LockLabel,
+  snapshot: PolicySnapshot,
 ): Verdict {
   if (unlocks.length === 0 || facts.now === undefined) return denied;
+  const label = snapshot.lockLabel;
   const unlabelled = unlabels(action, label);
   const match = findUnlock(unlocks, {
     operation: action.kind === 'update' ? 'UPDATE' : 'DELETE',
     rules: policies.map(ruleOfPolicy),
     now: facts.now,
+    keys: snapshot.attestation,
     ...(action.kind === 'update' ? { oldObject: action.oldObject, newObject: action.newObject } : {}),
     ...(unlabelled && action.kind === 'update'
       ? { unlabels: true, changesContent: changesBesidesLabel(action, label) }

@@ -2,11 +2,13 @@
 // from the policies in force *now*: an approval made under looser rules than today's (a
 // stricter policy began to govern the target, approver groups narrowed) stops counting,
 // and so does one stored without the approver's groups (before they were recorded, or
-// written while the webhook was away). approvalCounts is the one place that decides;
-// attestation by Bulwark (issue 14) belongs there.
+// written while the webhook was away). approvalCounts is the one place that decides,
+// and it counts only approvals Bulwark attested when it admitted them (attestation/).
 
 import type { CompiledImmutabilityPolicy, UnlockRules } from '../../policy/compiled.ts';
 import type { CompiledUnlock, RecordedApproval } from '../../policy/compile-unlock.ts';
+import type { AttestationKeyRing } from '../../attestation/keys.ts';
+import { checkApprovalAttestation, type MAC_NOT_CHECKED } from '../../attestation/approval.ts';
 
 /** Unlock rules and where they come from, for messages ("ImmutabilityPolicy prod", "the policy admins"). */
 export interface ApprovalRule {
@@ -54,8 +56,20 @@ export function approvalCounts(
   approval: RecordedApproval,
   unlock: CompiledUnlock,
   rules: readonly ApprovalRule[],
+  keys: AttestationKeyRing | typeof MAC_NOT_CHECKED | undefined,
 ): ApprovalCount {
   if (approval.user === unlock.requester) return { counts: false, why: `${approval.user} requested it` };
+  const attested = checkApprovalAttestation(keys, unlock.uid, approval.stored);
+  if (!attested.ok) {
+    return {
+      counts: false,
+      why:
+        `${approval.user}'s approval was not admitted by Bulwark (${attested.why}: written while the webhook ` +
+        `was away, or forged), so it does not count`,
+    };
+  }
+  const at = Date.parse((approval.stored.attestation as { at: string }).at);
+  if (!(at < unlock.expiresAtMs)) return { counts: false, why: `${approval.user} approved after it expired` };
   if (!approval.groups) {
     return {
       counts: false,

@@ -12,6 +12,7 @@ import { formatDuration } from '../../policy/duration.ts';
 import { semanticChanges } from '../../diff/semantic-diff.ts';
 import { approvalCounts, approvalsRequired, shortestMaximum, type ApprovalRule } from './approvals.ts';
 import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
+import type { AttestationKeyRing } from '../../attestation/keys.ts';
 
 export interface UnlockDemand {
   operation: 'UPDATE' | 'DELETE';
@@ -24,6 +25,8 @@ export interface UnlockDemand {
   now: number;
   oldObject?: KubeObject;
   newObject?: KubeObject;
+  /** Bulwark's attestation keys (the snapshot's): only approvals attested with them count. */
+  keys: AttestationKeyRing | undefined;
 }
 
 export type UnlockMatch =
@@ -77,7 +80,7 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
   const approvers: string[] = [];
   const refused: string[] = [];
   for (const approval of unlock.approvals) {
-    const verdict = approvalCounts(approval, unlock, demand.rules);
+    const verdict = approvalCounts(approval, unlock, demand.rules, demand.keys);
     if (verdict.counts) approvers.push(approval.user);
     else refused.push(verdict.why);
   }

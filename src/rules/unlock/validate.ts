@@ -3,7 +3,8 @@
 // the duration fits the rules governing the target. After that only spec.approvals may
 // change, and only by appending one approval in the name of the user making the update,
 // recording the groups the API server reports for them, who is not the requester, not
-// already an approver, an approver under every governing rule, before the request expires.
+// already an approver, an approver under every governing rule, before the request expires,
+// and attested by Bulwark's mutating webhook (attestation/stamp.ts).
 
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
@@ -16,6 +17,7 @@ import { humanPath, isUnderPointer } from '../../diff/pointer.ts';
 import { approvalRulesFor, isGovernanceTarget } from './approval-rules.ts';
 import { describeApprovers, isApprover, namesApprovers, shortestMaximum, type ApprovalRule } from './approvals.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
+import { checkApprovalAttestation, type ApprovalContent } from '../../attestation/approval.ts';
 
 export const RULE = 'unlock-request';
 
@@ -156,6 +158,14 @@ function validateApproval(
   const groups = request.userInfo.groups ?? [];
   const problem = groupsProblem(added.groups, groups);
   if (problem) return deny(RULE, problem);
+  const attested = checkApprovalAttestation(snapshot.attestation, oldObject.metadata?.uid, added as ApprovalContent);
+  if (!attested.ok) {
+    return deny(
+      RULE,
+      `this approval is not attested by Bulwark (${attested.why}); Bulwark's mutating webhook ` +
+        `(attest.bulwark.dev) stamps every approval it admits, and only attested approvals count`,
+    );
+  }
   const target = targetOrDenial(after, facts);
   if ('denied' in target) return target.denied;
   for (const rule of governingRules(after, target.object, snapshot, facts)) {

@@ -43,9 +43,13 @@ describe('defaults', async () => {
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
+      'MutatingWebhookConfiguration',
       'Pod',
       'PodDisruptionBudget',
+      'Role',
+      'RoleBinding',
       'Secret',
       'Service',
       // Bulwark's and the helm test pod's.
@@ -55,9 +59,8 @@ describe('defaults', async () => {
       'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
     ]);
-    for (const m of manifests.filter(
-      (x) => !x.kind.startsWith('Cluster') && !x.kind.startsWith('Validating') && x.kind !== 'CustomResourceDefinition',
-    )) {
+    const clusterScoped = /^(Cluster|Validating|Mutating|CustomResourceDefinition)/;
+    for (const m of manifests.filter((x) => !clusterScoped.test(x.kind))) {
       expect(m.metadata.namespace, `${m.kind}`).toBe('bulwark-system');
     }
     for (const m of manifests) expect(m.metadata.labels?.['app.kubernetes.io/instance'], m.kind).toBe('bulwark');
@@ -128,6 +131,8 @@ describe('defaults', async () => {
         '--log-level=info',
         '--decision-timeout=8',
         '--drain=20',
+        '--namespace=bulwark-system',
+        '--attestation-keys-secret=bulwark-attestation-keys',
         '--label-key=bulwark.dev/immutable',
         '--label-value=true',
         '--policy-admin-groups=system:masters',
@@ -227,7 +232,7 @@ function rules(manifests: Manifest[]): { apiGroups: string[]; resources: string[
 }
 
 describe('RBAC', () => {
-  it('grants exactly what the rules read, and writes only policy status', async () => {
+  it('grants exactly what the rules read, and writes only policy status and what the drift audit writes', async () => {
     const manifests = await render();
     expect(rules(manifests)).toEqual([
       {
@@ -239,6 +244,13 @@ describe('RBAC', () => {
         apiGroups: ['bulwark.dev'],
         resources: ['immutabilitypolicies/status', 'imagepolicies/status'],
         verbs: ['patch'],
+      },
+      { apiGroups: ['bulwark.dev'], resources: ['seals'], verbs: ['get', 'list', 'create', 'update', 'delete'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      {
+        apiGroups: ['wgpolicyk8s.io'],
+        resources: ['policyreports', 'clusterpolicyreports'],
+        verbs: ['get', 'create', 'update'],
       },
       { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['pods', 'replicationcontrollers'], verbs: ['get'] },
@@ -276,11 +288,54 @@ describe('RBAC', () => {
     );
     expect(granted).not.toContainEqual(expect.objectContaining({ resources: ['secrets'] }));
     expect(granted.at(-1)).toEqual(extra);
-    const verbs = new Set(granted.flatMap((r) => r.verbs));
-    expect([...verbs].sort()).toEqual(['get', 'list', 'patch', 'watch']);
+    // Writes: policy status, and the drift audit's seals, Events and PolicyReports; nothing else.
+    const writes = granted.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)));
+    expect(writes.flatMap((r) => r.resources)).toEqual([
+      'immutabilitypolicies/status',
+      'imagepolicies/status',
+      'seals',
+      'events',
+      'policyreports',
+      'clusterpolicyreports',
+    ]);
     expect(granted.filter((r) => r.verbs.includes('patch')).flatMap((r) => r.resources)).toEqual([
       'immutabilitypolicies/status',
       'imagepolicies/status',
     ]);
+  });
+
+  it('lets Bulwark create and read its attestation keys` Secret, in its own namespace only', async () => {
+    const manifests = await render();
+    const role = find(manifests, 'Role');
+    expect(role.metadata.namespace).toBe('bulwark-system');
+    expect(dig(role, 'rules')).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['bulwark-attestation-keys'], verbs: ['get'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    ]);
+    expect(dig(find(manifests, 'RoleBinding'), 'subjects', 0, 'name')).toBe('bulwark');
+  });
+});
+
+describe('the mutating webhook', () => {
+  it('is for UnlockRequests alone, at /mutate, and fails closed', async () => {
+    const manifests = await render();
+    const webhook = dig(find(manifests, 'MutatingWebhookConfiguration'), 'webhooks', 0);
+    expect(webhook.name).toBe('attest.bulwark.dev');
+    expect(webhook.rules).toEqual([
+      {
+        apiGroups: ['bulwark.dev'],
+        apiVersions: ['*'],
+        resources: ['unlockrequests'],
+        operations: ['CREATE', 'UPDATE'],
+        scope: 'Cluster',
+      },
+    ]);
+    expect(webhook.clientConfig.service.path).toBe('/mutate');
+    expect(webhook.failurePolicy).toBe('Fail');
+    expect(webhook.sideEffects).toBe('None');
+    // The same CA as the validating webhook (one generated CA per render).
+    const validating = dig(find(manifests, 'ValidatingWebhookConfiguration'), 'webhooks', 0);
+    expect(webhook.clientConfig.caBundle).toBe(validating.clientConfig.caBundle);
   });
 });

@@ -73,7 +73,10 @@ describe('routes', () => {
     });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({
-      error: { code: 'NOT_FOUND', message: 'no such endpoint: POST /validate, GET /healthz, /readyz, /metrics' },
+      error: {
+        code: 'NOT_FOUND',
+        message: 'no such endpoint: POST /validate, /mutate, GET /healthz, /readyz, /metrics',
+      },
     });
   });
 

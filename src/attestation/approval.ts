@@ -1,0 +1,71 @@
+// Attested approvals: Bulwark's mutating webhook stamps each approval it admits with an
+// HMAC over the UnlockRequest's uid, the approval as written (its user and groups, which
+// the stamp requires to be exactly the author's as the apiserver reported them; its time
+// and comment) and the time of admission. At use time only approvals whose stamp checks
+// count: one written while Bulwark was away has none, a copied one names another uid, an
+// edited one no longer matches, and nobody without the key can make one.
+
+import type { AttestationKeyRing, MacCheck } from './keys.ts';
+import { checkMac, macOf } from './keys.ts';
+
+export const APPROVAL_PURPOSE = 'bulwark.dev/approval-attestation/v1';
+
+export interface ApprovalAttestation {
+  keyId: string;
+  /** When Bulwark admitted the approval (RFC 3339). */
+  at: string;
+  mac: string;
+}
+
+/** An approval as stored, attestation apart. */
+export type ApprovalContent = Readonly<Record<string, unknown>>;
+
+/** The approval without its attestation: what the MAC covers, with the request uid and the time. */
+export function withoutAttestation(approval: ApprovalContent): ApprovalContent {
+  const { attestation: _, ...content } = approval;
+  return content;
+}
+
+export function attestApproval(
+  ring: AttestationKeyRing,
+  uid: string,
+  approval: ApprovalContent,
+  at: string,
+): ApprovalAttestation {
+  const { keyId, mac } = macOf(ring, APPROVAL_PURPOSE, { uid, at, approval: withoutAttestation(approval) });
+  return { keyId, at, mac };
+}
+
+function isAttestation(value: unknown): value is ApprovalAttestation {
+  const a = value as Partial<ApprovalAttestation> | null;
+  return (
+    typeof a === 'object' &&
+    a !== null &&
+    typeof a.keyId === 'string' &&
+    typeof a.at === 'string' &&
+    typeof a.mac === 'string'
+  );
+}
+
+/** Whether a stored approval carries Bulwark's valid attestation for the UnlockRequest `uid`. */
+/**
+ * For a reader without the keys (the kubectl plugin's status): the attestation's presence and
+ * form are checked, its MAC is not. Only the webhook, which holds the keys, can tell a forged
+ * one; the plugin's counts are therefore an upper bound, and it says so.
+ */
+export const MAC_NOT_CHECKED = 'mac-not-checked';
+
+export function checkApprovalAttestation(
+  ring: AttestationKeyRing | typeof MAC_NOT_CHECKED | undefined,
+  uid: string | undefined,
+  approval: ApprovalContent,
+): MacCheck {
+  const attestation = approval.attestation;
+  if (attestation === undefined) return { ok: false, why: 'it carries no attestation by Bulwark' };
+  if (!isAttestation(attestation)) return { ok: false, why: 'its attestation is malformed' };
+  if (ring === MAC_NOT_CHECKED) return { ok: true };
+  if (!ring) return { ok: false, why: 'Bulwark has no attestation key to check it with' };
+  if (!uid) return { ok: false, why: 'the UnlockRequest has no uid' };
+  const payload = { uid, at: attestation.at, approval: withoutAttestation(approval) };
+  return checkMac(ring, APPROVAL_PURPOSE, payload, attestation);
+}
