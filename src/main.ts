@@ -23,6 +23,7 @@ import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
 import { createPolicyCompiler } from './policy/compiler.ts';
 import { PolicyStore } from './policy/store.ts';
 import { createApp } from './server/app.ts';
+import { createReviewDecoder } from './admission/decode.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
 
@@ -109,6 +110,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   let draining = false;
   const app = createApp({
     decideDeps: { snapshot: () => store.snapshot(), resolveFacts },
+    decoder: createReviewDecoder(),
     logger,
     metrics,
     maxBodyBytes: config.maxBodyBytes,

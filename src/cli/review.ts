@@ -3,7 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parseReview } from '../admission/decode.ts';
+import { createReviewDecoder } from '../admission/decode.ts';
 import { loadConfig } from '../config/load.ts';
 import { defaultPolicyOf, policyAdminsOf } from '../config/default-policy.ts';
 import { decide, noClusterFacts } from '../review/decide.ts';
@@ -42,7 +42,7 @@ export function registerReview(program: Command, setExitCode: (code: number) => 
           sources: [],
         });
         if (config.policiesDir) await loadPolicyFiles(store, config.policiesDir);
-        const review = parseReview(await readInput(file));
+        const review = createReviewDecoder().parse(await readInput(file));
         const registry = createRegistryClient();
         const resolveFacts = withImageFacts(noClusterFacts, {
           verify: createVerifier({ registry, lockLabel: config.lockLabel }),

@@ -4,6 +4,7 @@
 // the admission hot path having bypassed it already.
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { ReviewDecoder } from '../admission/decode.ts';
 import { BaseError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -17,6 +18,7 @@ export interface Readiness {
 
 export interface AppOptions {
   decideDeps: DecideDeps;
+  decoder: ReviewDecoder;
   logger: Logger;
   metrics: Metrics;
   readiness: () => Readiness;

@@ -2,7 +2,7 @@
 // (they cost a quarter of the CPU per review in `npm run bench` when express served it).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseReview } from '../admission/decode.ts';
+import type { ReviewDecoder } from '../admission/decode.ts';
 import type { AdmissionReviewRequest } from '../admission/types.ts';
 import { decide, type DecideDeps } from '../review/decide.ts';
 import { BaseError, isBulwarkError } from '../errors.ts';
@@ -13,6 +13,8 @@ import { readBody } from './read-body.ts';
 
 export interface ValidateOptions {
   decideDeps: DecideDeps;
+  /** Parses and schema-checks a body (its schema compiled once, at start-up). */
+  decoder: ReviewDecoder;
   logger: Logger;
   metrics: Metrics;
   maxBodyBytes: number;
@@ -48,7 +50,7 @@ export function createValidateHandler(
     }
     let review: AdmissionReviewRequest;
     try {
-      review = parseReview(body);
+      review = options.decoder.parse(body);
     } catch (err) {
       const error = isBulwarkError(err) ? err : new BaseError('REVIEW_MALFORMED', undefined, { cause: err });
       metrics.observeRejected('malformed');
