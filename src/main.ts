@@ -23,6 +23,7 @@ import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
 import { createPolicyCompiler } from './policy/compiler.ts';
 import { PolicyStore } from './policy/store.ts';
 import { createApp } from './server/app.ts';
+import { DEFAULT_CONNECTION_LIMITS, capConnections, serverOptions } from './server/connection-limits.ts';
 import { createReviewDecoder } from './admission/decode.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
@@ -114,6 +115,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     logger,
     metrics,
     maxBodyBytes: config.maxBodyBytes,
+    maxInFlightBytes: config.maxInFlightBytes,
     readiness: () => {
       if (draining) return { ready: false, reason: 'shutting down' };
       const pending = store.pending();
@@ -121,10 +123,9 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     },
   });
 
-  const server = createServer({ ...TLS_OPTIONS, cert: tls.cert, key: tls.key }, app);
-  // The apiserver keeps connections alive; stay above its idle timeout so it is the one to close.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, maxConnections: config.maxConnections };
+  const server = createServer({ ...serverOptions(limits), ...TLS_OPTIONS, cert: tls.cert, key: tls.key }, app);
+  capConnections(server, limits, { logger, metrics });
   const watcher = watchTlsFiles({
     files,
     initial: tls,

@@ -24,6 +24,8 @@ export interface AppOptions {
   readiness: () => Readiness;
   /** Largest accepted request body, in bytes; larger bodies get HTTP 413. */
   maxBodyBytes: number;
+  /** Request-body bytes held at once across requests; beyond them, HTTP 429 (see body-budget.ts). */
+  maxInFlightBytes: number;
 }
 
 function pathOf(url: string | undefined): string {

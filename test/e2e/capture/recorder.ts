@@ -49,6 +49,7 @@ const app = createApp({
   metrics: createMetrics({ collectDefaults: false }),
   readiness: () => ({ ready: true }),
   maxBodyBytes: 8 * 1024 * 1024,
+  maxInFlightBytes: 64 * 1024 * 1024,
 });
 
 let seq = 0;

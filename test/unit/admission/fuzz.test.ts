@@ -34,6 +34,7 @@ beforeAll(async () => {
     metrics,
     readiness: () => ({ ready: true }),
     maxBodyBytes: MAX_BODY,
+    maxInFlightBytes: 64 * 1024 * 1024,
   });
   server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -29,6 +29,7 @@ beforeAll(async () => {
     metrics: createMetrics({ collectDefaults: false }),
     readiness: () => readiness(),
     maxBodyBytes: 1024,
+    maxInFlightBytes: 64 * 1024 * 1024,
   });
   server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

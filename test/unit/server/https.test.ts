@@ -139,7 +139,7 @@ describe('health, readiness and metrics', () => {
     expect(text).toMatch(
       /bulwark_admission_requests_total\{rule="immutability",decision="deny",operation="UPDATE"\} [1-9]/,
     );
-    expect(text).toMatch(/bulwark_admission_duration_seconds_bucket\{le="0.01",allowed="false"\} [1-9]/);
+    expect(text).toMatch(/bulwark_admission_duration_seconds_bucket\{le="10",allowed="false"\} [1-9]/);
     expect(text).toMatch(/bulwark_admission_rejected_total\{reason="malformed"\} [1-9]/);
     expect(text).toMatch(/bulwark_admission_rejected_total\{reason="too_large"\} 1/);
   });
