@@ -79,6 +79,11 @@ export function addServeOptions(cmd: Command): Command {
         .env('BULWARK_MAX_BODY_BYTES'),
     )
     .addOption(
+      new Option('--metrics-port <port>', 'serve /metrics alone on this plain-HTTP port (not on the HTTPS one)')
+        .argParser(number)
+        .env('BULWARK_METRICS_PORT'),
+    )
+    .addOption(
       new Option('--max-in-flight-bytes <bytes>', 'request body bytes held at once; beyond: HTTP 429 (default 32 MiB)')
         .argParser(number)
         .env('BULWARK_MAX_IN_FLIGHT_BYTES'),
@@ -128,6 +133,7 @@ export interface ParsedOptions {
   maxBodyBytes?: number;
   maxInFlightBytes?: number;
   maxConnections?: number;
+  metricsPort?: number;
   logLevel?: Config['logLevel'];
   kubeconfig?: string;
   cluster?: Config['cluster'];
@@ -146,6 +152,7 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     policyAdmins: { groups: list(o.policyAdminGroups), users: list(o.policyAdminUsers) },
     maxBodyBytes: o.maxBodyBytes,
     maxInFlightBytes: o.maxInFlightBytes,
+    metricsPort: o.metricsPort,
     maxConnections: o.maxConnections,
     logLevel: o.logLevel,
     kubeconfig: o.kubeconfig,

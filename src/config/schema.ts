@@ -9,6 +9,11 @@ export interface Config {
   port: number;
   /** Address to listen on. */
   host: string;
+  /**
+   * A plain-HTTP port for /metrics alone, so that it can be exposed (to a scraper) without
+   * exposing /validate; when set, the HTTPS port no longer serves /metrics.
+   */
+  metricsPort?: number;
   tls: {
     /** PEM certificate and key; both or neither. Without them a CA and certificate are generated. */
     certFile?: string;
@@ -75,6 +80,7 @@ export const configSchema: JSONSchemaType<Config> = {
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     host: { type: 'string', minLength: 1 },
+    metricsPort: { type: 'integer', minimum: 0, maximum: 65535, nullable: true },
     tls: {
       type: 'object',
       additionalProperties: false,

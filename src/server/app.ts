@@ -22,6 +22,8 @@ export interface AppOptions {
   logger: Logger;
   metrics: Metrics;
   readiness: () => Readiness;
+  /** Whether this app answers /metrics (false when a metrics port of its own serves it). */
+  serveMetrics?: boolean;
   /** Largest accepted request body, in bytes; larger bodies get HTTP 413. */
   maxBodyBytes: number;
   /** Request-body bytes held at once across requests; beyond them, HTTP 429 (see body-budget.ts). */
@@ -33,12 +35,30 @@ function pathOf(url: string | undefined): string {
   return q >= 0 ? url!.slice(0, q) : (url ?? '/');
 }
 
+type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** GET /metrics in Prometheus' text format. */
+export function metricsHandler(metrics: Metrics): Handler {
+  return async (_req, res) => sendText(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
+}
+
+/** The metrics port's listener: GET /metrics and nothing else. */
+export function createMetricsApp(metrics: Metrics): RequestListener {
+  const serve = metricsHandler(metrics);
+  return (req, res) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && pathOf(req.url) === '/metrics') {
+      void Promise.resolve(serve(req, res)).catch(() => res.destroy());
+      return;
+    }
+    req.resume();
+    sendError(res, new BaseError('NOT_FOUND', 'no such endpoint: GET /metrics'));
+  };
+}
+
 function sendText(res: ServerResponse, status: number, contentType: string, text: string): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export function createApp(options: AppOptions): RequestListener {
   const { logger, metrics } = options;
@@ -52,11 +72,8 @@ export function createApp(options: AppOptions): RequestListener {
         sendJson(res, r.ready ? 200 : 503, r);
       },
     ],
-    [
-      '/metrics',
-      async (_req, res) => sendText(res, 200, metrics.registry.contentType, await metrics.registry.metrics()),
-    ],
   ]);
+  if (options.serveMetrics !== false) reads.set('/metrics', metricsHandler(metrics));
   const validate = createValidateHandler(options);
   const notFound: Handler = (req, res) => {
     req.resume();

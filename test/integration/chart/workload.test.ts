@@ -73,7 +73,10 @@ describe('defaults', async () => {
   it('probes readiness on /readyz and liveness on /healthz over HTTPS', () => {
     expect(dig(container, 'readinessProbe', 'httpGet')).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
     expect(dig(container, 'livenessProbe', 'httpGet')).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
-    expect(container.ports).toEqual([{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
+    expect(container.ports).toEqual([
+      { name: 'https', containerPort: 8443, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+    ]);
   });
 
   it(
@@ -112,6 +115,7 @@ describe('defaults', async () => {
         '--log-level=info',
         '--decision-timeout=8',
         '--drain=20',
+        '--metrics-port=9090',
         '--label-key=bulwark.dev/immutable',
         '--label-value=true',
         '--policy-admin-groups=system:masters',
