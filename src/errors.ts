@@ -10,6 +10,7 @@ export const ERRORS = {
   REVIEW_UNREADABLE: { status: 400, message: 'The request body could not be read' },
   REVIEW_TOO_LARGE: { status: 413, message: 'The request body is larger than the configured limit' },
   NOT_FOUND: { status: 404, message: 'No such endpoint' },
+  SERVER_BUSY: { status: 429, message: 'Too many request bytes in flight; retry shortly' },
   // Deciding
   NOT_SYNCED: { status: 503, message: 'Policies are not yet read; retry in a few seconds' },
   DECISION_FAILED: { status: 500, message: 'The decision could not be computed, so the request is denied' },

@@ -1,6 +1,7 @@
 // Composition root: configuration -> TLS -> cluster connection -> policy store and
 // informers -> HTTPS server. Returns a handle whose close() drains in-flight requests.
 
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createKubeReader, loadKubeConfig } from './cluster/kube-client.ts';
@@ -24,7 +25,9 @@ import { loadPolicyFiles } from './policy/load-files.ts';
 import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
 import { createPolicyCompiler } from './policy/compiler.ts';
 import { PolicyStore } from './policy/store.ts';
-import { createApp } from './server/app.ts';
+import { createApp, createMetricsApp } from './server/app.ts';
+import { DEFAULT_CONNECTION_LIMITS, capConnections, serverOptions } from './server/connection-limits.ts';
+import { createReviewDecoder } from './admission/decode.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
 
@@ -34,6 +37,8 @@ const ATTESTATION_KEYS = 'attestation-keys';
 export interface Running {
   server: Server;
   port: number;
+  /** The plain-HTTP port of /metrics, when one was asked for. */
+  metricsPort?: number;
   metrics: Metrics;
   store: PolicyStore;
   /** Where the CA of a generated certificate was written, if one was generated. */
@@ -57,6 +62,16 @@ async function tlsFiles(config: Config, logger: Logger): Promise<{ files: TlsFil
       `curl --cacert)`,
   );
   return { files: generated, caFile: generated.caFile };
+}
+
+function listen(server: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }
 
 export async function startBulwark(config: Config, logger: Logger): Promise<Running> {
@@ -153,10 +168,13 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   let draining = false;
   const app = createApp({
     decideDeps: { snapshot: () => store.snapshot(), resolveFacts },
+    decoder: createReviewDecoder(),
     logger,
     metrics,
     maxBodyBytes: config.maxBodyBytes,
     attestationKeys: () => store.snapshot().attestation,
+    maxInFlightBytes: config.maxInFlightBytes,
+    serveMetrics: config.metricsPort === undefined,
     readiness: () => {
       if (draining) return { ready: false, reason: 'shutting down' };
       const pending = store.pending();
@@ -164,10 +182,9 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     },
   });
 
-  const server = createServer({ ...TLS_OPTIONS, cert: tls.cert, key: tls.key }, app);
-  // The apiserver keeps connections alive; stay above its idle timeout so it is the one to close.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, maxConnections: config.maxConnections };
+  const server = createServer({ ...serverOptions(limits), ...TLS_OPTIONS, cert: tls.cert, key: tls.key }, app);
+  capConnections(server, limits, { logger, metrics });
   const watcher = watchTlsFiles({
     files,
     initial: tls,
@@ -187,14 +204,11 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       ),
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
+  const metricsServer = config.metricsPort === undefined ? undefined : createHttpServer(createMetricsApp(metrics));
+  const metricsPort = metricsServer ? await listen(metricsServer, config.metricsPort!, config.host) : undefined;
+  if (metricsServer) logger.info({ metricsPort }, `metrics on http://${config.host}:${metricsPort}/metrics`);
   logger.info(
     { port, host: config.host, lockLabel: `${config.lockLabel.key}=${config.lockLabel.value}` },
     `bulwark listening on https://${config.host}:${port}`,
@@ -203,6 +217,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   return {
     server,
     port,
+    ...(metricsPort === undefined ? {} : { metricsPort }),
     metrics,
     store,
     ...(caFile ? { caFile } : {}),
@@ -216,6 +231,8 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       clearTimeout(timer);
       keySource?.stop();
       await auditor?.stop();
+      metricsServer?.closeAllConnections();
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       await informers?.stop();
       registryClient.close();
     },

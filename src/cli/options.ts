@@ -78,6 +78,21 @@ export function addServeOptions(cmd: Command): Command {
         .argParser(number)
         .env('BULWARK_MAX_BODY_BYTES'),
     )
+    .addOption(
+      new Option('--metrics-port <port>', 'serve /metrics alone on this plain-HTTP port (not on the HTTPS one)')
+        .argParser(number)
+        .env('BULWARK_METRICS_PORT'),
+    )
+    .addOption(
+      new Option('--max-in-flight-bytes <bytes>', 'request body bytes held at once; beyond: HTTP 429 (default 32 MiB)')
+        .argParser(number)
+        .env('BULWARK_MAX_IN_FLIGHT_BYTES'),
+    )
+    .addOption(
+      new Option('--max-connections <count>', 'open connections at most (default 1000)')
+        .argParser(number)
+        .env('BULWARK_MAX_CONNECTIONS'),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('BULWARK_LOG_LEVEL'))
     .addOption(
       new Option('--kubeconfig <file>', 'kubeconfig for cluster lookups (default: in-cluster, then $KUBECONFIG)').env(
@@ -138,6 +153,9 @@ export interface ParsedOptions {
   certDir?: string;
   certReloadInterval?: number;
   maxBodyBytes?: number;
+  maxInFlightBytes?: number;
+  maxConnections?: number;
+  metricsPort?: number;
   logLevel?: Config['logLevel'];
   kubeconfig?: string;
   cluster?: Config['cluster'];
@@ -159,6 +177,9 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     defaultUnlock: { approverGroups: list(o.defaultApproverGroups) },
     policyAdmins: { groups: list(o.policyAdminGroups), users: list(o.policyAdminUsers) },
     maxBodyBytes: o.maxBodyBytes,
+    maxInFlightBytes: o.maxInFlightBytes,
+    metricsPort: o.metricsPort,
+    maxConnections: o.maxConnections,
     logLevel: o.logLevel,
     kubeconfig: o.kubeconfig,
     cluster: o.cluster,

@@ -6,7 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { parseReview } from '../admission/decode.ts';
+import { createReviewDecoder } from '../admission/decode.ts';
 import type { AdmissionReviewRequest, KubeObject, Operation } from '../admission/types.ts';
 import { defaultPolicyOf, policyAdminsOf } from '../config/default-policy.ts';
 import { loadConfig } from '../config/load.ts';
@@ -63,7 +63,7 @@ export function parseLabels(text: string): Record<string, string> {
 }
 
 async function reviewOf(file: string | undefined, o: ReviewOptions): Promise<AdmissionReviewRequest> {
-  if (file !== undefined) return parseReview(await readInput(file));
+  if (file !== undefined) return createReviewDecoder().parse(await readInput(file));
   const [oldObject, object, parent] = await Promise.all([manifest(o.old), manifest(o.new), manifest(o.parent)]);
   const previous = parent ?? oldObject;
   if (!previous && !object) throw new BaseError('CLI_USAGE', 'give an AdmissionReview file, or --old/--new manifests');

@@ -9,6 +9,11 @@ export interface Config {
   port: number;
   /** Address to listen on. */
   host: string;
+  /**
+   * A plain-HTTP port for /metrics alone, so that it can be exposed (to a scraper) without
+   * exposing /validate; when set, the HTTPS port no longer serves /metrics.
+   */
+  metricsPort?: number;
   tls: {
     /** PEM certificate and key; both or neither. Without them a CA and certificate are generated. */
     certFile?: string;
@@ -28,6 +33,13 @@ export interface Config {
   policyAdmins: { groups: string[]; users: string[] };
   /** Largest AdmissionReview body accepted; larger ones get HTTP 413. */
   maxBodyBytes: number;
+  /**
+   * Bytes of request bodies held at once, across all requests (a parsed review weighs a few
+   * times its text); beyond it requests get a fast HTTP 429. One review of up to maxBodyBytes always fits.
+   */
+  maxInFlightBytes: number;
+  /** Open connections at most; beyond it new connections are closed at once (and logged). */
+  maxConnections: number;
   logLevel: LogLevel;
   /** Directory of policy YAML files (standalone mode). */
   policiesDir?: string;
@@ -68,6 +80,8 @@ export const configSchema: JSONSchemaType<Config> = {
     'defaultUnlock',
     'policyAdmins',
     'maxBodyBytes',
+    'maxInFlightBytes',
+    'maxConnections',
     'logLevel',
     'cluster',
     'decisionTimeoutSeconds',
@@ -80,6 +94,7 @@ export const configSchema: JSONSchemaType<Config> = {
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     host: { type: 'string', minLength: 1 },
+    metricsPort: { type: 'integer', minimum: 0, maximum: 65535, nullable: true },
     tls: {
       type: 'object',
       additionalProperties: false,
@@ -121,6 +136,8 @@ export const configSchema: JSONSchemaType<Config> = {
       },
     },
     maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
+    maxInFlightBytes: { type: 'integer', minimum: 1024, maximum: 4 * 1024 * 1024 * 1024 },
+    maxConnections: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     logLevel: { type: 'string', enum: [...LOG_LEVELS] },
     policiesDir: { type: 'string', minLength: 1, nullable: true },
     kubeconfig: { type: 'string', minLength: 1, nullable: true },
@@ -158,6 +175,9 @@ export const DEFAULT_CONFIG: Config = {
   defaultUnlock: { approverGroups: [], approvalsRequired: 2, maxDuration: '1h' },
   policyAdmins: { groups: ['system:masters'], users: [] },
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+  // With the chart's 512 Mi limit: 7 MiB reviews take about 6x their size once parsed and decided.
+  maxInFlightBytes: 32 * 1024 * 1024,
+  maxConnections: 1000,
   logLevel: 'info',
   cluster: 'auto',
   decisionTimeoutSeconds: 8,

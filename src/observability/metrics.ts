@@ -9,13 +9,20 @@ import type { Verdict } from '../decision/verdict.ts';
 
 export type RegistryOutcome = '2xx' | '3xx' | '4xx' | '5xx' | 'error';
 export type CacheLookup = 'hit' | 'miss' | 'merged';
+/**
+ * Why a request got no decision: malformed (400), unreadable (400), too_large (413), busy
+ * (429, the body budget was spent), or error (a decision failed and denied, fail closed).
+ */
+export type RejectReason = 'malformed' | 'unreadable' | 'too_large' | 'busy' | 'error';
 
 export interface Metrics {
   registry: Registry;
   /** Records one decided review: per-rule outcomes and the overall latency. */
   observeReview(verdict: Verdict, operation: string, seconds: number): void;
   /** Records a request rejected before a decision (400, 413) or a fail-closed error. */
-  observeRejected(reason: 'malformed' | 'too_large' | 'error'): void;
+  observeRejected(reason: RejectReason): void;
+  /** Records a connection closed at once because maxConnections were open. */
+  observeDroppedConnection(): void;
   /** Records one HTTP request to an image registry. */
   observeRegistryRequest(purpose: string): void;
   /** Records how one registry request ended and how long it took. */
@@ -63,8 +70,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const rejected = new Counter({
     name: 'bulwark_admission_rejected_total',
-    help: 'Requests answered without a decision (malformed, too large) or denied on an internal error',
+    help: 'Requests answered without a decision (malformed, unreadable, too_large, busy) or denied on an error',
     labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const dropped = new Counter({
+    name: 'bulwark_connections_dropped_total',
+    help: 'Connections closed on arrival because the maximum number of connections was open',
     registers: [registry],
   });
   const registryRequests = new Counter({
@@ -162,6 +174,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeRejected(reason) {
       rejected.inc({ reason });
+    },
+    observeDroppedConnection() {
+      dropped.inc();
     },
   };
 }

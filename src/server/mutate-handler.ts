@@ -4,13 +4,13 @@
 // UnlockRequest write (503, retry), since an approval it cannot attest would never count.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseReview } from '../admission/decode.ts';
+import type { ReviewDecoder } from '../admission/decode.ts';
 import { ADMISSION_API_VERSION, type AdmissionResponse } from '../admission/types.ts';
 import type { AttestationKeyRing } from '../attestation/keys.ts';
 import { attestationPatch, isUnlockRequestWrite } from '../attestation/stamp.ts';
 import { BaseError, ERRORS, isBulwarkError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { readBody } from './read-body.ts';
+import { readBody, type BodyLimits } from './read-body.ts';
 import { sendError, sendJson } from './validate-handler.ts';
 
 export interface MutateOptions {
@@ -18,7 +18,10 @@ export interface MutateOptions {
   /** The time of admission (RFC 3339); injectable for tests. */
   now?: () => string;
   logger: Logger;
-  maxBodyBytes: number;
+  /** The same schema-checked decoder as /validate. */
+  decoder: ReviewDecoder;
+  /** The size limit, and the in-flight byte budget shared with /validate. */
+  limits: BodyLimits;
 }
 
 export function createMutateHandler(
@@ -26,10 +29,13 @@ export function createMutateHandler(
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const now = options.now ?? (() => new Date().toISOString());
   return async (req, res) => {
-    let request: ReturnType<typeof parseReview>['request'];
+    let request: ReturnType<ReviewDecoder['parse']>['request'];
+    const reading = readBody(req, options.limits);
+    res.once('close', reading.release);
     try {
-      request = parseReview(await readBody(req, options.maxBodyBytes)).request;
+      request = options.decoder.parse(await reading.body).request;
     } catch (err) {
+      res.setHeader('connection', 'close');
       sendError(res, isBulwarkError(err) ? err : new BaseError('REVIEW_MALFORMED', undefined, { cause: err }));
       return;
     }

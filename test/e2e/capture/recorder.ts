@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKubeReader, loadKubeConfig } from '../../../src/cluster/kube-client.ts';
 import { clusterFactResolver } from '../../../src/cluster/facts.ts';
+import { createReviewDecoder } from '../../../src/admission/decode.ts';
 import { noClusterFacts } from '../../../src/review/decide.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
@@ -47,10 +48,12 @@ const app = createApp({
     snapshot: () => builtinSnapshot(),
     resolveFacts: kc ? clusterFactResolver({ reader: createKubeReader(kc), timeoutMs: 5000 }) : noClusterFacts,
   },
+  decoder: createReviewDecoder(),
   logger: createLogger('warn'),
   metrics: createMetrics({ collectDefaults: false }),
   readiness: () => ({ ready: true }),
   maxBodyBytes: 8 * 1024 * 1024,
+  maxInFlightBytes: 64 * 1024 * 1024,
 });
 
 let seq = 0;
