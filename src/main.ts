@@ -30,6 +30,7 @@ import { DEFAULT_CONNECTION_LIMITS, capConnections, serverOptions } from './serv
 import { createReviewDecoder } from './admission/decode.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
+import { keyRingOf } from './attestation/approval.ts';
 
 /** The store's source name for the attestation keys: not ready until they are read. */
 const ATTESTATION_KEYS = 'attestation-keys';
@@ -172,7 +173,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     logger,
     metrics,
     maxBodyBytes: config.maxBodyBytes,
-    attestationKeys: () => store.snapshot().attestation,
+    attestationKeys: () => keyRingOf(store.snapshot().attestation),
     maxInFlightBytes: config.maxInFlightBytes,
     serveMetrics: config.metricsPort === undefined,
     readiness: () => {

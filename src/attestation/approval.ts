@@ -47,23 +47,38 @@ function isAttestation(value: unknown): value is ApprovalAttestation {
   );
 }
 
-/** Whether a stored approval carries Bulwark's valid attestation for the UnlockRequest `uid`. */
 /**
  * For a reader without the keys (the kubectl plugin's status): the attestation's presence and
  * form are checked, its MAC is not. Only the webhook, which holds the keys, can tell a forged
  * one; the plugin's counts are therefore an upper bound, and it says so.
  */
 export const MAC_NOT_CHECKED = 'mac-not-checked';
+/**
+ * For offline simulations (`bulwark test`, `bulwark check`, `bulwark review`): the approvals
+ * they are given are taken as admitted by Bulwark, attested or not, since what is simulated is
+ * the policy, not the approval's way in. A present attestation must still be well formed.
+ */
+export const ATTESTATION_ASSUMED = 'attestation-assumed';
 
+/** How approvals' attestations are checked: with Bulwark's keys (the webhook), or one of the above. */
+export type ApprovalTrust = AttestationKeyRing | typeof MAC_NOT_CHECKED | typeof ATTESTATION_ASSUMED | undefined;
+
+/** The keys themselves, where there are any (the webhook's own trust), else undefined. */
+export function keyRingOf(trust: ApprovalTrust): AttestationKeyRing | undefined {
+  return typeof trust === 'string' ? undefined : trust;
+}
+
+/** Whether a stored approval carries Bulwark's valid attestation for the UnlockRequest `uid`. */
 export function checkApprovalAttestation(
-  ring: AttestationKeyRing | typeof MAC_NOT_CHECKED | undefined,
+  ring: ApprovalTrust,
   uid: string | undefined,
   approval: ApprovalContent,
 ): MacCheck {
   const attestation = approval.attestation;
+  if (attestation === undefined && ring === ATTESTATION_ASSUMED) return { ok: true };
   if (attestation === undefined) return { ok: false, why: 'it carries no attestation by Bulwark' };
   if (!isAttestation(attestation)) return { ok: false, why: 'its attestation is malformed' };
-  if (ring === MAC_NOT_CHECKED) return { ok: true };
+  if (ring === MAC_NOT_CHECKED || ring === ATTESTATION_ASSUMED) return { ok: true };
   if (!ring) return { ok: false, why: 'Bulwark has no attestation key to check it with' };
   if (!uid) return { ok: false, why: 'the UnlockRequest has no uid' };
   const payload = { uid, at: attestation.at, approval: withoutAttestation(approval) };

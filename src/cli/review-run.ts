@@ -22,6 +22,7 @@ import { createRegistryClient } from '../registry/client.ts';
 import { decide, noClusterFacts, type FactResolver } from '../review/decide.ts';
 import { reviewFromManifests } from '../review/from-manifests.ts';
 import { toOverrides, type ParsedOptions } from './options.ts';
+import { ATTESTATION_ASSUMED } from '../attestation/approval.ts';
 
 export interface ReviewOptions extends ParsedOptions {
   old?: string;
@@ -82,6 +83,7 @@ export async function runReview(file: string | undefined, options: ReviewOptions
   try {
     const config = await loadConfig({ file: options.config, overrides: toOverrides(options) });
     const store = new PolicyStore({
+      attestation: ATTESTATION_ASSUMED,
       compiler: createPolicyCompiler(),
       lockLabel: config.lockLabel,
       defaultImmutability: defaultPolicyOf(config),

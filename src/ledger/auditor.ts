@@ -19,6 +19,7 @@ import type { PolicyStore } from '../policy/store.ts';
 import { auditObject, type AuditOutcome } from '../rules/ledger/audit.ts';
 import { tryLead } from './lease.ts';
 import { createReporter, type Drift } from './report.ts';
+import { keyRingOf } from '../attestation/approval.ts';
 
 export const SEALS_PATH = '/apis/bulwark.dev/v1alpha1/seals';
 const TIMEOUT = { timeoutMs: 30_000 };
@@ -120,7 +121,7 @@ export function createAuditor(options: AuditorOptions) {
     const started = process.hrtime.bigint();
     requests = 0;
     const snapshot = options.store.snapshot();
-    const keys = snapshot.attestation;
+    const keys = keyRingOf(snapshot.attestation);
     if (!keys || !snapshot.synced) return undefined;
     const selector = `${snapshot.lockLabel.key}=${snapshot.lockLabel.value}`;
     const resources = (await options.discovery.current()).filter(

@@ -6,7 +6,7 @@ import type { PolicyCompiler } from './compiler.ts';
 import type { CompiledGlob } from './glob.ts';
 import type { ImageIndex } from './image-index.ts';
 import type { Labels } from './selector.ts';
-import type { AttestationKeyRing } from '../attestation/keys.ts';
+import type { ApprovalTrust } from '../attestation/approval.ts';
 
 /** What a policy does with a request it would refuse: deny it, allow it with a warning, or allow and record it. */
 export type Enforcement = 'Enforce' | 'Warn' | 'Audit';
@@ -156,5 +156,5 @@ export interface PolicySnapshot {
    * Bulwark's attestation keys: only approvals attested with one of them count. Undefined
    * until read (then no approval counts: fail closed).
    */
-  attestation: AttestationKeyRing | undefined;
+  attestation: ApprovalTrust;
 }

@@ -17,7 +17,7 @@ import type {
 } from './compiled.ts';
 import type { PolicyCompiler } from './compiler.ts';
 import type { PolicyKind } from './crds.ts';
-import type { AttestationKeyRing } from '../attestation/keys.ts';
+import type { ApprovalTrust } from '../attestation/approval.ts';
 import { buildImageIndex } from './image-index.ts';
 import { buildImmutabilityIndex } from './immutability-index.ts';
 
@@ -42,7 +42,7 @@ export interface PolicyStoreOptions {
   /** Called for every compiled policy whose outcome is new (for status and logs). */
   onCompiled?: (report: PolicyStatusReport) => void;
   /** Attestation keys known from the start (tests, files); in a cluster they come from a Secret. */
-  attestation?: AttestationKeyRing;
+  attestation?: ApprovalTrust;
 }
 
 type Entry<T> = { result: CompileResult<T> };
@@ -71,7 +71,7 @@ export class PolicyStore {
   private readonly pendingSources: Set<string>;
   private readonly options: PolicyStoreOptions;
   private current: PolicySnapshot;
-  private attestation: AttestationKeyRing | undefined;
+  private attestation: ApprovalTrust;
   /** Set by every change; the next snapshot() rebuilds once, however many events came in. */
   private dirty = false;
 
@@ -126,7 +126,7 @@ export class PolicyStore {
   }
 
   /** New attestation keys (read from their Secret, rotated): approvals are checked with them from now on. */
-  setAttestationKeys(ring: AttestationKeyRing): void {
+  setAttestationKeys(ring: ApprovalTrust): void {
     this.attestation = ring;
     this.rebuild();
   }

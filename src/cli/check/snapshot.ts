@@ -19,6 +19,7 @@ import { POLICY_KINDS, type PolicyKind } from '../../policy/crds.ts';
 import { PolicyStore } from '../../policy/store.ts';
 import { readYamlFile } from '../read-yaml.ts';
 import type { LockLabel } from '../../policy/compiled.ts';
+import { ATTESTATION_ASSUMED } from '../../attestation/approval.ts';
 
 export const SNAPSHOT_API_VERSION = 'cli.bulwark.dev/v1alpha1';
 
@@ -86,7 +87,12 @@ export function loadSnapshot(raw: unknown, compiler: PolicyCompiler, where: stri
   const problems = shapeProblems(raw);
   if (problems.length > 0) throw new BaseError('CLI_USAGE', `${where}: ${formatProblems(problems)}`, { problems });
   const snapshot = raw as ClusterSnapshot;
-  const store = new PolicyStore({ compiler, lockLabel: snapshot.lockLabel, sources: [] });
+  const store = new PolicyStore({
+    compiler,
+    lockLabel: snapshot.lockLabel,
+    sources: [],
+    attestation: ATTESTATION_ASSUMED,
+  });
   snapshot.policies.forEach((policy, i) => {
     const kind = policy.kind as PolicyKind;
     if (!(kind in POLICY_KINDS)) throw new BaseError('CLI_USAGE', `${where}: policies[${i}]: not a Bulwark policy`);

@@ -106,7 +106,10 @@ export function registerPluginCommands(
       const report = await statusReport(s, Boolean(o.allNamespaces), await resolveLockLabel(s, o, notice), Date.now());
       if (o.output === 'json') print(JSON.stringify(report, null, 2));
       else if (o.output === 'yaml') print((await import('yaml')).stringify(report).trimEnd());
-      else for (const line of describeStatus(report)) print(line);
+      else {
+        for (const line of describeStatus(report)) print(line);
+        await (await import('./drift.ts')).printDrift(s, Boolean(o.allNamespaces), print);
+      }
     });
 
   kubeOptions(

@@ -15,6 +15,7 @@ import { createAjv, problemOf } from '../../policy/schemas.ts';
 import { PolicyStore } from '../../policy/store.ts';
 import { readYamlFile as readYaml } from '../read-yaml.ts';
 import { SUITE_SCHEMA, type CaseSpec, type SuiteFile } from './suite-schema.ts';
+import { ATTESTATION_ASSUMED } from '../../attestation/approval.ts';
 
 /** A test file is named `bulwark-test.yaml` or `*.bulwark-test.yaml` (or `.yml`). */
 export const isSuiteFile = (name: string) => /(^|\.)bulwark-test\.ya?ml$/.test(name);
@@ -110,7 +111,12 @@ export async function loadSuite(file: string, compiler: PolicyCompiler, shown = 
   if (problems.length > 0) throw usage(shown, problems);
   const spec = doc as SuiteFile;
   const base = dirname(file);
-  const store = new PolicyStore({ compiler, lockLabel: spec.lockLabel ?? DEFAULT_LOCK_LABEL, sources: [] });
+  const store = new PolicyStore({
+    compiler,
+    lockLabel: spec.lockLabel ?? DEFAULT_LOCK_LABEL,
+    sources: [],
+    attestation: ATTESTATION_ASSUMED,
+  });
   await loadPolicies(store, spec.policies ?? [], base, shown);
   store.markSynced('files');
   const cases: LoadedCase[] = [];

@@ -7,8 +7,7 @@
 
 import type { CompiledImmutabilityPolicy, UnlockRules } from '../../policy/compiled.ts';
 import type { CompiledUnlock, RecordedApproval } from '../../policy/compile-unlock.ts';
-import type { AttestationKeyRing } from '../../attestation/keys.ts';
-import { checkApprovalAttestation, type MAC_NOT_CHECKED } from '../../attestation/approval.ts';
+import { checkApprovalAttestation, type ApprovalTrust } from '../../attestation/approval.ts';
 
 /** Unlock rules and where they come from, for messages ("ImmutabilityPolicy prod", "the policy admins"). */
 export interface ApprovalRule {
@@ -56,7 +55,7 @@ export function approvalCounts(
   approval: RecordedApproval,
   unlock: CompiledUnlock,
   rules: readonly ApprovalRule[],
-  keys: AttestationKeyRing | typeof MAC_NOT_CHECKED | undefined,
+  keys: ApprovalTrust,
 ): ApprovalCount {
   if (approval.user === unlock.requester) return { counts: false, why: `${approval.user} requested it` };
   const attested = checkApprovalAttestation(keys, unlock.uid, approval.stored);
@@ -68,8 +67,10 @@ export function approvalCounts(
         `was away, or forged), so it does not count`,
     };
   }
-  const at = Date.parse((approval.stored.attestation as { at: string }).at);
-  if (!(at < unlock.expiresAtMs)) return { counts: false, why: `${approval.user} approved after it expired` };
+  // Without an attestation (only in an offline simulation) there is no admission time to check.
+  const stamped = approval.stored.attestation as { at: string } | undefined;
+  if (stamped !== undefined && !(Date.parse(stamped.at) < unlock.expiresAtMs))
+    return { counts: false, why: `${approval.user} approved after it expired` };
   if (!approval.groups) {
     return {
       counts: false,

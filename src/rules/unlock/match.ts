@@ -12,7 +12,7 @@ import { formatDuration } from '../../policy/duration.ts';
 import { semanticChanges } from '../../diff/semantic-diff.ts';
 import { approvalCounts, approvalsRequired, shortestMaximum, type ApprovalRule } from './approvals.ts';
 import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
-import type { AttestationKeyRing } from '../../attestation/keys.ts';
+import type { ApprovalTrust } from '../../attestation/approval.ts';
 
 export interface UnlockDemand {
   operation: 'UPDATE' | 'DELETE';
@@ -26,7 +26,7 @@ export interface UnlockDemand {
   oldObject?: KubeObject;
   newObject?: KubeObject;
   /** Bulwark's attestation keys (the snapshot's): only approvals attested with them count. */
-  keys: AttestationKeyRing | undefined;
+  keys: ApprovalTrust;
 }
 
 export type UnlockMatch =

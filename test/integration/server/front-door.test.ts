@@ -204,7 +204,8 @@ describe('bounded memory', () => {
       const slowest = Math.max(...results.map((r) => r.afterSentMs));
       console.log(
         `100 x 7 MiB: RSS ${before.toFixed(0)} -> peak ${peak.toFixed(0)} MiB; ${count(200)} decided, ` +
-          `${count(429)} HTTP 429, ${count(408)} HTTP 408, ${count('cut')} cut; slowest answer ${slowest.toFixed(0)} ms after its body`,
+          `${count(429)} HTTP 429, ${count(408)} HTTP 408, ${count('cut')} cut; ` +
+          `slowest answer ${slowest.toFixed(0)} ms after its body`,
       );
       // 408: node:http's request timeout, for a body the loaded client did not finish sending in 10 s.
       expect(results.every((r) => [200, 429, 408, 'cut'].includes(r.outcome))).toBe(true);
