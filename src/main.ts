@@ -27,6 +27,7 @@ import { createPolicyCompiler } from './policy/compiler.ts';
 import { PolicyStore } from './policy/store.ts';
 import { createApp, createMetricsApp } from './server/app.ts';
 import { DEFAULT_CONNECTION_LIMITS, capConnections, serverOptions } from './server/connection-limits.ts';
+import { drainServer, drainTiming } from './server/drain.ts';
 import { createReviewDecoder } from './admission/decode.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
@@ -225,11 +226,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     async close() {
       draining = true;
       watcher.stop();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), config.drainSeconds * 1000);
-      await closed;
-      clearTimeout(timer);
+      await drainServer(server, drainTiming(config.drainSeconds));
       keySource?.stop();
       await auditor?.stop();
       metricsServer?.closeAllConnections();

@@ -1,0 +1,100 @@
+// The drain seen from a client that behaves like the apiserver: a pool of kept-alive
+// connections and reviews sent back to back. No review may meet a reset connection,
+// which the apiserver would report as a failed admission.
+
+import { Agent, type Server, createServer, request } from 'node:https';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { generateCertificates, type GeneratedCertificates } from '../../../src/server/certificates.ts';
+import { drainServer, drainTiming } from '../../../src/server/drain.ts';
+
+let certs: GeneratedCertificates;
+let server: Server | undefined;
+
+beforeAll(async () => {
+  certs = await generateCertificates({ ipAddresses: ['127.0.0.1'] });
+});
+
+afterEach(() => {
+  server?.closeAllConnections();
+  server?.close();
+  server = undefined;
+});
+
+/** A server answering after delayMs, as the webhook does after deciding. */
+async function listening(delayMs: number): Promise<number> {
+  server = createServer({ cert: certs.certPem, key: certs.keyPem, keepAliveTimeout: 95_000 }, (req, res) => {
+    req.resume();
+    req.on('end', () => setTimeout(() => res.end('{}'), delayMs));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return (server!.address() as { port: number }).port;
+}
+
+type Outcome = 'answered' | 'closing' | 'refused' | 'reset';
+
+function post(port: number, agent: Agent): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/validate', ca: certs.caCertPem, agent },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.headers.connection === 'close' ? 'closing' : 'answered'));
+      },
+    );
+    // Refused: nothing listens any more, the client goes to another replica. Anything else
+    // (ECONNRESET, "socket hang up") is a review lost on a connection the server closed.
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED' ? 'refused' : 'reset'));
+    req.end('{"kind":"AdmissionReview"}');
+  });
+}
+
+describe('draining the HTTPS server', () => {
+  it('loses no review sent over kept-alive connections while it drains', async () => {
+    const port = await listening(2);
+    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
+    const outcomes: Outcome[] = [];
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        const outcome = await post(port, agent);
+        outcomes.push(outcome);
+        // Told to close: its next connection goes to another replica (the Service's endpoints
+        // no longer list a terminating pod).
+        if (outcome !== 'answered') return;
+      }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const beforeDrain = outcomes.length;
+    await drainServer(server!, drainTiming(2));
+    stop = true;
+    await Promise.all(workers);
+    agent.destroy();
+
+    expect(beforeDrain).toBeGreaterThan(20);
+    expect(outcomes.filter((o) => o === 'reset')).toEqual([]);
+    expect(outcomes).toContain('closing');
+  });
+
+  it('ends soon after the last review when only idle connections are left', async () => {
+    const port = await listening(0);
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    await Promise.all([post(port, agent), post(port, agent), post(port, agent)]);
+    const started = performance.now();
+    await drainServer(server!, drainTiming(20));
+    const tookMs = performance.now() - started;
+    agent.destroy();
+    // The quiet period (1 s), not the 10 s half-budget.
+    expect(tookMs).toBeLessThan(5_000);
+  });
+
+  it('lets a review in flight finish within the budget', async () => {
+    const port = await listening(600);
+    const agent = new Agent({ keepAlive: true });
+    const inFlight = post(port, agent);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await drainServer(server!, drainTiming(5));
+    expect(await inFlight).not.toBe('reset');
+    agent.destroy();
+  });
+});
