@@ -130,7 +130,7 @@ describe('defaults', async () => {
         '--cluster=required',
         '--log-level=info',
         '--decision-timeout=8',
-        '--drain=20',
+        '--drain=95',
         '--namespace=bulwark-system',
         '--attestation-keys-secret=bulwark-attestation-keys',
         '--label-key=bulwark.dev/immutable',
@@ -148,7 +148,7 @@ describe('defaults', async () => {
 
   it('gives the pod time to leave the Service, drain and exit before it is killed', () => {
     expect(dig(container, 'lifecycle', 'preStop', 'sleep', 'seconds')).toBe(5);
-    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(5 + 20);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(5 + 95);
   });
 
   it('keeps one pod available through node drains', () => {
