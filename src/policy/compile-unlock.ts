@@ -39,6 +39,10 @@ export interface CompiledUnlock {
   approvers: readonly string[];
   /** The approvals of `approvers`, in the same order (the first by each user). */
   approvals: readonly RecordedApproval[];
+  /** Who rejected it: any rejection means it never unlocks (append-only, like approvals). */
+  rejections: readonly RecordedApproval[];
+  /** A ticket or incident reference, copied into audit annotations. */
+  ticket?: string;
   createdAtMs: number;
   durationMs: number;
   expiresAtMs: number;
@@ -86,6 +90,8 @@ export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompi
       requester: spec.requester,
       approvers: approvals.map((a) => a.user),
       approvals,
+      rejections: (spec.rejections ?? []).map((r) => ({ user: r.user, ...(r.groups ? { groups: r.groups } : {}) })),
+      ...(spec.ticket ? { ticket: spec.ticket } : {}),
       createdAtMs,
       durationMs,
       // Without a creation time (not yet stored) it is not in force at all.

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { approveUnlock, requestUnlock, status, why } from '../../src/cli/plugin/commands.ts';
+import { requestUnlock, status, why } from '../../src/cli/plugin/commands.ts';
+import { signOffUnlock } from '../../src/cli/plugin/sign-off.ts';
 import { openSession, type Session } from '../../src/cli/plugin/session.ts';
 import { e2eCluster, kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
 import { kubectlOk } from './cluster/kubectl.ts';
@@ -75,8 +76,8 @@ describe('kubectl bulwark, in-process', () => {
   });
 
   it('unlock approve records the approver with the groups the API server reports', async () => {
-    await approveUnlock(sessions.bob, name, 'looks right', print);
-    await approveUnlock(sessions.carol, name, undefined, print);
+    await signOffUnlock(sessions.bob, name, 'approval', 'looks right', print);
+    await signOffUnlock(sessions.carol, name, 'approval', undefined, print);
     expect(printed.splice(0)).toEqual([
       `unlockrequest/${name} approved by bob`,
       `unlockrequest/${name} approved by carol`,
@@ -88,7 +89,7 @@ describe('kubectl bulwark, in-process', () => {
       { user: 'bob', groups: expect.arrayContaining(['approvers']), comment: 'looks right' },
       { user: 'carol' },
     ]);
-    await expect(approveUnlock(sessions.alice, name, undefined, print)).rejects.toThrow(
+    await expect(signOffUnlock(sessions.alice, name, 'approval', undefined, print)).rejects.toThrow(
       /alice requested this unlock and cannot approve it/,
     );
   });

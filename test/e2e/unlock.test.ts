@@ -105,7 +105,8 @@ describe('an unlock approved by two others', () => {
       user: 'bob',
     });
     expect(edit.stderr).toContain(
-      'only spec.approvals may change after an UnlockRequest is created; this update changes spec.duration',
+      'only spec.approvals and spec.rejections may change after an UnlockRequest is created; ' +
+        'this update changes spec.duration',
     );
     const removal = await kubectl(
       ['patch', 'unlockrequest', name, '--type=json', '-p', '[{"op":"remove","path":"/spec/approvals/0"}]'],

@@ -2,9 +2,10 @@
 // subcommands) and by `kubectl-bulwark` (kubectl finds it on PATH as `kubectl bulwark`).
 
 import { Option, type Command } from 'commander';
-import { approveUnlock, lock, requestUnlock, status, why, type Print } from './commands.ts';
+import { lock, requestUnlock, status, why, type Print } from './commands.ts';
 import { resolveLockLabel, type LockLabelFlags } from './lock-label.ts';
 import { openSession, type KubeOptions } from './session.ts';
+import { signOffUnlock } from './sign-off.ts';
 
 function kubeOptions(cmd: Command): Command {
   return cmd
@@ -66,10 +67,11 @@ export function registerPluginCommands(
     .option('--operation <ops>', 'comma-separated: UPDATE, DELETE, Unlabel (remove or change the lock label)', 'UPDATE')
     .option('--duration <d>', 'how long the unlock lasts once created, e.g. 30m', '30m')
     .option('--patch <json|@file>', 'bind the unlock to exactly this JSON Patch')
+    .option('--ticket <ref>', 'a ticket or incident reference, copied into the audit trail')
     .action(
       async (
         target: string,
-        o: KubeOptions & { reason: string; operation: string; duration: string; patch?: string },
+        o: KubeOptions & { reason: string; operation: string; duration: string; patch?: string; ticket?: string },
       ) => {
         await requestUnlock(
           session(o),
@@ -79,6 +81,7 @@ export function registerPluginCommands(
             reason: o.reason,
             duration: o.duration,
             ...(o.patch ? { patch: o.patch } : {}),
+            ...(o.ticket ? { ticket: o.ticket } : {}),
           },
           print,
         );
@@ -87,7 +90,17 @@ export function registerPluginCommands(
   kubeOptions(unlock.command('approve').description('approve an UnlockRequest in your own name').argument('<name>'))
     .option('--comment <text>', 'a note with your approval')
     .action(async (name: string, o: KubeOptions & { comment?: string }) =>
-      approveUnlock(session(o), name, o.comment, print),
+      signOffUnlock(session(o), name, 'approval', o.comment, print),
+    );
+  kubeOptions(
+    unlock
+      .command('reject')
+      .description('reject an UnlockRequest in your own name (or withdraw your own): it will never unlock')
+      .argument('<name>'),
+  )
+    .option('--comment <text>', 'why')
+    .action(async (name: string, o: KubeOptions & { comment?: string }) =>
+      signOffUnlock(session(o), name, 'rejection', o.comment, print),
     );
 
   labelOptions(kubeOptions(program.command('status').description('what is locked, and pending and active unlocks')))

@@ -206,6 +206,19 @@ export interface UnlockRequest {
         value?: unknown;
       }[];
     };
+    ticket?: string;
+    /**
+     * @maxItems 16
+     */
+    rejections?: {
+      user: string;
+      /**
+       * @maxItems 256
+       */
+      groups?: string[];
+      time?: string;
+      comment?: string;
+    }[];
     /**
      * @maxItems 16
      */
@@ -218,5 +231,16 @@ export interface UnlockRequest {
       time?: string;
       comment?: string;
     }[];
+  };
+  status?: {
+    phase?: "Pending" | "Approved" | "Active" | "Used" | "Expired" | "Rejected";
+    approvals?: string;
+    approvalsCounted?: number;
+    approvalsRequired?: number;
+    expiresAt?: string;
+    allows?: string;
+    message?: string;
+    approvedTargetResourceVersion?: string;
+    observedGeneration?: number;
   };
 }

@@ -10,7 +10,7 @@ import { deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
 import type { UnlockTarget } from '../../policy/compile-unlock.ts';
-import { findUnlock } from '../unlock/match.ts';
+import { findUnlock, unlockAnnotations } from '../unlock/match.ts';
 
 /** At most this many exposed objects are named; the rest are counted. */
 export const MAX_NAMED = 5;
@@ -74,9 +74,7 @@ export function requireAgreement(input: AgreementInput): Verdict {
     ],
     auditAnnotations: {
       [`${rule}-loosening`]: listExposures(exposures),
-      'unlock-request': unlock.name,
-      'unlock-approvers': approvers.join(','),
-      'unlock-requester': unlock.requester,
+      ...unlockAnnotations(match),
     },
     outcomes: [{ rule, decision: 'unlocked' }],
   };

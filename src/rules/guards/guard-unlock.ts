@@ -8,7 +8,7 @@ import type { RequestFacts } from '../../decision/facts.ts';
 import type { Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
-import { findUnlock, type UnlockMatch } from '../unlock/match.ts';
+import { findUnlock, unlockAnnotations, type UnlockMatch } from '../unlock/match.ts';
 
 /** The match of the UnlockRequests aimed at this cluster-scoped object; undefined when there are none. */
 export function unlockForUpdate(
@@ -47,9 +47,7 @@ export function unlockedVerdict(rule: string, what: string, match: UnlockMatch &
         `until ${new Date(unlock.expiresAtMs).toISOString()}`,
     ],
     auditAnnotations: {
-      'unlock-request': unlock.name,
-      'unlock-approvers': approvers.join(','),
-      'unlock-requester': unlock.requester,
+      ...unlockAnnotations(match),
     },
     outcomes: [{ rule, decision: 'unlocked' }],
   };

@@ -13,7 +13,7 @@ import { GARBAGE_COLLECTORS } from '../../diff/bookkeeping.ts';
 import { semanticChanges, type Change, type DiffOptions } from '../../diff/semantic-diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
-import { findUnlock } from '../unlock/match.ts';
+import { findUnlock, unlockAnnotations } from '../unlock/match.ts';
 import { describeChanges, describeTarget, touchesLockLabel } from './message.ts';
 import { isUnderPointer } from '../../diff/pointer.ts';
 
@@ -296,9 +296,7 @@ function withUnlock(
     warnings: [note],
     auditAnnotations: {
       ...denied.auditAnnotations,
-      'unlock-request': unlock.name,
-      'unlock-approvers': approvers.join(','),
-      'unlock-requester': unlock.requester,
+      ...unlockAnnotations(match),
       ...(unlabelled ? { 'unlock-unlabelled': `unlabelled by UnlockRequest ${unlock.name}` } : {}),
     },
     outcomes: [{ rule: RULE, decision: 'unlocked' }],

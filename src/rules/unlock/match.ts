@@ -62,6 +62,8 @@ function operationProblem(unlock: CompiledUnlock, demand: UnlockDemand): string 
 }
 
 function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } | { approvers: string[] } {
+  if (unlock.rejections.length > 0)
+    return { why: `it was rejected by ${unlock.rejections.map((r) => r.user).join(', ')}` };
   const problem = operationProblem(unlock, demand);
   if (problem) return { why: problem };
   if (demand.now >= unlock.expiresAtMs) return { why: `it expired at ${new Date(unlock.expiresAtMs).toISOString()}` };
@@ -99,4 +101,15 @@ export function findUnlock(unlocks: readonly CompiledUnlock[], demand: UnlockDem
     why.push(`UnlockRequest ${unlock.name}: ${result.why}`);
   }
   return { ok: false, why };
+}
+
+/** The audit annotations of a change an unlock let through: who asked, who agreed, and the ticket. */
+export function unlockAnnotations(match: UnlockMatch & { ok: true }): Record<string, string> {
+  const { unlock, approvers } = match;
+  return {
+    'unlock-request': unlock.name,
+    'unlock-approvers': approvers.join(','),
+    'unlock-requester': unlock.requester,
+    ...(unlock.ticket ? { 'unlock-ticket': unlock.ticket } : {}),
+  };
 }
