@@ -103,6 +103,14 @@ export function compileImmutabilityPolicy(
       approvalsRequired: spec.unlock?.approvalsRequired ?? 2,
       approverGroups: new Set(spec.unlock?.approverGroups ?? []),
       maxDurationMs: parseDuration(spec.unlock?.maxDuration ?? '1h') ?? 3_600_000,
+      ...(spec.unlock?.requesterOnly
+        ? {
+            requesterOnly: {
+              users: new Set(spec.unlock.usableBy?.users ?? []),
+              groups: new Set(spec.unlock.usableBy?.groups ?? []),
+            },
+          }
+        : {}),
     },
     match(target) {
       if (!objectMatch(target.objectLabels)) return 'no-match';

@@ -46,6 +46,8 @@ export interface UnlockRules {
   /** Users who may approve whatever their groups (the policy admins configured by name). */
   approverUsers?: ReadonlySet<string>;
   maxDurationMs: number;
+  /** Set when only the requester (and these users and groups) may use an approved unlock. */
+  requesterOnly?: SubjectSet;
 }
 
 export interface CompiledImmutabilityPolicy extends PolicySource {

@@ -1,5 +1,6 @@
 // Break-glass as a workflow (issue 17), against the real apiserver with the real users:
-// a rejection that no number of approvals overrides, the ticket in the audit trail.
+// a rejection that no number of approvals overrides; requester binding (dave refused while
+// alice's change goes through).
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -13,12 +14,12 @@ const setColor = (name: string, color: string, user: UserName) =>
   kubectl(['patch', 'cm', name, '-n', ns, '-p', JSON.stringify({ data: { color } })], { user });
 const colorOf = (name: string) => kubectlOk(kubectl, ['get', 'cm', name, '-n', ns, '-o', 'jsonpath={.data.color}']);
 
-async function lockedConfigMap(name: string): Promise<void> {
+async function lockedConfigMap(name: string, labels: Record<string, string> = {}): Promise<void> {
   await kubectlOk(kubectl, ['apply', '-f', '-'], {
     input: stringify({
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name, namespace: ns, labels: { [LOCK_LABEL.key]: LOCK_LABEL.value } },
+      metadata: { name, namespace: ns, labels: { ...labels, [LOCK_LABEL.key]: LOCK_LABEL.value } },
       data: { color: 'blue' },
     }),
   });
@@ -45,7 +46,19 @@ beforeAll(async () => {
       },
     }),
   });
+  await kubectlOk(kubectl, ['apply', '-f', '-'], {
+    input: stringify({
+      apiVersion: 'bulwark.dev/v1alpha1',
+      kind: 'ImmutabilityPolicy',
+      metadata: { name: `workflow-bound-${ns}` },
+      spec: {
+        match: { namespaces: [ns], objectSelector: { matchLabels: { binding: 'requester' } } },
+        unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h', requesterOnly: true },
+      },
+    }),
+  });
   await lockedConfigMap('rejected');
+  await lockedConfigMap('bound', { binding: 'requester' });
   await until(async () => (await setColor('rejected', 'probe', 'dave')).stderr.includes('is immutable'));
 });
 
@@ -85,5 +98,23 @@ describe('rejection', () => {
     expect(forged.stderr).toContain('a rejection must name the user who makes it: you are dave');
     const outsider = await plugin(['unlock', 'reject', name], 'erin');
     expect(outsider.stderr).toContain('erin is not in an approver group');
+  });
+});
+
+describe('requester binding (unlock.requesterOnly)', () => {
+  it("dave is refused while alice's change goes through", async () => {
+    const name = await request('bound', 'alice');
+    await pluginOk(['unlock', 'approve', name], 'bob');
+    await pluginOk(['unlock', 'approve', name], 'carol');
+    await until(async () =>
+      (await setColor('bound', 'red', 'dave')).stderr.includes(
+        `UnlockRequest ${name}: only its requester alice may use it (ImmutabilityPolicy workflow-bound-${ns} sets ` +
+          'unlock.requesterOnly), not dave',
+      ),
+    );
+    expect(await colorOf('bound')).toBe('blue');
+    const alice = await setColor('bound', 'green', 'alice');
+    expect(alice.code, alice.stderr).toBe(0);
+    expect(await colorOf('bound')).toBe('green');
   });
 });

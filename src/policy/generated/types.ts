@@ -87,6 +87,17 @@ export interface ImmutabilityPolicy {
        */
       approverGroups?: string[];
       maxDuration?: string;
+      requesterOnly?: boolean;
+      usableBy?: {
+        /**
+         * @maxItems 64
+         */
+        users?: string[];
+        /**
+         * @maxItems 64
+         */
+        groups?: string[];
+      };
     };
   };
   status?: {

@@ -58,6 +58,7 @@ export function requireAgreement(input: AgreementInput): Verdict {
     operation: request.operation === 'DELETE' ? 'DELETE' : 'UPDATE',
     rules: approvalRulesFor(snapshot, target, old, undefined),
     now: facts.now,
+    user: request.userInfo,
     ...(old && request.object ? { oldObject: old as KubeObject, newObject: request.object } : {}),
   });
   if (!match.ok)

@@ -31,6 +31,7 @@ export function unlockForUpdate(
     operation: 'UPDATE',
     rules: approvalRulesFor(snapshot, { ...target, name }, old, undefined),
     now: facts.now,
+    user: request.userInfo,
     ...(old ? { oldObject: old, newObject: request.object } : {}),
   });
 }

@@ -226,7 +226,16 @@ export function evaluateImmutability(
   const verdict = combine(verdicts);
   return verdict.allowed
     ? verdict
-    : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target, label);
+    : withUnlock(
+        verdict,
+        action,
+        policies,
+        unlocksAimedAt(matchTarget, action.locked, facts),
+        facts,
+        target,
+        label,
+        request.userInfo,
+      );
 }
 
 /** The UnlockRequests whose target is exactly this object (group, kind, namespace, name). */
@@ -269,6 +278,7 @@ function withUnlock(
   facts: RequestFacts,
   target: string,
   label: LockLabel,
+  user: AdmissionRequest['userInfo'],
 ): Verdict {
   if (unlocks.length === 0 || facts.now === undefined) return denied;
   const unlabelled = unlabels(action, label);
@@ -276,6 +286,7 @@ function withUnlock(
     operation: action.kind === 'update' ? 'UPDATE' : 'DELETE',
     rules: policies.map(ruleOfPolicy),
     now: facts.now,
+    user,
     ...(action.kind === 'update' ? { oldObject: action.oldObject, newObject: action.newObject } : {}),
     ...(unlabelled && action.kind === 'update'
       ? { unlabels: true, changesContent: changesBesidesLabel(action, label) }

@@ -24,6 +24,29 @@ export interface UnlockDemand {
   now: number;
   oldObject?: KubeObject;
   newObject?: KubeObject;
+  /** Who makes the change: a policy with unlock.requesterOnly lets only the requester (or named subjects) use it. */
+  user?: { username?: string | undefined; groups?: readonly string[] | undefined };
+}
+
+/** Why this user may not use the unlock under a rule with requesterOnly; undefined when they may. */
+function bindingProblem(unlock: CompiledUnlock, demand: UnlockDemand): string | undefined {
+  const username = demand.user?.username;
+  for (const rule of demand.rules) {
+    const only = rule.unlock.requesterOnly;
+    if (!only || username === unlock.requester) continue;
+    if (username !== undefined && only.users.has(username)) continue;
+    if ((demand.user?.groups ?? []).some((g) => only.groups.has(g))) continue;
+    return (
+      `only its requester ${unlock.requester}${describeSubjects(only)} may use it ` +
+      `(${rule.source} sets unlock.requesterOnly), not ${username ?? 'an unknown user'}`
+    );
+  }
+  return undefined;
+}
+
+function describeSubjects(s: { users: ReadonlySet<string>; groups: ReadonlySet<string> }): string {
+  const named = [...[...s.users].map((u) => `user ${u}`), ...[...s.groups].map((g) => `group ${g}`)];
+  return named.length > 0 ? ` (or ${named.join(', ')})` : '';
 }
 
 export type UnlockMatch =
@@ -67,6 +90,8 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
   const problem = operationProblem(unlock, demand);
   if (problem) return { why: problem };
   if (demand.now >= unlock.expiresAtMs) return { why: `it expired at ${new Date(unlock.expiresAtMs).toISOString()}` };
+  const binding = bindingProblem(unlock, demand);
+  if (binding) return { why: binding };
   const shortest = shortestMaximum(demand.rules);
   if (shortest && unlock.durationMs > shortest.maxDurationMs) {
     return {
