@@ -15,6 +15,7 @@ import { clusterFactResolver } from './cluster/facts.ts';
 import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from './cluster/policy-informers.ts';
 import { policyStatusWriter } from './cluster/policy-status.ts';
 import type { Config } from './config/schema.ts';
+import { startControllers } from './controller/start.ts';
 import { noClusterFacts, type FactResolver } from './review/decide.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
@@ -73,6 +74,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   }
 
   let informers: ClusterInformers | undefined;
+  let stopControllers = () => {};
   let resolveFacts: FactResolver = noClusterFacts;
   if (reader) {
     informers = createClusterInformers({ reader, store, compiler, logger });
@@ -87,6 +89,14 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     });
     logger.info({ server: reader.server }, 'watching policies and reading cluster facts from the API server');
     void informers.start().catch((err: unknown) => logger.error({ err }, 'informers failed to start'));
+    stopControllers = startControllers({
+      client: reader,
+      discovery: createDiscovery(reader, { timeoutMs }),
+      compiler,
+      store,
+      informers: cache,
+      logger,
+    });
   } else {
     logger.info(
       'no cluster connection: scale and eviction requests of possibly locked objects are denied (fail closed)',
@@ -163,6 +173,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       const timer = setTimeout(() => server.closeAllConnections(), config.drainSeconds * 1000);
       await closed;
       clearTimeout(timer);
+      stopControllers();
       await informers?.stop();
       registryClient.close();
     },

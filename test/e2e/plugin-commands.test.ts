@@ -94,14 +94,19 @@ describe('kubectl bulwark, in-process', () => {
     );
   });
 
-  it('status lists what is locked and the unlock, with its approvals', async () => {
-    await status(sessions.alice, false, print, LOCK_LABEL);
-    const lines = printed.splice(0);
+  it('status lists what is locked and the unlock: its phase, "approvals 2 of 2" and what it allows', async () => {
+    // Bulwark's status loop writes the phase within seconds of the second approval.
+    let lines: string[] = [];
+    await until(async () => {
+      await status(sessions.alice, false, print, LOCK_LABEL);
+      lines = printed.splice(0);
+      return lines.some((l) => l.includes(`${name}:`) && l.includes('Approved'));
+    }, 30_000);
     expect(lines).toEqual(expect.arrayContaining([`  ConfigMap ${ns}/cfg`, `  ConfigMap ${ns}/other`]));
     expect(lines.find((l) => l.includes(name))).toMatch(
       new RegExp(
-        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; 2 approval\\(s\\), expires .* \\(approved by bob, ` +
-          `carol\\)`,
+        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; Approved, approvals 2 of 2, expires \\S+; ` +
+          `allows UPDATE of ConfigMap ${ns}/cfg for 30m from creation .*, by anyone \\(approved by bob, carol\\)`,
       ),
     );
   });

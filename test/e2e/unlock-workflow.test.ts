@@ -1,6 +1,7 @@
 // Break-glass as a workflow (issue 17), against the real apiserver with the real users:
-// a rejection that no number of approvals overrides; requester binding (dave refused while
-// alice's change goes through).
+// the phases in status as they change (and in `kubectl get`, `kubectl bulwark status`,
+// Events); a rejection that no number of approvals overrides; requester binding (dave
+// refused while alice's change goes through).
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -58,6 +59,8 @@ beforeAll(async () => {
     }),
   });
   await lockedConfigMap('rejected');
+  await lockedConfigMap('phases');
+  await lockedConfigMap('bound-change');
   await lockedConfigMap('bound', { binding: 'requester' });
   await until(async () => (await setColor('rejected', 'probe', 'dave')).stderr.includes('is immutable'));
 });
@@ -116,5 +119,70 @@ describe('requester binding (unlock.requesterOnly)', () => {
     const alice = await setColor('bound', 'green', 'alice');
     expect(alice.code, alice.stderr).toBe(0);
     expect(await colorOf('bound')).toBe('green');
+  });
+});
+
+const phaseOf = async (name: string) =>
+  kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'jsonpath={.status.phase} {.status.approvals}']);
+/** Waits for Bulwark's status loop (every 5 s) to report `expected` ("Pending 1/2"). */
+const phaseBecomes = (name: string, expected: string) => until(async () => (await phaseOf(name)) === expected, 30_000);
+const eventReasons = async (field: string) =>
+  kubectlOk(kubectl, ['get', 'events', '-n', ns, '--field-selector', field, '-o', 'jsonpath={.items[*].reason}']);
+
+describe('phases in status, as they change', () => {
+  it('Pending 0/2, Pending 1/2, Approved 2/2, then Active once the change is made; Events on both', async () => {
+    const name = await request('phases', 'alice', ['--ticket', 'CHG-1']);
+    await phaseBecomes(name, 'Pending 0/2');
+    await pluginOk(['unlock', 'approve', name], 'bob');
+    await phaseBecomes(name, 'Pending 1/2');
+    const table = await kubectlOk(kubectl, ['get', 'unlockrequest', name]);
+    expect(table).toMatch(/PHASE\s+APPROVALS\s+EXPIRES/);
+    expect(table).toMatch(/Pending\s+1\/2\s+\d{4}-/);
+    const listed = await pluginOk(['status', '-n', ns], 'alice');
+    expect(listed).toMatch(
+      new RegExp(`${name}: ConfigMap ${ns}/phases \\[UPDATE\\] by alice \\[ticket CHG-1\\]; Pending, approvals 1 of 2`),
+    );
+    expect(listed).toContain(`allows UPDATE of ConfigMap ${ns}/phases for 30m from creation`);
+    await pluginOk(['unlock', 'approve', name], 'carol');
+    await phaseBecomes(name, 'Approved 2/2');
+    expect((await setColor('phases', 'green', 'alice')).code).toBe(0);
+    await phaseBecomes(name, 'Active 2/2');
+    const onTarget = await eventReasons('involvedObject.name=phases');
+    for (const reason of ['UnlockPending', 'UnlockApproved', 'UnlockActive']) expect(onTarget).toContain(reason);
+    const onRequest = await kubectlOk(kubectl, [
+      'get',
+      'events',
+      '-n',
+      'default',
+      '--field-selector',
+      `involvedObject.name=${name}`,
+      '-o',
+      'jsonpath={.items[*].message}',
+    ]);
+    expect(onRequest).toContain(`UnlockRequest ${name} by alice is Approved`);
+    expect(onRequest).toContain('[ticket CHG-1]');
+  });
+
+  it('an unlock bound to a patch is Used once its change is made', async () => {
+    const patch = JSON.stringify([{ op: 'replace', path: '/data/color', value: 'violet' }]);
+    const name = await request('bound-change', 'alice', ['--patch', patch]);
+    await pluginOk(['unlock', 'approve', name], 'bob');
+    await pluginOk(['unlock', 'approve', name], 'carol');
+    await phaseBecomes(name, 'Approved 2/2');
+    expect((await setColor('bound-change', 'violet', 'alice')).code).toBe(0);
+    await phaseBecomes(name, 'Used 2/2');
+  });
+
+  it('a rejected request is Rejected; one past its duration is Expired (wide margin: 20 s, 45 s wait)', async () => {
+    const rejected = await request('phases', 'dave');
+    await pluginOk(['unlock', 'reject', rejected], 'bob');
+    await phaseBecomes(rejected, 'Rejected 0/2');
+    const short = await pluginOk(
+      ['unlock', 'request', 'configmap/phases', '-n', ns, '--reason', 'e2e', '--duration', '20s'],
+      'dave',
+    );
+    const name = /unlockrequest\/(\S+) created/.exec(short)![1]!;
+    await phaseBecomes(name, 'Pending 0/2');
+    await until(async () => (await phaseOf(name)) === 'Expired 0/2', 45_000);
   });
 });

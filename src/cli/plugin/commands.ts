@@ -110,9 +110,27 @@ export async function requestUnlock(
   return name;
 }
 
-function state(u: CompiledUnlock, now: number): string {
-  if (now >= u.expiresAtMs) return 'expired';
-  return `${u.approvers.length} approval(s), expires ${new Date(u.expiresAtMs).toISOString()}`;
+interface UnlockStatusView {
+  phase?: string;
+  approvalsCounted?: number;
+  approvalsRequired?: number;
+  expiresAt?: string;
+  allows?: string;
+  message?: string;
+}
+
+/** The phase, "approvals 1 of 2" and what it allows, as Bulwark wrote them in status. */
+function state(u: CompiledUnlock, s: UnlockStatusView | undefined, now: number): string {
+  const expires = s?.expiresAt ?? new Date(u.expiresAtMs).toISOString();
+  if (!s?.phase) {
+    const left = now >= u.expiresAtMs ? 'expired' : `expires ${expires}`;
+    return `phase unknown (Bulwark has not written its status yet); ${u.approvers.length} approval(s), ${left}`;
+  }
+  const allows = s.phase === 'Pending' || s.phase === 'Approved' || s.phase === 'Active' ? `; allows ${s.allows}` : '';
+  return (
+    `${s.phase}, approvals ${s.approvalsCounted} of ${s.approvalsRequired}, expires ${expires}${allows}` +
+    `${s.phase === 'Rejected' || s.phase === 'Used' ? ` (${s.message})` : ''}`
+  );
 }
 
 export async function status(session: Session, allNamespaces: boolean, print: Print, label: LockLabel): Promise<void> {
@@ -140,15 +158,20 @@ export async function status(session: Session, allNamespaces: boolean, print: Pr
   const compiler = createPolicyCompiler();
   const unlocks =
     res.status === 200
-      ? ((res.body as { items?: unknown[] }).items ?? [])
-          .map((o) => compiler.unlock(o))
-          .flatMap((c) => (c.ok ? [c.unlock] : []))
+      ? ((res.body as { items?: { status?: UnlockStatusView }[] }).items ?? []).flatMap((o) => {
+          const c = compiler.unlock(o);
+          return c.ok ? [{ u: c.unlock, status: o.status }] : [];
+        })
       : [];
   print('UnlockRequests:');
-  for (const u of unlocks) {
+  for (const { u, status } of unlocks) {
     const target = `${u.target.kind} ${u.target.namespace ? `${u.target.namespace}/` : ''}${u.target.name}`;
     const approved = u.approvers.length ? ` (approved by ${u.approvers.join(', ')})` : '';
-    print(`  ${u.name}: ${target} [${[...u.operations].join(', ')}] by ${u.requester}; ${state(u, now)}${approved}`);
+    const ticket = u.ticket ? ` [ticket ${u.ticket}]` : '';
+    print(
+      `  ${u.name}: ${target} [${[...u.operations].join(', ')}] by ${u.requester}${ticket}; ` +
+        `${state(u, status, now)}${approved}`,
+    );
   }
   if (unlocks.length === 0) print('  (none)');
 }

@@ -38,6 +38,8 @@ describe('defaults', async () => {
       'ClusterRoleBinding',
       'Deployment',
       'PodDisruptionBudget',
+      'Role',
+      'RoleBinding',
       'Secret',
       'Service',
       'ServiceAccount',
@@ -211,7 +213,7 @@ function rules(manifests: Manifest[]): { apiGroups: string[]; resources: string[
 }
 
 describe('RBAC', () => {
-  it('grants exactly what the rules read, and writes only policy status', async () => {
+  it('grants exactly what the rules read, and writes only status of its own objects and Events', async () => {
     const manifests = await render();
     expect(rules(manifests)).toEqual([
       {
@@ -221,9 +223,10 @@ describe('RBAC', () => {
       },
       {
         apiGroups: ['bulwark.dev'],
-        resources: ['immutabilitypolicies/status', 'imagepolicies/status'],
+        resources: ['immutabilitypolicies/status', 'imagepolicies/status', 'unlockrequests/status'],
         verbs: ['patch'],
       },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
       { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['pods', 'replicationcontrollers'], verbs: ['get'] },
       { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: ['get'] },
@@ -250,7 +253,7 @@ describe('RBAC', () => {
     },
   );
 
-  it('drops Secrets when asked, adds extra read rules, and never grants a write beyond policy status', async () => {
+  it('drops Secrets when asked, adds extra read rules, and never grants a write beyond status and Events', async () => {
     const extra = { apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] };
     const granted = rules(
       await render({
@@ -261,10 +264,26 @@ describe('RBAC', () => {
     expect(granted).not.toContainEqual(expect.objectContaining({ resources: ['secrets'] }));
     expect(granted.at(-1)).toEqual(extra);
     const verbs = new Set(granted.flatMap((r) => r.verbs));
-    expect([...verbs].sort()).toEqual(['get', 'list', 'patch', 'watch']);
+    expect([...verbs].sort()).toEqual(['create', 'get', 'list', 'patch', 'watch']);
     expect(granted.filter((r) => r.verbs.includes('patch')).flatMap((r) => r.resources)).toEqual([
       'immutabilitypolicies/status',
       'imagepolicies/status',
+      'unlockrequests/status',
+    ]);
+    expect(granted.filter((r) => r.verbs.includes('create')).flatMap((r) => r.resources)).toEqual(['events']);
+  });
+
+  it('lets Bulwark hold only its own Lease, in its own namespace', async () => {
+    const role = find(await render(), 'Role');
+    expect(dig(role, 'metadata', 'namespace')).toBe('bulwark-system');
+    expect(dig(role, 'rules')).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: ['bulwark-controllers'],
+        verbs: ['get', 'update'],
+      },
     ]);
   });
 });

@@ -23,6 +23,7 @@ const LAYERS: readonly string[] = [
   'review', // every rule on one request; the fail-closed runner; the response
   'cluster', // I/O shell: the API server (facts, informers, Secrets, discovery)
   'image-verification', // I/O shell: registries, signatures, the verification cache
+  'controller', // I/O shell: leader-elected loops (UnlockRequest status, Events)
   'config', // configuration schema and loading
   'server', // HTTPS: /validate, probes, metrics, TLS
   'main.ts', // composition root
