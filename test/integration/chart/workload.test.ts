@@ -33,8 +33,7 @@ describe('defaults', async () => {
   const container = dig(pod, 'containers', 0);
 
   it('installs exactly the expected objects', () => {
-    expect(kinds(manifests)).toEqual([
-      'ClusterRole',
+    expect(kinds(manifests.filter((m) => m.kind !== 'ClusterRole'))).toEqual([
       'ClusterRoleBinding',
       'Deployment',
       'PodDisruptionBudget',
@@ -46,6 +45,20 @@ describe('defaults', async () => {
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
+    ]);
+    expect(
+      manifests
+        .filter((m) => m.kind === 'ClusterRole')
+        .map((m) => m.metadata.name)
+        .sort(),
+    ).toEqual([
+      'bulwark',
+      'bulwark-approver',
+      'bulwark-approver-rules',
+      'bulwark-policy-admin',
+      'bulwark-policy-admin-rules',
+      'bulwark-requester',
+      'bulwark-requester-rules',
     ]);
     for (const m of manifests.filter((x) => !x.kind.startsWith('Cluster') && !x.kind.startsWith('Validating'))) {
       expect(m.metadata.namespace, `${m.kind}`).toBe('bulwark-system');
@@ -209,7 +222,7 @@ describe('deployment options', () => {
 });
 
 function rules(manifests: Manifest[]): { apiGroups: string[]; resources: string[]; verbs: string[] }[] {
-  return dig(find(manifests, 'ClusterRole'), 'rules');
+  return dig(find(manifests, 'ClusterRole', 'bulwark'), 'rules');
 }
 
 describe('RBAC', () => {
@@ -271,6 +284,32 @@ describe('RBAC', () => {
       'unlockrequests/status',
     ]);
     expect(granted.filter((r) => r.verbs.includes('create')).flatMap((r) => r.resources)).toEqual(['events']);
+  });
+
+  it('ships the people roles with the verbs each needs and no more, extensible by aggregation', async () => {
+    const manifests = await render();
+    const rulesOf = (name: string) => dig(find(manifests, 'ClusterRole', `bulwark-${name}-rules`), 'rules');
+    expect(rulesOf('requester')).toEqual([
+      { apiGroups: ['bulwark.dev'], resources: ['unlockrequests'], verbs: ['get', 'list', 'watch', 'create'] },
+    ]);
+    expect(rulesOf('approver')).toEqual([
+      { apiGroups: ['bulwark.dev'], resources: ['unlockrequests'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+    ]);
+    expect(rulesOf('policy-admin')).toEqual([
+      {
+        apiGroups: ['bulwark.dev'],
+        resources: ['immutabilitypolicies', 'imagepolicies'],
+        verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+      },
+      { apiGroups: ['bulwark.dev'], resources: ['unlockrequests'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    for (const role of ['requester', 'approver', 'policy-admin']) {
+      expect(dig(find(manifests, 'ClusterRole', `bulwark-${role}`), 'aggregationRule')).toEqual({
+        clusterRoleSelectors: [{ matchLabels: { [`bulwark.dev/aggregate-to-${role}`]: 'true' } }],
+      });
+    }
+    const without = await render({ rbac: { userRoles: { create: false } } });
+    expect(without.filter((m) => m.kind === 'ClusterRole').map((m) => m.metadata.name)).toEqual(['bulwark']);
   });
 
   it('lets Bulwark hold only its own Lease, in its own namespace', async () => {
