@@ -61,13 +61,15 @@ export function unlockStatusLoop(options: {
   const now = options.now ?? Date.now;
   let timer: NodeJS.Timeout | undefined;
 
-  async function announce(t: Transition): Promise<void> {
+  async function announce(t: Transition, override?: { reason: string; message: string }): Promise<void> {
     const { unlock, status } = t;
-    const type = WARNING_PHASES.has(status.phase) ? 'Warning' : 'Normal';
-    const reason = `Unlock${status.phase}`;
+    const loud = WARNING_PHASES.has(status.phase) || unlock.emergency || override !== undefined;
+    const type = loud ? 'Warning' : 'Normal';
+    const reason = override?.reason ?? `Unlock${unlock.emergency ? 'Emergency' : ''}${status.phase}`;
     const ticket = unlock.ticket ? ` [ticket ${unlock.ticket}]` : '';
     const message =
-      `UnlockRequest ${unlock.name} by ${unlock.requester} is ${status.phase}: ` + `${status.message}${ticket}`;
+      `${unlock.emergency ? 'EMERGENCY ' : ''}UnlockRequest ${unlock.name} by ${unlock.requester} is ` +
+      `${status.phase}: ${override?.message ?? status.message}${ticket}`;
     const requestRef = { apiVersion: POLICY_API_VERSION, kind: 'UnlockRequest', name: unlock.name };
     await options.recordEvent({ involved: { ...requestRef, ...(t.uid ? { uid: t.uid } : {}) }, type, reason, message });
     const target = unlock.target;
@@ -87,7 +89,8 @@ export function unlockStatusLoop(options: {
 
   async function reconcile(item: StoredUnlock): Promise<void> {
     const previous = item.status;
-    if (previous?.phase && TERMINAL.has(previous.phase)) return;
+    // Terminal phases change no more, but an emergency unlock is watched until it is reviewed.
+    if (previous?.phase && TERMINAL.has(previous.phase) && previous.reviewed !== false) return;
     const compiled = compiler.unlock({ ...item, kind: 'UnlockRequest' });
     if (!compiled.ok) return;
     const unlock = compiled.unlock;
@@ -114,10 +117,15 @@ export function unlockStatusLoop(options: {
       { status: { ...status, observedGeneration: item.metadata?.generation } },
       { timeoutMs: TIMEOUT_MS },
     );
+    const targetApiVersion = item.spec?.target?.apiVersion ?? 'v1';
+    const transition = { unlock, uid: item.metadata?.uid, targetApiVersion, from: previous?.phase, status };
     if (previous?.phase !== status.phase) {
       logger.info({ unlock: unlock.name, from: previous?.phase, to: status.phase }, 'UnlockRequest phase changed');
-      const targetApiVersion = item.spec?.target?.apiVersion ?? 'v1';
-      await announce({ unlock, uid: item.metadata?.uid, targetApiVersion, from: previous?.phase, status });
+      await announce(transition);
+    }
+    if (status.violation && !previous?.violation) {
+      logger.warn({ unlock: unlock.name, violation: status.violation }, 'unreviewed emergency unlock');
+      await announce(transition, { reason: 'UnlockUnreviewed', message: status.violation });
     }
   }
 

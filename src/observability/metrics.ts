@@ -48,6 +48,11 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}): Metr
     labelNames: ['purpose'] as const,
     registers: [registry],
   });
+  const emergencyUnlocks = new Counter({
+    name: 'bulwark_emergency_unlocks_total',
+    help: 'Changes let through by an emergency UnlockRequest (each must be reviewed afterwards)',
+    registers: [registry],
+  });
   return {
     registry,
     observeRegistryRequest(purpose) {
@@ -57,6 +62,7 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}): Metr
       for (const o of verdict.outcomes) requests.inc({ rule: o.rule, decision: o.decision, operation });
       reviews.inc({ allowed: String(verdict.allowed), operation });
       latency.observe({ allowed: String(verdict.allowed) }, seconds);
+      if (verdict.allowed && verdict.auditAnnotations['unlock-emergency'] === 'true') emergencyUnlocks.inc();
     },
     observeRejected(reason) {
       rejected.inc({ reason });

@@ -43,6 +43,12 @@ export interface CompiledUnlock {
   rejections: readonly RecordedApproval[];
   /** A ticket or incident reference, copied into audit annotations. */
   ticket?: string;
+  /** An emergency unlock (spec.emergency): judged under the policies' unlock.emergency. */
+  emergency: boolean;
+  /** The requester's own approval, which counts only for an emergency unlock that allows self-approval. */
+  selfApproval?: RecordedApproval;
+  /** After-the-fact reviews of an emergency unlock (first by each user, the requester excluded). */
+  reviews: readonly RecordedApproval[];
   createdAtMs: number;
   durationMs: number;
   expiresAtMs: number;
@@ -52,6 +58,24 @@ export interface CompiledUnlock {
 export function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
   return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+/** The first entry by each user, `excluded` (the requester) left out. */
+function distinctEntries(
+  entries: readonly { user: string; groups?: string[] }[] | undefined,
+  excluded: string | undefined,
+): RecordedApproval[] {
+  const kept: RecordedApproval[] = [];
+  for (const a of entries ?? []) {
+    if (a.user !== excluded && !kept.some((b) => b.user === a.user))
+      kept.push({ user: a.user, ...(a.groups ? { groups: a.groups } : {}) });
+  }
+  return kept;
+}
+
+function selfApprovalOf(spec: UnlockRequest['spec']): { selfApproval?: RecordedApproval } {
+  const own = spec.emergency ? (spec.approvals ?? []).find((a) => a.user === spec.requester) : undefined;
+  return own ? { selfApproval: { user: own.user, ...(own.groups ? { groups: own.groups } : {}) } } : {};
 }
 
 export type UnlockCompileResult = { ok: true; unlock: CompiledUnlock } | { ok: false; problems: FieldProblem[] };
@@ -71,11 +95,7 @@ export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompi
       ],
     };
   const createdAtMs = Date.parse((metadata?.creationTimestamp as string) ?? '');
-  const approvals: RecordedApproval[] = [];
-  for (const a of spec.approvals ?? []) {
-    if (a.user !== spec.requester && !approvals.some((b) => b.user === a.user))
-      approvals.push({ user: a.user, ...(a.groups ? { groups: a.groups } : {}) });
-  }
+  const approvals = distinctEntries(spec.approvals, spec.requester);
   return {
     ok: true,
     unlock: {
@@ -90,8 +110,11 @@ export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompi
       requester: spec.requester,
       approvers: approvals.map((a) => a.user),
       approvals,
-      rejections: (spec.rejections ?? []).map((r) => ({ user: r.user, ...(r.groups ? { groups: r.groups } : {}) })),
+      rejections: distinctEntries(spec.rejections, undefined),
       ...(spec.ticket ? { ticket: spec.ticket } : {}),
+      emergency: spec.emergency === true,
+      ...selfApprovalOf(spec),
+      reviews: distinctEntries(spec.reviews, spec.requester),
       createdAtMs,
       durationMs,
       // Without a creation time (not yet stored) it is not in force at all.

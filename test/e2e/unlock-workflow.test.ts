@@ -1,7 +1,7 @@
 // Break-glass as a workflow (issue 17), against the real apiserver with the real users:
 // the phases in status as they change (and in `kubectl get`, `kubectl bulwark status`,
 // Events); a rejection that no number of approvals overrides; requester binding (dave
-// refused while alice's change goes through).
+// refused while alice's change goes through); an emergency unlock and its review.
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -62,6 +62,7 @@ beforeAll(async () => {
   await lockedConfigMap('phases');
   await lockedConfigMap('bound-change');
   await lockedConfigMap('bound', { binding: 'requester' });
+
   await until(async () => (await setColor('rejected', 'probe', 'dave')).stderr.includes('is immutable'));
 });
 
@@ -184,5 +185,62 @@ describe('phases in status, as they change', () => {
     const name = /unlockrequest\/(\S+) created/.exec(short)![1]!;
     await phaseBecomes(name, 'Pending 0/2');
     await until(async () => (await phaseOf(name)) === 'Expired 0/2', 45_000);
+  });
+});
+
+describe('the emergency path', () => {
+  // Its own namespace: every policy governing a target must allow an emergency unlock.
+  beforeAll(async () => {
+    ns = await newNamespace('emergency');
+    await kubectlOk(kubectl, ['apply', '-f', '-'], {
+      input: stringify({
+        apiVersion: 'bulwark.dev/v1alpha1',
+        kind: 'ImmutabilityPolicy',
+        metadata: { name: `workflow-emergency-${ns}` },
+        spec: {
+          match: { namespaces: [ns] },
+          unlock: {
+            approvalsRequired: 2,
+            approverGroups: ['approvers'],
+            maxDuration: '1h',
+            emergency: { approvalsRequired: 1, selfApproval: true, maxDuration: '15m', reviewsRequired: 2 },
+          },
+        },
+      }),
+    });
+    await lockedConfigMap('incident');
+    await until(async () => (await setColor('incident', 'probe', 'dave')).stderr.includes('is immutable'));
+    await until(async () => {
+      const r = await plugin(
+        ['unlock', 'request', 'configmap/incident', '-n', ns, '--reason', 'x', '--duration', '1h', '--emergency'],
+        'alice',
+      );
+      return r.stderr.includes(
+        `15m, the longest unlock ImmutabilityPolicy workflow-emergency-${ns} (emergency) allows`,
+      );
+    });
+  });
+
+  it('alice self-approves an emergency unlock at 3 a.m.; the change is loud; bob and carol review it', async () => {
+    const name = await request('incident', 'alice', ['--emergency', '--duration', '10m', '--ticket', 'INC-9']);
+    await phaseBecomes(name, 'Pending 0/1');
+    await pluginOk(['unlock', 'approve', name], 'alice');
+    const changed = await setColor('incident', 'red', 'alice');
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stderr).toContain(`EMERGENCY unlock: UnlockRequest ${name} (requested by alice)`);
+    await until(async () => (await phaseOf(name)) === 'Active 1/1', 30_000);
+    const reviews = () => kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'jsonpath={.status.reviews}']);
+    expect(await reviews()).toBe('0/2');
+    expect(await eventReasons('involvedObject.name=incident')).toContain('UnlockEmergencyActive');
+    const self = await plugin(['unlock', 'review', name], 'alice');
+    expect(self.stderr).toContain('alice requested this emergency unlock and cannot review it');
+    await pluginOk(['unlock', 'review', name, '--comment', 'the outage fix, fine'], 'bob');
+    await pluginOk(['unlock', 'review', name], 'carol');
+    await until(async () => (await reviews()) === '2/2', 30_000);
+    expect(await pluginOk(['status', '-n', ns], 'dave')).toMatch(
+      new RegExp(
+        `${name}: .* \\[ticket INC-9\\]; Active, approvals 1 of 1, .*EMERGENCY: .*; emergency, reviews 2 of 2`,
+      ),
+    );
   });
 });

@@ -105,7 +105,7 @@ describe('an unlock approved by two others', () => {
       user: 'bob',
     });
     expect(edit.stderr).toContain(
-      'only spec.approvals and spec.rejections may change after an UnlockRequest is created; ' +
+      'only spec.approvals, spec.rejections and spec.reviews may change after an UnlockRequest is created; ' +
         'this update changes spec.duration',
     );
     const removal = await kubectl(

@@ -46,6 +46,8 @@ export interface UnlockRequestOptions {
   patch?: string;
   /** A ticket or incident reference, copied into the audit trail. */
   ticket?: string;
+  /** An emergency unlock, under the policies' unlock.emergency. */
+  emergency?: boolean;
 }
 
 async function readPatch(text: string): Promise<unknown> {
@@ -98,6 +100,7 @@ export async function requestUnlock(
       requester: me.username,
       ...(options.patch ? { change: { patch: await readPatch(options.patch) } } : {}),
       ...(options.ticket ? { ticket: options.ticket } : {}),
+      ...(options.emergency ? { emergency: true } : {}),
     },
   };
   const res = await session.client.call('POST', UNLOCKS_PATH, { body: JSON.stringify(body), timeoutMs: TIMEOUT_MS });
@@ -117,6 +120,8 @@ interface UnlockStatusView {
   expiresAt?: string;
   allows?: string;
   message?: string;
+  reviews?: string;
+  violation?: string;
 }
 
 /** The phase, "approvals 1 of 2" and what it allows, as Bulwark wrote them in status. */
@@ -129,7 +134,9 @@ function state(u: CompiledUnlock, s: UnlockStatusView | undefined, now: number):
   const allows = s.phase === 'Pending' || s.phase === 'Approved' || s.phase === 'Active' ? `; allows ${s.allows}` : '';
   return (
     `${s.phase}, approvals ${s.approvalsCounted} of ${s.approvalsRequired}, expires ${expires}${allows}` +
-    `${s.phase === 'Rejected' || s.phase === 'Used' ? ` (${s.message})` : ''}`
+    `${s.phase === 'Rejected' || s.phase === 'Used' ? ` (${s.message})` : ''}` +
+    `${s.reviews ? `; emergency, reviews ${s.reviews.replace('/', ' of ')}` : ''}` +
+    `${s.violation ? `; VIOLATION: ${s.violation}` : ''}`
   );
 }
 

@@ -6,6 +6,7 @@ import { lock, requestUnlock, status, why, type Print } from './commands.ts';
 import { resolveLockLabel, type LockLabelFlags } from './lock-label.ts';
 import { openSession, type KubeOptions } from './session.ts';
 import { signOffUnlock } from './sign-off.ts';
+import { SIGN_OFF_VERBS, type SignOffKind } from '../../rules/unlock/sign-off.ts';
 
 function kubeOptions(cmd: Command): Command {
   return cmd
@@ -68,10 +69,18 @@ export function registerPluginCommands(
     .option('--duration <d>', 'how long the unlock lasts once created, e.g. 30m', '30m')
     .option('--patch <json|@file>', 'bind the unlock to exactly this JSON Patch')
     .option('--ticket <ref>', 'a ticket or incident reference, copied into the audit trail')
+    .option('--emergency', "an emergency unlock under the policies' unlock.emergency (loud, reviewed afterwards)")
     .action(
       async (
         target: string,
-        o: KubeOptions & { reason: string; operation: string; duration: string; patch?: string; ticket?: string },
+        o: KubeOptions & {
+          reason: string;
+          operation: string;
+          duration: string;
+          patch?: string;
+          ticket?: string;
+          emergency?: boolean;
+        },
       ) => {
         await requestUnlock(
           session(o),
@@ -82,26 +91,24 @@ export function registerPluginCommands(
             duration: o.duration,
             ...(o.patch ? { patch: o.patch } : {}),
             ...(o.ticket ? { ticket: o.ticket } : {}),
+            ...(o.emergency ? { emergency: true } : {}),
           },
           print,
         );
       },
     );
-  kubeOptions(unlock.command('approve').description('approve an UnlockRequest in your own name').argument('<name>'))
-    .option('--comment <text>', 'a note with your approval')
-    .action(async (name: string, o: KubeOptions & { comment?: string }) =>
-      signOffUnlock(session(o), name, 'approval', o.comment, print),
-    );
-  kubeOptions(
-    unlock
-      .command('reject')
-      .description('reject an UnlockRequest in your own name (or withdraw your own): it will never unlock')
-      .argument('<name>'),
-  )
-    .option('--comment <text>', 'why')
-    .action(async (name: string, o: KubeOptions & { comment?: string }) =>
-      signOffUnlock(session(o), name, 'rejection', o.comment, print),
-    );
+  const signOffs: [SignOffKind, string, string][] = [
+    ['approval', 'approve an UnlockRequest in your own name', 'a note with your approval'],
+    ['rejection', 'reject an UnlockRequest in your own name (or withdraw your own): it will never unlock', 'why'],
+    ['review', 'review an emergency unlock after the fact, in your own name', 'what you found'],
+  ];
+  for (const [kind, description, comment] of signOffs) {
+    kubeOptions(unlock.command(SIGN_OFF_VERBS[kind]).description(description).argument('<name>'))
+      .option('--comment <text>', comment)
+      .action(async (name: string, o: KubeOptions & { comment?: string }) =>
+        signOffUnlock(session(o), name, kind, o.comment, print),
+      );
+  }
 
   labelOptions(kubeOptions(program.command('status').description('what is locked, and pending and active unlocks')))
     .option('-A, --all-namespaces', 'locked objects in every namespace')

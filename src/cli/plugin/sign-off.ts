@@ -4,11 +4,9 @@
 // fail cleanly instead of losing one.
 
 import { BaseError } from '../../errors.ts';
-import { SIGN_OFF_LISTS as LIST, type SignOffKind } from '../../rules/unlock/sign-off.ts';
+import { SIGN_OFF_LISTS as LIST, SIGN_OFF_VERBS as VERB, type SignOffKind } from '../../rules/unlock/sign-off.ts';
 import { UNLOCKS_PATH, type Print } from './commands.ts';
 import { apiMessage, TIMEOUT_MS, type Session } from './session.ts';
-
-const VERB: Record<SignOffKind, string> = { approval: 'approve', rejection: 'reject' };
 
 export async function signOffUnlock(
   session: Session,
@@ -33,5 +31,5 @@ export async function signOffUnlock(
   const res = await session.client.call('PUT', path, { body: JSON.stringify(object), timeoutMs: TIMEOUT_MS });
   if (res.status !== 200)
     throw new BaseError('CLI_USAGE', `cannot ${VERB[kind]} unlockrequest/${name}: ${apiMessage(res)}`);
-  print(`unlockrequest/${name} ${kind === 'approval' ? 'approved' : 'rejected'} by ${me.username}`);
+  print(`unlockrequest/${name} ${VERB[kind]}${VERB[kind].endsWith('e') ? 'd' : 'ed'} by ${me.username}`);
 }

@@ -88,6 +88,13 @@ export interface ImmutabilityPolicy {
       approverGroups?: string[];
       maxDuration?: string;
       requesterOnly?: boolean;
+      emergency?: {
+        approvalsRequired?: number;
+        selfApproval?: boolean;
+        maxDuration?: string;
+        reviewsRequired?: number;
+        reviewWithin?: string;
+      };
       usableBy?: {
         /**
          * @maxItems 64
@@ -218,6 +225,19 @@ export interface UnlockRequest {
       }[];
     };
     ticket?: string;
+    emergency?: boolean;
+    /**
+     * @maxItems 16
+     */
+    reviews?: {
+      user: string;
+      /**
+       * @maxItems 256
+       */
+      groups?: string[];
+      time?: string;
+      comment?: string;
+    }[];
     /**
      * @maxItems 16
      */
@@ -251,7 +271,11 @@ export interface UnlockRequest {
     expiresAt?: string;
     allows?: string;
     message?: string;
-    approvedTargetResourceVersion?: string;
+    baseTargetResourceVersion?: string;
+    reviews?: string;
+    reviewDeadline?: string;
+    reviewed?: boolean;
+    violation?: string;
     observedGeneration?: number;
   };
 }

@@ -13,7 +13,7 @@ import { GARBAGE_COLLECTORS } from '../../diff/bookkeeping.ts';
 import { semanticChanges, type Change, type DiffOptions } from '../../diff/semantic-diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
-import { findUnlock, unlockAnnotations } from '../unlock/match.ts';
+import { emergencyWarnings, findUnlock, unlockAnnotations } from '../unlock/match.ts';
 import { describeChanges, describeTarget, touchesLockLabel } from './message.ts';
 import { isUnderPointer } from '../../diff/pointer.ts';
 
@@ -304,7 +304,7 @@ function withUnlock(
   return {
     allowed: true,
     reasons: [],
-    warnings: [note],
+    warnings: [note, ...emergencyWarnings(match)],
     auditAnnotations: {
       ...denied.auditAnnotations,
       ...unlockAnnotations(match),

@@ -74,3 +74,48 @@ export function approvalCounts(
   }
   return { counts: true };
 }
+
+/**
+ * The rules an unlock is judged under. An emergency request (spec.emergency) is judged under
+ * each governing policy's unlock.emergency (fewer approvals, a shorter maximum); a policy
+ * without one judges it like any other request, so asking for an emergency never lowers a bar
+ * a policy did not lower itself.
+ */
+export function rulesForUnlock(unlock: CompiledUnlock, rules: readonly ApprovalRule[]): readonly ApprovalRule[] {
+  if (!unlock.emergency) return rules;
+  return rules.map((r) => {
+    const e = r.unlock.emergency;
+    if (!e) return r;
+    return {
+      source: `${r.source} (emergency)`,
+      unlock: { ...r.unlock, approvalsRequired: e.approvalsRequired, maxDurationMs: e.maxDurationMs },
+    };
+  });
+}
+
+/** Whether an emergency unlock is one under every governing rule (else it was judged as an ordinary one). */
+export const isEmergency = (unlock: CompiledUnlock, rules: readonly ApprovalRule[]) =>
+  unlock.emergency && rules.length > 0 && rules.every((r) => r.unlock.emergency !== undefined);
+
+/** The approvals that count now under `rules` (see rulesForUnlock), and why the others do not. */
+export function countedApprovals(
+  unlock: CompiledUnlock,
+  rules: readonly ApprovalRule[],
+): { approvers: string[]; refused: string[] } {
+  const approvers: string[] = [];
+  const refused: string[] = [];
+  for (const approval of unlock.approvals) {
+    const verdict = approvalCounts(approval, unlock, rules);
+    if (verdict.counts) approvers.push(approval.user);
+    else refused.push(verdict.why);
+  }
+  const own = unlock.selfApproval;
+  if (own) {
+    const selfAllowed = isEmergency(unlock, rules) && rules.every((r) => r.unlock.emergency?.selfApproval);
+    if (!selfAllowed) refused.push(`${own.user} requested it, and self-approval is not allowed`);
+    else if (own.groups && rules.every((r) => isApprover(r.unlock, own.user, own.groups!)))
+      approvers.push(`${own.user} (self-approved, emergency)`);
+    else refused.push(`${own.user}'s self-approval does not come from an approver`);
+  }
+  return { approvers, refused };
+}

@@ -10,7 +10,13 @@ import type { KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
 import { formatDuration } from '../../policy/duration.ts';
 import { semanticChanges } from '../../diff/semantic-diff.ts';
-import { approvalCounts, approvalsRequired, shortestMaximum, type ApprovalRule } from './approvals.ts';
+import {
+  approvalsRequired,
+  countedApprovals,
+  rulesForUnlock,
+  shortestMaximum,
+  type ApprovalRule,
+} from './approvals.ts';
 import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
 
 export interface UnlockDemand {
@@ -92,7 +98,8 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
   if (demand.now >= unlock.expiresAtMs) return { why: `it expired at ${new Date(unlock.expiresAtMs).toISOString()}` };
   const binding = bindingProblem(unlock, demand);
   if (binding) return { why: binding };
-  const shortest = shortestMaximum(demand.rules);
+  const rules = rulesForUnlock(unlock, demand.rules);
+  const shortest = shortestMaximum(rules);
   if (shortest && unlock.durationMs > shortest.maxDurationMs) {
     return {
       why:
@@ -100,14 +107,8 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
         `the ${formatDuration(shortest.maxDurationMs)} ${shortest.rule.source} allows`,
     };
   }
-  const required = approvalsRequired(demand.rules);
-  const approvers: string[] = [];
-  const refused: string[] = [];
-  for (const approval of unlock.approvals) {
-    const verdict = approvalCounts(approval, unlock, demand.rules);
-    if (verdict.counts) approvers.push(approval.user);
-    else refused.push(verdict.why);
-  }
+  const required = approvalsRequired(rules);
+  const { approvers, refused } = countedApprovals(unlock, rules);
   if (approvers.length < required) {
     return {
       why:
@@ -136,5 +137,17 @@ export function unlockAnnotations(match: UnlockMatch & { ok: true }): Record<str
     'unlock-approvers': approvers.join(','),
     'unlock-requester': unlock.requester,
     ...(unlock.ticket ? { 'unlock-ticket': unlock.ticket } : {}),
+    ...(unlock.emergency ? { 'unlock-emergency': 'true' } : {}),
   };
+}
+
+/** An emergency unlock is loud: a warning on every change it lets through, besides the audit annotation. */
+export function emergencyWarnings(match: UnlockMatch & { ok: true }): string[] {
+  const { unlock } = match;
+  return unlock.emergency
+    ? [
+        `EMERGENCY unlock: UnlockRequest ${unlock.name} (requested by ${unlock.requester}) is an emergency unlock; ` +
+          `approvers must review it afterwards (kubectl bulwark unlock review ${unlock.name})`,
+      ]
+    : [];
 }

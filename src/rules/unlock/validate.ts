@@ -13,9 +13,16 @@ import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { POLICY_GROUP } from '../../policy/crds.ts';
 import { formatDuration } from '../../policy/duration.ts';
 import { approvalRulesFor, isGovernanceTarget } from './approval-rules.ts';
-import { describeApprovers, isApprover, namesApprovers, shortestMaximum, type ApprovalRule } from './approvals.ts';
+import {
+  describeApprovers,
+  isApprover,
+  namesApprovers,
+  rulesForUnlock,
+  shortestMaximum,
+  type ApprovalRule,
+} from './approvals.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
-import { appendedSignOff, groupsProblem } from './sign-off.ts';
+import { appendedSignOff, groupsProblem, signOffProblem } from './sign-off.ts';
 
 export const RULE = 'unlock-request';
 
@@ -73,7 +80,7 @@ function validateCreate(
   const target = targetOrDenial(unlock, facts);
   if ('denied' in target) return target.denied;
   const rules = governingRules(unlock, target.object, snapshot, facts);
-  const shortest = shortestMaximum(rules);
+  const shortest = shortestMaximum(rulesForUnlock(unlock, rules));
   if (shortest && unlock.durationMs > shortest.maxDurationMs) {
     return deny(
       RULE,
@@ -103,11 +110,14 @@ function validateSignOff(
   if (entry === 'none') return allow(RULE, 'skip');
   if ('refused' in entry) return deny(RULE, entry.refused);
   const rejecting = entry.kind === 'rejection';
-  if (!rejecting && user === before.requester) return deny(RULE, `${user} requested this unlock and cannot approve it`);
-  if (!rejecting && before.approvers.includes(user)) return deny(RULE, `${user} has already approved this request`);
-  if (rejecting && before.rejections.some((r) => r.user === user))
-    return deny(RULE, `${user} has already rejected this request`);
-  if (facts.now === undefined || facts.now >= before.expiresAtMs) {
+  const reviewing = entry.kind === 'review';
+  const target = targetOrDenial(after, facts);
+  if ('denied' in target) return target.denied;
+  const rules = governingRules(after, target.object, snapshot, facts);
+  const problem = signOffProblem(entry.kind, user, before, rules);
+  if (problem) return deny(RULE, problem);
+  // A review comes after the fact: after expiry too. Approving or rejecting ends with it.
+  if (!reviewing && (facts.now === undefined || facts.now >= before.expiresAtMs)) {
     return deny(
       RULE,
       `UnlockRequest ${before.name} expired at ${new Date(before.expiresAtMs).toISOString()}: it can no longer ` +
@@ -115,13 +125,11 @@ function validateSignOff(
     );
   }
   const groups = request.userInfo.groups ?? [];
-  const problem = groupsProblem(entry.groups, groups, entry.kind);
-  if (problem) return deny(RULE, problem);
+  const groupsWrong = groupsProblem(entry.groups, groups, entry.kind);
+  if (groupsWrong) return deny(RULE, groupsWrong);
   // The requester may withdraw (reject) their own request: that only ever closes it.
   if (rejecting && user === before.requester) return allow(RULE);
-  const target = targetOrDenial(after, facts);
-  if ('denied' in target) return target.denied;
-  for (const rule of governingRules(after, target.object, snapshot, facts)) {
+  for (const rule of rules) {
     if (!isApprover(rule.unlock, user, groups)) {
       return deny(RULE, `${user} is not in an approver group of ${rule.source} (${describeApprovers(rule.unlock)})`);
     }

@@ -71,11 +71,11 @@ describe('unlockStatus', () => {
   it('goes Approved (recording the target version), Active once the target changes, then Expired', () => {
     const unlock = compiled({}, [by('bob'), by('carol')]);
     const first = at(unlock, 1, target('7'));
-    expect(first).toMatchObject({ phase: 'Approved', approvals: '2/2', approvedTargetResourceVersion: '7' });
+    expect(first).toMatchObject({ phase: 'Approved', approvals: '2/2', baseTargetResourceVersion: '7' });
     const same = at(unlock, 2, target('7'), first);
     expect(same.phase).toBe('Approved');
     const inUse = at(unlock, 3, target('9', 'green'), first);
-    expect(inUse).toMatchObject({ phase: 'Active', approvedTargetResourceVersion: '7' });
+    expect(inUse).toMatchObject({ phase: 'Active', baseTargetResourceVersion: '7' });
     const late = at(unlock, 30, target('9'), inUse);
     expect(late).toMatchObject({ phase: 'Expired', message: 'expired at 2026-11-25T10:30:00Z: the lock is back' });
   });
