@@ -17,19 +17,23 @@ export async function signOffUnlock(
 ): Promise<void> {
   const me = await session.whoami();
   const path = `${UNLOCKS_PATH}/${encodeURIComponent(name)}`;
-  const current = await session.client.call('GET', path, { timeoutMs: TIMEOUT_MS });
-  if (current.status !== 200)
-    throw new BaseError('CLI_USAGE', `cannot read unlockrequest/${name}: ${apiMessage(current)}`);
-  const object = current.body as { spec: Record<string, unknown[] | undefined> };
   const entry = {
     user: me.username,
     groups: me.groups,
     time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     ...(comment ? { comment } : {}),
   };
-  object.spec[LIST[kind]] = [...(object.spec[LIST[kind]] ?? []), entry];
-  const res = await session.client.call('PUT', path, { body: JSON.stringify(object), timeoutMs: TIMEOUT_MS });
-  if (res.status !== 200)
-    throw new BaseError('CLI_USAGE', `cannot ${VERB[kind]} unlockrequest/${name}: ${apiMessage(res)}`);
+  // Bulwark's status writes change the resourceVersion too: on a conflict, read again and retry.
+  for (let attempt = 1; ; attempt++) {
+    const current = await session.client.call('GET', path, { timeoutMs: TIMEOUT_MS });
+    if (current.status !== 200)
+      throw new BaseError('CLI_USAGE', `cannot read unlockrequest/${name}: ${apiMessage(current)}`);
+    const object = current.body as { spec: Record<string, unknown[] | undefined> };
+    object.spec[LIST[kind]] = [...(object.spec[LIST[kind]] ?? []), entry];
+    const res = await session.client.call('PUT', path, { body: JSON.stringify(object), timeoutMs: TIMEOUT_MS });
+    if (res.status === 200) break;
+    if (res.status !== 409 || attempt >= 5)
+      throw new BaseError('CLI_USAGE', `cannot ${VERB[kind]} unlockrequest/${name}: ${apiMessage(res)}`);
+  }
   print(`unlockrequest/${name} ${VERB[kind]}${VERB[kind].endsWith('e') ? 'd' : 'ed'} by ${me.username}`);
 }
