@@ -31,7 +31,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY src ./src
 # Read at runtime: the CRD schemas are the source of truth for policy validation.
-COPY charts/bulwark/crds ./charts/bulwark/crds
+COPY charts/bulwark/files/crds ./charts/bulwark/files/crds
 # The files stay root-owned and read-only to the process.
 USER 65532:65532
 EXPOSE 8443

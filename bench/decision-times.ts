@@ -1,7 +1,7 @@
 // The decision core alone (decode, decide, encode; no HTTP), with 1 and 1,000 policies
 // in the snapshot: isolates what the policy count costs from network noise.
 
-import { parseReview } from '../src/admission/decode.ts';
+import { createReviewDecoder } from '../src/admission/decode.ts';
 import { encodeResponse } from '../src/review/encode.ts';
 import { reviewRequest } from '../src/review/review.ts';
 import { createPolicyCompiler } from '../src/policy/compiler.ts';
@@ -11,6 +11,7 @@ import { policySet } from './policies.ts';
 export async function decisionTimes(body: Buffer, iterations = 20_000): Promise<string[]> {
   const lines: string[] = [];
   const compiler = createPolicyCompiler();
+  const { parse: parseReview } = createReviewDecoder();
   for (const count of [0, 1, 1000]) {
     const store = new PolicyStore({ compiler, sources: [] });
     policySet(count).forEach((p, i) => {

@@ -17,9 +17,9 @@ import {
   startRegistry,
 } from '../test/e2e/helpers/registry.ts';
 
-type Serve = (extra: string[]) => Promise<{ port: number; child: import('node:child_process').ChildProcess }>;
+export type Serve = (extra: string[]) => Promise<{ port: number; child: import('node:child_process').ChildProcess }>;
 
-function podReview(image: string, namespace = 'demo'): Buffer {
+export function podReview(image: string, namespace = 'demo'): Buffer {
   const review = structuredClone(loadReview('pod-create'));
   review.request.uid = randomUUID();
   review.request.namespace = namespace;
@@ -29,7 +29,7 @@ function podReview(image: string, namespace = 'demo'): Buffer {
   return Buffer.from(JSON.stringify(review));
 }
 
-function post(port: number, ca: string, body: Buffer): Promise<{ ms: number; allowed: boolean }> {
+export function post(port: number, ca: string, body: Buffer): Promise<{ ms: number; allowed: boolean }> {
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint();
     const req = request(
@@ -60,7 +60,7 @@ function post(port: number, ca: string, body: Buffer): Promise<{ ms: number; all
   });
 }
 
-async function registryRequests(port: number, ca: string): Promise<number> {
+export async function registryRequests(port: number, ca: string): Promise<number> {
   const text = await new Promise<string>((resolve, reject) => {
     request({ host: '127.0.0.1', port, path: '/metrics', ca, servername: 'localhost' }, (res) => {
       let t = '';
@@ -75,7 +75,7 @@ async function registryRequests(port: number, ca: string): Promise<number> {
   return [...text.matchAll(/^bulwark_registry_requests_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
-const pct = (sorted: number[], p: number) =>
+export const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 export async function benchImages(serve: Serve, ca: string): Promise<void> {

@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { writeGeneratedCertificates } from '../src/server/certificate-files.ts';
 import { closedLoop, openLoop, type LoadResult } from './load.ts';
 import { benchImages } from './images.ts';
+import { benchSignoff } from './signoff.ts';
 import { writePolicyDir } from './policies.ts';
 import { benchReviews } from './reviews.ts';
 import { decisionTimes } from './decision-times.ts';
+import { benchCli } from './cli.ts';
 import { wrkAvailable, wrkPaced, wrkThroughput } from './wrk.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -114,7 +116,8 @@ async function main(): Promise<void> {
   };
   const { port: bulwarkPort, child: bulwark } = await serve();
   try {
-    for (const w of workloads) {
+    // BENCH_ONLY=images: only the image verification sections (they need no load runs).
+    for (const w of process.env.BENCH_ONLY === 'images' ? [] : workloads) {
       console.log(`\n== ${w.name}`);
       await closedLoop(noopPort, ca, w.bodies, { concurrency: CONCURRENCY, seconds: 1 }); // warm-up
       await closedLoop(bulwarkPort, ca, w.bodies, { concurrency: CONCURRENCY, seconds: 1 });
@@ -170,13 +173,15 @@ async function main(): Promise<void> {
         console.log(`   p99 difference measured by wrk: ${(b.p99ms - n.p99ms).toFixed(3)} ms (goal <= 1 ms)`);
       }
     }
-    await comparePolicyCounts(serve, ca, workloads[1]!);
+    if (process.env.BENCH_ONLY !== 'images') await comparePolicyCounts(serve, ca, workloads[1]!);
     await benchImages(serve, ca);
+    await benchSignoff(serve, ca);
   } finally {
     noop.kill('SIGTERM');
     parseOnly.kill('SIGTERM');
     bulwark.kill('SIGTERM');
   }
+  await benchCli();
 }
 
 /** 1 against 1,000 policies: the same review, the same server, only the policy count differs. */

@@ -8,9 +8,9 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseJsonLossless } from '../src/json/parse.ts';
-import { startCluster } from '../test/e2e/cluster/cluster.ts';
-import { kubectlOk, type Kubectl } from '../test/e2e/cluster/kubectl.ts';
-import { nodeBinary, REPO_ROOT } from '../test/e2e/cluster/paths.ts';
+import { startCluster } from '../harness/cluster.ts';
+import { kubectlOk, type Kubectl } from '../harness/kubectl.ts';
+import { nodeBinary, REPO_ROOT } from '../harness/paths.ts';
 import { capturePodSchemas } from './capture-openapi.ts';
 
 const OUT = join(REPO_ROOT, 'test', 'fixtures', 'reviews');

@@ -4,8 +4,8 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kubectlOk, type Kubectl } from '../test/e2e/cluster/kubectl.ts';
-import { REPO_ROOT } from '../test/e2e/cluster/paths.ts';
+import { kubectlOk, type Kubectl } from '../harness/kubectl.ts';
+import { REPO_ROOT } from '../harness/paths.ts';
 import { podSpecHolders, trimForPodSpec, type OpenApiDocument } from '../test/helpers/pod-schema.ts';
 
 export const POD_SCHEMAS_FILE = join(REPO_ROOT, 'test', 'fixtures', 'openapi', 'pod-schemas.json');

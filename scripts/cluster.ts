@@ -5,6 +5,8 @@
 //
 //   npm run cluster -- up [--no-webhook | --full]   start, write .cluster/{kubeconfig,state.json,bin/}
 //   npm run cluster -- status                       which processes run, is the apiserver ready
+//   npm run cluster -- reload                       (full) rebuild Bulwark's image from the worktree,
+//                                                   upgrade the release
 //   npm run cluster -- down                         stop every process and container, undo mounts,
 //                                                   interfaces, iptables rules; remove the temp dir and .cluster/
 
@@ -14,12 +16,13 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
-import { startCluster } from '../test/e2e/cluster/cluster.ts';
-import { REPO_ROOT } from '../test/e2e/cluster/paths.ts';
-import { get } from '../test/e2e/cluster/poll.ts';
-import { isAlive } from '../test/e2e/cluster/pids.ts';
-import { readState, runningProcesses, stopRecorded, type ClusterState } from '../test/e2e/cluster/state.ts';
-import { locateTools, type ToolName } from '../test/e2e/cluster/tools.ts';
+import { startCluster } from '../harness/cluster.ts';
+import { REPO_ROOT } from '../harness/paths.ts';
+import { get } from '../harness/poll.ts';
+import { isAlive } from '../harness/pids.ts';
+import { readState, runningProcesses, stopRecorded, type ClusterState } from '../harness/state.ts';
+import { locateTools, type ToolName } from '../harness/tools.ts';
+import { attachFullCluster, recordImage, reloadBulwark } from '../harness/node/reuse.ts';
 
 const LOCAL_DIR = join(REPO_ROOT, '.cluster');
 const STATE = join(LOCAL_DIR, 'state.json');
@@ -177,6 +180,13 @@ async function status(): Promise<number> {
   return ready && running.size === state.processes.length ? 0 : 1;
 }
 
+async function reload(): Promise<number> {
+  const cluster = attachFullCluster(STATE);
+  const image = await reloadBulwark(cluster, say);
+  recordImage(image.reference, STATE);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -190,8 +200,10 @@ async function main(argv: string[]): Promise<number> {
       return down();
     case 'status':
       return status();
+    case 'reload':
+      return reload();
     default:
-      process.stderr.write('usage: npm run cluster -- up [--no-webhook | --full] | status | down\n');
+      process.stderr.write('usage: npm run cluster -- up [--no-webhook | --full] | status | reload | down\n');
       return 2;
   }
 }

@@ -6,8 +6,8 @@
 
 import { styleText } from 'node:util';
 import { stringify } from 'yaml';
-import { startCluster, type Cluster } from '../test/e2e/cluster/cluster.ts';
-import type { KubectlResult } from '../test/e2e/cluster/kubectl.ts';
+import { startCluster, type Cluster } from '../harness/cluster.ts';
+import type { KubectlResult } from '../harness/kubectl.ts';
 
 const say = (text = '') => process.stdout.write(`${text}\n`);
 const heading = (text: string) => say(`\n${styleText('bold', `== ${text}`)}`);

@@ -29,7 +29,8 @@ function forTypes(schema: unknown): unknown {
 
 export async function generate(): Promise<string> {
   const parts = [
-    '// Generated from charts/bulwark/crds by scripts/generate-policy-types.ts. Do not edit.\n/* eslint-disable */\n',
+    '// Generated from charts/bulwark/files/crds by scripts/generate-policy-types.ts. Do not edit.\n' +
+      '/* eslint-disable */\n',
   ];
   for (const kind of Object.keys(BULWARK_KINDS) as BulwarkKind[]) {
     const schema = forTypes(crdSchema(kind)) as Record<string, unknown>;

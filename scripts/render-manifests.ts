@@ -1,7 +1,8 @@
 // Renders manifests/bulwark.yaml from the Helm chart, for `kubectl apply -f manifests/`
-// users: the CRDs, the namespace, and the chart with its defaults except TLS, which
-// comes from cert-manager (a generated CA would put one private key, the same for
-// everybody, into a file in this repository).
+// users: the namespace first, then the chart with its defaults (the CRDs included)
+// except TLS, which comes from cert-manager (a generated CA would put one private key,
+// the same for everybody, into a file in this repository), and without the `helm test`
+// probe and pod (hooks mean nothing to kubectl).
 //
 //   npm run render-manifests            rewrite manifests/bulwark.yaml
 //   npm run render-manifests -- --check exit 1 when it differs from the chart (a unit test does the same)
@@ -11,8 +12,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { REPO_ROOT } from '../test/e2e/cluster/paths.ts';
-import { locateTools } from '../test/e2e/cluster/tools.ts';
+import { REPO_ROOT } from '../harness/paths.ts';
+import { locateTools } from '../harness/tools.ts';
 
 const run = promisify(execFile);
 
@@ -30,20 +31,23 @@ export const HELM_ARGS = [
   MANIFEST_NAMESPACE,
   '--kube-version',
   KUBE_VERSION,
-  '--include-crds',
   '--set',
   'tls.mode=certManager',
+  '--set',
+  'tests.enabled=false',
 ];
 
 const HEADER = `# Bulwark for \`kubectl apply -f manifests/\`. Generated from charts/bulwark by
 # \`npm run render-manifests\`; do not edit (a unit test fails when this file and the
-# chart differ). Settings: the chart's defaults, namespace ${MANIFEST_NAMESPACE}, tls.mode=certManager.
+# chart differ). Settings: the chart's defaults, namespace ${MANIFEST_NAMESPACE}, tls.mode=certManager,
+# tests.enabled=false. One step: \`kubectl apply --server-side -f manifests/bulwark.yaml\`
+# (the namespace comes first, then the CRDs and everything else).
 #
-# Needs cert-manager (cert-manager.io/v1) installed first: it issues Bulwark's serving
-# certificate and injects its CA into the webhook configuration. Until it has, calls to
-# the webhook fail and are denied (failurePolicy Fail) for labelled objects, pods and
-# the other requests the webhook entries name. For anything else, use the Helm chart
-# (charts/bulwark/README.md).
+# Prerequisite: cert-manager (cert-manager.io/v1), installed first: it issues Bulwark's
+# serving certificate and injects its CA into the webhook configuration. Until it has,
+# calls to the webhook fail and are denied (failurePolicy Fail) for labelled objects, pods
+# and the other requests the webhook entries name. Without cert-manager, install with the
+# Helm chart instead (charts/bulwark/README.md): it generates a CA for each install.
 `;
 
 const NAMESPACE = {
@@ -63,12 +67,11 @@ const NAMESPACE = {
 export async function renderManifests(helmPath?: string): Promise<string> {
   const helm = helmPath ?? (await locateTools(['helm'])).helm;
   const { stdout } = await run(helm, HELM_ARGS, { cwd: REPO_ROOT, maxBuffer: 32 * 1024 * 1024 });
-  // helm prints CRDs first; the namespace goes right after them, before anything in it.
+  // The namespace first, before anything in it.
   const rendered = stdout.replace(/^---\n/, '');
-  const firstTemplate = rendered.search(/^# Source: bulwark\/templates\//m);
-  if (firstTemplate < 0) throw new Error('helm template printed no templates');
+  if (!/^# Source: bulwark\/templates\//m.test(rendered)) throw new Error('helm template printed no templates');
   const namespaceDoc = `# Source: scripts/render-manifests.ts\n${stringify(NAMESPACE)}---\n`;
-  return `${HEADER}---\n${rendered.slice(0, firstTemplate)}${namespaceDoc}${rendered.slice(firstTemplate)}`;
+  return `${HEADER}---\n${namespaceDoc}${rendered}`;
 }
 
 if (import.meta.main) {

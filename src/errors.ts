@@ -10,6 +10,7 @@ export const ERRORS = {
   REVIEW_UNREADABLE: { status: 400, message: 'The request body could not be read' },
   REVIEW_TOO_LARGE: { status: 413, message: 'The request body is larger than the configured limit' },
   NOT_FOUND: { status: 404, message: 'No such endpoint' },
+  SERVER_BUSY: { status: 429, message: 'Too many request bytes in flight; retry shortly' },
   // Deciding
   NOT_SYNCED: { status: 503, message: 'Policies are not yet read; retry in a few seconds' },
   DECISION_FAILED: { status: 500, message: 'The decision could not be computed, so the request is denied' },
@@ -26,6 +27,10 @@ export const ERRORS = {
   KUBE_API_BAD_RESPONSE: { status: 502, message: 'The API server answered with something that is not JSON' },
   LIST_TOO_LONG: { status: 500, message: 'More locked objects than a decision can check' },
   SECRET_UNAVAILABLE: { status: 503, message: 'A Secret needed for verification is missing or unusable' },
+  ATTESTATION_KEYS_UNAVAILABLE: {
+    status: 503,
+    message: "Bulwark's attestation keys are not (yet) read, so approvals can be neither attested nor checked",
+  },
   // Image registries
   REGISTRY_UNREACHABLE: { status: 502, message: 'The registry could not be reached' },
   REGISTRY_HTTP_ERROR: { status: 502, message: 'The registry answered with an unexpected HTTP status' },

@@ -1,6 +1,7 @@
 // Composition root: configuration -> TLS -> cluster connection -> policy store and
 // informers -> HTTPS server. Returns a handle whose close() drains in-flight requests.
 
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createKubeReader, loadKubeConfig } from './cluster/kube-client.ts';
@@ -14,28 +15,44 @@ import { createVerifier } from './image-verification/verify.ts';
 import { clusterFactResolver } from './cluster/facts.ts';
 import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from './cluster/policy-informers.ts';
 import { policyStatusWriter } from './cluster/policy-status.ts';
+import { attestationKeySource, type AttestationKeySource } from './cluster/attestation-keys.ts';
+import { createAuditor } from './ledger/auditor.ts';
 import type { Config } from './config/schema.ts';
 import { startControllers } from './controller/start.ts';
+import { defaultIdentity, LEASE_NAME, leaseLeader, type LeaderElector } from './cluster/leader.ts';
 import { noClusterFacts, type FactResolver } from './review/decide.ts';
 import type { Logger } from './observability/logger.ts';
-import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { createMetrics, type Metrics, type RegistryOutcome } from './observability/metrics.ts';
 import { loadPolicyFiles } from './policy/load-files.ts';
 import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
 import { createPolicyCompiler } from './policy/compiler.ts';
 import { PolicyStore } from './policy/store.ts';
-import { createApp } from './server/app.ts';
+import { createApp, createMetricsApp } from './server/app.ts';
+import { DEFAULT_CONNECTION_LIMITS, capConnections, serverOptions } from './server/connection-limits.ts';
+import { createReviewDecoder } from './admission/decode.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
+import { keyRingOf } from './attestation/approval.ts';
+
+/** The store's source name for the attestation keys: not ready until they are read. */
+const ATTESTATION_KEYS = 'attestation-keys';
 
 export interface Running {
   server: Server;
   port: number;
+  /** The plain-HTTP port of /metrics, when one was asked for. */
+  metricsPort?: number;
   metrics: Metrics;
   store: PolicyStore;
   /** Where the CA of a generated certificate was written, if one was generated. */
   caFile?: string;
   /** Stops accepting, lets in-flight requests finish (up to drainSeconds), then closes. */
   close(): Promise<void>;
+}
+
+function statusClass(status: number | undefined): RegistryOutcome {
+  if (status === undefined) return 'error';
+  return status >= 500 ? '5xx' : status >= 400 ? '4xx' : status >= 300 ? '3xx' : '2xx';
 }
 
 async function tlsFiles(config: Config, logger: Logger): Promise<{ files: TlsFiles; caFile?: string }> {
@@ -48,6 +65,16 @@ async function tlsFiles(config: Config, logger: Logger): Promise<{ files: TlsFil
       `curl --cacert)`,
   );
   return { files: generated, caFile: generated.caFile };
+}
+
+function listen(server: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }
 
 export async function startBulwark(config: Config, logger: Logger): Promise<Running> {
@@ -63,7 +90,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     lockLabel: config.lockLabel,
     defaultImmutability: defaultPolicyOf(config),
     policyAdmins: policyAdminsOf(config),
-    sources: [...(reader ? CLUSTER_SOURCES : []), ...(config.policiesDir ? ['files'] : [])],
+    sources: [...(reader ? [...CLUSTER_SOURCES, ATTESTATION_KEYS] : []), ...(config.policiesDir ? ['files'] : [])],
     onCompiled: reader
       ? policyStatusWriter({ reader, logger })
       : (r) => logger.info({ kind: r.kind, name: r.source.name }, 'policy compiled'),
@@ -74,7 +101,10 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   }
 
   let informers: ClusterInformers | undefined;
+  let leader: LeaderElector | undefined;
   let stopControllers = () => {};
+  let keySource: AttestationKeySource | undefined;
+  let auditor: ReturnType<typeof createAuditor> | undefined;
   let resolveFacts: FactResolver = noClusterFacts;
   if (reader) {
     informers = createClusterInformers({ reader, store, compiler, logger });
@@ -89,26 +119,75 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     });
     logger.info({ server: reader.server }, 'watching policies and reading cluster facts from the API server');
     void informers.start().catch((err: unknown) => logger.error({ err }, 'informers failed to start'));
-    stopControllers = startControllers({
+    keySource = attestationKeySource({
       client: reader,
-      discovery: createDiscovery(reader, { timeoutMs }),
-      compiler,
-      store,
-      informers: cache,
+      namespace: config.namespace,
+      secretName: config.attestationKeysSecret,
       logger,
+      onKeys: (ring) => {
+        store.setAttestationKeys(ring);
+        store.markSynced(ATTESTATION_KEYS);
+      },
     });
+    void keySource.start();
   } else {
     logger.info(
       'no cluster connection: scale and eviction requests of possibly locked objects are denied (fail closed)',
     );
   }
 
-  const metrics = createMetrics();
+  const metrics = createMetrics({ policyLabel: config.metrics.policyLabel });
+  metrics.setCertificateExpiry(tls.notAfterMs / 1000);
+  metrics.watchSync(() => ({ sources: store.sources(), pending: store.pending() }));
+  if (reader && informers) {
+    // One leader election for every loop: UnlockRequest status, Events and notifications; the drift audit.
+    leader = leaseLeader({
+      client: reader,
+      namespace: config.namespace,
+      name: LEASE_NAME,
+      identity: defaultIdentity(),
+      logger,
+    });
+    leader.start();
+    const { notifyUrl, notifySecret } = config;
+    stopControllers = startControllers({
+      client: reader,
+      discovery: createDiscovery(reader, { timeoutMs: config.decisionTimeoutSeconds * 1000 }),
+      compiler,
+      store,
+      informers,
+      leader,
+      logger,
+      metrics,
+      ...(notifyUrl
+        ? { notify: { url: notifyUrl, namespace: config.namespace, ...(notifySecret ? { secret: notifySecret } : {}) } }
+        : {}),
+    });
+    if (config.auditIntervalSeconds > 0) {
+      auditor = createAuditor({
+        client: reader,
+        discovery: createDiscovery(reader, { timeoutMs: 30_000 }),
+        store,
+        informers,
+        logger,
+        metrics,
+        isLeader: leader.isLeader,
+        intervalMs: config.auditIntervalSeconds * 1000,
+      });
+      auditor.start();
+    }
+  }
   // Image verification: one registry client (connections, tokens) and one cache for all requests.
-  const registryClient = createRegistryClient({ onRequest: (e) => metrics.observeRegistryRequest(e.purpose) });
+  const registryClient = createRegistryClient({
+    onRequest: (e) => metrics.observeRegistryRequest(e.purpose),
+    onResponse: (e) => metrics.observeRegistryResponse(e.purpose, statusClass(e.status), e.seconds),
+  });
   const readSecret = reader ? createSecretSource({ kube: reader }) : undefined;
   const verifier = cachedVerifier(
     createVerifier({ registry: registryClient, lockLabel: config.lockLabel, ...(readSecret ? { readSecret } : {}) }),
+    {
+      onLookup: (result) => metrics.observeCacheLookup(result),
+    },
   );
   resolveFacts = withImageFacts(resolveFacts, {
     verify: verifier.verify,
@@ -119,9 +198,13 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   let draining = false;
   const app = createApp({
     decideDeps: { snapshot: () => store.snapshot(), resolveFacts },
+    decoder: createReviewDecoder(),
     logger,
     metrics,
     maxBodyBytes: config.maxBodyBytes,
+    attestationKeys: () => keyRingOf(store.snapshot().attestation),
+    maxInFlightBytes: config.maxInFlightBytes,
+    serveMetrics: config.metricsPort === undefined,
     readiness: () => {
       if (draining) return { ready: false, reason: 'shutting down' };
       const pending = store.pending();
@@ -129,16 +212,21 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     },
   });
 
-  const server = createServer({ ...TLS_OPTIONS, cert: tls.cert, key: tls.key }, app);
-  // The apiserver keeps connections alive; stay above its idle timeout so it is the one to close.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  const limits = { ...DEFAULT_CONNECTION_LIMITS, maxConnections: config.maxConnections };
+  const server = createServer({ ...serverOptions(limits), ...TLS_OPTIONS, cert: tls.cert, key: tls.key }, app);
+  capConnections(server, limits, { logger, metrics });
   const watcher = watchTlsFiles({
     files,
     initial: tls,
     intervalMs: config.tls.reloadIntervalSeconds * 1000,
     apply: (m) => server.setSecureContext({ ...TLS_OPTIONS, cert: m.cert, key: m.key }),
-    onReload: (m) => logger.info({ fingerprint: m.fingerprint.slice(0, 16) }, 'reloaded TLS certificate'),
+    onReload: (m) => {
+      metrics.setCertificateExpiry(m.notAfterMs / 1000);
+      logger.info(
+        { fingerprint: m.fingerprint.slice(0, 16), notAfter: new Date(m.notAfterMs).toISOString() },
+        'reloaded TLS certificate',
+      );
+    },
     onError: (err) =>
       logger.error(
         { err: (err as Error).message },
@@ -146,14 +234,11 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       ),
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
+  const metricsServer = config.metricsPort === undefined ? undefined : createHttpServer(createMetricsApp(metrics));
+  const metricsPort = metricsServer ? await listen(metricsServer, config.metricsPort!, config.host) : undefined;
+  if (metricsServer) logger.info({ metricsPort }, `metrics on http://${config.host}:${metricsPort}/metrics`);
   logger.info(
     { port, host: config.host, lockLabel: `${config.lockLabel.key}=${config.lockLabel.value}` },
     `bulwark listening on https://${config.host}:${port}`,
@@ -162,6 +247,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   return {
     server,
     port,
+    ...(metricsPort === undefined ? {} : { metricsPort }),
     metrics,
     store,
     ...(caFile ? { caFile } : {}),
@@ -174,6 +260,11 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       await closed;
       clearTimeout(timer);
       stopControllers();
+      keySource?.stop();
+      await auditor?.stop();
+      leader?.stop();
+      metricsServer?.closeAllConnections();
+      await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       await informers?.stop();
       registryClient.close();
     },

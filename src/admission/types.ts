@@ -82,6 +82,10 @@ export interface AdmissionResponse {
   status?: AdmissionStatus;
   warnings?: string[];
   auditAnnotations?: Record<string, string>;
+  /** Only from Bulwark's mutating webhook, which attests approvals on UnlockRequests and changes nothing else. */
+  patchType?: 'JSONPatch';
+  /** Base64 of the JSON Patch. */
+  patch?: string;
 }
 
 export interface AdmissionReviewResponse {

@@ -4,7 +4,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { ConfigOverrides } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { LOG_LEVELS } from '../observability/logger.ts';
+import { LOG_LEVELS } from '../observability/log-levels.ts';
 
 function number(value: string): number {
   const n = Number(value);
@@ -78,6 +78,21 @@ export function addServeOptions(cmd: Command): Command {
         .argParser(number)
         .env('BULWARK_MAX_BODY_BYTES'),
     )
+    .addOption(
+      new Option('--metrics-port <port>', 'serve /metrics alone on this plain-HTTP port (not on the HTTPS one)')
+        .argParser(number)
+        .env('BULWARK_METRICS_PORT'),
+    )
+    .addOption(
+      new Option('--max-in-flight-bytes <bytes>', 'request body bytes held at once; beyond: HTTP 429 (default 32 MiB)')
+        .argParser(number)
+        .env('BULWARK_MAX_IN_FLIGHT_BYTES'),
+    )
+    .addOption(
+      new Option('--max-connections <count>', 'open connections at most (default 1000)')
+        .argParser(number)
+        .env('BULWARK_MAX_CONNECTIONS'),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('BULWARK_LOG_LEVEL'))
     .addOption(
       new Option('--kubeconfig <file>', 'kubeconfig for cluster lookups (default: in-cluster, then $KUBECONFIG)').env(
@@ -98,6 +113,39 @@ export function addServeOptions(cmd: Command): Command {
       new Option('--drain <seconds>', 'on SIGTERM, how long in-flight requests may finish (default 20)')
         .argParser(number)
         .env('BULWARK_DRAIN'),
+    )
+    .addOption(
+      new Option(
+        '--metrics-policy-label',
+        'label decision metrics with the policy that decided (one series per policy)',
+      ).env('BULWARK_METRICS_POLICY_LABEL'),
+    )
+    .addOption(
+      new Option('--namespace <name>', "bulwark's own namespace, where its attestation keys are kept").env(
+        'BULWARK_NAMESPACE',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--attestation-keys-secret <name>',
+        'Secret of attestation keys (default bulwark-attestation-keys)',
+      ).env('BULWARK_ATTESTATION_KEYS_SECRET'),
+    )
+    .addOption(
+      new Option('--audit-interval <seconds>', 'seconds between drift audit scans; 0 turns it off (default 60)')
+        .argParser(number)
+        .env('BULWARK_AUDIT_INTERVAL'),
+    )
+    .addOption(
+      new Option('--notify-url <url>', 'POST each UnlockRequest transition as JSON to this URL').env(
+        'BULWARK_NOTIFY_URL',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--notify-secret <name>',
+        "Secret in bulwark's namespace with `token` (bearer) and/or `hmac-key` (signature) for --notify-url",
+      ).env('BULWARK_NOTIFY_SECRET'),
     );
 }
 
@@ -116,11 +164,20 @@ export interface ParsedOptions {
   certDir?: string;
   certReloadInterval?: number;
   maxBodyBytes?: number;
+  maxInFlightBytes?: number;
+  maxConnections?: number;
+  metricsPort?: number;
   logLevel?: Config['logLevel'];
   kubeconfig?: string;
   cluster?: Config['cluster'];
   decisionTimeout?: number;
   drain?: number;
+  metricsPolicyLabel?: boolean;
+  namespace?: string;
+  attestationKeysSecret?: string;
+  auditInterval?: number;
+  notifyUrl?: string;
+  notifySecret?: string;
 }
 
 export function toOverrides(o: ParsedOptions): ConfigOverrides {
@@ -133,10 +190,19 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     defaultUnlock: { approverGroups: list(o.defaultApproverGroups) },
     policyAdmins: { groups: list(o.policyAdminGroups), users: list(o.policyAdminUsers) },
     maxBodyBytes: o.maxBodyBytes,
+    maxInFlightBytes: o.maxInFlightBytes,
+    metricsPort: o.metricsPort,
+    maxConnections: o.maxConnections,
     logLevel: o.logLevel,
     kubeconfig: o.kubeconfig,
     cluster: o.cluster,
     decisionTimeoutSeconds: o.decisionTimeout,
     drainSeconds: o.drain,
+    metrics: { policyLabel: o.metricsPolicyLabel },
+    namespace: o.namespace,
+    attestationKeysSecret: o.attestationKeysSecret,
+    auditIntervalSeconds: o.auditInterval,
+    notifyUrl: o.notifyUrl,
+    notifySecret: o.notifySecret,
   };
 }

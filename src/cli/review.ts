@@ -1,62 +1,40 @@
-// `bulwark review FILE|-`: decide one AdmissionReview offline with the same code the
-// server runs. Prints the response review; exit 0 allowed, 1 denied, 2 bad input.
+// `bulwark review [FILE|-]`: decide one AdmissionReview offline with the same code the
+// server runs, or one built from manifests (--old/--new, --parent with --subresource),
+// with the namespace's labels given. Prints the response review; exit 0 allowed, 1
+// denied, 2 bad input. The work is imported when the command runs (start-up time).
 
-import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
-import { parseReview } from '../admission/decode.ts';
-import { loadConfig } from '../config/load.ts';
-import { defaultPolicyOf, policyAdminsOf } from '../config/default-policy.ts';
-import { decide, noClusterFacts } from '../review/decide.ts';
-import { isBulwarkError } from '../errors.ts';
-import { loadPolicyFiles } from '../policy/load-files.ts';
-import { createPolicyCompiler } from '../policy/compiler.ts';
-import { PolicyStore } from '../policy/store.ts';
-import { createRegistryClient } from '../registry/client.ts';
-import { withImageFacts } from '../image-verification/gather.ts';
-import { tagResolver } from '../image-verification/resolve-tag.ts';
-import { createVerifier } from '../image-verification/verify.ts';
-import { addPolicyOptions, toOverrides, type ParsedOptions } from './options.ts';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { addPolicyOptions } from './options.ts';
+import type { ReviewOptions } from './review-run.ts';
 
-async function readInput(file: string): Promise<string> {
-  if (file !== '-') return readFile(file, 'utf8');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('not a replica count');
+  return n;
 }
 
 export function registerReview(program: Command, setExitCode: (code: number) => void): void {
   addPolicyOptions(
     program
       .command('review')
-      .description('decide an AdmissionReview from a file (or - for stdin) and print the response'),
+      .description('decide an AdmissionReview (a file, - for stdin) or a manifest pair and print the response'),
   )
-    .argument('<file>', 'AdmissionReview JSON file, or - for standard input')
-    .action(async (file: string, options: ParsedOptions) => {
-      try {
-        const config = await loadConfig({ file: options.config, overrides: toOverrides(options) });
-        const store = new PolicyStore({
-          compiler: createPolicyCompiler(),
-          lockLabel: config.lockLabel,
-          defaultImmutability: defaultPolicyOf(config),
-          policyAdmins: policyAdminsOf(config),
-          sources: [],
-        });
-        if (config.policiesDir) await loadPolicyFiles(store, config.policiesDir);
-        const review = parseReview(await readInput(file));
-        const registry = createRegistryClient();
-        const resolveFacts = withImageFacts(noClusterFacts, {
-          verify: createVerifier({ registry, lockLabel: config.lockLabel }),
-          resolveTag: tagResolver(registry, undefined),
-          timeoutMs: config.decisionTimeoutSeconds * 1000,
-        });
-        const decided = await decide(review, { snapshot: () => store.snapshot(), resolveFacts });
-        registry.close();
-        process.stdout.write(`${JSON.stringify(decided.review, null, 2)}\n`);
-        setExitCode(decided.review.response.allowed ? 0 : 1);
-      } catch (err) {
-        const message = isBulwarkError(err) ? err.message : `cannot read ${file}: ${(err as Error).message}`;
-        process.stderr.write(`bulwark review: ${message}\n`);
-        setExitCode(2);
-      }
+    .argument('[file]', 'AdmissionReview JSON file, or - for standard input')
+    .option('--old <file>', 'the object as it is in the cluster (YAML or JSON manifest)')
+    .option('--new <file>', 'the object as it would be written')
+    .option('--parent <file>', 'for --subresource scale or eviction: the Deployment, Pod, ... acted on')
+    .addOption(
+      new Option('--subresource <name>', 'a scale or eviction request on --parent').choices(['scale', 'eviction']),
+    )
+    .addOption(new Option('--replicas <n>', 'for --subresource scale: the new replica count').argParser(count))
+    .addOption(
+      new Option('--operation <op>', 'default: from the manifests given').choices(['CREATE', 'UPDATE', 'DELETE']),
+    )
+    .option('--user <name>', 'who makes the request (default bulwark-test)')
+    .option('--groups <groups>', 'comma-separated groups of --user')
+    .option('--namespace-labels <k=v,...>', "labels of the object's namespace, for namespaceSelector policies")
+    .action(async (file: string | undefined, options: ReviewOptions) => {
+      const { runReview } = await import('./review-run.ts');
+      setExitCode(await runReview(file, options));
     });
 }

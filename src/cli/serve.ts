@@ -1,9 +1,6 @@
 // `bulwark serve`: run the webhook until SIGTERM/SIGINT, then drain and exit.
 
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.ts';
-import { startBulwark } from '../main.ts';
-import { createLogger } from '../observability/logger.ts';
 import { addServeOptions, toOverrides, type ParsedOptions } from './options.ts';
 
 export function registerServe(program: Command): void {
@@ -12,6 +9,12 @@ export function registerServe(program: Command): void {
       .command('serve')
       .description('serve the admission webhook over HTTPS (POST /validate, /healthz, /readyz, /metrics)'),
   ).action(async (options: ParsedOptions) => {
+    // Imported here, not at the top: `bulwark --help` and the other commands need none of the server.
+    const [{ loadConfig }, { startBulwark }, { createLogger }] = await Promise.all([
+      import('../config/load.ts'),
+      import('../main.ts'),
+      import('../observability/logger.ts'),
+    ]);
     const config = await loadConfig({ file: options.config, overrides: toOverrides(options) });
     const logger = createLogger(config.logLevel);
     const running = await startBulwark(config, logger);

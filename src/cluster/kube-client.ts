@@ -27,7 +27,20 @@ export interface KubeClient extends KubeReader {
     method: string,
     path: string,
     options: { body?: string; contentType?: string; timeoutMs: number },
-  ): Promise<{ status: number; body: unknown }>;
+  ): Promise<CallResult>;
+}
+
+export interface CallResult {
+  status: number;
+  body: unknown;
+  /** The texts of the response's Warning headers (admission webhooks' warnings among them). */
+  warnings?: string[];
+}
+
+/** `299 - "text"` (RFC 7234 warn-value, as the apiserver writes it) -> `text`. */
+export function warningText(value: string): string {
+  const quoted = /^\d{3} \S+ "((?:[^"\\]|\\.)*)"/.exec(value);
+  return quoted ? quoted[1]!.replace(/\\(.)/g, '$1') : value;
 }
 
 export type ClusterMode = 'auto' | 'required' | 'none';
@@ -102,7 +115,7 @@ export function createKubeReader(kc: KubeConfig): KubeClient {
     contentType: string,
     timeoutMs: number,
     accept = 'application/json',
-  ): Promise<{ status: number; body: unknown }> {
+  ): Promise<CallResult> {
     const options: RequestOptions = {
       protocol: base.protocol,
       hostname: base.hostname,
@@ -119,8 +132,15 @@ export function createKubeReader(kc: KubeConfig): KubeClient {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
+          const warnings: string[] = [];
+          for (let i = 0; i + 1 < res.rawHeaders.length; i += 2)
+            if (res.rawHeaders[i]!.toLowerCase() === 'warning') warnings.push(warningText(res.rawHeaders[i + 1]!));
           try {
-            resolve({ status: res.statusCode ?? 0, body: text === '' ? undefined : JSON.parse(text) });
+            resolve({
+              status: res.statusCode ?? 0,
+              body: text === '' ? undefined : JSON.parse(text),
+              ...(warnings.length > 0 ? { warnings } : {}),
+            });
           } catch (err) {
             reject(
               new BaseError(

@@ -9,6 +9,11 @@ export interface Config {
   port: number;
   /** Address to listen on. */
   host: string;
+  /**
+   * A plain-HTTP port for /metrics alone, so that it can be exposed (to a scraper) without
+   * exposing /validate; when set, the HTTPS port no longer serves /metrics.
+   */
+  metricsPort?: number;
   tls: {
     /** PEM certificate and key; both or neither. Without them a CA and certificate are generated. */
     certFile?: string;
@@ -28,6 +33,13 @@ export interface Config {
   policyAdmins: { groups: string[]; users: string[] };
   /** Largest AdmissionReview body accepted; larger ones get HTTP 413. */
   maxBodyBytes: number;
+  /**
+   * Bytes of request bodies held at once, across all requests (a parsed review weighs a few
+   * times its text); beyond it requests get a fast HTTP 429. One review of up to maxBodyBytes always fits.
+   */
+  maxInFlightBytes: number;
+  /** Open connections at most; beyond it new connections are closed at once (and logged). */
+  maxConnections: number;
   logLevel: LogLevel;
   /** Directory of policy YAML files (standalone mode). */
   policiesDir?: string;
@@ -39,6 +51,20 @@ export interface Config {
   decisionTimeoutSeconds: number;
   /** On SIGTERM, how long in-flight requests may take before connections are cut. */
   drainSeconds: number;
+  metrics: {
+    /** Label decisions with the policy that made them (one series per policy). */
+    policyLabel: boolean;
+  };
+  /** Bulwark's own namespace: where its attestation keys are kept. */
+  namespace: string;
+  /** The Secret (in `namespace`) holding the attestation keys; created at first start when absent. */
+  attestationKeysSecret: string;
+  /** Seconds between drift audit scans (seals, drift reports); 0 turns the audit off. */
+  auditIntervalSeconds: number;
+  /** The outgoing notification webhook (UnlockRequest transitions); absent: none. */
+  notifyUrl?: string;
+  /** A Secret (in `namespace`) with `token` (bearer) and/or `hmac-key` (signature) for it. */
+  notifySecret?: string;
 }
 
 // A label key: optional DNS-subdomain prefix and a name of at most 63 characters.
@@ -58,14 +84,21 @@ export const configSchema: JSONSchemaType<Config> = {
     'defaultUnlock',
     'policyAdmins',
     'maxBodyBytes',
+    'maxInFlightBytes',
+    'maxConnections',
     'logLevel',
     'cluster',
     'decisionTimeoutSeconds',
     'drainSeconds',
+    'metrics',
+    'namespace',
+    'attestationKeysSecret',
+    'auditIntervalSeconds',
   ],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
     host: { type: 'string', minLength: 1 },
+    metricsPort: { type: 'integer', minimum: 0, maximum: 65535, nullable: true },
     tls: {
       type: 'object',
       additionalProperties: false,
@@ -107,12 +140,36 @@ export const configSchema: JSONSchemaType<Config> = {
       },
     },
     maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
+    maxInFlightBytes: { type: 'integer', minimum: 1024, maximum: 4 * 1024 * 1024 * 1024 },
+    maxConnections: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     logLevel: { type: 'string', enum: [...LOG_LEVELS] },
     policiesDir: { type: 'string', minLength: 1, nullable: true },
     kubeconfig: { type: 'string', minLength: 1, nullable: true },
     cluster: { type: 'string', enum: ['auto', 'required', 'none'] },
     decisionTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30 },
     drainSeconds: { type: 'number', minimum: 0, maximum: 300 },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['policyLabel'],
+      properties: { policyLabel: { type: 'boolean' } },
+    },
+    namespace: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+    auditIntervalSeconds: { type: 'number', minimum: 0, maximum: 86400 },
+    notifyUrl: { type: 'string', pattern: '^https?://', maxLength: 2048, nullable: true },
+    notifySecret: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$',
+      nullable: true,
+    },
+    attestationKeysSecret: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$',
+    },
   },
 };
 
@@ -130,8 +187,15 @@ export const DEFAULT_CONFIG: Config = {
   defaultUnlock: { approverGroups: [], approvalsRequired: 2, maxDuration: '1h' },
   policyAdmins: { groups: ['system:masters'], users: [] },
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+  // With the chart's 512 Mi limit: 7 MiB reviews take about 6x their size once parsed and decided.
+  maxInFlightBytes: 32 * 1024 * 1024,
+  maxConnections: 1000,
   logLevel: 'info',
   cluster: 'auto',
   decisionTimeoutSeconds: 8,
   drainSeconds: 20,
+  metrics: { policyLabel: false },
+  namespace: 'bulwark-system',
+  attestationKeysSecret: 'bulwark-attestation-keys',
+  auditIntervalSeconds: 60,
 };

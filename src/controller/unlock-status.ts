@@ -16,7 +16,7 @@ import { BULWARK_KINDS, POLICY_API_VERSION } from '../policy/crds.ts';
 import type { CompiledUnlock } from '../policy/compile-unlock.ts';
 import { approvalRulesFor } from '../rules/unlock/approval-rules.ts';
 import { TERMINAL, unlockStatus, type UnlockPhase, type UnlockStatus } from '../rules/unlock/phase.ts';
-import type { RecordEvent } from './events.ts';
+import type { EventNote, RecordEvent } from './events.ts';
 
 const UNLOCKS = `/apis/${POLICY_API_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`;
 const TIMEOUT_MS = 10_000;
@@ -54,7 +54,8 @@ export function unlockStatusLoop(options: {
   isLeader: () => boolean;
   recordEvent: RecordEvent;
   logger: Logger;
-  onTransition?: (t: Transition) => void;
+  /** Each announced transition, with the Event it was recorded as (outgoing notifications). */
+  onTransition?: (t: Transition, event: Omit<EventNote, 'involved'>) => void;
   now?: () => number;
 }): UnlockStatusLoop {
   const { client, discovery, compiler, logger } = options;
@@ -84,7 +85,7 @@ export function unlockStatusLoop(options: {
       reason,
       message,
     });
-    options.onTransition?.(t);
+    options.onTransition?.(t, { type, reason, message });
   }
 
   async function reconcile(item: StoredUnlock): Promise<void> {
@@ -101,10 +102,12 @@ export function unlockStatusLoop(options: {
     }
     const object = fact.status === 'found' ? fact.object : undefined;
     const namespaceLabels = unlock.target.namespace ? options.namespaceLabels(unlock.target.namespace) : undefined;
-    const rules = approvalRulesFor(options.snapshot(), unlock.target, object, namespaceLabels);
+    const snapshot = options.snapshot();
+    const rules = approvalRulesFor(snapshot, unlock.target, object, namespaceLabels);
     const status = unlockStatus({
       unlock,
       rules,
+      keys: snapshot.attestation,
       now: now(),
       target: object,
       ...(previous ? { previous } : {}),

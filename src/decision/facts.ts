@@ -53,14 +53,25 @@ export type VerificationFailure =
   | 'wrong-digest'
   /** The registry failed (down, 5xx, garbage, auth): nothing can be said about the image. */
   | 'registry-error'
+  /** Some of the policy's signers verified, but fewer than its threshold, or a required one is missing. */
+  | 'too-few-signers'
   /** Verification did not finish within the decision deadline. */
   | 'timeout'
   /** The policy's key or credentials could not be read (Secret missing). */
   | 'configuration';
 
+/** The verified attestations of one kind an ImagePolicy asks for (conditions are judged by the rule). */
+export interface AttestationFact {
+  name: string;
+  /** Statements of the attestation's predicate type about this digest, verified with a key it trusts. */
+  found: readonly { signer: string; predicate: unknown; via: string }[];
+  /** Why other candidates did not count (another digest, another key, not genuine, the registry failed). */
+  problems: readonly string[];
+}
+
 /** What verifying one image digest against one ImagePolicy yields. */
 export type VerificationResult =
-  | { ok: true; authority: string; detail: string }
+  | { ok: true; authority: string; detail: string; attestations?: readonly AttestationFact[] }
   | { ok: false; failure: VerificationFailure; reason: string };
 
 /** What the shell found out about a request's images (see rules/images/plan.ts). */

@@ -21,12 +21,18 @@ export interface Verdict {
   failure?: { code: ErrorCode; retryAfterSeconds?: number };
 }
 
-/** `exempt`: a policy let the request through because of who made it; `unlocked`: an approved UnlockRequest did. */
-export type Decision = 'allow' | 'deny' | 'warn' | 'audit' | 'exempt' | 'unlocked' | 'skip';
+/**
+ * `exempt`: a policy let the request through because of who made it; `unlocked`: an
+ * approved UnlockRequest did; `lifecycle`: deleting a locked object was its lifecycle
+ * (already terminating, a controller's replica), not a change.
+ */
+export type Decision = 'allow' | 'deny' | 'warn' | 'audit' | 'exempt' | 'unlocked' | 'lifecycle' | 'skip';
 
 export interface RuleOutcome {
   rule: string;
   decision: Decision;
+  /** The policy that decided, where one did (for the optional policy label of the metrics). */
+  policy?: string;
 }
 
 export function allow(rule: string, decision: Decision = 'allow'): Verdict {
@@ -67,6 +73,11 @@ export function enforce(
         outcomes: [{ rule, decision: 'audit' }],
       };
   }
+}
+
+/** The verdict, its outcomes attributed to `policy`. */
+export function byPolicy(verdict: Verdict, policy: string): Verdict {
+  return { ...verdict, outcomes: verdict.outcomes.map((o) => ({ ...o, policy })) };
 }
 
 /** Any deny wins; warnings, annotations and outcomes of every verdict are kept. */

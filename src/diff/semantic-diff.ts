@@ -63,6 +63,18 @@ function isContainer(value: unknown): value is Container {
   return typeof value === 'object' && value !== null && !isRawNumber(value);
 }
 
+/**
+ * Absent, null, [] and {} all say "nothing here". The apiserver stores built-in kinds in
+ * protobuf, where they are one and the same (a `rules: []` applied is read back as
+ * `rules: null`), so reapplying such a manifest is no change; and no data can ride on the
+ * difference.
+ */
+function isNothing(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && !isRawNumber(value) && Object.keys(value).length === 0;
+}
+
 function sameLeaf(a: unknown, b: unknown): boolean {
   return a === b || (isJsonNumber(a) && isJsonNumber(b) && sameNumber(a, b));
 }
@@ -136,6 +148,7 @@ class ChangeCollector {
         else if (after === undefined && isContainer(before) && !Array.isArray(before)) after = EMPTY;
       }
     }
+    if (typeof key === 'string' && isNothing(before) && isNothing(after)) return undefined;
     const path = `${frame.path}/${typeof key === 'number' ? key : encodePointerSegment(key)}`;
     if (after === undefined) this.add(path, 'removed');
     else if (before === undefined) this.add(path, 'added');

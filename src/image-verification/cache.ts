@@ -23,6 +23,8 @@ import type { StagedVerifier } from './verify.ts';
 
 export interface VerificationCacheOptions {
   max?: number;
+  /** Told of every lookup: a hit, a miss (a registry round) or merged into one in flight. */
+  onLookup?: (result: 'hit' | 'miss' | 'merged') => void;
   verifiedTtlMs?: number;
   failureTtlMs?: number;
   /** The clock the TTLs are measured on (tests); default performance.now. */
@@ -81,9 +83,11 @@ export function cachedVerifier(verifier: StagedVerifier, options: VerificationCa
       if (signal.aborted) return timedOut(signal);
       const status: LRUCache.Status<string, VerificationResult, Pending> = {};
       const result = await cache.fetch(key, { signal, context: { task, material }, status });
-      if (status.fetch === 'hit') hits++;
-      else if (status.fetch === 'inflight') merged++;
+      const lookup = status.fetch === 'hit' ? 'hit' : status.fetch === 'inflight' ? 'merged' : 'miss';
+      if (lookup === 'hit') hits++;
+      else if (lookup === 'merged') merged++;
       else misses++;
+      options.onLookup?.(lookup);
       if (!result) return timedOut(signal);
       // Transient failures (registry errors, timeouts, configuration) are shared by the
       // callers merged into the check, and never served from the cache afterwards.

@@ -93,6 +93,7 @@ export function withImageFacts(base: FactResolver, deps: ImageGatherDeps): FactR
   return async (request, snapshot) => {
     const facts = await base(request, snapshot);
     const images = await gatherImageFacts(request, snapshot, facts.namespaceLabels, deps);
-    return images ? { ...facts, images } : facts;
+    // The request time, for attestation freshness, also where no cluster resolver set it.
+    return images ? { ...facts, now: facts.now ?? Date.now(), images } : facts;
   };
 }

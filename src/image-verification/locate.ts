@@ -13,6 +13,7 @@ import { isBulwarkError } from '../errors.ts';
 import type { RegistryAccess, RegistryClient } from '../registry/client.ts';
 import { LIMITS } from '../registry/client.ts';
 import { MediaTypes, artifactTypeOf, type Descriptor } from '../registry/manifest.ts';
+import { DSSE_MEDIA_TYPE, legacyAttestationTag } from '../rules/images/cosign/attestation.ts';
 import { BUNDLE_MEDIA_TYPE, referrersFallbackTag } from '../rules/images/cosign/bundle.ts';
 import { legacySignatureLayers, legacySignatureTag } from '../rules/images/cosign/legacy.ts';
 
@@ -40,7 +41,7 @@ export interface FoundSignatures {
   bundles: Lookup<BundleCandidate>;
 }
 
-interface Where {
+export interface Where {
   client: RegistryClient;
   access: RegistryAccess;
   repository: string;
@@ -156,6 +157,40 @@ async function findBundles(w: Where): Promise<Lookup<BundleCandidate>> {
     return { ok: true, candidates: [], notes };
   }
   return { ok: true, candidates: await bundlesFrom(w, index.manifests, `tag ${tag}`), notes };
+}
+
+export interface EnvelopeCandidate {
+  /** Parsed JSON, or undefined when the layer is not JSON (then `problem` says so). */
+  json: unknown;
+  problem?: string;
+  via: `tag ${string}`;
+}
+
+/** The DSSE envelopes of cosign's legacy attestation tag `sha256-<hex>.att`. */
+export async function locateLegacyAttestations(w: Where): Promise<Lookup<EnvelopeCandidate>> {
+  return await settle(
+    (async (): Promise<Lookup<EnvelopeCandidate>> => {
+      const tag = legacyAttestationTag(w.digest);
+      const manifest = await w.client.getManifest(w.access, w.repository, tag, w.signal);
+      if (manifest?.kind !== 'image') return { ok: true, candidates: [], notes: [`no tag ${tag}`] };
+      const layers = manifest.layers.filter((l) => l.mediaType === DSSE_MEDIA_TYPE).slice(0, MAX_CANDIDATES);
+      const candidates = await Promise.all(
+        layers.map(async (layer): Promise<EnvelopeCandidate> => {
+          const via = `tag ${tag}` as const;
+          const bytes = await w.client.getBlob(w.access, w.repository, layer.digest, w.signal, {
+            maxBytes: LIMITS.signatureBlob,
+          });
+          if (!bytes) return { json: undefined, problem: `the layer ${layer.digest} is missing`, via };
+          try {
+            return { json: JSON.parse(bytes.toString('utf8')), via };
+          } catch {
+            return { json: undefined, problem: 'a DSSE envelope layer is not JSON', via };
+          }
+        }),
+      );
+      return { ok: true, candidates, notes: [] };
+    })(),
+  );
 }
 
 export async function locateSignatures(w: Where): Promise<FoundSignatures> {

@@ -144,7 +144,8 @@ export async function resolveMaterial(
 
 const hints = new WeakMap<KeyObject, string>();
 
-function hintOf(key: KeyObject): string {
+/** cosign's key hint of `key`, computed once per key object. */
+export function hintOf(key: KeyObject): string {
   let hint = hints.get(key);
   if (hint === undefined) {
     hint = keyHint(key);

@@ -2,10 +2,12 @@
 //
 // - Approved digests are checked first and need no registry round trip.
 // - Key authorities: the digest's signatures are located once (both cosign formats, see
-//   locate.ts) and checked against each key; any authority that verifies admits.
-// - Failure, when no authority verifies, is the most informative one found:
-//   wrong-digest > not-genuine > untrusted-signer > registry-error > configuration >
-//   unsigned, and an aborted signal (the decision deadline) is always `timeout`.
+//   locate.ts) and checked against each key.
+// - The policy's threshold (default one) and required authorities decide, each signer
+//   counted once (rules/images/threshold.ts). Failure, when nothing verifies, is the
+//   most informative one found: wrong-digest > not-genuine > untrusted-signer >
+//   registry-error > configuration > unsigned, and an aborted signal (the decision
+//   deadline) is always `timeout`; when some verified but too few, `too-few-signers`.
 //
 // Multi-arch images: the digest the pod names is the digest verified, nothing else. A
 // pod naming an index digest is admitted by a signature of the index; a pod naming a
@@ -23,8 +25,10 @@ import type { LockLabel } from '../policy/compiled.ts';
 import { createRegistryClient, type RegistryClient } from '../registry/client.ts';
 import { checkBundle } from '../rules/images/cosign/bundle.ts';
 import { checkLegacySignature, legacySignatureTag, type SignatureCheck } from '../rules/images/cosign/legacy.ts';
-import { locateSignatures, type FoundSignatures } from './locate.ts';
-import { resolveMaterial, type KeyAuthority, type VerificationMaterial } from './material.ts';
+import { combineSigners, thresholdMet, type AuthorityOutcome } from '../rules/images/threshold.ts';
+import { gatherAttestations } from './attest.ts';
+import { locateSignatures, type FoundSignatures, type Where } from './locate.ts';
+import { hintOf, resolveMaterial, type KeyAuthority, type VerificationMaterial } from './material.ts';
 import type { VerificationFailure, VerificationResult } from '../decision/facts.ts';
 import type { VerificationTask, Verifier } from '../rules/images/verification.ts';
 
@@ -45,39 +49,6 @@ export interface CreateVerifierOptions {
 export interface StagedVerifier extends Verifier {
   material(task: VerificationTask, signal: AbortSignal): Promise<VerificationMaterial>;
   check(task: VerificationTask, material: VerificationMaterial, signal: AbortSignal): Promise<VerificationResult>;
-}
-
-interface Outcome {
-  authority: string;
-  failure: VerificationFailure;
-  reason: string;
-}
-
-const RANK: Record<VerificationFailure, number> = {
-  timeout: 7,
-  'wrong-digest': 6,
-  'not-genuine': 5,
-  'untrusted-signer': 4,
-  'registry-error': 3,
-  configuration: 2,
-  unsigned: 1,
-};
-
-const MAX_REASON = 1500;
-
-function worst(outcomes: readonly Outcome[]): VerificationResult {
-  const sorted = [...outcomes].sort((a, b) => RANK[b.failure] - RANK[a.failure]);
-  const top = sorted[0];
-  if (!top) return { ok: false, failure: 'unsigned', reason: 'the policy has no authorities' };
-  const reason =
-    outcomes.length === 1
-      ? top.reason
-      : sorted.map((o) => `authority ${JSON.stringify(o.authority)}: ${o.reason}`).join('; ');
-  return {
-    ok: false,
-    failure: top.failure,
-    reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason,
-  };
 }
 
 /** One key against every located signature. */
@@ -126,6 +97,15 @@ function judge(
   return { ok: false, failure: 'unsigned', reason: `no cosign signature for ${digest} (${notes.join('; ')})` };
 }
 
+function timedOut(signal: AbortSignal, stage: string): VerificationResult {
+  const why = signal.reason instanceof Error ? signal.reason.message : 'aborted';
+  return {
+    ok: false,
+    failure: 'timeout',
+    reason: `verification did not finish before the deadline (${stage}): ${why}`,
+  };
+}
+
 export function createVerifier(options: CreateVerifierOptions = {}): StagedVerifier {
   const client = options.registry ?? createRegistryClient();
   const { readSecret } = options;
@@ -147,39 +127,64 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
         failure: 'configuration',
         reason: `ImagePolicy ${policy.name} is invalid: ${policy.invalid}`,
       };
-    const approved = policy.authorities.find((a) => a.kind === 'digests' && a.digests.has(digest));
-    if (approved) return { ok: true, authority: approved.name, detail: `${digest} is on its approved-digest list` };
+    // Approved digests need no registry: when they alone meet the threshold, stop here.
+    const outcomes: AuthorityOutcome[] = [];
+    for (const a of policy.authorities) {
+      if (a.kind !== 'digests') continue;
+      outcomes.push(
+        a.digests.has(digest)
+          ? { authority: a.name, ok: true, detail: `${digest} is on its approved-digest list` }
+          : {
+              authority: a.name,
+              ok: false,
+              failure: 'unsigned',
+              reason: `${digest} is not on its approved-digest list`,
+            },
+      );
+    }
+    const passedSoFar = outcomes.filter((o) => o.ok).map((o) => o.authority);
+    if (thresholdMet(policy, passedSoFar) && policy.attestations.length === 0) return combineSigners(policy, outcomes);
 
-    const outcomes: Outcome[] = policy.authorities
-      .filter((a) => a.kind === 'digests')
-      .map((a) => ({ authority: a.name, failure: 'unsigned', reason: `${digest} is not on its approved-digest list` }));
     const { access } = resolved;
     let stage = 'reading Secrets';
+    let located: { found: FoundSignatures; keys: Map<string, KeyObject>; where: Where } | undefined;
     const usable: { authority: KeyAuthority; key: KeyObject }[] = [];
     for (const { authority, key } of resolved.keys) {
-      if ('problem' in key) outcomes.push({ authority: authority.name, failure: 'configuration', reason: key.problem });
+      if ('problem' in key)
+        outcomes.push({ authority: authority.name, ok: false, failure: 'configuration', reason: key.problem });
       else if ('problem' in access)
-        outcomes.push({ authority: authority.name, failure: 'configuration', reason: access.problem });
+        outcomes.push({ authority: authority.name, ok: false, failure: 'configuration', reason: access.problem });
       else usable.push({ authority, key: key.key });
     }
     if (usable.length > 0 && !('problem' in access) && !signal.aborted) {
       stage = `waiting for registry ${image.registry}`;
-      const found = await locateSignatures({ client, access, repository: image.repository, digest, signal });
+      const where = { client, access, repository: image.repository, digest, signal };
+      const found = await locateSignatures(where);
+      located = { found, where, keys: new Map(usable.map((u) => [u.authority.name, u.key])) };
+      // Every key is judged against the same signatures (no more registry work), so that
+      // a threshold counts every signer and a denial names each one that is missing.
       for (const { authority, key } of usable) {
         const verdict = judge(found, key, digest);
-        if (verdict.ok) return { ok: true, authority: authority.name, detail: verdict.detail };
-        outcomes.push({ authority: authority.name, failure: verdict.failure, reason: verdict.reason });
+        outcomes.push(
+          verdict.ok
+            ? { authority: authority.name, ok: true, detail: verdict.detail, signer: hintOf(key) }
+            : { authority: authority.name, ok: false, failure: verdict.failure, reason: verdict.reason },
+        );
       }
     }
-    if (signal.aborted) {
-      const why = signal.reason instanceof Error ? signal.reason.message : 'aborted';
-      return {
-        ok: false,
-        failure: 'timeout',
-        reason: `verification did not finish before the deadline (${stage}): ${why}`,
-      };
-    }
-    return worst(outcomes);
+    if (signal.aborted) return timedOut(signal, stage);
+    // Report outcomes in the policy's order, whatever order they were found in.
+    const order = policy.authorities.map((a) => a.name);
+    outcomes.sort((a, b) => order.indexOf(a.authority) - order.indexOf(b.authority));
+    const result = combineSigners(policy, outcomes);
+    if (!result.ok || policy.attestations.length === 0) return result;
+    // Signed off: now the attestations (their conditions are the rule's, at request time).
+    stage = `reading attestations from registry ${image.registry}`;
+    const attestations = located
+      ? await gatherAttestations(policy, located.keys, located.found, located.where)
+      : policy.attestations.map((a) => ({ name: a.name, found: [], problems: ['no key to verify it with'] }));
+    if (signal.aborted) return timedOut(signal, stage);
+    return { ...result, attestations };
   }
 
   const verify = async (task: VerificationTask, signal: AbortSignal) =>

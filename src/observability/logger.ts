@@ -5,8 +5,9 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import type { LogLevel } from './log-levels.ts';
+
+export { LOG_LEVELS, type LogLevel } from './log-levels.ts';
 
 /** Longest time a log line waits in the buffer. */
 const FLUSH_INTERVAL_MS = 200;

@@ -1,26 +1,60 @@
 // Prometheus metrics on a registry of our own (not prom-client's global one), so tests
-// and several servers in one process do not share counters.
+// and several servers in one process do not share counters. What a dashboard and the
+// chart's PrometheusRule read: decisions (no rows for rules that had nothing to say),
+// latency, image-verification cache and registry latency, the serving certificate's
+// expiry and whether each policy informer is synced.
 
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Verdict } from '../decision/verdict.ts';
+
+export type RegistryOutcome = '2xx' | '3xx' | '4xx' | '5xx' | 'error';
+export type CacheLookup = 'hit' | 'miss' | 'merged';
+/**
+ * Why a request got no decision: malformed (400), unreadable (400), too_large (413), busy
+ * (429, the body budget was spent), or error (a decision failed and denied, fail closed).
+ */
+export type RejectReason = 'malformed' | 'unreadable' | 'too_large' | 'busy' | 'error';
 
 export interface Metrics {
   registry: Registry;
   /** Records one decided review: per-rule outcomes and the overall latency. */
   observeReview(verdict: Verdict, operation: string, seconds: number): void;
   /** Records a request rejected before a decision (400, 413) or a fail-closed error. */
-  observeRejected(reason: 'malformed' | 'too_large' | 'error'): void;
+  observeRejected(reason: RejectReason): void;
+  /** Records a connection closed at once because maxConnections were open. */
+  observeDroppedConnection(): void;
   /** Records one HTTP request to an image registry. */
   observeRegistryRequest(purpose: string): void;
+  /** Records how one registry request ended and how long it took. */
+  observeRegistryResponse(purpose: string, outcome: RegistryOutcome, seconds: number): void;
+  /** Records one image-verification cache lookup. */
+  observeCacheLookup(result: CacheLookup): void;
+  /** The serving certificate's notAfter (epoch seconds), on load and on every reload. */
+  setCertificateExpiry(epochSeconds: number): void;
+  /** Where the informers' state is read at scrape time. */
+  watchSync(state: () => { sources: readonly string[]; pending: readonly string[] }): void;
+  /** The outcome of one drift audit scan: drifted objects by reason, sealed objects, its duration. */
+  observeAudit(result: { drift: Readonly<Record<string, number>>; sealed: number; seconds: number }): void;
+  /** One outcome of the outgoing notification webhook: delivered, retried, failed, dropped. */
+  observeNotification(outcome: string): void;
 }
 
-export function createMetrics(options: { collectDefaults?: boolean } = {}): Metrics {
+export interface MetricsOptions {
+  collectDefaults?: boolean;
+  /** Label decisions with the policy that made them (one series per policy). */
+  policyLabel?: boolean;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.collectDefaults ?? true) collectDefaultMetrics({ register: registry, prefix: 'bulwark_' });
+  const policyLabel = options.policyLabel ?? false;
   const requests = new Counter({
     name: 'bulwark_admission_requests_total',
-    help: 'Admission reviews by rule and decision (allow, deny, warn, audit, skip)',
-    labelNames: ['rule', 'decision', 'operation'] as const,
+    help:
+      'Admission reviews by rule and decision (allow, deny, warn, audit, exempt, unlocked, lifecycle), ' +
+      'for the rules that had something to decide',
+    labelNames: policyLabel ? ['rule', 'decision', 'operation', 'policy'] : ['rule', 'decision', 'operation'],
     registers: [registry],
   });
   const reviews = new Counter({
@@ -38,8 +72,13 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}): Metr
   });
   const rejected = new Counter({
     name: 'bulwark_admission_rejected_total',
-    help: 'Requests answered without a decision (malformed, too large) or denied on an internal error',
+    help: 'Requests answered without a decision (malformed, unreadable, too_large, busy) or denied on an error',
     labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const dropped = new Counter({
+    name: 'bulwark_connections_dropped_total',
+    help: 'Connections closed on arrival because the maximum number of connections was open',
     registers: [registry],
   });
   const registryRequests = new Counter({
@@ -48,24 +87,116 @@ export function createMetrics(options: { collectDefaults?: boolean } = {}): Metr
     labelNames: ['purpose'] as const,
     registers: [registry],
   });
+  const notifications = new Counter({
+    name: 'bulwark_notifications_total',
+    help:
+      'Outgoing notifications of UnlockRequest transitions: delivered, retried (an attempt failed), ' +
+      'failed (given up), dropped (queue full). They never block admission',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of ['delivered', 'retried', 'failed', 'dropped']) notifications.inc({ outcome }, 0);
   const emergencyUnlocks = new Counter({
     name: 'bulwark_emergency_unlocks_total',
     help: 'Changes let through by an emergency UnlockRequest (each must be reviewed afterwards)',
     registers: [registry],
   });
+  const registryLatency = new Histogram({
+    name: 'bulwark_registry_request_duration_seconds',
+    help: 'Time of one HTTP request to an image registry, by purpose and outcome (status class, or error)',
+    labelNames: ['purpose', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const cacheLookups = new Counter({
+    name: 'bulwark_image_verification_cache_total',
+    help: 'Image-verification cache lookups: hit, miss (a registry round), merged (joined a round in flight)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const certificateExpiry = new Gauge({
+    name: 'bulwark_tls_certificate_expiry_timestamp_seconds',
+    help: 'When the serving certificate expires (its notAfter, epoch seconds)',
+    registers: [registry],
+  });
+  let syncState: (() => { sources: readonly string[]; pending: readonly string[] }) | undefined;
+  new Gauge({
+    name: 'bulwark_informer_synced',
+    help: 'Whether a policy informer has listed and watches (1) or not (0): unsynced, Bulwark denies with 503',
+    labelNames: ['informer'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const state = syncState?.();
+      for (const source of state?.sources ?? [])
+        this.set({ informer: source }, state?.pending.includes(source) ? 0 : 1);
+    },
+  });
+  const drift = new Gauge({
+    name: 'bulwark_drift_objects',
+    help:
+      'Locked objects found changed, unlabelled or deleted outside the rules, or with a seal that is not ' +
+      "Bulwark's, at the last audit scan",
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const sealed = new Gauge({
+    name: 'bulwark_sealed_objects',
+    help: 'Locked objects whose content matched their seal at the last audit scan',
+    registers: [registry],
+  });
+  const scan = new Histogram({
+    name: 'bulwark_audit_scan_seconds',
+    help: 'Duration of one drift audit scan (discovery, lists, seals, reports)',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
   return {
     registry,
+    observeNotification(outcome) {
+      notifications.inc({ outcome });
+    },
+    observeAudit(result) {
+      for (const reason of ['changed', 'unlabelled', 'deleted', 'seal-invalid'])
+        drift.set({ reason }, result.drift[reason] ?? 0);
+      sealed.set(result.sealed);
+      scan.observe(result.seconds);
+    },
     observeRegistryRequest(purpose) {
       registryRequests.inc({ purpose });
     },
+    observeRegistryResponse(purpose, outcome, seconds) {
+      registryLatency.observe({ purpose, outcome }, seconds);
+    },
+    observeCacheLookup(result) {
+      cacheLookups.inc({ result });
+    },
+    setCertificateExpiry(epochSeconds) {
+      certificateExpiry.set(epochSeconds);
+    },
+    watchSync(state) {
+      syncState = state;
+    },
     observeReview(verdict, operation, seconds) {
-      for (const o of verdict.outcomes) requests.inc({ rule: o.rule, decision: o.decision, operation });
+      for (const o of verdict.outcomes) {
+        // A rule with nothing to say about this request is not a row anyone charts.
+        if (o.decision === 'skip') continue;
+        requests.inc({
+          rule: o.rule,
+          decision: o.decision,
+          operation,
+          ...(policyLabel ? { policy: o.policy ?? '' } : {}),
+        });
+      }
       reviews.inc({ allowed: String(verdict.allowed), operation });
       latency.observe({ allowed: String(verdict.allowed) }, seconds);
       if (verdict.allowed && verdict.auditAnnotations['unlock-emergency'] === 'true') emergencyUnlocks.inc();
     },
     observeRejected(reason) {
       rejected.inc({ reason });
+    },
+    observeDroppedConnection() {
+      dropped.inc();
     },
   };
 }

@@ -4,7 +4,8 @@
 
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import type { FieldProblem } from '../errors.ts';
-import type { CompiledAuthority, CompiledImagePolicy } from './compiled.ts';
+import { compileCondition } from './compile-cel.ts';
+import type { CompiledAttestation, CompiledAuthority, CompiledCondition, CompiledImagePolicy } from './compiled.ts';
 import { sourceOf, type CompileResult } from './compile-immutability.ts';
 import type { ImagePolicy } from './generated/types.ts';
 import { compileGlob, globProblem } from './glob.ts';
@@ -51,6 +52,68 @@ function checkCaBundle(pem: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Threshold and required signers: names that exist, a threshold the authorities can reach
+ * (an unreachable one would deny every image), and each signer once: two authorities with
+ * the same key would let one signature count twice.
+ */
+function signerProblems(spec: ImagePolicy['spec'], authorities: readonly CompiledAuthority[]): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const names = new Set(spec.authorities.map((a) => a.name));
+  (spec.required ?? []).forEach((name, i) => {
+    if (!names.has(name))
+      problems.push({ path: `spec.required[${i}]`, message: `names no authority (${JSON.stringify(name)})` });
+  });
+  const threshold = spec.threshold ?? 1;
+  if (threshold > names.size)
+    problems.push({
+      path: 'spec.threshold',
+      message: `${threshold} cannot be reached: the policy has ${names.size} authorit${names.size === 1 ? 'y' : 'ies'}`,
+    });
+  const seen: { name: string; id: string }[] = [];
+  for (const a of authorities) {
+    if (a.kind !== 'key') continue;
+    const id =
+      'inline' in a.key
+        ? `key:${a.key.inline.export({ type: 'spki', format: 'der' }).toString('base64')}`
+        : `secret:${a.key.secretRef.namespace}/${a.key.secretRef.name}/${a.key.secretRef.key}`;
+    const twin = seen.find((s) => s.id === id);
+    if (twin) {
+      const at = spec.authorities.findIndex((x) => x.name === a.name);
+      problems.push({
+        path: `spec.authorities[${at}].key`,
+        message: `is the same key as authority ${JSON.stringify(twin.name)}: a signer counts once`,
+      });
+    }
+    seen.push({ name: a.name, id });
+  }
+  return problems;
+}
+
+/** Attestations: known key authorities, and conditions compiled (CEL) once, here. */
+function compileAttestations(
+  spec: ImagePolicy['spec'],
+  authorities: readonly CompiledAuthority[],
+  problems: FieldProblem[],
+): CompiledAttestation[] {
+  const keys = authorities.filter((a) => a.kind === 'key').map((a) => a.name);
+  return (spec.attestations ?? []).map((a, i) => {
+    const at = `spec.attestations[${i}]`;
+    (a.authorities ?? []).forEach((name, j) => {
+      if (!keys.includes(name))
+        problems.push({ path: `${at}.authorities[${j}]`, message: `names no key authority (${JSON.stringify(name)})` });
+    });
+    if (keys.length === 0) problems.push({ path: at, message: 'the policy has no key authority to verify it with' });
+    const conditions: CompiledCondition[] = [];
+    (a.conditions ?? []).forEach((c, j) => {
+      const compiled = compileCondition(c.expression, c.message, `${at}.conditions[${j}].expression`);
+      if ('problem' in compiled) problems.push(compiled.problem);
+      else conditions.push(compiled.condition);
+    });
+    return { name: a.name, predicateType: a.predicateType, authorities: a.authorities ?? keys, conditions };
+  });
+}
+
 /** `validate` is the ImagePolicy CRD's validator (see schemas.ts; policy/compiler.ts binds it). */
 export function compileImagePolicy(raw: unknown, validate: CrdValidator): CompileResult<CompiledImagePolicy> {
   const object = cloneJson(raw) as ImagePolicy;
@@ -94,6 +157,8 @@ export function compileImagePolicy(raw: unknown, validate: CrdValidator): Compil
       });
     }
   });
+  problems.push(...signerProblems(spec, authorities));
+  const attestations = compileAttestations(spec, authorities, problems);
   if (spec.registry?.caBundle !== undefined) {
     const problem = checkCaBundle(spec.registry.caBundle);
     if (problem) problems.push({ path: 'spec.registry.caBundle', message: problem });
@@ -107,6 +172,9 @@ export function compileImagePolicy(raw: unknown, validate: CrdValidator): Compil
     images: spec.images.map((glob) => compileGlob(canonicalImageGlob(glob))),
     requireDigest: spec.requireDigest ?? true,
     authorities,
+    threshold: spec.threshold ?? 1,
+    required: [...new Set(spec.required ?? [])],
+    attestations,
     registry: {
       insecure: registry.insecure ?? false,
       ...(registry.caBundle ? { caBundle: registry.caBundle } : {}),

@@ -6,6 +6,7 @@ import { parseDuration } from './duration.ts';
 import type { UnlockRequest } from './generated/types.ts';
 import type { CrdValidator } from './schemas.ts';
 import { cloneJson } from '../json/clone.ts';
+import type { ApprovalContent } from '../attestation/approval.ts';
 
 export interface UnlockTarget {
   group: string;
@@ -23,15 +24,19 @@ export interface PatchOperation {
 
 export type UnlockOperation = 'UPDATE' | 'DELETE' | 'Unlabel';
 
-/** One approval as stored: who, and the groups the API server reported for them when they approved. */
+/** One approval (or rejection, or review) as stored: who, and the groups the API server reported for them. */
 export interface RecordedApproval {
   user: string;
   /** Absent on approvals stored before groups were recorded: those do not count. */
   groups?: readonly string[];
+  /** The entry as stored, Bulwark's attestation included: what the attestation check reads. */
+  stored: ApprovalContent;
 }
 
 export interface CompiledUnlock {
   name: string;
+  /** The object's uid, which approvals' attestations are bound to (absent before it is stored). */
+  uid?: string;
   target: UnlockTarget;
   operations: ReadonlySet<UnlockOperation>;
   requester: string;
@@ -60,22 +65,28 @@ export function groupOf(apiVersion: string): string {
   return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
 
+type StoredEntry = { user: string; groups?: string[] };
+
+const recorded = (a: StoredEntry): RecordedApproval => ({
+  user: a.user,
+  ...(a.groups ? { groups: a.groups } : {}),
+  stored: a as ApprovalContent,
+});
+
 /** The first entry by each user, `excluded` (the requester) left out. */
 function distinctEntries(
-  entries: readonly { user: string; groups?: string[] }[] | undefined,
+  entries: readonly StoredEntry[] | undefined,
   excluded: string | undefined,
 ): RecordedApproval[] {
   const kept: RecordedApproval[] = [];
-  for (const a of entries ?? []) {
-    if (a.user !== excluded && !kept.some((b) => b.user === a.user))
-      kept.push({ user: a.user, ...(a.groups ? { groups: a.groups } : {}) });
-  }
+  for (const a of entries ?? [])
+    if (a.user !== excluded && !kept.some((b) => b.user === a.user)) kept.push(recorded(a));
   return kept;
 }
 
 function selfApprovalOf(spec: UnlockRequest['spec']): { selfApproval?: RecordedApproval } {
   const own = spec.emergency ? (spec.approvals ?? []).find((a) => a.user === spec.requester) : undefined;
-  return own ? { selfApproval: { user: own.user, ...(own.groups ? { groups: own.groups } : {}) } } : {};
+  return own ? { selfApproval: recorded(own) } : {};
 }
 
 export type UnlockCompileResult = { ok: true; unlock: CompiledUnlock } | { ok: false; problems: FieldProblem[] };
@@ -100,6 +111,7 @@ export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompi
     ok: true,
     unlock: {
       name: metadata?.name ?? '(unnamed)',
+      ...(metadata?.uid ? { uid: metadata.uid } : {}),
       target: {
         group: groupOf(spec.target.apiVersion),
         kind: spec.target.kind,

@@ -6,6 +6,7 @@ import type { PolicyCompiler } from './compiler.ts';
 import type { CompiledGlob } from './glob.ts';
 import type { ImageIndex } from './image-index.ts';
 import type { Labels } from './selector.ts';
+import type { ApprovalTrust } from '../attestation/approval.ts';
 
 /** What a policy does with a request it would refuse: deny it, allow it with a warning, or allow and record it. */
 export type Enforcement = 'Enforce' | 'Warn' | 'Audit';
@@ -87,10 +88,32 @@ export type CompiledAuthority =
     }
   | { name: string; kind: 'digests'; digests: ReadonlySet<string> };
 
+/** A CEL condition on an attestation's predicate (policy/compile-cel.ts). */
+export interface CompiledCondition {
+  expression: string;
+  message?: string;
+  /** true, or why not (false, not a bool, an error such as a missing field). Pure. */
+  evaluate(predicate: unknown, now: Date): true | string;
+}
+
+/** An attestation a digest must carry: its type, who may sign it, and conditions on its predicate. */
+export interface CompiledAttestation {
+  name: string;
+  predicateType: string;
+  /** Key authority names whose signature counts. */
+  authorities: readonly string[];
+  conditions: readonly CompiledCondition[];
+}
+
 export interface CompiledImagePolicy extends PolicySource {
   images: readonly CompiledGlob[];
   requireDigest: boolean;
   authorities: readonly CompiledAuthority[];
+  /** How many distinct authorities must verify a digest (k of n); 1 by default. */
+  threshold: number;
+  /** Authority names that must verify whatever the threshold (they count toward it). */
+  required: readonly string[];
+  attestations: readonly CompiledAttestation[];
   registry: {
     insecure: boolean;
     caBundle?: string;
@@ -142,4 +165,9 @@ export interface PolicySnapshot {
    * How policies and UnlockRequests are compiled (the store's own compiler): for rules that judge them at admission.
    */
   compiler: PolicyCompiler;
+  /**
+   * Bulwark's attestation keys: only approvals attested with one of them count. Undefined
+   * until read (then no approval counts: fail closed).
+   */
+  attestation: ApprovalTrust;
 }

@@ -15,7 +15,7 @@ export interface PolicyCompiler {
   unlock(object: unknown): UnlockCompileResult;
 }
 
-/** Binds the CRD validators (compiled now from charts/bulwark/crds unless given). */
+/** Binds the CRD validators (compiled now from charts/bulwark/files/crds unless given). */
 export function createPolicyCompiler(validators: CrdValidators = createCrdValidators()): PolicyCompiler {
   return Object.freeze({
     immutability: (object: unknown) => compileImmutabilityPolicy(object, validators.ImmutabilityPolicy),

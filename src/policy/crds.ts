@@ -1,4 +1,4 @@
-// The CRD YAML in charts/bulwark/crds is the single source of truth for policy shapes.
+// The CRD YAML in charts/bulwark/files/crds is the single source of truth for policy shapes.
 // This module reads it; schemas.ts compiles its openAPIV3Schema with ajv, and
 // src/policy/generated/types.ts is generated from it (scripts/generate-policy-types.ts).
 
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BaseError, messageOf } from '../errors.ts';
 
-export const CRD_DIR = join(import.meta.dirname, '..', '..', 'charts', 'bulwark', 'crds');
+export const CRD_DIR = join(import.meta.dirname, '..', '..', 'charts', 'bulwark', 'files', 'crds');
 
 export const POLICY_KINDS = {
   ImmutabilityPolicy: { file: 'immutabilitypolicies.bulwark.dev.yaml', plural: 'immutabilitypolicies' },

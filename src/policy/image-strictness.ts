@@ -1,12 +1,14 @@
 // Strictness of ImagePolicies (pure), the counterpart of strictness.ts for the
 // verified-image guarantee. Q dominates P when every image Q admits in a namespace, P
 // admits too: Q covers every image glob P enforces, trusts no key or digest P does not,
-// requires digests if P does, enforces if P does, and denies unmatched images if P does.
+// needs as many signers as P and every signer P requires, every attestation P asks for
+// (no other signer, every condition kept), requires digests if P does,
+// enforces if P does, and denies unmatched images if P does.
 // An Audit or Warn policy that allows unmatched images never denies, so anything
 // dominates it; an invalid policy denies every image, so it dominates everything.
 
 import { isDeepStrictEqual } from 'node:util';
-import type { CompiledAuthority, CompiledImagePolicy } from './compiled.ts';
+import type { CompiledAttestation, CompiledAuthority, CompiledImagePolicy } from './compiled.ts';
 import type { CompiledGlob } from './glob.ts';
 import type { ImagePolicy } from './generated/types.ts';
 import { isEmptySelector } from './selector.ts';
@@ -52,6 +54,38 @@ function trustedByQOnly(q: CompiledImagePolicy, p: CompiledImagePolicy): string[
   return found;
 }
 
+/** A lower threshold, or a signer P requires that Q does not (the same key or digest list, whatever its name). */
+function fewerSignOffs(q: CompiledImagePolicy, p: CompiledImagePolicy): string[] {
+  const found: string[] = [];
+  if (q.threshold < p.threshold) found.push(`need ${q.threshold} signers instead of ${p.threshold}`);
+  const qRequired = q.authorities.filter((a) => q.required.includes(a.name));
+  for (const name of p.required) {
+    const a = p.authorities.find((x) => x.name === name);
+    if (!a) continue;
+    const kept = qRequired.some((b) =>
+      a.kind === 'digests'
+        ? b.kind === 'digests' && [...b.digests].every((d) => a.digests.has(d))
+        : sameAuthority(b, a),
+    );
+    if (!kept) found.push(`stop requiring ${describeAuthority(a)}`);
+  }
+  for (const a of p.attestations) if (!attestationKept(q, p, a)) found.push(`require less of attestation ${a.name}`);
+  return found;
+}
+
+/** Q asks for P's attestation `a`: same predicate type, signed by no other key, every condition of P kept (by text). */
+function attestationKept(q: CompiledImagePolicy, p: CompiledImagePolicy, a: CompiledAttestation): boolean {
+  const keysOf = (policy: CompiledImagePolicy, names: readonly string[]) =>
+    policy.authorities.filter((x) => names.includes(x.name));
+  const pKeys = keysOf(p, a.authorities);
+  return q.attestations.some(
+    (b) =>
+      b.predicateType === a.predicateType &&
+      keysOf(q, b.authorities).every((k) => pKeys.some((pk) => sameAuthority(k, pk))) &&
+      a.conditions.every((c) => b.conditions.some((d) => d.expression === c.expression)),
+  );
+}
+
 /** Whether an ImagePolicy can deny anything: enforced, denying unmatched images, or invalid (denies all). */
 export function imagePolicyDenies(p: CompiledImagePolicy): boolean {
   return p.invalid !== undefined || p.enforcement === 'Enforce' || p.unmatchedImages === 'Deny';
@@ -71,7 +105,7 @@ export function imageLooseningsOf(q: CompiledImagePolicy, p: CompiledImagePolicy
   if (enforcing) {
     if (q.enforcement !== 'Enforce') found.push(`switch to ${q.enforcement}`);
     if (p.requireDigest && !q.requireDigest) found.push('accept images by tag');
-    found.push(...trustedByQOnly(q, p));
+    found.push(...trustedByQOnly(q, p), ...fewerSignOffs(q, p));
   }
   return found;
 }

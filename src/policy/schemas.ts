@@ -8,7 +8,7 @@ import { pointerSegments } from '../diff/pointer.ts';
 import type { FieldProblem } from '../errors.ts';
 import { BULWARK_KINDS, crdSchema, type BulwarkKind, type JsonSchema } from './crds.ts';
 
-function createAjv(): Ajv {
+export function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
   addFormats.default(ajv, ['date-time']);
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
@@ -53,7 +53,7 @@ function fieldPath(instancePath: string, extra?: string): string {
   return segments.reduce((out, s) => (/^\d+$/.test(s) ? `${out}[${s}]` : out ? `${out}.${s}` : s), '');
 }
 
-function problemOf(error: ErrorObject): FieldProblem {
+export function problemOf(error: ErrorObject): FieldProblem {
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'additionalProperties') {
     return { path: fieldPath(error.instancePath, String(params.additionalProperty)), message: 'unknown field' };
@@ -79,7 +79,7 @@ export type CrdValidators = Readonly<Record<BulwarkKind, CrdValidator>>;
 
 /**
  * Compiles a validator for each of Bulwark's CRDs from their openAPIV3Schema (read from
- * charts/bulwark/crds unless given). Costly (ajv generates code): the composition root
+ * charts/bulwark/files/crds unless given). Costly (ajv generates code): the composition root
  * calls it once at start-up and hands the result to whatever compiles policies.
  */
 export function createCrdValidators(

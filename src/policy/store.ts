@@ -17,6 +17,7 @@ import type {
 } from './compiled.ts';
 import type { PolicyCompiler } from './compiler.ts';
 import type { PolicyKind } from './crds.ts';
+import type { ApprovalTrust } from '../attestation/approval.ts';
 import { buildImageIndex } from './image-index.ts';
 import { buildImmutabilityIndex } from './immutability-index.ts';
 
@@ -40,6 +41,8 @@ export interface PolicyStoreOptions {
   sources: readonly string[];
   /** Called for every compiled policy whose outcome is new (for status and logs). */
   onCompiled?: (report: PolicyStatusReport) => void;
+  /** Attestation keys known from the start (tests, files); in a cluster they come from a Secret. */
+  attestation?: ApprovalTrust;
 }
 
 type Entry<T> = { result: CompileResult<T> };
@@ -51,6 +54,9 @@ function invalidImagePolicy(source: PolicySource, message: string): CompiledImag
     images: [],
     requireDigest: true,
     authorities: [],
+    threshold: 1,
+    required: [],
+    attestations: [],
     registry: { insecure: false },
     enforcement: 'Enforce',
     unmatchedImages: 'Deny',
@@ -65,12 +71,14 @@ export class PolicyStore {
   private readonly pendingSources: Set<string>;
   private readonly options: PolicyStoreOptions;
   private current: PolicySnapshot;
+  private attestation: ApprovalTrust;
   /** Set by every change; the next snapshot() rebuilds once, however many events came in. */
   private dirty = false;
 
   constructor(options: PolicyStoreOptions) {
     this.options = options;
     this.pendingSources = new Set(options.sources);
+    this.attestation = options.attestation;
     this.current = this.build();
   }
 
@@ -110,6 +118,17 @@ export class PolicyStore {
       this.pendingSources.add(source);
       this.rebuild();
     }
+  }
+
+  /** Every source the store waits for (informers, files). */
+  sources(): readonly string[] {
+    return this.options.sources;
+  }
+
+  /** New attestation keys (read from their Secret, rotated): approvals are checked with them from now on. */
+  setAttestationKeys(ring: ApprovalTrust): void {
+    this.attestation = ring;
+    this.rebuild();
   }
 
   pending(): readonly string[] {
@@ -168,6 +187,7 @@ export class PolicyStore {
       synced: this.pendingSources.size === 0,
       pending: [...this.pendingSources],
       compiler: this.options.compiler,
+      attestation: this.attestation,
     });
   }
 }

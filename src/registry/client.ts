@@ -40,9 +40,17 @@ export interface RequestEvent {
   purpose: RequestPurpose;
 }
 
+export interface ResponseEvent extends RequestEvent {
+  /** The HTTP status, or undefined when the exchange failed (network, limits, abort). */
+  status?: number;
+  seconds: number;
+}
+
 export interface RegistryClientOptions {
   /** Called before every HTTP request (token requests included): for metrics and tests. */
   onRequest?: (event: RequestEvent) => void;
+  /** Called when each of those requests ends: for latency metrics. */
+  onResponse?: (event: ResponseEvent) => void;
   userAgent?: string;
   maxSocketsPerOrigin?: number;
   now?: () => number;
@@ -144,22 +152,36 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     signal: AbortSignal;
   }
 
-  async function raw(req: Send, authorization: string | undefined, url = req.url): Promise<HttpResponse> {
+  /** One GET, announced to onRequest and timed for onResponse. */
+  async function timed(req: Send, url: URL, headers: Record<string, string>): Promise<HttpResponse> {
     requestCount++;
-    options.onRequest?.({ registry: req.access.registry, method: 'GET', url: url.href, purpose: req.purpose });
+    const event: RequestEvent = { registry: req.access.registry, method: 'GET', url: url.href, purpose: req.purpose };
+    options.onRequest?.(event);
+    const started = performance.now();
+    try {
+      const res = await exchange(pool, {
+        method: 'GET',
+        url,
+        headers,
+        maxBytes: req.maxBytes,
+        caBundle: req.access.caBundle,
+        signal: req.signal,
+        what: req.what,
+        registry: req.access.registry,
+      });
+      options.onResponse?.({ ...event, status: res.status, seconds: (performance.now() - started) / 1000 });
+      return res;
+    } catch (err) {
+      options.onResponse?.({ ...event, seconds: (performance.now() - started) / 1000 });
+      throw err;
+    }
+  }
+
+  async function raw(req: Send, authorization: string | undefined, url = req.url): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'user-agent': userAgent };
     if (req.accept) headers.accept = req.accept;
     if (authorization) headers.authorization = authorization;
-    let res = await exchange(pool, {
-      method: 'GET',
-      url,
-      headers,
-      maxBytes: req.maxBytes,
-      caBundle: req.access.caBundle,
-      signal: req.signal,
-      what: req.what,
-      registry: req.access.registry,
-    });
+    let res = await timed(req, url, headers);
     // Blob stores redirect to object storage; the Authorization header stays with the registry.
     for (
       let hops = 0;
@@ -177,24 +199,13 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
           'REGISTRY_BAD_RESPONSE',
           `registry ${req.access.registry} redirected ${req.what} to plain HTTP (${target.origin})`,
         );
-      requestCount++;
-      options.onRequest?.({ registry: req.access.registry, method: 'GET', url: target.href, purpose: req.purpose });
       const sameOrigin = target.origin === url.origin;
       const h: Record<string, string> = {
         'user-agent': userAgent,
         ...(req.accept ? { accept: req.accept } : {}),
         ...(sameOrigin && authorization ? { authorization } : {}),
       };
-      res = await exchange(pool, {
-        method: 'GET',
-        url: target,
-        headers: h,
-        maxBytes: req.maxBytes,
-        caBundle: req.access.caBundle,
-        signal: req.signal,
-        what: req.what,
-        registry: req.access.registry,
-      });
+      res = await timed(req, target, h);
       url = target;
     }
     return res;

@@ -30,7 +30,11 @@ export function parseDockerConfig(text: string, source: string): DockerConfig {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new BaseError('SECRET_UNAVAILABLE', `${source} is not a Docker config: ${messageOf(err)}`, { cause: err });
+    // JSON.parse's message quotes the text around the error, password included: it must not
+    // reach a denial, an audit annotation or a log. Only the position is kept, and no cause.
+    const position = /position (\d+)/.exec(messageOf(err))?.[1];
+    const where = position === undefined ? '' : ` (at character ${position} of ${text.length})`;
+    throw new BaseError('SECRET_UNAVAILABLE', `${source} is not a Docker config: not valid JSON${where}`);
   }
   if (!isRecord(doc)) throw new BaseError('SECRET_UNAVAILABLE', `${source} is not a Docker config: not a JSON object`);
   const auths = isRecord(doc.auths) ? doc.auths : doc;

@@ -4,11 +4,15 @@
 // the admission hot path having bypassed it already.
 
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { ReviewDecoder } from '../admission/decode.ts';
 import { BaseError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { DecideDeps } from '../review/decide.ts';
 import { createValidateHandler, sendError, sendJson } from './validate-handler.ts';
+import { createMutateHandler } from './mutate-handler.ts';
+import { createBodyBudget } from './body-budget.ts';
+import type { AttestationKeyRing } from '../attestation/keys.ts';
 
 export interface Readiness {
   ready: boolean;
@@ -17,11 +21,18 @@ export interface Readiness {
 
 export interface AppOptions {
   decideDeps: DecideDeps;
+  decoder: ReviewDecoder;
   logger: Logger;
   metrics: Metrics;
   readiness: () => Readiness;
+  /** Whether this app answers /metrics (false when a metrics port of its own serves it). */
+  serveMetrics?: boolean;
   /** Largest accepted request body, in bytes; larger bodies get HTTP 413. */
   maxBodyBytes: number;
+  /** Bulwark's attestation keys, for POST /mutate (absent: the route answers as if keys were not yet read). */
+  attestationKeys?: () => AttestationKeyRing | undefined;
+  /** Request-body bytes held at once across requests; beyond them, HTTP 429 (see body-budget.ts). */
+  maxInFlightBytes: number;
 }
 
 function pathOf(url: string | undefined): string {
@@ -29,12 +40,30 @@ function pathOf(url: string | undefined): string {
   return q >= 0 ? url!.slice(0, q) : (url ?? '/');
 }
 
+type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** GET /metrics in Prometheus' text format. */
+export function metricsHandler(metrics: Metrics): Handler {
+  return async (_req, res) => sendText(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
+}
+
+/** The metrics port's listener: GET /metrics and nothing else. */
+export function createMetricsApp(metrics: Metrics): RequestListener {
+  const serve = metricsHandler(metrics);
+  return (req, res) => {
+    if ((req.method === 'GET' || req.method === 'HEAD') && pathOf(req.url) === '/metrics') {
+      void Promise.resolve(serve(req, res)).catch(() => res.destroy());
+      return;
+    }
+    req.resume();
+    sendError(res, new BaseError('NOT_FOUND', 'no such endpoint: GET /metrics'));
+  };
+}
+
 function sendText(res: ServerResponse, status: number, contentType: string, text: string): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 export function createApp(options: AppOptions): RequestListener {
   const { logger, metrics } = options;
@@ -48,15 +77,23 @@ export function createApp(options: AppOptions): RequestListener {
         sendJson(res, r.ready ? 200 : 503, r);
       },
     ],
-    [
-      '/metrics',
-      async (_req, res) => sendText(res, 200, metrics.registry.contentType, await metrics.registry.metrics()),
-    ],
   ]);
-  const validate = createValidateHandler(options);
+  if (options.serveMetrics !== false) reads.set('/metrics', metricsHandler(metrics));
+  // One in-flight byte budget for both routes: memory is bounded per process, not per route.
+  const budget = createBodyBudget(options.maxInFlightBytes);
+  const validate = createValidateHandler({ ...options, budget });
+  const mutate = createMutateHandler({
+    keys: options.attestationKeys ?? (() => undefined),
+    logger,
+    decoder: options.decoder,
+    limits: { maxBodyBytes: options.maxBodyBytes, budget },
+  });
   const notFound: Handler = (req, res) => {
     req.resume();
-    sendError(res, new BaseError('NOT_FOUND', 'no such endpoint: POST /validate, GET /healthz, /readyz, /metrics'));
+    sendError(
+      res,
+      new BaseError('NOT_FOUND', 'no such endpoint: POST /validate, /mutate, GET /healthz, /readyz, /metrics'),
+    );
   };
 
   return (req, res) => {
@@ -64,9 +101,11 @@ export function createApp(options: AppOptions): RequestListener {
     const handler =
       req.method === 'POST' && path === '/validate'
         ? validate
-        : req.method === 'GET' || req.method === 'HEAD'
-          ? (reads.get(path) ?? notFound)
-          : notFound;
+        : req.method === 'POST' && path === '/mutate'
+          ? mutate
+          : req.method === 'GET' || req.method === 'HEAD'
+            ? (reads.get(path) ?? notFound)
+            : notFound;
     Promise.resolve()
       .then(() => handler(req, res))
       .catch((err: unknown) => {

@@ -6,6 +6,10 @@
 import type { AdmissionRequest } from '../admission/types.ts';
 import type { Decided } from '../review/decide.ts';
 import type { Logger } from '../observability/logger.ts';
+import { clip, clipList } from '../observability/bounded.ts';
+
+/** Reasons kept in a line, each cut at 1 KiB (the answer to the apiserver keeps them whole). */
+const MAX_REASONS = 20;
 
 function notable({ verdict }: Decided): boolean {
   return (
@@ -19,18 +23,20 @@ export function logDecision(logger: Logger, request: AdmissionRequest, decided: 
   const { verdict } = decided;
   if (!logger.isLevelEnabled(notable(decided) ? 'info' : 'debug') && decided.error === undefined) return;
   const fields = {
-    uid: request.uid,
+    uid: clip(request.uid),
     operation: request.operation,
-    kind: `${request.kind.group ? `${request.kind.group}/` : ''}${request.kind.version}/${request.kind.kind}`,
-    resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
-    namespace: request.namespace,
-    name: request.name,
-    user: request.userInfo.username,
+    kind: clip(`${request.kind.group ? `${request.kind.group}/` : ''}${request.kind.version}/${request.kind.kind}`),
+    resource: clip(
+      request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
+    ),
+    namespace: clip(request.namespace),
+    name: clip(request.name),
+    user: clip(request.userInfo.username),
     dryRun: request.dryRun === true,
     decision: verdict.allowed ? (verdict.warnings.length > 0 ? 'warn' : 'allow') : 'deny',
     rules: verdict.outcomes.filter((o) => o.decision !== 'skip').map((o) => `${o.rule}:${o.decision}`),
-    reasons: verdict.reasons.length > 0 ? verdict.reasons : undefined,
-    warnings: verdict.warnings.length > 0 ? verdict.warnings : undefined,
+    reasons: verdict.reasons.length > 0 ? clipList(verdict.reasons, MAX_REASONS, 1024) : undefined,
+    warnings: verdict.warnings.length > 0 ? clipList(verdict.warnings) : undefined,
     ms: Math.round(seconds * 1e6) / 1e3,
   };
   if (decided.error !== undefined)

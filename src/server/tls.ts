@@ -2,7 +2,7 @@
 // rotate without a restart (Kubernetes updates mounted Secrets by swapping a symlink,
 // which file watchers miss; polling the content catches every kind of update).
 
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { BaseError } from '../errors.ts';
@@ -17,6 +17,8 @@ export interface TlsMaterial {
   key: string;
   /** Content fingerprint, to notice changes. */
   fingerprint: string;
+  /** When the (first) certificate expires, epoch milliseconds. */
+  notAfterMs: number;
 }
 
 export const TLS_OPTIONS = { minVersion: 'TLSv1.2' } as const satisfies SecureContextOptions;
@@ -44,7 +46,7 @@ export async function loadTlsMaterial(files: TlsFiles): Promise<TlsMaterial> {
     );
   }
   const fingerprint = createHash('sha256').update(cert).update('\0').update(key).digest('hex');
-  return { cert, key, fingerprint };
+  return { cert, key, fingerprint, notAfterMs: Date.parse(new X509Certificate(cert).validTo) };
 }
 
 export interface TlsReloaderOptions {

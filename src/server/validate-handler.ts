@@ -2,7 +2,7 @@
 // (they cost a quarter of the CPU per review in `npm run bench` when express served it).
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseReview } from '../admission/decode.ts';
+import type { ReviewDecoder } from '../admission/decode.ts';
 import type { AdmissionReviewRequest } from '../admission/types.ts';
 import { decide, type DecideDeps } from '../review/decide.ts';
 import { BaseError, isBulwarkError } from '../errors.ts';
@@ -10,12 +10,21 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { logDecision } from './log-decision.ts';
 import { readBody } from './read-body.ts';
+import { createBodyBudget, type BodyBudget } from './body-budget.ts';
+import { clip, clipList } from '../observability/bounded.ts';
+import { sampledWarning } from '../observability/sampled-warning.ts';
 
 export interface ValidateOptions {
   decideDeps: DecideDeps;
+  /** Parses and schema-checks a body (its schema compiled once, at start-up). */
+  decoder: ReviewDecoder;
   logger: Logger;
   metrics: Metrics;
   maxBodyBytes: number;
+  /** Request-body bytes held at once across requests; beyond them, HTTP 429. */
+  maxInFlightBytes: number;
+  /** The budget to draw on (shared with /mutate); made from maxInFlightBytes when absent. */
+  budget?: BodyBudget;
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
@@ -34,25 +43,42 @@ export function createValidateHandler(
   options: ValidateOptions,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { decideDeps, logger, metrics } = options;
+  const limits = {
+    maxBodyBytes: options.maxBodyBytes,
+    budget: options.budget ?? createBodyBudget(options.maxInFlightBytes),
+  };
+  const noise = sampledWarning(logger);
   return async (req, res) => {
     const started = process.hrtime.bigint();
+    const reading = readBody(req, limits);
+    res.once('close', reading.release);
     let body: Buffer;
     try {
-      body = await readBody(req, options.maxBodyBytes);
+      body = await reading.body;
     } catch (err) {
       const error = isBulwarkError(err) ? err : new BaseError('REVIEW_UNREADABLE', undefined, { cause: err });
+      // The rest of the body stays unread and the connection closes after the answer: the
+      // client gets the 413/429 or, if it is still sending, a reset (both fail the request fast).
+      res.setHeader('connection', 'close');
       if (error.code === 'REVIEW_TOO_LARGE') metrics.observeRejected('too_large');
-      else logger.warn({ err: error.message }, 'could not read request body');
+      else if (error.code === 'SERVER_BUSY') {
+        metrics.observeRejected('busy');
+        res.setHeader('retry-after', '1');
+      } else {
+        metrics.observeRejected('unreadable');
+        noise.warn({ err: clip(error.message) }, 'could not read request body');
+      }
       sendError(res, error);
       return;
     }
     let review: AdmissionReviewRequest;
     try {
-      review = parseReview(body);
+      review = options.decoder.parse(body);
     } catch (err) {
       const error = isBulwarkError(err) ? err : new BaseError('REVIEW_MALFORMED', undefined, { cause: err });
       metrics.observeRejected('malformed');
-      logger.warn({ err: error.message, problems: error.problems }, 'rejected malformed admission review');
+      const problems = clipList(error.problems.map((p) => `${p.path}: ${p.message}`));
+      noise.warn({ err: clip(error.message), problems }, 'rejected malformed admission review');
       sendError(res, error);
       return;
     }

@@ -2,19 +2,19 @@
 // kubectl (as admin, or `{ user: 'alice' }` and the other users) and helm bound to it,
 // fresh namespaces, and a poll helper. Bulwark runs in the cluster as pods of the helm
 // release `bulwark` in `bulwark-system`. The bare e2e project's coordinates are provided
-// too, so its test files (test/e2e/cluster/context.ts) can run against this cluster.
+// too, so its test files (harness/context.ts) can run against this cluster.
 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
-import { kubectlOk, kubectlRunner, type Kubectl } from '../e2e/cluster/kubectl.ts';
-import type { Tokens } from '../e2e/cluster/users.ts';
+import { kubectlOk, kubectlRunner, type Kubectl } from '../../harness/kubectl.ts';
+import type { Tokens } from '../../harness/users.ts';
 
-import { helmRunner, type Helm } from '../e2e/cluster/node/release.ts';
+import { helmRunner, type Helm } from '../../harness/node/release.ts';
 
-export { CHART_DIR, RELEASE, RELEASE_NAMESPACE } from '../e2e/cluster/node/release.ts';
-export { isImmutabilityDenial, LOCK_LABEL } from '../e2e/cluster/registration.ts';
+export { CHART_DIR, RELEASE, RELEASE_NAMESPACE } from '../../harness/node/release.ts';
+export { isImmutabilityDenial, LOCK_LABEL } from '../../harness/registration.ts';
 
 export interface FullClusterInfo {
   kubeconfig: string;
@@ -29,6 +29,8 @@ export interface FullClusterInfo {
   /** The node's containerd, for loading images as `kind load` does. */
   ctrPath: string;
   containerdSocket: string;
+  /** Where the node's test images are (pause.tar, hello.tar). */
+  nodeImagesDir: string;
   tokens: Tokens;
   /** Bulwark's image as built from the Dockerfile and loaded into the node. */
   image: { reference: string; repository: string; tag: string; sizeBytes: number };

@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../e2e/cluster/paths.ts';
-import { get } from '../e2e/cluster/poll.ts';
-import { freePort } from '../e2e/cluster/ports.ts';
-import { dockerEngine, type DockerEngine } from '../e2e/cluster/node/docker.ts';
+import { REPO_ROOT } from '../../harness/paths.ts';
+import { get } from '../../harness/poll.ts';
+import { freePort } from '../../harness/ports.ts';
+import { dockerEngine, type DockerEngine } from '../../harness/node/docker.ts';
 import { fullCluster } from './context.ts';
 
 let engine: DockerEngine;

@@ -9,10 +9,10 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { kubectlOk } from '../e2e/cluster/kubectl.ts';
-import { dockerEngine } from '../e2e/cluster/node/docker.ts';
-import { localBaseImage } from '../e2e/cluster/node/image.ts';
-import { REPO_ROOT } from '../e2e/cluster/paths.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
+import { dockerEngine } from '../../harness/node/docker.ts';
+import { localBaseImage } from '../../harness/node/image.ts';
+import { REPO_ROOT } from '../../harness/paths.ts';
 import {
   fullCluster,
   helm,
@@ -52,12 +52,28 @@ describe('Bulwark installed by helm into the cluster', () => {
       };
       expect(status.info.status).toBe('deployed');
 
-      const pods = await kubectlJson<{
+      // An earlier file's upgrade may leave a pod of the old ReplicaSet terminating (preStop,
+      // drain): the release is judged once its rollout is complete, on the pods that stay.
+      await kubectlOk(kubectl, [
+        'rollout',
+        'status',
+        `deployment/${RELEASE}`,
+        '-n',
+        RELEASE_NAMESPACE,
+        '--timeout=180s',
+      ]);
+      type Pods = {
         items: {
+          metadata: { deletionTimestamp?: string };
           spec: { containers: { image: string }[] };
           status: { conditions: { type: string; status: string }[] };
         }[];
-      }>(['get', 'pods', '-n', RELEASE_NAMESPACE, '-l', 'app.kubernetes.io/name=bulwark']);
+      };
+      const running = async () =>
+        (
+          await kubectlJson<Pods>(['get', 'pods', '-n', RELEASE_NAMESPACE, '-l', 'app.kubernetes.io/name=bulwark'])
+        ).items.filter((p) => p.metadata.deletionTimestamp === undefined);
+      const pods = { items: await running() };
       expect(pods.items).toHaveLength(2);
       for (const pod of pods.items) {
         expect(pod.spec.containers[0]?.image).toBe(c.image.reference);

@@ -6,9 +6,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { get } from '../e2e/cluster/poll.ts';
-import { kubectlOk } from '../e2e/cluster/kubectl.ts';
-import { readVersions } from '../e2e/cluster/node/versions.ts';
+import { get } from '../../harness/poll.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
+import { readVersions } from '../../harness/node/versions.ts';
 import { kubectl, kubectlJson, newNamespace, RELEASE, RELEASE_NAMESPACE, until } from './context.ts';
 
 const { HELLO_IMAGE } = readVersions();

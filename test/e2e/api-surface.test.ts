@@ -11,9 +11,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, newNamespace, type KubectlResult } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
-import { REPO_ROOT } from './cluster/paths.ts';
+import { kubectl, newNamespace, type KubectlResult } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
+import { REPO_ROOT } from '../../harness/paths.ts';
 import {
   INDIRECT_RESOURCES,
   SUBRESOURCES,

@@ -18,8 +18,8 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { createPolicyCompiler } from '../../src/policy/compiler.ts';
 import { PolicyStore } from '../../src/policy/store.ts';
 import { loadReview } from '../helpers/fixtures.ts';
-import { e2eCluster, kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { e2eCluster, kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 
 const TIMEOUT = { timeoutMs: 10_000 };
 const logger = createLogger('silent');

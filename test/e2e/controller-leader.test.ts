@@ -4,9 +4,9 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createKubeReader, loadKubeConfig, type KubeClient } from '../../src/cluster/kube-client.ts';
-import { leaseLeader } from '../../src/controller/leader.ts';
+import { leaseLeader } from '../../src/cluster/leader.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { e2eCluster, newNamespace } from './cluster/context.ts';
+import { e2eCluster, newNamespace } from '../../harness/context.ts';
 
 let client: KubeClient;
 let namespace: string;

@@ -1,12 +1,12 @@
 // vitest globalSetup of the e2e project: one fresh cluster (etcd, kube-apiserver,
 // Bulwark registered and proven to deny) for the whole e2e run, stopped in teardown.
-// Test files get its coordinates with inject() (see cluster/context.ts).
+// Test files get its coordinates with inject() (see harness/context.ts).
 //
 // BULWARK_E2E_KEEP=1 keeps the cluster directory (logs, etcd data) after the run.
 
 import type { TestProject } from 'vitest/node';
-import { startCluster, type Cluster } from './cluster/cluster.ts';
-import type { ProvidedCluster } from './cluster/provided.ts';
+import { startCluster, type Cluster } from '../../harness/cluster.ts';
+import type { ProvidedCluster } from '../../harness/provided.ts';
 
 let cluster: Cluster | undefined;
 

@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
-import { SELF_PROTECTION_DENIAL } from './cluster/self-protection.ts';
+import { kubectl, LOCK_LABEL, newNamespace, type UserName } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
+import { SELF_PROTECTION_DENIAL } from '../../harness/self-protection.ts';
 import { IMAGE, LOCK_LABEL_JSONPATH } from './helpers/immutability.ts';
 import { plugin, pluginOk, requestUnlock, until } from './helpers/plugin.ts';
 import { retryUntil } from './helpers/retry.ts';
@@ -77,7 +77,7 @@ describe('writing policies (finding 2)', () => {
       expect((await kubectl(['get', 'immutabilitypolicy', `alice-free-${ns}`])).stderr).toContain('NotFound');
       const edit = await setColor(ns, 'red');
       expect(edit.code).not.toBe(0);
-      expect(edit.stderr).toContain(`ConfigMap ${ns}/cfg is immutable`);
+      expect(edit.stderr).toContain(`ConfigMap ${ns}/cfg is locked`);
     },
   );
 
@@ -324,8 +324,9 @@ describe('forged and stale approvals (finding 13)', () => {
       `UnlockRequest forged-year-${ns}: it lasts 8760h, longer than the 1h ImmutabilityPolicy builtin-default allows`,
     );
     expect(r.stderr).toContain(
-      `UnlockRequest forged-short-${ns}: it has 0 of the 2 approvals it needs (bob is not in an approver group ` +
-        `of ImmutabilityPolicy builtin-default (none named) now`,
+      // Never admitted by Bulwark, so never attested (issue 14): that alone makes them not count.
+      `UnlockRequest forged-short-${ns}: it has 0 of the 2 approvals it needs (bob's approval was not admitted ` +
+        `by Bulwark (it carries no attestation by Bulwark`,
     );
   });
 
@@ -373,7 +374,7 @@ describe('a short unlock does not become a permanent one (finding 15)', () => {
       const del = await kubectl(['delete', 'cm', 'cfg', '-n', ns], { user: 'dave' });
       expect(del.code).not.toBe(0);
       expect(del.stderr).toContain(
-        `ConfigMap ${ns}/cfg is immutable (labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}) and cannot be deleted`,
+        `ConfigMap ${ns}/cfg is locked (labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}) and cannot be deleted`,
       );
     },
   );

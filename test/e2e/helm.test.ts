@@ -27,13 +27,13 @@ import {
   newNamespace,
   WEBHOOK_CONFIGURATION,
   type KubectlResult,
-} from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
-import { nodeBinary, REPO_ROOT } from './cluster/paths.ts';
-import { freePort } from './cluster/ports.ts';
-import { registerWebhook, waitForDenial } from './cluster/registration.ts';
-import { locateTools } from './cluster/tools.ts';
-import { startProcess, type ManagedProcess } from './cluster/processes.ts';
+} from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
+import { nodeBinary, REPO_ROOT } from '../../harness/paths.ts';
+import { freePort } from '../../harness/ports.ts';
+import { registerWebhook, waitForDenial } from '../../harness/registration.ts';
+import { locateTools } from '../../harness/tools.ts';
+import { startProcess, type ManagedProcess } from '../../harness/processes.ts';
 import { joinedRegExp } from '../helpers/regexp.ts';
 
 const NS = 'bulwark-system';
@@ -180,6 +180,9 @@ describe('helm chart on a real apiserver', () => {
         CHART,
         '-n',
         NS,
+        // The harness installed the CRDs (not the release's): the release leaves them alone.
+        '--set',
+        'crds.enabled=false',
         '--set',
         `webhook.url=${harnessUrl}`,
         '--set',
@@ -583,6 +586,9 @@ describe('helm chart on a real apiserver', () => {
         CHART,
         '-n',
         NS,
+        // The harness installed the CRDs (not the release's): the release leaves them alone.
+        '--set',
+        'crds.enabled=false',
         '--set',
         `webhook.url=https://localhost:${port}/validate`,
         '--set',
@@ -767,6 +773,11 @@ async function startSecondBulwark(
       kubeconfig,
       '--cluster',
       'required',
+      // As the chart's Deployment passes them: its attestation keys, under the chart's Role.
+      '--namespace',
+      NS,
+      '--attestation-keys-secret',
+      'gen-bulwark-attestation-keys',
     ],
     cwd: REPO_ROOT,
     logFile: join(dir, 'bulwark.log'),

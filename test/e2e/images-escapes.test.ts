@@ -15,8 +15,8 @@ import {
   podSpecHolders,
   type OpenApiDocument,
 } from '../helpers/pod-schema.ts';
-import { kubectl, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { kubectl, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { retryUntil } from './helpers/retry.ts';
 
 const DENIED = 'admission webhook "immutability.bulwark.dev" denied the request';

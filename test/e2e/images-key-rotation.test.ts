@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import {
   cosignSign,
   generateKeyPair,
@@ -116,7 +116,7 @@ describe("rotating the key in a policy's Secret", () => {
       input: keySecret('cosign-pub', newKey.publicKeyPem, true),
     });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(`Secret ${ns}/cosign-pub is immutable`);
+    expect(r.stderr).toContain(`Secret ${ns}/cosign-pub is locked`);
   });
 
   it(

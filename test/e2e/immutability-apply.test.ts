@@ -4,8 +4,8 @@
 // message naming the changed path, and the object is left as it was.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, newNamespace, type KubectlResult, type UserName } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { kubectl, newNamespace, type KubectlResult, type UserName } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import {
   configMap,
   create,

@@ -5,8 +5,8 @@
 // by `kubectl create`, server-side apply over client-side apply.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, newNamespace, type UserName } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { kubectl, newNamespace, type UserName } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import {
   configMap,
   create,

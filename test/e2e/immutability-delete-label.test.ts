@@ -2,8 +2,8 @@
 // collection) and editing the lock label itself. Locking is always allowed, unlocking never.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import {
   configMap,
   create,
@@ -88,7 +88,7 @@ describe('deleting locked ConfigMaps', () => {
     expect(result.stderr).toContain(DENIED);
     expect(result.stderr).toMatch(
       new RegExp(
-        `ConfigMap ${ns}/locked-[ab] is immutable \\(labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}\\) and ` +
+        `ConfigMap ${ns}/locked-[ab] is locked \\(labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}\\) and ` +
           `cannot be deleted`,
       ),
     );

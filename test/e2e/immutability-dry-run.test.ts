@@ -2,7 +2,7 @@
 // answer, so that a dry run predicts what the real request will do. Nothing is stored either way.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
+import { kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
 import {
   configMap,
   create,

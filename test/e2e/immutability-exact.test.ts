@@ -5,8 +5,8 @@
 // so that no number passes through a double on the way.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { kubectl, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import {
   ensureTestCrd,
   expectAllowed,

@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, newNamespace, type KubectlResult } from './cluster/context.ts';
+import { kubectl, newNamespace, type KubectlResult } from '../../harness/context.ts';
 import {
   create,
   ensureWidgetCrd,

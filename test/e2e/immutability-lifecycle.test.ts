@@ -2,8 +2,8 @@
 // pods (eviction is a delete; ephemeral containers are a change) and namespaces.
 
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import {
   configMap,
   create,
@@ -153,14 +153,14 @@ describe('a locked Namespace', () => {
     const result = await kubectl(['delete', 'namespace', ns, '--wait=false'], { user: 'alice' });
 
     expect(result.code, result.stderr).not.toBe(0);
-    expect(result.stderr).toContain('is immutable');
+    expect(result.stderr).toContain('is locked');
     expect(result.stderr).toContain('and cannot be deleted');
     expect((await expectUntouched(ref, before, '{.status.phase}')).content).toBe('Active');
   });
 
   // A Namespace is cluster-scoped, but the apiserver sets request.namespace to its own
   // name: the message must still read `Namespace NAME`, like `ClusterRole NAME`.
-  it('names it as a cluster-scoped object: "Namespace NAME is immutable"', async () => {
+  it('names it as a cluster-scoped object: "Namespace NAME is locked"', async () => {
     const result = await kubectl(['delete', 'namespace', ns, '--wait=false'], { user: 'alice' });
     expectDeleteDenied(result, target('Namespace', { resource: 'namespace', name: ns }));
   });

@@ -4,8 +4,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { kubectl, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { kubectl, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import {
   configMap,
   DENIED,
@@ -64,7 +64,7 @@ describe('a label change a policy allows may not move a locked object under a lo
       const move = await kubectl(['label', '--overwrite', 'cm', 'cfg', '-n', ns, 'tier=web'], { user: 'alice' });
       expect(move.code).not.toBe(0);
       expect(move.stderr).toContain(
-        `${DENIED}: ${target('ConfigMap', cm)} is immutable (labelled bulwark.dev/immutable=true); this update ` +
+        `${DENIED}: ${target('ConfigMap', cm)} is locked (labelled bulwark.dev/immutable=true); this update ` +
           `would change its labels so that its protection loosens (ImmutabilityPolicy db-${id} would no longer ` +
           `govern it; in its place ImmutabilityPolicy web-${id} would switch to Audit)`,
       );

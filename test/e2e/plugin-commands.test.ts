@@ -7,11 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { requestUnlock, status, why } from '../../src/cli/plugin/commands.ts';
+import { requestUnlock, status } from '../../src/cli/plugin/commands.ts';
 import { signOffUnlock } from '../../src/cli/plugin/sign-off.ts';
+import { describeWhy, why } from '../../src/cli/plugin/why.ts';
 import { openSession, type Session } from '../../src/cli/plugin/session.ts';
-import { e2eCluster, kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { e2eCluster, kubectl, LOCK_LABEL, newNamespace, type UserName } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { until } from './helpers/plugin.ts';
 
 let ns: string;
@@ -105,21 +106,28 @@ describe('kubectl bulwark, in-process', () => {
     expect(lines).toEqual(expect.arrayContaining([`  ConfigMap ${ns}/cfg`, `  ConfigMap ${ns}/other`]));
     expect(lines.find((l) => l.includes(name))).toMatch(
       new RegExp(
-        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; Approved, approvals 2 of 2, expires \\S+; ` +
+        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; approved, approvals 2 of 2, expires \\S+; ` +
           `allows UPDATE of ConfigMap ${ns}/cfg for 30m from creation .*, by anyone \\(approved by bob, carol\\)`,
       ),
     );
   });
 
-  it('why answers for each object of a manifest, without changing anything', async () => {
-    await until(async () => why(sessions.alice, await manifest(configMap('cfg', 'green')), () => undefined));
-    const file = await manifest(configMap('other', 'green'));
-    expect(await why(sessions.alice, file, print)).toBe(false);
-    expect(printed.pop()).toMatch(
+  it('why answers for each object of a manifest, changing nothing; an allow by an unlock names it', async () => {
+    const cfgGreen = await manifest(configMap('cfg', 'green'));
+    await until(async () => (await why(sessions.alice, cfgGreen))[0]?.outcome === 'allowed-by-unlock');
+    const [other] = await why(sessions.alice, await manifest(configMap('other', 'green')));
+    expect(other).toMatchObject({ outcome: 'denied' });
+    expect(describeWhy(other!)[0]).toMatch(
       new RegExp(`^ConfigMap ${ns}/other: this change would be denied: .*data\\.color \\(changed\\)`),
     );
-    expect(await why(sessions.alice, await manifest(configMap('cfg', 'green')), print)).toBe(true);
-    expect(printed.pop()).toBe(`ConfigMap ${ns}/cfg: this change would be allowed`);
+    const [cfg] = await why(sessions.alice, cfgGreen);
+    expect(cfg).toMatchObject({ outcome: 'allowed-by-unlock', unlockRequest: name });
+    expect(describeWhy(cfg!)[0]).toBe(
+      `ConfigMap ${ns}/cfg: this change would be allowed only because UnlockRequest ${name} is active ` +
+        '(the object is locked; without the unlock it would be denied)',
+    );
+    const [same] = await why(sessions.alice, await manifest(configMap('other', 'blue')));
+    expect(describeWhy(same!)).toEqual([`ConfigMap ${ns}/other: this change would be allowed`]);
     expect(await kubectlOk(kubectl, ['get', 'cm', 'cfg', '-n', ns, '-o', 'jsonpath={.data.color}'])).toBe('blue');
   });
 

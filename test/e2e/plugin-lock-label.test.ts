@@ -8,8 +8,8 @@ import { lock, status } from '../../src/cli/plugin/commands.ts';
 import { resolveLockLabel } from '../../src/cli/plugin/lock-label.ts';
 import { plugin as runPlugin } from '../../src/cli/plugin/main.ts';
 import { openSession, type Session } from '../../src/cli/plugin/session.ts';
-import { e2eCluster, kubectl, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { e2eCluster, kubectl, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { joinedRegExp } from '../helpers/regexp.ts';
 
 const FROZEN = { key: 'e2e.bulwark.dev/frozen', value: 'yes' };

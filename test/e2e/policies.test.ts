@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { e2eCluster, kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { e2eCluster, kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { whileWebhookIsAway } from './helpers/webhook-away.ts';
 
 const created: string[] = [];
@@ -99,7 +99,7 @@ describe('policies take effect live', () => {
     await timeUntil(async () => (await probeChange(warned)).code === 0);
     const r = await kubectl(['patch', 'configmap', 'cfg', '-n', warned, '-p', '{"data":{"color":"green"}}']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/Warning: ConfigMap .*\/cfg is immutable .* would change data\.color \(changed\)/);
+    expect(r.stderr).toMatch(/Warning: ConfigMap .*\/cfg is locked .* would change data\.color \(changed\)/);
   });
 
   it('changing a policy to Enforce denies again; deleting it restores the built-in default', async () => {
@@ -237,7 +237,7 @@ describe('a locked policy', () => {
     created.splice(created.indexOf(name), 1); // it stays: it matches nothing
     const edit = await kubectl(['patch', 'imp', name, '--type=merge', '-p', '{"spec":{"enforcement":"Audit"}}']);
     expect(edit.code).not.toBe(0);
-    expect(edit.stderr).toContain(`ImmutabilityPolicy ${name} is immutable`);
+    expect(edit.stderr).toContain(`ImmutabilityPolicy ${name} is locked`);
     expect(edit.stderr).toContain('spec.enforcement (changed)');
     const del = await kubectl(['delete', 'imp', name]);
     expect(del.stderr).toContain('cannot be deleted');

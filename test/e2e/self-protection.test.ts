@@ -6,14 +6,14 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectl, WEBHOOK_CONFIGURATION, type KubectlResult } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { kubectl, WEBHOOK_CONFIGURATION, type KubectlResult } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import {
   installSelfProtection,
   probeSelfProtection,
   SELF_PROTECTION,
   SELF_PROTECTION_DENIAL,
-} from './cluster/self-protection.ts';
+} from '../../harness/self-protection.ts';
 import { until } from './helpers/plugin.ts';
 
 const dryRun = '--dry-run=server';

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
+import { kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
 
 function configMap(namespace: string, value: string, name = 'smoke'): string {
   return stringify({
@@ -23,7 +23,7 @@ describe('smoke: kubectl apply against a locked ConfigMap', () => {
 
     const changed = await kubectl(['apply', '-f', '-'], { input: configMap(ns, 'goodbye') });
     expect(changed.code).not.toBe(0);
-    expect(changed.stderr).toContain('immutable');
+    expect(changed.stderr).toContain('is locked');
     expect(changed.stderr).toContain('data.');
 
     const same = await kubectl(['apply', '-f', '-'], { input: configMap(ns, 'hello') });

@@ -15,12 +15,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { httpsRequest } from '../helpers/https.ts';
 import { loadReview } from '../helpers/fixtures.ts';
-import { e2eCluster, kubectl, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { e2eCluster, kubectl, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { retryUntil } from './helpers/retry.ts';
-import { nodeBinary, REPO_ROOT } from './cluster/paths.ts';
-import { freePort } from './cluster/ports.ts';
-import { logTail, startProcess, type ManagedProcess } from './cluster/processes.ts';
+import { nodeBinary, REPO_ROOT } from '../../harness/paths.ts';
+import { freePort } from '../../harness/ports.ts';
+import { logTail, startProcess, type ManagedProcess } from '../../harness/processes.ts';
+import { BULWARK_NAMESPACE } from '../../harness/registration.ts';
 
 /** A TCP relay on a fixed port that can be switched on and off, dropping its connections. */
 class Relay {
@@ -119,6 +120,9 @@ beforeAll(async () => {
       'required',
       '--log-level',
       'info',
+      // Where the harness keeps Bulwark's attestation keys (this Bulwark shares them).
+      '--namespace',
+      BULWARK_NAMESPACE,
     ],
     cwd: REPO_ROOT,
     logFile: join(work, 'bulwark.log'),

@@ -7,10 +7,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
-import { kubectl, LOCK_LABEL, newNamespace } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
-import { REPO_ROOT } from './cluster/paths.ts';
-import { locateTools } from './cluster/tools.ts';
+import { kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
+import { REPO_ROOT } from '../../harness/paths.ts';
+import { locateTools } from '../../harness/tools.ts';
 import { until } from './helpers/plugin.ts';
 
 interface RenderedRole {

@@ -5,8 +5,8 @@
 
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { kubectl, LOCK_LABEL, newNamespace, type UserName } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { plugin, pluginOk, until } from './helpers/plugin.ts';
 
 let ns: string;

@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { httpsRequest } from '../helpers/https.ts';
-import { e2eCluster, kubectl, LOCK_LABEL, newNamespace, type UserName } from './cluster/context.ts';
-import { kubectlOk } from './cluster/kubectl.ts';
+import { e2eCluster, kubectl, LOCK_LABEL, newNamespace, type UserName } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
 import { plugin, pluginOk, until } from './helpers/plugin.ts';
 import { retryUntil } from './helpers/retry.ts';
 
@@ -76,10 +76,22 @@ describe('an unlock approved by two others', () => {
     expect(r.stderr).toContain('alice requested this unlock and cannot approve it');
   });
 
-  it('bob approves', async () => {
+  it('bob approves; status then says pending, approvals 1 of 2 (text, JSON and YAML)', async () => {
     expect(await pluginOk(['unlock', 'approve', name, '--comment', 'ok for the rebrand'], 'bob')).toContain(
       `approved by bob`,
     );
+    expect(await pluginOk(['status', '-n', ns], 'dave')).toMatch(
+      new RegExp(`${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; pending, approvals 1 of 2, expires `),
+    );
+    const json = JSON.parse(await pluginOk(['status', '-n', ns, '-o', 'json'], 'dave'));
+    expect(json.unlocks.find((u: { name: string }) => u.name === name)).toMatchObject({
+      phase: 'pending',
+      approvals: 1,
+      approvalsRequired: 2,
+      approvers: ['bob'],
+    });
+    const yaml = parse(await pluginOk(['status', '-n', ns, '-o', 'yaml'], 'dave'));
+    expect(yaml.locked).toEqual(expect.arrayContaining([{ kind: 'ConfigMap', namespace: ns, name: 'cfg' }]));
   });
 
   it("an approval written in another user's name is refused", async () => {
@@ -143,11 +155,11 @@ describe('an unlock approved by two others', () => {
   it('kubectl bulwark status shows the lock and the active unlock', async () => {
     const out = await pluginOk(['status', '-n', ns], 'dave');
     expect(out).toContain(`ConfigMap ${ns}/cfg`);
-    // With its phase as Bulwark's status loop last wrote it (every 5 s), else the approvals as stored.
+    // With its phase as Bulwark's status loop last wrote it (every 5 s), else as computed from spec.
     expect(out).toMatch(
       new RegExp(
-        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; (?:\\w+, approvals \\d of 2|phase ` +
-          `unknown .* 2 approval\\(s\\)), expires .* \\(approved by bob, carol\\)`,
+        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; (?:approved|active), approvals 2 of 2, expires .* ` +
+          `\\(approved by bob, carol\\)`,
       ),
     );
   });
@@ -242,7 +254,7 @@ describe('kubectl bulwark why', () => {
     expect(denied.code).toBe(1);
     expect(denied.stdout).toContain(
       `ConfigMap ${ns}/why: this change would be denied: admission webhook "immutability.bulwark.dev" denied ` +
-        `the request: ConfigMap ${ns}/why is immutable`,
+        `the request: ConfigMap ${ns}/why is locked`,
     );
     expect(denied.stdout).toContain('data.color (changed)');
     const same = await plugin(['why', '-f', '-'], 'alice', configMap(ns, 'why', 'blue'));

@@ -19,6 +19,8 @@ export interface HttpsOptions {
   maxVersion?: SecureVersion;
   minVersion?: SecureVersion;
   agent?: Agent | false;
+  /** The name the certificate must carry, when the URL names an address (SNI and the check). */
+  servername?: string;
 }
 
 export function httpsRequest(url: string, options: HttpsOptions): Promise<HttpsResult> {
@@ -30,19 +32,21 @@ export function httpsRequest(url: string, options: HttpsOptions): Promise<HttpsR
         ca: options.ca,
         headers: { 'content-type': 'application/json', ...options.headers },
         agent: options.agent ?? false,
+        ...(options.servername ? { servername: options.servername } : {}),
         ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
         ...(options.minVersion ? { minVersion: options.minVersion } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
+        // Read now: with a keep-alive agent the socket goes back to the pool at the end.
+        const socket = res.socket as import('node:tls').TLSSocket | null;
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const socket = res.socket as import('node:tls').TLSSocket;
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(chunks).toString('utf8'),
-            peerFingerprint: socket.getPeerCertificate?.()?.fingerprint256 ?? '',
+            peerFingerprint: socket?.getPeerCertificate?.()?.fingerprint256 ?? '',
           });
         });
         res.on('error', reject);

@@ -8,6 +8,9 @@ import { buildImageIndex } from '../../src/policy/image-index.ts';
 import { buildImmutabilityIndex } from '../../src/policy/immutability-index.ts';
 import { PolicyStore, type PolicyStoreOptions } from '../../src/policy/store.ts';
 
+import type { AttestationKeyRing } from '../../src/attestation/keys.ts';
+import { TEST_KEYS } from './attestation.ts';
+
 export const compiler = createPolicyCompiler();
 
 /** A snapshot of exactly these compiled policies, synced unless `pending` names sources. */
@@ -19,6 +22,7 @@ export function snapshotOf(
     images?: PolicySnapshot['images'];
     policyAdmins?: SubjectSet;
     pending?: readonly string[];
+    attestation?: AttestationKeyRing;
   } = {},
 ): PolicySnapshot {
   return Object.freeze({
@@ -32,6 +36,7 @@ export function snapshotOf(
     synced: (options.pending ?? []).length === 0,
     pending: options.pending ?? [],
     compiler,
+    attestation: 'attestation' in options ? options.attestation : TEST_KEYS,
   });
 }
 
@@ -42,5 +47,5 @@ export function builtinSnapshot(lockLabel: LockLabel = DEFAULT_LOCK_LABEL): Poli
 
 /** A policy store with this file's compiler. */
 export function policyStore(options: Omit<PolicyStoreOptions, 'compiler'>): PolicyStore {
-  return new PolicyStore({ compiler, ...options });
+  return new PolicyStore({ compiler, attestation: TEST_KEYS, ...options });
 }

@@ -1,6 +1,7 @@
 // UnlockRequests and their admission reviews for tests, derived from captured reviews.
 
 import type { AdmissionReviewRequest, KubeObject } from '../../src/admission/types.ts';
+import { attested } from './attestation.ts';
 import { variant } from './reviews.ts';
 
 export const CREATED_AT = '2026-11-25T10:00:00Z';
@@ -10,7 +11,16 @@ export function unlockRequest(
   name: string,
   spec: Record<string, unknown>,
   approvals: { user: string; groups?: string[] }[] = [],
+  options: { attest?: boolean } = {},
 ): KubeObject {
+  // As Bulwark's mutating webhook stamps approvals, rejections and reviews it admits (unless a test says otherwise).
+  const stamp = (list: 'approvals' | 'rejections' | 'reviews', entries: unknown) =>
+    options.attest === false || !Array.isArray(entries)
+      ? entries
+      : (entries as Record<string, unknown>[]).map((a) =>
+          a.attestation ? a : attested(`uid-${name}`, a, undefined, undefined, list),
+        );
+  const stored = stamp('approvals', approvals);
   return {
     apiVersion: 'bulwark.dev/v1alpha1',
     kind: 'UnlockRequest',
@@ -22,7 +32,9 @@ export function unlockRequest(
       duration: '30m',
       requester: 'alice',
       ...spec,
-      ...(approvals.length > 0 ? { approvals } : {}),
+      ...(spec.rejections ? { rejections: stamp('rejections', spec.rejections) } : {}),
+      ...(spec.reviews ? { reviews: stamp('reviews', spec.reviews) } : {}),
+      ...(approvals.length > 0 ? { approvals: stored } : {}),
     },
   };
 }

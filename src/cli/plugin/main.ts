@@ -2,12 +2,15 @@
 
 import { Command, CommanderError } from 'commander';
 import { isBulwarkError } from '../../errors.ts';
+import { registerCompletion } from '../completion.ts';
+import { bulwarkVersion } from '../version.ts';
 import { registerPluginCommands } from './register.ts';
 
 export async function plugin(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command('kubectl bulwark')
     .description('lock objects, request and approve unlocks, see what is locked and why a change is refused')
+    .version(bulwarkVersion(), '-v, --version')
     .showHelpAfterError()
     .exitOverride();
   registerPluginCommands(
@@ -17,6 +20,9 @@ export async function plugin(argv: readonly string[]): Promise<number> {
       exitCode = code;
     },
   );
+  registerCompletion(program, 'kubectl-bulwark', (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync([...argv]);
   } catch (err) {

@@ -2,11 +2,15 @@
 // subcommands) and by `kubectl-bulwark` (kubectl finds it on PATH as `kubectl bulwark`).
 
 import { Option, type Command } from 'commander';
-import { lock, requestUnlock, status, why, type Print } from './commands.ts';
-import { resolveLockLabel, type LockLabelFlags } from './lock-label.ts';
-import { openSession, type KubeOptions } from './session.ts';
-import { signOffUnlock } from './sign-off.ts';
-import { SIGN_OFF_VERBS, type SignOffKind } from '../../rules/unlock/sign-off.ts';
+import type { Print } from './commands.ts';
+import type { LockLabelFlags } from './lock-label.ts';
+import type { KubeOptions } from './session.ts';
+
+// The commands, the kubeconfig and the API client are imported when a command runs:
+// @kubernetes/client-node alone takes most of a second to load, and `--help` needs none of it.
+const commands = () => import('./commands.ts');
+const resolveLockLabel = async (...args: Parameters<typeof import('./lock-label.ts').resolveLockLabel>) =>
+  (await import('./lock-label.ts')).resolveLockLabel(...args);
 
 function kubeOptions(cmd: Command): Command {
   return cmd
@@ -31,8 +35,8 @@ function labelOptions(cmd: Command): Command {
     );
 }
 
-const session = (o: KubeOptions) =>
-  openSession({
+const session = async (o: KubeOptions) =>
+  (await import('./session.ts')).openSession({
     ...(o.kubeconfig ? { kubeconfig: o.kubeconfig } : {}),
     ...(o.context ? { context: o.context } : {}),
     ...(o.namespace ? { namespace: o.namespace } : {}),
@@ -53,11 +57,11 @@ export function registerPluginCommands(
         .argument('<kind/name>'),
     ),
   ).action(async (target: string, o: KubeOptions & LockLabelFlags) => {
-    const s = session(o);
+    const [s, { lock }] = await Promise.all([session(o), commands()]);
     await lock(s, target, print, await resolveLockLabel(s, o, notice));
   });
 
-  const unlock = program.command('unlock').description('request or approve lifting a lock');
+  const unlock = program.command('unlock').description('request, approve, reject or review lifting a lock');
   kubeOptions(
     unlock
       .command('request')
@@ -82,8 +86,9 @@ export function registerPluginCommands(
           emergency?: boolean;
         },
       ) => {
+        const { requestUnlock } = await commands();
         await requestUnlock(
-          session(o),
+          await session(o),
           target,
           {
             operations: o.operation.split(','),
@@ -97,24 +102,38 @@ export function registerPluginCommands(
         );
       },
     );
-  const signOffs: [SignOffKind, string, string][] = [
-    ['approval', 'approve an UnlockRequest in your own name', 'a note with your approval'],
-    ['rejection', 'reject an UnlockRequest in your own name (or withdraw your own): it will never unlock', 'why'],
-    ['review', 'review an emergency unlock after the fact, in your own name', 'what you found'],
-  ];
-  for (const [kind, description, comment] of signOffs) {
-    kubeOptions(unlock.command(SIGN_OFF_VERBS[kind]).description(description).argument('<name>'))
+  // kind, verb, description, what --comment holds
+  const signOffs = [
+    ['approval', 'approve', 'approve an UnlockRequest in your own name', 'a note with your approval'],
+    [
+      'rejection',
+      'reject',
+      'reject an UnlockRequest in your own name (or withdraw your own): it will never unlock',
+      'why',
+    ],
+    ['review', 'review', 'review an emergency unlock after the fact, in your own name', 'what you found'],
+  ] as const;
+  for (const [kind, verb, description, comment] of signOffs) {
+    kubeOptions(unlock.command(verb).description(description).argument('<name>'))
       .option('--comment <text>', comment)
-      .action(async (name: string, o: KubeOptions & { comment?: string }) =>
-        signOffUnlock(session(o), name, kind, o.comment, print),
-      );
+      .action(async (name: string, o: KubeOptions & { comment?: string }) => {
+        const { signOffUnlock } = await import('./sign-off.ts');
+        await signOffUnlock(await session(o), name, kind, o.comment, print);
+      });
   }
 
   labelOptions(kubeOptions(program.command('status').description('what is locked, and pending and active unlocks')))
-    .option('-A, --all-namespaces', 'locked objects in every namespace')
-    .action(async (o: KubeOptions & LockLabelFlags & { allNamespaces?: boolean }) => {
-      const s = session(o);
-      await status(s, Boolean(o.allNamespaces), print, await resolveLockLabel(s, o, notice));
+    .option('-A, --all-namespaces', 'locked objects and unlocks in every namespace')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'))
+    .action(async (o: KubeOptions & LockLabelFlags & { allNamespaces?: boolean; output: 'text' | 'json' | 'yaml' }) => {
+      const [s, { statusReport, describeStatus }] = await Promise.all([session(o), import('./status.ts')]);
+      const report = await statusReport(s, Boolean(o.allNamespaces), await resolveLockLabel(s, o, notice), Date.now());
+      if (o.output === 'json') print(JSON.stringify(report, null, 2));
+      else if (o.output === 'yaml') print((await import('yaml')).stringify(report).trimEnd());
+      else {
+        for (const line of describeStatus(report)) print(line);
+        await (await import('./drift.ts')).printDrift(s, Boolean(o.allNamespaces), print);
+      }
     });
 
   kubeOptions(
@@ -123,7 +142,13 @@ export function registerPluginCommands(
       .description('would applying this manifest be allowed? (server-side dry run, nothing changes)'),
   )
     .requiredOption('-f, --filename <file>', 'manifest file, or - for standard input')
-    .action(async (o: KubeOptions & { filename: string }) => {
-      if (!(await why(session(o), o.filename, print))) setExitCode(1);
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'))
+    .action(async (o: KubeOptions & { filename: string; output: 'text' | 'json' | 'yaml' }) => {
+      const { why, describeWhy } = await import('./why.ts');
+      const results = await why(await session(o), o.filename);
+      if (o.output === 'json') print(JSON.stringify(results, null, 2));
+      else if (o.output === 'yaml') print((await import('yaml')).stringify(results).trimEnd());
+      else for (const r of results) for (const line of describeWhy(r)) print(line);
+      if (results.some((r) => r.outcome !== 'allowed' && r.outcome !== 'allowed-by-unlock')) setExitCode(1);
     });
 }

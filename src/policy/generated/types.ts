@@ -1,4 +1,4 @@
-// Generated from charts/bulwark/crds by scripts/generate-policy-types.ts. Do not edit.
+// Generated from charts/bulwark/files/crds by scripts/generate-policy-types.ts. Do not edit.
 /* eslint-disable */
 
 export interface ImmutabilityPolicy {
@@ -150,6 +150,11 @@ export interface ImagePolicy {
       };
     };
     requireDigest?: boolean;
+    threshold?: number;
+    /**
+     * @maxItems 32
+     */
+    required?: string[];
     /**
      * @minItems 1
      * @maxItems 32
@@ -168,6 +173,24 @@ export interface ImagePolicy {
        * @maxItems 4096
        */
       digests?: string[];
+    }[];
+    /**
+     * @maxItems 16
+     */
+    attestations?: {
+      name: string;
+      predicateType: string;
+      /**
+       * @maxItems 32
+       */
+      authorities?: string[];
+      /**
+       * @maxItems 32
+       */
+      conditions?: {
+        expression: string;
+        message?: string;
+      }[];
     }[];
     registry?: {
       insecure?: boolean;
@@ -237,6 +260,11 @@ export interface UnlockRequest {
       groups?: string[];
       time?: string;
       comment?: string;
+      attestation?: {
+        keyId: string;
+        at: string;
+        mac: string;
+      };
     }[];
     /**
      * @maxItems 16
@@ -249,6 +277,11 @@ export interface UnlockRequest {
       groups?: string[];
       time?: string;
       comment?: string;
+      attestation?: {
+        keyId: string;
+        at: string;
+        mac: string;
+      };
     }[];
     /**
      * @maxItems 16
@@ -261,6 +294,11 @@ export interface UnlockRequest {
       groups?: string[];
       time?: string;
       comment?: string;
+      attestation?: {
+        keyId: string;
+        at: string;
+        mac: string;
+      };
     }[];
   };
   status?: {

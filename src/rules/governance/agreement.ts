@@ -59,6 +59,7 @@ export function requireAgreement(input: AgreementInput): Verdict {
     rules: approvalRulesFor(snapshot, target, old, undefined),
     now: facts.now,
     user: request.userInfo,
+    keys: snapshot.attestation,
     ...(old && request.object ? { oldObject: old as KubeObject, newObject: request.object } : {}),
   });
   if (!match.ok)

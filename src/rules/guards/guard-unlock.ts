@@ -32,6 +32,7 @@ export function unlockForUpdate(
     rules: approvalRulesFor(snapshot, { ...target, name }, old, undefined),
     now: facts.now,
     user: request.userInfo,
+    keys: snapshot.attestation,
     ...(old ? { oldObject: old, newObject: request.object } : {}),
   });
 }

@@ -5,8 +5,9 @@
 
 import type { AdmissionRequest } from '../../admission/types.ts';
 import type { RequestFacts, VerificationFailure, VerificationResult } from '../../decision/facts.ts';
-import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
+import { allow, byPolicy, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
 import type { CompiledImagePolicy, PolicySnapshot } from '../../policy/compiled.ts';
+import { attestationProblems } from './attestations.ts';
 import { planImages, type ImageCheck } from './plan.ts';
 import { pinned, repositoryName } from './reference.ts';
 import { taskKey } from './verification.ts';
@@ -19,6 +20,7 @@ const FAILURE_TEXT: Record<VerificationFailure, string> = {
   'untrusted-signer': 'is signed, but by a key the policy does not trust',
   'wrong-digest': 'has a signature that was made for a different digest',
   'registry-error': 'could not be verified: the registry failed',
+  'too-few-signers': 'is not signed off by enough of the signers the policy requires',
   timeout: 'could not be verified in time',
   configuration: "could not be verified: the policy's key or credentials are unavailable",
 };
@@ -66,6 +68,14 @@ function verdictFor(check: ImageCheck, policy: CompiledImagePolicy, facts: Reque
       RULE,
       `${describe(check)}: no verification result for ImagePolicy ${policy.name} (internal error; denied to be safe)`,
     );
+  const unattested = result.ok ? attestationProblems(policy, result.attestations, facts.now) : undefined;
+  if (unattested)
+    return enforce(
+      RULE,
+      `${describe(check)} ${unattested} (ImagePolicy ${policy.name})`,
+      policy.enforcement,
+      annotations,
+    );
   if (result.ok)
     return {
       ...allow(RULE),
@@ -111,7 +121,7 @@ export function evaluateImages(request: AdmissionRequest, snapshot: PolicySnapsh
       }
       continue;
     }
-    for (const policy of check.policies) verdicts.push(verdictFor(check, policy, facts));
+    for (const policy of check.policies) verdicts.push(byPolicy(verdictFor(check, policy, facts), policy.name));
   }
   return verdicts.length > 0 ? combine(verdicts) : allow(RULE);
 }

@@ -5,9 +5,10 @@
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
 import { bindingWritesMetadata, isPodBinding, type RequestFacts } from '../../decision/facts.ts';
-import { allow, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
+import { allow, byPolicy, combine, deny, enforce, type Verdict } from '../../decision/verdict.ts';
 import type { CompiledImmutabilityPolicy, LockLabel, MatchTarget, PolicySnapshot } from '../../policy/compiled.ts';
 import { boundPod, withoutTopologyLabels } from './binding.ts';
+import { controllerWrites, deletionHint, lifecycleDeletion } from './controller-writes.ts';
 import { applicablePolicies, relabelLoosenings } from './governing.ts';
 import { GARBAGE_COLLECTORS } from '../../diff/bookkeeping.ts';
 import { semanticChanges, type Change, type DiffOptions } from '../../diff/semantic-diff.ts';
@@ -23,7 +24,7 @@ export const RULE = 'immutability';
 type Action =
   | { kind: 'none' }
   | { kind: 'update'; locked: KubeObject; oldObject: KubeObject; newObject: KubeObject }
-  | { kind: 'delete'; locked: KubeObject }
+  | { kind: 'delete'; locked: KubeObject; eviction?: true }
   | { kind: 'error'; reason: string };
 
 function isLocked(obj: KubeObject | null | undefined, label: LockLabel): obj is KubeObject {
@@ -49,7 +50,7 @@ function actionOf(request: AdmissionRequest, facts: RequestFacts): Action {
       };
     }
     if (parent.status === 'absent') return { kind: 'none' };
-    if (subResource === 'eviction') return { kind: 'delete', locked: parent.object };
+    if (subResource === 'eviction') return { kind: 'delete', locked: parent.object, eviction: true };
     if (binding)
       return {
         kind: 'update',
@@ -85,7 +86,8 @@ function isSubset(
 /**
  * Changes that are legitimate system work on a locked object, removed before policy
  * paths are considered. Kept exact: a terminating object may lose finalizers and
- * nothing else; the garbage collector may drop owner references and nothing else.
+ * nothing else; the garbage collector may drop owner references and nothing else; a
+ * controller may make its own writes to what it derives or completes (controller-writes.ts).
  */
 export function withoutSystemWork(
   changes: Change[],
@@ -107,6 +109,8 @@ export function withoutSystemWork(
   ) {
     result = result.filter((c) => !isUnderPointer(c.path, '/metadata/ownerReferences'));
   }
+  const controllers = controllerWrites(request, oldObject, newObject);
+  if (controllers.length > 0) result = result.filter((c) => !controllers.some((p) => isUnderPointer(c.path, p)));
   return isPodBinding(request) ? withoutTopologyLabels(result) : result;
 }
 
@@ -138,7 +142,8 @@ function policyVerdict(
   const annotations = { 'immutability-policy': policy.name };
   if (action.kind === 'delete') {
     if (!policy.operations.has('DELETE')) return allow(RULE, 'skip');
-    const reason = `${target} is immutable (labelled ${label.key}=${label.value}) and cannot be deleted`;
+    const hint = deletionHint(request, action.locked, action.eviction === true);
+    const reason = `${target} is locked (labelled ${label.key}=${label.value}) and cannot be deleted${hint}`;
     return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
   }
   if (!policy.operations.has('UPDATE')) return allow(RULE, 'skip');
@@ -148,7 +153,7 @@ function policyVerdict(
   );
   if (remaining.length === 0) return allow(RULE);
   const reason =
-    `${target} is immutable (labelled ${label.key}=${label.value}); ` +
+    `${target} is locked (labelled ${label.key}=${label.value}); ` +
     `this ${request.subResource ? `${request.subResource} ` : ''}update would ` +
     `change ${describeChanges(remaining, label)}`;
   return enforce(RULE, withPolicyMessage(reason, policy), policy.enforcement, annotations);
@@ -187,6 +192,15 @@ export function evaluateImmutability(
   if (action.kind === 'error') return deny(RULE, action.reason);
   const label = snapshot.lockLabel;
   if (!isLocked(action.locked, label)) return allow(RULE, 'skip');
+  if (action.kind === 'delete') {
+    // Not a change but the object's lifecycle: judged before any policy, like the diff's system work.
+    const lifecycle = lifecycleDeletion(request, action.locked, action.eviction === true);
+    if (lifecycle)
+      return {
+        ...allow(RULE, 'lifecycle'),
+        auditAnnotations: { 'immutability-lifecycle': `${describeTarget(request, action.locked)}: ${lifecycle}` },
+      };
+  }
 
   const matchTarget = targetOf(request, action.locked, facts);
   const policies = applicablePolicies(snapshot, matchTarget);
@@ -206,7 +220,7 @@ export function evaluateImmutability(
           ...allow(RULE, 'exempt'),
           auditAnnotations: { 'immutability-exempt': `${policy.name}: ${request.userInfo.username ?? ''}` },
         }
-      : policyVerdict(policy, request, target, action, changes, label),
+      : byPolicy(policyVerdict(policy, request, target, action, changes, label), policy.name),
   );
   // Whoever a policy exempts: a looser policy would bind everyone else as well.
   const loosenings =
@@ -217,7 +231,7 @@ export function evaluateImmutability(
     verdicts.push(
       deny(
         RULE,
-        `${target} is immutable (labelled ${label.key}=${label.value}); this update would change its labels so ` +
+        `${target} is locked (labelled ${label.key}=${label.value}); this update would change its labels so ` +
           `that its protection loosens (${loosenings.join('; ')})`,
         { 'immutability-relabel-loosening': loosenings.join('; ') },
       ),
@@ -233,7 +247,7 @@ export function evaluateImmutability(
         unlocksAimedAt(matchTarget, action.locked, facts),
         facts,
         target,
-        label,
+        snapshot,
         request.userInfo,
       );
 }
@@ -277,16 +291,18 @@ function withUnlock(
   unlocks: readonly CompiledUnlock[],
   facts: RequestFacts,
   target: string,
-  label: LockLabel,
+  snapshot: PolicySnapshot,
   user: AdmissionRequest['userInfo'],
 ): Verdict {
   if (unlocks.length === 0 || facts.now === undefined) return denied;
+  const label = snapshot.lockLabel;
   const unlabelled = unlabels(action, label);
   const match = findUnlock(unlocks, {
     operation: action.kind === 'update' ? 'UPDATE' : 'DELETE',
     rules: policies.map(ruleOfPolicy),
     now: facts.now,
     user,
+    keys: snapshot.attestation,
     ...(action.kind === 'update' ? { oldObject: action.oldObject, newObject: action.newObject } : {}),
     ...(unlabelled && action.kind === 'update'
       ? { unlabels: true, changesContent: changesBesidesLabel(action, label) }

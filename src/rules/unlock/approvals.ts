@@ -2,11 +2,12 @@
 // from the policies in force *now*: an approval made under looser rules than today's (a
 // stricter policy began to govern the target, approver groups narrowed) stops counting,
 // and so does one stored without the approver's groups (before they were recorded, or
-// written while the webhook was away). approvalCounts is the one place that decides;
-// attestation by Bulwark (issue 14) belongs there.
+// written while the webhook was away). approvalCounts is the one place that decides,
+// and it counts only approvals Bulwark attested when it admitted them (attestation/).
 
 import type { CompiledImmutabilityPolicy, UnlockRules } from '../../policy/compiled.ts';
 import type { CompiledUnlock, RecordedApproval } from '../../policy/compile-unlock.ts';
+import { checkApprovalAttestation, type ApprovalTrust } from '../../attestation/approval.ts';
 
 /** Unlock rules and where they come from, for messages ("ImmutabilityPolicy prod", "the policy admins"). */
 export interface ApprovalRule {
@@ -49,13 +50,31 @@ export function shortestMaximum(
 
 export type ApprovalCount = { counts: true } | { counts: false; why: string };
 
+/** Why a stored approval (or self-approval) was not admitted by Bulwark before expiry; undefined when it was. */
+function attestationProblem(approval: RecordedApproval, unlock: CompiledUnlock, keys: ApprovalTrust) {
+  const attested = checkApprovalAttestation(keys, unlock.uid, approval.stored);
+  if (!attested.ok)
+    return (
+      `${approval.user}'s approval was not admitted by Bulwark (${attested.why}: written while the webhook ` +
+      `was away, or forged), so it does not count`
+    );
+  // Without an attestation (only in an offline simulation) there is no admission time to check.
+  const stamped = approval.stored.attestation as { at: string } | undefined;
+  if (stamped !== undefined && !(Date.parse(stamped.at) < unlock.expiresAtMs))
+    return `${approval.user} approved after it expired`;
+  return undefined;
+}
+
 /** Whether one stored approval counts today, under `rules` (the policies governing the target now). */
 export function approvalCounts(
   approval: RecordedApproval,
   unlock: CompiledUnlock,
   rules: readonly ApprovalRule[],
+  keys: ApprovalTrust,
 ): ApprovalCount {
   if (approval.user === unlock.requester) return { counts: false, why: `${approval.user} requested it` };
+  const unattested = attestationProblem(approval, unlock, keys);
+  if (unattested) return { counts: false, why: unattested };
   if (!approval.groups) {
     return {
       counts: false,
@@ -101,18 +120,21 @@ export const isEmergency = (unlock: CompiledUnlock, rules: readonly ApprovalRule
 export function countedApprovals(
   unlock: CompiledUnlock,
   rules: readonly ApprovalRule[],
+  keys: ApprovalTrust,
 ): { approvers: string[]; refused: string[] } {
   const approvers: string[] = [];
   const refused: string[] = [];
   for (const approval of unlock.approvals) {
-    const verdict = approvalCounts(approval, unlock, rules);
+    const verdict = approvalCounts(approval, unlock, rules, keys);
     if (verdict.counts) approvers.push(approval.user);
     else refused.push(verdict.why);
   }
   const own = unlock.selfApproval;
   if (own) {
     const selfAllowed = isEmergency(unlock, rules) && rules.every((r) => r.unlock.emergency?.selfApproval);
+    const unattested = attestationProblem(own, unlock, keys);
     if (!selfAllowed) refused.push(`${own.user} requested it, and self-approval is not allowed`);
+    else if (unattested) refused.push(unattested);
     else if (own.groups && rules.every((r) => isApprover(r.unlock, own.user, own.groups!)))
       approvers.push(`${own.user} (self-approved, emergency)`);
     else refused.push(`${own.user}'s self-approval does not come from an approver`);

@@ -18,6 +18,7 @@ import {
   type ApprovalRule,
 } from './approvals.ts';
 import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
+import type { ApprovalTrust } from '../../attestation/approval.ts';
 
 export interface UnlockDemand {
   operation: 'UPDATE' | 'DELETE';
@@ -32,6 +33,8 @@ export interface UnlockDemand {
   newObject?: KubeObject;
   /** Who makes the change: a policy with unlock.requesterOnly lets only the requester (or named subjects) use it. */
   user?: { username?: string | undefined; groups?: readonly string[] | undefined };
+  /** Bulwark's attestation keys (the snapshot's): only approvals attested with them count. */
+  keys: ApprovalTrust;
 }
 
 /** Why this user may not use the unlock under a rule with requesterOnly; undefined when they may. */
@@ -108,7 +111,7 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
     };
   }
   const required = approvalsRequired(rules);
-  const { approvers, refused } = countedApprovals(unlock, rules);
+  const { approvers, refused } = countedApprovals(unlock, rules, demand.keys);
   if (approvers.length < required) {
     return {
       why:

@@ -14,6 +14,7 @@
 import type { KubeObject } from '../../admission/types.ts';
 import { formatDuration } from '../../policy/duration.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
+import type { ApprovalTrust } from '../../attestation/approval.ts';
 import { approvalsRequired, countedApprovals, rulesForUnlock, type ApprovalRule } from './approvals.ts';
 import { makesExactly } from './match.ts';
 import { reviewStatus, type ReviewStatus } from './review-status.ts';
@@ -41,6 +42,8 @@ export interface PhaseInput {
   /** The target as it stands; undefined when it does not exist. */
   target: KubeObject | undefined;
   previous?: { phase?: string; baseTargetResourceVersion?: string };
+  /** Bulwark's attestation keys: approvals and reviews count only when attested (attestation/approval.ts). */
+  keys: ApprovalTrust;
 }
 
 const targetName = (u: CompiledUnlock) =>
@@ -66,16 +69,16 @@ function used(unlock: CompiledUnlock, target: KubeObject | undefined): boolean {
 }
 
 export function unlockStatus(input: PhaseInput): UnlockStatus {
-  const { unlock, rules, now, target, previous } = input;
+  const { unlock, rules, now, target, previous, keys } = input;
   const effective = rulesForUnlock(unlock, rules);
   const required = approvalsRequired(effective);
-  const { approvers, refused } = countedApprovals(unlock, effective);
+  const { approvers, refused } = countedApprovals(unlock, effective, keys);
   const counted = approvers.length;
   // The target as Bulwark first saw it with this request; "changed" compares with that.
   const baseVersion = previous?.baseTargetResourceVersion ?? target?.metadata?.resourceVersion;
   const changed = baseVersion !== undefined && target?.metadata?.resourceVersion !== baseVersion;
   const approved = counted >= required;
-  const review = reviewStatus(unlock, rules, now, approved || previous?.phase === 'Active');
+  const review = reviewStatus(unlock, rules, now, approved || previous?.phase === 'Active', keys);
   const base = {
     ...review,
     approvals: `${counted}/${required}`,

@@ -3,6 +3,7 @@
 // within reviewWithin of its creation. Past that deadline without them it is a violation,
 // reported in its status and by a Warning Event, until the reviews arrive.
 
+import { checkApprovalAttestation, type ApprovalTrust } from '../../attestation/approval.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
 import { isApprover, isEmergency, type ApprovalRule } from './approvals.ts';
 
@@ -22,12 +23,17 @@ export function reviewStatus(
   rules: readonly ApprovalRule[],
   now: number,
   approved: boolean,
+  keys: ApprovalTrust,
 ): ReviewStatus | undefined {
   if (!approved || !isEmergency(unlock, rules)) return undefined;
   const required = Math.max(...rules.map((r) => r.unlock.emergency!.reviewsRequired));
   const within = Math.min(...rules.map((r) => r.unlock.emergency!.reviewWithinMs));
+  // Only reviews Bulwark attested count: a review written while it was away would hide a violation.
   const counted = unlock.reviews.filter(
-    (r) => r.groups !== undefined && rules.every((rule) => isApprover(rule.unlock, r.user, r.groups!)),
+    (r) =>
+      r.groups !== undefined &&
+      checkApprovalAttestation(keys, unlock.uid, r.stored, 'reviews').ok &&
+      rules.every((rule) => isApprover(rule.unlock, r.user, r.groups!)),
   ).length;
   const deadline = unlock.createdAtMs + within;
   const reviewed = counted >= required;

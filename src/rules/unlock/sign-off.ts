@@ -21,6 +21,8 @@ export interface SignOff {
   kind: SignOffKind;
   user: string;
   groups?: unknown;
+  /** The entry as written, attestation included. */
+  stored: Readonly<Record<string, unknown>>;
 }
 
 export const SIGN_OFF_VERBS: Record<SignOffKind, string> = {
@@ -60,7 +62,8 @@ export function appendedSignOff(request: AdmissionRequest): SignOff | 'none' | {
     const after = entriesOf(newObject, list);
     if (after.length < before.length || before.some((a, i) => JSON.stringify(a) !== JSON.stringify(after[i])))
       return { refused: `${list} are append-only: existing ${list} cannot be changed or removed` };
-    for (const entry of after.slice(before.length)) added.push({ kind, user: entry.user, groups: entry.groups });
+    for (const entry of after.slice(before.length))
+      added.push({ kind, user: entry.user, groups: entry.groups, stored: entry });
   }
   if (added.length === 0) return 'none';
   if (added.length > 1) return { refused: 'add exactly one approval, rejection or review per update, your own' };

@@ -1,10 +1,11 @@
 // Admission of UnlockRequests: the webhook enforces who may ask and who may approve.
 // On CREATE the requester must be the user creating it, there are no approvals yet, and
-// the duration fits the rules governing the target. After that only one approval or
-// rejection may be appended (sign-off.ts), in the name of the user making the update,
-// recording the groups the API server reports for them, before the request expires: an
-// approval by an approver under every governing rule who is not the requester and has not
-// approved yet; a rejection by such an approver, or by the requester withdrawing it.
+// the duration fits the rules governing the target. After that only one approval,
+// rejection or review may be appended (sign-off.ts), in the name of the user making the
+// update, recording the groups the API server reports for them, attested by Bulwark's
+// mutating webhook (attestation/stamp.ts), before the request expires (reviews: after too):
+// an approval by an approver under every governing rule who is not the requester and has
+// not approved yet; a rejection by such an approver, or by the requester withdrawing it.
 
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
@@ -22,7 +23,8 @@ import {
   type ApprovalRule,
 } from './approvals.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
-import { appendedSignOff, groupsProblem, signOffProblem } from './sign-off.ts';
+import { appendedSignOff, groupsProblem, SIGN_OFF_LISTS, signOffProblem } from './sign-off.ts';
+import { checkApprovalAttestation } from '../../attestation/approval.ts';
 
 export const RULE = 'unlock-request';
 
@@ -127,6 +129,15 @@ function validateSignOff(
   const groups = request.userInfo.groups ?? [];
   const groupsWrong = groupsProblem(entry.groups, groups, entry.kind);
   if (groupsWrong) return deny(RULE, groupsWrong);
+  const list = SIGN_OFF_LISTS[entry.kind];
+  const attested = checkApprovalAttestation(snapshot.attestation, request.oldObject?.metadata?.uid, entry.stored, list);
+  if (!attested.ok) {
+    return deny(
+      RULE,
+      `this ${entry.kind} is not attested by Bulwark (${attested.why}); Bulwark's mutating webhook ` +
+        `(attest.bulwark.dev) stamps every approval, rejection and review it admits`,
+    );
+  }
   // The requester may withdraw (reject) their own request: that only ever closes it.
   if (rejecting && user === before.requester) return allow(RULE);
   for (const rule of rules) {

@@ -2,7 +2,10 @@
 // unit-test fixtures are exactly what a real kube-apiserver produces. Test tooling
 // only: it writes request bodies (which may hold Secret data) to disk.
 //
-//   node test/e2e/capture/recorder.ts --port P --cert F --key F --out DIR [--kubeconfig K]
+//   node test/e2e/capture/recorder.ts --port P --cert F --key F --out DIR [--kubeconfig K] [--allow-all]
+//
+// --allow-all answers every review with an allow: the recorder then only listens in, next to
+// the Bulwark that decides (the full cluster's, scripts/capture-controller-fixtures.ts).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
@@ -11,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createKubeReader, loadKubeConfig } from '../../../src/cluster/kube-client.ts';
 import { clusterFactResolver } from '../../../src/cluster/facts.ts';
+import { createReviewDecoder } from '../../../src/admission/decode.ts';
 import { noClusterFacts } from '../../../src/review/decide.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     key: { type: 'string' },
     out: { type: 'string' },
     kubeconfig: { type: 'string' },
+    'allow-all': { type: 'boolean', default: false },
   },
   allowPositionals: true,
   strict: false,
@@ -43,10 +48,12 @@ const app = createApp({
     snapshot: () => builtinSnapshot(),
     resolveFacts: kc ? clusterFactResolver({ reader: createKubeReader(kc), timeoutMs: 5000 }) : noClusterFacts,
   },
+  decoder: createReviewDecoder(),
   logger: createLogger('warn'),
   metrics: createMetrics({ collectDefaults: false }),
   readiness: () => ({ ready: true }),
   maxBodyBytes: 8 * 1024 * 1024,
+  maxInFlightBytes: 64 * 1024 * 1024,
 });
 
 let seq = 0;
@@ -72,10 +79,22 @@ const server = createServer(
             .join('_')
             .replace(/[^A-Za-z0-9_.-]/g, '-');
           writeFileSync(join(out, `${name}.json`), Buffer.concat(chunks));
+          if (values['allow-all']) {
+            res.setHeader('content-type', 'application/json');
+            res.end(
+              JSON.stringify({
+                apiVersion: 'admission.k8s.io/v1',
+                kind: 'AdmissionReview',
+                response: { uid: r.uid, allowed: true },
+              }),
+            );
+          }
         } catch {
           /* malformed: not recorded */
         }
+        if (values['allow-all'] && !res.writableEnded) res.end();
       });
+      if (values['allow-all']) return;
     }
     app(req, res);
   },

@@ -7,9 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectl, LOCK_LABEL, WEBHOOK_NAME, type KubectlResult, type UserName } from '../cluster/context.ts';
-import { kubectlOk } from '../cluster/kubectl.ts';
-import { REPO_ROOT } from '../cluster/paths.ts';
+import { kubectl, LOCK_LABEL, WEBHOOK_NAME, type KubectlResult, type UserName } from '../../../harness/context.ts';
+import { kubectlOk } from '../../../harness/kubectl.ts';
+import { REPO_ROOT } from '../../../harness/paths.ts';
 
 /** What kubectl prints (on stderr) when the apiserver relays a denial by Bulwark. */
 export const DENIED = `admission webhook "${WEBHOOK_NAME}" denied the request`;
@@ -139,7 +139,7 @@ export function expectDenied(result: KubectlResult, objectTarget: string, ...fra
   const shown = `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
   expect(result.code, shown).not.toBe(0);
   expect(result.stderr, shown).toContain(DENIED);
-  expect(result.stderr, shown).toContain(`${objectTarget} is immutable ${LOCKED}`);
+  expect(result.stderr, shown).toContain(`${objectTarget} is locked ${LOCKED}`);
   expect(result.stderr, shown).not.toContain('could not decide');
   for (const fragment of fragments) expect(result.stderr, shown).toContain(fragment);
 }
@@ -155,7 +155,7 @@ export function expectChangeDenied(
 }
 
 export function expectDeleteDenied(result: KubectlResult, objectTarget: string): void {
-  expectDenied(result, objectTarget, `${objectTarget} is immutable ${LOCKED} and cannot be deleted`);
+  expectDenied(result, objectTarget, `${objectTarget} is locked ${LOCKED} and cannot be deleted`);
 }
 
 export function expectAllowed(result: KubectlResult): void {

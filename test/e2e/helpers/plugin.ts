@@ -4,8 +4,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { e2eCluster, type UserName } from '../cluster/context.ts';
-import { nodeBinary, REPO_ROOT } from '../cluster/paths.ts';
+import { e2eCluster, type UserName } from '../../../harness/context.ts';
+import { nodeBinary, REPO_ROOT } from '../../../harness/paths.ts';
 
 export interface PluginResult {
   code: number;

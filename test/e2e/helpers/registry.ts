@@ -17,12 +17,12 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { startProcess, logTail, type ManagedProcess } from '../cluster/processes.ts';
-import { freePort } from '../cluster/ports.ts';
-import { locateTools } from '../cluster/tools.ts';
+import { startProcess, logTail, type ManagedProcess } from '../../../harness/processes.ts';
+import { freePort } from '../../../harness/ports.ts';
+import { locateTools } from '../../../harness/tools.ts';
 import type { CompiledImagePolicy } from '../../../src/policy/compiled.ts';
 import { imagePolicy } from '../../helpers/policies.ts';
 import { compiler } from '../../helpers/snapshots.ts';
@@ -45,7 +45,7 @@ export type RegistryKind = 'oci-registry' | 'crane' | 'docker-registry';
 
 export interface TestRegistry {
   kind: RegistryKind;
-  /** `127.0.0.1:PORT`, as image references name it. */
+  /** `ADDRESS:PORT` (loopback unless told otherwise), as image references name it. */
   host: string;
   /** Whether it serves GET /v2/<name>/referrers/<digest>. */
   referrers: boolean;
@@ -81,8 +81,23 @@ function answers(host: string): Promise<boolean> {
   });
 }
 
-/** Starts one registry on a loopback port; files (logs, storage) go under `dir`. */
-export async function startRegistry(kind: RegistryKind, tools: RegistryTools, dir: string): Promise<TestRegistry> {
+/**
+ * Where registries listen, and so how image references name them: loopback by default;
+ * the full cluster's tests set this machine's address, which the node's containerd and
+ * Bulwark's pods can reach (BULWARK_E2E_REGISTRY_ADDRESS, or the `address` option).
+ */
+export function registryAddress(): string {
+  return process.env.BULWARK_E2E_REGISTRY_ADDRESS ?? '127.0.0.1';
+}
+
+/** Starts one registry on a free port; files (logs, storage) go under `dir`. */
+export async function startRegistry(
+  kind: RegistryKind,
+  tools: RegistryTools,
+  dir: string,
+  options: { address?: string } = {},
+): Promise<TestRegistry> {
+  const address = options.address ?? registryAddress();
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${kind}.log`);
   let proc: ManagedProcess;
@@ -91,25 +106,25 @@ export async function startRegistry(kind: RegistryKind, tools: RegistryTools, di
     proc = startProcess({
       name: kind,
       command: tools['oci-registry'],
-      args: ['--address', '127.0.0.1:0', '--quiet'],
+      args: ['--address', `${address}:0`, '--quiet'],
       logFile,
     });
     let found = '';
     await waitFor(
       kind,
       async () => {
-        found = /listening on (127\.0\.0\.1:\d+)/.exec(readFileSync(logFile, 'utf8'))?.[1] ?? '';
+        found = /listening on (\S+:\d+)/.exec(readFileSync(logFile, 'utf8'))?.[1] ?? '';
         return found !== '' && (await answers(found));
       },
       proc,
     );
     host = found;
   } else if (kind === 'crane') {
-    host = `127.0.0.1:${await freePort()}`;
+    host = `${address}:${await freePort()}`;
     proc = startProcess({ name: kind, command: tools.crane, args: ['registry', 'serve', '--address', host], logFile });
     await waitFor(kind, () => answers(host), proc);
   } else {
-    host = `127.0.0.1:${await freePort()}`;
+    host = `${address}:${await freePort()}`;
     const config = join(dir, 'docker-registry.yml');
     writeFileSync(
       config,
@@ -190,6 +205,23 @@ export async function cosignSign(
     '--allow-insecure-registry',
     '--allow-http-registry',
   ];
+  if (format === 'legacy') args.push('--new-bundle-format=false');
+  await run(tools.cosign, [...args, image], { env: { ...process.env, COSIGN_PASSWORD: '' }, timeout: 60_000 });
+}
+
+/** `cosign attest` offline with the real cosign: `predicate` (JSON) of `type` about `image`, in either format. */
+export async function cosignAttest(
+  tools: RegistryTools,
+  key: KeyPair,
+  image: string,
+  type: string,
+  predicate: unknown,
+  format: SignatureFormat,
+): Promise<void> {
+  const file = join(dirname(key.keyFile), `predicate-${randomBytes(6).toString('hex')}.json`);
+  writeFileSync(file, JSON.stringify(predicate));
+  const args = ['attest', '--key', key.keyFile, '--predicate', file, '--type', type, '--tlog-upload=false'];
+  args.push('--use-signing-config=false', '--yes', '--allow-insecure-registry', '--allow-http-registry');
   if (format === 'legacy') args.push('--new-bundle-format=false');
   await run(tools.cosign, [...args, image], { env: { ...process.env, COSIGN_PASSWORD: '' }, timeout: 60_000 });
 }
@@ -382,8 +414,9 @@ export async function startFront(options: FrontOptions): Promise<TestFront> {
   const server: Server = options.tls
     ? createHttpsServer({ cert: options.tls.certPem, key: options.tls.keyPem }, listener)
     : createHttpServer(listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const address = registryAddress();
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
+  const host = `${address}:${(server.address() as AddressInfo).port}`;
   origin = `${options.tls ? 'https' : 'http'}://${host}`;
   return {
     host,

@@ -5,8 +5,8 @@
 
 import { randomBytes } from 'node:crypto';
 import { stringify } from 'yaml';
-import { kubectl, type UserName } from '../cluster/context.ts';
-import { kubectlOk } from '../cluster/kubectl.ts';
+import { kubectl, LOCK_LABEL, type UserName } from '../../../harness/context.ts';
+import { kubectlOk } from '../../../harness/kubectl.ts';
 
 export interface UnlockTarget {
   apiVersion: string;
@@ -59,4 +59,17 @@ export async function approvedUnlock(
     });
   }
   return name;
+}
+
+/** Creates a ConfigMap labelled locked, with data.color blue; returns its uid. */
+export async function createLockedConfigMap(namespace: string, name: string): Promise<string> {
+  const created = await kubectlOk(kubectl, ['create', '-o', 'jsonpath={.metadata.uid}', '-f', '-'], {
+    input: stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace, labels: { [LOCK_LABEL.key]: LOCK_LABEL.value } },
+      data: { color: 'blue' },
+    }),
+  });
+  return created.trim();
 }

@@ -9,6 +9,20 @@ import { isMap, parseDocument, type YAMLMap } from 'yaml';
 import { MANIFEST_FILE, renderManifests } from '../../../scripts/render-manifests.ts';
 import { CHART_DIR, helm } from './helm.ts';
 
+const KUBERNETES_FIELDS = new Set(
+  [
+    'requests',
+    'limits',
+    'cpu',
+    'memory',
+    'runAsNonRoot',
+    'runAsUser',
+    'runAsGroup',
+    'fsGroup',
+    'seccompProfile',
+  ].concat(['type', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation', 'privileged', 'capabilities', 'drop']),
+);
+
 const valuesText = readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8');
 const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8');
 const schema = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8')) as SchemaNode;
@@ -18,12 +32,19 @@ interface SchemaNode {
   additionalProperties?: boolean | object;
 }
 
+/** Values that hold a Kubernetes object of its own kind, documented as one key. */
+const KUBERNETES_OBJECTS = new Set([
+  'deployment.resources',
+  'deployment.podSecurityContext',
+  'deployment.containerSecurityContext',
+]);
+
 /** Dotted paths of the values a user sets; maps of free-form content (resources, annotations) count as one. */
 function leafKeys(map: YAMLMap, prefix = ''): string[] {
   return map.items.flatMap((pair) => {
     const key = `${prefix}${String((pair.key as { value: unknown }).value)}`;
     const value = pair.value;
-    if (isMap(value) && value.items.length > 0 && key !== 'deployment.resources') return leafKeys(value, `${key}.`);
+    if (isMap(value) && value.items.length > 0 && !KUBERNETES_OBJECTS.has(key)) return leafKeys(value, `${key}.`);
     return [key];
   });
 }
@@ -37,8 +58,8 @@ describe('values documentation', () => {
       .map((line, i) => ({ line, previous: lines[i - 1] ?? '' }))
       .filter(({ line, previous }) => /^\s*[A-Za-z][\w]*:/.test(line) && !/^\s*#/.test(previous))
       .map(({ line }) => line.trim())
-      // The children of deployment.resources are Kubernetes' own fields.
-      .filter((line) => !/^(requests|limits|cpu|memory):/.test(line));
+      // The children of deployment.resources and the securityContexts are Kubernetes' own fields.
+      .filter((line) => !KUBERNETES_FIELDS.has(line.split(':')[0] ?? ''));
     expect(uncommented).toEqual([]);
   });
 

@@ -5,8 +5,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { REPO_ROOT } from '../../e2e/cluster/paths.ts';
-import { locateTools } from '../../e2e/cluster/tools.ts';
+import { REPO_ROOT } from '../../../harness/paths.ts';
+import { locateTools } from '../../../harness/tools.ts';
 
 const run = promisify(execFile);
 

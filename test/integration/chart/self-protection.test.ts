@@ -126,8 +126,15 @@ describe('selfProtection', () => {
     ]);
     expect(v.isAdmin).toContain('request.userInfo.groups.exists(g, g in variables.adminGroups)');
     expect(dig(policy, 'spec', 'validations', 0, 'expression')).toBe(
-      'variables.isAdmin || variables.byClusterComponent || variables.keepsPolicySpec',
+      'variables.isAdmin || variables.byClusterComponent || variables.keepsPolicySpec || ' +
+        'variables.byBulwarkForItsKeys',
     );
+    // Bulwark's own ServiceAccount may create its attestation keys' Secret, and nothing else there.
+    expect(v.byBulwarkForItsKeys).toContain(
+      'request.userInfo.username == "system:serviceaccount:bulwark-system:bulwark"',
+    );
+    expect(v.byBulwarkForItsKeys).toContain('request.operation == "CREATE" && request.resource.resource == "secrets"');
+    expect(v.byBulwarkForItsKeys).toContain('object.metadata.name == "bulwark-attestation-keys"');
     expect(dig(policy, 'spec', 'validations', 0, 'messageExpression')).toContain(
       '"group platform-admins, user root@example.com, user system:serviceaccount:argocd:argocd-application-controller"',
     );
@@ -154,6 +161,7 @@ describe('selfProtection', () => {
         'adminGroups',
         'isAdmin',
         'byClusterComponent',
+        'byBulwarkForItsKeys',
         'keepsPolicySpec',
         'byCertManager',
         'byCaInjector',
@@ -171,7 +179,7 @@ describe('selfProtection', () => {
       });
       expect(dig(policy, 'spec', 'validations', 0, 'expression')).toBe(
         'variables.isAdmin || variables.byClusterComponent || variables.keepsPolicySpec || ' +
-          'variables.byCertManager || variables.byCaInjector',
+          'variables.byBulwarkForItsKeys || variables.byCertManager || variables.byCaInjector',
       );
     },
   );

@@ -35,12 +35,21 @@ describe('defaults', async () => {
   it('installs exactly the expected objects', () => {
     expect(kinds(manifests.filter((m) => m.kind !== 'ClusterRole'))).toEqual([
       'ClusterRoleBinding',
+      'ClusterRoleBinding',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
+      'MutatingWebhookConfiguration',
+      'Pod',
       'PodDisruptionBudget',
       'Role',
       'RoleBinding',
       'Secret',
       'Service',
+      // Bulwark's and the helm test pod's.
+      'ServiceAccount',
       'ServiceAccount',
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicyBinding',
@@ -57,10 +66,13 @@ describe('defaults', async () => {
       'bulwark-approver-rules',
       'bulwark-policy-admin',
       'bulwark-policy-admin-rules',
+      'bulwark-probe',
       'bulwark-requester',
       'bulwark-requester-rules',
+      'bulwark-test',
     ]);
-    for (const m of manifests.filter((x) => !x.kind.startsWith('Cluster') && !x.kind.startsWith('Validating'))) {
+    const clusterScoped = /^(Cluster|Validating|Mutating|CustomResourceDefinition)/;
+    for (const m of manifests.filter((x) => !clusterScoped.test(x.kind))) {
       expect(m.metadata.namespace, `${m.kind}`).toBe('bulwark-system');
     }
     for (const m of manifests) expect(m.metadata.labels?.['app.kubernetes.io/instance'], m.kind).toBe('bulwark');
@@ -88,6 +100,10 @@ describe('defaults', async () => {
   it('probes readiness on /readyz and liveness on /healthz over HTTPS', () => {
     expect(dig(container, 'readinessProbe', 'httpGet')).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
     expect(dig(container, 'livenessProbe', 'httpGet')).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+    // Liveness starts once the process listens: a slow start on a busy node is not a crash loop.
+    expect(dig(container, 'startupProbe', 'httpGet')).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
+    expect(dig(container, 'startupProbe', 'failureThreshold')).toBeGreaterThanOrEqual(60);
+    expect(dig(container, 'livenessProbe', 'initialDelaySeconds')).toBeUndefined();
     expect(container.ports).toEqual([{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
   });
 
@@ -127,6 +143,8 @@ describe('defaults', async () => {
         '--log-level=info',
         '--decision-timeout=8',
         '--drain=20',
+        '--namespace=bulwark-system',
+        '--attestation-keys-secret=bulwark-attestation-keys',
         '--label-key=bulwark.dev/immutable',
         '--label-value=true',
         '--policy-admin-groups=system:masters',
@@ -226,7 +244,7 @@ function rules(manifests: Manifest[]): { apiGroups: string[]; resources: string[
 }
 
 describe('RBAC', () => {
-  it('grants exactly what the rules read, and writes only status of its own objects and Events', async () => {
+  it('grants exactly what the rules read, and writes only status, Events and what the drift audit writes', async () => {
     const manifests = await render();
     expect(rules(manifests)).toEqual([
       {
@@ -240,6 +258,12 @@ describe('RBAC', () => {
         verbs: ['patch'],
       },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      { apiGroups: ['bulwark.dev'], resources: ['seals'], verbs: ['get', 'list', 'create', 'update', 'delete'] },
+      {
+        apiGroups: ['wgpolicyk8s.io'],
+        resources: ['policyreports', 'clusterpolicyreports'],
+        verbs: ['get', 'create', 'update'],
+      },
       { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['pods', 'replicationcontrollers'], verbs: ['get'] },
       { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: ['get'] },
@@ -247,7 +271,7 @@ describe('RBAC', () => {
       { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list'] },
       { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
     ]);
-    const binding = find(manifests, 'ClusterRoleBinding');
+    const binding = find(manifests, 'ClusterRoleBinding', 'bulwark');
     expect(dig(binding, 'subjects')).toEqual([
       { kind: 'ServiceAccount', name: 'bulwark', namespace: 'bulwark-system' },
     ]);
@@ -266,7 +290,7 @@ describe('RBAC', () => {
     },
   );
 
-  it('drops Secrets when asked, adds extra read rules, and never grants a write beyond status and Events', async () => {
+  it('drops Secrets when asked, adds extra read rules, and never grants writes beyond its own', async () => {
     const extra = { apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] };
     const granted = rules(
       await render({
@@ -276,14 +300,28 @@ describe('RBAC', () => {
     );
     expect(granted).not.toContainEqual(expect.objectContaining({ resources: ['secrets'] }));
     expect(granted.at(-1)).toEqual(extra);
-    const verbs = new Set(granted.flatMap((r) => r.verbs));
-    expect([...verbs].sort()).toEqual(['create', 'get', 'list', 'patch', 'watch']);
+    // Writes: status of its own objects, Events, and the drift audit's seals and PolicyReports; nothing else.
+    const writes = granted.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)));
+    expect(writes.flatMap((r) => r.resources)).toEqual([
+      'immutabilitypolicies/status',
+      'imagepolicies/status',
+      'unlockrequests/status',
+      'events',
+      'seals',
+      'policyreports',
+      'clusterpolicyreports',
+    ]);
     expect(granted.filter((r) => r.verbs.includes('patch')).flatMap((r) => r.resources)).toEqual([
       'immutabilitypolicies/status',
       'imagepolicies/status',
       'unlockrequests/status',
     ]);
-    expect(granted.filter((r) => r.verbs.includes('create')).flatMap((r) => r.resources)).toEqual(['events']);
+    expect(granted.filter((r) => r.verbs.includes('create')).flatMap((r) => r.resources)).toEqual([
+      'events',
+      'seals',
+      'policyreports',
+      'clusterpolicyreports',
+    ]);
   });
 
   it('ships the people roles with the verbs each needs and no more, extensible by aggregation', async () => {
@@ -309,13 +347,20 @@ describe('RBAC', () => {
       });
     }
     const without = await render({ rbac: { userRoles: { create: false } } });
-    expect(without.filter((m) => m.kind === 'ClusterRole').map((m) => m.metadata.name)).toEqual(['bulwark']);
+    expect(without.filter((m) => m.kind === 'ClusterRole').map((m) => m.metadata.name)).toEqual([
+      'bulwark',
+      'bulwark-probe',
+      'bulwark-test',
+    ]);
   });
 
-  it('lets Bulwark hold only its own Lease, in its own namespace', async () => {
-    const role = find(await render(), 'Role');
-    expect(dig(role, 'metadata', 'namespace')).toBe('bulwark-system');
+  it('lets Bulwark create and read its keys` Secret and hold its one Lease, in its own namespace only', async () => {
+    const manifests = await render();
+    const role = find(manifests, 'Role');
+    expect(role.metadata.namespace).toBe('bulwark-system');
     expect(dig(role, 'rules')).toEqual([
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: ['bulwark-attestation-keys'], verbs: ['get'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       {
         apiGroups: ['coordination.k8s.io'],
@@ -324,5 +369,45 @@ describe('RBAC', () => {
         verbs: ['get', 'update'],
       },
     ]);
+    expect(dig(find(manifests, 'RoleBinding'), 'subjects', 0, 'name')).toBe('bulwark');
+  });
+});
+
+describe('notifications', () => {
+  it('passes the URL and Secret to Bulwark and lets it read that one Secret', async () => {
+    const manifests = await render({ notifications: { url: 'https://chat.example/hook', secretName: 'hook' } });
+    const args = dig(find(manifests, 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+    expect(args).toEqual(expect.arrayContaining(['--notify-url=https://chat.example/hook', '--notify-secret=hook']));
+    expect(dig(find(manifests, 'Role'), 'rules')).toContainEqual({
+      apiGroups: [''],
+      resources: ['secrets'],
+      resourceNames: ['hook'],
+      verbs: ['get'],
+    });
+    const none = dig(find(await render(), 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args');
+    expect((none as string[]).some((a) => a.startsWith('--notify'))).toBe(false);
+  });
+});
+
+describe('the mutating webhook', () => {
+  it('is for UnlockRequests alone, at /mutate, and fails closed', async () => {
+    const manifests = await render();
+    const webhook = dig(find(manifests, 'MutatingWebhookConfiguration'), 'webhooks', 0);
+    expect(webhook.name).toBe('attest.bulwark.dev');
+    expect(webhook.rules).toEqual([
+      {
+        apiGroups: ['bulwark.dev'],
+        apiVersions: ['*'],
+        resources: ['unlockrequests'],
+        operations: ['CREATE', 'UPDATE'],
+        scope: 'Cluster',
+      },
+    ]);
+    expect(webhook.clientConfig.service.path).toBe('/mutate');
+    expect(webhook.failurePolicy).toBe('Fail');
+    expect(webhook.sideEffects).toBe('None');
+    // The same CA as the validating webhook (one generated CA per render).
+    const validating = dig(find(manifests, 'ValidatingWebhookConfiguration'), 'webhooks', 0);
+    expect(webhook.clientConfig.caBundle).toBe(validating.clientConfig.caBundle);
   });
 });

@@ -12,6 +12,45 @@ const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'bulwark.js');
 const run = (args: string[], input?: string) =>
   spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 20_000 });
 
+describe('bulwark test', () => {
+  it('runs the example suite as a CI step would: JUnit on stdout, exit 0, no colour when piped', () => {
+    const r = spawnSync(process.execPath, [BIN, 'test', '-o', 'junit', 'examples/policy-tests'], {
+      cwd: join(import.meta.dirname, '..', '..', '..'),
+      encoding: 'utf8',
+      timeout: 20_000,
+      env: { ...process.env, FORCE_COLOR: '' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('<testsuites name="bulwark test" tests="14" failures="0">');
+  });
+});
+
+describe('the CI examples', () => {
+  it('the plain shell step runs the tests, then fails the build on a change to a locked object', () => {
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const env = {
+      ...process.env,
+      BULWARK: `${process.execPath} ${BIN}`,
+      POLICY_TESTS: 'examples/policy-tests',
+      MANIFESTS: 'examples/check/manifests',
+      SNAPSHOT: 'examples/check/snapshot.yaml',
+      JUNIT_FILE: join(tmpdir(), `bulwark-junit-${process.pid}.xml`),
+    };
+    const r = spawnSync('sh', ['examples/ci/check.sh'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+    expect(r.stdout).toContain('14 passed, 0 failed, 14 cases');
+    expect(r.stdout).toContain('DENY ConfigMap payments/app-config');
+    expect(r.status).toBe(1);
+  });
+
+  it('the GitHub Actions workflow runs the same two commands', async () => {
+    const root = join(import.meta.dirname, '..', '..', '..');
+    const workflow = await readFile(join(root, 'examples', 'ci', 'github-actions.yaml'), 'utf8');
+    expect(workflow).toMatch(/bulwark\.js test policy-tests --junit-file/);
+    expect(workflow).toMatch(/bulwark\.js check -f deploy --snapshot cluster-snapshot\.yaml/);
+  });
+});
+
 describe('bulwark review', () => {
   it('prints the response and exits 1 when denied', () => {
     const r = run(['review', join(REVIEWS_DIR, 'configmap-apply-changed.json')]);

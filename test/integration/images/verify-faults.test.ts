@@ -16,7 +16,7 @@ import type { VerificationResult } from '../../../src/decision/facts.ts';
 import type { VerificationTask } from '../../../src/rules/images/verification.ts';
 import { createVerifier } from '../../../src/image-verification/verify.ts';
 import { generateCertificates } from '../../../src/server/certificates.ts';
-import { freePort } from '../../e2e/cluster/ports.ts';
+import { freePort } from '../../../harness/ports.ts';
 import {
   cosignSign,
   generateKeyPair,
@@ -279,6 +279,35 @@ describe('authentication', () => {
           `ci/wrong: HTTP 401 UNAUTHORIZED: bad credentials`,
       ),
     });
+  });
+
+  it('never quotes a malformed .dockerconfigjson: its password stays out of the reason and the error', async () => {
+    const f = await front({ upstream: registry.host, auth: { kind: 'basic', username: 'puller', password: 'pw' } });
+    const password = 'hunter2-Sup3rSecret';
+    // A trailing comma: JSON.parse's message would quote the text around it, password included.
+    const text = `{"auths":{"${f.host}":{"username":"puller","password":"${password}",}}}`;
+    const objects = new Map<string, unknown>([
+      [
+        secretPath('ci', 'broken'),
+        {
+          kind: 'Secret',
+          type: 'kubernetes.io/dockerconfigjson',
+          data: { '.dockerconfigjson': Buffer.from(text).toString('base64') },
+        },
+      ],
+    ]);
+    const readSecret = createSecretSource({ kube: fakeKube(objects) });
+    const p = policy({ registry: { insecure: true, credentialsSecretRef: { namespace: 'ci', name: 'broken' } } });
+    const result = await verify(f.host, { policy: p, readSecret });
+    expect(result).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(
+        /Secret ci\/broken is not a Docker config: not valid JSON \(at character \d+ of \d+\)/,
+      ),
+    });
+    const everything = JSON.stringify(result, (_k, v) => (v instanceof Error ? { m: v.message, c: v.cause } : v));
+    expect(everything).not.toContain(password);
+    expect(everything).not.toContain('hunter2');
   });
 
   it('basic credentials from the pod pull Secrets (missing ones skipped, URL-style keys matched)', async () => {

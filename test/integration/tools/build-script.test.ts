@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../e2e/cluster/paths.ts';
+import { REPO_ROOT } from '../../../harness/paths.ts';
 
 const SCRIPT = join(REPO_ROOT, 'test', 'e2e', 'tools', 'build.sh');
 const scratch = mkdtempSync(join(tmpdir(), 'bulwark-build-sh-'));

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { decodeReview, parseReview } from '../../../src/admission/decode.ts';
+import { createReviewDecoder } from '../../../src/admission/decode.ts';
 import { BaseError } from '../../../src/errors.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
+
+const { decode: decodeReview, parse: parseReview } = createReviewDecoder();
 
 function problemsOf(fn: () => unknown): string[] {
   try {
@@ -58,5 +60,65 @@ describe('decodeReview', () => {
     expect(problemsOf(() => decodeReview(review))).toEqual(
       expect.arrayContaining(['request.uid', 'request.operation', 'request.object', 'request.userInfo']),
     );
+  });
+});
+
+describe('the review schema', () => {
+  const review = () => JSON.parse(JSON.stringify(loadReview('configmap-apply-changed'))) as Record<string, any>;
+
+  it('refuses the wrongly typed fields garbled reviews carried, naming every path', () => {
+    const body = review();
+    body.request.object.metadata.annotations = true;
+    body.request.oldObject.metadata.labels = 'app=shop';
+    body.request.userInfo.groups = 'system:masters';
+    body.request.object.apiVersion = 1;
+    body.request.oldObject.metadata.finalizers = [1];
+    body.request.object.metadata.ownerReferences = [{ uid: 7 }];
+    expect(problemsOf(() => decodeReview(body)).sort()).toEqual([
+      'request.object.apiVersion',
+      'request.object.metadata.annotations',
+      'request.object.metadata.ownerReferences[0].uid',
+      'request.oldObject.metadata.finalizers[0]',
+      'request.oldObject.metadata.labels',
+      'request.userInfo.groups',
+    ]);
+  });
+
+  it('names label keys with dots and slashes exactly', () => {
+    const body = review();
+    body.request.object.metadata.labels['bulwark.dev/immutable'] = true;
+    expect(problemsOf(() => decodeReview(body))).toEqual(['request.object.metadata.labels["bulwark.dev/immutable"]']);
+  });
+
+  it('keeps unknown fields allowed, at the top and inside the request and objects', () => {
+    const body = review();
+    body.future = { x: 1 };
+    body.request.newField = [1, 2];
+    body.request.object.metadata.newMeta = 3;
+    body.request.object.spec = { anything: true };
+    expect(decodeReview(body).request.uid).toBe(body.request.uid);
+  });
+
+  it('is not fooled by a number too exact for a double where an object or a string belongs', () => {
+    const text = JSON.stringify(loadReview('configmap-apply-changed'));
+    const labels = text.replace(/"labels":\{[^}]*\}/, '"labels":12345678901234567890');
+    expect(problemsOf(() => parseReview(labels))).toContain('request.object.metadata.labels');
+    const name = text.replaceAll('"name":"app-config"', '"name":1e400');
+    expect(problemsOf(() => parseReview(name))).toEqual(
+      expect.arrayContaining(['request.name', 'request.object.metadata.name', 'request.oldObject.metadata.name']),
+    );
+  });
+
+  it('lists at most 100 problems, and says how many more', () => {
+    const body = review();
+    body.request.object.metadata.labels = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i]));
+    try {
+      decodeReview(body);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as BaseError).problems).toHaveLength(100);
+      expect((err as BaseError).message).toMatch(/and 4900 more problems$/);
+      expect((err as BaseError).message.length).toBeLessThan(10_000);
+    }
   });
 });

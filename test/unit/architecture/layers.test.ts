@@ -16,14 +16,16 @@ const LAYERS: readonly string[] = [
   'registry', // OCI distribution client and registry naming: a library, nothing of ours but errors
   'admission', // AdmissionReview types and decoding
   'diff', // JSON Pointers, the semantic diff and what it counts as bookkeeping
+  'attestation', // Bulwark's keys: MACs over approvals and seals, content hashes
   'policy', // CRDs, compiling, the compiled form, strictness, the store
   'decision', // what rules read (facts) and return (verdicts)
   'observability', // logs and metrics
   'rules', // the rules, pure
   'review', // every rule on one request; the fail-closed runner; the response
-  'cluster', // I/O shell: the API server (facts, informers, Secrets, discovery)
+  'cluster', // I/O shell: the API server (facts, informers, Secrets, discovery, leader election)
   'image-verification', // I/O shell: registries, signatures, the verification cache
-  'controller', // I/O shell: leader-elected loops (UnlockRequest status, Events)
+  'controller', // I/O shell: leader-elected loops (UnlockRequest status, Events, notifications)
+  'ledger', // I/O shell: the drift audit loop (seals, reports)
   'config', // configuration schema and loading
   'server', // HTTPS: /validate, probes, metrics, TLS
   'main.ts', // composition root
@@ -31,7 +33,7 @@ const LAYERS: readonly string[] = [
 ];
 
 /** The pure core: no I/O, no clock, no randomness. */
-const PURE = ['json', 'admission', 'diff', 'decision', 'rules', 'review'];
+const PURE = ['json', 'admission', 'attestation', 'diff', 'decision', 'rules', 'review'];
 const PURE_NODE_MODULES = new Set(['node:crypto', 'node:util']);
 const IMPURE_CALLS = /\bDate\.now\(|new Date\(\)|Math\.random\(|\bsetTimeout\(|\bsetInterval\(|\bprocess\./;
 

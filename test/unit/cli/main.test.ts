@@ -2,37 +2,14 @@
 // what goes to stdout and stderr. (test/integration/cli runs them as processes; the
 // commands that talk to a cluster are in test/e2e.)
 
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../src/cli/main.ts';
 import { plugin } from '../../../src/cli/plugin/main.ts';
 import { FIXTURES_DIR, REVIEWS_DIR } from '../../helpers/fixtures.ts';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(entry: (argv: readonly string[]) => Promise<number>, args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await entry(['node', 'bin', ...args]), stdout, stderr };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
+import { run } from '../../helpers/run-cli.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -138,5 +115,60 @@ describe('kubectl bulwark', () => {
   it('exits 2 on a usage error', async () => {
     expect((await run(plugin, ['lock'])).code).toBe(2);
     expect((await run(plugin, ['--help'])).stdout).toContain('Usage: kubectl bulwark');
+  });
+});
+
+describe('bulwark review of manifests', () => {
+  const write = async (dir: string, name: string, text: string) => {
+    await writeFile(join(dir, name), text);
+    return join(dir, name);
+  };
+  const configMap = (color: string) =>
+    'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: c, namespace: shop, ' +
+    `labels: { bulwark.dev/immutable: "true" } }\ndata: { color: ${color} }\n`;
+
+  it('decides an old/new pair with namespace labels, as namespaceSelector policies would in a cluster', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bulwark-review-'));
+    const policies = join(dir, 'policies');
+    await mkdir(policies);
+    await write(
+      policies,
+      'warn.yaml',
+      'apiVersion: bulwark.dev/v1alpha1\nkind: ImmutabilityPolicy\nmetadata: { name: staging-warns }\n' +
+        'spec:\n  match:\n    namespaceSelector: { matchLabels: { env: staging } }\n  enforcement: Warn\n',
+    );
+    const args = ['review', '--policies', policies, '--old', await write(dir, 'old.yaml', configMap('blue'))];
+    args.push('--new', await write(dir, 'new.yaml', configMap('red')));
+    const staging = await run(main, [...args, '--namespace-labels', 'env=staging']);
+    expect(staging.code).toBe(0);
+    expect(JSON.parse(staging.stdout).response.warnings[0]).toContain('data.color (changed)');
+    const prod = await run(main, [...args, '--namespace-labels', 'env=prod']);
+    expect(prod.code).toBe(1);
+    expect(JSON.parse(prod.stdout).response.status.message).toContain('ConfigMap shop/c is locked');
+    expect((await run(main, [...args, '--namespace-labels', 'oops'])).code).toBe(2);
+  });
+
+  it('decides scale and eviction offline when the parent is supplied', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bulwark-review-'));
+    const deployment = await write(
+      dir,
+      'web.yaml',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web, namespace: shop, ' +
+        'labels: { bulwark.dev/immutable: "true" } }\nspec: { replicas: 2 }\n',
+    );
+    const scale = await run(main, ['review', '--parent', deployment, '--subresource', 'scale', '--replicas', '5']);
+    expect(scale.code).toBe(1);
+    expect(JSON.parse(scale.stdout).response.status.message).toContain('this scale update would change spec.replicas');
+    const same = await run(main, ['review', '--parent', deployment, '--subresource', 'scale', '--replicas', '2']);
+    expect(same.code).toBe(0);
+    const pod = await write(
+      dir,
+      'pod.yaml',
+      'apiVersion: v1\nkind: Pod\nmetadata: { name: p, namespace: shop, labels: { bulwark.dev/immutable: "true" } }\n',
+    );
+    const evicted = await run(main, ['review', '--parent', pod, '--subresource', 'eviction']);
+    expect(evicted.code).toBe(1);
+    expect(JSON.parse(evicted.stdout).response.status.message).toContain('Pod shop/p is locked');
+    expect((await run(main, ['review'])).code).toBe(2);
   });
 });

@@ -26,6 +26,18 @@ describe('semanticChanges', () => {
     expect(changes('{"l":[{"name":"a","v":1}]}', '{"l":[{"name":"a","v":2}]}')).toEqual(['/l/0/v changed']);
   });
 
+  it(
+    'treats absent, null, [] and {} fields as the same nothing ' +
+      '(the apiserver stores them alike), but not list elements',
+    () => {
+      // A locked ClusterRole applied with `rules: []` is read back with `rules: null`: reapplying it is no change.
+      expect(changes('{"rules":null,"a":{},"b":[]}', '{"rules":[],"a":null,"c":{}}')).toEqual([]);
+      expect(changes('{"rules":null}', '{"rules":[{"verbs":["get"]}]}')).toEqual(['/rules changed']);
+      expect(changes('{"a":{}}', '{"a":{"b":1}}')).toEqual(['/a/b added']);
+      expect(changes('{"l":[1,null]}', '{"l":[1]}')).toEqual(['/l/1 removed']);
+    },
+  );
+
   it('reports a change of type (object to array, object to value) at the field', () => {
     expect(changes('{"a":{"b":1}}', '{"a":[1]}')).toEqual(['/a changed']);
     expect(changes('{"a":{"b":1}}', '{"a":null}')).toEqual(['/a changed']);

@@ -46,6 +46,16 @@ function countingVerifier(
 const signal = () => AbortSignal.timeout(5000);
 
 describe('cachedVerifier', () => {
+  it('tells every lookup as a miss, a merge into the round in flight, or a hit', async () => {
+    const lookups: string[] = [];
+    const cached = cachedVerifier(countingVerifier({ ok: true, authority: 'k', detail: 'ok' }), {
+      onLookup: (r) => lookups.push(r),
+    });
+    await Promise.all([cached.verify(task('c'), signal()), cached.verify(task('c'), signal())]);
+    await cached.verify(task('c'), signal());
+    expect(lookups).toEqual(['miss', 'merged', 'hit']);
+  });
+
   it('merges 100 concurrent misses for one digest into one verification, then serves hits', async () => {
     const inner = countingVerifier({ ok: true, authority: 'k', detail: 'ok' });
     const cached = cachedVerifier(inner);

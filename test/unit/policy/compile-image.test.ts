@@ -11,6 +11,103 @@ function problems(raw: unknown): string[] {
   return result.problems.map((p) => `${p.path}: ${p.message}`);
 }
 
+describe('compileImagePolicy: thresholds and required signers', () => {
+  const other = readFileSync(join(FIXTURES_DIR, 'signatures', 'other.pub'), 'utf8');
+  const two = [
+    { name: 'build', key: { publicKey: P256_PUBLIC_KEY } },
+    { name: 'qa', key: { publicKey: other } },
+  ];
+
+  it('compiles a threshold and required names (default 1 and none)', () => {
+    const r = compiler.image(imagePolicy('t', { images: ['**'], authorities: two, threshold: 2, required: ['qa'] }));
+    expect(r.ok && [r.policy.threshold, r.policy.required]).toEqual([2, ['qa']]);
+    const d = compiler.image(imagePolicy('d', { images: ['**'], authorities: two }));
+    expect(d.ok && [d.policy.threshold, d.policy.required]).toEqual([1, []]);
+  });
+
+  it.each([
+    [
+      'a threshold the authorities cannot reach',
+      { threshold: 3 },
+      /spec\.threshold: 3 cannot be reached: the policy has 2 authorities/,
+    ],
+    [
+      'a required name that is no authority',
+      { required: ['security'] },
+      /spec\.required\[0\]: names no authority \("security"\)/,
+    ],
+    [
+      'one key under two names (one signature would count twice)',
+      { authorities: [...two, { name: 'sec', key: { publicKey: P256_PUBLIC_KEY } }] },
+      /spec\.authorities\[2\]\.key: is the same key as authority "build": a signer counts once/,
+    ],
+    [
+      'one key Secret under two names',
+      {
+        authorities: [
+          { name: 'a', key: { secretRef: { namespace: 'n', name: 's' } } },
+          { name: 'b', key: { secretRef: { namespace: 'n', name: 's', key: 'cosign.pub' } } },
+        ],
+      },
+      /spec\.authorities\[1\]\.key: is the same key as authority "a"/,
+    ],
+  ])('refuses %s, with its path', (_name, spec, expected) => {
+    expect(problems(imagePolicy('bad', { images: ['**'], authorities: two, ...spec })).join('\n')).toMatch(expected);
+  });
+});
+
+describe('compileImagePolicy: attestations (CEL compiled once, here)', () => {
+  const attest = (conditions: { expression: string; message?: string }[], authorities?: string[]) =>
+    imagePolicy('att', {
+      images: ['**'],
+      authorities: [{ name: 'build', key: { publicKey: P256_PUBLIC_KEY } }],
+      attestations: [
+        {
+          name: 'scan',
+          predicateType: 'https://example.com/scan/v1',
+          conditions,
+          ...(authorities ? { authorities } : {}),
+        },
+      ],
+    });
+
+  it('compiles conditions that read the predicate and the request time', () => {
+    const r = compiler.image(
+      attest([
+        { expression: 'has(predicate.ticket) && predicate.ticket.matches("^CHG-[0-9]+$")', message: 'a ticket' },
+        { expression: 'timestamp(predicate.finished) > now - duration("24h")' },
+      ]),
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    const [ticket, fresh] = r.policy.attestations[0]!.conditions;
+    const now = new Date('2026-11-29T06:00:00Z');
+    expect(ticket!.evaluate({ ticket: 'CHG-1' }, now)).toBe(true);
+    expect(ticket!.evaluate({}, now)).toBe('is false');
+    expect(fresh!.evaluate({ finished: '2026-11-29T01:00:00Z' }, now)).toBe(true);
+    expect(fresh!.evaluate({ finished: '2026-11-27T01:00:00Z' }, now)).toBe('is false');
+    expect(fresh!.evaluate({}, now)).toMatch(/^cannot be evaluated: /);
+    expect(r.policy.attestations[0]!.authorities).toEqual(['build']);
+  });
+
+  it.each([
+    ['a syntax error', 'predicate.x +', /spec\.attestations\[0\]\.conditions\[0\]\.expression: is not valid CEL: /],
+    [
+      'not a bool',
+      'size(predicate.list)',
+      /spec\.attestations\[0\]\.conditions\[0\]\.expression: is of type int; a condition must be a bool/,
+    ],
+    ['an unknown variable', 'request.user == "x"', /spec\.attestations\[0\]\.conditions\[0\]\.expression: /],
+  ])('refuses %s, with its path', (_name, expression, expected) => {
+    expect(problems(attest([{ expression }])).join('\n')).toMatch(expected);
+  });
+
+  it('refuses an attestation authority that is no key authority', () => {
+    expect(problems(attest([], ['security'])).join('\n')).toMatch(
+      /spec\.attestations\[0\]\.authorities\[0\]: names no key authority \("security"\)/,
+    );
+  });
+});
+
 describe('compileImagePolicy', () => {
   it('compiles globs, keys, digests and defaults', () => {
     const result = compiler.image(examplePolicies()['shop-images']);

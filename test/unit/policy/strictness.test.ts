@@ -173,6 +173,30 @@ describe('a governing set is loosened when some old policy is dominated by no ne
 
 describe('ImagePolicy Q dominates P', () => {
   const other = readFileSync(join(FIXTURES_DIR, 'signatures', 'other.pub'), 'utf8');
+  const p384 = readFileSync(join(FIXTURES_DIR, 'signatures', 'p384.pub'), 'utf8');
+  /** build, qa and sec (three keys), `threshold` of them, `required` named. */
+  function three(threshold: number, required: string[] = []) {
+    const authorities = [
+      { name: 'build', key: { publicKey: P256_PUBLIC_KEY } },
+      { name: 'qa', key: { publicKey: other } },
+      { name: 'sec', key: { publicKey: p384 } },
+    ];
+    return { authorities, threshold, required };
+  }
+  /** three(1) and a scan attestation signed by `by` with `conditions` over the predicate. */
+  function withScan(conditions: string[], by = ['sec']) {
+    return {
+      ...three(1),
+      attestations: [
+        {
+          name: 'scan',
+          predicateType: 'https://example.com/scan/v1',
+          authorities: by,
+          conditions: conditions.map((c) => ({ expression: `predicate.${c}` })),
+        },
+      ],
+    };
+  }
   it.each<[string, Record<string, unknown>, Record<string, unknown>, string[]]>([
     ['identical', {}, {}, []],
     ['Enforce -> Audit', {}, { enforcement: 'Audit' }, ['switch to Audit']],
@@ -223,6 +247,40 @@ describe('ImagePolicy Q dominates P', () => {
       ['stop covering registry.example.com/shop/**'],
     ],
     ['widens its images (tightening)', {}, { images: ['registry.example.com/**'] }, []],
+    ['lowers its threshold', three(2), three(1), ['need 1 signers instead of 2']],
+    ['drops an attestation', withScan(['x == 1']), three(1), ['require less of attestation scan']],
+    ['drops a condition', withScan(['x == 1', 'y == 2']), withScan(['y == 2']), ['require less of attestation scan']],
+    ['adds a condition (tightening)', withScan(['x == 1']), withScan(['x == 1', 'y == 2']), []],
+    [
+      'lets another key sign it',
+      withScan(['x == 1']),
+      withScan(['x == 1'], ['qa']),
+      ['require less of attestation scan'],
+    ],
+    ['raises its threshold (tightening)', three(1), three(3), []],
+    ['drops a required signer', three(2, ['sec']), three(2), ['stop requiring key sec']],
+    ['requires a signer (tightening)', three(2), three(2, ['sec']), []],
+    [
+      'requires a renamed signer with the same key',
+      three(2, ['sec']),
+      {
+        ...three(2, ['security']),
+        authorities: three(2).authorities.map((a) => (a.name === 'sec' ? { ...a, name: 'security' } : a)),
+      },
+      [],
+    ],
+    [
+      'requires another key under the same name',
+      three(2, ['sec']),
+      {
+        ...three(2, ['sec']),
+        authorities: [
+          ...three(2).authorities.filter((a) => a.name !== 'sec'),
+          { name: 'sec', key: { secretRef: { namespace: 'ns', name: 'sec2' } } },
+        ],
+      },
+      ['trust the key in Secret ns/sec2 (sec)', 'stop requiring key sec'],
+    ],
   ])('%s', (_name, p, q, loosenings) => {
     expect(imageLooseningsOf(img('q', q), img('p', p))).toEqual(loosenings);
   });

@@ -11,6 +11,7 @@ import {
   type RegistryAccess,
   type RegistryClient,
   type RequestEvent,
+  type ResponseEvent,
 } from '../../../src/registry/client.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
@@ -183,6 +184,25 @@ describe('manifests and blobs', () => {
       url: `http://${local.host}/v2/a/manifests/v1`,
       purpose: 'manifest',
     });
+  });
+
+  it('reports how each request ended and how long it took: a status, or none when the exchange failed', async () => {
+    const ended: ResponseEvent[] = [];
+    const local = await serve((req, res) =>
+      req.url?.includes('missing')
+        ? res.writeHead(404).end('no')
+        : setTimeout(() => res.writeHead(200).end(MANIFEST), 30),
+    );
+    const c = client({ onResponse: (e) => ended.push(e) });
+    await c.getManifest(access(local.host), 'a', 'v1', signal());
+    await c.getManifest(access(local.host), 'missing', 'v1', signal()).catch(() => undefined);
+    await c.getManifest(access('127.0.0.1:1'), 'a', 'v1', signal()).catch(() => undefined);
+    expect(ended.map((e) => [e.purpose, e.status])).toEqual([
+      ['manifest', 200],
+      ['manifest', 404],
+      ['manifest', undefined],
+    ]);
+    expect(ended[0]!.seconds).toBeGreaterThanOrEqual(0.025);
   });
 });
 

@@ -4,6 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReviewDecoder } from '../../../src/admission/decode.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { createMetrics } from '../../../src/observability/metrics.ts';
 import { noClusterFacts } from '../../../src/review/decide.ts';
@@ -23,10 +24,12 @@ beforeAll(async () => {
   });
   const app = createApp({
     decideDeps: { snapshot: () => builtinSnapshot(), resolveFacts: noClusterFacts },
+    decoder: createReviewDecoder(),
     logger,
     metrics: createMetrics({ collectDefaults: false }),
     readiness: () => readiness(),
     maxBodyBytes: 1024,
+    maxInFlightBytes: 64 * 1024 * 1024,
   });
   server = createServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -73,7 +76,10 @@ describe('routes', () => {
     });
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({
-      error: { code: 'NOT_FOUND', message: 'no such endpoint: POST /validate, GET /healthz, /readyz, /metrics' },
+      error: {
+        code: 'NOT_FOUND',
+        message: 'no such endpoint: POST /validate, /mutate, GET /healthz, /readyz, /metrics',
+      },
     });
   });
 

@@ -139,7 +139,7 @@ describe('health, readiness and metrics', () => {
     expect(text).toMatch(
       /bulwark_admission_requests_total\{rule="immutability",decision="deny",operation="UPDATE"\} [1-9]/,
     );
-    expect(text).toMatch(/bulwark_admission_duration_seconds_bucket\{le="0.01",allowed="false"\} [1-9]/);
+    expect(text).toMatch(/bulwark_admission_duration_seconds_bucket\{le="10",allowed="false"\} [1-9]/);
     expect(text).toMatch(/bulwark_admission_rejected_total\{reason="malformed"\} [1-9]/);
     expect(text).toMatch(/bulwark_admission_rejected_total\{reason="too_large"\} 1/);
   });
@@ -148,5 +148,33 @@ describe('health, readiness and metrics', () => {
     const res = await httpsRequest(url('/nope'), { ca });
     expect(res.status).toBe(404);
     expect(JSON.parse(res.body).error.code).toBe('NOT_FOUND');
+  });
+});
+
+describe('a metrics port of its own', () => {
+  it('serves /metrics over plain HTTP there, and no longer on the webhook port', async () => {
+    const own = await startBulwark(
+      {
+        ...DEFAULT_CONFIG,
+        host: '127.0.0.1',
+        port: 0,
+        metricsPort: 0,
+        cluster: 'none',
+        tls: { certFile: files.certFile, keyFile: files.keyFile, reloadIntervalSeconds: 10 },
+        logLevel: 'silent',
+      },
+      createLogger('silent'),
+    );
+    try {
+      const scraped = await fetch(`http://127.0.0.1:${own.metricsPort}/metrics`);
+      expect(scraped.status).toBe(200);
+      expect(await scraped.text()).toContain('# TYPE bulwark_admission_reviews_total counter');
+      const validate = await fetch(`http://127.0.0.1:${own.metricsPort}/validate`, { method: 'POST', body: '{}' });
+      expect(validate.status).toBe(404);
+      const webhook = await httpsRequest(`https://127.0.0.1:${own.port}/metrics`, { ca });
+      expect(webhook.status).toBe(404);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -13,6 +13,7 @@ import { loadReview } from '../../helpers/fixtures.ts';
 import { immutabilityPolicy } from '../../helpers/policies.ts';
 import { oldObjectOf } from '../../helpers/reviews.ts';
 import { compiler, policyStore } from '../../helpers/snapshots.ts';
+import { TEST_KEYS } from '../../helpers/attestation.ts';
 import { CREATED_MS, unlockRequest, unlockReview } from '../../helpers/unlock.ts';
 
 const GROUPS = ['dev', 'approvers', 'system:authenticated'];
@@ -121,17 +122,13 @@ describe('approving and reviewing an emergency request', () => {
 
   it('approvers review it afterwards, after expiry too; not the requester; ordinary requests have none', () => {
     const before = request();
-    const reviewed = (user: string) =>
-      ({ ...before, spec: { ...(before.spec as object), reviews: [by(user)] } }) as KubeObject;
+    const reviewed = (user: string) => request({ reviews: [by(user)] });
     expect(signOff(before, reviewed('bob'), 'bob', CREATED_MS + 50 * MINUTE).allowed).toBe(true);
     expect(signOff(before, reviewed('alice'), 'alice').reasons[0]).toContain(
       'alice requested this emergency unlock and cannot review it',
     );
     const ordinary = unlockRequest('ur', {}, [by('bob')]);
-    const ordinaryReviewed = {
-      ...ordinary,
-      spec: { ...(ordinary.spec as object), reviews: [by('carol')] },
-    } as KubeObject;
+    const ordinaryReviewed = unlockRequest('ur', { reviews: [by('carol')] }, [by('bob')]);
     expect(signOff(ordinary, ordinaryReviewed, 'carol').reasons[0]).toContain('is not an emergency unlock');
   });
 });
@@ -140,7 +137,13 @@ describe('the review in status', () => {
   const where = { group: '', kind: 'ConfigMap', namespace: 'demo', name: 'app-config' };
   const rules = approvalRulesFor(store().snapshot(), where, target.object, {});
   const status = (o: KubeObject, minutes: number) =>
-    unlockStatus({ unlock: compiled(o), rules, now: CREATED_MS + minutes * MINUTE, target: target.object });
+    unlockStatus({
+      keys: TEST_KEYS,
+      unlock: compiled(o),
+      rules,
+      now: CREATED_MS + minutes * MINUTE,
+      target: target.object,
+    });
 
   it('is due within reviewWithin; unreviewed past it, a violation; reviewed by two, none', () => {
     expect(status(request(), 5)).toMatchObject({
@@ -153,9 +156,16 @@ describe('the review in status', () => {
     expect(status(request(), 61).violation).toBe(
       'emergency unlock not reviewed by 2026-11-25T11:00:00Z: 0 of 2 reviews (kubectl bulwark unlock review ur)',
     );
-    const done = request();
-    (done.spec as Record<string, unknown>).reviews = [by('bob'), by('carol')];
+    const done = request({ reviews: [by('bob'), by('carol')] });
     expect(status(done, 61)).toMatchObject({ phase: 'Expired', reviews: '2/2', reviewed: true });
     expect(status(done, 61).violation).toBeUndefined();
+    // Reviews written while Bulwark was away (unattested) do not count: the violation stays.
+    const forged = unlockRequest('ur', { emergency: true, duration: '10m', reviews: [by('bob'), by('carol')] }, [
+      by('alice'),
+    ]);
+    const spec = forged.spec as { reviews: Record<string, unknown>[] };
+    spec.reviews = spec.reviews.map(({ attestation: _, ...r }) => r);
+    expect(status(forged, 61)).toMatchObject({ reviews: '0/2', reviewed: false });
+    expect(status(forged, 61).violation).toContain('emergency unlock not reviewed');
   });
 });

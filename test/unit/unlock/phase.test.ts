@@ -7,6 +7,7 @@ import type { KubeObject } from '../../../src/admission/types.ts';
 import type { ApprovalRule } from '../../../src/rules/unlock/approvals.ts';
 import { unlockStatus } from '../../../src/rules/unlock/phase.ts';
 import { compiler } from '../../helpers/snapshots.ts';
+import { TEST_KEYS } from '../../helpers/attestation.ts';
 import { CREATED_MS, unlockRequest } from '../../helpers/unlock.ts';
 
 const GROUPS = ['dev', 'approvers'];
@@ -37,6 +38,7 @@ const at = (
   previous?: ReturnType<typeof unlockStatus>,
 ) =>
   unlockStatus({
+    keys: TEST_KEYS,
     unlock,
     rules: RULES,
     now: CREATED_MS + minutes * MINUTE,
@@ -46,7 +48,13 @@ const at = (
 
 describe('unlockStatus', () => {
   it('is Pending with "approvals 1 of 2", the expiry and what it would allow', () => {
-    const s = unlockStatus({ unlock: compiled({}, [by('bob')]), rules: RULES, now: CREATED_MS, target: target('7') });
+    const s = unlockStatus({
+      keys: TEST_KEYS,
+      unlock: compiled({}, [by('bob')]),
+      rules: RULES,
+      now: CREATED_MS,
+      target: target('7'),
+    });
     expect(s).toMatchObject({
       phase: 'Pending',
       approvals: '1/2',
@@ -60,6 +68,7 @@ describe('unlockStatus', () => {
 
   it('says why an approval does not count', () => {
     const s = unlockStatus({
+      keys: TEST_KEYS,
       unlock: compiled({}, [by('bob'), { user: 'carol' }]),
       rules: RULES,
       now: CREATED_MS,
@@ -103,7 +112,7 @@ describe('unlockStatus', () => {
     (o.spec as Record<string, unknown>).rejections = [by('erin')];
     const r = compiler.unlock(o);
     if (!r.ok) throw new Error('invalid');
-    const s = unlockStatus({ unlock: r.unlock, rules: RULES, now: CREATED_MS, target: target('7') });
+    const s = unlockStatus({ keys: TEST_KEYS, unlock: r.unlock, rules: RULES, now: CREATED_MS, target: target('7') });
     expect(s).toMatchObject({ phase: 'Rejected', approvals: '2/2', message: 'rejected by erin: it never unlocks' });
   });
 
@@ -114,8 +123,8 @@ describe('unlockStatus', () => {
         unlock: { ...RULES[0]!.unlock, requesterOnly: { users: new Set<string>(), groups: new Set<string>() } },
       },
     ];
-    expect(unlockStatus({ unlock: compiled({}, []), rules, now: CREATED_MS, target: target('7') }).allows).toMatch(
-      /by alice only$/,
-    );
+    expect(
+      unlockStatus({ keys: TEST_KEYS, unlock: compiled({}, []), rules, now: CREATED_MS, target: target('7') }).allows,
+    ).toMatch(/by alice only$/);
   });
 });

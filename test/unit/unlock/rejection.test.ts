@@ -28,11 +28,9 @@ const facts = {
   unlockTarget: { status: 'found' as const, object: oldObjectOf(loadReview('configmap-apply-changed')) },
 };
 
-const withRejections = (rejections: { user: string; groups?: string[] }[], approvals = [by('bob')]) => {
-  const o = unlockRequest('ur', {}, approvals);
-  (o.spec as Record<string, unknown>).rejections = rejections;
-  return o;
-};
+/** As stored after Bulwark's mutating webhook attested the rejections (unless `attest` is false). */
+const withRejections = (rejections: { user: string; groups?: string[] }[], approvals = [by('bob')], attest = true) =>
+  unlockRequest('ur', { rejections }, approvals, { attest });
 const signOff = (oldObject: KubeObject, object: KubeObject, user: string, groups = GROUPS) =>
   reviewRequest({
     request: unlockReview(object, { oldObject, user, groups }).request,
@@ -59,6 +57,18 @@ describe('rejecting an UnlockRequest', () => {
     const v = signOff(base, object, user, user === 'dave' ? ['dev'] : GROUPS);
     expect(v.allowed).toBe(false);
     expect(v.reasons.join()).toMatch(message);
+  });
+
+  it("is denied without Bulwark's attestation, or with an approval's moved into the rejections", () => {
+    const bare = unlockRequest('ur', {}, [by('bob')], { attest: false });
+    const unattested = signOff(bare, withRejections([by('carol')], [by('bob')], false), 'carol');
+    expect(unattested.reasons.join()).toMatch(/this rejection is not attested by Bulwark \(it carries no attestation/);
+    // An attestation made for an approval does not check as a rejection's (purposes differ).
+    const approval = (unlockRequest('ur', {}, [by('carol')]).spec as { approvals: unknown[] }).approvals;
+    const moved = unlockRequest('ur', { rejections: approval }, [by('bob')]);
+    const v = signOff(base, moved, 'carol');
+    expect(v.allowed).toBe(false);
+    expect(v.reasons.join()).toMatch(/this rejection is not attested by Bulwark/);
   });
 
   it('is append-only: a rejection cannot be removed or rewritten', () => {
@@ -89,6 +99,12 @@ describe('a rejected request never unlocks', () => {
 
   it('even with every approval it needs', () => {
     const v = change(withRejections([by('dave', ['dev'])], [by('bob'), by('carol')]));
+    expect(v.allowed).toBe(false);
+    expect(v.reasons[0]).toContain('UnlockRequest ur: it was rejected by dave');
+  });
+
+  it('even when the rejection is not attested (written while Bulwark was away): a rejection only closes', () => {
+    const v = change(withRejections([by('dave', ['dev'])], [by('bob'), by('carol')], false));
     expect(v.allowed).toBe(false);
     expect(v.reasons[0]).toContain('UnlockRequest ur: it was rejected by dave');
   });

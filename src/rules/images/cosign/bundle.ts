@@ -13,11 +13,10 @@ import { crypto as sigstoreCrypto, dsse } from '@sigstore/core';
 import { Verifier, toSignedEntity, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { keyHint } from './keys.ts';
 import type { SignatureCheck } from './legacy.ts';
+import { parseStatement, subjectProblem } from './statement.ts';
 
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
-const STATEMENT_TYPES = new Set(['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1']);
 
 /**
  * `sha256:abc...` -> `sha256-abc...`: where cosign keeps an OCI index of referrers when the registry has no referrers
@@ -74,23 +73,9 @@ function parseBundle(json: unknown): { bundle: Bundle } | { problem: string } {
 
 /** Checks what the verified statement says: cosign's signing predicate, with `digest` among its subjects. */
 export function checkStatement(payloadType: string, payload: Buffer, digest: string): SignatureCheck {
-  if (payloadType !== IN_TOTO_PAYLOAD_TYPE)
-    return {
-      outcome: 'wrong-digest',
-      reason: `the signed envelope holds ${JSON.stringify(payloadType)}, not an in-toto statement`,
-    };
-  let statement: { _type?: unknown; predicateType?: unknown; subject?: unknown };
-  try {
-    statement = JSON.parse(payload.toString('utf8')) as typeof statement;
-  } catch {
-    return { outcome: 'wrong-digest', reason: 'the signed statement is not JSON' };
-  }
-  if (typeof statement !== 'object' || statement === null || !STATEMENT_TYPES.has(statement._type as string)) {
-    return {
-      outcome: 'wrong-digest',
-      reason: `the signed payload is not an in-toto statement (_type ${JSON.stringify(statement?._type)})`,
-    };
-  }
+  const parsed = parseStatement(payloadType, payload);
+  if ('problem' in parsed) return { outcome: 'wrong-digest', reason: parsed.problem };
+  const { statement } = parsed;
   if (statement.predicateType !== COSIGN_SIGN_PREDICATE) {
     return {
       outcome: 'wrong-digest',
@@ -99,26 +84,17 @@ export function checkStatement(payloadType: string, payload: Buffer, digest: str
         `not ${COSIGN_SIGN_PREDICATE}`,
     };
   }
-  const subjects = Array.isArray(statement.subject)
-    ? (statement.subject as { digest?: Record<string, unknown> }[])
-    : [];
-  const hex = digest.slice('sha256:'.length);
-  const named = subjects.map((s) => s?.digest?.sha256).filter((d): d is string => typeof d === 'string');
-  if (named.includes(hex)) return { outcome: 'ok', detail: 'sigstore bundle' };
-  return {
-    outcome: 'wrong-digest',
-    reason:
-      named.length === 0
-        ? 'the signed statement names no sha256 subject'
-        : `the signature is for ${named
-            .slice(0, 3)
-            .map((d) => `sha256:${d}`)
-            .join(', ')}, not ${digest}`,
-  };
+  const problem = subjectProblem(statement, digest);
+  return problem ? { outcome: 'wrong-digest', reason: problem } : { outcome: 'ok', detail: 'sigstore bundle' };
 }
 
-/** Verifies a bundle document (parsed JSON) with `key` and checks that it signs `digest`. */
-export function checkBundle(json: unknown, key: KeyObject, digest: string): SignatureCheck {
+/** A verified DSSE envelope's content, or why it does not verify with `key`. */
+export type EnvelopeCheck =
+  | { outcome: 'ok'; payloadType: string; payload: Buffer }
+  | Exclude<SignatureCheck, { outcome: 'ok' }>;
+
+/** Verifies a bundle document (parsed JSON) with `key`: the DSSE envelope it holds, not yet what it says. */
+export function verifyBundleEnvelope(json: unknown, key: KeyObject): EnvelopeCheck {
   const parsed = parseBundle(json);
   if ('problem' in parsed) return { outcome: 'not-genuine', reason: parsed.problem };
   const { bundle } = parsed;
@@ -157,5 +133,12 @@ export function checkBundle(json: unknown, key: KeyObject, digest: string): Sign
       reason: `a sigstore bundle does not verify with the key it names: ${(err as Error).message}`,
     };
   }
-  return checkStatement(envelope.payloadType, Buffer.from(envelope.payload), digest);
+  return { outcome: 'ok', payloadType: envelope.payloadType, payload: Buffer.from(envelope.payload) };
+}
+
+/** Verifies a bundle document (parsed JSON) with `key` and checks that it signs `digest`. */
+export function checkBundle(json: unknown, key: KeyObject, digest: string): SignatureCheck {
+  const envelope = verifyBundleEnvelope(json, key);
+  if (envelope.outcome !== 'ok') return envelope;
+  return checkStatement(envelope.payloadType, envelope.payload, digest);
 }

@@ -41,7 +41,7 @@ describe('pods/binding of a locked pod', () => {
     const verdict = decide(review, found(pod(review)));
     expect(verdict.allowed).toBe(false);
     expect(verdict.reasons[0]).toMatch(
-      /^Pod demo\/worker is immutable .*this binding update would change metadata\.annotations\.owner \(changed\)$/,
+      /^Pod demo\/worker is locked .*this binding update would change metadata\.annotations\.owner \(changed\)$/,
     );
   });
 

@@ -63,7 +63,7 @@ describe('immutability: captured reviews', () => {
     const text = message(loadReview('configmap-apply-changed'));
     expect(text).toMatch(
       joinedRegExp(
-        /^ConfigMap [a-z0-9-]+\/app-config is immutable \(labelled bulwark\.dev\/immutable=true\); /,
+        /^ConfigMap [a-z0-9-]+\/app-config is locked \(labelled bulwark\.dev\/immutable=true\); /,
         /this update would change /,
       ),
     );
@@ -90,7 +90,7 @@ describe('immutability: captured reviews', () => {
       };
       r.request.object = null;
     });
-    expect(message(review)).toMatch(/^Namespace team-a is immutable/);
+    expect(message(review)).toMatch(/^Namespace team-a is locked/);
   });
 
   it('names the lock label when it was the last label', () => {
@@ -103,10 +103,10 @@ describe('immutability: captured reviews', () => {
 
   it('denies DELETE naming the object, for namespaced, cluster-scoped and custom resources', () => {
     expect(message(loadReview('configmap-delete-labelled'))).toMatch(
-      /^ConfigMap [a-z0-9-]+\/app-config is immutable .* cannot be deleted/,
+      /^ConfigMap [a-z0-9-]+\/app-config is locked .* cannot be deleted/,
     );
-    expect(message(loadReview('customresource-delete-labelled'))).toMatch(/^Widget [a-z0-9-]+\/\S+ is immutable/);
-    expect(message(loadReview('clusterrole-update-labelled'))).toMatch(/^ClusterRole [a-z0-9-]+ is immutable/);
+    expect(message(loadReview('customresource-delete-labelled'))).toMatch(/^Widget [a-z0-9-]+\/\S+ is locked/);
+    expect(message(loadReview('clusterrole-update-labelled'))).toMatch(/^ClusterRole [a-z0-9-]+ is locked/);
   });
 
   it('gives dry-run requests the same answer', () => {
@@ -258,7 +258,7 @@ describe('immutability: subresources', () => {
     const review = loadReview('deployment-scale');
     expect(review.request.kind.kind).toBe('Scale');
     const text = message(review, { parent: { status: 'found', object: locked(deployment) } });
-    expect(text).toMatch(/^Deployment \S+ is immutable .*this scale update would change spec\.replicas \(changed\)/);
+    expect(text).toMatch(/^Deployment \S+ is locked .*this scale update would change spec\.replicas \(changed\)/);
   });
 
   it('scale of an unlocked Deployment is allowed; of a vanished one too', () => {
@@ -286,7 +286,7 @@ describe('immutability: subresources', () => {
       metadata: { name: review.request.name!, namespace: review.request.namespace!, labels: { [LABEL]: 'true' } },
     };
     expect(message(review, { parent: { status: 'found', object: pod } })).toMatch(
-      /^Pod \S+ is immutable .* cannot be deleted/,
+      /^Pod \S+ is locked .* cannot be deleted/,
     );
     expect(decide(review, { parent: { status: 'found', object: { ...pod, metadata: { name: 'p' } } } }).allowed).toBe(
       true,
@@ -306,11 +306,11 @@ describe('immutability: policies refine the lock', () => {
   it('Warn allows with a warning; Audit allows with an audit annotation', () => {
     const warn = decide(review(), {}, withPolicy({ enforcement: 'Warn' }));
     expect(warn.allowed).toBe(true);
-    expect(warn.warnings[0]).toContain('is immutable');
+    expect(warn.warnings[0]).toContain('is locked');
     const audit = decide(review(), {}, withPolicy({ enforcement: 'Audit' }));
     expect(audit.allowed).toBe(true);
     expect(audit.warnings).toEqual([]);
-    expect(audit.auditAnnotations['immutability-audit']).toContain('is immutable');
+    expect(audit.auditAnnotations['immutability-audit']).toContain('is locked');
   });
 
   it('allowed paths may change', () => {

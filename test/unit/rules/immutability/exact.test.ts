@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseReview } from '../../../../src/admission/decode.ts';
+import { createReviewDecoder } from '../../../../src/admission/decode.ts';
+
+const { parse: parseReview } = createReviewDecoder();
 import type { AdmissionReviewRequest } from '../../../../src/admission/types.ts';
 import { reviewRequest } from '../../../../src/review/review.ts';
 import { makesExactly } from '../../../../src/rules/unlock/match.ts';
@@ -26,7 +28,7 @@ describe('large integers', () => {
     const verdict = decide(parseReview(text));
     expect(verdict.allowed).toBe(false);
     expect(verdict.reasons[0]).toMatch(
-      /^Document demo\/invoice is immutable .*would change spec\.microDollars \(changed\)$/,
+      /^Document demo\/invoice is locked .*would change spec\.microDollars \(changed\)$/,
     );
   });
 

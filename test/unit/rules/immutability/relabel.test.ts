@@ -67,7 +67,7 @@ describe('a label change that moves a locked object under other policies', () =>
     expect(v.allowed).toBe(false);
     expect(v.reasons.join()).toMatch(
       joinedRegExp(
-        /^ConfigMap \S+ is immutable \(labelled bulwark\.dev\/immutable=true\); this update would /,
+        /^ConfigMap \S+ is locked \(labelled bulwark\.dev\/immutable=true\); this update would /,
         /change its labels so that its protection loosens \(ImmutabilityPolicy db would no longer /,
         /govern it; in its place ImmutabilityPolicy web would switch to Audit\)/,
       ),

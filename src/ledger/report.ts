@@ -1,0 +1,139 @@
+// How drift is reported: a Warning Event on the object (once per object, reason and
+// message), and a PolicyReport per namespace (ClusterPolicyReport for cluster-scoped
+// objects) in wgpolicyk8s.io/v1alpha2, the format Policy Reporter and Kyverno users read,
+// when that CRD is installed. A report that no longer lists drift is emptied, not left stale.
+// Other findings (unreviewed emergency unlocks: unreviewed.ts) go into the same reports.
+
+import type { SealTarget } from '../attestation/seal.ts';
+import type { KubeClient } from '../cluster/kube-client.ts';
+import { messageOf } from '../errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { DriftReason } from '../rules/ledger/audit.ts';
+
+export interface Drift {
+  target: SealTarget;
+  reason: DriftReason;
+  message: string;
+}
+
+/** Any result of the report: drift, or another finding (unreviewed.ts) under a policy of its own. */
+export interface Finding {
+  target: SealTarget;
+  reason: string;
+  message: string;
+  /** Default bulwark-seals (drift). */
+  policy?: string;
+  category?: string;
+  /** Another object the result is about (an UnlockRequest). */
+  related?: { apiVersion: string; kind: string; name: string; uid: string };
+}
+
+export const REPORT_NAME = 'bulwark-drift';
+const REPORTS = '/apis/wgpolicyk8s.io/v1alpha2';
+const TIMEOUT = { timeoutMs: 30_000 };
+
+export function createReporter({ client, logger }: { client: KubeClient; logger: Logger }) {
+  const evented = new Set<string>();
+  /** Namespaces ('' for the cluster) whose report listed drift last time. */
+  let reported = new Set<string>();
+
+  async function event(d: Drift): Promise<void> {
+    const key = `${d.target.uid}|${d.reason}|${d.message}`;
+    if (evented.has(key)) return;
+    const namespace = d.target.namespace ?? 'default';
+    const now = new Date().toISOString();
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { generateName: 'bulwark-drift-', namespace },
+      involvedObject: { ...d.target },
+      reason: 'BulwarkDrift',
+      message: d.message,
+      type: 'Warning',
+      source: { component: 'bulwark' },
+      reportingComponent: 'bulwark.dev/audit',
+      reportingInstance: 'bulwark',
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+    const r = await client.call('POST', `/api/v1/namespaces/${namespace}/events`, {
+      body: JSON.stringify(body),
+      ...TIMEOUT,
+    });
+    if (r.status === 201) evented.add(key);
+    else logger.warn({ status: r.status, object: d.target.name }, 'audit: cannot record a drift Event');
+  }
+
+  function reportBody(namespace: string, drift: readonly Finding[]) {
+    const seconds = Math.floor(Date.now() / 1000);
+    return {
+      apiVersion: 'wgpolicyk8s.io/v1alpha2',
+      kind: namespace ? 'PolicyReport' : 'ClusterPolicyReport',
+      metadata: {
+        name: REPORT_NAME,
+        ...(namespace ? { namespace } : {}),
+        labels: { 'app.kubernetes.io/managed-by': 'bulwark' },
+      },
+      results: drift.map((d) => ({
+        source: 'bulwark',
+        policy: d.policy ?? 'bulwark-seals',
+        rule: d.reason,
+        result: 'fail',
+        severity: 'high',
+        category: d.category ?? 'Drift',
+        message: d.message,
+        resources: [{ ...d.target }, ...(d.related ? [d.related] : [])],
+        timestamp: { seconds, nanos: 0 },
+      })),
+      summary: { pass: 0, fail: drift.length, warn: 0, error: 0, skip: 0 },
+    };
+  }
+
+  /** Writes one namespace's report; false when the PolicyReport CRD is not installed. */
+  async function write(namespace: string, drift: readonly Finding[], count: (n: number) => void): Promise<boolean> {
+    const collection = namespace
+      ? `${REPORTS}/namespaces/${namespace}/policyreports`
+      : `${REPORTS}/clusterpolicyreports`;
+    const existing = await client.call('GET', `${collection}/${REPORT_NAME}`, TIMEOUT);
+    count(1);
+    const body = reportBody(namespace, drift) as Record<string, unknown> & { metadata: Record<string, unknown> };
+    if (existing.status === 200) {
+      body.metadata.resourceVersion = (
+        existing.body as { metadata: { resourceVersion: string } }
+      ).metadata.resourceVersion;
+      await client.call('PUT', `${collection}/${REPORT_NAME}`, { body: JSON.stringify(body), ...TIMEOUT });
+    } else if (existing.status === 404) {
+      const r = await client.call('POST', collection, { body: JSON.stringify(body), ...TIMEOUT });
+      if (r.status === 404) return false;
+    }
+    count(1);
+    return true;
+  }
+
+  return {
+    /** `others`: findings besides drift, reported alongside it (their Events are recorded where they are found). */
+    async report(drift: readonly Drift[], count: (requests: number) => void, others: readonly Finding[] = []) {
+      for (const d of drift) {
+        await event(d).catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'audit: Event failed'));
+      }
+      count(drift.length);
+      const byNamespace = new Map<string, Finding[]>();
+      for (const d of others)
+        byNamespace.set(d.target.namespace ?? '', [...(byNamespace.get(d.target.namespace ?? '') ?? []), d]);
+      for (const d of drift)
+        byNamespace.set(d.target.namespace ?? '', [...(byNamespace.get(d.target.namespace ?? '') ?? []), d]);
+      for (const ns of reported) if (!byNamespace.has(ns)) byNamespace.set(ns, []);
+      const now = new Set<string>();
+      for (const [ns, list] of byNamespace) {
+        try {
+          if (!(await write(ns, list, count))) break;
+          if (list.length > 0) now.add(ns);
+        } catch (err) {
+          logger.warn({ namespace: ns, err: messageOf(err) }, 'audit: cannot write a PolicyReport');
+        }
+      }
+      reported = now;
+    },
+  };
+}

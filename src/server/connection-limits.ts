@@ -1,0 +1,73 @@
+// Timeouts and caps for the HTTPS server, suited to its one legitimate client: the
+// apiserver sends each review whole, at once, over kept-alive connections. Without them
+// 5,000 idle TLS connections stayed open for minutes (231 MiB) and clients trickling a
+// header byte a second were never cut off.
+
+import type { Server as HttpsServer, ServerOptions } from 'node:https';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { sampledWarning } from '../observability/sampled-warning.ts';
+
+export interface ConnectionLimits {
+  /** The request headers (or, on a new TLS connection, its first byte) must arrive within this. */
+  headersTimeoutMs: number;
+  /** The whole request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /**
+   * Idle time before the server closes a kept-alive connection: above the apiserver's own
+   * idle timeout (Go's transport: 90 s), so that the apiserver is the one to close and never
+   * sends a review on a connection being closed.
+   */
+  keepAliveTimeoutMs: number;
+  /** How often expired requests are looked for (Node's default, 30 s, would let slow clients linger). */
+  checkIntervalMs: number;
+  maxConnections: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: Omit<ConnectionLimits, 'maxConnections'> = {
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 95_000,
+  checkIntervalMs: 1_000,
+};
+
+/** Options for https.createServer. */
+export function serverOptions(limits: ConnectionLimits): ServerOptions {
+  return {
+    // A busy replica may take a while to get to a handshake; a silent client after it gets headersTimeout.
+    handshakeTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+  };
+}
+
+/** Caps connections on a created server, counting and logging (sampled) those turned away. */
+export function capConnections(
+  server: HttpsServer,
+  limits: ConnectionLimits,
+  observe: { logger: Logger; metrics: Metrics },
+): void {
+  server.maxConnections = limits.maxConnections;
+  // The first request must come whole within headersTimeout of the handshake. node:http's
+  // own headersTimeout let a connection that sent one byte and then nothing stay open (seen
+  // on Node 24), and one that sends nothing is not a request at all to it. Later requests
+  // on a kept-alive connection are node:http's to time.
+  const firstRequest = new WeakMap<object, NodeJS.Timeout>();
+  server.on('secureConnection', (socket) => {
+    const timer = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
+    timer.unref();
+    firstRequest.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  });
+  server.on('request', (req) => clearTimeout(firstRequest.get(req.socket)));
+  const noise = sampledWarning(observe.logger);
+  server.on('drop', (data) => {
+    observe.metrics.observeDroppedConnection();
+    noise.warn(
+      { maxConnections: limits.maxConnections, remoteAddress: data?.remoteAddress },
+      'connection limit reached: closed a new connection (maxConnections)',
+    );
+  });
+}
