@@ -3,10 +3,12 @@
 // Events); a rejection that no number of approvals overrides; requester binding (dave
 // refused while alice's change goes through); an emergency unlock and its review.
 
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { kubectl, LOCK_LABEL, newNamespace, type UserName } from '../../harness/context.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
+import { REPO_ROOT } from '../../harness/paths.ts';
 import { plugin, pluginOk, until } from './helpers/plugin.ts';
 
 let ns: string;
@@ -63,7 +65,7 @@ beforeAll(async () => {
   await lockedConfigMap('bound-change');
   await lockedConfigMap('bound', { binding: 'requester' });
 
-  await until(async () => (await setColor('rejected', 'probe', 'dave')).stderr.includes('is immutable'));
+  await until(async () => (await setColor('rejected', 'probe', 'dave')).stderr.includes('is locked'));
 });
 
 describe('rejection', () => {
@@ -209,7 +211,7 @@ describe('the emergency path', () => {
       }),
     });
     await lockedConfigMap('incident');
-    await until(async () => (await setColor('incident', 'probe', 'dave')).stderr.includes('is immutable'));
+    await until(async () => (await setColor('incident', 'probe', 'dave')).stderr.includes('is locked'));
     await until(async () => {
       const r = await plugin(
         ['unlock', 'request', 'configmap/incident', '-n', ns, '--reason', 'x', '--duration', '1h', '--emergency'],
@@ -239,8 +241,68 @@ describe('the emergency path', () => {
     await until(async () => (await reviews()) === '2/2', 30_000);
     expect(await pluginOk(['status', '-n', ns], 'dave')).toMatch(
       new RegExp(
-        `${name}: .* \\[ticket INC-9\\]; Active, approvals 1 of 1, .*EMERGENCY: .*; emergency, reviews 2 of 2`,
+        `${name}: .* \\[ticket INC-9\\]; active, approvals 1 of 1, .*EMERGENCY: .*; emergency, reviews 2 of 2`,
       ),
     );
+  });
+});
+
+describe('an emergency unlock left unreviewed', () => {
+  // reviewWithin 5s: past it, the violation shows in status, the PolicyReport and kubectl bulwark status.
+  beforeAll(async () => {
+    await kubectlOk(kubectl, [
+      'apply',
+      '-f',
+      join(REPO_ROOT, 'test', 'fixtures', 'crds', 'policyreports.wgpolicyk8s.io.yaml'),
+    ]);
+    ns = await newNamespace('unreviewed');
+    await kubectlOk(kubectl, ['apply', '-f', '-'], {
+      input: stringify({
+        apiVersion: 'bulwark.dev/v1alpha1',
+        kind: 'ImmutabilityPolicy',
+        metadata: { name: `workflow-unreviewed-${ns}` },
+        spec: {
+          match: { namespaces: [ns] },
+          unlock: {
+            approvalsRequired: 2,
+            approverGroups: ['approvers'],
+            maxDuration: '1h',
+            emergency: { approvalsRequired: 1, selfApproval: true, maxDuration: '15m', reviewWithin: '5s' },
+          },
+        },
+      }),
+    });
+    await lockedConfigMap('outage');
+    await until(async () => (await setColor('outage', 'probe', 'dave')).stderr.includes('is locked'));
+  });
+
+  it('is a violation in its status, in the bulwark-drift PolicyReport and in kubectl bulwark status', async () => {
+    let name = '';
+    // The policy may not be compiled yet when the first request comes: retry until it is judged under it.
+    await until(async () => {
+      const r = await plugin(
+        ['unlock', 'request', 'configmap/outage', '-n', ns, '--reason', 'x', '--duration', '10m', '--emergency'],
+        'alice',
+      );
+      name = /unlockrequest\/(\S+) created/.exec(r.stdout)?.[1] ?? '';
+      return name !== '';
+    });
+    await until(async () => (await plugin(['unlock', 'approve', name], 'alice')).code === 0);
+    const violation = () => kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'jsonpath={.status.violation}']);
+    await until(async () => (await violation()).startsWith('emergency unlock not reviewed by'), 45_000);
+    const results = async () => {
+      const r = await kubectl(['get', 'policyreports.wgpolicyk8s.io', 'bulwark-drift', '-n', ns, '-o', 'json']);
+      return r.code === 0
+        ? ((JSON.parse(r.stdout).results ?? []) as { policy: string; rule: string; message: string }[])
+        : [];
+    };
+    await until(async () => (await results()).some((r) => r.rule === 'emergency-unreviewed'), 45_000);
+    expect((await results()).find((r) => r.rule === 'emergency-unreviewed')).toMatchObject({
+      policy: 'bulwark-unlocks',
+      message: expect.stringContaining(`UnlockRequest ${name}: emergency unlock not reviewed by`),
+    });
+    const status = await pluginOk(['status', '-n', ns], 'dave');
+    expect(status).toMatch(new RegExp(`${name}: .*; VIOLATION: emergency unlock not reviewed by`));
+    expect(status).toContain(`emergency-unreviewed: UnlockRequest ${name}: emergency unlock not reviewed by`);
   });
 });
