@@ -101,8 +101,9 @@ describe('kubectl bulwark, in-process', () => {
     await until(async () => {
       await status(sessions.alice, false, print, LOCK_LABEL);
       lines = printed.splice(0);
-      return lines.some((l) => l.includes(`${name}:`) && l.includes('Approved'));
-    }, 30_000);
+      // Written by the status loop: the phase, and what it allows.
+      return lines.some((l) => l.includes(`${name}:`) && l.includes('; approved,') && l.includes('; allows '));
+    }, 60_000);
     expect(lines).toEqual(expect.arrayContaining([`  ConfigMap ${ns}/cfg`, `  ConfigMap ${ns}/other`]));
     expect(lines.find((l) => l.includes(name))).toMatch(
       new RegExp(

@@ -4,6 +4,8 @@
 // requested and approved by the real users reaches the receiver as JSON POSTs, one per
 // transition, with the bearer token and an HMAC signature the receiver can check; the receiver
 // answering 503 at first is retried with backoff, and admission never waits for any of it.
+// Meanwhile the test holds the harness Bulwark's Lease, so that the second Bulwark alone sees
+// (and announces) the transitions: with two status writers, whoever writes a phase first owns it.
 
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -76,6 +78,12 @@ beforeAll(async () => {
   await kubectlOk(kubectl, ['apply', '-f', '-'], {
     input: stringify(parse(approvablePolicy(`notify-${ns}`, { namespaces: [ns] }))),
   });
+  const lease = JSON.parse(
+    await kubectlOk(kubectl, ['get', 'lease', 'bulwark-controllers', '-n', BULWARK_NAMESPACE, '-o', 'json']),
+  ) as { spec: Record<string, unknown> };
+  lease.spec = { ...lease.spec, holderIdentity: 'e2e-notifications', leaseDurationSeconds: 3600 };
+  lease.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
+  await kubectlOk(kubectl, ['replace', '-f', '-'], { input: JSON.stringify(lease) });
   bulwark = await startServeProcess([
     '--cluster',
     'required',
@@ -93,6 +101,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // The harness Bulwark takes the Lease again (it creates it afresh).
+  await kubectl(['delete', 'lease', 'bulwark-controllers', '-n', BULWARK_NAMESPACE]);
   await bulwark?.stop();
   await new Promise<void>((resolve) => receiver?.close(() => resolve()));
 });
@@ -105,10 +115,12 @@ const payloads = (name: string) =>
 
 describe('the outgoing notification webhook', () => {
   it('POSTs each transition as JSON, with the bearer token and a signature the receiver can check', async () => {
+    // The harness Bulwark renews every 5 s: by now it knows it no longer leads.
+    await new Promise((r) => setTimeout(r, 8_000));
     await createLockedConfigMap(ns, 'cfg');
     const name = await approvedUnlock({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'cfg' }, ['UPDATE']);
     // Admission did not wait: the approvals are stored while deliveries may still be retrying.
-    await until(async () => payloads(name).some((p) => p.json.phase === 'Approved'), 60_000);
+    await until(async () => payloads(name).some((p) => p.json.phase === 'Approved'), 90_000);
     const approved = payloads(name).find((p) => p.json.phase === 'Approved')!;
     expect(approved.json).toMatchObject({
       kind: 'UnlockRequestTransition',
@@ -124,7 +136,7 @@ describe('the outgoing notification webhook', () => {
     const expected = createHmac('sha256', HMAC_KEY).update(`${timestamp}.${approved.body}`).digest('hex');
     expect(approved.headers['x-bulwark-signature']).toBe(`v1=${expected}`);
     expect(Math.abs(Date.now() / 1000 - Number(timestamp))).toBeLessThan(300);
-  }, 120_000);
+  }, 180_000);
 
   it('retries what the receiver refused, and counts every outcome in a metric', async () => {
     const refused = received.find((r) => r.answered === 503)!;

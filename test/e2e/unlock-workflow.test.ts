@@ -143,7 +143,7 @@ describe('phases in status, as they change', () => {
     expect(table).toMatch(/Pending\s+1\/2\s+\d{4}-/);
     const listed = await pluginOk(['status', '-n', ns], 'alice');
     expect(listed).toMatch(
-      new RegExp(`${name}: ConfigMap ${ns}/phases \\[UPDATE\\] by alice \\[ticket CHG-1\\]; Pending, approvals 1 of 2`),
+      new RegExp(`${name}: ConfigMap ${ns}/phases \\[UPDATE\\] by alice \\[ticket CHG-1\\]; pending, approvals 1 of 2`),
     );
     expect(listed).toContain(`allows UPDATE of ConfigMap ${ns}/phases for 30m from creation`);
     await pluginOk(['unlock', 'approve', name], 'carol');
@@ -244,7 +244,7 @@ describe('the emergency path', () => {
         `${name}: .* \\[ticket INC-9\\]; active, approvals 1 of 1, .*EMERGENCY: .*; emergency, reviews 2 of 2`,
       ),
     );
-  });
+  }, 180_000);
 });
 
 describe('an emergency unlock left unreviewed', () => {
@@ -304,5 +304,5 @@ describe('an emergency unlock left unreviewed', () => {
     const status = await pluginOk(['status', '-n', ns], 'dave');
     expect(status).toMatch(new RegExp(`${name}: .*; VIOLATION: emergency unlock not reviewed by`));
     expect(status).toContain(`emergency-unreviewed: UnlockRequest ${name}: emergency unlock not reviewed by`);
-  });
+  }, 240_000);
 });
