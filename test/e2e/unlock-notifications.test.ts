@@ -78,12 +78,15 @@ beforeAll(async () => {
   await kubectlOk(kubectl, ['apply', '-f', '-'], {
     input: stringify(parse(approvablePolicy(`notify-${ns}`, { namespaces: [ns] }))),
   });
-  const lease = JSON.parse(
-    await kubectlOk(kubectl, ['get', 'lease', 'bulwark-controllers', '-n', BULWARK_NAMESPACE, '-o', 'json']),
-  ) as { spec: Record<string, unknown> };
-  lease.spec = { ...lease.spec, holderIdentity: 'e2e-notifications', leaseDurationSeconds: 3600 };
-  lease.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
-  await kubectlOk(kubectl, ['replace', '-f', '-'], { input: JSON.stringify(lease) });
+  // Read, modify, replace: the holder renews every 5 s, so a replace may meet a conflict; again then.
+  await until(async () => {
+    const lease = JSON.parse(
+      await kubectlOk(kubectl, ['get', 'lease', 'bulwark-controllers', '-n', BULWARK_NAMESPACE, '-o', 'json']),
+    ) as { spec: Record<string, unknown> };
+    lease.spec = { ...lease.spec, holderIdentity: 'e2e-notifications', leaseDurationSeconds: 3600 };
+    lease.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
+    return (await kubectl(['replace', '-f', '-'], { input: JSON.stringify(lease) })).code === 0;
+  }, 30_000);
   bulwark = await startServeProcess([
     '--cluster',
     'required',

@@ -164,7 +164,7 @@ describe('phases in status, as they change', () => {
     ]);
     expect(onRequest).toContain(`UnlockRequest ${name} by alice is Approved`);
     expect(onRequest).toContain('[ticket CHG-1]');
-  });
+  }, 180_000);
 
   it('an unlock bound to a patch is Used once its change is made', async () => {
     const patch = JSON.stringify([{ op: 'replace', path: '/data/color', value: 'violet' }]);
