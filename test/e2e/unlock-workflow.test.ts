@@ -187,7 +187,7 @@ describe('phases in status, as they change', () => {
     const name = /unlockrequest\/(\S+) created/.exec(short)![1]!;
     await phaseBecomes(name, 'Pending 0/2');
     await until(async () => (await phaseOf(name)) === 'Expired 0/2', 45_000);
-  });
+  }, 180_000);
 });
 
 describe('the emergency path', () => {
