@@ -96,7 +96,8 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     await waitReady(`${base}/readyz`, {
       process: proc,
       ca: options.tls.caPem,
-      deadlineMs: options.deadlineMs ?? 30_000,
+      // Generous: on a loaded shared machine (load 20+ on 2 cores) start-up alone has taken over 30 s.
+      deadlineMs: options.deadlineMs ?? 90_000,
       intervalMs: 100,
     });
   } catch (err) {

@@ -55,7 +55,7 @@ try {
     informers: { unlocksFor: () => [], namespaceLabels: () => ({}) },
     logger: createLogger('warn'),
     metrics: createMetrics({ collectDefaults: false }),
-    namespace: 'bulwark-system',
+    isLeader: () => true,
     intervalMs: 60_000,
   });
   for (const label of ['first scan (writes every seal)', 'steady-state scan']) {

@@ -18,6 +18,8 @@ import { policyStatusWriter } from './cluster/policy-status.ts';
 import { attestationKeySource, type AttestationKeySource } from './cluster/attestation-keys.ts';
 import { createAuditor } from './ledger/auditor.ts';
 import type { Config } from './config/schema.ts';
+import { startControllers } from './controller/start.ts';
+import { defaultIdentity, LEASE_NAME, leaseLeader, type LeaderElector } from './cluster/leader.ts';
 import { noClusterFacts, type FactResolver } from './review/decide.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics, type RegistryOutcome } from './observability/metrics.ts';
@@ -100,6 +102,8 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   }
 
   let informers: ClusterInformers | undefined;
+  let leader: LeaderElector | undefined;
+  let stopControllers = () => {};
   let keySource: AttestationKeySource | undefined;
   let auditor: ReturnType<typeof createAuditor> | undefined;
   let resolveFacts: FactResolver = noClusterFacts;
@@ -136,18 +140,43 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   const metrics = createMetrics({ policyLabel: config.metrics.policyLabel });
   metrics.setCertificateExpiry(tls.notAfterMs / 1000);
   metrics.watchSync(() => ({ sources: store.sources(), pending: store.pending() }));
-  if (reader && informers && config.auditIntervalSeconds > 0) {
-    auditor = createAuditor({
+  if (reader && informers) {
+    // One leader election for every loop: UnlockRequest status, Events and notifications; the drift audit.
+    leader = leaseLeader({
       client: reader,
-      discovery: createDiscovery(reader, { timeoutMs: 30_000 }),
+      namespace: config.namespace,
+      name: LEASE_NAME,
+      identity: defaultIdentity(),
+      logger,
+    });
+    leader.start();
+    const { notifyUrl, notifySecret } = config;
+    stopControllers = startControllers({
+      client: reader,
+      discovery: createDiscovery(reader, { timeoutMs: config.decisionTimeoutSeconds * 1000 }),
+      compiler,
       store,
       informers,
+      leader,
       logger,
       metrics,
-      namespace: config.namespace,
-      intervalMs: config.auditIntervalSeconds * 1000,
+      ...(notifyUrl
+        ? { notify: { url: notifyUrl, namespace: config.namespace, ...(notifySecret ? { secret: notifySecret } : {}) } }
+        : {}),
     });
-    auditor.start();
+    if (config.auditIntervalSeconds > 0) {
+      auditor = createAuditor({
+        client: reader,
+        discovery: createDiscovery(reader, { timeoutMs: 30_000 }),
+        store,
+        informers,
+        logger,
+        metrics,
+        isLeader: leader.isLeader,
+        intervalMs: config.auditIntervalSeconds * 1000,
+      });
+      auditor.start();
+    }
   }
   // Image verification: one registry client (connections, tokens) and one cache for all requests.
   const registryClient = createRegistryClient({
@@ -226,9 +255,13 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     async close() {
       draining = true;
       watcher.stop();
+      // Background loops first, so that the Lease goes to another replica at once; the
+      // server keeps deciding (policies, keys) while it drains.
+      stopControllers();
+      await auditor?.stop();
+      leader?.stop();
       await drainServer(server, drainTiming(config.drainSeconds));
       keySource?.stop();
-      await auditor?.stop();
       metricsServer?.closeAllConnections();
       await new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve()));
       await informers?.stop();

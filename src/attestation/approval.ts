@@ -1,5 +1,6 @@
-// Attested approvals: Bulwark's mutating webhook stamps each approval it admits with an
-// HMAC over the UnlockRequest's uid, the approval as written (its user and groups, which
+// Attested approvals: Bulwark's mutating webhook stamps each approval it admits (and each
+// rejection and review, under a purpose of their own so that no entry can be moved from one
+// list to another) with an HMAC over the UnlockRequest's uid, the approval as written (its user and groups, which
 // the stamp requires to be exactly the author's as the apiserver reported them; its time
 // and comment) and the time of admission. At use time only approvals whose stamp checks
 // count: one written while Bulwark was away has none, a copied one names another uid, an
@@ -9,6 +10,16 @@ import type { AttestationKeyRing, MacCheck } from './keys.ts';
 import { checkMac, macOf } from './keys.ts';
 
 export const APPROVAL_PURPOSE = 'bulwark.dev/approval-attestation/v1';
+
+/** The append-only lists of an UnlockRequest whose entries Bulwark attests. */
+export type SignOffList = 'approvals' | 'rejections' | 'reviews';
+export const SIGN_OFF_LIST_NAMES: readonly SignOffList[] = ['approvals', 'rejections', 'reviews'];
+
+const PURPOSES: Record<SignOffList, string> = {
+  approvals: APPROVAL_PURPOSE,
+  rejections: 'bulwark.dev/rejection-attestation/v1',
+  reviews: 'bulwark.dev/review-attestation/v1',
+};
 
 export interface ApprovalAttestation {
   keyId: string;
@@ -31,8 +42,9 @@ export function attestApproval(
   uid: string,
   approval: ApprovalContent,
   at: string,
+  list: SignOffList = 'approvals',
 ): ApprovalAttestation {
-  const { keyId, mac } = macOf(ring, APPROVAL_PURPOSE, { uid, at, approval: withoutAttestation(approval) });
+  const { keyId, mac } = macOf(ring, PURPOSES[list], { uid, at, approval: withoutAttestation(approval) });
   return { keyId, at, mac };
 }
 
@@ -68,11 +80,12 @@ export function keyRingOf(trust: ApprovalTrust): AttestationKeyRing | undefined 
   return typeof trust === 'string' ? undefined : trust;
 }
 
-/** Whether a stored approval carries Bulwark's valid attestation for the UnlockRequest `uid`. */
+/** Whether a stored approval (or entry of `list`) carries Bulwark's valid attestation for the UnlockRequest `uid`. */
 export function checkApprovalAttestation(
   ring: ApprovalTrust,
   uid: string | undefined,
   approval: ApprovalContent,
+  list: SignOffList = 'approvals',
 ): MacCheck {
   const attestation = approval.attestation;
   if (attestation === undefined && ring === ATTESTATION_ASSUMED) return { ok: true };
@@ -82,5 +95,5 @@ export function checkApprovalAttestation(
   if (!ring) return { ok: false, why: 'Bulwark has no attestation key to check it with' };
   if (!uid) return { ok: false, why: 'the UnlockRequest has no uid' };
   const payload = { uid, at: attestation.at, approval: withoutAttestation(approval) };
-  return checkMac(ring, APPROVAL_PURPOSE, payload, attestation);
+  return checkMac(ring, PURPOSES[list], payload, attestation);
 }

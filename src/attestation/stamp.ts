@@ -1,12 +1,12 @@
 // What Bulwark's mutating webhook does to an UnlockRequest write (and to nothing else):
-// the approvals the write appends get Bulwark's attestation when they are in the name
-// and groups of the user making the write, as the apiserver reports them; any other
-// attestation on an appended approval is removed, so a forged one never reaches storage
+// the approvals, rejections and reviews the write appends get Bulwark's attestation when
+// they are in the name and groups of the user making the write, as the apiserver reports
+// them; any other attestation on an appended entry is removed, so a forged one never reaches storage
 // with Bulwark's approval. Stored approvals are left alone (the validating rule keeps
 // them append-only, and an altered one no longer matches its MAC anyway).
 
 import type { AdmissionRequest } from '../admission/types.ts';
-import { attestApproval, type ApprovalContent } from './approval.ts';
+import { attestApproval, SIGN_OFF_LIST_NAMES, type ApprovalContent, type SignOffList } from './approval.ts';
 import type { AttestationKeyRing } from './keys.ts';
 
 export interface JsonPatchOperation {
@@ -15,8 +15,8 @@ export interface JsonPatchOperation {
   value?: unknown;
 }
 
-const approvalsOf = (object: unknown): ApprovalContent[] => {
-  const list = (object as { spec?: { approvals?: unknown } } | null | undefined)?.spec?.approvals;
+const entriesOf = (object: unknown, name: SignOffList): ApprovalContent[] => {
+  const list = (object as { spec?: Record<string, unknown> } | null | undefined)?.spec?.[name];
   return Array.isArray(list) ? (list as ApprovalContent[]) : [];
 };
 
@@ -46,7 +46,7 @@ export function isUnlockRequestWrite(request: AdmissionRequest): boolean {
   );
 }
 
-/** The JSON Patch that attests the approvals this write appends (empty: nothing to do). `at` is now, RFC 3339. */
+/** The JSON Patch that attests the entries this write appends (empty: nothing to do). `at` is now, RFC 3339. */
 export function attestationPatch(
   request: AdmissionRequest,
   ring: AttestationKeyRing,
@@ -54,15 +54,17 @@ export function attestationPatch(
 ): JsonPatchOperation[] {
   if (!isUnlockRequestWrite(request)) return [];
   const uid = request.object?.metadata?.uid ?? request.oldObject?.metadata?.uid;
-  const before = request.operation === 'UPDATE' ? approvalsOf(request.oldObject).length : 0;
   const ops: JsonPatchOperation[] = [];
-  approvalsOf(request.object).forEach((approval, i) => {
-    if (i < before) return;
-    const path = `/spec/approvals/${i}/attestation`;
-    // A CREATE has no uid yet in the review, and a new request has no approvals anyway.
-    if (typeof uid === 'string' && uid !== '' && isAuthors(approval, request))
-      ops.push({ op: 'add', path, value: attestApproval(ring, uid, approval, at) });
-    else if (approval.attestation !== undefined) ops.push({ op: 'remove', path });
-  });
+  for (const list of SIGN_OFF_LIST_NAMES) {
+    const before = request.operation === 'UPDATE' ? entriesOf(request.oldObject, list).length : 0;
+    entriesOf(request.object, list).forEach((entry, i) => {
+      if (i < before) return;
+      const path = `/spec/${list}/${i}/attestation`;
+      // A CREATE has no uid yet in the review, and a new request has no approvals anyway.
+      if (typeof uid === 'string' && uid !== '' && isAuthors(entry, request))
+        ops.push({ op: 'add', path, value: attestApproval(ring, uid, entry, at, list) });
+      else if (entry.attestation !== undefined) ops.push({ op: 'remove', path });
+    });
+  }
   return ops;
 }

@@ -135,6 +135,17 @@ export function addServeOptions(cmd: Command): Command {
       new Option('--audit-interval <seconds>', 'seconds between drift audit scans; 0 turns it off (default 60)')
         .argParser(number)
         .env('BULWARK_AUDIT_INTERVAL'),
+    )
+    .addOption(
+      new Option('--notify-url <url>', 'POST each UnlockRequest transition as JSON to this URL').env(
+        'BULWARK_NOTIFY_URL',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--notify-secret <name>',
+        "Secret in bulwark's namespace with `token` (bearer) and/or `hmac-key` (signature) for --notify-url",
+      ).env('BULWARK_NOTIFY_SECRET'),
     );
 }
 
@@ -165,6 +176,8 @@ export interface ParsedOptions {
   namespace?: string;
   attestationKeysSecret?: string;
   auditInterval?: number;
+  notifyUrl?: string;
+  notifySecret?: string;
 }
 
 export function toOverrides(o: ParsedOptions): ConfigOverrides {
@@ -189,5 +202,7 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     namespace: o.namespace,
     attestationKeysSecret: o.attestationKeysSecret,
     auditIntervalSeconds: o.auditInterval,
+    notifyUrl: o.notifyUrl,
+    notifySecret: o.notifySecret,
   };
 }

@@ -49,17 +49,13 @@ async function lookup(reader: KubeReader, path: string, timeoutMs: number): Prom
   }
 }
 
-async function unlockTarget(
+/** The object an UnlockRequest's spec.target names, as it stands (also for the status loop). */
+export async function readUnlockTarget(
   reader: KubeReader,
   discovery: Discovery,
-  request: AdmissionRequest,
+  target: { apiVersion?: string; kind?: string; namespace?: string; name?: string } | undefined,
   timeoutMs: number,
 ): Promise<ParentFact> {
-  const target = (
-    request.object as {
-      spec?: { target?: { apiVersion?: string; kind?: string; namespace?: string; name?: string } };
-    } | null
-  )?.spec?.target;
   if (!target?.apiVersion || !target.kind || !target.name)
     return { status: 'unavailable', reason: 'spec.target is incomplete' };
   try {
@@ -138,7 +134,12 @@ export function clusterFactResolver(options: {
         ? await lookup(reader, objectPath(request), timeoutMs)
         : { status: 'unavailable', reason: 'the request names no object' };
     if (discovery && isUnlockRequestWrite(request))
-      facts.unlockTarget = await unlockTarget(reader, discovery, request, timeoutMs);
+      facts.unlockTarget = await readUnlockTarget(
+        reader,
+        discovery,
+        (request.object as { spec?: { target?: Record<string, string> } } | null)?.spec?.target,
+        timeoutMs,
+      );
     if (discovery && (isContainerDelete(request) || isGuardedCrdUpdate(request) || isApiServiceRerouting(request))) {
       facts.lockedContents = await findLockedContents({
         reader,

@@ -61,6 +61,10 @@ export interface Config {
   attestationKeysSecret: string;
   /** Seconds between drift audit scans (seals, drift reports); 0 turns the audit off. */
   auditIntervalSeconds: number;
+  /** The outgoing notification webhook (UnlockRequest transitions); absent: none. */
+  notifyUrl?: string;
+  /** A Secret (in `namespace`) with `token` (bearer) and/or `hmac-key` (signature) for it. */
+  notifySecret?: string;
 }
 
 // A label key: optional DNS-subdomain prefix and a name of at most 63 characters.
@@ -152,6 +156,14 @@ export const configSchema: JSONSchemaType<Config> = {
     },
     namespace: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
     auditIntervalSeconds: { type: 'number', minimum: 0, maximum: 86400 },
+    notifyUrl: { type: 'string', pattern: '^https?://', maxLength: 2048, nullable: true },
+    notifySecret: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$',
+      nullable: true,
+    },
     attestationKeysSecret: {
       type: 'string',
       minLength: 1,

@@ -1,12 +1,12 @@
-// The drift audit loop: the leader among Bulwark's replicas (a Lease) periodically lists
+// The drift audit loop: the leader among Bulwark's replicas (cluster/leader.ts) periodically lists
 // every locked object of every served kind (fresh discovery, so new CRDs are followed;
 // label-selected on the server), judges each against its seal (rules/ledger/audit.ts),
-// writes new seals and re-seals after approved unlocks, and reports drift (report.ts).
+// writes new seals and re-seals after approved unlocks, and reports drift (report.ts) with
+// unreviewed emergency unlocks (unreviewed.ts).
 // Between scans it keeps only counts; objects are read, hashed and let go. Admission stays
 // side-effect free: seals are written here, from what the loop observes, never on the
 // request path.
 
-import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../admission/types.ts';
 import { signSeal, type SealSpec, type SealTarget } from '../attestation/seal.ts';
 import { resourcePath, type ApiResource, type Discovery } from '../cluster/discovery.ts';
@@ -17,8 +17,8 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import { auditObject, type AuditOutcome } from '../rules/ledger/audit.ts';
-import { tryLead } from './lease.ts';
 import { createReporter, type Drift } from './report.ts';
+import { unreviewedEmergencies } from './unreviewed.ts';
 import { keyRingOf } from '../attestation/approval.ts';
 
 export const SEALS_PATH = '/apis/bulwark.dev/v1alpha1/seals';
@@ -31,7 +31,8 @@ export interface AuditorOptions {
   informers: Pick<ClusterInformers, 'unlocksFor' | 'namespaceLabels'>;
   logger: Logger;
   metrics: Metrics;
-  namespace: string;
+  /** Whether this replica leads (cluster/leader.ts): only the leader scans. */
+  isLeader: () => boolean;
   intervalMs: number;
   /** Counts each apiserver request of a scan (for the measured figures). */
   onRequest?: () => void;
@@ -55,7 +56,6 @@ const apiVersionOf = (r: ApiResource) => (r.group ? `${r.group}/${r.version}` : 
 
 export function createAuditor(options: AuditorOptions) {
   const { client, logger } = options;
-  const identity = `${process.env.HOSTNAME ?? 'bulwark'}-${randomBytes(4).toString('hex')}`;
   const reporter = createReporter({ client, logger });
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
@@ -171,9 +171,18 @@ export function createAuditor(options: AuditorOptions) {
         current?.metadata?.uid === uid ? { ...current, apiVersion: t.apiVersion, kind: t.kind } : undefined;
       await judge(uid, t ?? { apiVersion: '', kind: '', name: uid, uid }, sameObject);
     }
-    await reporter.report(drift, (n) => {
-      requests += n;
+    const others = await unreviewedEmergencies(client, TIMEOUT.timeoutMs).catch((err: unknown) => {
+      logger.warn({ err: messageOf(err) }, 'audit: cannot list UnlockRequests for unreviewed emergencies');
+      return [];
     });
+    requests += 1;
+    await reporter.report(
+      drift,
+      (n) => {
+        requests += n;
+      },
+      others,
+    );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const counts: Record<string, number> = {};
     for (const d of drift) counts[d.reason] = (counts[d.reason] ?? 0) + 1;
@@ -184,8 +193,7 @@ export function createAuditor(options: AuditorOptions) {
 
   async function tick(): Promise<void> {
     try {
-      const leading = await tryLead({ client, namespace: options.namespace, name: 'bulwark-audit', identity, logger });
-      if (leading) await scan();
+      if (options.isLeader()) await scan();
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'audit scan failed; retrying at the next interval');
     }

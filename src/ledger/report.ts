@@ -2,6 +2,7 @@
 // message), and a PolicyReport per namespace (ClusterPolicyReport for cluster-scoped
 // objects) in wgpolicyk8s.io/v1alpha2, the format Policy Reporter and Kyverno users read,
 // when that CRD is installed. A report that no longer lists drift is emptied, not left stale.
+// Other findings (unreviewed emergency unlocks: unreviewed.ts) go into the same reports.
 
 import type { SealTarget } from '../attestation/seal.ts';
 import type { KubeClient } from '../cluster/kube-client.ts';
@@ -13,6 +14,18 @@ export interface Drift {
   target: SealTarget;
   reason: DriftReason;
   message: string;
+}
+
+/** Any result of the report: drift, or another finding (unreviewed.ts) under a policy of its own. */
+export interface Finding {
+  target: SealTarget;
+  reason: string;
+  message: string;
+  /** Default bulwark-seals (drift). */
+  policy?: string;
+  category?: string;
+  /** Another object the result is about (an UnlockRequest). */
+  related?: { apiVersion: string; kind: string; name: string; uid: string };
 }
 
 export const REPORT_NAME = 'bulwark-drift';
@@ -52,7 +65,7 @@ export function createReporter({ client, logger }: { client: KubeClient; logger:
     else logger.warn({ status: r.status, object: d.target.name }, 'audit: cannot record a drift Event');
   }
 
-  function reportBody(namespace: string, drift: readonly Drift[]) {
+  function reportBody(namespace: string, drift: readonly Finding[]) {
     const seconds = Math.floor(Date.now() / 1000);
     return {
       apiVersion: 'wgpolicyk8s.io/v1alpha2',
@@ -64,13 +77,13 @@ export function createReporter({ client, logger }: { client: KubeClient; logger:
       },
       results: drift.map((d) => ({
         source: 'bulwark',
-        policy: 'bulwark-seals',
+        policy: d.policy ?? 'bulwark-seals',
         rule: d.reason,
         result: 'fail',
         severity: 'high',
-        category: 'Drift',
+        category: d.category ?? 'Drift',
         message: d.message,
-        resources: [{ ...d.target }],
+        resources: [{ ...d.target }, ...(d.related ? [d.related] : [])],
         timestamp: { seconds, nanos: 0 },
       })),
       summary: { pass: 0, fail: drift.length, warn: 0, error: 0, skip: 0 },
@@ -78,7 +91,7 @@ export function createReporter({ client, logger }: { client: KubeClient; logger:
   }
 
   /** Writes one namespace's report; false when the PolicyReport CRD is not installed. */
-  async function write(namespace: string, drift: readonly Drift[], count: (n: number) => void): Promise<boolean> {
+  async function write(namespace: string, drift: readonly Finding[], count: (n: number) => void): Promise<boolean> {
     const collection = namespace
       ? `${REPORTS}/namespaces/${namespace}/policyreports`
       : `${REPORTS}/clusterpolicyreports`;
@@ -99,12 +112,15 @@ export function createReporter({ client, logger }: { client: KubeClient; logger:
   }
 
   return {
-    async report(drift: readonly Drift[], count: (requests: number) => void): Promise<void> {
+    /** `others`: findings besides drift, reported alongside it (their Events are recorded where they are found). */
+    async report(drift: readonly Drift[], count: (requests: number) => void, others: readonly Finding[] = []) {
       for (const d of drift) {
         await event(d).catch((err: unknown) => logger.warn({ err: messageOf(err) }, 'audit: Event failed'));
       }
       count(drift.length);
-      const byNamespace = new Map<string, Drift[]>();
+      const byNamespace = new Map<string, Finding[]>();
+      for (const d of others)
+        byNamespace.set(d.target.namespace ?? '', [...(byNamespace.get(d.target.namespace ?? '') ?? []), d]);
       for (const d of drift)
         byNamespace.set(d.target.namespace ?? '', [...(byNamespace.get(d.target.namespace ?? '') ?? []), d]);
       for (const ns of reported) if (!byNamespace.has(ns)) byNamespace.set(ns, []);

@@ -35,6 +35,8 @@ export interface Metrics {
   watchSync(state: () => { sources: readonly string[]; pending: readonly string[] }): void;
   /** The outcome of one drift audit scan: drifted objects by reason, sealed objects, its duration. */
   observeAudit(result: { drift: Readonly<Record<string, number>>; sealed: number; seconds: number }): void;
+  /** One outcome of the outgoing notification webhook: delivered, retried, failed, dropped. */
+  observeNotification(outcome: string): void;
 }
 
 export interface MetricsOptions {
@@ -83,6 +85,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'bulwark_registry_requests_total',
     help: 'HTTP requests to image registries, by purpose (manifest, blob, referrers, token)',
     labelNames: ['purpose'] as const,
+    registers: [registry],
+  });
+  const notifications = new Counter({
+    name: 'bulwark_notifications_total',
+    help:
+      'Outgoing notifications of UnlockRequest transitions: delivered, retried (an attempt failed), ' +
+      'failed (given up), dropped (queue full). They never block admission',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of ['delivered', 'retried', 'failed', 'dropped']) notifications.inc({ outcome }, 0);
+  const emergencyUnlocks = new Counter({
+    name: 'bulwark_emergency_unlocks_total',
+    help: 'Changes let through by an emergency UnlockRequest (each must be reviewed afterwards)',
     registers: [registry],
   });
   const registryLatency = new Histogram({
@@ -137,6 +153,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   return {
     registry,
+    observeNotification(outcome) {
+      notifications.inc({ outcome });
+    },
     observeAudit(result) {
       for (const reason of ['changed', 'unlabelled', 'deleted', 'seal-invalid'])
         drift.set({ reason }, result.drift[reason] ?? 0);
@@ -171,6 +190,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
       reviews.inc({ allowed: String(verdict.allowed), operation });
       latency.observe({ allowed: String(verdict.allowed) }, seconds);
+      if (verdict.allowed && verdict.auditAnnotations['unlock-emergency'] === 'true') emergencyUnlocks.inc();
     },
     observeRejected(reason) {
       rejected.inc({ reason });

@@ -103,6 +103,25 @@ export function compileImmutabilityPolicy(
       approvalsRequired: spec.unlock?.approvalsRequired ?? 2,
       approverGroups: new Set(spec.unlock?.approverGroups ?? []),
       maxDurationMs: parseDuration(spec.unlock?.maxDuration ?? '1h') ?? 3_600_000,
+      ...(spec.unlock?.emergency
+        ? {
+            emergency: {
+              approvalsRequired: spec.unlock.emergency.approvalsRequired ?? 1,
+              selfApproval: spec.unlock.emergency.selfApproval ?? false,
+              maxDurationMs: parseDuration(spec.unlock.emergency.maxDuration ?? '15m') ?? 900_000,
+              reviewsRequired: spec.unlock.emergency.reviewsRequired ?? 2,
+              reviewWithinMs: parseDuration(spec.unlock.emergency.reviewWithin ?? '24h') ?? 86_400_000,
+            },
+          }
+        : {}),
+      ...(spec.unlock?.requesterOnly
+        ? {
+            requesterOnly: {
+              users: new Set(spec.unlock.usableBy?.users ?? []),
+              groups: new Set(spec.unlock.usableBy?.groups ?? []),
+            },
+          }
+        : {}),
     },
     match(target) {
       if (!objectMatch(target.objectLabels)) return 'no-match';

@@ -24,12 +24,12 @@ export interface PatchOperation {
 
 export type UnlockOperation = 'UPDATE' | 'DELETE' | 'Unlabel';
 
-/** One approval as stored: who, and the groups the API server reported for them when they approved. */
+/** One approval (or rejection, or review) as stored: who, and the groups the API server reported for them. */
 export interface RecordedApproval {
   user: string;
   /** Absent on approvals stored before groups were recorded: those do not count. */
   groups?: readonly string[];
-  /** The approval as stored, Bulwark's attestation included: what the attestation check reads. */
+  /** The entry as stored, Bulwark's attestation included: what the attestation check reads. */
   stored: ApprovalContent;
 }
 
@@ -44,6 +44,16 @@ export interface CompiledUnlock {
   approvers: readonly string[];
   /** The approvals of `approvers`, in the same order (the first by each user). */
   approvals: readonly RecordedApproval[];
+  /** Who rejected it: any rejection means it never unlocks (append-only, like approvals). */
+  rejections: readonly RecordedApproval[];
+  /** A ticket or incident reference, copied into audit annotations. */
+  ticket?: string;
+  /** An emergency unlock (spec.emergency): judged under the policies' unlock.emergency. */
+  emergency: boolean;
+  /** The requester's own approval, which counts only for an emergency unlock that allows self-approval. */
+  selfApproval?: RecordedApproval;
+  /** After-the-fact reviews of an emergency unlock (first by each user, the requester excluded). */
+  reviews: readonly RecordedApproval[];
   createdAtMs: number;
   durationMs: number;
   expiresAtMs: number;
@@ -53,6 +63,30 @@ export interface CompiledUnlock {
 export function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
   return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+type StoredEntry = { user: string; groups?: string[] };
+
+const recorded = (a: StoredEntry): RecordedApproval => ({
+  user: a.user,
+  ...(a.groups ? { groups: a.groups } : {}),
+  stored: a as ApprovalContent,
+});
+
+/** The first entry by each user, `excluded` (the requester) left out. */
+function distinctEntries(
+  entries: readonly StoredEntry[] | undefined,
+  excluded: string | undefined,
+): RecordedApproval[] {
+  const kept: RecordedApproval[] = [];
+  for (const a of entries ?? [])
+    if (a.user !== excluded && !kept.some((b) => b.user === a.user)) kept.push(recorded(a));
+  return kept;
+}
+
+function selfApprovalOf(spec: UnlockRequest['spec']): { selfApproval?: RecordedApproval } {
+  const own = spec.emergency ? (spec.approvals ?? []).find((a) => a.user === spec.requester) : undefined;
+  return own ? { selfApproval: recorded(own) } : {};
 }
 
 export type UnlockCompileResult = { ok: true; unlock: CompiledUnlock } | { ok: false; problems: FieldProblem[] };
@@ -72,11 +106,7 @@ export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompi
       ],
     };
   const createdAtMs = Date.parse((metadata?.creationTimestamp as string) ?? '');
-  const approvals: RecordedApproval[] = [];
-  for (const a of spec.approvals ?? []) {
-    if (a.user !== spec.requester && !approvals.some((b) => b.user === a.user))
-      approvals.push({ user: a.user, ...(a.groups ? { groups: a.groups } : {}), stored: a as ApprovalContent });
-  }
+  const approvals = distinctEntries(spec.approvals, spec.requester);
   return {
     ok: true,
     unlock: {
@@ -92,6 +122,11 @@ export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompi
       requester: spec.requester,
       approvers: approvals.map((a) => a.user),
       approvals,
+      rejections: distinctEntries(spec.rejections, undefined),
+      ...(spec.ticket ? { ticket: spec.ticket } : {}),
+      emergency: spec.emergency === true,
+      ...selfApprovalOf(spec),
+      reviews: distinctEntries(spec.reviews, spec.requester),
       createdAtMs,
       durationMs,
       // Without a creation time (not yet stored) it is not in force at all.

@@ -47,6 +47,19 @@ export interface UnlockRules {
   /** Users who may approve whatever their groups (the policy admins configured by name). */
   approverUsers?: ReadonlySet<string>;
   maxDurationMs: number;
+  /** Set when only the requester (and these users and groups) may use an approved unlock. */
+  requesterOnly?: SubjectSet;
+  /** Set when the policy allows emergency unlocks (UnlockRequest spec.emergency). */
+  emergency?: EmergencyRules;
+}
+
+export interface EmergencyRules {
+  approvalsRequired: number;
+  /** The requester's own approval counts. */
+  selfApproval: boolean;
+  maxDurationMs: number;
+  reviewsRequired: number;
+  reviewWithinMs: number;
 }
 
 export interface CompiledImmutabilityPolicy extends PolicySource {

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { approveUnlock, requestUnlock, status } from '../../src/cli/plugin/commands.ts';
+import { requestUnlock, status } from '../../src/cli/plugin/commands.ts';
+import { signOffUnlock } from '../../src/cli/plugin/sign-off.ts';
 import { describeWhy, why } from '../../src/cli/plugin/why.ts';
 import { openSession, type Session } from '../../src/cli/plugin/session.ts';
 import { e2eCluster, kubectl, LOCK_LABEL, newNamespace, type UserName } from '../../harness/context.ts';
@@ -76,8 +77,8 @@ describe('kubectl bulwark, in-process', () => {
   });
 
   it('unlock approve records the approver with the groups the API server reports', async () => {
-    await approveUnlock(sessions.bob, name, 'looks right', print);
-    await approveUnlock(sessions.carol, name, undefined, print);
+    await signOffUnlock(sessions.bob, name, 'approval', 'looks right', print);
+    await signOffUnlock(sessions.carol, name, 'approval', undefined, print);
     expect(printed.splice(0)).toEqual([
       `unlockrequest/${name} approved by bob`,
       `unlockrequest/${name} approved by carol`,
@@ -89,19 +90,25 @@ describe('kubectl bulwark, in-process', () => {
       { user: 'bob', groups: expect.arrayContaining(['approvers']), comment: 'looks right' },
       { user: 'carol' },
     ]);
-    await expect(approveUnlock(sessions.alice, name, undefined, print)).rejects.toThrow(
+    await expect(signOffUnlock(sessions.alice, name, 'approval', undefined, print)).rejects.toThrow(
       /alice requested this unlock and cannot approve it/,
     );
   });
 
-  it('status lists what is locked and the unlock, with its approvals', async () => {
-    await status(sessions.alice, false, print, LOCK_LABEL);
-    const lines = printed.splice(0);
+  it('status lists what is locked and the unlock: its phase, "approvals 2 of 2" and what it allows', async () => {
+    // Bulwark's status loop writes the phase within seconds of the second approval.
+    let lines: string[] = [];
+    await until(async () => {
+      await status(sessions.alice, false, print, LOCK_LABEL);
+      lines = printed.splice(0);
+      // Written by the status loop: the phase, and what it allows.
+      return lines.some((l) => l.includes(`${name}:`) && l.includes('; approved,') && l.includes('; allows '));
+    }, 60_000);
     expect(lines).toEqual(expect.arrayContaining([`  ConfigMap ${ns}/cfg`, `  ConfigMap ${ns}/other`]));
     expect(lines.find((l) => l.includes(name))).toMatch(
       new RegExp(
-        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; active, approvals 2 of 2, expires .* ` +
-          `\\(approved by bob, carol\\)`,
+        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; approved, approvals 2 of 2, expires \\S+; ` +
+          `allows UPDATE of ConfigMap ${ns}/cfg for 30m from creation .*, by anyone \\(approved by bob, carol\\)`,
       ),
     );
   });

@@ -117,7 +117,8 @@ describe('an unlock approved by two others', () => {
       user: 'bob',
     });
     expect(edit.stderr).toContain(
-      'only spec.approvals may change after an UnlockRequest is created; this update changes spec.duration',
+      'only spec.approvals, spec.rejections and spec.reviews may change after an UnlockRequest is created; ' +
+        'this update changes spec.duration',
     );
     const removal = await kubectl(
       ['patch', 'unlockrequest', name, '--type=json', '-p', '[{"op":"remove","path":"/spec/approvals/0"}]'],
@@ -154,9 +155,10 @@ describe('an unlock approved by two others', () => {
   it('kubectl bulwark status shows the lock and the active unlock', async () => {
     const out = await pluginOk(['status', '-n', ns], 'dave');
     expect(out).toContain(`ConfigMap ${ns}/cfg`);
+    // With its phase as Bulwark's status loop last wrote it (every 5 s), else as computed from spec.
     expect(out).toMatch(
       new RegExp(
-        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; active, approvals 2 of 2, expires .* ` +
+        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; (?:approved|active), approvals 2 of 2, expires .* ` +
           `\\(approved by bob, carol\\)`,
       ),
     );

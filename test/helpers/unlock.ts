@@ -13,8 +13,14 @@ export function unlockRequest(
   approvals: { user: string; groups?: string[] }[] = [],
   options: { attest?: boolean } = {},
 ): KubeObject {
-  // As Bulwark's mutating webhook stamps approvals it admits (unless a test says otherwise).
-  const stored = options.attest === false ? approvals : approvals.map((a) => attested(`uid-${name}`, a));
+  // As Bulwark's mutating webhook stamps approvals, rejections and reviews it admits (unless a test says otherwise).
+  const stamp = (list: 'approvals' | 'rejections' | 'reviews', entries: unknown) =>
+    options.attest === false || !Array.isArray(entries)
+      ? entries
+      : (entries as Record<string, unknown>[]).map((a) =>
+          a.attestation ? a : attested(`uid-${name}`, a, undefined, undefined, list),
+        );
+  const stored = stamp('approvals', approvals);
   return {
     apiVersion: 'bulwark.dev/v1alpha1',
     kind: 'UnlockRequest',
@@ -26,6 +32,8 @@ export function unlockRequest(
       duration: '30m',
       requester: 'alice',
       ...spec,
+      ...(spec.rejections ? { rejections: stamp('rejections', spec.rejections) } : {}),
+      ...(spec.reviews ? { reviews: stamp('reviews', spec.reviews) } : {}),
       ...(approvals.length > 0 ? { approvals: stored } : {}),
     },
   };

@@ -1,4 +1,4 @@
-// The kubectl plugin's commands: lock, unlock request, unlock approve, status, why.
+// The kubectl plugin's commands: lock and unlock request (sign-offs: sign-off.ts; status: status.ts).
 // Each prints what it did in a sentence, and the API server's (Bulwark's) message when
 // something is refused.
 
@@ -14,7 +14,7 @@ import { describeTarget, resolveTarget } from './target.ts';
 
 export type Print = (line: string) => void;
 
-const UNLOCKS_PATH = `/apis/${POLICY_API_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`;
+export const UNLOCKS_PATH = `/apis/${POLICY_API_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`;
 
 function fail(message: string): never {
   throw new BaseError('CLI_USAGE', message);
@@ -47,6 +47,10 @@ export interface UnlockRequestOptions {
   duration: string;
   /** A JSON Patch, inline or `@file`. */
   patch?: string;
+  /** A ticket or incident reference, copied into the audit trail. */
+  ticket?: string;
+  /** An emergency unlock, under the policies' unlock.emergency. */
+  emergency?: boolean;
 }
 
 async function readPatch(text: string): Promise<unknown> {
@@ -98,6 +102,8 @@ export async function requestUnlock(
       duration: options.duration,
       requester: me.username,
       ...(options.patch ? { change: { patch: await readPatch(options.patch) } } : {}),
+      ...(options.ticket ? { ticket: options.ticket } : {}),
+      ...(options.emergency ? { emergency: true } : {}),
     },
   };
   const res = await session.client.call('POST', UNLOCKS_PATH, { body: JSON.stringify(body), timeoutMs: TIMEOUT_MS });
@@ -108,32 +114,6 @@ export async function requestUnlock(
       `to run: kubectl bulwark unlock approve ${name}`,
   );
   return name;
-}
-
-export async function approveUnlock(
-  session: Session,
-  name: string,
-  comment: string | undefined,
-  print: Print,
-): Promise<void> {
-  const me = await session.whoami();
-  const path = `${UNLOCKS_PATH}/${encodeURIComponent(name)}`;
-  const current = await session.client.call('GET', path, { timeoutMs: TIMEOUT_MS });
-  if (current.status !== 200) fail(`cannot read unlockrequest/${name}: ${apiMessage(current)}`);
-  const object = current.body as { spec: { approvals?: unknown[] } };
-  // The groups the API server reports for us: Bulwark checks them, and an approval counts
-  // only while they satisfy the approver groups of the policies in force.
-  const approval = {
-    user: me.username,
-    groups: me.groups,
-    time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-    ...(comment ? { comment } : {}),
-  };
-  object.spec.approvals = [...(object.spec.approvals ?? []), approval];
-  // PUT with the resourceVersion we read: a concurrent approval makes this fail cleanly instead of losing one.
-  const res = await session.client.call('PUT', path, { body: JSON.stringify(object), timeoutMs: TIMEOUT_MS });
-  if (res.status !== 200) fail(`cannot approve unlockrequest/${name}: ${apiMessage(res)}`);
-  print(`unlockrequest/${name} approved by ${me.username}`);
 }
 
 export { status } from './status.ts';

@@ -61,7 +61,7 @@ export function registerPluginCommands(
     await lock(s, target, print, await resolveLockLabel(s, o, notice));
   });
 
-  const unlock = program.command('unlock').description('request or approve lifting a lock');
+  const unlock = program.command('unlock').description('request, approve, reject or review lifting a lock');
   kubeOptions(
     unlock
       .command('request')
@@ -72,10 +72,19 @@ export function registerPluginCommands(
     .option('--operation <ops>', 'comma-separated: UPDATE, DELETE, Unlabel (remove or change the lock label)', 'UPDATE')
     .option('--duration <d>', 'how long the unlock lasts once created, e.g. 30m', '30m')
     .option('--patch <json|@file>', 'bind the unlock to exactly this JSON Patch')
+    .option('--ticket <ref>', 'a ticket or incident reference, copied into the audit trail')
+    .option('--emergency', "an emergency unlock under the policies' unlock.emergency (loud, reviewed afterwards)")
     .action(
       async (
         target: string,
-        o: KubeOptions & { reason: string; operation: string; duration: string; patch?: string },
+        o: KubeOptions & {
+          reason: string;
+          operation: string;
+          duration: string;
+          patch?: string;
+          ticket?: string;
+          emergency?: boolean;
+        },
       ) => {
         const { requestUnlock } = await commands();
         await requestUnlock(
@@ -86,17 +95,32 @@ export function registerPluginCommands(
             reason: o.reason,
             duration: o.duration,
             ...(o.patch ? { patch: o.patch } : {}),
+            ...(o.ticket ? { ticket: o.ticket } : {}),
+            ...(o.emergency ? { emergency: true } : {}),
           },
           print,
         );
       },
     );
-  kubeOptions(unlock.command('approve').description('approve an UnlockRequest in your own name').argument('<name>'))
-    .option('--comment <text>', 'a note with your approval')
-    .action(async (name: string, o: KubeOptions & { comment?: string }) => {
-      const { approveUnlock } = await commands();
-      await approveUnlock(await session(o), name, o.comment, print);
-    });
+  // kind, verb, description, what --comment holds
+  const signOffs = [
+    ['approval', 'approve', 'approve an UnlockRequest in your own name', 'a note with your approval'],
+    [
+      'rejection',
+      'reject',
+      'reject an UnlockRequest in your own name (or withdraw your own): it will never unlock',
+      'why',
+    ],
+    ['review', 'review', 'review an emergency unlock after the fact, in your own name', 'what you found'],
+  ] as const;
+  for (const [kind, verb, description, comment] of signOffs) {
+    kubeOptions(unlock.command(verb).description(description).argument('<name>'))
+      .option('--comment <text>', comment)
+      .action(async (name: string, o: KubeOptions & { comment?: string }) => {
+        const { signOffUnlock } = await import('./sign-off.ts');
+        await signOffUnlock(await session(o), name, kind, o.comment, print);
+      });
+  }
 
   labelOptions(kubeOptions(program.command('status').description('what is locked, and pending and active unlocks')))
     .option('-A, --all-namespaces', 'locked objects and unlocks in every namespace')

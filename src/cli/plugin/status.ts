@@ -2,8 +2,11 @@
 // -A everywhere) and every UnlockRequest with its phase and "approvals N of M", counted
 // as the webhook counts them: only approvals whose recorded groups satisfy the policies
 // governing the target now (rules/unlock/approvals.ts), against the most approvals any
-// of them asks. The phase is the UnlockRequest's status.phase when Bulwark wrote one,
-// otherwise computed the same way: expired, active (enough approvals) or pending.
+// of them asks. The phase is the UnlockRequest's status.phase when Bulwark wrote one
+// (Pending, Approved, Active, Used, Expired, Rejected; controller/unlock-status.ts),
+// otherwise computed from spec: rejected, expired, approved (enough approvals) or pending.
+// What it allows, its ticket, an emergency unlock's reviews and an unreviewed one's
+// violation come from the status too.
 // Attestations are checked for presence and form only: the MAC needs Bulwark's key, so a forged
 // approval can show here, and the webhook still refuses to count it.
 
@@ -13,12 +16,23 @@ import { resourcePath } from '../../cluster/discovery.ts';
 import type { LockLabel } from '../../policy/compiled.ts';
 import { createPolicyCompiler } from '../../policy/compiler.ts';
 import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
-import { approvalCounts, approvalsRequired, ruleOfPolicy } from '../../rules/unlock/approvals.ts';
+import { approvalsRequired, countedApprovals, ruleOfPolicy, rulesForUnlock } from '../../rules/unlock/approvals.ts';
 import { printDrift } from './drift.ts';
 import { clusterPolicies, getObject, governingPolicies } from './governing.ts';
 import type { Session } from './session.ts';
 
-export type UnlockPhase = 'pending' | 'active' | 'expired';
+export type UnlockPhase = 'pending' | 'approved' | 'active' | 'used' | 'expired' | 'rejected';
+const PHASES: readonly string[] = ['pending', 'approved', 'active', 'used', 'expired', 'rejected'];
+
+/** What Bulwark wrote in an UnlockRequest's status (rules/unlock/phase.ts). */
+interface WrittenStatus {
+  phase?: string;
+  allows?: string;
+  message?: string;
+  reviews?: string;
+  reviewDeadline?: string;
+  violation?: string;
+}
 
 export interface UnlockStatus {
   name: string;
@@ -30,6 +44,15 @@ export interface UnlockStatus {
   approvalsRequired: number;
   approvers: string[];
   expiresAt: string;
+  ticket?: string;
+  emergency: boolean;
+  /** As Bulwark wrote them; absent until it has. */
+  allows?: string;
+  message?: string;
+  /** An emergency unlock's reviews, "1/2", and their deadline. */
+  reviews?: string;
+  reviewDeadline?: string;
+  violation?: string;
 }
 
 export interface StatusReport {
@@ -76,18 +99,23 @@ export async function statusReport(
     if (!compiled.ok) continue;
     const u = compiled.unlock;
     if (!allNamespaces && u.target.namespace !== undefined && u.target.namespace !== session.namespace) continue;
-    const rules = (await governingPolicies(session, store, u.target)).map(ruleOfPolicy);
-    const approvals = u.approvals.filter((a) => approvalCounts(a, u, rules, MAC_NOT_CHECKED).counts).length;
+    const rules = rulesForUnlock(u, (await governingPolicies(session, store, u.target)).map(ruleOfPolicy));
+    const approvals = countedApprovals(u, rules, MAC_NOT_CHECKED).approvers.length;
     const required = approvalsRequired(rules);
-    const written = (raw as { status?: { phase?: string } }).status?.phase?.toLowerCase();
-    const phase: UnlockPhase =
-      written === 'pending' || written === 'active' || written === 'expired'
+    const status = (raw as { status?: WrittenStatus }).status ?? {};
+    const written = status.phase?.toLowerCase();
+    const phase = (
+      written && PHASES.includes(written)
         ? written
-        : nowMs >= u.expiresAtMs
-          ? 'expired'
-          : approvals >= required
-            ? 'active'
-            : 'pending';
+        : u.rejections.length > 0
+          ? 'rejected'
+          : nowMs >= u.expiresAtMs
+            ? 'expired'
+            : approvals >= required
+              ? 'approved'
+              : 'pending'
+    ) as UnlockPhase;
+    const { allows, message, reviews, reviewDeadline, violation } = status;
     unlocks.push({
       name: u.name,
       target: `${u.target.kind} ${u.target.namespace ? `${u.target.namespace}/` : ''}${u.target.name}`,
@@ -98,6 +126,13 @@ export async function statusReport(
       approvalsRequired: required,
       approvers: [...u.approvers],
       expiresAt: Number.isFinite(u.expiresAtMs) ? new Date(u.expiresAtMs).toISOString() : 'unknown',
+      ...(u.ticket ? { ticket: u.ticket } : {}),
+      emergency: u.emergency,
+      ...(allows ? { allows } : {}),
+      ...(message ? { message } : {}),
+      ...(reviews ? { reviews } : {}),
+      ...(reviewDeadline ? { reviewDeadline } : {}),
+      ...(violation ? { violation } : {}),
     });
   }
   return {
@@ -108,18 +143,28 @@ export async function statusReport(
   };
 }
 
+const OPEN: ReadonlySet<UnlockPhase> = new Set(['pending', 'approved', 'active']);
+
+/** One line: what, by whom, the phase, "approvals N of M", what it allows while open, reviews, a violation. */
+export function describeUnlock(u: UnlockStatus): string {
+  const ticket = u.ticket ? ` [ticket ${u.ticket}]` : '';
+  const allows = u.allows && OPEN.has(u.phase) ? `; allows ${u.allows}` : '';
+  const why = u.message && (u.phase === 'rejected' || u.phase === 'used') ? ` (${u.message})` : '';
+  const reviews = u.reviews ? `; emergency, reviews ${u.reviews.replace('/', ' of ')} by ${u.reviewDeadline}` : '';
+  const approved = u.approvers.length > 0 ? ` (approved by ${u.approvers.join(', ')})` : '';
+  return (
+    `${u.name}: ${u.target} [${u.operations.join(', ')}] by ${u.requester}${ticket}; ${u.phase}${why}, ` +
+    `approvals ${u.approvals} of ${u.approvalsRequired}, expires ${u.expiresAt}${allows}${reviews}${approved}` +
+    `${u.violation ? `; VIOLATION: ${u.violation}` : ''}`
+  );
+}
+
 export function describeStatus(r: StatusReport): string[] {
   const lines = [`Locked (${r.lockLabel}) in ${r.scope}:`];
   for (const o of r.locked) lines.push(`  ${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`);
   if (r.locked.length === 0) lines.push('  (none)');
   lines.push('UnlockRequests:');
-  for (const u of r.unlocks) {
-    const approved = u.approvers.length > 0 ? ` (approved by ${u.approvers.join(', ')})` : '';
-    lines.push(
-      `  ${u.name}: ${u.target} [${u.operations.join(', ')}] by ${u.requester}; ${u.phase}, ` +
-        `approvals ${u.approvals} of ${u.approvalsRequired}, expires ${u.expiresAt}${approved}`,
-    );
-  }
+  for (const u of r.unlocks) lines.push(`  ${describeUnlock(u)}`);
   if (r.unlocks.length === 0) lines.push('  (none)');
   return lines;
 }

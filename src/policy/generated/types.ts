@@ -87,6 +87,24 @@ export interface ImmutabilityPolicy {
        */
       approverGroups?: string[];
       maxDuration?: string;
+      requesterOnly?: boolean;
+      emergency?: {
+        approvalsRequired?: number;
+        selfApproval?: boolean;
+        maxDuration?: string;
+        reviewsRequired?: number;
+        reviewWithin?: string;
+      };
+      usableBy?: {
+        /**
+         * @maxItems 64
+         */
+        users?: string[];
+        /**
+         * @maxItems 64
+         */
+        groups?: string[];
+      };
     };
   };
   status?: {
@@ -229,6 +247,42 @@ export interface UnlockRequest {
         value?: unknown;
       }[];
     };
+    ticket?: string;
+    emergency?: boolean;
+    /**
+     * @maxItems 16
+     */
+    reviews?: {
+      user: string;
+      /**
+       * @maxItems 256
+       */
+      groups?: string[];
+      time?: string;
+      comment?: string;
+      attestation?: {
+        keyId: string;
+        at: string;
+        mac: string;
+      };
+    }[];
+    /**
+     * @maxItems 16
+     */
+    rejections?: {
+      user: string;
+      /**
+       * @maxItems 256
+       */
+      groups?: string[];
+      time?: string;
+      comment?: string;
+      attestation?: {
+        keyId: string;
+        at: string;
+        mac: string;
+      };
+    }[];
     /**
      * @maxItems 16
      */
@@ -246,5 +300,20 @@ export interface UnlockRequest {
         mac: string;
       };
     }[];
+  };
+  status?: {
+    phase?: "Pending" | "Approved" | "Active" | "Used" | "Expired" | "Rejected";
+    approvals?: string;
+    approvalsCounted?: number;
+    approvalsRequired?: number;
+    expiresAt?: string;
+    allows?: string;
+    message?: string;
+    baseTargetResourceVersion?: string;
+    reviews?: string;
+    reviewDeadline?: string;
+    reviewed?: boolean;
+    violation?: string;
+    observedGeneration?: number;
   };
 }

@@ -10,7 +10,7 @@ import { deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
 import type { UnlockTarget } from '../../policy/compile-unlock.ts';
-import { findUnlock } from '../unlock/match.ts';
+import { emergencyWarnings, findUnlock, unlockAnnotations } from '../unlock/match.ts';
 
 /** At most this many exposed objects are named; the rest are counted. */
 export const MAX_NAMED = 5;
@@ -58,6 +58,7 @@ export function requireAgreement(input: AgreementInput): Verdict {
     operation: request.operation === 'DELETE' ? 'DELETE' : 'UPDATE',
     rules: approvalRulesFor(snapshot, target, old, undefined),
     now: facts.now,
+    user: request.userInfo,
     keys: snapshot.attestation,
     ...(old && request.object ? { oldObject: old as KubeObject, newObject: request.object } : {}),
   });
@@ -72,12 +73,11 @@ export function requireAgreement(input: AgreementInput): Verdict {
     warnings: [
       `${summary}, and UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved ` +
         `by ${approvers.join(', ')}) allows it until ${new Date(unlock.expiresAtMs).toISOString()}`,
+      ...emergencyWarnings(match),
     ],
     auditAnnotations: {
       [`${rule}-loosening`]: listExposures(exposures),
-      'unlock-request': unlock.name,
-      'unlock-approvers': approvers.join(','),
-      'unlock-requester': unlock.requester,
+      ...unlockAnnotations(match),
     },
     outcomes: [{ rule, decision: 'unlocked' }],
   };

@@ -8,7 +8,7 @@ import type { RequestFacts } from '../../decision/facts.ts';
 import type { Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
-import { findUnlock, type UnlockMatch } from '../unlock/match.ts';
+import { emergencyWarnings, findUnlock, unlockAnnotations, type UnlockMatch } from '../unlock/match.ts';
 
 /** The match of the UnlockRequests aimed at this cluster-scoped object; undefined when there are none. */
 export function unlockForUpdate(
@@ -31,6 +31,7 @@ export function unlockForUpdate(
     operation: 'UPDATE',
     rules: approvalRulesFor(snapshot, { ...target, name }, old, undefined),
     now: facts.now,
+    user: request.userInfo,
     keys: snapshot.attestation,
     ...(old ? { oldObject: old, newObject: request.object } : {}),
   });
@@ -46,11 +47,10 @@ export function unlockedVerdict(rule: string, what: string, match: UnlockMatch &
       `${what} is guarded while it holds locked objects, but UnlockRequest ${unlock.name} (requested ` +
         `by ${unlock.requester}, approved by ${approvers.join(', ')}) allows this update ` +
         `until ${new Date(unlock.expiresAtMs).toISOString()}`,
+      ...emergencyWarnings(match),
     ],
     auditAnnotations: {
-      'unlock-request': unlock.name,
-      'unlock-approvers': approvers.join(','),
-      'unlock-requester': unlock.requester,
+      ...unlockAnnotations(match),
     },
     outcomes: [{ rule, decision: 'unlocked' }],
   };

@@ -14,7 +14,7 @@ import { GARBAGE_COLLECTORS } from '../../diff/bookkeeping.ts';
 import { semanticChanges, type Change, type DiffOptions } from '../../diff/semantic-diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
-import { findUnlock } from '../unlock/match.ts';
+import { emergencyWarnings, findUnlock, unlockAnnotations } from '../unlock/match.ts';
 import { describeChanges, describeTarget, touchesLockLabel } from './message.ts';
 import { isUnderPointer } from '../../diff/pointer.ts';
 
@@ -240,7 +240,16 @@ export function evaluateImmutability(
   const verdict = combine(verdicts);
   return verdict.allowed
     ? verdict
-    : withUnlock(verdict, action, policies, unlocksAimedAt(matchTarget, action.locked, facts), facts, target, snapshot);
+    : withUnlock(
+        verdict,
+        action,
+        policies,
+        unlocksAimedAt(matchTarget, action.locked, facts),
+        facts,
+        target,
+        snapshot,
+        request.userInfo,
+      );
 }
 
 /** The UnlockRequests whose target is exactly this object (group, kind, namespace, name). */
@@ -283,6 +292,7 @@ function withUnlock(
   facts: RequestFacts,
   target: string,
   snapshot: PolicySnapshot,
+  user: AdmissionRequest['userInfo'],
 ): Verdict {
   if (unlocks.length === 0 || facts.now === undefined) return denied;
   const label = snapshot.lockLabel;
@@ -291,6 +301,7 @@ function withUnlock(
     operation: action.kind === 'update' ? 'UPDATE' : 'DELETE',
     rules: policies.map(ruleOfPolicy),
     now: facts.now,
+    user,
     keys: snapshot.attestation,
     ...(action.kind === 'update' ? { oldObject: action.oldObject, newObject: action.newObject } : {}),
     ...(unlabelled && action.kind === 'update'
@@ -309,12 +320,10 @@ function withUnlock(
   return {
     allowed: true,
     reasons: [],
-    warnings: [note],
+    warnings: [note, ...emergencyWarnings(match)],
     auditAnnotations: {
       ...denied.auditAnnotations,
-      'unlock-request': unlock.name,
-      'unlock-approvers': approvers.join(','),
-      'unlock-requester': unlock.requester,
+      ...unlockAnnotations(match),
       ...(unlabelled ? { 'unlock-unlabelled': `unlabelled by UnlockRequest ${unlock.name}` } : {}),
     },
     outcomes: [{ rule: RULE, decision: 'unlocked' }],

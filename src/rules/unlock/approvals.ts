@@ -50,6 +50,21 @@ export function shortestMaximum(
 
 export type ApprovalCount = { counts: true } | { counts: false; why: string };
 
+/** Why a stored approval (or self-approval) was not admitted by Bulwark before expiry; undefined when it was. */
+function attestationProblem(approval: RecordedApproval, unlock: CompiledUnlock, keys: ApprovalTrust) {
+  const attested = checkApprovalAttestation(keys, unlock.uid, approval.stored);
+  if (!attested.ok)
+    return (
+      `${approval.user}'s approval was not admitted by Bulwark (${attested.why}: written while the webhook ` +
+      `was away, or forged), so it does not count`
+    );
+  // Without an attestation (only in an offline simulation) there is no admission time to check.
+  const stamped = approval.stored.attestation as { at: string } | undefined;
+  if (stamped !== undefined && !(Date.parse(stamped.at) < unlock.expiresAtMs))
+    return `${approval.user} approved after it expired`;
+  return undefined;
+}
+
 /** Whether one stored approval counts today, under `rules` (the policies governing the target now). */
 export function approvalCounts(
   approval: RecordedApproval,
@@ -58,19 +73,8 @@ export function approvalCounts(
   keys: ApprovalTrust,
 ): ApprovalCount {
   if (approval.user === unlock.requester) return { counts: false, why: `${approval.user} requested it` };
-  const attested = checkApprovalAttestation(keys, unlock.uid, approval.stored);
-  if (!attested.ok) {
-    return {
-      counts: false,
-      why:
-        `${approval.user}'s approval was not admitted by Bulwark (${attested.why}: written while the webhook ` +
-        `was away, or forged), so it does not count`,
-    };
-  }
-  // Without an attestation (only in an offline simulation) there is no admission time to check.
-  const stamped = approval.stored.attestation as { at: string } | undefined;
-  if (stamped !== undefined && !(Date.parse(stamped.at) < unlock.expiresAtMs))
-    return { counts: false, why: `${approval.user} approved after it expired` };
+  const unattested = attestationProblem(approval, unlock, keys);
+  if (unattested) return { counts: false, why: unattested };
   if (!approval.groups) {
     return {
       counts: false,
@@ -88,4 +92,52 @@ export function approvalCounts(
     }
   }
   return { counts: true };
+}
+
+/**
+ * The rules an unlock is judged under. An emergency request (spec.emergency) is judged under
+ * each governing policy's unlock.emergency (fewer approvals, a shorter maximum); a policy
+ * without one judges it like any other request, so asking for an emergency never lowers a bar
+ * a policy did not lower itself.
+ */
+export function rulesForUnlock(unlock: CompiledUnlock, rules: readonly ApprovalRule[]): readonly ApprovalRule[] {
+  if (!unlock.emergency) return rules;
+  return rules.map((r) => {
+    const e = r.unlock.emergency;
+    if (!e) return r;
+    return {
+      source: `${r.source} (emergency)`,
+      unlock: { ...r.unlock, approvalsRequired: e.approvalsRequired, maxDurationMs: e.maxDurationMs },
+    };
+  });
+}
+
+/** Whether an emergency unlock is one under every governing rule (else it was judged as an ordinary one). */
+export const isEmergency = (unlock: CompiledUnlock, rules: readonly ApprovalRule[]) =>
+  unlock.emergency && rules.length > 0 && rules.every((r) => r.unlock.emergency !== undefined);
+
+/** The approvals that count now under `rules` (see rulesForUnlock), and why the others do not. */
+export function countedApprovals(
+  unlock: CompiledUnlock,
+  rules: readonly ApprovalRule[],
+  keys: ApprovalTrust,
+): { approvers: string[]; refused: string[] } {
+  const approvers: string[] = [];
+  const refused: string[] = [];
+  for (const approval of unlock.approvals) {
+    const verdict = approvalCounts(approval, unlock, rules, keys);
+    if (verdict.counts) approvers.push(approval.user);
+    else refused.push(verdict.why);
+  }
+  const own = unlock.selfApproval;
+  if (own) {
+    const selfAllowed = isEmergency(unlock, rules) && rules.every((r) => r.unlock.emergency?.selfApproval);
+    const unattested = attestationProblem(own, unlock, keys);
+    if (!selfAllowed) refused.push(`${own.user} requested it, and self-approval is not allowed`);
+    else if (unattested) refused.push(unattested);
+    else if (own.groups && rules.every((r) => isApprover(r.unlock, own.user, own.groups!)))
+      approvers.push(`${own.user} (self-approved, emergency)`);
+    else refused.push(`${own.user}'s self-approval does not come from an approver`);
+  }
+  return { approvers, refused };
 }

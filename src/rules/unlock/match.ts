@@ -10,7 +10,13 @@ import type { KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
 import { formatDuration } from '../../policy/duration.ts';
 import { semanticChanges } from '../../diff/semantic-diff.ts';
-import { approvalCounts, approvalsRequired, shortestMaximum, type ApprovalRule } from './approvals.ts';
+import {
+  approvalsRequired,
+  countedApprovals,
+  rulesForUnlock,
+  shortestMaximum,
+  type ApprovalRule,
+} from './approvals.ts';
 import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
 import type { ApprovalTrust } from '../../attestation/approval.ts';
 
@@ -25,8 +31,31 @@ export interface UnlockDemand {
   now: number;
   oldObject?: KubeObject;
   newObject?: KubeObject;
+  /** Who makes the change: a policy with unlock.requesterOnly lets only the requester (or named subjects) use it. */
+  user?: { username?: string | undefined; groups?: readonly string[] | undefined };
   /** Bulwark's attestation keys (the snapshot's): only approvals attested with them count. */
   keys: ApprovalTrust;
+}
+
+/** Why this user may not use the unlock under a rule with requesterOnly; undefined when they may. */
+function bindingProblem(unlock: CompiledUnlock, demand: UnlockDemand): string | undefined {
+  const username = demand.user?.username;
+  for (const rule of demand.rules) {
+    const only = rule.unlock.requesterOnly;
+    if (!only || username === unlock.requester) continue;
+    if (username !== undefined && only.users.has(username)) continue;
+    if ((demand.user?.groups ?? []).some((g) => only.groups.has(g))) continue;
+    return (
+      `only its requester ${unlock.requester}${describeSubjects(only)} may use it ` +
+      `(${rule.source} sets unlock.requesterOnly), not ${username ?? 'an unknown user'}`
+    );
+  }
+  return undefined;
+}
+
+function describeSubjects(s: { users: ReadonlySet<string>; groups: ReadonlySet<string> }): string {
+  const named = [...[...s.users].map((u) => `user ${u}`), ...[...s.groups].map((g) => `group ${g}`)];
+  return named.length > 0 ? ` (or ${named.join(', ')})` : '';
 }
 
 export type UnlockMatch =
@@ -65,10 +94,15 @@ function operationProblem(unlock: CompiledUnlock, demand: UnlockDemand): string 
 }
 
 function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } | { approvers: string[] } {
+  if (unlock.rejections.length > 0)
+    return { why: `it was rejected by ${unlock.rejections.map((r) => r.user).join(', ')}` };
   const problem = operationProblem(unlock, demand);
   if (problem) return { why: problem };
   if (demand.now >= unlock.expiresAtMs) return { why: `it expired at ${new Date(unlock.expiresAtMs).toISOString()}` };
-  const shortest = shortestMaximum(demand.rules);
+  const binding = bindingProblem(unlock, demand);
+  if (binding) return { why: binding };
+  const rules = rulesForUnlock(unlock, demand.rules);
+  const shortest = shortestMaximum(rules);
   if (shortest && unlock.durationMs > shortest.maxDurationMs) {
     return {
       why:
@@ -76,14 +110,8 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
         `the ${formatDuration(shortest.maxDurationMs)} ${shortest.rule.source} allows`,
     };
   }
-  const required = approvalsRequired(demand.rules);
-  const approvers: string[] = [];
-  const refused: string[] = [];
-  for (const approval of unlock.approvals) {
-    const verdict = approvalCounts(approval, unlock, demand.rules, demand.keys);
-    if (verdict.counts) approvers.push(approval.user);
-    else refused.push(verdict.why);
-  }
+  const required = approvalsRequired(rules);
+  const { approvers, refused } = countedApprovals(unlock, rules, demand.keys);
   if (approvers.length < required) {
     return {
       why:
@@ -102,4 +130,27 @@ export function findUnlock(unlocks: readonly CompiledUnlock[], demand: UnlockDem
     why.push(`UnlockRequest ${unlock.name}: ${result.why}`);
   }
   return { ok: false, why };
+}
+
+/** The audit annotations of a change an unlock let through: who asked, who agreed, and the ticket. */
+export function unlockAnnotations(match: UnlockMatch & { ok: true }): Record<string, string> {
+  const { unlock, approvers } = match;
+  return {
+    'unlock-request': unlock.name,
+    'unlock-approvers': approvers.join(','),
+    'unlock-requester': unlock.requester,
+    ...(unlock.ticket ? { 'unlock-ticket': unlock.ticket } : {}),
+    ...(unlock.emergency ? { 'unlock-emergency': 'true' } : {}),
+  };
+}
+
+/** An emergency unlock is loud: a warning on every change it lets through, besides the audit annotation. */
+export function emergencyWarnings(match: UnlockMatch & { ok: true }): string[] {
+  const { unlock } = match;
+  return unlock.emergency
+    ? [
+        `EMERGENCY unlock: UnlockRequest ${unlock.name} (requested by ${unlock.requester}) is an emergency unlock; ` +
+          `approvers must review it afterwards (kubectl bulwark unlock review ${unlock.name})`,
+      ]
+    : [];
 }

@@ -1,10 +1,11 @@
 // Admission of UnlockRequests: the webhook enforces who may ask and who may approve.
 // On CREATE the requester must be the user creating it, there are no approvals yet, and
-// the duration fits the rules governing the target. After that only spec.approvals may
-// change, and only by appending one approval in the name of the user making the update,
-// recording the groups the API server reports for them, who is not the requester, not
-// already an approver, an approver under every governing rule, before the request expires,
-// and attested by Bulwark's mutating webhook (attestation/stamp.ts).
+// the duration fits the rules governing the target. After that only one approval,
+// rejection or review may be appended (sign-off.ts), in the name of the user making the
+// update, recording the groups the API server reports for them, attested by Bulwark's
+// mutating webhook (attestation/stamp.ts), before the request expires (reviews: after too):
+// an approval by an approver under every governing rule who is not the requester and has
+// not approved yet; a rejection by such an approver, or by the requester withdrawing it.
 
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
@@ -12,12 +13,18 @@ import { allow, deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { POLICY_GROUP } from '../../policy/crds.ts';
 import { formatDuration } from '../../policy/duration.ts';
-import { semanticChanges } from '../../diff/semantic-diff.ts';
-import { humanPath, isUnderPointer } from '../../diff/pointer.ts';
 import { approvalRulesFor, isGovernanceTarget } from './approval-rules.ts';
-import { describeApprovers, isApprover, namesApprovers, shortestMaximum, type ApprovalRule } from './approvals.ts';
+import {
+  describeApprovers,
+  isApprover,
+  namesApprovers,
+  rulesForUnlock,
+  shortestMaximum,
+  type ApprovalRule,
+} from './approvals.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
-import { checkApprovalAttestation, type ApprovalContent } from '../../attestation/approval.ts';
+import { appendedSignOff, groupsProblem, SIGN_OFF_LISTS, signOffProblem } from './sign-off.ts';
+import { checkApprovalAttestation } from '../../attestation/approval.ts';
 
 export const RULE = 'unlock-request';
 
@@ -75,7 +82,7 @@ function validateCreate(
   const target = targetOrDenial(unlock, facts);
   if ('denied' in target) return target.denied;
   const rules = governingRules(unlock, target.object, snapshot, facts);
-  const shortest = shortestMaximum(rules);
+  const shortest = shortestMaximum(rulesForUnlock(unlock, rules));
   if (shortest && unlock.durationMs > shortest.maxDurationMs) {
     return deny(
       RULE,
@@ -93,25 +100,7 @@ function validateCreate(
   return allow(RULE);
 }
 
-/** The groups an approval records must be exactly those the API server reports for its author. */
-function groupsProblem(recorded: unknown, actual: readonly string[]): string | undefined {
-  if (!Array.isArray(recorded))
-    return (
-      'an approval must record your groups as the API server reports them (spec.approvals[].groups; ' +
-      'kubectl bulwark unlock approve does this)'
-    );
-  const mine = new Set(actual);
-  const theirs = new Set(recorded as string[]);
-  if (mine.size !== theirs.size || [...mine].some((g) => !theirs.has(g))) {
-    return (
-      `the groups recorded with an approval must be exactly yours (${[...mine].join(', ') || 'none'}), ` +
-      `not ${[...theirs].join(', ') || 'none'}`
-    );
-  }
-  return undefined;
-}
-
-function validateApproval(
+function validateSignOff(
   request: AdmissionRequest,
   before: CompiledUnlock,
   after: CompiledUnlock,
@@ -119,56 +108,39 @@ function validateApproval(
   facts: RequestFacts,
 ): Verdict {
   const user = request.userInfo.username ?? '';
-  const oldObject = request.oldObject!;
-  const newObject = request.object!;
-  const other = semanticChanges(oldObject, newObject).filter((c) => !isUnderPointer(c.path, '/spec/approvals'));
-  if (other.length > 0)
-    return deny(
-      RULE,
-      `only spec.approvals may change after an UnlockRequest is created; this update changes ${other
-        .slice(0, 5)
-        .map((c) => humanPath(c.path))
-        .join(', ')}`,
-    );
-  const oldApprovals = (oldObject as { spec?: { approvals?: { user: string }[] } }).spec?.approvals ?? [];
-  const newApprovals = (newObject as { spec?: { approvals?: { user: string }[] } }).spec?.approvals ?? [];
-  if (newApprovals.length === oldApprovals.length && JSON.stringify(newApprovals) === JSON.stringify(oldApprovals))
-    return allow(RULE, 'skip');
-  if (
-    newApprovals.length < oldApprovals.length ||
-    oldApprovals.some((a, i) => JSON.stringify(a) !== JSON.stringify(newApprovals[i]))
-  ) {
-    return deny(RULE, 'approvals are append-only: existing approvals cannot be changed or removed');
-  }
-  if (newApprovals.length !== oldApprovals.length + 1)
-    return deny(RULE, 'add exactly one approval per update, your own');
-  const added = newApprovals[newApprovals.length - 1]! as { user: string; groups?: unknown };
-  const approver = added.user;
-  if (approver !== user)
-    return deny(RULE, `an approval must name the user who makes it: you are ${user}, the approval names ${approver}`);
-  if (user === before.requester) return deny(RULE, `${user} requested this unlock and cannot approve it`);
-  if (before.approvers.includes(user)) return deny(RULE, `${user} has already approved this request`);
-  if (facts.now === undefined || facts.now >= before.expiresAtMs) {
+  const entry = appendedSignOff(request);
+  if (entry === 'none') return allow(RULE, 'skip');
+  if ('refused' in entry) return deny(RULE, entry.refused);
+  const rejecting = entry.kind === 'rejection';
+  const reviewing = entry.kind === 'review';
+  const target = targetOrDenial(after, facts);
+  if ('denied' in target) return target.denied;
+  const rules = governingRules(after, target.object, snapshot, facts);
+  const problem = signOffProblem(entry.kind, user, before, rules);
+  if (problem) return deny(RULE, problem);
+  // A review comes after the fact: after expiry too. Approving or rejecting ends with it.
+  if (!reviewing && (facts.now === undefined || facts.now >= before.expiresAtMs)) {
     return deny(
       RULE,
       `UnlockRequest ${before.name} expired at ${new Date(before.expiresAtMs).toISOString()}: it can no longer ` +
-        `be approved; create a new one`,
+        `be ${rejecting ? 'rejected' : 'approved'}; create a new one`,
     );
   }
   const groups = request.userInfo.groups ?? [];
-  const problem = groupsProblem(added.groups, groups);
-  if (problem) return deny(RULE, problem);
-  const attested = checkApprovalAttestation(snapshot.attestation, oldObject.metadata?.uid, added as ApprovalContent);
+  const groupsWrong = groupsProblem(entry.groups, groups, entry.kind);
+  if (groupsWrong) return deny(RULE, groupsWrong);
+  const list = SIGN_OFF_LISTS[entry.kind];
+  const attested = checkApprovalAttestation(snapshot.attestation, request.oldObject?.metadata?.uid, entry.stored, list);
   if (!attested.ok) {
     return deny(
       RULE,
-      `this approval is not attested by Bulwark (${attested.why}); Bulwark's mutating webhook ` +
-        `(attest.bulwark.dev) stamps every approval it admits, and only attested approvals count`,
+      `this ${entry.kind} is not attested by Bulwark (${attested.why}); Bulwark's mutating webhook ` +
+        `(attest.bulwark.dev) stamps every approval, rejection and review it admits`,
     );
   }
-  const target = targetOrDenial(after, facts);
-  if ('denied' in target) return target.denied;
-  for (const rule of governingRules(after, target.object, snapshot, facts)) {
+  // The requester may withdraw (reject) their own request: that only ever closes it.
+  if (rejecting && user === before.requester) return allow(RULE);
+  for (const rule of rules) {
     if (!isApprover(rule.unlock, user, groups)) {
       return deny(RULE, `${user} is not in an approver group of ${rule.source} (${describeApprovers(rule.unlock)})`);
     }
@@ -195,5 +167,5 @@ export function evaluateUnlockRequest(
   const before = snapshot.compiler.unlock(request.oldObject);
   if (!before.ok)
     return deny(RULE, 'the stored UnlockRequest is invalid and cannot be approved; delete it and create a new one');
-  return validateApproval(request, before.unlock, after.unlock, snapshot, facts);
+  return validateSignOff(request, before.unlock, after.unlock, snapshot, facts);
 }

@@ -33,11 +33,7 @@ describe('defaults', async () => {
   const container = dig(pod, 'containers', 0);
 
   it('installs exactly the expected objects', () => {
-    expect(kinds(manifests)).toEqual([
-      // Bulwark's, and the `helm test` probe's (tests.enabled): ClusterRoles bulwark, bulwark-probe, bulwark-test.
-      'ClusterRole',
-      'ClusterRole',
-      'ClusterRole',
+    expect(kinds(manifests.filter((m) => m.kind !== 'ClusterRole'))).toEqual([
       'ClusterRoleBinding',
       'ClusterRoleBinding',
       'CustomResourceDefinition',
@@ -58,6 +54,22 @@ describe('defaults', async () => {
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
+    ]);
+    expect(
+      manifests
+        .filter((m) => m.kind === 'ClusterRole')
+        .map((m) => m.metadata.name)
+        .sort(),
+    ).toEqual([
+      'bulwark',
+      'bulwark-approver',
+      'bulwark-approver-rules',
+      'bulwark-policy-admin',
+      'bulwark-policy-admin-rules',
+      'bulwark-probe',
+      'bulwark-requester',
+      'bulwark-requester-rules',
+      'bulwark-test',
     ]);
     const clusterScoped = /^(Cluster|Validating|Mutating|CustomResourceDefinition)/;
     for (const m of manifests.filter((x) => !clusterScoped.test(x.kind))) {
@@ -232,7 +244,7 @@ function rules(manifests: Manifest[]): { apiGroups: string[]; resources: string[
 }
 
 describe('RBAC', () => {
-  it('grants exactly what the rules read, and writes only policy status and what the drift audit writes', async () => {
+  it('grants exactly what the rules read, and writes only status, Events and what the drift audit writes', async () => {
     const manifests = await render();
     expect(rules(manifests)).toEqual([
       {
@@ -242,11 +254,11 @@ describe('RBAC', () => {
       },
       {
         apiGroups: ['bulwark.dev'],
-        resources: ['immutabilitypolicies/status', 'imagepolicies/status'],
+        resources: ['immutabilitypolicies/status', 'imagepolicies/status', 'unlockrequests/status'],
         verbs: ['patch'],
       },
-      { apiGroups: ['bulwark.dev'], resources: ['seals'], verbs: ['get', 'list', 'create', 'update', 'delete'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      { apiGroups: ['bulwark.dev'], resources: ['seals'], verbs: ['get', 'list', 'create', 'update', 'delete'] },
       {
         apiGroups: ['wgpolicyk8s.io'],
         resources: ['policyreports', 'clusterpolicyreports'],
@@ -278,7 +290,7 @@ describe('RBAC', () => {
     },
   );
 
-  it('drops Secrets when asked, adds extra read rules, and never grants a write beyond policy status', async () => {
+  it('drops Secrets when asked, adds extra read rules, and never grants writes beyond its own', async () => {
     const extra = { apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] };
     const granted = rules(
       await render({
@@ -288,32 +300,92 @@ describe('RBAC', () => {
     );
     expect(granted).not.toContainEqual(expect.objectContaining({ resources: ['secrets'] }));
     expect(granted.at(-1)).toEqual(extra);
-    // Writes: policy status, and the drift audit's seals, Events and PolicyReports; nothing else.
+    // Writes: status of its own objects, Events, and the drift audit's seals and PolicyReports; nothing else.
     const writes = granted.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)));
     expect(writes.flatMap((r) => r.resources)).toEqual([
       'immutabilitypolicies/status',
       'imagepolicies/status',
-      'seals',
+      'unlockrequests/status',
       'events',
+      'seals',
       'policyreports',
       'clusterpolicyreports',
     ]);
     expect(granted.filter((r) => r.verbs.includes('patch')).flatMap((r) => r.resources)).toEqual([
       'immutabilitypolicies/status',
       'imagepolicies/status',
+      'unlockrequests/status',
+    ]);
+    expect(granted.filter((r) => r.verbs.includes('create')).flatMap((r) => r.resources)).toEqual([
+      'events',
+      'seals',
+      'policyreports',
+      'clusterpolicyreports',
     ]);
   });
 
-  it('lets Bulwark create and read its attestation keys` Secret, in its own namespace only', async () => {
+  it('ships the people roles with the verbs each needs and no more, extensible by aggregation', async () => {
+    const manifests = await render();
+    const rulesOf = (name: string) => dig(find(manifests, 'ClusterRole', `bulwark-${name}-rules`), 'rules');
+    expect(rulesOf('requester')).toEqual([
+      { apiGroups: ['bulwark.dev'], resources: ['unlockrequests'], verbs: ['get', 'list', 'watch', 'create'] },
+    ]);
+    expect(rulesOf('approver')).toEqual([
+      { apiGroups: ['bulwark.dev'], resources: ['unlockrequests'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+    ]);
+    expect(rulesOf('policy-admin')).toEqual([
+      {
+        apiGroups: ['bulwark.dev'],
+        resources: ['immutabilitypolicies', 'imagepolicies'],
+        verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+      },
+      { apiGroups: ['bulwark.dev'], resources: ['unlockrequests'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    for (const role of ['requester', 'approver', 'policy-admin']) {
+      expect(dig(find(manifests, 'ClusterRole', `bulwark-${role}`), 'aggregationRule')).toEqual({
+        clusterRoleSelectors: [{ matchLabels: { [`bulwark.dev/aggregate-to-${role}`]: 'true' } }],
+      });
+    }
+    const without = await render({ rbac: { userRoles: { create: false } } });
+    expect(without.filter((m) => m.kind === 'ClusterRole').map((m) => m.metadata.name)).toEqual([
+      'bulwark',
+      'bulwark-probe',
+      'bulwark-test',
+    ]);
+  });
+
+  it('lets Bulwark create and read its keys` Secret and hold its one Lease, in its own namespace only', async () => {
     const manifests = await render();
     const role = find(manifests, 'Role');
     expect(role.metadata.namespace).toBe('bulwark-system');
     expect(dig(role, 'rules')).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
       { apiGroups: [''], resources: ['secrets'], resourceNames: ['bulwark-attestation-keys'], verbs: ['get'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        resourceNames: ['bulwark-controllers'],
+        verbs: ['get', 'update'],
+      },
     ]);
     expect(dig(find(manifests, 'RoleBinding'), 'subjects', 0, 'name')).toBe('bulwark');
+  });
+});
+
+describe('notifications', () => {
+  it('passes the URL and Secret to Bulwark and lets it read that one Secret', async () => {
+    const manifests = await render({ notifications: { url: 'https://chat.example/hook', secretName: 'hook' } });
+    const args = dig(find(manifests, 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+    expect(args).toEqual(expect.arrayContaining(['--notify-url=https://chat.example/hook', '--notify-secret=hook']));
+    expect(dig(find(manifests, 'Role'), 'rules')).toContainEqual({
+      apiGroups: [''],
+      resources: ['secrets'],
+      resourceNames: ['hook'],
+      verbs: ['get'],
+    });
+    const none = dig(find(await render(), 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args');
+    expect((none as string[]).some((a) => a.startsWith('--notify'))).toBe(false);
   });
 });
 

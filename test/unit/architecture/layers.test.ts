@@ -22,9 +22,10 @@ const LAYERS: readonly string[] = [
   'observability', // logs and metrics
   'rules', // the rules, pure
   'review', // every rule on one request; the fail-closed runner; the response
-  'cluster', // I/O shell: the API server (facts, informers, Secrets, discovery)
+  'cluster', // I/O shell: the API server (facts, informers, Secrets, discovery, leader election)
   'image-verification', // I/O shell: registries, signatures, the verification cache
-  'ledger', // I/O shell: the drift audit loop (leader election, seals, reports)
+  'controller', // I/O shell: leader-elected loops (UnlockRequest status, Events, notifications)
+  'ledger', // I/O shell: the drift audit loop (seals, reports)
   'config', // configuration schema and loading
   'server', // HTTPS: /validate, probes, metrics, TLS
   'main.ts', // composition root

@@ -133,6 +133,22 @@ describe('the mutating webhook stamps only what the writer appends in their own 
     expect(attestationPatch(appending(by('carol'), 'carol', ['dev']).request, TEST_KEYS, AT)).toEqual([]);
   });
 
+  it('attests an appended rejection or review as such: neither checks as an approval, nor the other way', () => {
+    for (const list of ['rejections', 'reviews'] as const) {
+      const after = unlockRequest('ur', { emergency: true, [list]: [by('carol')] }, [by('bob')], { attest: false });
+      const before = unlockRequest('ur', { emergency: true }, [by('bob')]);
+      (after.spec as { approvals: unknown[] }).approvals = (before.spec as { approvals: unknown[] }).approvals;
+      const ops = attestationPatch(unlockReview(after, { oldObject: before, user: 'carol' }).request, TEST_KEYS, AT);
+      expect(ops).toEqual([{ op: 'add', path: `/spec/${list}/0/attestation`, value: expect.any(Object) }]);
+      const stamped = { ...by('carol'), attestation: ops[0]!.value };
+      expect(checkApprovalAttestation(TEST_KEYS, 'uid-ur', stamped, list)).toEqual({ ok: true });
+      expect(checkApprovalAttestation(TEST_KEYS, 'uid-ur', stamped)).toMatchObject({ ok: false });
+      expect(checkApprovalAttestation(TEST_KEYS, 'uid-ur', attested('uid-ur', by('carol')), list)).toMatchObject({
+        ok: false,
+      });
+    }
+  });
+
   it('leaves stored approvals and every other kind of object alone', () => {
     const unchanged = unlockReview(base, { oldObject: base, user: 'carol', groups: GROUPS });
     expect(attestationPatch(unchanged.request, TEST_KEYS, AT)).toEqual([]);

@@ -148,7 +148,7 @@ describe('approving an UnlockRequest', () => {
     [
       'adding two at once',
       approve([by('bob'), by('carol'), { user: 'erin' }], 'carol'),
-      /add exactly one approval per update/,
+      /add exactly one approval, rejection or review per update/,
     ],
     [
       'changing anything else',
@@ -156,7 +156,7 @@ describe('approving an UnlockRequest', () => {
         oldObject: base,
         user: 'carol',
       }),
-      /only spec\.approvals may change after an UnlockRequest is created; this update changes spec\.reason/,
+      /only spec\.approvals, spec\.rejections and spec\.reviews may change after an UnlockRequest is created/,
     ],
   ])('is denied %s', (_name, review, message) => {
     const v = decide(review, facts);
