@@ -9,6 +9,7 @@
 //   objects read, the locked objects it still holds; for an APIService that would route
 //   a group/version to another server, the locked objects of that group;
 // - for an UnlockRequest, the labels of its target's namespace;
+// - for a write that locks an object, whether Bulwark may list its kind (listable.ts);
 // - for an ImmutabilityPolicy write that could loosen locks, or a Namespace relabelling,
 //   the locked objects whose protection it could change, and the UnlockRequests aimed at
 //   the policy or Namespace (the agreement such a change needs).
@@ -29,6 +30,8 @@ import { isNamespaceRelabel } from '../rules/governance/namespace-labels.ts';
 import { mayLoosenLocks } from '../rules/governance/policy-change.ts';
 import { findExposedObjects } from './exposed-objects.ts';
 import { findLockedContents } from './locked-contents.ts';
+import { createListableCheck } from './listable.ts';
+import { locksObject } from '../rules/guards/unlistable-lock.ts';
 import type { ClusterInformers } from './policy-informers.ts';
 
 export function objectPath(request: AdmissionRequest): string {
@@ -40,9 +43,13 @@ export function objectPath(request: AdmissionRequest): string {
   return `${prefix}${ns}/${resource}/${encodeURIComponent(request.name ?? '')}`;
 }
 
-async function lookup(reader: KubeReader, path: string, timeoutMs: number): Promise<ParentFact> {
+// The parent of a scale or eviction request is read for its labels alone. A binding's pod
+// is read whole: the rule compares the pod with the pod as bound.
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+
+async function lookup(reader: KubeReader, path: string, timeoutMs: number, accept?: string): Promise<ParentFact> {
   try {
-    const object = await reader.getJson(path, { timeoutMs });
+    const object = await reader.getJson(path, { timeoutMs, ...(accept ? { accept } : {}) });
     return object === undefined ? { status: 'absent' } : { status: 'found', object: object as KubeObject };
   } catch (err) {
     return { status: 'unavailable', reason: (err as Error).message };
@@ -91,6 +98,7 @@ export function clusterFactResolver(options: {
 }): FactResolver {
   const { reader, discovery, informers, timeoutMs } = options;
   const now = options.now ?? Date.now;
+  const listable = createListableCheck(reader);
   return async (request, snapshot): Promise<RequestFacts> => {
     const facts: RequestFacts = { now: now() };
     if (request.namespace) {
@@ -135,8 +143,10 @@ export function clusterFactResolver(options: {
     }
     if (needsParent(request))
       facts.parent = request.name
-        ? await lookup(reader, objectPath(request), timeoutMs)
+        ? await lookup(reader, objectPath(request), timeoutMs, isPodBinding(request) ? undefined : METADATA_ONLY)
         : { status: 'unavailable', reason: 'the request names no object' };
+    if (locksObject(request, options.lockLabel ?? snapshot.lockLabel))
+      facts.lockListing = await listable(request.resource, timeoutMs);
     if (discovery && isUnlockRequestWrite(request))
       facts.unlockTarget = await unlockTarget(reader, discovery, request, timeoutMs);
     if (discovery && (isContainerDelete(request) || isGuardedCrdUpdate(request) || isApiServiceRerouting(request))) {
