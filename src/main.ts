@@ -30,6 +30,7 @@ import { DEFAULT_CONNECTION_LIMITS, capConnections, serverOptions } from './serv
 import { createReviewDecoder } from './admission/decode.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
+import { clientAuthOptions } from './server/client-auth.ts';
 import { keyRingOf } from './attestation/approval.ts';
 
 /** The store's source name for the attestation keys: not ready until they are read. */
@@ -184,13 +185,18 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   });
 
   const limits = { ...DEFAULT_CONNECTION_LIMITS, maxConnections: config.maxConnections };
-  const server = createServer({ ...serverOptions(limits), ...TLS_OPTIONS, cert: tls.cert, key: tls.key }, app);
+  const clientAuth = await clientAuthOptions(config.tls.clientCaFile);
+  const server = createServer(
+    { ...serverOptions(limits), ...TLS_OPTIONS, ...clientAuth, cert: tls.cert, key: tls.key },
+    app,
+  );
   capConnections(server, limits, { logger, metrics });
   const watcher = watchTlsFiles({
     files,
     initial: tls,
     intervalMs: config.tls.reloadIntervalSeconds * 1000,
-    apply: (m) => server.setSecureContext({ ...TLS_OPTIONS, cert: m.cert, key: m.key }),
+    // A new context replaces the whole one: the client CA goes along.
+    apply: (m) => server.setSecureContext({ ...TLS_OPTIONS, ...clientAuth, cert: m.cert, key: m.key }),
     onReload: (m) => {
       metrics.setCertificateExpiry(m.notAfterMs / 1000);
       logger.info(

@@ -215,7 +215,7 @@ describe('locked objects in a namespace', () => {
     });
   });
 
-  it('skips a kind Bulwark may not list (403): locking that kind is refused, so it holds no locked objects', async () => {
+  it('skips a kind Bulwark may not list (403): locking it is refused, so it holds no locked objects', async () => {
     const reader = fakeApi({
       ...DISCOVERY,
       [`/api/v1/namespaces/team/configmaps?${SELECTOR}`]: () => {
