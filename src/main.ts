@@ -168,6 +168,11 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   });
 
   let draining = false;
+  const readiness = () => {
+    if (draining) return { ready: false, reason: 'shutting down' };
+    const pending = store.pending();
+    return pending.length === 0 ? { ready: true } : { ready: false, reason: `not yet synced: ${pending.join(', ')}` };
+  };
   const app = createApp({
     decideDeps: { snapshot: () => store.snapshot(), resolveFacts },
     decoder: createReviewDecoder(),
@@ -177,11 +182,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     attestationKeys: () => keyRingOf(store.snapshot().attestation),
     maxInFlightBytes: config.maxInFlightBytes,
     serveMetrics: config.metricsPort === undefined,
-    readiness: () => {
-      if (draining) return { ready: false, reason: 'shutting down' };
-      const pending = store.pending();
-      return pending.length === 0 ? { ready: true } : { ready: false, reason: `not yet synced: ${pending.join(', ')}` };
-    },
+    readiness,
   });
 
   const limits = { ...DEFAULT_CONNECTION_LIMITS, maxConnections: config.maxConnections };
@@ -213,7 +214,8 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
 
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
-  const metricsServer = config.metricsPort === undefined ? undefined : createHttpServer(createMetricsApp(metrics));
+  const metricsServer =
+    config.metricsPort === undefined ? undefined : createHttpServer(createMetricsApp(metrics, readiness));
   const metricsPort = metricsServer ? await listen(metricsServer, config.metricsPort!, config.host) : undefined;
   if (metricsServer) logger.info({ metricsPort }, `metrics on http://${config.host}:${metricsPort}/metrics`);
   logger.info(
