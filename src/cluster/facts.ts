@@ -43,13 +43,11 @@ export function objectPath(request: AdmissionRequest): string {
   return `${prefix}${ns}/${resource}/${encodeURIComponent(request.name ?? '')}`;
 }
 
-// The parent of a scale or eviction request is read for its labels alone. A binding's pod
-// is read whole: the rule compares the pod with the pod as bound.
-const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
-
-async function lookup(reader: KubeReader, path: string, timeoutMs: number, accept?: string): Promise<ParentFact> {
+// The parent is read whole, not metadata-only: the rules need its kind and apiVersion
+// (policy matching by kind), and an eviction's pod its owner and spec (controller writes).
+async function lookup(reader: KubeReader, path: string, timeoutMs: number): Promise<ParentFact> {
   try {
-    const object = await reader.getJson(path, { timeoutMs, ...(accept ? { accept } : {}) });
+    const object = await reader.getJson(path, { timeoutMs });
     return object === undefined ? { status: 'absent' } : { status: 'found', object: object as KubeObject };
   } catch (err) {
     return { status: 'unavailable', reason: (err as Error).message };
@@ -143,7 +141,7 @@ export function clusterFactResolver(options: {
     }
     if (needsParent(request))
       facts.parent = request.name
-        ? await lookup(reader, objectPath(request), timeoutMs, isPodBinding(request) ? undefined : METADATA_ONLY)
+        ? await lookup(reader, objectPath(request), timeoutMs)
         : { status: 'unavailable', reason: 'the request names no object' };
     if (locksObject(request, options.lockLabel ?? snapshot.lockLabel))
       facts.lockListing = await listable(request.resource, timeoutMs);
