@@ -22,6 +22,7 @@ import { installSelfProtection } from './self-protection.ts';
 import { clusterRuns, DIR_PREFIX, reapOrphanedClusters, writeState, type ClusterState } from './state.ts';
 import { CONTROL_PLANE_TOOLS, locateTools, type ToolPaths, type ControlPlaneTool } from './tools.ts';
 import { writeKubeletClientCert } from './node/client-cert.ts';
+import { writeWebhookClientConfig } from './webhook-client.ts';
 import { startNode, type FullClusterTool, type StartedNode } from './node/full.ts';
 import { checkHost, claimMachine, hostAddress } from './node/host.ts';
 import { componentTokenLines, randomComponentTokens } from './node/identities.ts';
@@ -192,6 +193,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const tokens = randomTokens();
     const componentTokens = full ? randomComponentTokens() : undefined;
     const kubeletClient = full ? await writeKubeletClientCert(dir) : undefined;
+    // Bare clusters present a client certificate to webhooks (for `bulwark serve --client-ca`).
+    const webhookClient = full ? undefined : await writeWebhookClientConfig(dir);
     const etcd = await startEtcd({
       etcdPath: tools.etcd,
       dir,
@@ -212,7 +215,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       tokens,
       detached,
       onStart,
-      ...(options.apiserverArgs ? { extraArgs: options.apiserverArgs } : {}),
+      extraArgs: [...(webhookClient?.args ?? []), ...(options.apiserverArgs ?? [])],
       ...(componentTokens ? { extraTokenLines: componentTokenLines(componentTokens) } : {}),
       ...(address && kubeletClient
         ? {

@@ -33,6 +33,7 @@ import { drainServer, drainTiming } from './server/drain.ts';
 import { createReviewDecoder } from './admission/decode.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
+import { clientAuthOptions } from './server/client-auth.ts';
 import { keyRingOf } from './attestation/approval.ts';
 
 /** The store's source name for the attestation keys: not ready until they are read. */
@@ -197,6 +198,11 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   });
 
   let draining = false;
+  const readiness = () => {
+    if (draining) return { ready: false, reason: 'shutting down' };
+    const pending = store.pending();
+    return pending.length === 0 ? { ready: true } : { ready: false, reason: `not yet synced: ${pending.join(', ')}` };
+  };
   const app = createApp({
     decideDeps: { snapshot: () => store.snapshot(), resolveFacts },
     decoder: createReviewDecoder(),
@@ -206,21 +212,22 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     attestationKeys: () => keyRingOf(store.snapshot().attestation),
     maxInFlightBytes: config.maxInFlightBytes,
     serveMetrics: config.metricsPort === undefined,
-    readiness: () => {
-      if (draining) return { ready: false, reason: 'shutting down' };
-      const pending = store.pending();
-      return pending.length === 0 ? { ready: true } : { ready: false, reason: `not yet synced: ${pending.join(', ')}` };
-    },
+    readiness,
   });
 
   const limits = { ...DEFAULT_CONNECTION_LIMITS, maxConnections: config.maxConnections };
-  const server = createServer({ ...serverOptions(limits), ...TLS_OPTIONS, cert: tls.cert, key: tls.key }, app);
+  const clientAuth = await clientAuthOptions(config.tls.clientCaFile);
+  const server = createServer(
+    { ...serverOptions(limits), ...TLS_OPTIONS, ...clientAuth, cert: tls.cert, key: tls.key },
+    app,
+  );
   capConnections(server, limits, { logger, metrics });
   const watcher = watchTlsFiles({
     files,
     initial: tls,
     intervalMs: config.tls.reloadIntervalSeconds * 1000,
-    apply: (m) => server.setSecureContext({ ...TLS_OPTIONS, cert: m.cert, key: m.key }),
+    // A new context replaces the whole one: the client CA goes along.
+    apply: (m) => server.setSecureContext({ ...TLS_OPTIONS, ...clientAuth, cert: m.cert, key: m.key }),
     onReload: (m) => {
       metrics.setCertificateExpiry(m.notAfterMs / 1000);
       logger.info(
@@ -237,7 +244,8 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
 
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
-  const metricsServer = config.metricsPort === undefined ? undefined : createHttpServer(createMetricsApp(metrics));
+  const metricsServer =
+    config.metricsPort === undefined ? undefined : createHttpServer(createMetricsApp(metrics, readiness));
   const metricsPort = metricsServer ? await listen(metricsServer, config.metricsPort!, config.host) : undefined;
   if (metricsServer) logger.info({ metricsPort }, `metrics on http://${config.host}:${metricsPort}/metrics`);
   logger.info(

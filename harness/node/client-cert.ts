@@ -19,7 +19,11 @@ export interface ClientCertFiles {
   keyFile: string;
 }
 
-export async function writeKubeletClientCert(dir: string): Promise<ClientCertFiles> {
+export const writeKubeletClientCert = (dir: string) =>
+  writeClientCert(dir, 'kubelet-client', 'CN=kube-apiserver-kubelet-client, O=system:masters');
+
+/** A CA of its own and a client certificate (`NAME-ca.crt`, `NAME.crt`, `NAME.key` in `dir`). */
+export async function writeClientCert(dir: string, name: string, subject: string): Promise<ClientCertFiles> {
   const notBefore = new Date(Date.now() - 5 * 60_000);
   const notAfter = new Date(Date.now() + 30 * 86_400_000);
   const serial = () =>
@@ -29,7 +33,7 @@ export async function writeKubeletClientCert(dir: string): Promise<ClientCertFil
   const caKeys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
-    name: 'CN=bulwark-e2e-kubelet-client-ca',
+    name: `CN=bulwark-e2e-${name}-ca`,
     notBefore,
     notAfter,
     keys: caKeys,
@@ -42,7 +46,7 @@ export async function writeKubeletClientCert(dir: string): Promise<ClientCertFil
   const keys = (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: 'CN=kube-apiserver-kubelet-client, O=system:masters',
+    subject,
     issuer: ca.subject,
     notBefore,
     notAfter,
@@ -56,9 +60,9 @@ export async function writeKubeletClientCert(dir: string): Promise<ClientCertFil
     ],
   });
   const files = {
-    caFile: join(dir, 'kubelet-client-ca.crt'),
-    certFile: join(dir, 'kubelet-client.crt'),
-    keyFile: join(dir, 'kubelet-client.key'),
+    caFile: join(dir, `${name}-ca.crt`),
+    certFile: join(dir, `${name}.crt`),
+    keyFile: join(dir, `${name}.key`),
   };
   const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
   await writeFile(files.caFile, ca.toString('pem'), { mode: 0o600 });

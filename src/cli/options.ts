@@ -74,6 +74,11 @@ export function addServeOptions(cmd: Command): Command {
         .env('BULWARK_CERT_RELOAD_INTERVAL'),
     )
     .addOption(
+      new Option('--client-ca <file>', 'PEM CA: require client certificates it issued (mutual TLS)').env(
+        'BULWARK_TLS_CLIENT_CA',
+      ),
+    )
+    .addOption(
       new Option('--max-body-bytes <bytes>', 'largest accepted request body (default 8 MiB)')
         .argParser(number)
         .env('BULWARK_MAX_BODY_BYTES'),
@@ -163,6 +168,7 @@ export interface ParsedOptions {
   key?: string;
   certDir?: string;
   certReloadInterval?: number;
+  clientCa?: string;
   maxBodyBytes?: number;
   maxInFlightBytes?: number;
   maxConnections?: number;
@@ -184,7 +190,13 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
   return {
     port: o.port,
     host: o.host,
-    tls: { certFile: o.cert, keyFile: o.key, certDir: o.certDir, reloadIntervalSeconds: o.certReloadInterval },
+    tls: {
+      certFile: o.cert,
+      keyFile: o.key,
+      certDir: o.certDir,
+      reloadIntervalSeconds: o.certReloadInterval,
+      clientCaFile: o.clientCa,
+    },
     lockLabel: { key: o.labelKey, value: o.labelValue },
     policiesDir: o.policies,
     defaultUnlock: { approverGroups: list(o.defaultApproverGroups) },

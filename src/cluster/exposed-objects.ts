@@ -13,6 +13,7 @@ import type { ImmutabilityPolicy } from '../policy/generated/types.ts';
 import { resourcePath, type ApiResource, type Discovery } from './discovery.ts';
 import type { KubeReader } from './kube-client.ts';
 import { getPatiently } from './locked-contents.ts';
+import { isForbidden } from './listable.ts';
 
 const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
 const PAGE = 500;
@@ -106,7 +107,14 @@ export async function findExposedObjects(options: {
   try {
     const { resources, namespace } = await resourcesToList(discovery, request);
     const objects: LockedObject[] = [];
-    await Promise.all(resources.map((r) => listLocked(reader, r, label, namespace, deadline, objects)));
+    // Kinds Bulwark may not list (RBAC) are skipped: locking them is refused (unlistable-lock.ts).
+    await Promise.all(
+      resources.map((r) =>
+        listLocked(reader, r, label, namespace, deadline, objects).catch((err) => {
+          if (!isForbidden(err)) throw err;
+        }),
+      ),
+    );
     const namespaceLabels = new Map<string, Labels>();
     for (const o of objects) {
       const labels =

@@ -9,6 +9,7 @@
 //   objects read, the locked objects it still holds; for an APIService that would route
 //   a group/version to another server, the locked objects of that group;
 // - for an UnlockRequest, the labels of its target's namespace;
+// - for a write that locks an object, whether Bulwark may list its kind (listable.ts);
 // - for an ImmutabilityPolicy write that could loosen locks, or a Namespace relabelling,
 //   the locked objects whose protection it could change, and the UnlockRequests aimed at
 //   the policy or Namespace (the agreement such a change needs).
@@ -29,6 +30,8 @@ import { isNamespaceRelabel } from '../rules/governance/namespace-labels.ts';
 import { mayLoosenLocks } from '../rules/governance/policy-change.ts';
 import { findExposedObjects } from './exposed-objects.ts';
 import { findLockedContents } from './locked-contents.ts';
+import { createListableCheck } from './listable.ts';
+import { locksObject } from '../rules/guards/unlistable-lock.ts';
 import type { ClusterInformers } from './policy-informers.ts';
 
 export function objectPath(request: AdmissionRequest): string {
@@ -40,6 +43,8 @@ export function objectPath(request: AdmissionRequest): string {
   return `${prefix}${ns}/${resource}/${encodeURIComponent(request.name ?? '')}`;
 }
 
+// The parent is read whole, not metadata-only: the rules need its kind and apiVersion
+// (policy matching by kind), and an eviction's pod its owner and spec (controller writes).
 async function lookup(reader: KubeReader, path: string, timeoutMs: number): Promise<ParentFact> {
   try {
     const object = await reader.getJson(path, { timeoutMs });
@@ -87,6 +92,7 @@ export function clusterFactResolver(options: {
 }): FactResolver {
   const { reader, discovery, informers, timeoutMs } = options;
   const now = options.now ?? Date.now;
+  const listable = createListableCheck(reader);
   return async (request, snapshot): Promise<RequestFacts> => {
     const facts: RequestFacts = { now: now() };
     if (request.namespace) {
@@ -133,6 +139,8 @@ export function clusterFactResolver(options: {
       facts.parent = request.name
         ? await lookup(reader, objectPath(request), timeoutMs)
         : { status: 'unavailable', reason: 'the request names no object' };
+    if (locksObject(request, options.lockLabel ?? snapshot.lockLabel))
+      facts.lockListing = await listable(request.resource, timeoutMs);
     if (discovery && isUnlockRequestWrite(request))
       facts.unlockTarget = await readUnlockTarget(
         reader,

@@ -4,7 +4,9 @@
 // list, and after each successful restart).
 
 import {
+  ListWatch,
   makeInformer,
+  Watch,
   type Informer,
   type KubeConfig,
   type KubernetesListObject,
@@ -30,6 +32,8 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   /** API path to watch, e.g. /apis/bulwark.dev/v1alpha1/imagepolicies */
   path: string;
   list: () => Promise<KubernetesListObject<T>>;
+  /** Another representation for the watch (e.g. metadata only); `list` must ask for the same. */
+  accept?: string;
   handlers: InformerHandlers<T>;
   backoff?: { initialMs: number; maxMs: number };
   /** Injectable for tests. */
@@ -65,7 +69,8 @@ export function resilientInformer<T extends KubernetesObject>(
   let restarts = 0;
   let nextDelayMs = backoff.initialMs;
 
-  const informer = (options.create ?? makeInformer<T>)(options.kubeConfig, options.path, options.list);
+  const create = options.create ?? (options.accept ? acceptingInformer<T>(options.accept) : makeInformer<T>);
+  const informer = create(options.kubeConfig, options.path, options.list);
   informer.on('add', (o) => handlers.upsert(o));
   informer.on('update', (o) => handlers.upsert(o));
   informer.on('delete', (o) => handlers.remove(o));
@@ -110,5 +115,20 @@ export function resilientInformer<T extends KubernetesObject>(
     get restarts() {
       return restarts;
     },
+  };
+}
+
+/**
+ * client-node's informer with an Accept header on its watch requests: a metadata-only
+ * watch (PartialObjectMetadata) carries labels without the rest of each object.
+ */
+function acceptingInformer<T extends KubernetesObject>(accept: string) {
+  return (kubeConfig: KubeConfig, path: string, list: () => Promise<KubernetesListObject<T>>) => {
+    const config = Object.create(kubeConfig) as KubeConfig;
+    config.applySecurityAuthentication = async (context) => {
+      await kubeConfig.applySecurityAuthentication(context);
+      context.setHeaderParam('Accept', accept);
+    };
+    return new ListWatch<T>(path, new Watch(config), list, false);
   };
 }

@@ -10,6 +10,7 @@ import type { AdmissionRequest } from '../admission/types.ts';
 import type { LockedContents } from '../decision/facts.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { reroutedGroup } from '../rules/guards/apiservice.ts';
+import { isForbidden } from './listable.ts';
 import { resourcePath, type ApiResource, type Discovery } from './discovery.ts';
 import { isBulwarkError } from '../errors.ts';
 import type { KubeReader } from './kube-client.ts';
@@ -50,6 +51,7 @@ export async function getPatiently(
         ...(accept ? { accept } : {}),
       });
     } catch (err) {
+      if (isForbidden(err)) throw err; // RBAC does not change within a decision
       const tooMany = isBulwarkError(err, 'KUBE_API_ERROR') && err.upstream?.status === 429;
       const wait = Math.min(1000, tooMany ? (err.upstream?.retryAfterSeconds ?? 0.2) * 1000 : Infinity);
       if (!Number.isFinite(wait) || Date.now() + wait >= deadline) throw err;
@@ -83,6 +85,11 @@ async function lockedOf(
   );
   return { names, more: Boolean(list?.metadata?.continue) };
 }
+
+const unlessForbidden = (err: unknown): Found => {
+  if (isForbidden(err)) return { names: [], more: false };
+  throw err;
+};
 
 /** The resource of a CRD at each version it serves. */
 function servedResources(crd: Crd): ApiResource[] {
@@ -135,7 +142,11 @@ export async function findLockedContents(options: {
     let found: Found[];
     if (request.kind.kind === 'Namespace') {
       const resources = await namespacedResources(reader, discovery, deadline);
-      found = await Promise.all(resources.map((r) => lockedOf(reader, r, label, request.name, deadline)));
+      // A kind Bulwark may not list (RBAC) holds no locked objects: locking it is refused
+      // (unlistable-lock.ts). Skipped, or every namespace deletion would be refused.
+      found = await Promise.all(
+        resources.map((r) => lockedOf(reader, r, label, request.name, deadline).catch(unlessForbidden)),
+      );
     } else if (request.kind.kind === 'APIService') {
       const group = reroutedGroup(request);
       const resources = (await discovery.current()).filter((r) => r.group === group && r.verbs.includes('list'));

@@ -24,6 +24,9 @@ export interface ClusterInformers {
 }
 
 const LIST_TIMEOUT_MS = 30_000;
+// Namespaces are watched for their labels alone: metadata only, never their spec or status.
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 export function createClusterInformers(options: {
   reader: KubeReader;
@@ -39,13 +42,17 @@ export function createClusterInformers(options: {
     source: string,
     path: string,
     handlers: { upsert(o: KubernetesObject): void; remove(o: KubernetesObject): void },
+    metadataOnly = false,
   ) {
     const informer = resilientInformer<KubernetesObject>({
       name: source,
       kubeConfig: reader.kubeConfig,
       path,
       list: async () => {
-        const list = await reader.getJson(path, { timeoutMs: LIST_TIMEOUT_MS });
+        const list = await reader.getJson(path, {
+          timeoutMs: LIST_TIMEOUT_MS,
+          ...(metadataOnly ? { accept: METADATA_LIST } : {}),
+        });
         if (list === undefined)
           throw new BaseError('KUBE_API_ERROR', `${path} does not exist: are Bulwark's CRDs installed?`, {
             upstream: { status: 404 },
@@ -53,6 +60,7 @@ export function createClusterInformers(options: {
         return list as KubernetesListObject<KubernetesObject>;
       },
       ...(options.delay ? { delay: options.delay } : {}),
+      ...(metadataOnly ? { accept: METADATA_WATCH } : {}),
       handlers: {
         ...handlers,
         synced: () => {
@@ -79,7 +87,7 @@ export function createClusterInformers(options: {
       remove: (o) => store.remove(kind, o.metadata?.uid ?? ''),
     });
   }
-  const namespaces = watch(NAMESPACE_SOURCE, '/api/v1/namespaces', { upsert: () => {}, remove: () => {} });
+  const namespaces = watch(NAMESPACE_SOURCE, '/api/v1/namespaces', { upsert: () => {}, remove: () => {} }, true);
 
   // UnlockRequests, compiled once per change and indexed by their target's namespace/name.
   const unlocksByUid = new Map<string, CompiledUnlock>();

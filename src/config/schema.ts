@@ -22,6 +22,11 @@ export interface Config {
     certDir?: string;
     /** How often certificate files are checked for rotation. */
     reloadIntervalSeconds: number;
+    /**
+     * PEM CA bundle: when set, every client must present a certificate it issued (mutual
+     * TLS; the apiserver sends one through its admission configuration), others fail the handshake.
+     */
+    clientCaFile?: string;
   };
   lockLabel: { key: string; value: string };
   /** Unlock rules for labelled objects that no ImmutabilityPolicy matches. */
@@ -108,6 +113,7 @@ export const configSchema: JSONSchemaType<Config> = {
         keyFile: { type: 'string', minLength: 1, nullable: true },
         certDir: { type: 'string', minLength: 1, nullable: true },
         reloadIntervalSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
+        clientCaFile: { type: 'string', minLength: 1, nullable: true },
       },
       dependencies: { certFile: ['keyFile'], keyFile: ['certFile'] },
     },

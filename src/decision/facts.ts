@@ -99,6 +99,8 @@ export interface RequestFacts {
   targetNamespaceLabels?: Readonly<Record<string, string>>;
   /** For a policy write or a Namespace relabelling: the locked objects whose protection it could change. */
   exposed?: ExposedObjects;
+  /** For a write that locks an object: `forbidden` when Bulwark may not list its kind (RBAC). */
+  lockListing?: 'listable' | 'forbidden' | 'unknown';
 }
 
 /** Whether a request deletes something whose deletion would delete objects without admission. */

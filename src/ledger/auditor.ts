@@ -12,6 +12,7 @@ import { signSeal, type SealSpec, type SealTarget } from '../attestation/seal.ts
 import { resourcePath, type ApiResource, type Discovery } from '../cluster/discovery.ts';
 import type { KubeClient } from '../cluster/kube-client.ts';
 import type { ClusterInformers } from '../cluster/policy-informers.ts';
+import { isForbidden } from '../cluster/listable.ts';
 import { messageOf } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -78,7 +79,9 @@ export function createAuditor(options: AuditorOptions) {
       try {
         list = (await get(`${resourcePath(r)}?labelSelector=${encodeURIComponent(selector)}`)) as typeof list;
       } catch (err) {
-        logger.warn({ resource: `${r.resource}.${r.group}`, err: messageOf(err) }, 'audit: cannot list');
+        // A kind outside Bulwark's RBAC cannot be locked (unlistable-lock.ts): expected, not a warning.
+        if (isForbidden(err)) logger.debug({ resource: `${r.resource}.${r.group}` }, 'audit: may not list');
+        else logger.warn({ resource: `${r.resource}.${r.group}`, err: messageOf(err) }, 'audit: cannot list');
         continue;
       }
       for (const item of list?.items ?? []) {

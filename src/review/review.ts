@@ -6,6 +6,7 @@ import type { PolicySnapshot } from '../policy/compiled.ts';
 import { evaluateImages } from '../rules/images/evaluate.ts';
 import { evaluateImmutability } from '../rules/immutability/evaluate.ts';
 import { evaluateDeletionGuards } from '../rules/guards/evaluate.ts';
+import { evaluateUnlistableLock } from '../rules/guards/unlistable-lock.ts';
 import { evaluatePolicyAuthorship } from '../rules/governance/authorship.ts';
 import { evaluateNamespaceLabels } from '../rules/governance/namespace-labels.ts';
 import { evaluatePolicyGovernance } from '../rules/governance/policy-change.ts';
@@ -31,6 +32,7 @@ const RULES: readonly Rule[] = [
   evaluateUnlockRequest,
   evaluateImmutability,
   evaluateDeletionGuards,
+  evaluateUnlistableLock,
   evaluateImages,
 ];
 

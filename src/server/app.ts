@@ -48,15 +48,27 @@ export function metricsHandler(metrics: Metrics): Handler {
 }
 
 /** The metrics port's listener: GET /metrics and nothing else. */
-export function createMetricsApp(metrics: Metrics): RequestListener {
+/**
+ * The plain-HTTP port: /metrics, and the health endpoints, which kubelet probes can reach
+ * there when the HTTPS port requires client certificates (--client-ca).
+ */
+export function createMetricsApp(metrics: Metrics, readiness?: AppOptions['readiness']): RequestListener {
   const serve = metricsHandler(metrics);
   return (req, res) => {
-    if ((req.method === 'GET' || req.method === 'HEAD') && pathOf(req.url) === '/metrics') {
-      void Promise.resolve(serve(req, res)).catch(() => res.destroy());
-      return;
+    const path = pathOf(req.url);
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (path === '/metrics') {
+        void Promise.resolve(serve(req, res)).catch(() => res.destroy());
+        return;
+      }
+      if (path === '/healthz') return sendText(res, 200, 'text/plain; charset=utf-8', 'ok');
+      if (path === '/readyz' && readiness) {
+        const r = readiness();
+        return sendJson(res, r.ready ? 200 : 503, r);
+      }
     }
     req.resume();
-    sendError(res, new BaseError('NOT_FOUND', 'no such endpoint: GET /metrics'));
+    sendError(res, new BaseError('NOT_FOUND', 'no such endpoint: GET /metrics, /healthz, /readyz'));
   };
 }
 

@@ -149,6 +149,35 @@ describe('Bulwark installed by helm into the cluster', () => {
     },
   );
 
+  it('its ServiceAccount may not read pod logs, the kubelet API or Secret lists; a Secret cannot be locked, and a ' +
+    'namespace holding Secrets is deleted as usual', async () => {
+    const deployment = await kubectlJson<{ spec: { template: { spec: { serviceAccountName: string } } } }>([
+      'get',
+      'deployment',
+      RELEASE,
+      '-n',
+      RELEASE_NAMESPACE,
+    ]);
+    const as = `--as=system:serviceaccount:${RELEASE_NAMESPACE}:${deployment.spec.template.spec.serviceAccountName}`;
+    const canI = async (...args: string[]) => (await kubectl(['auth', 'can-i', ...args, as])).stdout.trim();
+    expect(await canI('get', 'pods', '--subresource=log', '-A')).toBe('no');
+    expect(await canI('get', 'nodes', '--subresource=proxy')).toBe('no');
+    expect(await canI('create', 'pods', '--subresource=exec', '-A')).toBe('no');
+    expect(await canI('list', 'secrets', '-A')).toBe('no');
+    expect(await canI('watch', 'secrets', '-A')).toBe('no');
+    expect(await canI('list', 'configmaps', '-A')).toBe('yes');
+
+    const ns = await newNamespace('secrets');
+    const secret = (labels: Record<string, string>) =>
+      stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token', namespace: ns, labels } });
+    const locked = await kubectl(['create', '-f', '-'], { input: secret({ [LOCK_LABEL.key]: LOCK_LABEL.value }) });
+    expect(locked.stderr).toContain('bulwark may not list secrets, so it could not see this object once locked');
+    expect(locked.stderr).toContain('rbac.listSecrets=true');
+    await kubectlOk(kubectl, ['create', '-f', '-'], { input: secret({}) });
+    // The namespace guard skips the kind it may not list: the namespace goes, Secret and all.
+    await kubectlOk(kubectl, ['delete', 'namespace', ns, '--wait=true', '--timeout=120s'], { timeoutMs: 130_000 });
+  }, 180_000);
+
   it('runs as UID 65532 on a read-only root filesystem', async () => {
     const exec = (script: string) =>
       kubectl(['exec', '-n', RELEASE_NAMESPACE, `deployment/${RELEASE}`, '--', 'node', '-e', script]);

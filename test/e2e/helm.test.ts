@@ -631,6 +631,37 @@ describe('helm chart on a real apiserver', () => {
       const log = await readFile(second.logFile, 'utf8');
       expect(log).toContain(`"source":"ImmutabilityPolicy","msg":"informer synced"`);
 
+      // Least privilege, as this API server's RBAC authorizer answers for the chart's ServiceAccount.
+      const canI = async (...args: string[]) =>
+        (await kubectl(['auth', 'can-i', ...args, `--as=system:serviceaccount:${NS}:gen-bulwark`])).stdout.trim();
+      expect(await canI('get', 'pods', '--subresource=log', '-n', namespace)).toBe('no');
+      expect(await canI('create', 'pods', '--subresource=exec', '-n', namespace)).toBe('no');
+      expect(await canI('get', 'nodes', '--subresource=proxy')).toBe('no');
+      expect(await canI('list', 'secrets', '-A')).toBe('no');
+      expect(await canI('list', 'configmaps', '-A')).toBe('yes');
+      expect(await canI('list', 'widgets.e2e.bulwark.dev', '-A')).toBe('no');
+      // So a Secret cannot be locked (the namespace guard could not see it), created or labelled,
+      // and the refusal names the value to change; the namespace guard skips Secrets.
+      const secretYaml = (labels: Record<string, string>) =>
+        stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'token', namespace, labels } });
+      const lockedSecret = await kubectl(['create', '--dry-run=server', '-f', '-'], { input: secretYaml(LOCKED) });
+      expect(lockedSecret.stderr).toContain('bulwark may not list secrets, so it could not see this object');
+      expect(lockedSecret.stderr).toContain('rbac.listSecrets=true');
+      await kubectlOk(kubectl, ['create', '-f', '-'], { input: secretYaml({}) });
+      const labelled = await kubectl([
+        'label',
+        'secret',
+        'token',
+        '-n',
+        namespace,
+        `${LOCK_LABEL.key}=${LOCK_LABEL.value}`,
+      ]);
+      expect(labelled.stderr).toContain('bulwark may not list secrets');
+      const holdsSecrets = await newNamespace();
+      await kubectlOk(kubectl, ['create', 'secret', 'generic', 'plain', '-n', holdsSecrets, '--from-literal=a=b']);
+      const deleted = await kubectl(['delete', 'namespace', holdsSecrets, '--dry-run=server']);
+      expect(deleted.code, deleted.stderr).toBe(0);
+
       // Break-glass reads the UnlockRequest's target (rbac.readUnlockTargets); without that
       // grant the request is refused because the target cannot be read.
       const unlock = () =>

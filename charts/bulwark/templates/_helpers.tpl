@@ -134,3 +134,18 @@ that). Users as a JSON list, service accounts by their usernames.
 {{- range (include "bulwark.policyAdminUsers" . | fromJsonArray) }}{{ $parts = append $parts (printf "user %s" .) }}{{ end -}}
 {{- if $parts }}{{ join ", " $parts }}{{ else }}nobody is configured{{ end -}}
 {{- end -}}
+
+{{/*
+Where the kubelet probes Bulwark: the HTTPS port, or with mutual TLS (tls.clientCa), which
+refuses clients without a certificate, the plain-HTTP metrics port (it serves /healthz and
+/readyz as well).
+*/}}
+{{- define "bulwark.probePort" -}}
+{{- if .Values.tls.clientCa -}}
+port: metrics
+scheme: HTTP
+{{- else -}}
+port: https
+scheme: HTTPS
+{{- end -}}
+{{- end }}

@@ -29,6 +29,40 @@ describe('metrics port', () => {
   });
 });
 
+describe('mutual TLS (tls.clientCa)', () => {
+  const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+  it('mounts the client CA from a ConfigMap, passes --client-ca, probes on the metrics port', async () => {
+    const rendered = await render({ tls: { clientCa: CA }, deployment: { metricsPort: 9090 } });
+    const pod = dig(find(rendered, 'Deployment'), 'spec', 'template');
+    const container = dig(pod, 'spec', 'containers', 0);
+    expect(container.args).toContain('--client-ca=/client-ca/ca.crt');
+    expect(container.volumeMounts).toContainEqual({ name: 'client-ca', mountPath: '/client-ca', readOnly: true });
+    expect(pod.spec.volumes).toContainEqual({ name: 'client-ca', configMap: { name: 'bulwark-client-ca' } });
+    expect(dig(find(rendered, 'ConfigMap', 'bulwark-client-ca'), 'data')).toEqual({ 'ca.crt': CA });
+    // The kubelet's probes carry no certificate: they go to the plain-HTTP port, which serves them.
+    for (const probe of ['readinessProbe', 'startupProbe', 'livenessProbe'])
+      expect(container[probe].httpGet).toMatchObject({ port: 'metrics', scheme: 'HTTP' });
+    // A new CA rolls the pods (Bulwark reads it at start).
+    expect(pod.metadata.annotations['bulwark.dev/client-ca-sha256']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('is off by default: no client CA, probes over HTTPS', async () => {
+    const rendered = await render();
+    const container = dig(find(rendered, 'Deployment'), 'spec', 'template', 'spec', 'containers', 0);
+    expect(container.args.some((a: string) => a.startsWith('--client-ca'))).toBe(false);
+    expect(container.readinessProbe.httpGet).toMatchObject({ port: 'https', scheme: 'HTTPS' });
+    expect(rendered.some((m) => m.metadata.name === 'bulwark-client-ca')).toBe(false);
+  });
+
+  it('refuses to render without a metrics port (probes would fail the handshake) or with a non-PEM CA', async () => {
+    await expect(render({ tls: { clientCa: CA } })).rejects.toThrow(/tls.clientCa needs deployment.metricsPort/);
+    const result = await template({ tls: { clientCa: 'LS0tLS1CRUdJTi...' }, deployment: { metricsPort: 9090 } });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/tls\/clientCa/);
+  });
+});
+
 describe('network policy', () => {
   it('is off by default', async () => {
     expect(kinds(await render())).not.toContain('NetworkPolicy');

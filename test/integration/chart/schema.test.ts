@@ -29,6 +29,21 @@ const rejected: [string, Record<string, unknown>, RegExp][] = [
     { rbac: { extraReadRules: [{ apiGroups: ['example.com'], resources: ['widgets'], verbs: ['delete'] }] } },
     /extraReadRules/,
   ],
+  [
+    'a wildcard lockable resource (RBAC must name each)',
+    { rbac: { extraLockableResources: [{ apiGroups: ['example.com'], resources: ['*'] }] } },
+    /extraLockableResources/,
+  ],
+  [
+    'a subresource as a lockable resource',
+    { rbac: { extraLockableResources: [{ apiGroups: [''], resources: ['pods/log'] }] } },
+    /extraLockableResources/,
+  ],
+  [
+    'Secrets as a lockable resource (rbac.listSecrets is their switch)',
+    { rbac: { extraLockableResources: [{ apiGroups: [''], resources: ['secrets'] }] } },
+    /extraLockableResources/,
+  ],
   ['secret mode without a CA', { tls: { mode: 'secret', secret: { name: 'tls' } } }, /caBundle/],
   [
     'a caBundle that is not PEM',

@@ -80,8 +80,15 @@ describe('webhook entries (defaults)', async () => {
     const w = byName(list, 'immutability.bulwark.dev');
     expect(w.rules).toEqual([
       { apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], operations: ['UPDATE', 'DELETE'], scope: '*' },
+      // rbac.listSecrets is off: a Secret created locked is sent too, to be refused.
+      { apiGroups: [''], apiVersions: ['v1'], resources: ['secrets'], operations: ['CREATE'], scope: 'Namespaced' },
     ]);
     expect(w.objectSelector).toEqual({ matchLabels: { 'bulwark.dev/immutable': 'true' } });
+  });
+
+  it('with rbac.listSecrets, Secrets can be locked: their creates are not sent', async () => {
+    const w = byName(webhooks(await render({ rbac: { listSecrets: true } })), 'immutability.bulwark.dev');
+    expect(w.rules.map((r) => r.operations)).toEqual([['UPDATE', 'DELETE']]);
   });
 
   it('sends scale, eviction and bindings without an objectSelector (their objects lack the parent`s labels)', () => {

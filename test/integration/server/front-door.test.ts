@@ -5,7 +5,6 @@
 
 import { spawn } from 'node:child_process';
 import { Agent, type RequestOptions, request } from 'node:https';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -82,11 +81,6 @@ function metricsText(server: ServeProcess): Promise<string> {
   });
 }
 
-function p99(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length * 0.99)]!;
-}
-
 async function latencies(
   server: ServeProcess,
   agent: Agent,
@@ -116,12 +110,9 @@ describe('silent and slow clients', () => {
     expect(Math.max(...closed)).toBeLessThan(HEADERS_TIMEOUT_MS + 2_000);
   });
 
-  it('drops 500 clients trickling header bytes within the header timeout (and reports the p99 meanwhile)', async () => {
+  it('drops 500 clients trickling header bytes within the header timeout, answering reviews meanwhile', async () => {
     const body = JSON.stringify(loadReview('configmap-apply-changed'));
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    await latencies(server, agent, body, 100); // warm-up
-    const quietBefore = p99(await latencies(server, agent, body, 300));
-
     const slow = spawn(process.execPath, [SLOW_CLIENTS, String(server.port), server.caFile, '500'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -132,23 +123,13 @@ describe('silent and slow clients', () => {
       // While at least half of them are still connected (each is cut about 5 s after its first byte).
       const samples = await latencies(server, agent, body, 300, () => output.includes('half closed'));
       expect(samples.length).toBeGreaterThan(30);
-      const during = p99(samples);
       await vi.waitFor(() => expect(output).toContain('closedAfterMs'), { timeout: 60_000, interval: 200 });
-      // The machine is shared: the quiet figure is taken before and after, and averaged.
-      const quiet = (quietBefore + p99(await latencies(server, agent, body, 300))) / 2;
       const closed = JSON.parse(output.split('\n').find((l) => l.startsWith('{'))!).closedAfterMs as number[];
-      console.log(
-        `p99 quiet ${quiet.toFixed(2)} ms, with 500 slow clients ${during.toFixed(2)} ms ` +
-          `(${samples.length} samples); ` +
-          `slow clients closed after at most ${Math.max(...closed).toFixed(0)} ms ` +
-          `(load ${loadavg()[0]!.toFixed(1)})`,
-      );
       // The first byte comes at once, the headers timeout counts from it, checked every second.
       expect(Math.max(...closed)).toBeLessThan(HEADERS_TIMEOUT_MS + 3_000);
-      // Issue 13 asks for at most 2x. Reported, not asserted: on the shared two-core machine the
-      // figure swings with the other tests and helpers (1.6x alone at load 13, 10.7x beside the
-      // rest of the integration tier at load 10), so an assertion would test the machine.
-      console.log(`p99 with slow clients / quiet: ${(during / quiet).toFixed(2)}x (goal: at most 2x)`);
+      // What they cost the well-formed reviews' p99 (issue 13: at most 2x) is measured by
+      // `npm run bench` (bench/slow-clients.ts): on the shared two-core machine one before/after
+      // pair swings from 0.7x to 5x with the other helpers' load, so it takes rounds and a median.
     } finally {
       slow.kill();
       agent.destroy();

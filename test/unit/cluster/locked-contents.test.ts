@@ -215,6 +215,21 @@ describe('locked objects in a namespace', () => {
     });
   });
 
+  it('skips a kind Bulwark may not list (403): locking it is refused, so it holds no locked objects', async () => {
+    const reader = fakeApi({
+      ...DISCOVERY,
+      [`/api/v1/namespaces/team/configmaps?${SELECTOR}`]: () => {
+        throw new BaseError('KUBE_API_ERROR', 'GET configmaps: HTTP 403', { upstream: { status: 403 } });
+      },
+      [`/apis/e2e.x/v1beta1/namespaces/team/betas?${SELECTOR}`]: list('kept'),
+    });
+    expect(await find(reader, namespaceDelete('team'))).toEqual({
+      status: 'listed',
+      objects: ['Beta kept'],
+      more: false,
+    });
+  });
+
   it(
     'asks again while the server answers 429 (a CRD whose storage is initialising), after the wait it ' + 'names',
     async () => {
@@ -269,6 +284,18 @@ describe('locked objects of a CRD', () => {
     );
     expect(await find(reader, request)).toEqual({ status: 'listed', objects: ['Gadget shop/sprocket'], more: true });
     expect(reader.calls.map((c) => c.path.split('?')[0])).toEqual(['/apis/e2e.x/v2/gadgets', '/apis/e2e.x/v3/gadgets']);
+  });
+
+  it('a CRD whose objects Bulwark may not list (403) is not deleted: unavailable, the guard fails closed', async () => {
+    const reader = fakeApi({
+      [`/apis/e2e.x/v1/gadgets?${SELECTOR}`]: () => {
+        throw new BaseError('KUBE_API_ERROR', 'GET gadgets: HTTP 403', { upstream: { status: 403 } });
+      },
+    });
+    expect(await find(reader, crdRequest(crd([{ name: 'v1', served: true }])))).toEqual({
+      status: 'unavailable',
+      reason: 'GET gadgets: HTTP 403',
+    });
   });
 
   it('a CRD that serves no version cannot be listed: unavailable, so the guard fails closed', async () => {

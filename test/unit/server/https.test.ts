@@ -171,6 +171,11 @@ describe('a metrics port of its own', () => {
       expect(await scraped.text()).toContain('# TYPE bulwark_admission_reviews_total counter');
       const validate = await fetch(`http://127.0.0.1:${own.metricsPort}/validate`, { method: 'POST', body: '{}' });
       expect(validate.status).toBe(404);
+      // The probes' endpoints too: kubelet probes use this port when the HTTPS one wants client certificates.
+      expect((await fetch(`http://127.0.0.1:${own.metricsPort}/healthz`)).status).toBe(200);
+      const ready = await fetch(`http://127.0.0.1:${own.metricsPort}/readyz`);
+      expect([200, 503]).toContain(ready.status);
+      expect(await ready.json()).toHaveProperty('ready');
       const webhook = await httpsRequest(`https://127.0.0.1:${own.port}/metrics`, { ca });
       expect(webhook.status).toBe(404);
     } finally {
