@@ -58,11 +58,8 @@ const metrics = async () =>
   ).body;
 
 beforeAll(async () => {
-  await kubectlOk(kubectl, [
-    'apply',
-    '-f',
-    join(REPO_ROOT, 'test', 'fixtures', 'crds', 'policyreports.wgpolicyk8s.io.yaml'),
-  ]);
+  // The chart's copies (policyReports.installCRDs): they must take Bulwark's reports as written.
+  await kubectlOk(kubectl, ['apply', '-f', join(REPO_ROOT, 'charts', 'bulwark', 'files', 'policyreport-crds')]);
   ns = await newNamespace('drift');
   const policy = parse(approvablePolicy(`drift-${ns}`, { namespaces: [ns] }));
   await kubectlOk(kubectl, ['apply', '-f', '-'], { input: stringify(policy) });
