@@ -8,7 +8,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../admission/types.ts';
-import { signSeal, type SealSpec, type SealTarget } from '../attestation/seal.ts';
+import { SEALS_PATH, signSeal, type SealSpec, type SealTarget } from '../attestation/seal.ts';
 import { resourcePath, type ApiResource, type Discovery } from '../cluster/discovery.ts';
 import type { KubeClient } from '../cluster/kube-client.ts';
 import type { ClusterInformers } from '../cluster/policy-informers.ts';
@@ -21,7 +21,6 @@ import { tryLead } from './lease.ts';
 import { createReporter, type Drift } from './report.ts';
 import { keyRingOf } from '../attestation/approval.ts';
 
-export const SEALS_PATH = '/apis/bulwark.dev/v1alpha1/seals';
 const TIMEOUT = { timeoutMs: 30_000 };
 
 export interface AuditorOptions {

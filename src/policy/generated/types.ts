@@ -82,6 +82,7 @@ export interface ImmutabilityPolicy {
     message?: string;
     unlock?: {
       approvalsRequired?: number;
+      rollbackApprovals?: number;
       /**
        * @maxItems 64
        */
@@ -228,6 +229,9 @@ export interface UnlockRequest {
         from?: string;
         value?: unknown;
       }[];
+    };
+    rollback?: {
+      hash: string;
     };
     /**
      * @maxItems 16

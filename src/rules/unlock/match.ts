@@ -10,9 +10,16 @@ import type { KubeObject } from '../../admission/types.ts';
 import { cloneJson } from '../../json/clone.ts';
 import { formatDuration } from '../../policy/duration.ts';
 import { semanticChanges } from '../../diff/semantic-diff.ts';
-import { approvalCounts, approvalsRequired, shortestMaximum, type ApprovalRule } from './approvals.ts';
+import {
+  approvalCounts,
+  approvalsRequired,
+  rollbackApprovalsRequired,
+  shortestMaximum,
+  type ApprovalRule,
+} from './approvals.ts';
 import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
 import type { ApprovalTrust } from '../../attestation/approval.ts';
+import { rollbackProblem, type SealedStates } from './rollback.ts';
 
 export interface UnlockDemand {
   operation: 'UPDATE' | 'DELETE';
@@ -27,6 +34,8 @@ export interface UnlockDemand {
   newObject?: KubeObject;
   /** Bulwark's attestation keys (the snapshot's): only approvals attested with them count. */
   keys: ApprovalTrust;
+  /** The target's sealed states, for an UnlockRequest that is a rollback. */
+  sealedStates?: SealedStates;
 }
 
 export type UnlockMatch =
@@ -46,6 +55,11 @@ export function makesExactly(patch: readonly PatchOperation[], oldObject: KubeOb
 
 function operationProblem(unlock: CompiledUnlock, demand: UnlockDemand): string | undefined {
   const ops = unlock.operations;
+  if (unlock.rollbackTo !== undefined) {
+    if (demand.operation !== 'UPDATE' || !ops.has('UPDATE')) return 'it unlocks only a rollback (an UPDATE)';
+    const problem = rollbackProblem(unlock.rollbackTo, demand.sealedStates, demand.newObject);
+    if (problem) return problem;
+  }
   if (demand.operation === 'DELETE') return ops.has('DELETE') ? undefined : 'it does not unlock DELETE';
   if (unlock.patch) {
     // Approvers signed off this exact patch; if it removes the label, they saw that.
@@ -76,7 +90,8 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
         `the ${formatDuration(shortest.maxDurationMs)} ${shortest.rule.source} allows`,
     };
   }
-  const required = approvalsRequired(demand.rules);
+  const required =
+    unlock.rollbackTo !== undefined ? rollbackApprovalsRequired(demand.rules) : approvalsRequired(demand.rules);
   const approvers: string[] = [];
   const refused: string[] = [];
   for (const approval of unlock.approvals) {
