@@ -47,6 +47,8 @@ export interface UnlockRequestOptions {
   duration: string;
   /** A JSON Patch, inline or `@file`. */
   patch?: string;
+  /** A rollback to this earlier sealed state (content hash; see rollback.ts). */
+  rollback?: string;
 }
 
 async function readPatch(text: string): Promise<unknown> {
@@ -98,6 +100,7 @@ export async function requestUnlock(
       duration: options.duration,
       requester: me.username,
       ...(options.patch ? { change: { patch: await readPatch(options.patch) } } : {}),
+      ...(options.rollback ? { rollback: { hash: options.rollback } } : {}),
     },
   };
   const res = await session.client.call('POST', UNLOCKS_PATH, { body: JSON.stringify(body), timeoutMs: TIMEOUT_MS });

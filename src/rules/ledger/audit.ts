@@ -59,11 +59,16 @@ function approvedUnlock(input: AuditInput, operation: 'UPDATE' | 'DELETE', unlab
       u.target.name === unlockTarget.name,
   );
   if (aimed.length === 0) return undefined;
-  const match = findUnlock(aimed, {
+  // A rollback names the exact state it allows: credit it before any unlock that covers more.
+  const specificFirst = [...aimed].sort(
+    (a, b) => Number(b.rollbackTo !== undefined) - Number(a.rollbackTo !== undefined),
+  );
+  const match = findUnlock(specificFirst, {
     operation,
     rules: approvalRulesFor(snapshot, unlockTarget, input.object, input.namespaceLabels),
     now: input.now,
     keys: input.keys,
+    afterwards: true,
     ...(input.object ? { newObject: input.object } : {}),
     ...(input.seal ? { sealedStates: statesOf(input.seal) } : {}),
     ...(unlabels ? { unlabels: true, changesContent: false } : {}),

@@ -34,6 +34,11 @@ export interface UnlockDemand {
   newObject?: KubeObject;
   /** Bulwark's attestation keys (the snapshot's): only approvals attested with them count. */
   keys: ApprovalTrust;
+  /**
+   * The drift audit judging a change afterwards: it keeps no old content, so a patch-bound
+   * unlock is taken as covering the change (README, known limits), the patch unchecked.
+   */
+  afterwards?: boolean;
   /** The target's sealed states, for an UnlockRequest that is a rollback. */
   sealedStates?: SealedStates;
 }
@@ -64,6 +69,7 @@ function operationProblem(unlock: CompiledUnlock, demand: UnlockDemand): string 
   if (unlock.patch) {
     // Approvers signed off this exact patch; if it removes the label, they saw that.
     if (!ops.has('UPDATE') && !ops.has('Unlabel')) return 'it does not unlock UPDATE';
+    if (demand.afterwards) return undefined;
     if (!demand.oldObject || !demand.newObject || !makesExactly(unlock.patch, demand.oldObject, demand.newObject))
       return 'this update is not the change it was approved for';
     return undefined;

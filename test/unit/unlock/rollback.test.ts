@@ -50,6 +50,17 @@ function rollbackUnlock(hash: string, approvers = ['bob']): CompiledUnlock {
   return r.unlock;
 }
 
+function ordinaryUnlock(): CompiledUnlock {
+  const r = compiler.unlock(
+    unlockRequest('ur-0', {}, [
+      { user: 'bob', groups: APPROVERS },
+      { user: 'carol', groups: APPROVERS },
+    ]),
+  );
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  return r.unlock;
+}
+
 function decide(unlock: CompiledUnlock, sealFact: SealFact | undefined, s = store()) {
   const facts: RequestFacts = { now: CREATED_MS + 60_000, unlocks: [unlock], namespaceLabels: {} };
   if (sealFact) facts.seal = sealFact;
@@ -123,7 +134,8 @@ describe('the audit', () => {
       seal: s,
       snapshot: store().snapshot(),
       keys: TEST_KEYS,
-      unlocks: [rollbackUnlock(target)],
+      // An ordinary unlock in force as well: the rollback, which names this state, is credited.
+      unlocks: [ordinaryUnlock(), rollbackUnlock(target)],
       namespaceLabels: {},
       now: CREATED_MS + 60_000,
     });
