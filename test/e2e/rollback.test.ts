@@ -12,34 +12,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { kubectl, newNamespace } from '../../harness/context.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
-import { plugin, pluginOk, until } from './helpers/plugin.ts';
+import { plugin, pluginOk } from './helpers/plugin.ts';
 import { approvablePolicy, approvedUnlock, createLockedConfigMap } from './helpers/unlock.ts';
+import { sealed } from './helpers/seals.ts';
 
-const WITHIN_MS = 30_000;
 let ns: string;
-
-interface State {
-  hash: string;
-  reason: string;
-  unlockRequest?: string;
-}
-interface Seal {
-  spec: { current: State; history?: State[] };
-}
-
-const sealOf = async (uid: string) => {
-  const r = await kubectl(['get', 'seal', uid, '-o', 'json']);
-  return r.code === 0 ? (JSON.parse(r.stdout) as Seal) : undefined;
-};
-
-async function sealed(uid: string, check: (s: Seal) => boolean): Promise<Seal> {
-  let seal: Seal | undefined;
-  await until(async () => {
-    seal = await sealOf(uid);
-    return seal !== undefined && check(seal);
-  }, WITHIN_MS);
-  return seal!;
-}
 
 /** The ConfigMap as stored now, without what a replace must not carry (resourceVersion), written to a file. */
 async function saved(name: string, file: string, edit: (o: { data: Record<string, string> }) => void = () => {}) {
