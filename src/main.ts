@@ -145,6 +145,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       metrics,
       namespace: config.namespace,
       intervalMs: config.auditIntervalSeconds * 1000,
+      ...(kubeConfig ? { kubeConfig } : {}),
     });
     auditor.start();
   }

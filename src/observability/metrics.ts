@@ -34,7 +34,9 @@ export interface Metrics {
   /** Where the informers' state is read at scrape time. */
   watchSync(state: () => { sources: readonly string[]; pending: readonly string[] }): void;
   /** The outcome of one drift audit scan: drifted objects by reason, sealed objects, its duration. */
-  observeAudit(result: { drift: Readonly<Record<string, number>>; sealed: number; seconds: number }): void;
+  /** The drift audit's findings now (after a scan, or a watch event that changed them). */
+  setDrift(drift: Readonly<Record<string, number>>, sealed: number): void;
+  observeScan(seconds: number): void;
 }
 
 export interface MetricsOptions {
@@ -137,11 +139,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   return {
     registry,
-    observeAudit(result) {
+    setDrift(found, sealedObjects) {
       for (const reason of ['changed', 'unlabelled', 'deleted', 'seal-invalid'])
-        drift.set({ reason }, result.drift[reason] ?? 0);
-      sealed.set(result.sealed);
-      scan.observe(result.seconds);
+        drift.set({ reason }, found[reason] ?? 0);
+      sealed.set(sealedObjects);
+    },
+    observeScan(seconds) {
+      scan.observe(seconds);
     },
     observeRegistryRequest(purpose) {
       registryRequests.inc({ purpose });
