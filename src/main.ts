@@ -175,6 +175,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
         metrics,
         isLeader: leader.isLeader,
         intervalMs: config.auditIntervalSeconds * 1000,
+        ...(kubeConfig ? { kubeConfig } : {}),
       });
       auditor.start();
     }

@@ -10,6 +10,8 @@ import { DEPLOYMENT_REVISION, LAST_APPLIED, SYSTEM_METADATA } from '../diff/book
 import { canonicalJson, checkMac, macOf, type AttestationKeyRing, type MacCheck } from './keys.ts';
 
 export const SEAL_PURPOSE = 'bulwark.dev/seal/v1';
+/** Where Seals live (cluster-scoped, each named after its object's uid). */
+export const SEALS_PATH = '/apis/bulwark.dev/v1alpha1/seals';
 /** How many earlier sealed states a seal keeps (rollback targets). */
 export const SEAL_HISTORY = 10;
 

@@ -3,7 +3,8 @@
 // - the parent object of `scale`, `eviction` and binding requests, whose request objects
 //   (Scale, Eviction, Binding) do not carry the parent's labels;
 // - the labels of the request's namespace and the UnlockRequests aimed at the object
-//   (both from informer caches, no API call);
+//   (both from informer caches, no API call); when one of those is a rollback, the
+//   object's Seal (its sealed states);
 // - for an UnlockRequest being created or approved, the object it targets;
 // - for a Namespace or CRD being deleted, or a CRD update that can change how its
 //   objects read, the locked objects it still holds; for an APIService that would route
@@ -16,7 +17,15 @@
 // A failed lookup is reported "unavailable", which the core turns into a denial.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
-import { isContainerDelete, isPodBinding, needsParent, type ParentFact, type RequestFacts } from '../decision/facts.ts';
+import {
+  isContainerDelete,
+  isPodBinding,
+  needsParent,
+  type ParentFact,
+  type RequestFacts,
+  type SealFact,
+} from '../decision/facts.ts';
+import { SEALS_PATH } from '../attestation/seal.ts';
 import type { FactResolver } from '../review/decide.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { POLICY_GROUP } from '../policy/crds.ts';
@@ -52,6 +61,11 @@ async function lookup(reader: KubeReader, path: string, timeoutMs: number): Prom
   } catch (err) {
     return { status: 'unavailable', reason: (err as Error).message };
   }
+}
+
+async function sealLookup(reader: KubeReader, uid: string, timeoutMs: number): Promise<SealFact> {
+  const found = await lookup(reader, `${SEALS_PATH}/${encodeURIComponent(uid)}`, timeoutMs);
+  return found.status === 'found' ? { status: 'found', seal: (found.object as { spec?: unknown }).spec } : found;
 }
 
 /** The object an UnlockRequest's spec.target names, as it stands (also for the status loop). */
@@ -113,6 +127,10 @@ export function clusterFactResolver(options: {
       const isNamespace = request.kind.group === '' && request.kind.kind === 'Namespace';
       const unlocks = informers.unlocksFor(isNamespace ? undefined : request.namespace, request.name);
       if (unlocks.length > 0) facts.unlocks = unlocks;
+      // Only a rollback reads the Seal: every other request costs nothing more.
+      const uid = request.oldObject?.metadata?.uid;
+      if (request.operation === 'UPDATE' && uid && unlocks.some((u) => u.rollbackTo !== undefined))
+        facts.seal = await sealLookup(reader, uid, timeoutMs);
     }
     if (isUnlockRequestWrite(request)) {
       const namespace = (request.object as { spec?: { target?: { namespace?: string } } } | null)?.spec?.target

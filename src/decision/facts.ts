@@ -33,6 +33,15 @@ export type ExposedObjects =
     }
   | { status: 'unavailable'; reason: string };
 
+/**
+ * The Seal of the object an UPDATE changes (named after its uid), read only when an
+ * UnlockRequest aimed at it is a rollback: its MAC is checked by the rule, not here.
+ */
+export type SealFact =
+  | { status: 'found'; seal: unknown }
+  | { status: 'absent' }
+  | { status: 'unavailable'; reason: string };
+
 export type LockedContents =
   | { status: 'listed'; objects: readonly string[]; more: boolean }
   | { status: 'unavailable'; reason: string };
@@ -89,6 +98,8 @@ export interface RequestFacts {
   images?: ImageFacts;
   /** UnlockRequests whose target is the object of this request. */
   unlocks?: readonly CompiledUnlock[];
+  /** When one of `unlocks` is a rollback: the object's Seal (its sealed states). */
+  seal?: SealFact;
   /** For an UnlockRequest being created or approved: the object it targets. */
   unlockTarget?: ParentFact;
   /** For a Namespace or CRD being deleted: locked objects it still holds. */

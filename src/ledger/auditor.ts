@@ -8,7 +8,7 @@
 // request path.
 
 import type { KubeObject } from '../admission/types.ts';
-import { signSeal, type SealSpec, type SealTarget } from '../attestation/seal.ts';
+import { SEALS_PATH, signSeal, type SealSpec, type SealTarget } from '../attestation/seal.ts';
 import { resourcePath, type ApiResource, type Discovery } from '../cluster/discovery.ts';
 import type { KubeClient } from '../cluster/kube-client.ts';
 import type { ClusterInformers } from '../cluster/policy-informers.ts';
@@ -17,12 +17,16 @@ import { messageOf } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { PolicyStore } from '../policy/store.ts';
+import type { PolicySnapshot } from '../policy/compiled.ts';
+import type { AttestationKeyRing } from '../attestation/keys.ts';
 import { auditObject, type AuditOutcome } from '../rules/ledger/audit.ts';
 import { createReporter, type Drift } from './report.ts';
 import { unreviewedEmergencies } from './unreviewed.ts';
 import { keyRingOf } from '../attestation/approval.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { contentHash } from '../attestation/seal.ts';
+import { createLockWatches, type WatchEvent, type WatchStart } from './watches.ts';
 
-export const SEALS_PATH = '/apis/bulwark.dev/v1alpha1/seals';
 const TIMEOUT = { timeoutMs: 30_000 };
 
 export interface AuditorOptions {
@@ -37,6 +41,8 @@ export interface AuditorOptions {
   intervalMs: number;
   /** Counts each apiserver request of a scan (for the measured figures). */
   onRequest?: () => void;
+  /** With it, the leader also watches the resources holding locked objects (watches.ts); without, scans only. */
+  kubeConfig?: KubeConfig;
 }
 
 export interface ScanResult {
@@ -45,6 +51,11 @@ export interface ScanResult {
   written: number;
   requests: number;
   seconds: number;
+}
+
+interface StoredSeal {
+  metadata: { name: string; resourceVersion?: string };
+  spec: SealSpec;
 }
 
 interface Located {
@@ -61,6 +72,12 @@ export function createAuditor(options: AuditorOptions) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let requests = 0;
+  /** The drift found so far, by uid: only drifted objects (few), replaced by each scan, updated by watch events. */
+  const drifted = new Map<string, Drift>();
+  /** Unreviewed emergency unlocks from the last scan, reported beside the drift. */
+  let unreviewed: Awaited<ReturnType<typeof unreviewedEmergencies>> = [];
+  /** Each sealed object's current hash, by uid, so a watch event that leaves the content alone costs nothing. */
+  const sealedHashes = new Map<string, string>();
   const get = (path: string) => {
     requests += 1;
     options.onRequest?.();
@@ -72,10 +89,14 @@ export function createAuditor(options: AuditorOptions) {
     return client.call(method, path, { ...(body ? { body: JSON.stringify(body) } : {}), ...TIMEOUT });
   };
 
-  async function lockedObjects(resources: readonly ApiResource[], selector: string): Promise<Map<string, Located>> {
+  async function lockedObjects(
+    resources: readonly ApiResource[],
+    selector: string,
+    watchFrom: WatchStart[],
+  ): Promise<Map<string, Located>> {
     const found = new Map<string, Located>();
     for (const r of resources) {
-      let list: { items?: KubeObject[] } | undefined;
+      let list: { items?: KubeObject[]; metadata?: { resourceVersion?: string } } | undefined;
       try {
         list = (await get(`${resourcePath(r)}?labelSelector=${encodeURIComponent(selector)}`)) as typeof list;
       } catch (err) {
@@ -84,6 +105,8 @@ export function createAuditor(options: AuditorOptions) {
         else logger.warn({ resource: `${r.resource}.${r.group}`, err: messageOf(err) }, 'audit: cannot list');
         continue;
       }
+      const resourceVersion = list?.metadata?.resourceVersion;
+      if (resourceVersion && (list?.items?.length ?? 0) > 0) watchFrom.push({ resource: r, resourceVersion });
       for (const item of list?.items ?? []) {
         const uid = item.metadata?.uid;
         if (!uid || !item.metadata?.name) continue;
@@ -120,83 +143,176 @@ export function createAuditor(options: AuditorOptions) {
     if (r.status >= 300) logger.warn({ seal: name, status: r.status }, 'audit: cannot write a seal');
   }
 
+  interface Context {
+    snapshot: PolicySnapshot;
+    keys: AttestationKeyRing;
+    now: number;
+  }
+  type Settled = 'in-order' | 'absent' | 'written' | 'released' | Drift;
+
+  /** Judges one object against its seal and acts on it: writes the seal, releases it, or returns the drift. */
+  async function settle(
+    ctx: Context,
+    uid: string,
+    target: SealTarget,
+    object: KubeObject | undefined,
+    stored: StoredSeal | undefined,
+  ): Promise<Settled> {
+    const outcome: AuditOutcome = auditObject({
+      target,
+      ...(object ? { object } : {}),
+      ...(stored ? { seal: stored.spec } : {}),
+      snapshot: ctx.snapshot,
+      keys: ctx.keys,
+      unlocks: options.informers.unlocksFor(target.namespace, target.name),
+      ...(target.namespace ? { namespaceLabels: options.informers.namespaceLabels(target.namespace) ?? {} } : {}),
+      now: ctx.now,
+    });
+    if (outcome.kind === 'in-order') {
+      if (object && stored) sealedHashes.set(uid, stored.spec.current.hash);
+      return object ? 'in-order' : 'absent';
+    }
+    if (outcome.kind === 'seal') {
+      const seal = signSeal(ctx.keys, outcome.seal);
+      await writeSeal(uid, seal, stored);
+      sealedHashes.set(uid, seal.current.hash);
+      return 'written';
+    }
+    sealedHashes.delete(uid);
+    if (outcome.kind === 'release') {
+      await call('DELETE', `${SEALS_PATH}/${uid}`);
+      return 'released';
+    }
+    return { target, reason: outcome.reason, message: outcome.message };
+  }
+
+  function context(): Context | undefined {
+    const snapshot = options.store.snapshot();
+    const keys = keyRingOf(snapshot.attestation);
+    return keys && snapshot.synced ? { snapshot, keys, now: Date.now() } : undefined;
+  }
+
+  async function publish(count: (n: number) => void = () => {}): Promise<void> {
+    const drift = [...drifted.values()];
+    await reporter.report(drift, count, unreviewed);
+    const counts: Record<string, number> = {};
+    for (const d of drift) counts[d.reason] = (counts[d.reason] ?? 0) + 1;
+    options.metrics.setDrift(counts, sealedHashes.size);
+  }
+
   async function scan(): Promise<ScanResult | undefined> {
     const started = process.hrtime.bigint();
     requests = 0;
-    const snapshot = options.store.snapshot();
-    const keys = keyRingOf(snapshot.attestation);
-    if (!keys || !snapshot.synced) return undefined;
-    const selector = `${snapshot.lockLabel.key}=${snapshot.lockLabel.value}`;
+    const ctx = context();
+    if (!ctx) return undefined;
+    const selector = `${ctx.snapshot.lockLabel.key}=${ctx.snapshot.lockLabel.value}`;
     const resources = (await options.discovery.current()).filter(
       (r) => r.verbs.includes('list') && !(r.group === 'bulwark.dev' && r.resource === 'seals'),
     );
     requests += 2; // aggregated discovery
-    const objects = await lockedObjects(resources, selector);
-    const sealList = (await get(SEALS_PATH)) as {
-      items?: { metadata: { name: string; resourceVersion?: string }; spec: SealSpec }[];
-    };
+    const watchFrom: WatchStart[] = [];
+    const objects = await lockedObjects(resources, selector, watchFrom);
+    const sealList = (await get(SEALS_PATH)) as { items?: StoredSeal[] };
     const seals = new Map((sealList?.items ?? []).map((s) => [s.metadata.name, s]));
     const drift: Drift[] = [];
     let sealed = 0;
     let written = 0;
-    const now = Date.now();
+    sealedHashes.clear();
     const judge = async (uid: string, target: SealTarget, object: KubeObject | undefined) => {
-      const stored = seals.get(uid);
-      const outcome: AuditOutcome = auditObject({
-        target,
-        ...(object ? { object } : {}),
-        ...(stored ? { seal: stored.spec } : {}),
-        snapshot,
-        keys,
-        unlocks: options.informers.unlocksFor(target.namespace, target.name),
-        ...(target.namespace ? { namespaceLabels: options.informers.namespaceLabels(target.namespace) ?? {} } : {}),
-        now,
-      });
-      if (outcome.kind === 'in-order') sealed += object ? 1 : 0;
-      else if (outcome.kind === 'seal') {
-        await writeSeal(uid, signSeal(keys, outcome.seal), stored);
+      const settled = await settle(ctx, uid, target, object, seals.get(uid));
+      if (settled === 'in-order') sealed += 1;
+      else if (settled === 'written') {
         written += 1;
         sealed += 1;
-      } else if (outcome.kind === 'release') {
-        await call('DELETE', `${SEALS_PATH}/${uid}`);
-      } else drift.push({ target, reason: outcome.reason, message: outcome.message });
+      } else if (typeof settled === 'object') drift.push(settled);
     };
     for (const [uid, { target, object }] of objects) await judge(uid, target, object);
     // Seals whose object was not listed locked: it was unlabelled or deleted since.
     for (const [uid, stored] of seals) {
       if (objects.has(uid)) continue;
       const t = stored.spec.target;
-      const resource = resources.find((r) => apiVersionOf(r) === t?.apiVersion && r.kind === t?.kind);
-      const current = resource
-        ? ((await get(resourcePath(resource, t.namespace, t.name))) as KubeObject | undefined)
-        : undefined;
-      const sameObject =
-        current?.metadata?.uid === uid ? { ...current, apiVersion: t.apiVersion, kind: t.kind } : undefined;
-      await judge(uid, t ?? { apiVersion: '', kind: '', name: uid, uid }, sameObject);
+      await judge(uid, t ?? { apiVersion: '', kind: '', name: uid, uid }, await sameObject(resources, uid, t));
     }
-    const others = await unreviewedEmergencies(client, TIMEOUT.timeoutMs).catch((err: unknown) => {
+    unreviewed = await unreviewedEmergencies(client, TIMEOUT.timeoutMs).catch((err: unknown) => {
       logger.warn({ err: messageOf(err) }, 'audit: cannot list UnlockRequests for unreviewed emergencies');
       return [];
     });
     requests += 1;
-    await reporter.report(
-      drift,
-      (n) => {
-        requests += n;
-      },
-      others,
-    );
+    drifted.clear();
+    for (const d of drift) drifted.set(d.target.uid, d);
+    await publish((n) => {
+      requests += n;
+    });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const counts: Record<string, number> = {};
-    for (const d of drift) counts[d.reason] = (counts[d.reason] ?? 0) + 1;
-    options.metrics.observeAudit({ drift: counts, sealed, seconds });
+    options.metrics.observeScan(seconds);
     logger.info({ locked: objects.size, sealed, written, drift: drift.length, requests, seconds }, 'audit scan');
+    watches?.restart(watchFrom, selector);
     return { drift, sealed, written, requests, seconds };
   }
 
+  /** The object the seal names, when it still exists with that uid. */
+  async function sameObject(resources: readonly ApiResource[], uid: string, t: SealTarget | undefined) {
+    const resource = resources.find((r) => apiVersionOf(r) === t?.apiVersion && r.kind === t?.kind);
+    if (!resource || !t) return undefined;
+    const current = (await get(resourcePath(resource, t.namespace, t.name))) as KubeObject | undefined;
+    return current?.metadata?.uid === uid ? { ...current, apiVersion: t.apiVersion, kind: t.kind } : undefined;
+  }
+
+  /** A watch event: judged at once unless it leaves the sealed content as it was (status, bookkeeping). */
+  async function react(resource: ApiResource, type: WatchEvent, item: KubeObject): Promise<void> {
+    const uid = item.metadata?.uid;
+    const ctx = context();
+    if (!uid || !item.metadata?.name || !ctx) return;
+    const object = { ...item, apiVersion: apiVersionOf(resource), kind: resource.kind };
+    if (type !== 'DELETED' && sealedHashes.get(uid) === contentHash(object) && !drifted.has(uid)) return;
+    if (type === 'DELETED' && !sealedHashes.has(uid) && !drifted.has(uid)) return;
+    const namespace = item.metadata.namespace;
+    const target = {
+      apiVersion: object.apiVersion,
+      kind: resource.kind,
+      ...(namespace ? { namespace } : {}),
+      name: item.metadata.name,
+      uid,
+    };
+    const stored = (await get(`${SEALS_PATH}/${uid}`)) as StoredSeal | undefined;
+    // Gone from the selector: deleted, or unlabelled (then it is still there, with this uid).
+    const current = type === 'DELETED' ? await sameObject([resource], uid, target) : object;
+    const settled = await settle(ctx, uid, target, current, stored);
+    const before = drifted.get(uid);
+    if (typeof settled === 'object') drifted.set(uid, settled);
+    else drifted.delete(uid);
+    const after = drifted.get(uid);
+    if (before?.message !== after?.message || settled === 'written' || settled === 'released') await publish();
+    logger.info(
+      { event: type, object: `${resource.kind} ${target.name}`, outcome: after?.reason ?? settled },
+      'audit: watch event',
+    );
+  }
+
+  /** One thing at a time: a scan, or one event's judgement (seals are written read-modify-write). */
+  let queue: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+
+  const watches = options.kubeConfig
+    ? createLockWatches({
+        kubeConfig: options.kubeConfig,
+        logger,
+        onEvent: (resource, type, object) => {
+          void exclusive(() => react(resource, type, object)).catch((err: unknown) =>
+            logger.warn({ err: messageOf(err) }, 'audit: cannot judge a watch event; the next scan will'),
+          );
+        },
+      })
+    : undefined;
+
   async function tick(): Promise<void> {
     try {
-      if (options.isLeader()) await scan();
+      if (options.isLeader()) await exclusive(scan);
+      else watches?.stop();
     } catch (err) {
       logger.error({ err: messageOf(err) }, 'audit scan failed; retrying at the next interval');
     }
@@ -214,6 +330,7 @@ export function createAuditor(options: AuditorOptions) {
     },
     async stop() {
       if (timer) clearInterval(timer);
+      watches?.stop();
       await running;
     },
   };

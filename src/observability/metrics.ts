@@ -34,9 +34,11 @@ export interface Metrics {
   /** Where the informers' state is read at scrape time. */
   watchSync(state: () => { sources: readonly string[]; pending: readonly string[] }): void;
   /** The outcome of one drift audit scan: drifted objects by reason, sealed objects, its duration. */
-  observeAudit(result: { drift: Readonly<Record<string, number>>; sealed: number; seconds: number }): void;
   /** One outcome of the outgoing notification webhook: delivered, retried, failed, dropped. */
   observeNotification(outcome: string): void;
+  /** The drift audit's findings now (after a scan, or a watch event that changed them). */
+  setDrift(drift: Readonly<Record<string, number>>, sealed: number): void;
+  observeScan(seconds: number): void;
 }
 
 export interface MetricsOptions {
@@ -156,11 +158,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     observeNotification(outcome) {
       notifications.inc({ outcome });
     },
-    observeAudit(result) {
+    setDrift(found, sealedObjects) {
       for (const reason of ['changed', 'unlabelled', 'deleted', 'seal-invalid'])
-        drift.set({ reason }, result.drift[reason] ?? 0);
-      sealed.set(result.sealed);
-      scan.observe(result.seconds);
+        drift.set({ reason }, found[reason] ?? 0);
+      sealed.set(sealedObjects);
+    },
+    observeScan(seconds) {
+      scan.observe(seconds);
     },
     observeRegistryRequest(purpose) {
       registryRequests.inc({ purpose });

@@ -101,6 +101,7 @@ export function compileImmutabilityPolicy(
     },
     unlock: {
       approvalsRequired: spec.unlock?.approvalsRequired ?? 2,
+      ...(spec.unlock?.rollbackApprovals !== undefined ? { rollbackApprovals: spec.unlock.rollbackApprovals } : {}),
       approverGroups: new Set(spec.unlock?.approverGroups ?? []),
       maxDurationMs: parseDuration(spec.unlock?.maxDuration ?? '1h') ?? 3_600_000,
       ...(spec.unlock?.emergency

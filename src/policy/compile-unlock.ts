@@ -58,6 +58,8 @@ export interface CompiledUnlock {
   durationMs: number;
   expiresAtMs: number;
   patch?: readonly PatchOperation[];
+  /** A rollback: the UPDATE must return the object to this earlier sealed state (its content hash). */
+  rollbackTo?: string;
 }
 
 export function groupOf(apiVersion: string): string {
@@ -132,6 +134,7 @@ export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompi
       // Without a creation time (not yet stored) it is not in force at all.
       expiresAtMs: Number.isFinite(createdAtMs) ? createdAtMs + durationMs : Number.NEGATIVE_INFINITY,
       ...(spec.change ? { patch: spec.change.patch as PatchOperation[] } : {}),
+      ...(spec.rollback ? { rollbackTo: spec.rollback.hash } : {}),
     },
   };
 }

@@ -43,6 +43,8 @@ export interface PolicySource {
 
 export interface UnlockRules {
   approvalsRequired: number;
+  /** Approvals a rollback to an earlier sealed state needs; absent: approvalsRequired. */
+  rollbackApprovals?: number;
   approverGroups: ReadonlySet<string>;
   /** Users who may approve whatever their groups (the policy admins configured by name). */
   approverUsers?: ReadonlySet<string>;
@@ -61,6 +63,9 @@ export interface EmergencyRules {
   reviewsRequired: number;
   reviewWithinMs: number;
 }
+
+/** The approvals a rollback to an earlier sealed state needs under these rules. */
+export const rollbackApprovals = (rules: UnlockRules): number => rules.rollbackApprovals ?? rules.approvalsRequired;
 
 export interface CompiledImmutabilityPolicy extends PolicySource {
   /** (group, kind) pairs for the index; `*` is a wildcard. */

@@ -5,7 +5,7 @@
 // dominated by some Q in A. This is what decides whether a change of a policy or of a
 // namespace's labels needs the same agreement as a change of the locked object itself.
 
-import type { CompiledImmutabilityPolicy, UnlockRules } from './compiled.ts';
+import { rollbackApprovals, type CompiledImmutabilityPolicy, type UnlockRules } from './compiled.ts';
 import { formatDuration } from './duration.ts';
 import { isUnderPointer } from '../diff/pointer.ts';
 
@@ -16,6 +16,13 @@ function unlockLoosenings(q: UnlockRules, p: UnlockRules): string[] {
   if (q.approvalsRequired < p.approvalsRequired)
     found.push(
       `need ${q.approvalsRequired} approval${q.approvalsRequired === 1 ? '' : 's'} instead of ${p.approvalsRequired}`,
+    );
+  // A rollback cheaper than Q's own changes (already said above when those got cheaper too).
+  const [qRollback, pRollback] = [rollbackApprovals(q), rollbackApprovals(p)];
+  if (qRollback < Math.min(pRollback, q.approvalsRequired))
+    found.push(
+      `let a rollback to a sealed state through with ${qRollback} approval${qRollback === 1 ? '' : 's'} ` +
+        `instead of ${pRollback}`,
     );
   for (const g of notIn(q.approverGroups, p.approverGroups)) found.push(`let group ${g} approve unlocks`);
   for (const u of notIn(q.approverUsers ?? [], p.approverUsers)) found.push(`let user ${u} approve unlocks`);

@@ -15,33 +15,12 @@ import { kubectlOk } from '../../harness/kubectl.ts';
 import { pluginOk, until } from './helpers/plugin.ts';
 import { approvablePolicy, approvedUnlock, createLockedConfigMap } from './helpers/unlock.ts';
 import { whileWebhookIsAway } from './helpers/webhook-away.ts';
+import { sealed, sealOf } from './helpers/seals.ts';
 
 const WITHIN_MS = 30_000;
 let ns: string;
 
-interface Seal {
-  spec: {
-    target: { name: string; uid: string };
-    current: { hash: string; reason: string; unlockRequest?: string; approvers?: string[] };
-    history?: { hash: string }[];
-  };
-}
-
 const lockedConfigMap = (name: string) => createLockedConfigMap(ns, name);
-
-async function sealOf(uid: string): Promise<Seal | undefined> {
-  const r = await kubectl(['get', 'seal', uid, '-o', 'json']);
-  return r.code === 0 ? (JSON.parse(r.stdout) as Seal) : undefined;
-}
-
-async function sealed(uid: string, check: (s: Seal) => boolean = () => true): Promise<Seal> {
-  let seal: Seal | undefined;
-  await until(async () => {
-    seal = await sealOf(uid);
-    return seal !== undefined && check(seal);
-  }, WITHIN_MS);
-  return seal!;
-}
 
 const reportResults = async () => {
   const r = await kubectl(['get', 'policyreports.wgpolicyk8s.io', 'bulwark-drift', '-n', ns, '-o', 'json']);
@@ -58,11 +37,8 @@ const metrics = async () =>
   ).body;
 
 beforeAll(async () => {
-  await kubectlOk(kubectl, [
-    'apply',
-    '-f',
-    join(REPO_ROOT, 'test', 'fixtures', 'crds', 'policyreports.wgpolicyk8s.io.yaml'),
-  ]);
+  // The chart's copies (policyReports.installCRDs): they must take Bulwark's reports as written.
+  await kubectlOk(kubectl, ['apply', '-f', join(REPO_ROOT, 'charts', 'bulwark', 'files', 'policyreport-crds')]);
   ns = await newNamespace('drift');
   const policy = parse(approvablePolicy(`drift-${ns}`, { namespaces: [ns] }));
   await kubectlOk(kubectl, ['apply', '-f', '-'], { input: stringify(policy) });

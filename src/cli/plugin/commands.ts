@@ -51,6 +51,8 @@ export interface UnlockRequestOptions {
   ticket?: string;
   /** An emergency unlock, under the policies' unlock.emergency. */
   emergency?: boolean;
+  /** A rollback to this earlier sealed state (content hash; see rollback.ts). */
+  rollback?: string;
 }
 
 async function readPatch(text: string): Promise<unknown> {
@@ -104,6 +106,7 @@ export async function requestUnlock(
       ...(options.patch ? { change: { patch: await readPatch(options.patch) } } : {}),
       ...(options.ticket ? { ticket: options.ticket } : {}),
       ...(options.emergency ? { emergency: true } : {}),
+      ...(options.rollback ? { rollback: { hash: options.rollback } } : {}),
     },
   };
   const res = await session.client.call('POST', UNLOCKS_PATH, { body: JSON.stringify(body), timeoutMs: TIMEOUT_MS });

@@ -102,6 +102,28 @@ export function registerPluginCommands(
         );
       },
     );
+  kubeOptions(
+    program
+      .command('rollback')
+      .description("a locked object's sealed states; with -f, request a rollback to one (fewer approvals)")
+      .argument('<kind/name>'),
+  )
+    .option('-f, --filename <file>', 'the object in the earlier state to return to (as the API server stored it)')
+    .option('--reason <text>', 'why the rollback is needed (approvers read it); required with -f')
+    .option('--duration <d>', 'how long the unlock lasts once created, e.g. 30m', '30m')
+    .action(async (target: string, o: KubeOptions & { filename?: string; reason?: string; duration: string }) => {
+      const { rollback } = await import('./rollback.ts');
+      await rollback(
+        await session(o),
+        target,
+        {
+          duration: o.duration,
+          ...(o.filename ? { filename: o.filename } : {}),
+          ...(o.reason ? { reason: o.reason } : {}),
+        },
+        print,
+      );
+    });
   // kind, verb, description, what --comment holds
   const signOffs = [
     ['approval', 'approve', 'approve an UnlockRequest in your own name', 'a note with your approval'],

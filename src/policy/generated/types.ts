@@ -82,6 +82,7 @@ export interface ImmutabilityPolicy {
     message?: string;
     unlock?: {
       approvalsRequired?: number;
+      rollbackApprovals?: number;
       /**
        * @maxItems 64
        */
@@ -283,6 +284,9 @@ export interface UnlockRequest {
         mac: string;
       };
     }[];
+    rollback?: {
+      hash: string;
+    };
     /**
      * @maxItems 16
      */

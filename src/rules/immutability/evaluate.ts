@@ -15,6 +15,7 @@ import { semanticChanges, type Change, type DiffOptions } from '../../diff/seman
 import { ruleOfPolicy } from '../unlock/approvals.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
 import { emergencyWarnings, findUnlock, unlockAnnotations } from '../unlock/match.ts';
+import { sealedStatesOf } from '../unlock/rollback.ts';
 import { describeChanges, describeTarget, touchesLockLabel } from './message.ts';
 import { isUnderPointer } from '../../diff/pointer.ts';
 
@@ -304,13 +305,22 @@ function withUnlock(
     user,
     keys: snapshot.attestation,
     ...(action.kind === 'update' ? { oldObject: action.oldObject, newObject: action.newObject } : {}),
+    ...(action.kind === 'update' && unlocks.some((u) => u.rollbackTo !== undefined)
+      ? { sealedStates: sealedStatesOf(facts.seal, snapshot.attestation, action.locked.metadata?.uid) }
+      : {}),
     ...(unlabelled && action.kind === 'update'
       ? { unlabels: true, changesContent: changesBesidesLabel(action, label) }
       : {}),
   });
   if (!match.ok) return { ...denied, reasons: denied.reasons.map((r) => `${r} (${match.why.join('; ')})`) };
   const { unlock, approvers } = match;
-  const what = unlabelled ? 'update, which removes its lock label' : action.kind === 'update' ? 'update' : 'delete';
+  const what = unlabelled
+    ? 'update, which removes its lock label'
+    : unlock.rollbackTo !== undefined
+      ? `rollback to the sealed state ${unlock.rollbackTo}`
+      : action.kind === 'update'
+        ? 'update'
+        : 'delete';
   const note =
     `${target} is locked, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, ` +
     `approved by ${approvers.join(', ')}) allows ` +

@@ -14,6 +14,7 @@ import type { PolicySnapshot } from '../../policy/compiled.ts';
 import type { Labels } from '../../policy/selector.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
 import { findUnlock } from '../unlock/match.ts';
+import { statesOf } from '../unlock/rollback.ts';
 
 export type DriftReason = 'changed' | 'unlabelled' | 'deleted' | 'seal-invalid';
 
@@ -58,11 +59,18 @@ function approvedUnlock(input: AuditInput, operation: 'UPDATE' | 'DELETE', unlab
       u.target.name === unlockTarget.name,
   );
   if (aimed.length === 0) return undefined;
-  const match = findUnlock(aimed, {
+  // A rollback names the exact state it allows: credit it before any unlock that covers more.
+  const specificFirst = [...aimed].sort(
+    (a, b) => Number(b.rollbackTo !== undefined) - Number(a.rollbackTo !== undefined),
+  );
+  const match = findUnlock(specificFirst, {
     operation,
     rules: approvalRulesFor(snapshot, unlockTarget, input.object, input.namespaceLabels),
     now: input.now,
     keys: input.keys,
+    afterwards: true,
+    ...(input.object ? { newObject: input.object } : {}),
+    ...(input.seal ? { sealedStates: statesOf(input.seal) } : {}),
     ...(unlabels ? { unlabels: true, changesContent: false } : {}),
   });
   return match.ok ? match : undefined;
@@ -105,7 +113,7 @@ export function auditObject(input: AuditInput): AuditOutcome {
     const next = {
       hash,
       at,
-      reason: 'unlocked' as const,
+      reason: unlock.unlock.rollbackTo !== undefined ? ('rollback' as const) : ('unlocked' as const),
       unlockRequest: unlock.unlock.name,
       approvers: [...unlock.approvers],
     };

@@ -5,7 +5,7 @@
 // written while the webhook was away). approvalCounts is the one place that decides,
 // and it counts only approvals Bulwark attested when it admitted them (attestation/).
 
-import type { CompiledImmutabilityPolicy, UnlockRules } from '../../policy/compiled.ts';
+import { rollbackApprovals, type CompiledImmutabilityPolicy, type UnlockRules } from '../../policy/compiled.ts';
 import type { CompiledUnlock, RecordedApproval } from '../../policy/compile-unlock.ts';
 import { checkApprovalAttestation, type ApprovalTrust } from '../../attestation/approval.ts';
 
@@ -38,6 +38,10 @@ export function isApprover(rules: UnlockRules, user: string, groups: readonly st
 /** The most approvals any rule asks for. */
 export const approvalsRequired = (rules: readonly ApprovalRule[]) =>
   Math.max(1, ...rules.map((r) => r.unlock.approvalsRequired));
+
+/** The most approvals any rule asks for a rollback to an earlier sealed state. */
+export const rollbackApprovalsRequired = (rules: readonly ApprovalRule[]) =>
+  Math.max(1, ...rules.map((r) => rollbackApprovals(r.unlock)));
 
 /** The rule allowing the shortest unlock, and that duration. */
 export function shortestMaximum(

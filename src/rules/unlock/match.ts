@@ -13,12 +13,14 @@ import { semanticChanges } from '../../diff/semantic-diff.ts';
 import {
   approvalsRequired,
   countedApprovals,
+  rollbackApprovalsRequired,
   rulesForUnlock,
   shortestMaximum,
   type ApprovalRule,
 } from './approvals.ts';
 import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
 import type { ApprovalTrust } from '../../attestation/approval.ts';
+import { rollbackProblem, type SealedStates } from './rollback.ts';
 
 export interface UnlockDemand {
   operation: 'UPDATE' | 'DELETE';
@@ -35,6 +37,13 @@ export interface UnlockDemand {
   user?: { username?: string | undefined; groups?: readonly string[] | undefined };
   /** Bulwark's attestation keys (the snapshot's): only approvals attested with them count. */
   keys: ApprovalTrust;
+  /**
+   * The drift audit judging a change afterwards: it keeps no old content, so a patch-bound
+   * unlock is taken as covering the change (README, known limits), the patch unchecked.
+   */
+  afterwards?: boolean;
+  /** The target's sealed states, for an UnlockRequest that is a rollback. */
+  sealedStates?: SealedStates;
 }
 
 /** Why this user may not use the unlock under a rule with requesterOnly; undefined when they may. */
@@ -75,10 +84,16 @@ export function makesExactly(patch: readonly PatchOperation[], oldObject: KubeOb
 
 function operationProblem(unlock: CompiledUnlock, demand: UnlockDemand): string | undefined {
   const ops = unlock.operations;
+  if (unlock.rollbackTo !== undefined) {
+    if (demand.operation !== 'UPDATE' || !ops.has('UPDATE')) return 'it unlocks only a rollback (an UPDATE)';
+    const problem = rollbackProblem(unlock.rollbackTo, demand.sealedStates, demand.newObject);
+    if (problem) return problem;
+  }
   if (demand.operation === 'DELETE') return ops.has('DELETE') ? undefined : 'it does not unlock DELETE';
   if (unlock.patch) {
     // Approvers signed off this exact patch; if it removes the label, they saw that.
     if (!ops.has('UPDATE') && !ops.has('Unlabel')) return 'it does not unlock UPDATE';
+    if (demand.afterwards) return undefined;
     if (!demand.oldObject || !demand.newObject || !makesExactly(unlock.patch, demand.oldObject, demand.newObject))
       return 'this update is not the change it was approved for';
     return undefined;
@@ -110,7 +125,8 @@ function whyNot(unlock: CompiledUnlock, demand: UnlockDemand): { why: string } |
         `the ${formatDuration(shortest.maxDurationMs)} ${shortest.rule.source} allows`,
     };
   }
-  const required = approvalsRequired(rules);
+  // A rollback to an earlier sealed state may need fewer approvals (unlock.rollbackApprovals).
+  const required = unlock.rollbackTo !== undefined ? rollbackApprovalsRequired(rules) : approvalsRequired(rules);
   const { approvers, refused } = countedApprovals(unlock, rules, demand.keys);
   if (approvers.length < required) {
     return {
@@ -141,6 +157,7 @@ export function unlockAnnotations(match: UnlockMatch & { ok: true }): Record<str
     'unlock-requester': unlock.requester,
     ...(unlock.ticket ? { 'unlock-ticket': unlock.ticket } : {}),
     ...(unlock.emergency ? { 'unlock-emergency': 'true' } : {}),
+    ...(unlock.rollbackTo !== undefined ? { 'unlock-rollback': unlock.rollbackTo } : {}),
   };
 }
 

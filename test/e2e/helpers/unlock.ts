@@ -29,7 +29,7 @@ export function approvablePolicy(name: string, match: Record<string, unknown>): 
 export async function approvedUnlock(
   target: UnlockTarget,
   operations: ('UPDATE' | 'DELETE' | 'Unlabel')[],
-  options: { requester?: UserName; approvers?: UserName[]; reason?: string } = {},
+  options: { requester?: UserName; approvers?: UserName[]; reason?: string; rollback?: string; patch?: unknown[] } = {},
 ): Promise<string> {
   const requester = options.requester ?? 'alice';
   const name = `unlock-${target.name.slice(0, 30).replace(/[^a-z0-9-]/g, '-')}-${randomBytes(3).toString('hex')}`;
@@ -39,7 +39,15 @@ export async function approvedUnlock(
       apiVersion: 'bulwark.dev/v1alpha1',
       kind: 'UnlockRequest',
       metadata: { name },
-      spec: { target, operations, reason: options.reason ?? 'e2e test', duration: '30m', requester },
+      spec: {
+        target,
+        operations,
+        reason: options.reason ?? 'e2e test',
+        duration: '30m',
+        requester,
+        ...(options.rollback ? { rollback: { hash: options.rollback } } : {}),
+        ...(options.patch ? { change: { patch: options.patch } } : {}),
+      },
     }),
   });
   for (const approver of options.approvers ?? ['bob', 'carol']) {

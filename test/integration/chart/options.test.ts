@@ -40,6 +40,22 @@ describe('CRDs', () => {
   );
 });
 
+describe('policyReports.installCRDs', () => {
+  it('installs the Policy WG report CRDs only when asked, kept on uninstall', async () => {
+    const reportCrds = (manifests: Awaited<ReturnType<typeof render>>) =>
+      manifests
+        .filter((m) => m.kind === 'CustomResourceDefinition' && m.metadata.name.endsWith('.wgpolicyk8s.io'))
+        .map((m) => m.metadata.name)
+        .sort();
+    expect(reportCrds(await render())).toEqual([]);
+    const manifests = await render({ policyReports: { installCRDs: true } });
+    expect(reportCrds(manifests)).toEqual(['clusterpolicyreports.wgpolicyk8s.io', 'policyreports.wgpolicyk8s.io']);
+    const crd = find(manifests, 'CustomResourceDefinition', 'policyreports.wgpolicyk8s.io');
+    expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    expect(dig(crd, 'spec', 'versions', 0, 'name')).toBe('v1alpha2');
+  });
+});
+
 describe('monitoring', () => {
   it(
     'serviceMonitor.enabled passes the schema and scrapes every ' +

@@ -31,7 +31,7 @@ describe('bash completion', () => {
     const top = complete('bulwark.js', 'bulwark', ['']);
     expect(top.registered).toBe('complete -o default -F _bulwark_complete bulwark');
     expect(top.offered).toEqual(expect.arrayContaining(['test', 'check', 'review', 'unlock', 'completion']));
-    expect(complete('bulwark.js', 'bulwark', ['unlock', 're']).offered).toEqual(['request']);
+    expect(complete('bulwark.js', 'bulwark', ['unlock', 're']).offered).toEqual(['request', 'reject', 'review']);
     expect(complete('bulwark.js', 'bulwark', ['test', '--ju']).offered).toEqual(['--junit-file']);
     expect(complete('bulwark.js', 'bulwark', ['check', '-f', 'x.yaml', '--sn']).offered).toEqual(['--snapshot']);
     expect(complete('bulwark.js', 'bulwark', ['unlock', 'request', '--re']).offered).toEqual(['--reason']);

@@ -87,6 +87,17 @@ describe('the drift audit`s judgement', () => {
     expect(audit({ seal: sealOf(object()), unlocks: [unlocked(['DELETE'])] })).toEqual({ kind: 'release' });
   });
 
+  it('re-seals a change under an unlock bound to a patch (it keeps no old content to apply the patch to)', () => {
+    const by = (user: string) => ({ user, groups: GROUPS });
+    const patch = [{ op: 'replace', path: '/data/color', value: 'red' }];
+    const r = compiler.unlock(unlockRequest('ur', { change: { patch } }, [by('bob'), by('carol')]));
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    expect(audit({ object: changed(), seal: sealOf(object()), unlocks: [r.unlock] })).toMatchObject({
+      kind: 'seal',
+      seal: { current: { reason: 'unlocked', unlockRequest: 'ur' } },
+    });
+  });
+
   it('does not believe a seal edited without Bulwark`s key, or one of another object', () => {
     const forged = sealOf(changed());
     forged.current.hash = contentHash(object());
