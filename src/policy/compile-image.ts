@@ -83,10 +83,10 @@ function signerProblems(spec: ImagePolicy['spec'], authorities: readonly Compile
     const twin = seen.find((s) => s.id === id);
     if (twin) {
       const at = spec.authorities.findIndex((x) => x.name === a.name);
-      const same = a.kind === 'keyless' ? 'identities' : 'key';
+      const same = a.kind === 'keyless' ? 'has the same trusted root and identities' : 'is the same key';
       problems.push({
         path: `spec.authorities[${at}].${a.kind}`,
-        message: `is the same ${same} as authority ${JSON.stringify(twin.name)}: a signer counts once`,
+        message: `${same} as authority ${JSON.stringify(twin.name)}: a signer counts once`,
       });
     }
     seen.push({ name: a.name, id });
