@@ -58,8 +58,12 @@ type Judged =
   | { ok: true; detail: string; signer?: KeylessSigner }
   | { ok: false; failure: VerificationFailure; reason: string };
 
-/** One authority against every located signature. */
-function judge(found: FoundSignatures, by: SignatureJudge, digest: string): Judged {
+/**
+ * One authority against every located signature. A keyless authority may accept several
+ * identities: the signature of one not yet counted for another authority is preferred
+ * (`counted`), so that alice signing for one authority does not hide bob's for another.
+ */
+function judge(found: FoundSignatures, by: SignatureJudge, digest: string, counted: ReadonlySet<string>): Judged {
   const checks: (SignatureCheck & { where: string; signer?: KeylessSigner })[] = [];
   if (found.legacy.ok) {
     for (const c of found.legacy.candidates)
@@ -71,7 +75,8 @@ function judge(found: FoundSignatures, by: SignatureJudge, digest: string): Judg
       checks.push({ ...check, where: c.via });
     }
   }
-  const good = checks.find((c) => c.outcome === 'ok');
+  const goods = checks.filter((c) => c.outcome === 'ok');
+  const good = goods.find((c) => !c.signer || !counted.has(keylessSignerKey(c.signer))) ?? goods[0];
   if (good && good.outcome === 'ok')
     return { ok: true, detail: `${good.detail} (${good.where})`, ...(good.signer ? { signer: good.signer } : {}) };
   const errors = [found.legacy, found.bundles].flatMap((l) => (l.ok ? [] : [l.error]));
@@ -172,9 +177,11 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
       // Every authority is judged against the same signatures (no more registry work), so
       // that a threshold counts every signer and a denial names each one that is missing.
       // A key is its own signer; a keyless authority's signer is the identity that signed.
+      const counted = new Set<string>();
       for (const u of usable) {
-        const verdict = judge(found, u.judge, digest);
+        const verdict = judge(found, u.judge, digest, counted);
         const signer = verdict.ok && verdict.signer ? keylessSignerKey(verdict.signer) : u.signer;
+        if (verdict.ok && signer) counted.add(signer);
         outcomes.push(
           verdict.ok
             ? { authority: u.authority, ok: true, detail: verdict.detail, ...(signer ? { signer } : {}) }

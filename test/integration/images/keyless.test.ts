@@ -44,7 +44,7 @@ let dir: string;
 let sigstore: SigstoreStandIn;
 let other: SigstoreStandIn;
 const registries = {} as Record<RegistryKind, TestRegistry>;
-const signers = {} as Record<'alice' | 'expiring' | 'noSct' | 'foreign', KeylessSigner>;
+const signers = {} as Record<'alice' | 'bob' | 'expiring' | 'noSct' | 'foreign', KeylessSigner>;
 let build: KeyPair;
 /** Digest by registry, then by case name (format included). */
 const digests = {} as Record<RegistryKind, Record<string, string>>;
@@ -87,6 +87,7 @@ beforeAll(async () => {
   configMaps.set('trust/garbage', { type: 'ConfigMap', data: data('{"tlogs": 3}'), labels: LOCK });
   build = await generateKeyPair(tools, join(dir, 'build'));
   signers.alice = await keylessSigner(tools, sigstore, join(dir, 'alice'), ALICE);
+  signers.bob = await keylessSigner(tools, sigstore, join(dir, 'bob'), { issuer: ISSUER, subject: 'bob@example.com' });
   signers.expiring = await keylessSigner(tools, sigstore, join(dir, 'expiring'), ALICE, {
     notAfter: new Date(Date.now() + 5 * 60_000),
   });
@@ -114,6 +115,9 @@ beforeAll(async () => {
       await cosignKeyless(tools, sigstore, signers.alice, both, format);
       await cosignSign(tools, build, both, format);
     }
+    const pair = await push('alice-and-bob');
+    await cosignKeyless(tools, sigstore, signers.alice, pair, 'bundle');
+    await cosignKeyless(tools, sigstore, signers.bob, pair, 'legacy');
     const twice = await push('alice-twice');
     await cosignKeyless(tools, sigstore, signers.alice, twice, 'bundle');
     await cosignKeyless(tools, sigstore, signers.alice, twice, 'legacy');
@@ -212,6 +216,18 @@ describe.each(KINDS)('keyless on %s', (kind) => {
       expect(short).toMatchObject({ ok: false, failure: 'too-few-signers' });
       expect(!short.ok && short.reason).toMatch(/signed by alice; missing build; 1 more needed/);
     });
+  });
+
+  it('an authority accepting alice or bob counts bob when alice is counted for another', async () => {
+    const result = await verify(kind, 'alice-and-bob', {
+      threshold: 2,
+      authorities: [
+        keyless('alice', [ALICE]),
+        keyless('team', [{ issuer: ISSUER, subjectRegExp: '(alice|bob)@example\\.com' }]),
+      ],
+    });
+    expect(result).toMatchObject({ ok: true, authority: 'alice,team' });
+    expect(result.ok && result.detail).toMatch(/team \(keyless .*signed by bob@example.com/);
   });
 
   it('one identity signing in both formats, under two authorities, counts once', async () => {
