@@ -256,6 +256,7 @@ describe('RBAC', () => {
       { apiGroups: [''], resources: ['pods', 'replicationcontrollers'], verbs: ['get'] },
       { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: ['get'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
       { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list'] },
       { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
     ]);
