@@ -186,8 +186,14 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     onResponse: (e) => metrics.observeRegistryResponse(e.purpose, statusClass(e.status), e.seconds),
   });
   const readSecret = reader ? createSecretSource({ kube: reader }) : undefined;
+  const readConfigMap = reader ? createSecretSource({ kube: reader, resource: 'configmaps' }) : undefined;
   const verifier = cachedVerifier(
-    createVerifier({ registry: registryClient, lockLabel: config.lockLabel, ...(readSecret ? { readSecret } : {}) }),
+    createVerifier({
+      registry: registryClient,
+      lockLabel: config.lockLabel,
+      ...(readSecret ? { readSecret } : {}),
+      ...(readConfigMap ? { readConfigMap } : {}),
+    }),
     {
       onLookup: (result) => metrics.observeCacheLookup(result),
     },

@@ -1,6 +1,7 @@
 // Reading Secrets for image verification: public keys (`ImagePolicy` key authorities
 // with a secretRef) and registry credentials (the policy's credentialsSecretRef and a
-// pod's imagePullSecrets). Reads go through KubeReader with a short cache, so a
+// pod's imagePullSecrets); and, alike, the ConfigMaps holding keyless authorities'
+// trusted roots. Reads go through KubeReader with a short cache, so a
 // rotated or newly created Secret is used within `ttlMs` without a restart, while a
 // burst of admissions costs one apiserver GET per Secret.
 
@@ -32,17 +33,33 @@ export interface SecretSourceOptions {
   /** Per-GET deadline; the caller's signal may end it sooner. Default 5 s. */
   timeoutMs?: number;
   now?: () => number;
+  /** What is read: Secrets (default), or ConfigMaps (their data as UTF-8, binaryData as base64). */
+  resource?: 'secrets' | 'configmaps';
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
+/** Turns a ConfigMap object into the same shape as a Secret's (`type` ConfigMap). */
+export function decodeConfigMap(object: unknown, ref: SecretRef): SecretData {
+  const o = object as { data?: unknown; binaryData?: unknown } | null;
+  const data: Record<string, string> = {};
+  for (const [key, value] of Object.entries((o?.data ?? {}) as Record<string, unknown>))
+    if (typeof value === 'string') data[key] = Buffer.from(value, 'utf8').toString('base64');
+  const decoded = decodeSecret(
+    { ...o, data: { ...(o?.binaryData as object), ...data }, stringData: {} },
+    ref,
+    'ConfigMap',
+  );
+  return { ...decoded, type: 'ConfigMap' };
+}
+
 /** Turns a Secret object (as the apiserver returns it) into decoded data. */
-export function decodeSecret(object: unknown, ref: SecretRef): SecretData {
+export function decodeSecret(object: unknown, ref: SecretRef, kind = 'Secret'): SecretData {
   const o = object as { type?: unknown; data?: unknown; stringData?: unknown; metadata?: { labels?: unknown } } | null;
   if (typeof o !== 'object' || o === null)
     throw new BaseError(
       'SECRET_UNAVAILABLE',
-      `Secret ${ref.namespace}/${ref.name}: the apiserver answered with something that is not an object`,
+      `${kind} ${ref.namespace}/${ref.name}: the apiserver answered with something that is not an object`,
     );
   const data = new Map<string, Buffer>();
   for (const [key, value] of Object.entries((o.data ?? {}) as Record<string, unknown>)) {
@@ -85,6 +102,8 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal, ref: SecretRef):
  */
 export function createSecretSource(options: SecretSourceOptions): ReadSecret {
   const timeoutMs = options.timeoutMs ?? 5_000;
+  const configMaps = options.resource === 'configmaps';
+  const kind = configMaps ? 'ConfigMap' : 'Secret';
   const cache = new LRUCache<string, { secret: SecretData | undefined }, SecretRef>({
     max: 1024,
     ttl: options.ttlMs ?? 10_000,
@@ -92,14 +111,16 @@ export function createSecretSource(options: SecretSourceOptions): ReadSecret {
     ...(options.now ? { perf: { now: () => options.now!() + 1 }, ttlResolution: 0 } : {}),
     fetchMethod: async (key, _stale, { context: ref }) => {
       try {
-        const object = await options.kube.getJson(`/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`, {
-          timeoutMs,
-        });
-        return { secret: object === undefined ? undefined : decodeSecret(object, ref) };
+        const object = await options.kube.getJson(
+          `/api/v1/namespaces/${ref.namespace}/${options.resource ?? 'secrets'}/${ref.name}`,
+          { timeoutMs },
+        );
+        const decode = configMaps ? decodeConfigMap : decodeSecret;
+        return { secret: object === undefined ? undefined : decode(object, ref) };
       } catch (err) {
         throw isBulwarkError(err, 'SECRET_UNAVAILABLE')
           ? err
-          : new BaseError('SECRET_UNAVAILABLE', `Secret ${key} could not be read: ${messageOf(err)}`, { cause: err });
+          : new BaseError('SECRET_UNAVAILABLE', `${kind} ${key} could not be read: ${messageOf(err)}`, { cause: err });
       }
     },
   });
@@ -108,7 +129,7 @@ export function createSecretSource(options: SecretSourceOptions): ReadSecret {
     if (!NAME.test(ref.namespace) || !NAME.test(ref.name)) {
       throw new BaseError(
         'SECRET_UNAVAILABLE',
-        `${JSON.stringify(`${ref.namespace}/${ref.name}`)} is not a valid Secret name`,
+        `${JSON.stringify(`${ref.namespace}/${ref.name}`)} is not a valid ${kind} name`,
       );
     }
     const read = cache.fetch(`${ref.namespace}/${ref.name}`, { context: ref });

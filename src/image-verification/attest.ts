@@ -1,15 +1,15 @@
 // The attestations an ImagePolicy asks for, found and verified (the shell's part):
 // statements in sigstore bundles (already located with the signatures: cosign v3 keeps
 // attestations as bundle referrers too) and DSSE envelopes at the legacy `.att` tag,
-// each verified with the keys the attestation trusts, then checked to be of its
+// each verified by the authorities (keys, keyless identities) the attestation trusts, then checked to be of its
 // predicate type and about this digest. The conditions on the predicate are judged by
 // the pure rule (rules/images/attestations.ts), at the request's time.
 
-import type { KeyObject } from 'node:crypto';
 import type { AttestationFact } from '../decision/facts.ts';
 import type { CompiledImagePolicy } from '../policy/compiled.ts';
-import { checkAttestation, verifyDsseEnvelope } from '../rules/images/cosign/attestation.ts';
-import { verifyBundleEnvelope, type EnvelopeCheck } from '../rules/images/cosign/bundle.ts';
+import { checkAttestation } from '../rules/images/cosign/attestation.ts';
+import type { EnvelopeCheck } from '../rules/images/cosign/bundle.ts';
+import type { SignatureJudge } from './judges.ts';
 import { locateLegacyAttestations, type FoundSignatures, type Where } from './locate.ts';
 
 interface Envelope {
@@ -17,7 +17,7 @@ interface Envelope {
   problem?: string;
   /** The predicate type it claims, read before verifying: only to skip other kinds (signatures) cheaply. */
   claims: unknown;
-  verify(key: KeyObject): EnvelopeCheck;
+  verify(judge: SignatureJudge): EnvelopeCheck;
 }
 
 function claimedType(payloadBase64: unknown): unknown {
@@ -33,7 +33,7 @@ function claimedType(payloadBase64: unknown): unknown {
 /** Every attestation of the policy, for one digest whose signatures were located as `found`. */
 export async function gatherAttestations(
   policy: CompiledImagePolicy,
-  keys: ReadonlyMap<string, KeyObject>,
+  judges: ReadonlyMap<string, SignatureJudge>,
   found: FoundSignatures,
   where: Where,
 ): Promise<AttestationFact[]> {
@@ -47,7 +47,7 @@ export async function gatherAttestations(
         via: c.via,
         ...(c.problem ? { problem: c.problem } : {}),
         claims: claimedType((c.json as { dsseEnvelope?: { payload?: unknown } } | undefined)?.dsseEnvelope?.payload),
-        verify: (key) => verifyBundleEnvelope(c.json, key),
+        verify: (judge) => judge.bundleEnvelope(c.json),
       });
   else trouble.push(found.bundles.error.message);
   if (legacy.ok)
@@ -56,7 +56,7 @@ export async function gatherAttestations(
         via: c.via,
         ...(c.problem ? { problem: c.problem } : {}),
         claims: claimedType((c.json as { payload?: unknown } | undefined)?.payload),
-        verify: (key) => verifyDsseEnvelope(c.json, key),
+        verify: (judge) => judge.dsseEnvelope(c.json, c.annotations),
       });
   else trouble.push(legacy.error.message);
 
@@ -72,9 +72,9 @@ export async function gatherAttestations(
       const failures: string[] = [];
       let counted = false;
       for (const name of attestation.authorities) {
-        const key = keys.get(name);
-        if (!key) continue;
-        const verified = envelope.verify(key);
+        const judge = judges.get(name);
+        if (!judge) continue;
+        const verified = envelope.verify(judge);
         if (verified.outcome !== 'ok') {
           failures.push(`${name}: ${verified.reason}`);
           continue;
@@ -89,7 +89,11 @@ export async function gatherAttestations(
         if (checked.outcome === 'other-type') counted = true;
         else if (checked.outcome === 'wrong-digest')
           problems.push(`${checked.reason} (${envelope.via}, signed by ${name})`);
-        else found.push({ signer: name, predicate: checked.predicate, via: envelope.via });
+        else {
+          // A keyless signer is named by authority and identity: who signed off matters to the reader.
+          const who = verified.signer ? `${name} (${verified.signer.subject})` : name;
+          found.push({ signer: who, predicate: checked.predicate, via: envelope.via });
+        }
         counted = true;
         break;
       }

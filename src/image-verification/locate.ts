@@ -24,6 +24,8 @@ export interface LegacyCandidate {
   payload: Buffer;
   signature: string | undefined;
   layerDigest: string;
+  /** The layer's annotations: a keyless signature's certificate and Rekor bundle are there. */
+  annotations: Readonly<Record<string, string>>;
 }
 
 export interface BundleCandidate {
@@ -70,7 +72,9 @@ async function findLegacy(w: Where): Promise<Lookup<LegacyCandidate>> {
       const payload = await w.client.getBlob(w.access, w.repository, layer.digest, w.signal, {
         maxBytes: LIMITS.signatureBlob,
       });
-      return payload ? { payload, signature, layerDigest: layer.digest } : undefined;
+      return payload
+        ? { payload, signature, layerDigest: layer.digest, annotations: layer.annotations ?? {} }
+        : undefined;
     }),
   );
   const found = candidates.filter((c): c is LegacyCandidate => c !== undefined);
@@ -162,6 +166,8 @@ async function findBundles(w: Where): Promise<Lookup<BundleCandidate>> {
 export interface EnvelopeCandidate {
   /** Parsed JSON, or undefined when the layer is not JSON (then `problem` says so). */
   json: unknown;
+  /** The layer's annotations (a keyless envelope's certificate and Rekor bundle). */
+  annotations: Readonly<Record<string, string>>;
   problem?: string;
   via: `tag ${string}`;
 }
@@ -177,14 +183,15 @@ export async function locateLegacyAttestations(w: Where): Promise<Lookup<Envelop
       const candidates = await Promise.all(
         layers.map(async (layer): Promise<EnvelopeCandidate> => {
           const via = `tag ${tag}` as const;
+          const annotations = layer.annotations ?? {};
           const bytes = await w.client.getBlob(w.access, w.repository, layer.digest, w.signal, {
             maxBytes: LIMITS.signatureBlob,
           });
-          if (!bytes) return { json: undefined, problem: `the layer ${layer.digest} is missing`, via };
+          if (!bytes) return { json: undefined, problem: `the layer ${layer.digest} is missing`, via, annotations };
           try {
-            return { json: JSON.parse(bytes.toString('utf8')), via };
+            return { json: JSON.parse(bytes.toString('utf8')), via, annotations };
           } catch {
-            return { json: undefined, problem: 'a DSSE envelope layer is not JSON', via };
+            return { json: undefined, problem: 'a DSSE envelope layer is not JSON', via, annotations };
           }
         }),
       );

@@ -1,5 +1,6 @@
 // What a verification result depends on besides the digest and the policy object: the
-// trusted keys as they are now (inline, or read from a Secret) and the registry access
+// trusted keys as they are now (inline, or read from a Secret), the keyless authorities'
+// trusted roots (read from ConfigMaps) and the registry access
 // (credentials from the policy's Secret and the pod's pull Secrets, CA bundle, plain
 // HTTP). Read before any registry round trip, and fingerprinted, so that a cached result
 // is only ever served for the same material: after a key rotation, or to a namespace
@@ -17,6 +18,8 @@ import type { CompiledAuthority, LockLabel } from '../policy/compiled.ts';
 import type { RegistryAccess } from '../registry/client.ts';
 import { credentialsFor, parseDockerConfig, type DockerConfig } from '../registry/credentials.ts';
 import { keyHint } from '../rules/images/cosign/keys.ts';
+import type { KeylessAuthority } from '../policy/compile-keyless.ts';
+import { resolveTrustedRoot, type ReadConfigMap, type ResolvedRoot } from './trusted-root.ts';
 import type { VerificationTask } from '../rules/images/verification.ts';
 
 export type KeyAuthority = Extract<CompiledAuthority, { kind: 'key' }>;
@@ -25,6 +28,8 @@ export type Resolved<T> = T | { problem: string };
 export interface VerificationMaterial {
   /** One entry per key authority of the policy, in order. */
   keys: readonly { authority: KeyAuthority; key: Resolved<{ key: KeyObject }> }[];
+  /** One entry per keyless authority, in order: its trusted root, parsed. */
+  roots: readonly { authority: KeylessAuthority; root: Resolved<ResolvedRoot> }[];
   access: Resolved<RegistryAccess>;
   /** Digest of all of the above: part of the cache key. */
   fingerprint: string;
@@ -125,21 +130,29 @@ export async function resolveMaterial(
   readSecret: ReadSecret | undefined,
   lockLabel: LockLabel,
   signal: AbortSignal,
+  readConfigMap?: ReadConfigMap,
 ): Promise<VerificationMaterial> {
   const authorities = task.policy.authorities.filter((a): a is KeyAuthority => a.kind === 'key');
-  const [keys, access] = await Promise.all([
+  const keyless = task.policy.authorities.filter((a): a is KeylessAuthority => a.kind === 'keyless');
+  const [keys, roots, access] = await Promise.all([
     Promise.all(
       authorities.map(async (authority) => ({
         authority,
         key: await resolveKey(authority, readSecret, lockLabel, signal),
       })),
     ),
+    Promise.all(
+      keyless.map(async (authority) => ({
+        authority,
+        root: await resolveTrustedRoot(authority, readConfigMap, lockLabel, signal),
+      })),
+    ),
     // Approved digests alone need no registry, and so no credentials.
-    authorities.length > 0
+    authorities.length + keyless.length > 0
       ? registryAccess(task, readSecret, signal)
-      : Promise.resolve<Resolved<RegistryAccess>>({ problem: 'no key authority' }),
+      : Promise.resolve<Resolved<RegistryAccess>>({ problem: 'no key or keyless authority' }),
   ]);
-  return { keys, access, fingerprint: fingerprintOf(keys, access) };
+  return { keys, roots, access, fingerprint: fingerprintOf(keys, roots, access) };
 }
 
 const hints = new WeakMap<KeyObject, string>();
@@ -154,9 +167,17 @@ export function hintOf(key: KeyObject): string {
   return hint;
 }
 
-function fingerprintOf(keys: VerificationMaterial['keys'], access: Resolved<RegistryAccess>): string {
+function fingerprintOf(
+  keys: VerificationMaterial['keys'],
+  roots: VerificationMaterial['roots'],
+  access: Resolved<RegistryAccess>,
+): string {
   const parts = {
     keys: keys.map(({ authority, key }) => [authority.name, 'key' in key ? hintOf(key.key) : `problem:${key.problem}`]),
+    roots: roots.map(({ authority, root }) => [
+      authority.name,
+      'problem' in root ? `problem:${root.problem}` : root.fingerprint,
+    ]),
     access:
       'problem' in access
         ? `problem:${access.problem}`

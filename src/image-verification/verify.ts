@@ -17,18 +17,19 @@
 // admit digests nobody signed. (cosign signs what it is given; `cosign sign
 // --recursive` signs the index and each platform manifest, which satisfies both.)
 
-import type { KeyObject } from 'node:crypto';
 import type { ReadSecret } from '../cluster/secrets.ts';
 import { isBulwarkError } from '../errors.ts';
 import { DEFAULT_LOCK_LABEL } from '../policy/builtin.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { createRegistryClient, type RegistryClient } from '../registry/client.ts';
-import { checkBundle } from '../rules/images/cosign/bundle.ts';
-import { checkLegacySignature, legacySignatureTag, type SignatureCheck } from '../rules/images/cosign/legacy.ts';
+import { keylessSignerKey, type KeylessSigner } from '../rules/images/cosign/keyless.ts';
+import { legacySignatureTag, type SignatureCheck } from '../rules/images/cosign/legacy.ts';
+import { keyJudge, keylessJudge, type SignatureJudge } from './judges.ts';
 import { combineSigners, thresholdMet, type AuthorityOutcome } from '../rules/images/threshold.ts';
 import { gatherAttestations } from './attest.ts';
 import { locateSignatures, type FoundSignatures, type Where } from './locate.ts';
-import { hintOf, resolveMaterial, type KeyAuthority, type VerificationMaterial } from './material.ts';
+import { hintOf, resolveMaterial, type VerificationMaterial } from './material.ts';
+import type { ReadConfigMap } from './trusted-root.ts';
 import type { VerificationFailure, VerificationResult } from '../decision/facts.ts';
 import type { VerificationTask, Verifier } from '../rules/images/verification.ts';
 
@@ -37,7 +38,9 @@ export interface CreateVerifierOptions {
   registry?: RegistryClient;
   /** Reads key and credential Secrets (cluster/secrets.ts); without it secretRefs are configuration failures. */
   readSecret?: ReadSecret;
-  /** The label a key Secret must carry (the lock label); default bulwark.dev/immutable=true. */
+  /** Reads the ConfigMaps holding keyless authorities' trusted roots; without it those are configuration failures. */
+  readConfigMap?: ReadConfigMap;
+  /** The lock label a key Secret or trusted-root ConfigMap must carry; default bulwark.dev/immutable=true. */
   lockLabel?: LockLabel;
 }
 
@@ -51,30 +54,31 @@ export interface StagedVerifier extends Verifier {
   check(task: VerificationTask, material: VerificationMaterial, signal: AbortSignal): Promise<VerificationResult>;
 }
 
-/** One key against every located signature. */
-function judge(
-  found: FoundSignatures,
-  key: KeyObject,
-  digest: string,
-): { ok: true; detail: string } | { ok: false; failure: VerificationFailure; reason: string } {
-  const checks: (SignatureCheck & { where: string })[] = [];
+type Judged =
+  | { ok: true; detail: string; signer?: KeylessSigner }
+  | { ok: false; failure: VerificationFailure; reason: string };
+
+/**
+ * One authority against every located signature. A keyless authority may accept several
+ * identities: the signature of one not yet counted for another authority is preferred
+ * (`counted`), so that alice signing for one authority does not hide bob's for another.
+ */
+function judge(found: FoundSignatures, by: SignatureJudge, digest: string, counted: ReadonlySet<string>): Judged {
+  const checks: (SignatureCheck & { where: string; signer?: KeylessSigner })[] = [];
   if (found.legacy.ok) {
     for (const c of found.legacy.candidates)
-      checks.push({
-        ...checkLegacySignature(c.payload, c.signature, key, digest),
-        where: `tag ${legacySignatureTag(digest)}`,
-      });
+      checks.push({ ...by.legacy(c), where: `tag ${legacySignatureTag(digest)}` });
   }
   if (found.bundles.ok) {
     for (const c of found.bundles.candidates) {
-      const check: SignatureCheck = c.problem
-        ? { outcome: 'not-genuine', reason: c.problem }
-        : checkBundle(c.json, key, digest);
+      const check = c.problem ? { outcome: 'not-genuine' as const, reason: c.problem } : by.bundle(c.json);
       checks.push({ ...check, where: c.via });
     }
   }
-  const good = checks.find((c) => c.outcome === 'ok');
-  if (good && good.outcome === 'ok') return { ok: true, detail: `${good.detail} (${good.where})` };
+  const goods = checks.filter((c) => c.outcome === 'ok');
+  const good = goods.find((c) => !c.signer || !counted.has(keylessSignerKey(c.signer))) ?? goods[0];
+  if (good && good.outcome === 'ok')
+    return { ok: true, detail: `${good.detail} (${good.where})`, ...(good.signer ? { signer: good.signer } : {}) };
   const errors = [found.legacy, found.bundles].flatMap((l) => (l.ok ? [] : [l.error]));
   const aborted = errors.find((e) => isBulwarkError(e, 'REGISTRY_ABORTED'));
   if (aborted) return { ok: false, failure: 'timeout', reason: aborted.message };
@@ -108,11 +112,11 @@ function timedOut(signal: AbortSignal, stage: string): VerificationResult {
 
 export function createVerifier(options: CreateVerifierOptions = {}): StagedVerifier {
   const client = options.registry ?? createRegistryClient();
-  const { readSecret } = options;
+  const { readSecret, readConfigMap } = options;
   const lockLabel = options.lockLabel ?? DEFAULT_LOCK_LABEL;
 
   const material = (task: VerificationTask, signal: AbortSignal) =>
-    resolveMaterial(task, readSecret, lockLabel, signal);
+    resolveMaterial(task, readSecret, lockLabel, signal, readConfigMap);
 
   async function check(
     task: VerificationTask,
@@ -147,28 +151,41 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
 
     const { access } = resolved;
     let stage = 'reading Secrets';
-    let located: { found: FoundSignatures; keys: Map<string, KeyObject>; where: Where } | undefined;
-    const usable: { authority: KeyAuthority; key: KeyObject }[] = [];
+    let located: { found: FoundSignatures; judges: Map<string, SignatureJudge>; where: Where } | undefined;
+    const usable: { authority: string; judge: SignatureJudge; signer?: string }[] = [];
+    const unusable = (authority: string, problem: string) =>
+      outcomes.push({ authority, ok: false, failure: 'configuration', reason: problem });
     for (const { authority, key } of resolved.keys) {
-      if ('problem' in key)
-        outcomes.push({ authority: authority.name, ok: false, failure: 'configuration', reason: key.problem });
-      else if ('problem' in access)
-        outcomes.push({ authority: authority.name, ok: false, failure: 'configuration', reason: access.problem });
-      else usable.push({ authority, key: key.key });
+      if ('problem' in key) unusable(authority.name, key.problem);
+      else if ('problem' in access) unusable(authority.name, access.problem);
+      else usable.push({ authority: authority.name, judge: keyJudge(key.key, digest), signer: hintOf(key.key) });
+    }
+    for (const { authority, root } of resolved.roots) {
+      if ('problem' in root) unusable(authority.name, root.problem);
+      else if ('problem' in access) unusable(authority.name, access.problem);
+      else {
+        const rootName = `ConfigMap ${authority.trustedRootRef.namespace}/${authority.trustedRootRef.name}`;
+        const trust = { material: root.material, identities: authority.identities, rootName };
+        usable.push({ authority: authority.name, judge: keylessJudge(trust, digest) });
+      }
     }
     if (usable.length > 0 && !('problem' in access) && !signal.aborted) {
       stage = `waiting for registry ${image.registry}`;
       const where = { client, access, repository: image.repository, digest, signal };
       const found = await locateSignatures(where);
-      located = { found, where, keys: new Map(usable.map((u) => [u.authority.name, u.key])) };
-      // Every key is judged against the same signatures (no more registry work), so that
-      // a threshold counts every signer and a denial names each one that is missing.
-      for (const { authority, key } of usable) {
-        const verdict = judge(found, key, digest);
+      located = { found, where, judges: new Map(usable.map((u) => [u.authority, u.judge])) };
+      // Every authority is judged against the same signatures (no more registry work), so
+      // that a threshold counts every signer and a denial names each one that is missing.
+      // A key is its own signer; a keyless authority's signer is the identity that signed.
+      const counted = new Set<string>();
+      for (const u of usable) {
+        const verdict = judge(found, u.judge, digest, counted);
+        const signer = verdict.ok && verdict.signer ? keylessSignerKey(verdict.signer) : u.signer;
+        if (verdict.ok && signer) counted.add(signer);
         outcomes.push(
           verdict.ok
-            ? { authority: authority.name, ok: true, detail: verdict.detail, signer: hintOf(key) }
-            : { authority: authority.name, ok: false, failure: verdict.failure, reason: verdict.reason },
+            ? { authority: u.authority, ok: true, detail: verdict.detail, ...(signer ? { signer } : {}) }
+            : { authority: u.authority, ok: false, failure: verdict.failure, reason: verdict.reason },
         );
       }
     }
@@ -181,8 +198,12 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
     // Signed off: now the attestations (their conditions are the rule's, at request time).
     stage = `reading attestations from registry ${image.registry}`;
     const attestations = located
-      ? await gatherAttestations(policy, located.keys, located.found, located.where)
-      : policy.attestations.map((a) => ({ name: a.name, found: [], problems: ['no key to verify it with'] }));
+      ? await gatherAttestations(policy, located.judges, located.found, located.where)
+      : policy.attestations.map((a) => ({
+          name: a.name,
+          found: [],
+          problems: ['no key or trusted root to verify it with'],
+        }));
     if (signal.aborted) return timedOut(signal, stage);
     return { ...result, attestations };
   }

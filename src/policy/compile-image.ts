@@ -5,6 +5,7 @@
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import type { FieldProblem } from '../errors.ts';
 import { compileCondition } from './compile-cel.ts';
+import { compileKeyless, keylessSignerId } from './compile-keyless.ts';
 import type { CompiledAttestation, CompiledAuthority, CompiledCondition, CompiledImagePolicy } from './compiled.ts';
 import { sourceOf, type CompileResult } from './compile-immutability.ts';
 import type { ImagePolicy } from './generated/types.ts';
@@ -72,17 +73,20 @@ function signerProblems(spec: ImagePolicy['spec'], authorities: readonly Compile
     });
   const seen: { name: string; id: string }[] = [];
   for (const a of authorities) {
-    if (a.kind !== 'key') continue;
+    if (a.kind === 'digests') continue;
     const id =
-      'inline' in a.key
-        ? `key:${a.key.inline.export({ type: 'spki', format: 'der' }).toString('base64')}`
-        : `secret:${a.key.secretRef.namespace}/${a.key.secretRef.name}/${a.key.secretRef.key}`;
+      a.kind === 'keyless'
+        ? keylessSignerId(a)
+        : 'inline' in a.key
+          ? `key:${a.key.inline.export({ type: 'spki', format: 'der' }).toString('base64')}`
+          : `secret:${a.key.secretRef.namespace}/${a.key.secretRef.name}/${a.key.secretRef.key}`;
     const twin = seen.find((s) => s.id === id);
     if (twin) {
       const at = spec.authorities.findIndex((x) => x.name === a.name);
+      const same = a.kind === 'keyless' ? 'has the same trusted root and identities' : 'is the same key';
       problems.push({
-        path: `spec.authorities[${at}].key`,
-        message: `is the same key as authority ${JSON.stringify(twin.name)}: a signer counts once`,
+        path: `spec.authorities[${at}].${a.kind}`,
+        message: `${same} as authority ${JSON.stringify(twin.name)}: a signer counts once`,
       });
     }
     seen.push({ name: a.name, id });
@@ -96,14 +100,18 @@ function compileAttestations(
   authorities: readonly CompiledAuthority[],
   problems: FieldProblem[],
 ): CompiledAttestation[] {
-  const keys = authorities.filter((a) => a.kind === 'key').map((a) => a.name);
+  const keys = authorities.filter((a) => a.kind !== 'digests').map((a) => a.name);
   return (spec.attestations ?? []).map((a, i) => {
     const at = `spec.attestations[${i}]`;
     (a.authorities ?? []).forEach((name, j) => {
       if (!keys.includes(name))
-        problems.push({ path: `${at}.authorities[${j}]`, message: `names no key authority (${JSON.stringify(name)})` });
+        problems.push({
+          path: `${at}.authorities[${j}]`,
+          message: `names no key or keyless authority (${JSON.stringify(name)})`,
+        });
     });
-    if (keys.length === 0) problems.push({ path: at, message: 'the policy has no key authority to verify it with' });
+    if (keys.length === 0)
+      problems.push({ path: at, message: 'the policy has no key or keyless authority to verify it with' });
     const conditions: CompiledCondition[] = [];
     (a.conditions ?? []).forEach((c, j) => {
       const compiled = compileCondition(c.expression, c.message, `${at}.conditions[${j}].expression`);
@@ -133,8 +141,12 @@ export function compileImagePolicy(raw: unknown, validate: CrdValidator): Compil
     if (names.has(a.name))
       problems.push({ path: `${at}.name`, message: `duplicate authority name ${JSON.stringify(a.name)}` });
     names.add(a.name);
-    if ((a.key === undefined) === (a.digests === undefined)) {
-      problems.push({ path: at, message: 'needs exactly one of key or digests' });
+    if ([a.key, a.digests, a.keyless].filter((x) => x !== undefined).length !== 1) {
+      problems.push({ path: at, message: 'needs exactly one of key, keyless or digests' });
+      return;
+    }
+    if (a.keyless) {
+      authorities.push(compileKeyless(a.name, a.keyless, `${at}.keyless`, problems));
       return;
     }
     if (a.digests) {

@@ -91,7 +91,21 @@ export type CompiledAuthority =
       kind: 'key';
       key: { inline: KeyObject } | { secretRef: { namespace: string; name: string; key: string } };
     }
-  | { name: string; kind: 'digests'; digests: ReadonlySet<string> };
+  | { name: string; kind: 'digests'; digests: ReadonlySet<string> }
+  | {
+      name: string;
+      kind: 'keyless';
+      trustedRootRef: { namespace: string; name: string; key: string };
+      identities: readonly CompiledIdentity[];
+    };
+
+/** Who may sign keylessly: the certificate's OIDC issuer and subject (email or URI), each exact or a regex. */
+export interface CompiledIdentity {
+  issuer: string | RegExp;
+  subject: string | RegExp;
+  /** As written in the policy, for messages: `issuer "x", subject ~ /y/`. */
+  text: string;
+}
 
 /** A CEL condition on an attestation's predicate (policy/compile-cel.ts). */
 export interface CompiledCondition {
@@ -105,7 +119,7 @@ export interface CompiledCondition {
 export interface CompiledAttestation {
   name: string;
   predicateType: string;
-  /** Key authority names whose signature counts. */
+  /** Key and keyless authority names whose signature counts. */
   authorities: readonly string[];
   conditions: readonly CompiledCondition[];
 }

@@ -1,6 +1,7 @@
 // Strictness of ImagePolicies (pure), the counterpart of strictness.ts for the
 // verified-image guarantee. Q dominates P when every image Q admits in a namespace, P
-// admits too: Q covers every image glob P enforces, trusts no key or digest P does not,
+// admits too: Q covers every image glob P enforces, trusts no key, keyless identity or
+// trusted root, or digest P does not,
 // needs as many signers as P and every signer P requires, every attestation P asks for
 // (no other signer, every condition kept), requires digests if P does,
 // enforces if P does, and denies unmatched images if P does.
@@ -23,8 +24,14 @@ export function globCovers(q: CompiledGlob, p: CompiledGlob): boolean {
   return rest !== undefined && !/[*?]/.test(rest) && p.literalPrefix.startsWith(rest);
 }
 
+/** Q's authority trusts no signer P's does not: the same key, or the same trusted root and no other identity. */
 function sameAuthority(q: CompiledAuthority, p: CompiledAuthority): boolean {
-  if (q.kind === 'digests' || p.kind === 'digests') return false;
+  if (q.kind === 'keyless' && p.kind === 'keyless')
+    return (
+      isDeepStrictEqual(q.trustedRootRef, p.trustedRootRef) &&
+      q.identities.every((i) => p.identities.some((j) => j.text === i.text))
+    );
+  if (q.kind !== 'key' || p.kind !== 'key') return false;
   const [a, b] = [q.key, p.key];
   if ('inline' in a && 'inline' in b) return a.inline.equals(b.inline);
   if ('secretRef' in a && 'secretRef' in b) return isDeepStrictEqual(a.secretRef, b.secretRef);
@@ -33,6 +40,10 @@ function sameAuthority(q: CompiledAuthority, p: CompiledAuthority): boolean {
 
 function describeAuthority(a: CompiledAuthority): string {
   if (a.kind === 'digests') return `authority ${a.name}`;
+  if (a.kind === 'keyless')
+    return `keyless ${a.name} (${a.identities.map((i) => i.text).join('; ')}; trusted root in ConfigMap ${
+      a.trustedRootRef.namespace
+    }/${a.trustedRootRef.name})`;
   return 'secretRef' in a.key
     ? `the key in Secret ${a.key.secretRef.namespace}/${a.key.secretRef.name} (${a.name})`
     : `key ${a.name}`;

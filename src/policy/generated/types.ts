@@ -170,6 +170,23 @@ export interface ImagePolicy {
           key?: string;
         };
       };
+      keyless?: {
+        trustedRootRef: {
+          namespace: string;
+          name: string;
+          key?: string;
+        };
+        /**
+         * @minItems 1
+         * @maxItems 32
+         */
+        identities: {
+          issuer?: string;
+          issuerRegExp?: string;
+          subject?: string;
+          subjectRegExp?: string;
+        }[];
+      };
       /**
        * @maxItems 4096
        */

@@ -64,7 +64,8 @@ export function combineSigners(
   for (const o of outcomes) {
     if (!o.ok) continue;
     const first = o.signer === undefined ? undefined : counted.find((c) => c.signer === o.signer);
-    if (first) twins.push(`${o.authority} (the same key as ${first.authority}: counted once)`);
+    const same = o.signer?.startsWith('keyless:') ? 'identity' : 'key';
+    if (first) twins.push(`${o.authority} (the same ${same} as ${first.authority}: counted once)`);
     else counted.push(o);
   }
   const passed = counted.map((c) => c.authority);

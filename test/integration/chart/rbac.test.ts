@@ -82,8 +82,10 @@ describe('the ClusterRole names what it grants', () => {
     }
     expect(defaults.can('list', 'widgets', 'example.com')).toBe(false);
     const narrowed = await grants({ rbac: { readUnlockTargets: false } });
-    expect(narrowed.can('get', 'configmaps')).toBe(false);
-    expect(narrowed.can('list', 'configmaps')).toBe(true);
+    // ConfigMaps stay readable (keyless trusted roots); other kinds are got only for break-glass.
+    expect(narrowed.can('get', 'clusterroles', 'rbac.authorization.k8s.io')).toBe(false);
+    expect(narrowed.can('list', 'clusterroles', 'rbac.authorization.k8s.io')).toBe(true);
+    expect(narrowed.can('get', 'configmaps')).toBe(true);
     const extended = await grants({
       rbac: { extraLockableResources: [{ apiGroups: ['example.com'], resources: ['widgets'] }] },
     });

@@ -268,11 +268,12 @@ describe('RBAC', () => {
       { apiGroups: [''], resources: ['pods', 'replicationcontrollers'], verbs: ['get'] },
       { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: ['get'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get'] },
       // Then one rule per group of rbac.lockableResources (rbac.test.ts), and the guard's CRD get.
-      ...rules(manifests).slice(9, -1),
+      ...rules(manifests).slice(10, -1),
       { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get'] },
     ]);
-    for (const r of rules(manifests).slice(9, -1)) expect(r.verbs).toEqual(['get', 'list']);
+    for (const r of rules(manifests).slice(10, -1)) expect(r.verbs).toEqual(['get', 'list']);
     const binding = find(manifests, 'ClusterRoleBinding', 'bulwark');
     expect(dig(binding, 'subjects')).toEqual([
       { kind: 'ServiceAccount', name: 'bulwark', namespace: 'bulwark-system' },

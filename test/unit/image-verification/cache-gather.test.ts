@@ -37,7 +37,7 @@ function countingVerifier(
   const fn = Object.assign(async () => check(), {
     calls: 0,
     fingerprint: 'key-1',
-    material: async () => ({ keys: [], access: { problem: 'none' }, fingerprint: fn.fingerprint }),
+    material: async () => ({ keys: [], roots: [], access: { problem: 'none' }, fingerprint: fn.fingerprint }),
     check,
   });
   return fn;
@@ -131,7 +131,7 @@ describe('cachedVerifier', () => {
         async () => ({ ok: true as const, authority: 'k', detail: 'ok' }),
         {
           calls: 0,
-          material: async () => ({ keys: [], access: { problem: 'none' }, fingerprint: 'f' }),
+          material: async () => ({ keys: [], roots: [], access: { problem: 'none' }, fingerprint: 'f' }),
           check: (_t: VerificationTask, _m: unknown, s: AbortSignal) => {
             inner.calls++;
             return new Promise<VerificationResult>((resolve) =>

@@ -103,7 +103,7 @@ describe('compileImagePolicy: attestations (CEL compiled once, here)', () => {
 
   it('refuses an attestation authority that is no key authority', () => {
     expect(problems(attest([], ['security'])).join('\n')).toMatch(
-      /spec\.attestations\[0\]\.authorities\[0\]: names no key authority \("security"\)/,
+      /spec\.attestations\[0\]\.authorities\[0\]: names no key or keyless authority \("security"\)/,
     );
   });
 });
@@ -165,7 +165,7 @@ describe('compileImagePolicy', () => {
     [
       'both key and digests',
       { images: ['**'], authorities: [{ name: 'k', key: { publicKey: P256_PUBLIC_KEY }, digests: [] }] },
-      /spec\.authorities\[0\]: needs exactly one of key or digests/,
+      /spec\.authorities\[0\]: needs exactly one of key, keyless or digests/,
     ],
     [
       'a bad digest',

@@ -12,6 +12,7 @@ import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { crypto as sigstoreCrypto, dsse } from '@sigstore/core';
 import { Verifier, toSignedEntity, type SignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { keyHint } from './keys.ts';
+import { signedBy, verifyKeylessEntity, type KeylessSigner, type KeylessTrust } from './keyless.ts';
 import type { SignatureCheck } from './legacy.ts';
 import { parseStatement, subjectProblem } from './statement.ts';
 
@@ -63,11 +64,32 @@ function withCurveHash(
   return { ...entity, signature: content };
 }
 
+/**
+ * cosign 3.1 signing with a supplied certificate (`--certificate`) writes a v0.3 bundle
+ * whose verification material is an x509CertificateChain, which v0.3 replaced by a single
+ * `certificate`; @sigstore/bundle refuses that. Only the leaf ever counts (the chain comes
+ * from the trusted root, never from the bundle), so the chain is read as its leaf.
+ */
+function leafOnly(json: unknown): unknown {
+  const doc = json as { verificationMaterial?: { x509CertificateChain?: { certificates?: unknown[] } } } | null;
+  const chain = doc?.verificationMaterial?.x509CertificateChain;
+  if (
+    !chain ||
+    !Array.isArray(chain.certificates) ||
+    !/v0\.3/.test(String((json as { mediaType?: unknown }).mediaType))
+  )
+    return json;
+  const { x509CertificateChain: _chain, ...material } = doc.verificationMaterial!;
+  return { ...doc, verificationMaterial: { ...material, certificate: chain.certificates[0] } };
+}
+
 function parseBundle(json: unknown): { bundle: Bundle } | { problem: string } {
   try {
-    return { bundle: bundleFromJSON(json) };
+    return { bundle: bundleFromJSON(leafOnly(json)) };
   } catch (err) {
-    return { problem: `a sigstore bundle is malformed (${(err as Error).message})` };
+    const fields = (err as { fields?: unknown }).fields;
+    const which = Array.isArray(fields) && fields.length > 0 ? `: ${fields.slice(0, 4).join(', ')}` : '';
+    return { problem: `a sigstore bundle is malformed (${(err as Error).message}${which})` };
   }
 }
 
@@ -88,13 +110,10 @@ export function checkStatement(payloadType: string, payload: Buffer, digest: str
   return problem ? { outcome: 'wrong-digest', reason: problem } : { outcome: 'ok', detail: 'sigstore bundle' };
 }
 
-/** A verified DSSE envelope's content, or why it does not verify with `key`. */
-export type EnvelopeCheck =
-  | { outcome: 'ok'; payloadType: string; payload: Buffer }
-  | Exclude<SignatureCheck, { outcome: 'ok' }>;
+type DsseBundle = { bundle: Bundle; envelope: Extract<Bundle['content'], { $case: 'dsseEnvelope' }>['dsseEnvelope'] };
 
-/** Verifies a bundle document (parsed JSON) with `key`: the DSSE envelope it holds, not yet what it says. */
-export function verifyBundleEnvelope(json: unknown, key: KeyObject): EnvelopeCheck {
+/** A bundle document holding a DSSE envelope, as cosign writes for images; else why it is not genuine. */
+function parseEnvelopeBundle(json: unknown): DsseBundle | { outcome: 'not-genuine'; reason: string } {
   const parsed = parseBundle(json);
   if ('problem' in parsed) return { outcome: 'not-genuine', reason: parsed.problem };
   const { bundle } = parsed;
@@ -103,14 +122,43 @@ export function verifyBundleEnvelope(json: unknown, key: KeyObject): EnvelopeChe
       outcome: 'not-genuine',
       reason: 'a sigstore bundle holds a message signature, not a DSSE envelope as cosign writes for images',
     };
+  return { bundle, envelope: bundle.content.dsseEnvelope };
+}
+
+/** A verified DSSE envelope's content (and, keyless, who signed it), or why it does not verify. */
+export type EnvelopeCheck =
+  | { outcome: 'ok'; payloadType: string; payload: Buffer; signer?: KeylessSigner }
+  | Exclude<SignatureCheck, { outcome: 'ok' }>;
+
+/** Verifies a keyless bundle document (parsed JSON): certificate, log entry, SCT, identity, then the envelope. */
+export function verifyKeylessBundleEnvelope(json: unknown, trust: KeylessTrust): EnvelopeCheck {
+  const parsed = parseEnvelopeBundle(json);
+  if ('outcome' in parsed) return parsed;
+  const { bundle } = parsed;
+  const checked = verifyKeylessEntity(toSignedEntity(bundle), trust);
+  if (checked.outcome !== 'ok') return { ...checked, reason: `a sigstore bundle ${checked.reason}` };
+  const envelope = parsed.envelope;
+  return {
+    outcome: 'ok',
+    payloadType: envelope.payloadType,
+    payload: Buffer.from(envelope.payload),
+    signer: checked.signer,
+  };
+}
+
+/** Verifies a bundle document (parsed JSON) with `key`: the DSSE envelope it holds, not yet what it says. */
+export function verifyBundleEnvelope(json: unknown, key: KeyObject): EnvelopeCheck {
+  const parsed = parseEnvelopeBundle(json);
+  if ('outcome' in parsed) return parsed;
+  const { bundle } = parsed;
   const material = bundle.verificationMaterial.content;
   if (material.$case !== 'publicKey') {
     return {
       outcome: 'untrusted-signer',
-      reason: 'a sigstore bundle is keyless (signed with a certificate); only key authorities are supported',
+      reason: 'a sigstore bundle is keyless (signed with a certificate), not with this key',
     };
   }
-  const envelope = bundle.content.dsseEnvelope;
+  const { envelope } = parsed;
   const entity = withCurveHash(toSignedEntity(bundle), key, envelope);
   // Trust rests on the key alone. Transparency-log entries and timestamps, if the signer
   // added any, are not checked (there is no trusted root to check them against) and so
@@ -134,6 +182,24 @@ export function verifyBundleEnvelope(json: unknown, key: KeyObject): EnvelopeChe
     };
   }
   return { outcome: 'ok', payloadType: envelope.payloadType, payload: Buffer.from(envelope.payload) };
+}
+
+/** Verifies a keyless bundle document and checks that it signs `digest`; on success, who signed. */
+export function checkKeylessBundle(
+  json: unknown,
+  trust: KeylessTrust,
+  digest: string,
+): SignatureCheck & { signer?: KeylessSigner } {
+  const envelope = verifyKeylessBundleEnvelope(json, trust);
+  if (envelope.outcome !== 'ok') return envelope;
+  const check = checkStatement(envelope.payloadType, envelope.payload, digest);
+  return check.outcome === 'ok'
+    ? {
+        ...check,
+        detail: `keyless sigstore bundle${signedBy(envelope.signer)}`,
+        ...(envelope.signer ? { signer: envelope.signer } : {}),
+      }
+    : check;
 }
 
 /** Verifies a bundle document (parsed JSON) with `key` and checks that it signs `digest`. */
