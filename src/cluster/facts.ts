@@ -11,7 +11,9 @@
 // - for an UnlockRequest, the labels of its target's namespace;
 // - for an ImmutabilityPolicy write that could loosen locks, or a Namespace relabelling,
 //   the locked objects whose protection it could change, and the UnlockRequests aimed at
-//   the policy or Namespace (the agreement such a change needs).
+//   the policy or Namespace (the agreement such a change needs);
+// - for a request that puts a lock into a namespace, that its `bulwark.dev/locks` mark is
+//   gone (the one write: namespace-claim.ts).
 // A failed lookup is reported "unavailable", which the core turns into a denial.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
@@ -29,6 +31,7 @@ import { isNamespaceRelabel } from '../rules/governance/namespace-labels.ts';
 import { mayLoosenLocks } from '../rules/governance/policy-change.ts';
 import { findExposedObjects } from './exposed-objects.ts';
 import { findLockedContents } from './locked-contents.ts';
+import { claimNamespace } from './namespace-claim.ts';
 import type { ClusterInformers } from './policy-informers.ts';
 
 export function objectPath(request: AdmissionRequest): string {
@@ -148,6 +151,11 @@ export function clusterFactResolver(options: {
         timeoutMs,
       });
     }
+    const claim = await claimNamespace(reader, request, options.lockLabel ?? snapshot.lockLabel, {
+      now: facts.now!,
+      timeoutMs,
+    });
+    if (claim) facts.namespaceClaim = claim;
     return facts;
   };
 }

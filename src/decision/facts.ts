@@ -99,6 +99,11 @@ export interface RequestFacts {
   targetNamespaceLabels?: Readonly<Record<string, string>>;
   /** For a policy write or a Namespace relabelling: the locked objects whose protection it could change. */
   exposed?: ExposedObjects;
+  /**
+   * For a request that puts a lock into a namespace: whether the shell removed the
+   * namespace's `bulwark.dev/locks` mark first (rules/immutability/namespace-marks.ts).
+   */
+  namespaceClaim?: { status: 'claimed' } | { status: 'unavailable'; reason: string };
 }
 
 /** Whether a request deletes something whose deletion would delete objects without admission. */

@@ -4,7 +4,8 @@
 // writes new seals and re-seals after approved unlocks, and reports drift (report.ts).
 // Between scans it keeps only counts; objects are read, hashed and let go. Admission stays
 // side-effect free: seals are written here, from what the loop observes, never on the
-// request path.
+// request path (but for one: the namespace claim, see rules/immutability/namespace-marks.ts).
+// After each scan it keeps the namespace marks (namespace-marks.ts).
 
 import { randomBytes } from 'node:crypto';
 import type { KubeObject } from '../admission/types.ts';
@@ -19,6 +20,7 @@ import type { PolicyStore } from '../policy/store.ts';
 import { auditObject, type AuditOutcome } from '../rules/ledger/audit.ts';
 import { tryLead } from './lease.ts';
 import { createReporter, type Drift } from './report.ts';
+import { updateNamespaceMarks } from './namespace-marks.ts';
 import { keyRingOf } from '../attestation/approval.ts';
 
 export const SEALS_PATH = '/apis/bulwark.dev/v1alpha1/seals';
@@ -71,14 +73,17 @@ export function createAuditor(options: AuditorOptions) {
     return client.call(method, path, { ...(body ? { body: JSON.stringify(body) } : {}), ...TIMEOUT });
   };
 
+  let listingComplete = true;
   async function lockedObjects(resources: readonly ApiResource[], selector: string): Promise<Map<string, Located>> {
     const found = new Map<string, Located>();
+    listingComplete = true;
     for (const r of resources) {
       let list: { items?: KubeObject[] } | undefined;
       try {
         list = (await get(`${resourcePath(r)}?labelSelector=${encodeURIComponent(selector)}`)) as typeof list;
       } catch (err) {
         logger.warn({ resource: `${r.resource}.${r.group}`, err: messageOf(err) }, 'audit: cannot list');
+        listingComplete = false;
         continue;
       }
       for (const item of list?.items ?? []) {
@@ -174,11 +179,15 @@ export function createAuditor(options: AuditorOptions) {
     await reporter.report(drift, (n) => {
       requests += n;
     });
+    const lockedNamespaces = new Set<string>();
+    for (const { target } of objects.values()) if (target.namespace) lockedNamespaces.add(target.namespace);
+    const marks = await updateNamespaceMarks({ client, logger, snapshot, lockedNamespaces, listingComplete, now });
+    requests += 1 + marks.marked + marks.unmarked + marks.conflicts;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const counts: Record<string, number> = {};
     for (const d of drift) counts[d.reason] = (counts[d.reason] ?? 0) + 1;
     options.metrics.observeAudit({ drift: counts, sealed, seconds });
-    logger.info({ locked: objects.size, sealed, written, drift: drift.length, requests, seconds }, 'audit scan');
+    logger.info({ locked: objects.size, sealed, written, drift: drift.length, marks, requests, seconds }, 'audit scan');
     return { drift, sealed, written, requests, seconds };
   }
 

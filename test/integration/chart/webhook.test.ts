@@ -43,13 +43,14 @@ describe('webhook entries (defaults)', async () => {
   });
 
   it(
-    'fails closed, without side effects, v1 reviews, equivalent versions, 10 s timeout, all via the Service ' +
-      '/validate',
+    'fails closed, without side effects on a dry run, v1 reviews, equivalent versions, 10 s timeout, all via the ' +
+      'Service /validate',
     () => {
       for (const w of list) {
         expect(w, w.name).toMatchObject({
           failurePolicy: 'Fail',
-          sideEffects: 'None',
+          // The one write: a lock admitted into a namespace removes its bulwark.dev/locks mark.
+          sideEffects: 'NoneOnDryRun',
           admissionReviewVersions: ['v1'],
           matchPolicy: 'Equivalent',
           timeoutSeconds: 10,
@@ -66,20 +67,39 @@ describe('webhook entries (defaults)', async () => {
     },
   );
 
-  it('never sees kube-system or the release namespace', () => {
-    for (const w of list) {
-      expect(w.namespaceSelector, w.name).toEqual({
-        matchExpressions: [
-          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'bulwark-system'] },
-        ],
-      });
-    }
+  it('never sees kube-system or the release namespace; skips namespaces marked as holding nothing to decide', () => {
+    const excluded = {
+      key: 'kubernetes.io/metadata.name',
+      operator: 'NotIn',
+      values: ['kube-system', 'bulwark-system'],
+    };
+    const marked = (key: string) => ({ key, operator: 'NotIn', values: ['none'] });
+    const expected: Record<string, unknown[]> = {
+      'subresources.bulwark.dev': [excluded, marked('bulwark.dev/locks')],
+      'guards.bulwark.dev': [excluded, marked('bulwark.dev/locks')],
+      'images.bulwark.dev': [excluded, marked('bulwark.dev/images')],
+    };
+    for (const w of list)
+      expect(w.namespaceSelector, w.name).toEqual({ matchExpressions: expected[w.name] ?? [excluded] });
   });
 
-  it('sends UPDATE and DELETE of anything carrying the lock label, subresources included', () => {
+  it('with webhook.namespaceMarks=false, no entry is scoped by a mark and no mark guard is rendered', async () => {
+    const manifests = await render({ webhook: { namespaceMarks: false } });
+    for (const w of webhooks(manifests))
+      expect(JSON.stringify(w.namespaceSelector), w.name).not.toContain('bulwark.dev/');
+    expect(manifests.some((m) => m.metadata.name === 'bulwark-namespace-marks')).toBe(false);
+  });
+
+  it('sends CREATE, UPDATE and DELETE of anything carrying the lock label, subresources included', () => {
     const w = byName(list, 'immutability.bulwark.dev');
     expect(w.rules).toEqual([
-      { apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], operations: ['UPDATE', 'DELETE'], scope: '*' },
+      {
+        apiGroups: ['*'],
+        apiVersions: ['*'],
+        resources: ['*/*'],
+        operations: ['CREATE', 'UPDATE', 'DELETE'],
+        scope: '*',
+      },
     ]);
     expect(w.objectSelector).toEqual({ matchLabels: { 'bulwark.dev/immutable': 'true' } });
   });
