@@ -2,6 +2,8 @@
 // own namespace, and one entry per way of narrowing traffic.
 
 import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../../src/admission/types.ts';
+import { loadReview } from '../../helpers/fixtures.ts';
 import { dig, find, render, type Manifest } from './helm.ts';
 
 interface Webhook {
@@ -229,5 +231,50 @@ describe('webhook values', () => {
       ['images.bulwark.dev', 'Ignore'],
       ['guards.bulwark.dev', 'Ignore'],
     ]);
+  });
+});
+
+// The matchConditions' CEL, evaluated on captured reviews (cel-js; the apiserver compiles the
+// same expressions when the chart is installed in test/e2e/helm.test.ts and test/e2e-full).
+describe('matchConditions', async () => {
+  const { Environment } = await import('@marcbachmann/cel-js');
+  const list = webhooks(await render());
+  const environment = new Environment({ unlistedVariablesAreDyn: true });
+  const sends = (entry: string, review: { request: object }) => {
+    const request = review.request as { object?: unknown; oldObject?: unknown };
+    return (byName(list, entry).matchConditions ?? []).every(
+      (c) =>
+        environment.evaluate(c.expression, {
+          request,
+          object: request.object ?? null,
+          oldObject: request.oldObject ?? null,
+        }) === true,
+    );
+  };
+
+  it('images: sends creates and updates that change spec, not updates of metadata alone', () => {
+    expect(sends('images.bulwark.dev', loadReview('deployment-create'))).toBe(true);
+    expect(sends('images.bulwark.dev', loadReview('deployment-image-changed'))).toBe(true);
+    const annotated = loadReview('deployment-image-changed');
+    const request = annotated.request as unknown as { object: KubeObject; oldObject: KubeObject };
+    request.object = structuredClone(request.oldObject);
+    request.object.metadata = { ...request.object.metadata, annotations: { note: 'x' } };
+    expect(sends('images.bulwark.dev', annotated)).toBe(false);
+  });
+
+  it('guards: sends deletions and spec changes of CRDs, not their relabelling', () => {
+    const crd = (spec: Record<string, unknown>, labels: Record<string, string> = {}) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com', labels },
+      spec,
+    });
+    const review = (operation: string, object: unknown, oldObject: unknown) => ({
+      request: { operation, resource: { resource: 'customresourcedefinitions' }, object, oldObject },
+    });
+    const spec = { group: 'example.com', scope: 'Namespaced' };
+    expect(sends('guards.bulwark.dev', review('DELETE', null, crd(spec)))).toBe(true);
+    expect(sends('guards.bulwark.dev', review('UPDATE', crd({ ...spec, scope: 'Cluster' }), crd(spec)))).toBe(true);
+    expect(sends('guards.bulwark.dev', review('UPDATE', crd(spec, { team: 'a' }), crd(spec)))).toBe(false);
   });
 });
