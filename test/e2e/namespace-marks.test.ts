@@ -92,7 +92,7 @@ describe('namespace marks', () => {
     expect(changed.stderr).toContain(DENIAL);
   });
 
-  it('a lock created in a marked namespace removes the mark before it is stored, and the loop leaves it off', async () => {
+  it('a lock created in a marked namespace removes the mark before it is stored; the loop leaves it off', async () => {
     const ns = await markedNoLocks();
     // A dry run stores nothing and writes nothing.
     const dry = await kubectl(['create', '--dry-run=server', '-f', '-'], {
