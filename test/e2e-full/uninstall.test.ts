@@ -6,7 +6,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kubectlOk } from '../../harness/kubectl.ts';
-import { helm, kubectl, kubectlJson, newNamespace, RELEASE, RELEASE_NAMESPACE } from './context.ts';
+import { helm, kubectl, kubectlJson, newNamespace, RELEASE, RELEASE_NAMESPACE, until } from './context.ts';
 import { installRelease } from './release.ts';
 import { apply, HELLO_IMAGE, LOCK, readyPods } from './workloads.ts';
 
@@ -38,14 +38,19 @@ beforeAll(async () => {
       data: { n: '0' },
     },
   );
-  const denied = await kubectl(['patch', 'configmap', 'locked', '-n', ns, '-p', '{"data":{"n":"1"}}'], {
-    user: 'alice',
+  // Both replicas read the new policy from their informers: wait until its message comes back.
+  await until('the policy in force', async () => {
+    const denied = await kubectl(['patch', 'configmap', 'locked', '-n', ns, '-p', '{"data":{"n":"1"}}'], {
+      user: 'alice',
+    });
+    return denied.stderr.includes('kept across uninstall') ? true : undefined;
   });
-  expect(denied.stderr).toContain('kept across uninstall');
 });
 
 afterAll(async () => {
-  await installRelease();
+  // Installed again for the files that follow (unless a failure left it installed).
+  const releases = (await helm(['list', '-n', RELEASE_NAMESPACE, '-q'])).stdout;
+  if (!releases.split('\n').includes(RELEASE)) await installRelease();
   await readyPods(RELEASE_NAMESPACE, BULWARK_PODS, 2, 240_000);
 }, 300_000);
 
