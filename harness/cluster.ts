@@ -19,6 +19,7 @@ import { stopOrder, type ManagedProcess } from './processes.ts';
 import { grantUserRole } from './rbac.ts';
 import { BULWARK_NAMESPACE, createProbe, registerWebhook, waitForDenial } from './registration.ts';
 import { installSelfProtection } from './self-protection.ts';
+import { chartRegistration, registerChartWebhooks } from './chart-registration.ts';
 import { clusterRuns, DIR_PREFIX, reapOrphanedClusters, writeState, type ClusterState } from './state.ts';
 import { CONTROL_PLANE_TOOLS, locateTools, type ToolPaths, type ControlPlaneTool } from './tools.ts';
 import { writeKubeletClientCert } from './node/client-cert.ts';
@@ -295,7 +296,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       timings.webhookReady = since();
       log(`bulwark ready on ${webhook.url} (${timings.webhookReady} ms)`);
       await createProbe(kubectl);
-      await registerWebhook(kubectl, webhook.url, pki.webhook.caPem);
+      if (chartRegistration()) await registerChartWebhooks(kubectl, webhook.url, pki.webhook.caPem);
+      else await registerWebhook(kubectl, webhook.url, pki.webhook.caPem);
       timings.denialAttempts = await waitForDenial(kubectl);
       timings.firstDenial = since();
       log(`first denial observed after ${timings.denialAttempts} attempt(s) (${timings.firstDenial} ms)`);

@@ -56,6 +56,9 @@ export function webhookConfiguration(url: string, caPem: string): Record<string,
     caPem,
     // '*/*' is every resource and every subresource; the API refuses it next to '*'.
     rule: { apiGroups: ['*'], resources: ['*/*'], operations: ['CREATE', 'UPDATE', 'DELETE'] },
+    // Bulwark writes on the request path (a lock admitted into a namespace removes the
+    // namespace's bulwark.dev/locks mark), never on a dry run.
+    sideEffects: 'NoneOnDryRun',
     // kube-system stays reachable whatever happens to the webhook.
     namespaceSelector: {
       matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }],

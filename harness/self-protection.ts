@@ -39,6 +39,9 @@ export async function renderSelfProtection(): Promise<string> {
       'v1.36.3',
       '--show-only',
       'templates/self-protection.yaml',
+      // The namespace marks' guard (only Bulwark and the policy admins set a mark).
+      '--show-only',
+      'templates/namespace-marks.yaml',
       '--set',
       `fullnameOverride=${WEBHOOK_CONFIGURATION}`,
       '--set',

@@ -13,7 +13,9 @@
 // - for a write that locks an object, whether Bulwark may list its kind (listable.ts);
 // - for an ImmutabilityPolicy write that could loosen locks, or a Namespace relabelling,
 //   the locked objects whose protection it could change, and the UnlockRequests aimed at
-//   the policy or Namespace (the agreement such a change needs).
+//   the policy or Namespace (the agreement such a change needs);
+// - for a request that puts a lock into a namespace, that its `bulwark.dev/locks` mark is
+//   gone (the one write: namespace-claim.ts).
 // A failed lookup is reported "unavailable", which the core turns into a denial.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
@@ -41,6 +43,7 @@ import { findExposedObjects } from './exposed-objects.ts';
 import { findLockedContents } from './locked-contents.ts';
 import { createListableCheck } from './listable.ts';
 import { locksObject } from '../rules/guards/unlistable-lock.ts';
+import { claimNamespace } from './namespace-claim.ts';
 import type { ClusterInformers } from './policy-informers.ts';
 
 export function objectPath(request: AdmissionRequest): string {
@@ -175,6 +178,11 @@ export function clusterFactResolver(options: {
         timeoutMs,
       });
     }
+    const claim = await claimNamespace(reader, request, options.lockLabel ?? snapshot.lockLabel, {
+      now: facts.now!,
+      timeoutMs,
+    });
+    if (claim) facts.namespaceClaim = claim;
     return facts;
   };
 }

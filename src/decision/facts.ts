@@ -112,6 +112,11 @@ export interface RequestFacts {
   exposed?: ExposedObjects;
   /** For a write that locks an object: `forbidden` when Bulwark may not list its kind (RBAC). */
   lockListing?: 'listable' | 'forbidden' | 'unknown';
+  /**
+   * For a request that puts a lock into a namespace: whether the shell removed the
+   * namespace's `bulwark.dev/locks` mark first (rules/immutability/namespace-marks.ts).
+   */
+  namespaceClaim?: { status: 'claimed' } | { status: 'unavailable'; reason: string };
 }
 
 /** Whether a request deletes something whose deletion would delete objects without admission. */

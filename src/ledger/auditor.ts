@@ -5,7 +5,8 @@
 // unreviewed emergency unlocks (unreviewed.ts).
 // Between scans it keeps only counts; objects are read, hashed and let go. Admission stays
 // side-effect free: seals are written here, from what the loop observes, never on the
-// request path.
+// request path (but for one: the namespace claim, see rules/immutability/namespace-marks.ts).
+// After each scan it keeps the namespace marks (namespace-marks.ts).
 
 import type { KubeObject } from '../admission/types.ts';
 import { SEALS_PATH, signSeal, type SealSpec, type SealTarget } from '../attestation/seal.ts';
@@ -22,6 +23,7 @@ import type { AttestationKeyRing } from '../attestation/keys.ts';
 import { auditObject, type AuditOutcome } from '../rules/ledger/audit.ts';
 import { createReporter, type Drift } from './report.ts';
 import { unreviewedEmergencies } from './unreviewed.ts';
+import { updateNamespaceMarks } from './namespace-marks.ts';
 import { keyRingOf } from '../attestation/approval.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { contentHash } from '../attestation/seal.ts';
@@ -89,12 +91,14 @@ export function createAuditor(options: AuditorOptions) {
     return client.call(method, path, { ...(body ? { body: JSON.stringify(body) } : {}), ...TIMEOUT });
   };
 
+  let listingComplete = true;
   async function lockedObjects(
     resources: readonly ApiResource[],
     selector: string,
     watchFrom: WatchStart[],
   ): Promise<Map<string, Located>> {
     const found = new Map<string, Located>();
+    listingComplete = true;
     for (const r of resources) {
       let list: { items?: KubeObject[]; metadata?: { resourceVersion?: string } } | undefined;
       try {
@@ -102,7 +106,10 @@ export function createAuditor(options: AuditorOptions) {
       } catch (err) {
         // A kind outside Bulwark's RBAC cannot be locked (unlistable-lock.ts): expected, not a warning.
         if (isForbidden(err)) logger.debug({ resource: `${r.resource}.${r.group}` }, 'audit: may not list');
-        else logger.warn({ resource: `${r.resource}.${r.group}`, err: messageOf(err) }, 'audit: cannot list');
+        else {
+          logger.warn({ resource: `${r.resource}.${r.group}`, err: messageOf(err) }, 'audit: cannot list');
+          listingComplete = false;
+        }
         continue;
       }
       const resourceVersion = list?.metadata?.resourceVersion;
@@ -243,9 +250,14 @@ export function createAuditor(options: AuditorOptions) {
     await publish((n) => {
       requests += n;
     });
+    const lockedNamespaces = new Set<string>();
+    for (const { target } of objects.values()) if (target.namespace) lockedNamespaces.add(target.namespace);
+    const { snapshot, now } = ctx;
+    const marks = await updateNamespaceMarks({ client, logger, snapshot, lockedNamespaces, listingComplete, now });
+    requests += 1 + marks.marked + marks.unmarked + marks.conflicts;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     options.metrics.observeScan(seconds);
-    logger.info({ locked: objects.size, sealed, written, drift: drift.length, requests, seconds }, 'audit scan');
+    logger.info({ locked: objects.size, sealed, written, drift: drift.length, marks, requests, seconds }, 'audit scan');
     watches?.restart(watchFrom, selector);
     return { drift, sealed, written, requests, seconds };
   }

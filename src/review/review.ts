@@ -5,6 +5,7 @@ import type { AdmissionRequest } from '../admission/types.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
 import { evaluateImages } from '../rules/images/evaluate.ts';
 import { evaluateImmutability } from '../rules/immutability/evaluate.ts';
+import { evaluateNamespaceClaim } from '../rules/immutability/namespace-marks.ts';
 import { evaluateDeletionGuards } from '../rules/guards/evaluate.ts';
 import { evaluateUnlistableLock } from '../rules/guards/unlistable-lock.ts';
 import { evaluatePolicyAuthorship } from '../rules/governance/authorship.ts';
@@ -31,6 +32,7 @@ const RULES: readonly Rule[] = [
   evaluateNamespaceLabels,
   evaluateUnlockRequest,
   evaluateImmutability,
+  evaluateNamespaceClaim,
   evaluateDeletionGuards,
   evaluateUnlistableLock,
   evaluateImages,

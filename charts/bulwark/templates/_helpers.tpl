@@ -80,15 +80,26 @@ apiserver, so labelling a namespace cannot exempt it.
 {{- end -}}
 
 {{- define "bulwark.namespaceSelector" -}}
+{{- $root := .root | default . -}}
 matchExpressions:
   - key: kubernetes.io/metadata.name
     operator: NotIn
-    values: {{ include "bulwark.excludedNamespaces" . }}
+    values: {{ include "bulwark.excludedNamespaces" $root }}
+  {{- if and .mark $root.Values.webhook.namespaceMarks }}
+  # Bulwark's loop marks namespaces where this entry has nothing to decide (README:
+  # "A smaller fail-closed blast radius"); only Bulwark may set the mark.
+  - key: {{ .mark }}
+    operator: NotIn
+    values: ["none"]
+  {{- end }}
 {{- end -}}
 
 {{/*
 What every webhook entry shares: where to call, how to fail, the namespaces it never sees.
-Takes (dict "root" $ "caBundle" <base64 PEM or ""> ["failurePolicy" <overrides the value>]).
+Takes (dict "root" $ "caBundle" <base64 PEM or ""> ["failurePolicy" <overrides the value>]
+["mark" <the namespace mark that keeps this entry away: bulwark.dev/locks or bulwark.dev/images>]).
+sideEffects NoneOnDryRun: before admitting a lock into a namespace Bulwark removes the
+namespace's bulwark.dev/locks mark (never on a dry run).
 */}}
 {{- define "bulwark.webhookCommon" -}}
 {{- $root := .root -}}
@@ -106,12 +117,12 @@ clientConfig:
   caBundle: {{ .caBundle }}
   {{- end }}
 failurePolicy: {{ .failurePolicy | default $root.Values.webhook.failurePolicy }}
-sideEffects: None
+sideEffects: NoneOnDryRun
 admissionReviewVersions: ["v1"]
 matchPolicy: Equivalent
 timeoutSeconds: {{ $root.Values.webhook.timeoutSeconds }}
 namespaceSelector:
-  {{- include "bulwark.namespaceSelector" $root | nindent 2 }}
+  {{- include "bulwark.namespaceSelector" (dict "root" $root "mark" .mark) | nindent 2 }}
 {{- end -}}
 
 {{/*

@@ -24,7 +24,11 @@ describe('selfProtection', () => {
     expect(kinds(await render())).toEqual(
       expect.arrayContaining(['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']),
     );
-    expect(kinds(await render({ selfProtection: { enabled: false } }))).not.toContain('ValidatingAdmissionPolicy');
+    // What stays is the namespace marks' guard (namespace-marks.test.ts).
+    const names = (await render({ selfProtection: { enabled: false } }))
+      .filter((m) => m.kind.startsWith('ValidatingAdmissionPolicy'))
+      .map((m) => m.metadata.name);
+    expect(names).toEqual(['bulwark-namespace-marks', 'bulwark-namespace-marks']);
   });
 
   it(
@@ -58,7 +62,7 @@ describe('selfProtection', () => {
   it(
     'guards, in the release namespace only, whatever runs as Bulwark, holds its keys or routes calls to ' + 'it',
     async () => {
-      const policy = find(await render(), 'ValidatingAdmissionPolicy');
+      const policy = find(await render(), 'ValidatingAdmissionPolicy', 'bulwark-self-protection');
       expect(dig(policy, 'spec', 'matchConstraints', 'namespaceSelector')).toEqual({
         matchLabels: { 'kubernetes.io/metadata.name': 'bulwark-system' },
       });
@@ -103,6 +107,7 @@ describe('selfProtection', () => {
           selfProtection: { clusterComponents: { serviceAccountNamespaces: ['kube-system', 'openshift-infra'] } },
         }),
         'ValidatingAdmissionPolicy',
+        'bulwark-self-protection',
       );
       expect(variables(openshift).byClusterComponent).toContain('["kube-system","openshift-infra"].exists(');
     },
@@ -117,7 +122,7 @@ describe('selfProtection', () => {
       },
     };
     const manifests = await render(values);
-    const policy = find(manifests, 'ValidatingAdmissionPolicy');
+    const policy = find(manifests, 'ValidatingAdmissionPolicy', 'bulwark-self-protection');
     const v = variables(policy);
     expect(JSON.parse(v.adminGroups ?? '')).toEqual(['platform-admins']);
     expect(JSON.parse(v.adminUsers ?? '')).toEqual([
@@ -154,7 +159,11 @@ describe('selfProtection', () => {
     'in certManager mode lets the CA injector change the caBundle and cert-manager issue into the namespace, ' +
       'nothing else',
     async () => {
-      const policy = find(await render({ tls: { mode: 'certManager' } }), 'ValidatingAdmissionPolicy');
+      const policy = find(
+        await render({ tls: { mode: 'certManager' } }),
+        'ValidatingAdmissionPolicy',
+        'bulwark-self-protection',
+      );
       const v = variables(policy);
       expect(Object.keys(v)).toEqual([
         'adminUsers',
@@ -185,7 +194,11 @@ describe('selfProtection', () => {
   );
 
   it('names the release`s own objects', async () => {
-    const policy = find(await render({}, { release: 'guard' }), 'ValidatingAdmissionPolicy');
+    const policy = find(
+      await render({}, { release: 'guard' }),
+      'ValidatingAdmissionPolicy',
+      'guard-bulwark-self-protection',
+    );
     expect(policy.metadata.name).toBe('guard-bulwark-self-protection');
     expect(rules(policy)[0]?.resourceNames).toEqual(['guard-bulwark']);
   });

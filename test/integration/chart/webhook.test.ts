@@ -2,6 +2,8 @@
 // own namespace, and one entry per way of narrowing traffic.
 
 import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../../src/admission/types.ts';
+import { loadReview } from '../../helpers/fixtures.ts';
 import { dig, find, render, type Manifest } from './helm.ts';
 
 interface Webhook {
@@ -43,13 +45,14 @@ describe('webhook entries (defaults)', async () => {
   });
 
   it(
-    'fails closed, without side effects, v1 reviews, equivalent versions, 10 s timeout, all via the Service ' +
-      '/validate',
+    'fails closed, without side effects on a dry run, v1 reviews, equivalent versions, 10 s timeout, all via the ' +
+      'Service /validate',
     () => {
       for (const w of list) {
         expect(w, w.name).toMatchObject({
           failurePolicy: 'Fail',
-          sideEffects: 'None',
+          // The one write: a lock admitted into a namespace removes its bulwark.dev/locks mark.
+          sideEffects: 'NoneOnDryRun',
           admissionReviewVersions: ['v1'],
           matchPolicy: 'Equivalent',
           timeoutSeconds: 10,
@@ -66,29 +69,48 @@ describe('webhook entries (defaults)', async () => {
     },
   );
 
-  it('never sees kube-system or the release namespace', () => {
-    for (const w of list) {
-      expect(w.namespaceSelector, w.name).toEqual({
-        matchExpressions: [
-          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'bulwark-system'] },
-        ],
-      });
-    }
+  it('never sees kube-system or the release namespace; skips namespaces marked as holding nothing to decide', () => {
+    const excluded = {
+      key: 'kubernetes.io/metadata.name',
+      operator: 'NotIn',
+      values: ['kube-system', 'bulwark-system'],
+    };
+    const marked = (key: string) => ({ key, operator: 'NotIn', values: ['none'] });
+    const expected: Record<string, unknown[]> = {
+      'subresources.bulwark.dev': [excluded, marked('bulwark.dev/locks')],
+      'guards.bulwark.dev': [excluded, marked('bulwark.dev/locks')],
+      'images.bulwark.dev': [excluded, marked('bulwark.dev/images')],
+    };
+    for (const w of list)
+      expect(w.namespaceSelector, w.name).toEqual({ matchExpressions: expected[w.name] ?? [excluded] });
   });
 
-  it('sends UPDATE and DELETE of anything carrying the lock label, subresources included', () => {
+  it('with webhook.namespaceMarks=false, no entry is scoped by a mark and no mark guard is rendered', async () => {
+    const manifests = await render({ webhook: { namespaceMarks: false } });
+    for (const w of webhooks(manifests))
+      expect(JSON.stringify(w.namespaceSelector), w.name).not.toContain('bulwark.dev/');
+    expect(manifests.some((m) => m.metadata.name === 'bulwark-namespace-marks')).toBe(false);
+  });
+
+  it('sends CREATE, UPDATE and DELETE of anything carrying the lock label, subresources included', () => {
     const w = byName(list, 'immutability.bulwark.dev');
     expect(w.rules).toEqual([
-      { apiGroups: ['*'], apiVersions: ['*'], resources: ['*/*'], operations: ['UPDATE', 'DELETE'], scope: '*' },
-      // rbac.listSecrets is off: a Secret created locked is sent too, to be refused.
-      { apiGroups: [''], apiVersions: ['v1'], resources: ['secrets'], operations: ['CREATE'], scope: 'Namespaced' },
+      {
+        apiGroups: ['*'],
+        apiVersions: ['*'],
+        resources: ['*/*'],
+        operations: ['CREATE', 'UPDATE', 'DELETE'],
+        scope: '*',
+      },
     ]);
     expect(w.objectSelector).toEqual({ matchLabels: { 'bulwark.dev/immutable': 'true' } });
   });
 
-  it('with rbac.listSecrets, Secrets can be locked: their creates are not sent', async () => {
-    const w = byName(webhooks(await render({ rbac: { listSecrets: true } })), 'immutability.bulwark.dev');
-    expect(w.rules.map((r) => r.operations)).toEqual([['UPDATE', 'DELETE']]);
+  it('sends the creates of locked objects whatever rbac.listSecrets says (one rule, no Secret special case)', async () => {
+    for (const listSecrets of [true, false]) {
+      const w = byName(webhooks(await render({ rbac: { listSecrets } })), 'immutability.bulwark.dev');
+      expect(w.rules.map((r) => r.operations)).toEqual([['CREATE', 'UPDATE', 'DELETE']]);
+    }
   });
 
   it('sends scale, eviction and bindings without an objectSelector (their objects lack the parent`s labels)', () => {
@@ -216,5 +238,50 @@ describe('webhook values', () => {
       ['images.bulwark.dev', 'Ignore'],
       ['guards.bulwark.dev', 'Ignore'],
     ]);
+  });
+});
+
+// The matchConditions' CEL, evaluated on captured reviews (cel-js; the apiserver compiles the
+// same expressions when the chart is installed in test/e2e/helm.test.ts and test/e2e-full).
+describe('matchConditions', async () => {
+  const { Environment } = await import('@marcbachmann/cel-js');
+  const list = webhooks(await render());
+  const environment = new Environment({ unlistedVariablesAreDyn: true });
+  const sends = (entry: string, review: { request: object }) => {
+    const request = review.request as { object?: unknown; oldObject?: unknown };
+    return (byName(list, entry).matchConditions ?? []).every(
+      (c) =>
+        environment.evaluate(c.expression, {
+          request,
+          object: request.object ?? null,
+          oldObject: request.oldObject ?? null,
+        }) === true,
+    );
+  };
+
+  it('images: sends creates and updates that change spec, not updates of metadata alone', () => {
+    expect(sends('images.bulwark.dev', loadReview('deployment-create'))).toBe(true);
+    expect(sends('images.bulwark.dev', loadReview('deployment-image-changed'))).toBe(true);
+    const annotated = loadReview('deployment-image-changed');
+    const request = annotated.request as unknown as { object: KubeObject; oldObject: KubeObject };
+    request.object = structuredClone(request.oldObject);
+    request.object.metadata = { ...request.object.metadata, annotations: { note: 'x' } };
+    expect(sends('images.bulwark.dev', annotated)).toBe(false);
+  });
+
+  it('guards: sends deletions and spec changes of CRDs, not their relabelling', () => {
+    const crd = (spec: Record<string, unknown>, labels: Record<string, string> = {}) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com', labels },
+      spec,
+    });
+    const review = (operation: string, object: unknown, oldObject: unknown) => ({
+      request: { operation, resource: { resource: 'customresourcedefinitions' }, object, oldObject },
+    });
+    const spec = { group: 'example.com', scope: 'Namespaced' };
+    expect(sends('guards.bulwark.dev', review('DELETE', null, crd(spec)))).toBe(true);
+    expect(sends('guards.bulwark.dev', review('UPDATE', crd({ ...spec, scope: 'Cluster' }), crd(spec)))).toBe(true);
+    expect(sends('guards.bulwark.dev', review('UPDATE', crd(spec, { team: 'a' }), crd(spec)))).toBe(false);
   });
 });

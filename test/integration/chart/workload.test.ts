@@ -51,7 +51,10 @@ describe('defaults', async () => {
       // Bulwark's and the helm test pod's.
       'ServiceAccount',
       'ServiceAccount',
+      // Self-protection and the namespace marks' guard.
       'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
       'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
     ]);
@@ -264,7 +267,7 @@ describe('RBAC', () => {
         resources: ['policyreports', 'clusterpolicyreports'],
         verbs: ['get', 'create', 'update'],
       },
-      { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch'] },
+      { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch', 'patch'] },
       { apiGroups: [''], resources: ['pods', 'replicationcontrollers'], verbs: ['get'] },
       { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets'], verbs: ['get'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
@@ -291,7 +294,8 @@ describe('RBAC', () => {
     );
     expect(granted).not.toContainEqual(expect.objectContaining({ resources: ['secrets'] }));
     expect(granted.at(-1)).toEqual(extra);
-    // Writes: status of its own objects, Events, and the drift audit's seals and PolicyReports; nothing else.
+    // Writes: status of its own objects, Events, the drift audit's seals and PolicyReports, and the namespace
+    // marks (which the ValidatingAdmissionPolicy bulwark-namespace-marks narrows); nothing else.
     const writes = granted.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)));
     expect(writes.flatMap((r) => r.resources)).toEqual([
       'immutabilitypolicies/status',
@@ -301,11 +305,13 @@ describe('RBAC', () => {
       'seals',
       'policyreports',
       'clusterpolicyreports',
+      'namespaces',
     ]);
     expect(granted.filter((r) => r.verbs.includes('patch')).flatMap((r) => r.resources)).toEqual([
       'immutabilitypolicies/status',
       'imagepolicies/status',
       'unlockrequests/status',
+      'namespaces',
     ]);
     expect(granted.filter((r) => r.verbs.includes('create')).flatMap((r) => r.resources)).toEqual([
       'events',

@@ -87,7 +87,12 @@ describe('before the policies are synced', () => {
 
   it('decides once every source has synced, and refuses again when one must re-sync', async () => {
     for (const source of running.store.pending()) running.store.markSynced(source);
-    expect((await post('pod-create')).allowed).toBe(true);
+    expect((await post('deployment-create')).allowed).toBe(true);
+    // A locked pod would be admitted only once its namespace's mark is known gone: the
+    // apiserver does not answer here, so it is denied (fail closed).
+    const locked = await post('pod-create');
+    expect(locked.allowed).toBe(false);
+    expect(locked.status.message).toContain('cannot record that namespace demo now holds an object labelled');
     expect((await post('configmap-apply-changed')).status.code).toBe(403);
     running.store.markUnsynced('ImagePolicy');
     const response = await post('pod-create');

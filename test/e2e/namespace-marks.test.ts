@@ -1,0 +1,145 @@
+// Namespace marks on the real apiserver (issue 12, "a smaller fail-closed blast radius"):
+// Bulwark's loop marks namespaces with nothing to decide (bulwark.dev/locks=none,
+// bulwark.dev/images=none) so that the chart's scoped webhook entries skip them. Each
+// attack on a mark is tried here: setting one yourself (the chart's ValidatingAdmissionPolicy
+// <fullname>-namespace-marks, installed by the harness, refuses it), and putting a lock into a
+// marked namespace (Bulwark removes the mark before admitting the lock, and the loop does not
+// put it back while the lock is there). The harness's Bulwark scans every 3 s.
+
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
+import { kubectlOk } from '../../harness/kubectl.ts';
+import { IMAGE } from './helpers/immutability.ts';
+import { until } from './helpers/plugin.ts';
+
+const LOCKS = 'bulwark.dev/locks';
+const IMAGES = 'bulwark.dev/images';
+const STAMP = 'bulwark.dev/lock-admitted';
+const DENIAL = 'Bulwark namespace marks: only Bulwark sets';
+const WITHIN_MS = 30_000;
+const id = randomBytes(3).toString('hex');
+
+async function namespaceMeta(
+  ns: string,
+): Promise<{ labels: Record<string, string>; annotations: Record<string, string> }> {
+  const out = await kubectlOk(kubectl, ['get', 'namespace', ns, '-o', 'json']);
+  const { metadata } = JSON.parse(out) as {
+    metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  };
+  return { labels: metadata.labels ?? {}, annotations: metadata.annotations ?? {} };
+}
+
+const lockedConfigMap = (ns: string, name: string) =>
+  stringify({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: ns, labels: { [LOCK_LABEL.key]: LOCK_LABEL.value } },
+    data: { color: 'blue' },
+  });
+
+async function markedNoLocks(): Promise<string> {
+  const ns = await newNamespace('marks');
+  await until(async () => (await namespaceMeta(ns)).labels[LOCKS] === 'none', WITHIN_MS);
+  return ns;
+}
+
+describe('namespace marks', () => {
+  it('nobody but Bulwark and the policy admins sets a mark, on a new namespace or an existing one', async () => {
+    const created = await kubectl(['create', '-f', '-'], {
+      user: 'alice',
+      input: stringify({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: `marks-evil-${id}`, labels: { [IMAGES]: 'none' } },
+      }),
+    });
+    expect(created.code).not.toBe(0);
+    expect(created.stderr).toContain(`${DENIAL} ${IMAGES}`);
+    expect(created.stderr).toContain('alice may remove a mark, not set one');
+
+    const ns = await newNamespace('marks');
+    for (const mark of [LOCKS, IMAGES]) {
+      const r = await kubectl(['label', 'namespace', ns, `${mark}=none`, '--overwrite'], { user: 'alice' });
+      expect(r.code, mark).not.toBe(0);
+      expect(r.stderr).toContain(DENIAL);
+    }
+    // Through the status subresource too (the apiserver keeps label changes made there).
+    const viaStatus = await kubectl(
+      [
+        'patch',
+        'namespace',
+        ns,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        `{"metadata":{"labels":{"${LOCKS}":"none"}}}`,
+      ],
+      { user: 'alice' },
+    );
+    expect(viaStatus.code).not.toBe(0);
+    expect(viaStatus.stderr).toContain(DENIAL);
+  });
+
+  it('the loop marks a namespace without locks; anyone may remove a mark, which only brings Bulwark back', async () => {
+    const ns = await markedNoLocks();
+    const r = await kubectl(['label', 'namespace', ns, `${LOCKS}-`], { user: 'alice' });
+    expect(r.code, r.stderr).toBe(0);
+    // Changing its value is setting it.
+    await kubectlOk(kubectl, ['label', 'namespace', ns, `${LOCKS}=none`]);
+    const changed = await kubectl(['label', 'namespace', ns, `${LOCKS}=nothing`, '--overwrite'], { user: 'alice' });
+    expect(changed.stderr).toContain(DENIAL);
+  });
+
+  it('a lock created in a marked namespace removes the mark before it is stored; the loop leaves it off', async () => {
+    const ns = await markedNoLocks();
+    // A dry run stores nothing and writes nothing.
+    const dry = await kubectl(['create', '--dry-run=server', '-f', '-'], {
+      user: 'alice',
+      input: lockedConfigMap(ns, 'dry'),
+    });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect((await namespaceMeta(ns)).labels[LOCKS]).toBe('none');
+
+    await kubectlOk(kubectl, ['create', '-f', '-'], { user: 'alice', input: lockedConfigMap(ns, 'cfg') });
+    const after = await namespaceMeta(ns);
+    expect(after.labels[LOCKS]).toBeUndefined();
+    expect(Date.parse(after.annotations[STAMP] ?? '')).toBeGreaterThan(Date.now() - 5 * 60_000);
+    // Several scans later (every 3 s), still unmarked: the namespace holds a lock.
+    await new Promise((r) => setTimeout(r, 10_000));
+    expect((await namespaceMeta(ns)).labels[LOCKS]).toBeUndefined();
+  });
+
+  it('adding the lock label to an existing object in a marked namespace removes the mark too', async () => {
+    const ns = await markedNoLocks();
+    await kubectlOk(kubectl, ['create', 'configmap', 'plain', '-n', ns, '--from-literal=a=b'], { user: 'alice' });
+    expect((await namespaceMeta(ns)).labels[LOCKS]).toBe('none');
+    await kubectlOk(kubectl, ['label', 'configmap', 'plain', '-n', ns, `${LOCK_LABEL.key}=${LOCK_LABEL.value}`], {
+      user: 'alice',
+    });
+    expect((await namespaceMeta(ns)).labels[LOCKS]).toBeUndefined();
+  });
+
+  it('a namespace an ImagePolicy selects carries no images mark', async () => {
+    const ns = await markedNoLocks();
+    const team = `marks-${id}`;
+    await kubectlOk(kubectl, ['label', 'namespace', ns, `bulwark-e2e/marks=${team}`]);
+    await kubectlOk(kubectl, ['apply', '-f', '-'], {
+      input: stringify({
+        apiVersion: 'bulwark.dev/v1alpha1',
+        kind: 'ImagePolicy',
+        metadata: { name: `marks-${id}` },
+        spec: {
+          images: ['**'],
+          match: { namespaceSelector: { matchLabels: { 'bulwark-e2e/marks': team } } },
+          authorities: [{ name: 'approved', digests: [IMAGE.split('@')[1]] }],
+        },
+      }),
+    });
+    await until(async () => (await namespaceMeta(ns)).labels[IMAGES] === undefined, WITHIN_MS);
+    const unsigned = `registry.local/evil@sha256:${'e'.repeat(64)}`;
+    const r = await kubectl(['run', 'evil', '-n', ns, `--image=${unsigned}`], { user: 'alice' });
+    expect(r.stderr).toContain('is not on an approved-digest list');
+  });
+});
