@@ -106,7 +106,7 @@ describe('webhook entries (defaults)', async () => {
     expect(w.objectSelector).toEqual({ matchLabels: { 'bulwark.dev/immutable': 'true' } });
   });
 
-  it('sends the creates of locked objects whatever rbac.listSecrets says (one rule, no Secret special case)', async () => {
+  it('sends the creates of locked objects whatever rbac.listSecrets says (one rule, no special case)', async () => {
     for (const listSecrets of [true, false]) {
       const w = byName(webhooks(await render({ rbac: { listSecrets } })), 'immutability.bulwark.dev');
       expect(w.rules.map((r) => r.operations)).toEqual([['CREATE', 'UPDATE', 'DELETE']]);
