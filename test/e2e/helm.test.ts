@@ -663,7 +663,9 @@ describe('helm chart on a real apiserver', () => {
       expect(deleted.code, deleted.stderr).toBe(0);
 
       // Break-glass reads the UnlockRequest's target (rbac.readUnlockTargets); without that
-      // grant the request is refused because the target cannot be read.
+      // grant the request is refused because the target cannot be read. A ServiceAccount:
+      // ConfigMaps stay readable without it (keyless trusted roots), Deployments and Pods too
+      // (the parents of scale and eviction requests).
       const unlock = () =>
         kubectl(['create', '--dry-run=server', '-f', '-'], {
           user: 'alice',
@@ -672,7 +674,7 @@ describe('helm chart on a real apiserver', () => {
             kind: 'UnlockRequest',
             metadata: { name: `helm-e2e-${attempt++}` },
             spec: {
-              target: { apiVersion: 'v1', kind: 'ConfigMap', namespace, name: 'cfg' },
+              target: { apiVersion: 'v1', kind: 'ServiceAccount', namespace, name: 'default' },
               operations: ['UPDATE'],
               reason: 'helm e2e',
               duration: '10m',
@@ -700,7 +702,7 @@ describe('helm chart on a real apiserver', () => {
       expect(narrowed.code, narrowed.stderr).toBe(0);
       const unreadable = await unlock();
       expect(unreadable.stderr).toContain('admission webhook "policies.bulwark.dev" denied the request');
-      expect(unreadable.stderr).toContain('cannot read the target ConfigMap');
+      expect(unreadable.stderr).toContain('cannot read the target ServiceAccount');
       expect(await secret()).toEqual(issued);
 
       const uninstall = await helm(['uninstall', 'gen', '-n', NS]);
