@@ -253,7 +253,7 @@ describe('an emergency unlock left unreviewed', () => {
     await kubectlOk(kubectl, [
       'apply',
       '-f',
-      join(REPO_ROOT, 'test', 'fixtures', 'crds', 'policyreports.wgpolicyk8s.io.yaml'),
+      join(REPO_ROOT, 'charts', 'bulwark', 'files', 'policyreport-crds', 'policyreports.wgpolicyk8s.io.yaml'),
     ]);
     ns = await newNamespace('unreviewed');
     await kubectlOk(kubectl, ['apply', '-f', '-'], {
