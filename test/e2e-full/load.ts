@@ -105,8 +105,10 @@ export async function write(w: Write, n: number, tally: Tally): Promise<Outcome>
   }
   tally.latenciesMs.push(performance.now() - started);
   tally.counts[outcome]++;
-  if ((outcome === 'other' || outcome === 'webhook-unreachable') && tally.samples.length < 3)
-    tally.samples.push(body.slice(0, 400));
+  // Up to three of each kind, so that a rare kind is not crowded out by a common one.
+  const kept = tally.samples.filter((sample) => sample.startsWith(`${outcome}: `)).length;
+  if ((outcome === 'other' || outcome === 'webhook-unreachable') && kept < 3)
+    tally.samples.push(`${outcome}: ${body.slice(0, 400)}`);
   return outcome;
 }
 

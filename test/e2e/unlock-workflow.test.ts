@@ -250,11 +250,7 @@ describe('the emergency path', () => {
 describe('an emergency unlock left unreviewed', () => {
   // reviewWithin 5s: past it, the violation shows in status, the PolicyReport and kubectl bulwark status.
   beforeAll(async () => {
-    await kubectlOk(kubectl, [
-      'apply',
-      '-f',
-      join(REPO_ROOT, 'test', 'fixtures', 'crds', 'policyreports.wgpolicyk8s.io.yaml'),
-    ]);
+    await kubectlOk(kubectl, ['apply', '-f', join(REPO_ROOT, 'charts', 'bulwark', 'files', 'policyreport-crds')]);
     ns = await newNamespace('unreviewed');
     await kubectlOk(kubectl, ['apply', '-f', '-'], {
       input: stringify({
