@@ -194,8 +194,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const tokens = randomTokens();
     const componentTokens = full ? randomComponentTokens() : undefined;
     const kubeletClient = full ? await writeKubeletClientCert(dir) : undefined;
-    // Bare clusters present a client certificate to webhooks (for `bulwark serve --client-ca`).
-    const webhookClient = full ? undefined : await writeWebhookClientConfig(dir);
+    // The apiserver presents a client certificate to webhooks (for `bulwark serve --client-ca`
+    // and the chart's tls.clientCa); a webhook that asks for none never sees it.
+    const webhookClient = await writeWebhookClientConfig(dir);
     const etcd = await startEtcd({
       etcdPath: tools.etcd,
       dir,
@@ -216,7 +217,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       tokens,
       detached,
       onStart,
-      extraArgs: [...(webhookClient?.args ?? []), ...(options.apiserverArgs ?? [])],
+      extraArgs: [...webhookClient.args, ...(options.apiserverArgs ?? [])],
       ...(componentTokens ? { extraTokenLines: componentTokenLines(componentTokens) } : {}),
       ...(address && kubeletClient
         ? {

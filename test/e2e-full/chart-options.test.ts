@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { kubectlOk } from '../../harness/kubectl.ts';
+import { WEBHOOK_CLIENT_CA } from '../../harness/webhook-client.ts';
 import { httpsRequest } from '../helpers/https.ts';
 import {
   CHART_DIR,
@@ -236,6 +237,37 @@ describe('networks and security contexts', () => {
     ]);
     expect(ids.trim()).toBe(`${uid} ${uid}`);
     await deniesThroughWebhook();
+  });
+});
+
+describe('mutual TLS (tls.clientCa)', () => {
+  it("the apiserver's reviews pass with its client certificate; a plain client fails the handshake", async () => {
+    // The harness's apiserver presents webhook-client.crt to every webhook (its AdmissionConfiguration).
+    const dir = fullCluster().dir;
+    await upgradeRelease(['deployment.metricsPort=9090'], { files: [`tls.clientCa=${join(dir, WEBHOOK_CLIENT_CA)}`] });
+    await deniesThroughWebhook();
+    const clusterIp = await kubectlOk(kubectl, [
+      'get',
+      'service',
+      RELEASE,
+      '-n',
+      RELEASE_NAMESPACE,
+      '-o',
+      'jsonpath={.spec.clusterIP}',
+    ]);
+    const options = {
+      ca: await secretValue(`${RELEASE}-tls`, 'ca.crt'),
+      servername: `${RELEASE}.${RELEASE_NAMESPACE}.svc`,
+    };
+    const url = `https://${clusterIp}:443/validate`;
+    await expect(httpsRequest(url, { ...options, method: 'POST', body: '{}' })).rejects.toThrow(
+      /certificate|alert|socket hang up|ECONNRESET/i,
+    );
+    const cert = await readFile(join(dir, 'webhook-client.crt'), 'utf8');
+    const key = await readFile(join(dir, 'webhook-client.key'), 'utf8');
+    const withCert = await httpsRequest(url, { ...options, method: 'POST', body: '{}', clientCert: { cert, key } });
+    // Past the handshake: a review without a request is malformed, which is answered, not refused.
+    expect(withCert.status).toBe(400);
   });
 });
 

@@ -12,10 +12,13 @@ const imageValues = () => [
   `image.tag=${fullCluster().image.tag}`,
 ];
 
-/** `helm upgrade --reset-values` to the chart's defaults plus `values` (`key=value`), waiting for the rollout. */
+/**
+ * `helm upgrade --reset-values` to the chart's defaults plus `values` (`key=value`) and `files`
+ * (`key=path`, --set-file), waiting for the rollout.
+ */
 export async function upgradeRelease(
   values: string[] = [],
-  options: { chart?: string; wait?: boolean } = {},
+  options: { chart?: string; wait?: boolean; files?: string[] } = {},
 ): Promise<void> {
   await helm(
     [
@@ -27,6 +30,7 @@ export async function upgradeRelease(
       '--reset-values',
       ...imageValues(),
       ...values.flatMap((v) => ['--set', v]),
+      ...(options.files ?? []).flatMap((f) => ['--set-file', f]),
       ...(options.wait === false ? [] : ['--wait', '--timeout', '4m']),
     ],
     { timeoutMs: 260_000 },

@@ -15,8 +15,8 @@ import { kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
 import { retryUntil } from './helpers/retry.ts';
 import { approvablePolicy, approvedUnlock } from './helpers/unlock.ts';
+import { DENIED_BY_BULWARK } from './helpers/denied.ts';
 
-const DENIED = 'admission webhook "immutability.bulwark.dev" denied the request';
 const LOCKED = { [LOCK_LABEL.key]: LOCK_LABEL.value };
 
 interface Version {
@@ -149,7 +149,7 @@ describe('CRD updates while locked objects of the CRD exist (finding 3)', () => 
     const before = await readGizmo();
     const r = await applyAs(withSpec(edit));
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(DENIED);
+    expect(r.stderr).toMatch(DENIED_BY_BULWARK);
     expect(r.stderr).toContain(
       `CustomResourceDefinition gizmos.${group} still holds locked objects (Gizmo ${ns}/gear)`,
     );

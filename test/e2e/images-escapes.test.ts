@@ -18,8 +18,8 @@ import {
 import { kubectl, newNamespace } from '../../harness/context.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
 import { retryUntil } from './helpers/retry.ts';
+import { DENIED_BY_BULWARK } from './helpers/denied.ts';
 
-const DENIED = 'admission webhook "immutability.bulwark.dev" denied the request';
 const digest = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;
 const APPROVED = digest('approved');
 const UNSIGNED = digest('unsigned');
@@ -77,7 +77,7 @@ describe('registry spellings do not escape a glob (unmatchedImages: Allow)', () 
       pod(`spelling-${createHash('sha256').update(image).digest('hex').slice(0, 8)}`, container(image)),
     );
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(DENIED);
+    expect(r.stderr).toMatch(DENIED_BY_BULWARK);
     expect(r.stderr).toContain(
       `image "${image}" (spec.containers[0].image) has no cosign signature and is not on an approved-digest list`,
     );

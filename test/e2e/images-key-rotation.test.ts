@@ -24,8 +24,8 @@ import {
 } from './helpers/registry.ts';
 import { retryUntil } from './helpers/retry.ts';
 import { approvablePolicy, approvedUnlock } from './helpers/unlock.ts';
+import { DENIED_BY_BULWARK } from './helpers/denied.ts';
 
-const DENIED = 'admission webhook "immutability.bulwark.dev" denied the request';
 const work = mkdtempSync(join(tmpdir(), 'bulwark-e2e-rotation-'));
 let tools: RegistryTools;
 let registry: TestRegistry;
@@ -140,7 +140,7 @@ describe("rotating the key in a policy's Secret", () => {
         { timeoutMs: 20_000, intervalMs: 500 },
       );
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain(DENIED);
+      expect(r.stderr).toMatch(DENIED_BY_BULWARK);
       expect(r.stderr).toContain(
         `image "${signedOld}" (spec.containers[0].image) is signed, but by a key the policy does not trust`,
       );

@@ -24,8 +24,8 @@ import {
   type TestRegistry,
 } from './helpers/registry.ts';
 import { joinedRegExp } from '../helpers/regexp.ts';
+import { DENIED_BY_BULWARK } from './helpers/denied.ts';
 
-const DENIED = 'admission webhook "immutability.bulwark.dev" denied the request';
 let tools: RegistryTools;
 let oci: TestRegistry;
 let plain: TestRegistry;
@@ -215,7 +215,7 @@ describe('everything else is denied with a precise message', () => {
   ])('%s', async (name, image, message) => {
     const r = await apply(pod(`bad-${name.replace(/[^a-z]/g, '').slice(0, 20)}`, image()));
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(DENIED);
+    expect(r.stderr).toMatch(DENIED_BY_BULWARK);
     expect(r.stderr).toContain(`image "${image()}" (spec.containers[0].image)`);
     expect(r.stderr).toMatch(message);
   });

@@ -21,6 +21,8 @@ export interface HttpsOptions {
   agent?: Agent | false;
   /** The name the certificate must carry, when the URL names an address (SNI and the check). */
   servername?: string;
+  /** A client certificate and its key (PEM), for servers that require one. */
+  clientCert?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export function httpsRequest(url: string, options: HttpsOptions): Promise<HttpsResult> {
@@ -33,6 +35,7 @@ export function httpsRequest(url: string, options: HttpsOptions): Promise<HttpsR
         headers: { 'content-type': 'application/json', ...options.headers },
         agent: options.agent ?? false,
         ...(options.servername ? { servername: options.servername } : {}),
+        ...(options.clientCert ?? {}),
         ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
         ...(options.minVersion ? { minVersion: options.minVersion } : {}),
       },

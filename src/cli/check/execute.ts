@@ -8,6 +8,7 @@ import { paint, wantsColour, type Paint } from '../output/colour.ts';
 import { checkManifests, readManifests, type CheckResult } from './check.ts';
 import type { CheckOptions, SnapshotOptions } from './command.ts';
 import { loadSnapshot, readSnapshotFile, type LoadedSnapshot } from './snapshot.ts';
+import { forSnapshotFile, MAX_SNAPSHOT_DEPTH } from './snapshot-depth.ts';
 
 async function clusterSnapshot(o: { kubeconfig?: string; context?: string; labelKey?: string; labelValue?: string }) {
   const [{ openSession }, { resolveLockLabel }, { takeSnapshot }] = await Promise.all([
@@ -79,7 +80,18 @@ export async function runCheck(options: CheckOptions): Promise<number> {
 }
 
 export async function runSnapshot(options: SnapshotOptions): Promise<number> {
-  const text = stringify(await clusterSnapshot(options));
+  const snapshot = await clusterSnapshot(options);
+  const objects = snapshot.objects.map((o) => {
+    const kept = forSnapshotFile(o);
+    if (kept.omitted)
+      process.stderr.write(
+        `bulwark snapshot: ${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}` +
+          `${o.metadata?.name}: nested deeper than ${MAX_SNAPSHOT_DEPTH} levels, kept without its content ` +
+          '(check reports any manifest for it as a change; check --cluster reads it whole)\n',
+      );
+    return kept.object;
+  });
+  const text = stringify({ ...snapshot, objects });
   if (!options.output) process.stdout.write(text);
   else await writeFile(options.output, text);
   return 0;

@@ -9,7 +9,8 @@
 //   policies: [ImmutabilityPolicy | ImagePolicy objects]
 //   unlocks: [UnlockRequest objects]
 //   namespaces: { NAME: { LABEL: VALUE } }    namespace labels, for namespaceSelector policies
-//   objects: [every locked object, in full]
+//   objects: [every locked object, in full; one nested too deep for YAML keeps only its
+//             identity, annotated cli.bulwark.dev/content-omitted (snapshot-depth.ts)]
 
 import type { KubeObject } from '../../admission/types.ts';
 import { BaseError, formatProblems, type FieldProblem } from '../../errors.ts';
