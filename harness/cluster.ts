@@ -59,6 +59,11 @@ export interface ClusterOptions {
   webhook?: boolean;
   /** Replaces the Bulwark command; see defaultWebhookCommand() for the placeholders. */
   webhookCommand?: string[];
+  /**
+   * How the local Bulwark is registered: `url`, one catch-all entry (registration.ts), or
+   * `chart`, the chart's own entries (chart-registration.ts). Default: BULWARK_E2E_REGISTRATION.
+   */
+  registration?: 'url' | 'chart';
   webhookEnv?: Record<string, string>;
   /** Extra kube-apiserver flags, e.g. `--feature-gates=...`. */
   apiserverArgs?: string[];
@@ -297,7 +302,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       timings.webhookReady = since();
       log(`bulwark ready on ${webhook.url} (${timings.webhookReady} ms)`);
       await createProbe(kubectl);
-      if (chartRegistration()) await registerChartWebhooks(kubectl, webhook.url, pki.webhook.caPem);
+      if ((options.registration ?? (chartRegistration() ? 'chart' : 'url')) === 'chart')
+        await registerChartWebhooks(kubectl, webhook.url, pki.webhook.caPem);
       else await registerWebhook(kubectl, webhook.url, pki.webhook.caPem);
       timings.denialAttempts = await waitForDenial(kubectl);
       timings.firstDenial = since();

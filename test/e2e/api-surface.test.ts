@@ -298,11 +298,11 @@ describe('each class against a locked object, by alice', () => {
       ];
       // A read, never admitted (of a pod that never ran: nothing to read).
       const log = await kubectl(['logs', 'streams', '-n', ns], { user: 'alice' });
-      expect(log.stderr).not.toContain(DENIED);
+      expect(log.stderr).not.toMatch(DENIED);
       for (const [what, attempt] of tries) {
         const r = await attempt;
         expect(r.code, what).not.toBe(0);
-        expect(r.stderr, what).not.toContain(DENIED);
+        expect(r.stderr, what).not.toMatch(DENIED);
         // A Service proxy resolves the Service's Endpoints, which no controller makes here: "not found".
         expect(r.stderr, what).toMatch(
           joinedRegExp(

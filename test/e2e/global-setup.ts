@@ -2,7 +2,9 @@
 // Bulwark registered and proven to deny) for the whole e2e run, stopped in teardown.
 // Test files get its coordinates with inject() (see harness/context.ts).
 //
-// BULWARK_E2E_KEEP=1 keeps the cluster directory (logs, etcd data) after the run.
+// BULWARK_E2E_KEEP=1 keeps the cluster directory (logs, etcd data) after the run. The
+// e2e-chart project gets a cluster of its own where Bulwark is registered by the chart's
+// webhook entries instead of the catch-all.
 
 import type { TestProject } from 'vitest/node';
 import { startCluster, type Cluster } from '../../harness/cluster.ts';
@@ -12,7 +14,13 @@ let cluster: Cluster | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   const keep = process.env.BULWARK_E2E_KEEP === '1';
-  cluster = await startCluster({ keep, log: (m) => process.stderr.write(`[e2e cluster] ${m}\n`) });
+  const chart = project.name === 'e2e-chart';
+  const tag = chart ? '[e2e-chart cluster]' : '[e2e cluster]';
+  cluster = await startCluster({
+    keep,
+    log: (m) => process.stderr.write(`${tag} ${m}\n`),
+    ...(chart ? { registration: 'chart' as const } : {}),
+  });
   const provided: ProvidedCluster = {
     kubeconfig: cluster.kubeconfig,
     dir: cluster.dir,

@@ -85,7 +85,7 @@ describe('deleting locked ConfigMaps', () => {
 
     // The apiserver reports the first failed item (which one depends on its workers).
     expect(result.code, result.stderr).not.toBe(0);
-    expect(result.stderr).toContain(DENIED);
+    expect(result.stderr).toMatch(DENIED);
     expect(result.stderr).toMatch(
       new RegExp(
         `ConfigMap ${ns}/locked-[ab] is locked \\(labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value}\\) and ` +

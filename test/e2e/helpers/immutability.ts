@@ -7,12 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectl, LOCK_LABEL, WEBHOOK_NAME, type KubectlResult, type UserName } from '../../../harness/context.ts';
+import { kubectl, LOCK_LABEL, type KubectlResult, type UserName } from '../../../harness/context.ts';
 import { kubectlOk } from '../../../harness/kubectl.ts';
 import { REPO_ROOT } from '../../../harness/paths.ts';
+import { DENIED_BY_BULWARK } from './denied.ts';
 
-/** What kubectl prints (on stderr) when the apiserver relays a denial by Bulwark. */
-export const DENIED = `admission webhook "${WEBHOOK_NAME}" denied the request`;
+/** What kubectl prints (on stderr) when the apiserver relays a denial by Bulwark (any of its entries). */
+export const DENIED = DENIED_BY_BULWARK;
 const LOCKED = `(labelled ${LOCK_LABEL.key}=${LOCK_LABEL.value})`;
 /** The sentence Bulwark appends when a request touches the lock label. */
 export const UNLOCK_IS_A_CHANGE = `removing or changing the ${LOCK_LABEL.key} label is itself a change`;
@@ -138,7 +139,7 @@ export async function create(...objects: object[]): Promise<void> {
 export function expectDenied(result: KubectlResult, objectTarget: string, ...fragments: string[]): void {
   const shown = `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
   expect(result.code, shown).not.toBe(0);
-  expect(result.stderr, shown).toContain(DENIED);
+  expect(result.stderr, shown).toMatch(DENIED);
   expect(result.stderr, shown).toContain(`${objectTarget} is locked ${LOCKED}`);
   expect(result.stderr, shown).not.toContain('could not decide');
   for (const fragment of fragments) expect(result.stderr, shown).toContain(fragment);
@@ -160,7 +161,7 @@ export function expectDeleteDenied(result: KubectlResult, objectTarget: string):
 
 export function expectAllowed(result: KubectlResult): void {
   expect(result.code, `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`).toBe(0);
-  expect(result.stderr).not.toContain(DENIED);
+  expect(result.stderr).not.toMatch(DENIED);
 }
 
 /** The object no longer exists (kubectl get answers NotFound). */
