@@ -64,6 +64,7 @@ function unlockNeeds(policies: PolicySnapshot, live: KubeObject, namespaceLabels
 }
 
 async function manifestFiles(path: string): Promise<string[]> {
+  if (path === '-') return [path];
   const info = await stat(path).catch((err: unknown) => {
     throw new BaseError('CLI_USAGE', `cannot read ${path}: ${(err as Error).message}`);
   });
