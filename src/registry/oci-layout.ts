@@ -13,8 +13,9 @@
 //   digest asked for: listed in index.json (or an index it lists) or only present as a
 //   blob, as cosign save leaves it.
 //
-// A layout holds signatures by digest; repositories play no part (a signature names the
-// digest it covers, and that is what is checked). The layout is read and checked once:
+// A layout holds signatures by digest; repositories play no part in finding them (a
+// signature names the digest it covers, and that is what is checked). An image's own tag
+// (`web:v1`) is found only in its repository, or as a bare ref.name (`v1`). The layout is read and checked once:
 // every blob small enough to be a manifest or a signature is hashed against its name, so
 // a corrupt blob is an input error naming its path, never a quiet "unsigned". Larger
 // blobs (image layers) are never read.
@@ -39,13 +40,28 @@ function invalid(dir: string, message: string): BaseError {
   return new BaseError('OCI_LAYOUT_INVALID', `OCI layout ${dir}: ${message}`);
 }
 
-/** The tag a ref.name annotation names: `v1`, `host:5000/repo:v1` -> `v1`; a digest reference names none. */
-export function tagOfRefName(refName: string): string | undefined {
-  if (refName.includes('@')) return undefined;
+/**
+ * The keys a ref.name annotation is found under: `v1` -> `v1`; `host:5000/shop/web:v1` ->
+ * `shop/web:v1`, and cosign's digest-bound tags (`sha256-<hex>.sig`, `.att`, the referrers
+ * fallback `sha256-<hex>`) also bare: they name the digest, whatever the repository. A
+ * digest reference (`…@sha256:…`) names no tag.
+ */
+export function tagKeysOfRefName(refName: string): string[] {
+  if (refName.includes('@')) return [];
   const lastSlash = refName.lastIndexOf('/');
   const colon = refName.lastIndexOf(':');
-  return colon > lastSlash ? refName.slice(colon + 1) : lastSlash < 0 ? refName : undefined;
+  if (lastSlash < 0) return [refName]; // `v1`, or `web:v1` of a one-segment repository
+  if (colon < lastSlash) return [];
+  const tag = refName.slice(colon + 1);
+  const segments = refName.slice(0, colon).split('/');
+  const first = segments[0]!;
+  const isHost = segments.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const repository = (isHost ? segments.slice(1) : segments).join('/');
+  return tag.startsWith('sha256-') ? [tag, `${repository}:${tag}`] : [`${repository}:${tag}`];
 }
+
+/** The key a tag lookup uses: digest-bound tags bare, others with their repository. */
+export const tagKey = (repository: string, tag: string) => (tag.startsWith('sha256-') ? tag : `${repository}:${tag}`);
 
 /** Every small blob by digest, each hashed against its file name (a mismatch is an error naming the file). */
 async function readBlobs(dir: string): Promise<Map<string, Buffer>> {
@@ -78,7 +94,7 @@ function manifestOf(blobs: ReadonlyMap<string, Buffer>, digest: string): Manifes
 }
 
 export interface OciLayoutIndex {
-  /** Tag -> manifest digest. */
+  /** Tag (see tagKey) -> manifest digest. */
   tags: ReadonlyMap<string, string>;
   /** Subject digest -> the manifests that refer to it. */
   referrers: ReadonlyMap<string, Descriptor[]>;
@@ -91,8 +107,7 @@ function indexLayout(dir: string, top: Manifest | undefined, blobs: ReadonlyMap<
   const cosignImage = listed.find((d) => d.annotations?.[COSIGN_KIND] === 'dev.cosignproject.cosign/image');
   for (const d of listed) {
     const refName = d.annotations?.[REF_NAME];
-    const tag = refName === undefined ? undefined : tagOfRefName(refName);
-    if (tag) tags.set(tag, d.digest);
+    for (const key of refName === undefined ? [] : tagKeysOfRefName(refName)) tags.set(key, d.digest);
     const suffix = COSIGN_TAG_SUFFIX[d.annotations?.[COSIGN_KIND] ?? ''];
     if (suffix && cosignImage) tags.set(`${cosignImage.digest.replace(':', '-')}${suffix}`, d.digest);
   }
@@ -143,9 +158,11 @@ export async function openOciLayout(dir: string): Promise<OciLayoutClient> {
     get requestCount() {
       return requestCount;
     },
-    async getManifest(_access, _repository, reference) {
+    async getManifest(_access, repository, reference) {
       requestCount++;
-      return manifestOf(blobs, reference.startsWith('sha256:') ? reference : (index.tags.get(reference) ?? ''));
+      if (reference.startsWith('sha256:')) return manifestOf(blobs, reference);
+      const digest = index.tags.get(tagKey(repository, reference)) ?? index.tags.get(reference);
+      return digest ? manifestOf(blobs, digest) : undefined;
     },
     async getBlob(_access, _repository, digest, _signal, options = {}) {
       requestCount++;
