@@ -17,10 +17,13 @@ export function ensureNode24(entry) {
     // Node's on-disk compile cache (in the OS temporary directory) keeps the type-stripped,
     // compiled sources between runs: the CLI then starts without stripping every file again.
     // NODE_DISABLE_COMPILE_CACHE=1 turns it off; where the directory is not writable it is skipped.
-    try {
-      nodeModule.enableCompileCache?.();
-    } catch {
-      // no cache: only slower
+    // Not for `serve`: the webhook starts once, and its pod's file system is none of our business.
+    if (process.argv[2] !== 'serve') {
+      try {
+        nodeModule.enableCompileCache?.();
+      } catch {
+        // no cache: only slower
+      }
     }
     return true;
   }
