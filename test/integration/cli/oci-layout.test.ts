@@ -42,7 +42,7 @@ async function referrersOf(repository: string, digest: string): Promise<string[]
   return ((await res.json()) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest);
 }
 
-/** `crane pull --format oci` of each image, its legacy .sig tag (when there is one) and its referrers, into one layout. */
+/** `crane pull --format oci` of each image, its legacy .sig tag (if any) and its referrers, into one layout. */
 async function pullLayout(into: string, names: (keyof typeof images)[]): Promise<void> {
   const refs: string[] = [];
   for (const name of names) {
@@ -145,7 +145,7 @@ describe('bulwark test --oci-layout', () => {
     expect(r.code).toBe(0);
   });
 
-  it('denies a wrong key and a missing signature with clear reasons; exit 1 when the suite expected otherwise', async () => {
+  it('denies a wrong key and a missing signature with clear reasons; exit 1 when expected otherwise', async () => {
     const file = suite(join(dir, 'all.bulwark-test.yaml'), [
       { name: 'bundle', image: ref('bundle'), allowed: true },
       { name: 'legacy', image: ref('legacy'), allowed: true },
