@@ -37,6 +37,7 @@ export const ERRORS = {
   REGISTRY_BAD_RESPONSE: { status: 502, message: 'The registry answered with unusable content' },
   REGISTRY_AUTH_FAILED: { status: 502, message: 'The registry refused access' },
   REGISTRY_ABORTED: { status: 504, message: 'The registry request was aborted (the decision deadline passed)' },
+  OCI_LAYOUT_INVALID: { status: 400, message: 'The OCI image layout directory given for signatures is unusable' },
   IMAGE_UNRESOLVED: { status: 502, message: 'An image tag could not be resolved to a digest' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

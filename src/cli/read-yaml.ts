@@ -17,8 +17,15 @@ export function yamlDocuments(text: string, where: string): unknown[] {
   }
 }
 
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The documents of `file`; `-` is standard input. */
 export async function readYamlFile(file: string): Promise<unknown[]> {
-  const text = await readFile(file, 'utf8').catch((err: unknown) => {
+  const text = await (file === '-' ? readStdin() : readFile(file, 'utf8')).catch((err: unknown) => {
     throw new BaseError('CLI_USAGE', `cannot read ${file}: ${messageOf(err)}`);
   });
   return yamlDocuments(text, file);

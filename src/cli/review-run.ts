@@ -1,7 +1,8 @@
 // The body of `bulwark review`, imported only when the command runs. The review is an
 // AdmissionReview file (or stdin), or is built from manifests (--old/--new, or --parent
 // for scale and eviction) as the apiserver would send it; facts the cluster would supply
-// (namespace labels, the parent) come from flags. Decided by review/decide.ts, the
+// (namespace labels, the parent) come from flags; image signatures from the registry, or
+// from an OCI layout directory (--oci-layout). Decided by review/decide.ts, the
 // webhook's own runner. Exit 0 allowed, 1 denied, 2 bad input.
 
 import { readFile } from 'node:fs/promises';
@@ -12,15 +13,12 @@ import { defaultPolicyOf, policyAdminsOf } from '../config/default-policy.ts';
 import { loadConfig } from '../config/load.ts';
 import type { RequestFacts } from '../decision/facts.ts';
 import { BaseError, isBulwarkError } from '../errors.ts';
-import { withImageFacts } from '../image-verification/gather.ts';
-import { tagResolver } from '../image-verification/resolve-tag.ts';
-import { createVerifier } from '../image-verification/verify.ts';
 import { createPolicyCompiler } from '../policy/compiler.ts';
 import { loadPolicyFiles } from '../policy/load-files.ts';
 import { PolicyStore } from '../policy/store.ts';
-import { createRegistryClient } from '../registry/client.ts';
 import { decide, noClusterFacts, type FactResolver } from '../review/decide.ts';
 import { reviewFromManifests } from '../review/from-manifests.ts';
+import { imageFacts, signatureSource } from './image-facts.ts';
 import { toOverrides, type ParsedOptions } from './options.ts';
 import { ATTESTATION_ASSUMED } from '../attestation/approval.ts';
 
@@ -34,6 +32,7 @@ export interface ReviewOptions extends ParsedOptions {
   user?: string;
   groups?: string;
   namespaceLabels?: string;
+  ociLayout?: string;
 }
 
 async function readInput(file: string): Promise<string> {
@@ -100,12 +99,9 @@ export async function runReview(file: string | undefined, options: ReviewOptions
       if (namespaceLabels) facts.namespaceLabels = namespaceLabels;
       return facts;
     };
-    const registry = createRegistryClient();
-    const resolveFacts = withImageFacts(given, {
-      verify: createVerifier({ registry, lockLabel: config.lockLabel }),
-      resolveTag: tagResolver(registry, undefined),
-      timeoutMs: config.decisionTimeoutSeconds * 1000,
-    });
+    const registry = await signatureSource(options.ociLayout);
+    const withImages = await imageFacts(registry, config.lockLabel, config.decisionTimeoutSeconds * 1000);
+    const resolveFacts = withImages(given);
     const decided = await decide(review, { snapshot: () => store.snapshot(), resolveFacts });
     registry.close();
     process.stdout.write(`${JSON.stringify(decided.review, null, 2)}\n`);

@@ -33,6 +33,7 @@ export function registerReview(program: Command, setExitCode: (code: number) => 
     .option('--user <name>', 'who makes the request (default bulwark-test)')
     .option('--groups <groups>', 'comma-separated groups of --user')
     .option('--namespace-labels <k=v,...>', "labels of the object's namespace, for namespaceSelector policies")
+    .option('--oci-layout <dir>', 'read image signatures from this OCI image layout directory, not from registries')
     .action(async (file: string | undefined, options: ReviewOptions) => {
       const { runReview } = await import('./review-run.ts');
       setExitCode(await runReview(file, options));

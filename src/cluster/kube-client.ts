@@ -2,10 +2,15 @@
 // kubeconfig files, in-cluster service accounts, client certificates and tokens).
 // Lookups on the request path need a hard deadline; this adds one to every call.
 
-import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
+import type * as Https from 'node:https';
+import type { RequestOptions } from 'node:https';
+import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { BaseError, isBulwarkError, messageOf } from '../errors.ts';
+
+// Required, not imported: an ESM import of node:https builds its ESM facade, which loads undici (start-up time).
+const { Agent, request: httpsRequest } = createRequire(import.meta.url)('node:https') as typeof Https;
 
 export interface KubeReader {
   /**

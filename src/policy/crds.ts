@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { CORE_SCHEMA, load } from 'js-yaml';
 import { BaseError, messageOf } from '../errors.ts';
 
 export const CRD_DIR = join(import.meta.dirname, '..', '..', 'charts', 'bulwark', 'files', 'crds');
@@ -36,7 +36,8 @@ interface CrdDocument {
 export function readCrd(kind: BulwarkKind): CrdDocument {
   const file = join(CRD_DIR, BULWARK_KINDS[kind].file);
   try {
-    return parseYaml(readFileSync(file, 'utf8')) as CrdDocument;
+    // js-yaml with the core schema: the same document as the `yaml` package reads, several times faster (start-up).
+    return load(readFileSync(file, 'utf8'), { schema: CORE_SCHEMA }) as CrdDocument;
   } catch (err) {
     throw new BaseError('CRD_UNREADABLE', `cannot read the ${kind} CRD from ${file}: ${messageOf(err)}`, {
       cause: err,

@@ -4,10 +4,18 @@
 // registry and what was asked for.
 
 import { createHash } from 'node:crypto';
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type * as Http from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type * as Https from 'node:https';
+import { createRequire } from 'node:module';
 import { getCACertificates } from 'node:tls';
 import { BaseError } from '../errors.ts';
+
+// Required, not imported: an ESM import of node:http(s) builds the module's ESM facade,
+// which reads every export, and one of them loads undici: 50-100 ms of the CLI's start-up.
+const require = createRequire(import.meta.url);
+const { Agent: HttpAgent, request: httpRequest } = require('node:http') as typeof Http;
+const { Agent: HttpsAgent, request: httpsRequest } = require('node:https') as typeof Https;
 
 export interface HttpResponse {
   status: number;
@@ -31,13 +39,13 @@ export interface ExchangeOptions {
 }
 
 export interface AgentPool {
-  agentFor(url: URL, caBundle: string | undefined): HttpAgent;
+  agentFor(url: URL, caBundle: string | undefined): Http.Agent;
   destroy(): void;
 }
 
 /** Keep-alive agents, one per origin and CA bundle: connections are reused across verifications. */
 export function createAgentPool(options: { maxSocketsPerOrigin?: number } = {}): AgentPool {
-  const agents = new Map<string, HttpAgent>();
+  const agents = new Map<string, Http.Agent>();
   const maxSockets = options.maxSocketsPerOrigin ?? 16;
   return {
     agentFor(url, caBundle) {

@@ -1,9 +1,11 @@
 // `bulwark check`: would applying these manifests be allowed? Each manifest is laid over
 // the object the snapshot holds (as an apply would: maps merged, lists and values
 // replaced) and the resulting UPDATE, or a CREATE for an object the snapshot lacks, is
-// decided by review/decide.ts, the webhook's runner. A denied change of a locked object
-// comes with the JSON Patch that makes it and the `kubectl bulwark unlock request`
-// command that binds an approval to exactly that patch.
+// decided by review/decide.ts, the webhook's runner. With the manifests before the change
+// (`--base`), an object the base has and the new set lacks is a DELETE, as a GitOps
+// prune would send it (removals.ts). A denied change of a locked object comes with the
+// `kubectl bulwark unlock request` command it needs: for an UPDATE bound to exactly the
+// JSON Patch that makes it.
 
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,12 +13,13 @@ import jsonPatch from 'fast-json-patch';
 import type { KubeObject } from '../../admission/types.ts';
 import { BaseError } from '../../errors.ts';
 import { cloneJson } from '../../json/clone.ts';
-import { decide } from '../../review/decide.ts';
+import { decide, type FactResolver } from '../../review/decide.ts';
 import { reviewFromManifests } from '../../review/from-manifests.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { applicablePolicies } from '../../rules/immutability/governing.ts';
 import { describeApprovers } from '../../rules/unlock/approvals.ts';
 import { readYamlFile } from '../read-yaml.ts';
+import { lockedContentsOf, removedFrom } from './removals.ts';
 import { identityOf, type LoadedSnapshot } from './snapshot.ts';
 
 export interface Manifest {
@@ -29,12 +32,12 @@ export interface CheckResult {
   where: string;
   /** `ConfigMap shop/app-config`. */
   target: string;
-  operation: 'CREATE' | 'UPDATE';
+  operation: 'CREATE' | 'UPDATE' | 'DELETE';
   allowed: boolean;
   locked: boolean;
   message?: string;
   warnings: string[];
-  /** For a denied UPDATE of a locked object: the patch, and the command that asks for it. */
+  /** For a denied UPDATE of a locked object: the patch; for a denied UPDATE or DELETE, the command that asks for it. */
   patch?: jsonPatch.Operation[];
   /** What the UnlockRequest needs: `2 approvals from platform-leads (ImmutabilityPolicy x), at most 2h`. */
   unlockNeeds?: string;
@@ -61,6 +64,7 @@ function unlockNeeds(policies: PolicySnapshot, live: KubeObject, namespaceLabels
 }
 
 async function manifestFiles(path: string): Promise<string[]> {
+  if (path === '-') return [path];
   const info = await stat(path).catch((err: unknown) => {
     throw new BaseError('CLI_USAGE', `cannot read ${path}: ${(err as Error).message}`);
   });
@@ -107,64 +111,86 @@ export function applied(live: KubeObject, manifest: KubeObject): KubeObject {
 
 const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
-function unlockCommand(live: KubeObject, patch: jsonPatch.Operation[]): string {
+function unlockCommand(live: KubeObject, patch: jsonPatch.Operation[] | undefined): string {
   const { namespace, name } = live.metadata ?? {};
   const group = identityOf(live).group;
   const kind = `${(live.kind ?? '').toLowerCase()}${group ? `.${group}` : ''}`;
   return (
-    `kubectl bulwark unlock request ${kind}/${name}${namespace ? ` -n ${namespace}` : ''} --operation UPDATE ` +
-    `--reason ${shellQuote('TODO: why this change is needed')} --patch ${shellQuote(JSON.stringify(patch))}`
+    `kubectl bulwark unlock request ${kind}/${name}${namespace ? ` -n ${namespace}` : ''} ` +
+    `--operation ${patch ? 'UPDATE' : 'DELETE'} --reason ${shellQuote('TODO: why this change is needed')}` +
+    (patch ? ` --patch ${shellQuote(JSON.stringify(patch))}` : '')
   );
+}
+
+export interface CheckOptions {
+  defaultNamespace: string;
+  nowMs: number;
+  /** The manifests before the change: what they have and the new set lacks is deleted. */
+  base?: readonly Manifest[];
+  /** Adds image facts (signatures from a registry or an OCI layout); without it images are not verified. */
+  withImages?: (base: FactResolver) => FactResolver;
 }
 
 export async function checkManifests(
   manifests: readonly Manifest[],
   snapshot: LoadedSnapshot,
-  options: { defaultNamespace: string; nowMs: number },
+  options: CheckOptions,
 ): Promise<CheckResult[]> {
   const policies = snapshot.store.snapshot();
   const label = policies.lockLabel;
   const results: CheckResult[] = [];
-  for (const { object, where } of manifests) {
+  const namespaced = (object: KubeObject) => {
     const identity = identityOf(object);
-    const live =
-      snapshot.find({ ...identity, namespace: identity.namespace ?? options.defaultNamespace }) ??
-      (identity.namespace ? undefined : snapshot.find(identity));
-    const written = live
-      ? applied(live, object)
-      : applied(object, { metadata: { namespace: identity.namespace ?? options.defaultNamespace } });
+    return { ...identity, namespace: identity.namespace ?? options.defaultNamespace };
+  };
+  const liveOf = (object: KubeObject) => {
+    const identity = identityOf(object);
+    return snapshot.find(namespaced(object)) ?? (identity.namespace ? undefined : snapshot.find(identity));
+  };
+  const judge = async (where: string, live: KubeObject | undefined, written: KubeObject | undefined) => {
     const review = reviewFromManifests({
       ...(live ? { oldObject: live } : {}),
-      object: written,
+      ...(written ? { object: written } : {}),
       user: 'bulwark-check',
     });
-    const namespace = review.request.namespace;
+    const { request } = review;
+    const namespace = request.namespace;
     const namespaceLabels = namespace ? snapshot.namespaces[namespace] : undefined;
-    const { review: answer } = await decide(review, {
-      snapshot: () => policies,
-      resolveFacts: async () => ({
-        now: options.nowMs,
-        unlocks: snapshot.unlocks,
-        ...(namespaceLabels ? { namespaceLabels } : {}),
-      }),
+    const facts: FactResolver = async () => ({
+      now: options.nowMs,
+      unlocks: snapshot.unlocks,
+      ...(namespaceLabels ? { namespaceLabels } : {}),
+      ...(request.operation === 'DELETE' ? { lockedContents: lockedContentsOf(live!, snapshot.objects) } : {}),
     });
+    const resolveFacts = options.withImages ? options.withImages(facts) : facts;
+    const { review: answer } = await decide(review, { snapshot: () => policies, resolveFacts });
     const { allowed, status, warnings = [] } = answer.response;
+    const shown = (written ?? live)!;
     const locked = live?.metadata?.labels?.[label.key] === label.value;
     const result: CheckResult = {
       where,
-      target: `${object.kind} ${namespace && object.kind !== 'Namespace' ? `${namespace}/` : ''}${identity.name}`,
-      operation: live ? 'UPDATE' : 'CREATE',
+      target: `${shown.kind} ${namespace && shown.kind !== 'Namespace' ? `${namespace}/` : ''}${request.name}`,
+      operation: request.operation as CheckResult['operation'],
       allowed,
       locked,
       ...(status?.message ? { message: status.message } : {}),
       warnings,
     };
     if (!allowed && live && locked) {
-      result.patch = jsonPatch.compare(live, written);
+      if (written) result.patch = jsonPatch.compare(live, written);
       result.unlockNeeds = unlockNeeds(policies, live, namespaceLabels);
       result.unlockCommand = unlockCommand(live, result.patch);
     }
     results.push(result);
+  };
+  for (const { object, where } of manifests) {
+    const live = liveOf(object);
+    const namespace = namespaced(object).namespace;
+    await judge(where, live, live ? applied(live, object) : applied(object, { metadata: { namespace } }));
+  }
+  for (const { object, where } of removedFrom(options.base ?? [], manifests, options.defaultNamespace)) {
+    const live = liveOf(object) ?? applied(object, { metadata: { namespace: namespaced(object).namespace } });
+    await judge(where, live, undefined);
   }
   return results;
 }

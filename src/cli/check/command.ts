@@ -1,4 +1,4 @@
-// `bulwark check -f DIR|FILE` and `bulwark snapshot`. Exit 0 when every change would be
+// `bulwark check -f DIR|FILE [--base DIR|FILE]` and `bulwark snapshot`. Exit 0 when every change would be
 // allowed, 1 when one would be denied, 2 on bad input. The work is imported when the
 // command runs, so `bulwark --help` stays fast.
 
@@ -6,6 +6,8 @@ import { Option, type Command } from 'commander';
 
 export interface CheckOptions {
   filename: string[];
+  base?: string[];
+  ociLayout?: string;
   snapshot?: string;
   cluster?: boolean;
   kubeconfig?: string;
@@ -30,6 +32,12 @@ export function registerCheck(program: Command, setExitCode: (code: number) => v
     .command('check')
     .description('would applying these manifests be allowed? Lists locked objects that would change and the unlock')
     .requiredOption('-f, --filename <path>', 'manifest file or directory (repeatable)', collect)
+    .option(
+      '--base <path>',
+      'the manifests before the change (repeatable): objects only they name are deleted',
+      collect,
+    )
+    .option('--oci-layout <dir>', 'read image signatures from this OCI image layout directory, not from registries')
     .option('--snapshot <file>', 'decide against a snapshot written by `bulwark snapshot`')
     .option('--cluster', 'decide against the cluster of the current kubeconfig (read-only)')
     .option('--kubeconfig <file>', 'with --cluster: kubeconfig file')

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { BaseError, isBulwarkError, messageOf } from '../../errors.ts';
 import { createPolicyCompiler } from '../../policy/compiler.ts';
 import { paint, wantsColour, type Paint } from '../output/colour.ts';
+import { imageFacts, signatureSource } from '../image-facts.ts';
 import { checkManifests, readManifests, type CheckResult } from './check.ts';
 import type { CheckOptions, SnapshotOptions } from './command.ts';
 import { loadSnapshot, readSnapshotFile, type LoadedSnapshot } from './snapshot.ts';
@@ -31,7 +32,8 @@ async function clusterSnapshot(o: { kubeconfig?: string; context?: string; label
 export function humanCheck(results: readonly CheckResult[], p: Paint): string {
   const lines: string[] = [];
   for (const r of results) {
-    const what = `${r.target} (${r.operation === 'CREATE' ? 'new' : r.locked ? 'locked' : 'exists'}, ${r.where})`;
+    const state = r.operation === 'CREATE' ? 'new' : r.locked ? 'locked' : 'exists';
+    const what = `${r.target} (${r.operation === 'DELETE' ? `deleted, ${state}` : state}, ${r.where})`;
     if (r.allowed) {
       if (r.warnings.length === 0) continue;
       lines.push(`${p.yellow('WARN')} ${what}`, ...r.warnings.map((w) => `     ${w}`));
@@ -39,12 +41,15 @@ export function humanCheck(results: readonly CheckResult[], p: Paint): string {
     }
     lines.push(`${p.red('DENY')} ${what}`, `     ${r.message ?? 'denied'}`);
     if (r.unlockCommand) {
-      lines.push(`     needs an UnlockRequest with ${r.unlockNeeds}, bound to exactly this patch:`);
+      const bound = r.patch ? ', bound to exactly this patch' : ' for the deletion';
+      lines.push(`     needs an UnlockRequest with ${r.unlockNeeds}${bound}:`);
       lines.push(`     ${r.unlockCommand}`);
     }
   }
   const denied = results.filter((r) => !r.allowed).length;
-  const summary = `${results.length} manifests: ${denied} would be denied, ${results.length - denied} allowed`;
+  const removed = results.filter((r) => r.operation === 'DELETE').length;
+  const counted = `${results.length - removed} manifests${removed > 0 ? `, ${removed} removed` : ''}`;
+  const summary = `${counted}: ${denied} would be denied, ${results.length - denied} allowed`;
   lines.push(denied > 0 ? p.red(summary) : p.green(summary));
   return `${lines.join('\n')}\n`;
 }
@@ -54,18 +59,26 @@ export async function runCheck(options: CheckOptions): Promise<number> {
     if (Boolean(options.snapshot) === Boolean(options.cluster))
       throw new BaseError('CLI_USAGE', 'give exactly one of --snapshot FILE and --cluster');
     const compiler = createPolicyCompiler();
-    const [manifests, snapshot] = await Promise.all([
+    const [manifests, base, snapshot] = await Promise.all([
       readManifests(options.filename),
+      readManifests(options.base ?? []),
       options.snapshot
         ? readSnapshotFile(options.snapshot, compiler)
         : clusterSnapshot(options).then((s): LoadedSnapshot => loadSnapshot(s, compiler, 'the cluster')),
     ]);
     const nowMs = options.now ? Date.parse(options.now) : Date.now();
     if (Number.isNaN(nowMs)) throw new BaseError('CLI_USAGE', '--now is not an RFC 3339 time');
+    const policies = snapshot.store.snapshot();
+    // A layout given is read (and checked) even when no policy judges images: bad input is bad input.
+    const registry =
+      options.ociLayout || policies.images.length > 0 ? await signatureSource(options.ociLayout) : undefined;
+    const withImages = registry ? await imageFacts(registry, policies.lockLabel, 8000) : undefined;
     const results = await checkManifests(manifests, snapshot, {
       defaultNamespace: options.namespace ?? 'default',
       nowMs,
-    });
+      ...(options.base ? { base } : {}),
+      ...(withImages ? { withImages } : {}),
+    }).finally(() => registry?.close());
     process.stdout.write(
       options.output === 'json'
         ? `${JSON.stringify({ denied: results.filter((r) => !r.allowed).length, results }, null, 2)}\n`

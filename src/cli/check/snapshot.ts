@@ -41,6 +41,8 @@ export interface LoadedSnapshot {
   unlocks: readonly CompiledUnlock[];
   namespaces: Readonly<Record<string, Record<string, string>>>;
   takenAtMs: number;
+  /** Every locked object. */
+  objects: readonly KubeObject[];
   find(identity: ObjectIdentity): KubeObject | undefined;
 }
 
@@ -111,6 +113,7 @@ export function loadSnapshot(raw: unknown, compiler: PolicyCompiler, where: stri
     unlocks,
     namespaces: snapshot.namespaces,
     takenAtMs: Date.parse(snapshot.takenAt),
+    objects: snapshot.objects,
     find: (identity) => index.get(keyOf(identity)),
   };
 }

@@ -164,10 +164,17 @@ export function registerPluginCommands(
       .description('would applying this manifest be allowed? (server-side dry run, nothing changes)'),
   )
     .requiredOption('-f, --filename <file>', 'manifest file, or - for standard input')
+    .option('--snapshot <file>', 'decide offline against a `bulwark snapshot` file, as `bulwark check` does')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'))
-    .action(async (o: KubeOptions & { filename: string; output: 'text' | 'json' | 'yaml' }) => {
+    .action(async (o: KubeOptions & { filename: string; snapshot?: string; output: 'text' | 'json' | 'yaml' }) => {
       const { why, describeWhy } = await import('./why.ts');
-      const results = await why(await session(o), o.filename);
+      const results = o.snapshot
+        ? await (await import('./why-offline.ts')).whyOffline(o.filename, {
+            snapshot: o.snapshot,
+            namespace: o.namespace ?? 'default',
+            nowMs: Date.now(),
+          })
+        : await why(await session(o), o.filename);
       if (o.output === 'json') print(JSON.stringify(results, null, 2));
       else if (o.output === 'yaml') print((await import('yaml')).stringify(results).trimEnd());
       else for (const r of results) for (const line of describeWhy(r)) print(line);

@@ -20,6 +20,8 @@ export interface WhyResult {
   warnings: string[];
   /** For allowed-by-unlock: the UnlockRequest that lifts the lock for this change. */
   unlockRequest?: string;
+  /** Offline (--snapshot), for a denied change of a locked object: the command that asks for the unlock. */
+  unlockCommand?: string;
 }
 
 /** Bulwark's note on an allow an UnlockRequest grants (rules/immutability/evaluate.ts). */
@@ -88,5 +90,6 @@ export function describeWhy(r: WhyResult): string[] {
     failed: `${r.object}: the API server refused the dry run (not Bulwark): ${r.message}`,
   }[r.outcome];
   const shown = r.outcome === 'allowed-by-unlock' ? r.warnings.filter((w) => !UNLOCK_NOTE.test(w)) : r.warnings;
-  return [head, ...shown.map((w) => `  warning: ${w}`)];
+  const unlock = r.unlockCommand ? [`  to ask for the unlock: ${r.unlockCommand}`] : [];
+  return [head, ...shown.map((w) => `  warning: ${w}`), ...unlock];
 }

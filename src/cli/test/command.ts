@@ -8,6 +8,7 @@ import type { TestFormat } from './report.ts';
 interface TestOptions {
   output: TestFormat;
   junitFile?: string;
+  ociLayout?: string;
 }
 
 export function registerTest(program: Command, setExitCode: (code: number) => void): void {
@@ -19,6 +20,7 @@ export function registerTest(program: Command, setExitCode: (code: number) => vo
       new Option('-o, --output <format>', 'output format').choices(['human', 'json', 'junit']).default('human'),
     )
     .option('--junit-file <file>', 'also write a JUnit XML report to this file')
+    .option('--oci-layout <dir>', 'read image signatures from this OCI image layout directory, not from registries')
     .action(async (paths: string[], options: TestOptions) => {
       const { runTests } = await import('./execute.ts');
       setExitCode(await runTests(paths, options));

@@ -7,12 +7,16 @@ import { isBulwarkError, messageOf } from '../../errors.ts';
 import { createPolicyCompiler } from '../../policy/compiler.ts';
 import { paint, wantsColour } from '../output/colour.ts';
 import { humanReport, jsonReport, junitReport, type TestFormat } from './report.ts';
+import type { RegistryClient } from '../../registry/client.ts';
+import { signatureSource } from '../image-facts.ts';
 import { runSuite, type CaseResult } from './run.ts';
 import { findSuiteFiles, loadSuite, type LoadedSuite } from './suite.ts';
 
 export interface RunTestsOptions {
   output: TestFormat;
   junitFile?: string;
+  /** An OCI image layout directory to read signatures from instead of registries. */
+  ociLayout?: string;
   /** The time for unlock expiries when a test file sets none (default: now). */
   nowMs?: number;
 }
@@ -44,7 +48,19 @@ export async function runTests(paths: readonly string[], options: RunTestsOption
   }
   const nowMs = options.nowMs ?? Date.now();
   const results: CaseResult[] = [];
-  for (const suite of suites) results.push(...(await runSuite(suite, nowMs)));
+  // A layout given is read (and checked) before anything runs; a registry client only when needed.
+  let source: Promise<RegistryClient> | undefined;
+  const signatures = () => (source ??= signatureSource(options.ociLayout));
+  try {
+    if (options.ociLayout) await signatures();
+    for (const suite of suites) results.push(...(await runSuite(suite, nowMs, signatures)));
+  } catch (err) {
+    if (!isBulwarkError(err, 'OCI_LAYOUT_INVALID')) throw err;
+    process.stderr.write(`bulwark test: ${err.message}\n`);
+    return 2;
+  } finally {
+    if (source) (await source.catch(() => undefined))?.close();
+  }
   const report =
     options.output === 'json'
       ? jsonReport(results)

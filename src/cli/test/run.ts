@@ -2,13 +2,15 @@
 // send, decided by review/decide.ts, the very runner the webhook's /validate uses, with
 // facts the test file states (namespace labels, the parent of a scale or eviction,
 // UnlockRequests, the time) instead of a cluster. Image rules verify as the webhook
-// does: approved digests offline, signatures from the registry the image names.
+// does: approved digests offline, signatures from the registry the image names or from
+// an OCI layout directory.
 
 import type { AdmissionRequest } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
-import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { decide, type FactResolver } from '../../review/decide.ts';
 import { reviewFromManifests } from '../../review/from-manifests.ts';
+import type { RegistryClient } from '../../registry/client.ts';
+import { imageFacts } from '../image-facts.ts';
 import type { LoadedCase, LoadedSuite } from './suite.ts';
 
 export interface CaseResult {
@@ -23,24 +25,6 @@ export interface CaseResult {
   /** Why the result is not the expected one. */
   failures: string[];
   durationMs: number;
-}
-
-/** The webhook's image fact lookup, loaded only when a suite has ImagePolicies (it pulls in the registry client). */
-async function imageLookup(snapshot: PolicySnapshot) {
-  if (snapshot.images.length === 0) return undefined;
-  const [{ withImageFacts }, { createVerifier }, { tagResolver }, { createRegistryClient }] = await Promise.all([
-    import('../../image-verification/gather.ts'),
-    import('../../image-verification/verify.ts'),
-    import('../../image-verification/resolve-tag.ts'),
-    import('../../registry/client.ts'),
-  ]);
-  const registry = createRegistryClient();
-  const deps = {
-    verify: createVerifier({ registry, lockLabel: snapshot.lockLabel }),
-    resolveTag: tagResolver(registry, undefined),
-    timeoutMs: 8000,
-  };
-  return { with: (base: FactResolver) => withImageFacts(base, deps), close: () => registry.close() };
 }
 
 function factsOf(suite: LoadedSuite, c: LoadedCase, nowMs: number): FactResolver {
@@ -70,10 +54,17 @@ function check(c: LoadedCase, allowed: boolean, message: string | undefined, war
   return failures;
 }
 
-export async function runSuite(suite: LoadedSuite, nowMs: number): Promise<CaseResult[]> {
+/**
+ * Where signatures come from, opened once for every suite that has ImagePolicies: the
+ * registry the image names, or an OCI layout directory (`--oci-layout`).
+ */
+export type Signatures = () => Promise<RegistryClient>;
+
+export async function runSuite(suite: LoadedSuite, nowMs: number, signatures: Signatures): Promise<CaseResult[]> {
   const snapshot = suite.store.snapshot();
   const results: CaseResult[] = [];
-  const images = await imageLookup(snapshot);
+  const images =
+    snapshot.images.length > 0 ? await imageFacts(await signatures(), snapshot.lockLabel, 8000) : undefined;
   for (const [i, c] of suite.cases.entries()) {
     const started = performance.now();
     const isSubresource = c.subResource === 'scale' || c.subResource === 'eviction';
@@ -89,7 +80,7 @@ export async function runSuite(suite: LoadedSuite, nowMs: number): Promise<CaseR
       uid: `${suite.file}#${i}`,
     });
     const base = factsOf(suite, c, nowMs);
-    const resolveFacts = images ? images.with(base) : base;
+    const resolveFacts = images ? images(base) : base;
     const { review: answer } = await decide(review, { snapshot: () => snapshot, resolveFacts });
     const { allowed, status, warnings = [] } = answer.response;
     const message = status?.message;
@@ -106,6 +97,5 @@ export async function runSuite(suite: LoadedSuite, nowMs: number): Promise<CaseR
       durationMs: performance.now() - started,
     });
   }
-  images?.close();
   return results;
 }

@@ -35,11 +35,13 @@ describe('the CI examples', () => {
       POLICY_TESTS: 'examples/policy-tests',
       MANIFESTS: 'examples/check/manifests',
       SNAPSHOT: 'examples/check/snapshot.yaml',
+      BASE: 'examples/check/manifests', // nothing removed: the same manifests
       JUNIT_FILE: join(tmpdir(), `bulwark-junit-${process.pid}.xml`),
     };
     const r = spawnSync('sh', ['examples/ci/check.sh'], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
     expect(r.stdout).toContain('14 passed, 0 failed, 14 cases');
     expect(r.stdout).toContain('DENY ConfigMap payments/app-config');
+    expect(r.stdout).toContain('3 manifests: 1 would be denied, 2 allowed');
     expect(r.status).toBe(1);
   });
 
@@ -47,7 +49,10 @@ describe('the CI examples', () => {
     const root = join(import.meta.dirname, '..', '..', '..');
     const workflow = await readFile(join(root, 'examples', 'ci', 'github-actions.yaml'), 'utf8');
     expect(workflow).toMatch(/bulwark\.js test policy-tests --junit-file/);
-    expect(workflow).toMatch(/bulwark\.js check -f deploy --snapshot cluster-snapshot\.yaml/);
+    expect(workflow).toMatch(
+      /bulwark\.js check -f deploy --snapshot cluster-snapshot\.yaml --base \/tmp\/base\/deploy/,
+    );
+    expect(workflow).toMatch(/git worktree add \/tmp\/base FETCH_HEAD/);
   });
 });
 
