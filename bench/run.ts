@@ -16,6 +16,7 @@ import { writePolicyDir } from './policies.ts';
 import { benchReviews } from './reviews.ts';
 import { decisionTimes } from './decision-times.ts';
 import { benchCli } from './cli.ts';
+import { benchTempDir } from './temp.ts';
 import { wrkAvailable, wrkPaced, wrkThroughput } from './wrk.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -69,7 +70,7 @@ function row(name: string, r: LoadResult): string {
 }
 
 async function main(): Promise<void> {
-  const tls = await writeGeneratedCertificates(undefined);
+  const tls = await writeGeneratedCertificates(benchTempDir('bulwark-bench-tls-'));
   const ca = await readFile(tls.caFile, 'utf8');
   const workloads = await benchReviews();
   console.log(
