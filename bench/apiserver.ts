@@ -222,7 +222,8 @@ export async function benchApiserver(): Promise<void> {
       const vap = stat(`vap ${op}`);
       const bulwark = stat(`bulwark ${op}`);
       const line = (name: string, r: { p50: number; p99: number }) =>
-        `   ${`${op} PATCH, ${name}`.padEnd(44)} p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms`;
+        `   ${`${op} PATCH, ${name}`.padEnd(44)} p50 ${r.p50.toFixed(2).padStart(6)} ms   ` +
+        `p99 ${r.p99.toFixed(2).padStart(6)} ms`;
       console.log(line('no webhook', none));
       console.log(line('ValidatingAdmissionPolicy', vap));
       console.log(line('Bulwark', bulwark));
