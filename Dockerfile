@@ -35,5 +35,8 @@ COPY charts/bulwark/files/crds ./charts/bulwark/files/crds
 # The files stay root-owned and read-only to the process.
 USER 65532:65532
 EXPOSE 8443
-ENTRYPOINT ["node", "bin/bulwark.js"]
+# Semi-spaces of at most 16 MB: under saturation V8 grows them to 64 MB each (RSS once went from
+# 172 to 330 MB). Measured with wrk: 20 s of saturation added 18-21 MB of RSS instead of 28-41,
+# at no lower throughput (issue 19).
+ENTRYPOINT ["node", "--max-semi-space-size=16", "bin/bulwark.js"]
 CMD ["serve"]

@@ -5,10 +5,10 @@
 // `npm run bench:cli` runs it alone. Goals: 300 ms for start-up, 2 s for the 1,000s.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { benchTempDir } from './temp.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const NODE = process.execPath;
@@ -23,7 +23,7 @@ const configMap = (i: number, color: string) => ({
 
 /** A suite of `count` cases (half denied changes, half identical re-applies) and a snapshot of `count` objects. */
 async function writeInputs(count: number): Promise<{ suite: string; manifests: string; snapshot: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'bulwark-bench-cli-'));
+  const dir = benchTempDir('bulwark-bench-cli-');
   const cases = Array.from({ length: count }, (_, i) => ({
     name: `case ${i}`,
     old: configMap(i, 'blue'),
@@ -60,7 +60,7 @@ const hasHyperfine = () => spawnSync('hyperfine', ['--version']).status === 0;
  */
 function measure(args: string[]): { wallMs: number; cpuMs?: number } {
   if (hasHyperfine()) {
-    const file = join(tmpdir(), `bulwark-hyperfine-${process.pid}.json`);
+    const file = join(benchTempDir('bulwark-bench-hyperfine-'), 'results.json');
     const command = [NODE, ...args].map((a) => `'${a}'`).join(' ');
     execFileSync('hyperfine', ['-N', '-i', '--warmup', '2', '--runs', String(RUNS), '--export-json', file, command], {
       cwd: ROOT,

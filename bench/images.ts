@@ -2,13 +2,13 @@
 // registry, the warm (cached) overhead, and how many registry requests 100 concurrent
 // reviews of pods with one new image cause.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { stringify } from 'yaml';
 import { loadReview } from '../test/helpers/fixtures.ts';
+import { benchTempDir } from './temp.ts';
 import {
   cosignSign,
   generateKeyPair,
@@ -81,7 +81,7 @@ export const pct = (sorted: number[], p: number) =>
 export async function benchImages(serve: Serve, ca: string): Promise<void> {
   console.log('\n== Image verification (local oci-registry, cosign bundle signatures)');
   const tools = await registryTools();
-  const work = mkdtempSync(join(tmpdir(), 'bulwark-bench-images-'));
+  const work = benchTempDir('bulwark-bench-images-');
   const registry = await startRegistry('oci-registry', tools, join(work, 'registry'));
   try {
     const key = await generateKeyPair(tools, join(work, 'key'));

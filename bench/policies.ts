@@ -2,10 +2,10 @@
 // N per-team ImmutabilityPolicies over a mix of kinds, written as YAML files for
 // `bulwark serve --policies DIR`.
 
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { benchTempDir } from './temp.ts';
 
 const KINDS = [
   { apiGroups: [''], kinds: ['ConfigMap', 'Secret'] },
@@ -28,7 +28,7 @@ export function policySet(count: number): Record<string, unknown>[] {
 }
 
 export async function writePolicyDir(count: number): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `bulwark-bench-policies-${count}-`));
+  const dir = benchTempDir(`bulwark-bench-policies-${count}-`);
   await writeFile(
     join(dir, 'policies.yaml'),
     policySet(count)

@@ -15,7 +15,9 @@ import { benchSlowClients } from './slow-clients.ts';
 import { writePolicyDir } from './policies.ts';
 import { benchReviews } from './reviews.ts';
 import { decisionTimes } from './decision-times.ts';
+import { benchApiserver } from './apiserver.ts';
 import { benchCli } from './cli.ts';
+import { benchTempDir } from './temp.ts';
 import { wrkAvailable, wrkPaced, wrkThroughput } from './wrk.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -69,7 +71,9 @@ function row(name: string, r: LoadResult): string {
 }
 
 async function main(): Promise<void> {
-  const tls = await writeGeneratedCertificates(undefined);
+  // BENCH_ONLY=apiserver: only the writes through kube-apiserver (bench/apiserver.ts).
+  if (process.env.BENCH_ONLY === 'apiserver') return benchApiserver();
+  const tls = await writeGeneratedCertificates(benchTempDir('bulwark-bench-tls-'));
   const ca = await readFile(tls.caFile, 'utf8');
   const workloads = await benchReviews();
   console.log(
@@ -182,13 +186,16 @@ async function main(): Promise<void> {
     if (process.env.BENCH_ONLY !== 'images') await comparePolicyCounts(serve, ca, workloads[1]!);
     await benchImages(serve, ca);
     await benchSignoff(serve, ca);
-    await benchSlowClients(bulwarkPort, ca, tls.caFile, workloads[1]!.bodies[0]!);
+    if (!process.env.BENCH_ONLY) await benchSlowClients(bulwarkPort, ca, tls.caFile, workloads[1]!.bodies[0]!);
   } finally {
     noop.kill('SIGTERM');
     parseOnly.kill('SIGTERM');
     bulwark.kill('SIGTERM');
   }
-  await benchCli();
+  if (!process.env.BENCH_ONLY) {
+    await benchApiserver();
+    await benchCli();
+  }
 }
 
 /** 1 against 1,000 policies: the same review, the same server, only the policy count differs. */

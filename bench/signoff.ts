@@ -4,8 +4,7 @@
 // local oci-registry. Cold: the first review of a new digest (p50 over several);
 // warm: the cached review against the same pod where no ImagePolicy applies.
 
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
@@ -16,6 +15,7 @@ import {
   registryTools,
   startRegistry,
 } from '../test/e2e/helpers/registry.ts';
+import { benchTempDir } from './temp.ts';
 import { pct, podReview, post, registryRequests, type Serve } from './images.ts';
 
 const SIGNERS = ['build', 'qa', 'security'] as const;
@@ -25,7 +25,7 @@ const COLD_IMAGES = 9;
 export async function benchSignoff(serve: Serve, ca: string): Promise<void> {
   console.log('\n== Signed off: a 3-signer threshold plus one attestation (local oci-registry, cosign v3)');
   const tools = await registryTools();
-  const work = mkdtempSync(join(tmpdir(), 'bulwark-bench-signoff-'));
+  const work = benchTempDir('bulwark-bench-signoff-');
   const registry = await startRegistry('oci-registry', tools, join(work, 'registry'));
   try {
     const keys = await Promise.all(SIGNERS.map((s) => generateKeyPair(tools, join(work, s))));

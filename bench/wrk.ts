@@ -3,16 +3,16 @@
 // and hide the server's own cost. Falls back to the Node closed loop otherwise.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchTempDir, removeBenchTempDir } from './temp.ts';
 
 export function wrkAvailable(): boolean {
   return spawnSync('wrk', ['--version'], { encoding: 'utf8' }).error === undefined;
 }
 
 function runWrk(port: number, body: Buffer, opts: { connections: number; seconds: number; delayMs?: number }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'bulwark-wrk-'));
+  const dir = benchTempDir('bulwark-wrk-');
   writeFileSync(join(dir, 'body.json'), body);
   writeFileSync(
     join(dir, 'post.lua'),
@@ -36,6 +36,7 @@ function runWrk(port: number, body: Buffer, opts: { connections: number; seconds
     ],
     { encoding: 'utf8' },
   );
+  removeBenchTempDir(dir);
   if (!/Requests\/sec/.test(r.stdout)) throw new Error(`wrk failed: ${r.stderr || r.stdout}`);
   if (/Non-2xx/.test(r.stdout)) throw new Error(`wrk saw non-2xx answers: ${r.stdout}`);
   return r.stdout;

@@ -7,7 +7,7 @@ import type { AdmissionRequest } from '../admission/types.ts';
 import type { FactResolver } from '../review/decide.ts';
 import type { ImageFacts, VerificationResult } from '../decision/facts.ts';
 import type { CompiledImagePolicy, PolicySnapshot } from '../policy/compiled.ts';
-import { planImages, tagsToResolve, verificationTasks } from '../rules/images/plan.ts';
+import { planImages, tagsToResolve, verificationTasks, type ImagePlan } from '../rules/images/plan.ts';
 import type { ImageReference } from '../rules/images/reference.ts';
 import { taskKey, type Verifier } from '../rules/images/verification.ts';
 
@@ -41,7 +41,30 @@ export async function gatherImageFacts(
 ): Promise<ImageFacts | undefined> {
   const plan = planImages(request, snapshot, namespaceLabels);
   if (plan.checks.length === 0) return undefined;
-  const signal = AbortSignal.timeout(deps.timeoutMs);
+  const deadline = startDeadline(deps.timeoutMs);
+  try {
+    return await gatherPlanned(plan, deadline.signal, deps);
+  } finally {
+    deadline.clear();
+  }
+}
+
+/**
+ * Like AbortSignal.timeout, but its timer is cleared once the request has its facts:
+ * AbortSignal.timeout's timer lives for the whole deadline (thousands pending at a
+ * thousand reviews a second) and cost about 5% of a warm image review.
+ */
+function startDeadline(ms: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')),
+    ms,
+  );
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+async function gatherPlanned(plan: ImagePlan, signal: AbortSignal, deps: ImageGatherDeps): Promise<ImageFacts> {
   const seconds = (deps.timeoutMs / 1000).toFixed(1);
 
   const tagDigests = new Map<string, { digest: string } | { error: string }>();

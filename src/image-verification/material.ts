@@ -14,7 +14,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import type { ReadSecret, SecretRef } from '../cluster/secrets.ts';
 import { dockerConfigText, secretText } from '../cluster/secrets.ts';
 import { parsePublicKey } from '../policy/compile-image.ts';
-import type { CompiledAuthority, LockLabel } from '../policy/compiled.ts';
+import type { CompiledAuthority, CompiledImagePolicy, LockLabel } from '../policy/compiled.ts';
 import type { RegistryAccess } from '../registry/client.ts';
 import { credentialsFor, parseDockerConfig, type DockerConfig } from '../registry/credentials.ts';
 import { keyHint } from '../rules/images/cosign/keys.ts';
@@ -124,8 +124,47 @@ export async function registryAccess(
   };
 }
 
+/**
+ * Material that reads nothing (inline keys or approved digests only, no credentials
+ * Secret, no pull Secrets) is the same on every request: made once per compiled policy
+ * (a new resourceVersion is a new object) and registry host, so that the warm path does
+ * not fingerprint it again.
+ */
+const constant = new WeakMap<CompiledImagePolicy, Map<string, VerificationMaterial>>();
+/** Registries remembered per policy (a `**` glob admits any host); beyond them, the map starts over. */
+const MAX_REGISTRIES = 64;
+
+function readsNothing(task: VerificationTask): boolean {
+  const { policy } = task;
+  return (
+    task.pullSecrets.length === 0 &&
+    policy.registry.credentialsSecretRef === undefined &&
+    policy.authorities.every((a) => a.kind === 'digests' || (a.kind === 'key' && 'inline' in a.key))
+  );
+}
+
 /** Reads keys and registry access for one task (Secrets come from the short-lived Secret cache). */
 export async function resolveMaterial(
+  task: VerificationTask,
+  readSecret: ReadSecret | undefined,
+  lockLabel: LockLabel,
+  signal: AbortSignal,
+  readConfigMap?: ReadConfigMap,
+): Promise<VerificationMaterial> {
+  if (!readsNothing(task)) return readMaterial(task, readSecret, lockLabel, signal, readConfigMap);
+  let byRegistry = constant.get(task.policy);
+  let material = byRegistry?.get(task.image.registry);
+  if (material) return material;
+  material = await readMaterial(task, readSecret, lockLabel, signal, readConfigMap);
+  if (!byRegistry || byRegistry.size >= MAX_REGISTRIES) {
+    byRegistry = new Map();
+    constant.set(task.policy, byRegistry);
+  }
+  byRegistry.set(task.image.registry, material);
+  return material;
+}
+
+async function readMaterial(
   task: VerificationTask,
   readSecret: ReadSecret | undefined,
   lockLabel: LockLabel,

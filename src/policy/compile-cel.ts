@@ -14,6 +14,30 @@ const environment = new Environment({
   .registerVariable('predicate', 'map')
   .registerVariable('now', 'google.protobuf.Timestamp');
 
+/**
+ * A condition that does not read `now` has one outcome per predicate: the warm path (a
+ * cached verification, the same predicate objects on every request) evaluates it once.
+ * Any mention of `now` in the text, even inside a string, keeps it evaluated every time.
+ * Predicates are never changed once verified (they are shared by the cached result), and
+ * an outcome lives as long as its predicate (a WeakMap).
+ */
+function memoizedUnlessTimed(
+  expression: string,
+  judge: (predicate: unknown, now: Date) => true | string,
+): (predicate: unknown, now: Date) => true | string {
+  if (/\bnow\b/.test(expression)) return judge;
+  const outcomes = new WeakMap<object, true | string>();
+  return (predicate, now) => {
+    if (typeof predicate !== 'object' || predicate === null) return judge(predicate, now);
+    let outcome = outcomes.get(predicate);
+    if (outcome === undefined) {
+      outcome = judge(predicate, now);
+      outcomes.set(predicate, outcome);
+    }
+    return outcome;
+  };
+}
+
 /** One condition, or the problem at `path`. */
 export function compileCondition(
   expression: string,
@@ -30,7 +54,7 @@ export function compileCondition(
   } catch (err) {
     return { problem: { path, message: `is not valid CEL: ${(err as Error).message.split('\n')[0]}` } };
   }
-  const evaluate = (predicate: unknown, now: Date): true | string => {
+  const judge = (predicate: unknown, now: Date): true | string => {
     try {
       const value: unknown = program({ predicate: predicate ?? {}, now });
       return value === true ? true : `is ${JSON.stringify(value)}`;
@@ -39,5 +63,7 @@ export function compileCondition(
       return `cannot be evaluated: ${(err as Error).message.split('\n')[0]}`;
     }
   };
-  return { condition: { expression, ...(message ? { message } : {}), evaluate } };
+  return {
+    condition: { expression, ...(message ? { message } : {}), evaluate: memoizedUnlessTimed(expression, judge) },
+  };
 }

@@ -28,7 +28,24 @@ const SHA256 = /^sha256:[0-9a-f]{64}$/;
 
 export type ParseResult = { ok: true; reference: ImageReference } | { ok: false; problem: string };
 
+/** Parsed references by text: a pod's images are parsed twice per review (shell and core), and again per pod. */
+const parsed = new Map<string, ParseResult>();
+const MAX_PARSED = 1024;
+
+/** The parsed reference (frozen: shared by every review that names the same image). */
 export function parseImageReference(text: string): ParseResult {
+  let result = parsed.get(text);
+  if (result === undefined) {
+    result = Object.freeze(parse(text));
+    if (result.ok) Object.freeze(result.reference);
+    // Past the bound the map starts over: a flood of distinct names costs a parse each, as before.
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(text, result);
+  }
+  return result;
+}
+
+function parse(text: string): ParseResult {
   if (text.length === 0) return { ok: false, problem: 'the image is empty' };
   if (text.length > 4096) return { ok: false, problem: 'the image reference is longer than 4096 characters' };
   const match = REFERENCE.exec(text);

@@ -156,4 +156,25 @@ describe('the material fingerprint', () => {
       ),
     });
   });
+
+  it('is made once per policy version and registry when it reads nothing, and read again when it does', async () => {
+    const inline = policy({ authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }] });
+    const first = await resolveMaterial(task(inline), undefined, LOCK, signal());
+    expect(await resolveMaterial(task(inline), undefined, LOCK, signal())).toBe(first);
+    const otherHost = { ...task(inline), image: { ...task(inline).image, registry: 'other.local' } };
+    expect((await resolveMaterial(otherHost, undefined, LOCK, signal())).fingerprint).not.toBe(first.fingerprint);
+    // A pod's pull Secrets, or a key in a Secret, are read on every request.
+    let reads = 0;
+    const counting: ReadSecret = async (ref) => {
+      reads++;
+      return secrets({
+        'keys/cosign': { data: { 'cosign.pub': P256_PUBLIC_KEY }, labels: { [LOCK.key]: LOCK.value } },
+      })(ref, signal());
+    };
+    await resolveMaterial(task(inline, [{ namespace: 'demo', name: 'pull' }]), counting, LOCK, signal());
+    await resolveMaterial(task(inline, [{ namespace: 'demo', name: 'pull' }]), counting, LOCK, signal());
+    await resolveMaterial(task(fromSecret), counting, LOCK, signal());
+    await resolveMaterial(task(fromSecret), counting, LOCK, signal());
+    expect(reads).toBe(4);
+  });
 });

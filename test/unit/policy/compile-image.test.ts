@@ -89,6 +89,32 @@ describe('compileImagePolicy: attestations (CEL compiled once, here)', () => {
     expect(r.policy.attestations[0]!.authorities).toEqual(['build']);
   });
 
+  it('judges a condition without `now` once per predicate, and one with `now` at every request time', () => {
+    const r = compiler.image(
+      attest([
+        { expression: 'predicate.severity == "LOW"' },
+        { expression: 'timestamp(predicate.finished) > now - duration("24h")' },
+      ]),
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    const [severity, fresh] = r.policy.attestations[0]!.conditions;
+    let reads = 0;
+    const predicate = {
+      get severity() {
+        reads++;
+        return 'LOW';
+      },
+      finished: '2026-11-29T01:00:00Z',
+    };
+    expect(severity!.evaluate(predicate, new Date('2026-11-29T06:00:00Z'))).toBe(true);
+    expect(severity!.evaluate(predicate, new Date('2026-12-29T06:00:00Z'))).toBe(true);
+    expect(reads).toBe(1);
+    expect(severity!.evaluate({ severity: 'HIGH' }, new Date())).toBe('is false');
+    // A cached verification keeps its predicate: freshness is judged again at each request's time.
+    expect(fresh!.evaluate(predicate, new Date('2026-11-29T06:00:00Z'))).toBe(true);
+    expect(fresh!.evaluate(predicate, new Date('2026-12-29T06:00:00Z'))).toBe('is false');
+  });
+
   it.each([
     ['a syntax error', 'predicate.x +', /spec\.attestations\[0\]\.conditions\[0\]\.expression: is not valid CEL: /],
     [
