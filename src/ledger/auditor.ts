@@ -28,6 +28,8 @@ import { keyRingOf } from '../attestation/approval.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { contentHash } from '../attestation/seal.ts';
 import { createLockWatches, type WatchEvent, type WatchStart } from './watches.ts';
+import { createAttributionStore } from './attributions.ts';
+import type { AttributionLookup } from '../rules/ledger/locked-by.ts';
 
 const TIMEOUT = { timeoutMs: 30_000 };
 
@@ -45,6 +47,8 @@ export interface AuditorOptions {
   onRequest?: () => void;
   /** With it, the leader also watches the resources holding locked objects (watches.ts); without, scans only. */
   kubeConfig?: KubeConfig;
+  /** Bulwark's namespace: where the admitting replicas record who locked what (attributions.ts). */
+  namespace: string;
 }
 
 export interface ScanResult {
@@ -90,6 +94,8 @@ export function createAuditor(options: AuditorOptions) {
     options.onRequest?.();
     return client.call(method, path, { ...(body ? { body: JSON.stringify(body) } : {}), ...TIMEOUT });
   };
+
+  const attributions = createAttributionStore({ namespace: options.namespace, get, call, logger });
 
   let listingComplete = true;
   async function lockedObjects(
@@ -148,12 +154,15 @@ export function createAuditor(options: AuditorOptions) {
     };
     const r = existing ? await call('PUT', `${SEALS_PATH}/${name}`, body) : await call('POST', SEALS_PATH, body);
     if (r.status >= 300) logger.warn({ seal: name, status: r.status }, 'audit: cannot write a seal');
+    return r.status < 300;
   }
 
   interface Context {
     snapshot: PolicySnapshot;
     keys: AttestationKeyRing;
     now: number;
+    /** The lock attributions, read once per context when a first seal needs them. */
+    attributions: () => Promise<AttributionLookup>;
   }
   type Settled = 'in-order' | 'absent' | 'written' | 'released' | Drift;
 
@@ -173,6 +182,7 @@ export function createAuditor(options: AuditorOptions) {
       keys: ctx.keys,
       unlocks: options.informers.unlocksFor(target.namespace, target.name),
       ...(target.namespace ? { namespaceLabels: options.informers.namespaceLabels(target.namespace) ?? {} } : {}),
+      ...(object && !stored ? { attributions: await ctx.attributions() } : {}),
       now: ctx.now,
     });
     if (outcome.kind === 'in-order') {
@@ -181,8 +191,10 @@ export function createAuditor(options: AuditorOptions) {
     }
     if (outcome.kind === 'seal') {
       const seal = signSeal(ctx.keys, outcome.seal);
-      await writeSeal(uid, seal, stored);
+      const written = await writeSeal(uid, seal, stored);
       sealedHashes.set(uid, seal.current.hash);
+      const used = outcome.seal.lockedBy?.requestUid;
+      if (written && !stored && used) await attributions.consume(used);
       return 'written';
     }
     sealedHashes.delete(uid);
@@ -196,7 +208,9 @@ export function createAuditor(options: AuditorOptions) {
   function context(): Context | undefined {
     const snapshot = options.store.snapshot();
     const keys = keyRingOf(snapshot.attestation);
-    return keys && snapshot.synced ? { snapshot, keys, now: Date.now() } : undefined;
+    let read: Promise<AttributionLookup> | undefined;
+    const lookup = () => (read ??= attributions.lookup());
+    return keys && snapshot.synced ? { snapshot, keys, now: Date.now(), attributions: lookup } : undefined;
   }
 
   async function publish(count: (n: number) => void = () => {}): Promise<void> {
@@ -240,6 +254,8 @@ export function createAuditor(options: AuditorOptions) {
       const t = stored.spec.target;
       await judge(uid, t ?? { apiVersion: '', kind: '', name: uid, uid }, await sameObject(resources, uid, t));
     }
+    await ctx.attributions();
+    const swept = await attributions.sweep(ctx.now);
     unreviewed = await unreviewedEmergencies(client, TIMEOUT.timeoutMs).catch((err: unknown) => {
       logger.warn({ err: messageOf(err) }, 'audit: cannot list UnlockRequests for unreviewed emergencies');
       return [];
@@ -257,7 +273,10 @@ export function createAuditor(options: AuditorOptions) {
     requests += 1 + marks.marked + marks.unmarked + marks.conflicts;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     options.metrics.observeScan(seconds);
-    logger.info({ locked: objects.size, sealed, written, drift: drift.length, marks, requests, seconds }, 'audit scan');
+    logger.info(
+      { locked: objects.size, sealed, written, drift: drift.length, marks, swept, requests, seconds },
+      'audit scan',
+    );
     watches?.restart(watchFrom, selector);
     return { drift, sealed, written, requests, seconds };
   }
