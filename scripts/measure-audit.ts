@@ -57,6 +57,7 @@ try {
     metrics: createMetrics({ collectDefaults: false }),
     isLeader: () => true,
     intervalMs: 60_000,
+    namespace: 'bulwark-system',
   });
   for (const label of ['first scan (writes every seal)', 'steady-state scan']) {
     globalThis.gc?.();

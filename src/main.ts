@@ -17,6 +17,7 @@ import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from '
 import { policyStatusWriter } from './cluster/policy-status.ts';
 import { attestationKeySource, type AttestationKeySource } from './cluster/attestation-keys.ts';
 import { createAuditor } from './ledger/auditor.ts';
+import { createAttributionRecorder } from './cluster/lock-attribution.ts';
 import type { Config } from './config/schema.ts';
 import { startControllers } from './controller/start.ts';
 import { defaultIdentity, LEASE_NAME, leaseLeader, type LeaderElector } from './cluster/leader.ts';
@@ -38,6 +39,8 @@ import { keyRingOf } from './attestation/approval.ts';
 
 /** The store's source name for the attestation keys: not ready until they are read. */
 const ATTESTATION_KEYS = 'attestation-keys';
+/** Who locked what is written while the request waits: briefly, and the lock stands without it. */
+const ATTRIBUTION_WRITE_TIMEOUT_MS = 2_000;
 
 export interface Running {
   server: Server;
@@ -175,6 +178,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
         metrics,
         isLeader: leader.isLeader,
         intervalMs: config.auditIntervalSeconds * 1000,
+        namespace: config.namespace,
         ...(kubeConfig ? { kubeConfig } : {}),
       });
       auditor.start();
@@ -211,7 +215,23 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     return pending.length === 0 ? { ready: true } : { ready: false, reason: `not yet synced: ${pending.join(', ')}` };
   };
   const app = createApp({
-    decideDeps: { snapshot: () => store.snapshot(), resolveFacts },
+    decideDeps: {
+      snapshot: () => store.snapshot(),
+      resolveFacts,
+      ...(reader
+        ? {
+            onDecided: createAttributionRecorder({
+              client: reader,
+              namespace: config.namespace,
+              keys: () => keyRingOf(store.snapshot().attestation),
+              lockLabel: () => store.snapshot().lockLabel,
+              logger,
+              onFailure: (why) => metrics.observeAttributionFailure(why),
+              timeoutMs: ATTRIBUTION_WRITE_TIMEOUT_MS,
+            }),
+          }
+        : {}),
+    },
     decoder: createReviewDecoder(),
     logger,
     metrics,

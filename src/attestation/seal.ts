@@ -60,8 +60,25 @@ export interface SealedState {
   approvers?: string[];
 }
 
+/**
+ * Who locked the object: the user and groups the apiserver authenticated for the request
+ * that Bulwark admitted (from its attribution record, attribution.ts). `user` is `unknown`
+ * when there is none; then `why` says so and `fieldManager` names the client that set the
+ * label (a hint: managedFields name a tool, not a person).
+ */
+export interface LockedBy {
+  user: string;
+  groups?: string[];
+  requestUid?: string;
+  at?: string;
+  fieldManager?: string;
+  why?: string;
+}
+
 export interface SealSpec {
   target: SealTarget;
+  /** Absent on seals written before attribution existed. */
+  lockedBy?: LockedBy;
   current: SealedState;
   /** Earlier states, newest first, at most SEAL_HISTORY. */
   history: SealedState[];

@@ -1,33 +1,34 @@
 // The drift audit loop: the leader among Bulwark's replicas (cluster/leader.ts) periodically lists
 // every locked object of every served kind (fresh discovery, so new CRDs are followed;
 // label-selected on the server), judges each against its seal (rules/ledger/audit.ts),
-// writes new seals and re-seals after approved unlocks, and reports drift (report.ts) with
-// unreviewed emergency unlocks (unreviewed.ts).
-// Between scans it keeps only counts; objects are read, hashed and let go. Admission stays
-// side-effect free: seals are written here, from what the loop observes, never on the
-// request path (but for one: the namespace claim, see rules/immutability/namespace-marks.ts).
+// writes new seals and re-seals after approved unlocks (settle.ts), and reports drift
+// (report.ts) with unreviewed emergency unlocks (unreviewed.ts). Between scans the leader
+// watches the resources holding locks and judges each event (events.ts).
+// Between scans it keeps only counts; objects are read, hashed and let go. Seals are
+// written here, from what the loop observes, never on the request path (which only records
+// who locked what, attributions.ts, and claims namespaces, rules/immutability/namespace-marks.ts).
 // After each scan it keeps the namespace marks (namespace-marks.ts).
 
 import type { KubeObject } from '../admission/types.ts';
-import { SEALS_PATH, signSeal, type SealSpec, type SealTarget } from '../attestation/seal.ts';
+import { SEALS_PATH, type SealTarget } from '../attestation/seal.ts';
 import { resourcePath, type ApiResource, type Discovery } from '../cluster/discovery.ts';
 import type { KubeClient } from '../cluster/kube-client.ts';
 import type { ClusterInformers } from '../cluster/policy-informers.ts';
-import { isForbidden } from '../cluster/listable.ts';
 import { messageOf } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { PolicyStore } from '../policy/store.ts';
-import type { PolicySnapshot } from '../policy/compiled.ts';
-import type { AttestationKeyRing } from '../attestation/keys.ts';
-import { auditObject, type AuditOutcome } from '../rules/ledger/audit.ts';
 import { createReporter, type Drift } from './report.ts';
 import { unreviewedEmergencies } from './unreviewed.ts';
 import { updateNamespaceMarks } from './namespace-marks.ts';
 import { keyRingOf } from '../attestation/approval.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { contentHash } from '../attestation/seal.ts';
-import { createLockWatches, type WatchEvent, type WatchStart } from './watches.ts';
+import { createLockWatches, type WatchStart } from './watches.ts';
+import { listLockedObjects } from './locked-objects.ts';
+import { apiVersionOf, createEventJudge, type StoredSeal } from './events.ts';
+import { createSettler, type Context } from './settle.ts';
+import { createAttributionStore } from './attributions.ts';
+import type { AttributionLookup } from '../rules/ledger/locked-by.ts';
 
 const TIMEOUT = { timeoutMs: 30_000 };
 
@@ -45,6 +46,8 @@ export interface AuditorOptions {
   onRequest?: () => void;
   /** With it, the leader also watches the resources holding locked objects (watches.ts); without, scans only. */
   kubeConfig?: KubeConfig;
+  /** Bulwark's namespace: where the admitting replicas record who locked what (attributions.ts). */
+  namespace: string;
 }
 
 export interface ScanResult {
@@ -54,19 +57,6 @@ export interface ScanResult {
   requests: number;
   seconds: number;
 }
-
-interface StoredSeal {
-  metadata: { name: string; resourceVersion?: string };
-  spec: SealSpec;
-}
-
-interface Located {
-  target: SealTarget;
-  object: KubeObject;
-  resource: ApiResource;
-}
-
-const apiVersionOf = (r: ApiResource) => (r.group ? `${r.group}/${r.version}` : r.version);
 
 export function createAuditor(options: AuditorOptions) {
   const { client, logger } = options;
@@ -91,112 +81,22 @@ export function createAuditor(options: AuditorOptions) {
     return client.call(method, path, { ...(body ? { body: JSON.stringify(body) } : {}), ...TIMEOUT });
   };
 
-  let listingComplete = true;
-  async function lockedObjects(
-    resources: readonly ApiResource[],
-    selector: string,
-    watchFrom: WatchStart[],
-  ): Promise<Map<string, Located>> {
-    const found = new Map<string, Located>();
-    listingComplete = true;
-    for (const r of resources) {
-      let list: { items?: KubeObject[]; metadata?: { resourceVersion?: string } } | undefined;
-      try {
-        list = (await get(`${resourcePath(r)}?labelSelector=${encodeURIComponent(selector)}`)) as typeof list;
-      } catch (err) {
-        // A kind outside Bulwark's RBAC cannot be locked (unlistable-lock.ts): expected, not a warning.
-        if (isForbidden(err)) logger.debug({ resource: `${r.resource}.${r.group}` }, 'audit: may not list');
-        else {
-          logger.warn({ resource: `${r.resource}.${r.group}`, err: messageOf(err) }, 'audit: cannot list');
-          listingComplete = false;
-        }
-        continue;
-      }
-      const resourceVersion = list?.metadata?.resourceVersion;
-      if (resourceVersion && (list?.items?.length ?? 0) > 0) watchFrom.push({ resource: r, resourceVersion });
-      for (const item of list?.items ?? []) {
-        const uid = item.metadata?.uid;
-        if (!uid || !item.metadata?.name) continue;
-        const object = { ...item, apiVersion: apiVersionOf(r), kind: r.kind };
-        const namespace = item.metadata.namespace;
-        const target = {
-          apiVersion: apiVersionOf(r),
-          kind: r.kind,
-          ...(namespace ? { namespace } : {}),
-          name: item.metadata.name,
-          uid,
-        };
-        found.set(uid, { target, object, resource: r });
-      }
-    }
-    return found;
-  }
+  const attributions = createAttributionStore({ namespace: options.namespace, get, call, logger });
 
-  async function writeSeal(
-    name: string,
-    seal: SealSpec,
-    existing: { metadata?: { resourceVersion?: string } } | undefined,
-  ) {
-    const body = {
-      apiVersion: 'bulwark.dev/v1alpha1',
-      kind: 'Seal',
-      metadata: {
-        name,
-        ...(existing?.metadata?.resourceVersion ? { resourceVersion: existing.metadata.resourceVersion } : {}),
-      },
-      spec: seal,
-    };
-    const r = existing ? await call('PUT', `${SEALS_PATH}/${name}`, body) : await call('POST', SEALS_PATH, body);
-    if (r.status >= 300) logger.warn({ seal: name, status: r.status }, 'audit: cannot write a seal');
-  }
-
-  interface Context {
-    snapshot: PolicySnapshot;
-    keys: AttestationKeyRing;
-    now: number;
-  }
-  type Settled = 'in-order' | 'absent' | 'written' | 'released' | Drift;
-
-  /** Judges one object against its seal and acts on it: writes the seal, releases it, or returns the drift. */
-  async function settle(
-    ctx: Context,
-    uid: string,
-    target: SealTarget,
-    object: KubeObject | undefined,
-    stored: StoredSeal | undefined,
-  ): Promise<Settled> {
-    const outcome: AuditOutcome = auditObject({
-      target,
-      ...(object ? { object } : {}),
-      ...(stored ? { seal: stored.spec } : {}),
-      snapshot: ctx.snapshot,
-      keys: ctx.keys,
-      unlocks: options.informers.unlocksFor(target.namespace, target.name),
-      ...(target.namespace ? { namespaceLabels: options.informers.namespaceLabels(target.namespace) ?? {} } : {}),
-      now: ctx.now,
-    });
-    if (outcome.kind === 'in-order') {
-      if (object && stored) sealedHashes.set(uid, stored.spec.current.hash);
-      return object ? 'in-order' : 'absent';
-    }
-    if (outcome.kind === 'seal') {
-      const seal = signSeal(ctx.keys, outcome.seal);
-      await writeSeal(uid, seal, stored);
-      sealedHashes.set(uid, seal.current.hash);
-      return 'written';
-    }
-    sealedHashes.delete(uid);
-    if (outcome.kind === 'release') {
-      await call('DELETE', `${SEALS_PATH}/${uid}`);
-      return 'released';
-    }
-    return { target, reason: outcome.reason, message: outcome.message };
-  }
+  const settle = createSettler({
+    call,
+    informers: options.informers,
+    sealedHashes,
+    consume: (requestUid) => attributions.consume(requestUid),
+    logger,
+  });
 
   function context(): Context | undefined {
     const snapshot = options.store.snapshot();
     const keys = keyRingOf(snapshot.attestation);
-    return keys && snapshot.synced ? { snapshot, keys, now: Date.now() } : undefined;
+    let read: Promise<AttributionLookup> | undefined;
+    const lookup = () => (read ??= attributions.lookup());
+    return keys && snapshot.synced ? { snapshot, keys, now: Date.now(), attributions: lookup } : undefined;
   }
 
   async function publish(count: (n: number) => void = () => {}): Promise<void> {
@@ -218,7 +118,12 @@ export function createAuditor(options: AuditorOptions) {
     );
     requests += 2; // aggregated discovery
     const watchFrom: WatchStart[] = [];
-    const objects = await lockedObjects(resources, selector, watchFrom);
+    const { found: objects, complete: listingComplete } = await listLockedObjects(
+      { get, logger },
+      resources,
+      selector,
+      watchFrom,
+    );
     const sealList = (await get(SEALS_PATH)) as { items?: StoredSeal[] };
     const seals = new Map((sealList?.items ?? []).map((s) => [s.metadata.name, s]));
     const drift: Drift[] = [];
@@ -240,6 +145,8 @@ export function createAuditor(options: AuditorOptions) {
       const t = stored.spec.target;
       await judge(uid, t ?? { apiVersion: '', kind: '', name: uid, uid }, await sameObject(resources, uid, t));
     }
+    await ctx.attributions();
+    const swept = await attributions.sweep(ctx.now);
     unreviewed = await unreviewedEmergencies(client, TIMEOUT.timeoutMs).catch((err: unknown) => {
       logger.warn({ err: messageOf(err) }, 'audit: cannot list UnlockRequests for unreviewed emergencies');
       return [];
@@ -257,7 +164,10 @@ export function createAuditor(options: AuditorOptions) {
     requests += 1 + marks.marked + marks.unmarked + marks.conflicts;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     options.metrics.observeScan(seconds);
-    logger.info({ locked: objects.size, sealed, written, drift: drift.length, marks, requests, seconds }, 'audit scan');
+    logger.info(
+      { locked: objects.size, sealed, written, drift: drift.length, marks, swept, requests, seconds },
+      'audit scan',
+    );
     watches?.restart(watchFrom, selector);
     return { drift, sealed, written, requests, seconds };
   }
@@ -270,36 +180,16 @@ export function createAuditor(options: AuditorOptions) {
     return current?.metadata?.uid === uid ? { ...current, apiVersion: t.apiVersion, kind: t.kind } : undefined;
   }
 
-  /** A watch event: judged at once unless it leaves the sealed content as it was (status, bookkeeping). */
-  async function react(resource: ApiResource, type: WatchEvent, item: KubeObject): Promise<void> {
-    const uid = item.metadata?.uid;
-    const ctx = context();
-    if (!uid || !item.metadata?.name || !ctx) return;
-    const object = { ...item, apiVersion: apiVersionOf(resource), kind: resource.kind };
-    if (type !== 'DELETED' && sealedHashes.get(uid) === contentHash(object) && !drifted.has(uid)) return;
-    if (type === 'DELETED' && !sealedHashes.has(uid) && !drifted.has(uid)) return;
-    const namespace = item.metadata.namespace;
-    const target = {
-      apiVersion: object.apiVersion,
-      kind: resource.kind,
-      ...(namespace ? { namespace } : {}),
-      name: item.metadata.name,
-      uid,
-    };
-    const stored = (await get(`${SEALS_PATH}/${uid}`)) as StoredSeal | undefined;
-    // Gone from the selector: deleted, or unlabelled (then it is still there, with this uid).
-    const current = type === 'DELETED' ? await sameObject([resource], uid, target) : object;
-    const settled = await settle(ctx, uid, target, current, stored);
-    const before = drifted.get(uid);
-    if (typeof settled === 'object') drifted.set(uid, settled);
-    else drifted.delete(uid);
-    const after = drifted.get(uid);
-    if (before?.message !== after?.message || settled === 'written' || settled === 'released') await publish();
-    logger.info(
-      { event: type, object: `${resource.kind} ${target.name}`, outcome: after?.reason ?? settled },
-      'audit: watch event',
-    );
-  }
+  const react = createEventJudge({
+    context,
+    sealedHashes,
+    drifted,
+    readSeal: async (uid) => (await get(`${SEALS_PATH}/${uid}`)) as StoredSeal | undefined,
+    sameObject,
+    settle,
+    publish: () => publish(),
+    logger,
+  });
 
   /** One thing at a time: a scan, or one event's judgement (seals are written read-modify-write). */
   let queue: Promise<unknown> = Promise.resolve();

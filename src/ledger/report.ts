@@ -3,10 +3,14 @@
 // objects) in wgpolicyk8s.io/v1alpha2, the format Policy Reporter and Kyverno users read,
 // when that CRD is installed. A report that no longer lists drift is emptied, not left stale.
 // Other findings (unreviewed emergency unlocks: unreviewed.ts) go into the same reports.
+// Whether the CRD is installed is asked of discovery (its group version) and, when missing,
+// said once; it is asked again while missing (at most once per report with findings, else
+// every REDISCOVER_MS), so a cluster without Kyverno logs one line, not one per namespace
+// and scan, and the reports appear soon after the CRD is installed.
 
 import type { SealTarget } from '../attestation/seal.ts';
 import type { KubeClient } from '../cluster/kube-client.ts';
-import { messageOf } from '../errors.ts';
+import { isBulwarkError, messageOf } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { DriftReason } from '../rules/ledger/audit.ts';
 
@@ -31,9 +35,45 @@ export interface Finding {
 export const REPORT_NAME = 'bulwark-drift';
 const REPORTS = '/apis/wgpolicyk8s.io/v1alpha2';
 const TIMEOUT = { timeoutMs: 30_000 };
+/** How often a missing PolicyReport CRD is looked for again. */
+export const REDISCOVER_MS = 10 * 60_000;
 
-export function createReporter({ client, logger }: { client: KubeClient; logger: Logger }) {
+export interface ReporterOptions {
+  client: Pick<KubeClient, 'call'>;
+  logger: Logger;
+  now?: () => number;
+}
+
+export function createReporter({ client, logger, now = Date.now }: ReporterOptions) {
   const evented = new Set<string>();
+  /** Whether wgpolicyk8s.io/v1alpha2 is served, and when that was last asked (absent: never). */
+  let served: { yes: boolean; at: number } | undefined;
+
+  /**
+   * Whether PolicyReports can be written, from discovery. Once found, believed until a write
+   * fails; while missing, asked again when there is something to report (one GET), else
+   * every REDISCOVER_MS.
+   */
+  async function reportsServed(count: (n: number) => void, pending: boolean): Promise<boolean> {
+    if (served && (served.yes || (!pending && now() - served.at < REDISCOVER_MS))) return served.yes;
+    count(1);
+    let yes: boolean;
+    try {
+      yes = (await client.call('GET', REPORTS, TIMEOUT)).status === 200;
+    } catch (err) {
+      // An unknown group is a plain-text 404, which the client refuses as not JSON.
+      if (!isBulwarkError(err) || err.code !== 'KUBE_API_BAD_RESPONSE') throw err;
+      yes = false;
+    }
+    if (yes && served?.yes === false) logger.info('audit: the PolicyReport CRD is installed now; writing reports');
+    if (!yes && served === undefined)
+      logger.warn(
+        { retryMinutes: REDISCOVER_MS / 60_000 },
+        'audit: no PolicyReport CRD (wgpolicyk8s.io/v1alpha2) installed: drift is reported as Events and metrics only',
+      );
+    served = { yes, at: now() };
+    return yes;
+  }
   /** Namespaces ('' for the cluster) whose report listed drift last time. */
   let reported = new Set<string>();
 
@@ -124,16 +164,31 @@ export function createReporter({ client, logger }: { client: KubeClient; logger:
       for (const d of drift)
         byNamespace.set(d.target.namespace ?? '', [...(byNamespace.get(d.target.namespace ?? '') ?? []), d]);
       for (const ns of reported) if (!byNamespace.has(ns)) byNamespace.set(ns, []);
-      const now = new Set<string>();
+      if (byNamespace.size === 0) return;
+      const pending = drift.length + others.length > 0;
+      const servedNow = await reportsServed(count, pending).catch((err: unknown) => {
+        logger.warn({ err: messageOf(err) }, 'audit: cannot tell whether PolicyReports are served');
+        return false;
+      });
+      if (!servedNow) return;
+      const listed = new Set<string>();
       for (const [ns, list] of byNamespace) {
         try {
-          if (!(await write(ns, list, count))) break;
-          if (list.length > 0) now.add(ns);
+          if (!(await write(ns, list, count))) {
+            // Removed since it was found: look again at the next report.
+            served = undefined;
+            break;
+          }
+          if (list.length > 0) listed.add(ns);
         } catch (err) {
+          if (isBulwarkError(err) && err.code === 'KUBE_API_BAD_RESPONSE') {
+            served = undefined; // the CRD went away: a plain-text 404
+            break;
+          }
           logger.warn({ namespace: ns, err: messageOf(err) }, 'audit: cannot write a PolicyReport');
         }
       }
-      reported = now;
+      reported = listed;
     },
   };
 }

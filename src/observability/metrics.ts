@@ -39,6 +39,8 @@ export interface Metrics {
   /** The drift audit's findings now (after a scan, or a watch event that changed them). */
   setDrift(drift: Readonly<Record<string, number>>, sealed: number): void;
   observeScan(seconds: number): void;
+  /** A lock admitted without a record of who locked it (no key yet, or the write failed). */
+  observeAttributionFailure(why: string): void;
 }
 
 export interface MetricsOptions {
@@ -153,8 +155,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
+  const attributionFailures = new Counter({
+    name: 'bulwark_lock_attribution_failures_total',
+    help: 'Locks admitted without a record of who locked them (why: no-key, write-failed); the lock stands',
+    labelNames: ['why'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    observeAttributionFailure(why) {
+      attributionFailures.inc({ why });
+    },
     observeNotification(outcome) {
       notifications.inc({ outcome });
     },

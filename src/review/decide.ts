@@ -20,6 +20,11 @@ export interface DecideDeps {
   snapshot: () => PolicySnapshot;
   /** Looks up facts the request lacks (for example a scaled object's labels). */
   resolveFacts: FactResolver;
+  /**
+   * Called with each decision before it is answered (the server records who locked what).
+   * It must not throw; if it does, the decision stands.
+   */
+  onDecided?: (request: AdmissionRequest, verdict: Verdict) => Promise<void>;
 }
 
 export interface Decided {
@@ -36,6 +41,7 @@ export async function decide(review: AdmissionReviewRequest, deps: DecideDeps): 
     // Unsynced: the core denies without facts; looking them up would be wasted I/O.
     const facts = snapshot.synced ? await deps.resolveFacts(request, snapshot) : {};
     const verdict = reviewRequest({ request, snapshot, facts });
+    await deps.onDecided?.(request, verdict).catch(() => undefined);
     return { review: encodeResponse(request.uid, verdict), verdict };
   } catch (error) {
     const code = isBulwarkError(error) ? error.code : 'DECISION_FAILED';

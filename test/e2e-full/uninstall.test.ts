@@ -81,6 +81,7 @@ describe('helm uninstall', () => {
     ).toEqual([
       'imagepolicies.bulwark.dev',
       'immutabilitypolicies.bulwark.dev',
+      'lockattributions.bulwark.dev',
       'seals.bulwark.dev',
       'unlockrequests.bulwark.dev',
     ]);

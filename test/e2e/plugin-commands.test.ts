@@ -104,7 +104,9 @@ describe('kubectl bulwark, in-process', () => {
       // Written by the status loop: the phase, and what it allows.
       return lines.some((l) => l.includes(`${name}:`) && l.includes('; approved,') && l.includes('; allows '));
     }, 60_000);
-    expect(lines).toEqual(expect.arrayContaining([`  ConfigMap ${ns}/cfg`, `  ConfigMap ${ns}/other`]));
+    // Each with who locked it, once the audit has sealed it.
+    const lockedLine = (n: string) => expect.stringMatching(new RegExp(`^  ConfigMap ${ns}/${n}(, locked by .*)?$`));
+    expect(lines).toEqual(expect.arrayContaining([lockedLine('cfg'), lockedLine('other')]));
     expect(lines.find((l) => l.includes(name))).toMatch(
       new RegExp(
         `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; approved, approvals 2 of 2, expires \\S+; ` +

@@ -91,7 +91,8 @@ describe('the lock label of kubectl bulwark', () => {
     expect(lines.splice(0)).toEqual(
       expect.arrayContaining([
         `Locked (e2e.bulwark.dev/frozen=yes) in namespace ${ns} and cluster-wide:`,
-        `  ConfigMap ${ns}/a`,
+        // With who locked it, once the audit has sealed it.
+        expect.stringMatching(new RegExp(`^  ConfigMap ${ns}/a(, locked by .*)?$`)),
       ]),
     );
   });

@@ -91,7 +91,9 @@ describe('an unlock approved by two others', () => {
       approvers: ['bob'],
     });
     const yaml = parse(await pluginOk(['status', '-n', ns, '-o', 'yaml'], 'dave'));
-    expect(yaml.locked).toEqual(expect.arrayContaining([{ kind: 'ConfigMap', namespace: ns, name: 'cfg' }]));
+    expect(yaml.locked).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: 'ConfigMap', namespace: ns, name: 'cfg' })]),
+    );
   });
 
   it("an approval written in another user's name is refused", async () => {

@@ -12,6 +12,7 @@
 
 import type { KubeObject } from '../../admission/types.ts';
 import { MAC_NOT_CHECKED } from '../../attestation/approval.ts';
+import { SEALS_PATH, type LockedBy, type SealSpec } from '../../attestation/seal.ts';
 import { resourcePath } from '../../cluster/discovery.ts';
 import type { LockLabel } from '../../policy/compiled.ts';
 import { createPolicyCompiler } from '../../policy/compiler.ts';
@@ -58,13 +59,32 @@ export interface UnlockStatus {
 export interface StatusReport {
   lockLabel: string;
   scope: string;
-  locked: { kind: string; namespace?: string; name: string }[];
+  locked: LockedObject[];
   unlocks: UnlockStatus[];
 }
 
-async function lockedObjects(session: Session, allNamespaces: boolean, label: LockLabel) {
+export interface LockedObject {
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** Who locked it, as its seal says (absent until the audit sealed it, or when seals are not readable). */
+  lockedBy?: LockedBy;
+}
+
+/** Who locked what, by uid, from the seals (readable by admins; others see no attribution). */
+async function lockers(session: Session): Promise<Map<string, LockedBy>> {
+  const seals = (await getObject(session, SEALS_PATH).catch(() => undefined)) as
+    | { items?: { spec?: SealSpec }[] }
+    | undefined;
+  const found = new Map<string, LockedBy>();
+  for (const s of seals?.items ?? []) if (s.spec?.lockedBy) found.set(s.spec.target.uid, s.spec.lockedBy);
+  return found;
+}
+
+async function lockedObjects(session: Session, allNamespaces: boolean, label: LockLabel): Promise<LockedObject[]> {
   const selector = encodeURIComponent(`${label.key}=${label.value}`);
   const resources = (await session.discovery.resources()).filter((r) => r.verbs.includes('list'));
+  const by = await lockers(session);
   const lists = await Promise.all(
     resources.map(async (r) => {
       const namespace = r.namespaced && !allNamespaces ? session.namespace : undefined;
@@ -73,6 +93,7 @@ async function lockedObjects(session: Session, allNamespaces: boolean, label: Lo
         kind: r.kind,
         ...(o.metadata?.namespace ? { namespace: o.metadata.namespace } : {}),
         name: o.metadata?.name ?? '',
+        ...(o.metadata?.uid && by.has(o.metadata.uid) ? { lockedBy: by.get(o.metadata.uid)! } : {}),
       }));
     }),
   );
@@ -159,9 +180,17 @@ export function describeUnlock(u: UnlockStatus): string {
   );
 }
 
+/** `, locked by alice at T`; for an unknown author, the client that set the label, as a hint. */
+export function describeLocker(by: LockedBy | undefined): string {
+  if (!by) return '';
+  if (by.user !== 'unknown') return `, locked by ${by.user}${by.at ? ` at ${by.at}` : ''}`;
+  return `, locked by unknown${by.fieldManager ? ` (label set by client ${by.fieldManager})` : ''}`;
+}
+
 export function describeStatus(r: StatusReport): string[] {
   const lines = [`Locked (${r.lockLabel}) in ${r.scope}:`];
-  for (const o of r.locked) lines.push(`  ${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`);
+  for (const o of r.locked)
+    lines.push(`  ${o.kind} ${o.namespace ? `${o.namespace}/` : ''}${o.name}${describeLocker(o.lockedBy)}`);
   if (r.locked.length === 0) lines.push('  (none)');
   lines.push('UnlockRequests:');
   for (const u of r.unlocks) lines.push(`  ${describeUnlock(u)}`);

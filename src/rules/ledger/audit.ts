@@ -15,6 +15,7 @@ import type { Labels } from '../../policy/selector.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
 import { findUnlock } from '../unlock/match.ts';
 import { statesOf } from '../unlock/rollback.ts';
+import { lockedByOf, type AttributionLookup } from './locked-by.ts';
 
 export type DriftReason = 'changed' | 'unlabelled' | 'deleted' | 'seal-invalid';
 
@@ -34,6 +35,8 @@ export interface AuditInput {
   keys: AttestationKeyRing;
   unlocks: readonly CompiledUnlock[];
   namespaceLabels?: Labels;
+  /** Who locked what, recorded at admission: read for a first seal only. */
+  attributions?: AttributionLookup;
   now: number;
 }
 
@@ -82,10 +85,17 @@ export function auditObject(input: AuditInput): AuditOutcome {
   const locked = isLocked(object, snapshot);
   if (!seal) {
     if (!object || !locked) return { kind: 'in-order' };
-    return {
-      kind: 'seal',
-      seal: { target, current: { hash: contentHash(object), at, reason: 'locked' }, history: [] },
-    };
+    const hash = contentHash(object);
+    const lockedBy = lockedByOf({
+      target,
+      object,
+      hash,
+      lockLabel: snapshot.lockLabel,
+      attributions: input.attributions,
+      keys,
+      now: input.now,
+    });
+    return { kind: 'seal', seal: { target, lockedBy, current: { hash, at, reason: 'locked' }, history: [] } };
   }
   const valid = checkSeal(keys, seal);
   if (!valid.ok)

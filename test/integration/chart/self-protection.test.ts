@@ -132,8 +132,14 @@ describe('selfProtection', () => {
     expect(v.isAdmin).toContain('request.userInfo.groups.exists(g, g in variables.adminGroups)');
     expect(dig(policy, 'spec', 'validations', 0, 'expression')).toBe(
       'variables.isAdmin || variables.byClusterComponent || variables.keepsPolicySpec || ' +
-        'variables.byBulwarkForItsKeys',
+        'variables.byBulwarkForItsKeys || variables.byBulwarkForAttributions',
     );
+    // And its records of who locked what: creating and deleting them, nothing else.
+    expect(v.byBulwarkForAttributions).toBe(
+      'request.userInfo.username == "system:serviceaccount:bulwark-system:bulwark" && ' +
+        'request.resource.resource == "lockattributions" && request.operation in ["CREATE", "DELETE"]',
+    );
+    expect(guarded(policy)).toMatchObject({ 'bulwark.dev/lockattributions': 'CREATE,UPDATE,DELETE' });
     // Bulwark's own ServiceAccount may create its attestation keys' Secret, and nothing else there.
     expect(v.byBulwarkForItsKeys).toContain(
       'request.userInfo.username == "system:serviceaccount:bulwark-system:bulwark"',
@@ -171,6 +177,7 @@ describe('selfProtection', () => {
         'isAdmin',
         'byClusterComponent',
         'byBulwarkForItsKeys',
+        'byBulwarkForAttributions',
         'keepsPolicySpec',
         'byCertManager',
         'byCaInjector',
@@ -188,7 +195,8 @@ describe('selfProtection', () => {
       });
       expect(dig(policy, 'spec', 'validations', 0, 'expression')).toBe(
         'variables.isAdmin || variables.byClusterComponent || variables.keepsPolicySpec || ' +
-          'variables.byBulwarkForItsKeys || variables.byCertManager || variables.byCaInjector',
+          'variables.byBulwarkForItsKeys || variables.byBulwarkForAttributions || variables.byCertManager || ' +
+          'variables.byCaInjector',
       );
     },
   );

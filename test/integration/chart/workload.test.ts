@@ -40,6 +40,7 @@ describe('defaults', async () => {
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
       'MutatingWebhookConfiguration',
       'Pod',
@@ -355,13 +356,15 @@ describe('RBAC', () => {
     ]);
   });
 
-  it('lets Bulwark create and read its keys` Secret and hold its one Lease, in its own namespace only', async () => {
+  it('lets Bulwark keep its keys` Secret, its lock records and its one Lease, in its own namespace only', async () => {
     const manifests = await render();
     const role = find(manifests, 'Role');
     expect(role.metadata.namespace).toBe('bulwark-system');
     expect(dig(role, 'rules')).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
       { apiGroups: [''], resources: ['secrets'], resourceNames: ['bulwark-attestation-keys'], verbs: ['get'] },
+      // Who locked what: each replica records the locks it admits; the audit reads and deletes the records.
+      { apiGroups: ['bulwark.dev'], resources: ['lockattributions'], verbs: ['create', 'list', 'delete'] },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       {
         apiGroups: ['coordination.k8s.io'],
