@@ -164,7 +164,7 @@ describe('a LocalUnlockRequest, end to end with the real users', () => {
     expect(cli.stderr).toContain('is cluster-scoped: only an UnlockRequest (without --local) can unlock it');
   });
 
-  it("approvals cannot be carried over: an UnlockRequest's attested approvals copied into a new one are refused", async () => {
+  it("approvals cannot be carried over: an UnlockRequest's attested approvals copied into another", async () => {
     const name = `carry-${Date.now().toString(36)}`;
     await kubectlOk(kubectl, ['create', '-f', '-'], {
       user: 'alice',

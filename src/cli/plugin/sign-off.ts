@@ -1,7 +1,7 @@
 // `kubectl bulwark unlock approve|reject|review NAME`: appends an approval, a rejection or a
-// review to an UnlockRequest or a LocalUnlockRequest (unlock-ref.ts) in the user's own name, with the groups the API server reports for them
-// (Bulwark checks both). A PUT with the resourceVersion read makes a concurrent sign-off
-// fail cleanly instead of losing one.
+// review to an UnlockRequest or a LocalUnlockRequest (unlock-ref.ts) in the user's own name,
+// with the groups the API server reports for them (Bulwark checks both). A PUT with the
+// resourceVersion read makes a concurrent sign-off fail cleanly instead of losing one.
 
 import { BaseError } from '../../errors.ts';
 import { SIGN_OFF_LISTS as LIST, SIGN_OFF_VERBS as VERB, type SignOffKind } from '../../rules/unlock/sign-off.ts';

@@ -55,6 +55,8 @@ describe('defaults', async () => {
       // Self-protection and the namespace marks' guard.
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
       'ValidatingAdmissionPolicyBinding',
       'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
