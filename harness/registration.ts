@@ -72,7 +72,11 @@ export function mutatingWebhookConfiguration(url: string, caPem: string): Record
     name: MUTATING_WEBHOOK_NAME,
     url: url.replace(/\/validate$/, '/mutate'),
     caPem,
-    rule: { apiGroups: ['bulwark.dev'], resources: ['unlockrequests'], operations: ['CREATE', 'UPDATE'] },
+    rule: {
+      apiGroups: ['bulwark.dev'],
+      resources: ['unlockrequests', 'localunlockrequests'],
+      operations: ['CREATE', 'UPDATE'],
+    },
     reinvocationPolicy: 'Never',
   });
 }

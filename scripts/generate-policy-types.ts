@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile } from 'json-schema-to-typescript';
 import { BULWARK_KINDS, crdSchema, type BulwarkKind } from '../src/policy/crds.ts';
+import { LOCAL_UNLOCK_CRD_FILE, renderLocalUnlockCrd } from './local-unlock-crd.ts';
 
 export const GENERATED_FILE = join(import.meta.dirname, '..', 'src', 'policy', 'generated', 'types.ts');
 
@@ -52,7 +53,12 @@ export async function generate(): Promise<string> {
 
 if (import.meta.main) {
   const text = await generate();
+  const localCrd = renderLocalUnlockCrd();
   if (process.argv.includes('--check')) {
+    if (readFileSync(LOCAL_UNLOCK_CRD_FILE, 'utf8') !== localCrd) {
+      console.error(`${LOCAL_UNLOCK_CRD_FILE} is stale: run npm run generate`);
+      process.exit(1);
+    }
     const current = readFileSync(GENERATED_FILE, 'utf8');
     if (current !== text) {
       console.error(`${GENERATED_FILE} is stale: run npm run generate`);
@@ -60,6 +66,7 @@ if (import.meta.main) {
     }
   } else {
     writeFileSync(GENERATED_FILE, text);
-    console.log(`wrote ${GENERATED_FILE}`);
+    writeFileSync(LOCAL_UNLOCK_CRD_FILE, localCrd);
+    console.log(`wrote ${GENERATED_FILE} and ${LOCAL_UNLOCK_CRD_FILE}`);
   }
 }

@@ -154,6 +154,8 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       logger,
     });
     leader.start();
+    const elector = leader;
+    metrics.watchLease(() => elector.state());
     const { notifyUrl, notifySecret } = config;
     stopControllers = startControllers({
       client: reader,

@@ -37,10 +37,13 @@ function isAuthors(approval: ApprovalContent, request: AdmissionRequest): boolea
   );
 }
 
+/** The kinds whose sign-offs are attested: policy/crds.ts UNLOCK_KINDS (attestation sits below policy). */
+export const ATTESTED_KINDS: ReadonlySet<string> = new Set(['UnlockRequest', 'LocalUnlockRequest']);
+
 export function isUnlockRequestWrite(request: AdmissionRequest): boolean {
   return (
     request.kind.group === 'bulwark.dev' &&
-    request.kind.kind === 'UnlockRequest' &&
+    ATTESTED_KINDS.has(request.kind.kind) &&
     request.subResource === undefined &&
     (request.operation === 'CREATE' || request.operation === 'UPDATE')
   );

@@ -28,9 +28,9 @@ import {
   type SealFact,
 } from '../decision/facts.ts';
 import { SEALS_PATH } from '../attestation/seal.ts';
+import { isUnlockRequestWrite } from '../attestation/stamp.ts';
 import type { FactResolver } from '../review/decide.ts';
 import type { LockLabel } from '../policy/compiled.ts';
-import { POLICY_GROUP } from '../policy/crds.ts';
 import { isApiServiceRerouting } from '../rules/guards/apiservice.ts';
 import { isGuardedCrdUpdate } from '../rules/guards/crd-changes.ts';
 import { groupOf } from '../policy/compile-unlock.ts';
@@ -93,11 +93,15 @@ export async function readUnlockTarget(
   }
 }
 
-const isUnlockRequestWrite = (r: AdmissionRequest) =>
-  r.kind.group === POLICY_GROUP &&
-  r.kind.kind === 'UnlockRequest' &&
-  r.subResource === undefined &&
-  (r.operation === 'CREATE' || r.operation === 'UPDATE');
+type TargetRef = { apiVersion?: string; kind?: string; namespace?: string; name?: string };
+
+/** spec.target of an unlock request being written; a LocalUnlockRequest's defaults to its own namespace. */
+function targetOfUnlockWrite(request: AdmissionRequest): TargetRef {
+  const target = (request.object as { spec?: { target?: TargetRef } } | null)?.spec?.target ?? {};
+  return request.kind.kind === 'LocalUnlockRequest' && !target.namespace && request.namespace
+    ? { ...target, namespace: request.namespace }
+    : target;
+}
 
 export function clusterFactResolver(options: {
   reader: KubeReader;
@@ -135,9 +139,9 @@ export function clusterFactResolver(options: {
       if (request.operation === 'UPDATE' && uid && unlocks.some((u) => u.rollbackTo !== undefined))
         facts.seal = await sealLookup(reader, uid, timeoutMs);
     }
-    if (isUnlockRequestWrite(request)) {
-      const namespace = (request.object as { spec?: { target?: { namespace?: string } } } | null)?.spec?.target
-        ?.namespace;
+    const unlockTarget = isUnlockRequestWrite(request) ? targetOfUnlockWrite(request) : undefined;
+    if (unlockTarget) {
+      const namespace = unlockTarget.namespace;
       const labels = namespace ? informers?.namespaceLabels(namespace) : undefined;
       if (labels) facts.targetNamespaceLabels = labels;
     }
@@ -162,13 +166,8 @@ export function clusterFactResolver(options: {
         : { status: 'unavailable', reason: 'the request names no object' };
     if (locksObject(request, options.lockLabel ?? snapshot.lockLabel))
       facts.lockListing = await listable(request.resource, timeoutMs);
-    if (discovery && isUnlockRequestWrite(request))
-      facts.unlockTarget = await readUnlockTarget(
-        reader,
-        discovery,
-        (request.object as { spec?: { target?: Record<string, string> } } | null)?.spec?.target,
-        timeoutMs,
-      );
+    if (discovery && unlockTarget)
+      facts.unlockTarget = await readUnlockTarget(reader, discovery, unlockTarget, timeoutMs);
     if (discovery && (isContainerDelete(request) || isGuardedCrdUpdate(request) || isApiServiceRerouting(request))) {
       facts.lockedContents = await findLockedContents({
         reader,

@@ -16,8 +16,16 @@ export const LEASE_NAME = 'bulwark-controllers';
 /** The pod's name (downward API) where there is one; unique per process besides. */
 export const defaultIdentity = () => `${process.env.POD_NAME || hostname()}-${process.pid}`;
 
+/**
+ * What this replica knows of the Lease: it leads; another holder renews it (following); or it
+ * cannot read or write the Lease (failing: refused, unreachable). When no replica leads, the
+ * loops are paused: the metric bulwark_controller_lease says so (main.ts), never silence.
+ */
+export type LeaseState = 'leading' | 'following' | 'failing';
+
 export interface LeaderElector {
   isLeader(): boolean;
+  state(): LeaseState;
   /** One round: acquire or renew; resolves whether this replica leads now. */
   tryAcquire(): Promise<boolean>;
   /** Renews every `renewEveryMs` until stopped. */
@@ -50,6 +58,7 @@ export function leaseLeader(options: LeaseOptions): LeaderElector {
   const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
   const path = `${collection}/${encodeURIComponent(name)}`;
   let leader = false;
+  let state: LeaseState = 'following';
   let timer: NodeJS.Timeout | undefined;
 
   const spec = (previous: Lease['spec'], t: number) => ({
@@ -60,7 +69,15 @@ export function leaseLeader(options: LeaseOptions): LeaderElector {
     leaseTransitions: (previous?.leaseTransitions ?? 0) + (previous?.holderIdentity === identity ? 0 : 1),
   });
 
-  async function round(): Promise<boolean> {
+  /** 409: another replica wrote first (it leads); anything else but success: this one cannot. */
+  const outcome = (res: { status: number; body: unknown }, ok: number): { state: LeaseState; problem?: string } =>
+    res.status === ok
+      ? { state: 'leading' }
+      : res.status === 409
+        ? { state: 'following' }
+        : { state: 'failing', problem: `HTTP ${res.status}: ${(res.body as { message?: string })?.message ?? ''}` };
+
+  async function round(): Promise<{ state: LeaseState; problem?: string }> {
     const t = now();
     const current = await client.call('GET', path, { timeoutMs: 5_000 });
     if (current.status === 404) {
@@ -70,32 +87,40 @@ export function leaseLeader(options: LeaseOptions): LeaderElector {
         metadata: { name },
         spec: spec(undefined, t),
       };
-      const res = await client.call('POST', collection, { body: JSON.stringify(body), timeoutMs: 5_000 });
-      return res.status === 201;
+      return outcome(await client.call('POST', collection, { body: JSON.stringify(body), timeoutMs: 5_000 }), 201);
     }
-    if (current.status !== 200) return false;
+    if (current.status !== 200) return outcome(current, 200);
     const lease = current.body as Lease;
     const holder = lease.spec?.holderIdentity;
     const renewed = Date.parse(lease.spec?.renewTime ?? '');
     const duration = (lease.spec?.leaseDurationSeconds ?? leaseSeconds) * 1000;
     const free = !holder || !Number.isFinite(renewed) || t > renewed + duration;
-    if (holder !== identity && !free) return false;
+    if (holder !== identity && !free) return { state: 'following' };
     const next = { ...lease, spec: { ...lease.spec, ...JSON.parse(JSON.stringify(spec(lease.spec, t))) } };
-    const res = await client.call('PUT', path, { body: JSON.stringify(next), timeoutMs: 5_000 });
-    return res.status === 200;
+    return outcome(await client.call('PUT', path, { body: JSON.stringify(next), timeoutMs: 5_000 }), 200);
   }
 
   const elector: LeaderElector = {
     isLeader: () => leader,
+    state: () => state,
     async tryAcquire() {
       const was = leader;
+      const before = state;
+      let result: { state: LeaseState; problem?: string };
       try {
-        leader = await round();
+        result = await round();
       } catch (err) {
-        leader = false;
-        logger.warn({ lease: `${namespace}/${name}`, err: (err as Error).message }, 'leader election failed');
+        result = { state: 'failing', problem: (err as Error).message };
       }
+      state = result.state;
+      leader = state === 'leading';
       if (leader !== was) logger.info({ lease: `${namespace}/${name}`, identity, leader }, 'leadership changed');
+      if (state === 'failing' && before !== 'failing')
+        logger.error(
+          { lease: `${namespace}/${name}`, identity, problem: result.problem },
+          'cannot read or write the Lease: this replica runs no loops (status, seals, drift audit); ' +
+            'while no replica can, they are paused (metric bulwark_controller_lease)',
+        );
       return leader;
     },
     start() {
@@ -110,6 +135,7 @@ export function leaseLeader(options: LeaseOptions): LeaderElector {
       clearTimeout(timer);
       timer = undefined;
       leader = false;
+      state = 'following';
     },
   };
   return elector;

@@ -4,7 +4,15 @@
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { BaseError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { BULWARK_KINDS, POLICY_GROUP, POLICY_KINDS, POLICY_VERSION, type PolicyKind } from '../policy/crds.ts';
+import {
+  POLICY_GROUP,
+  POLICY_KINDS,
+  POLICY_VERSION,
+  UNLOCK_KINDS,
+  unlockPath,
+  type PolicyKind,
+  type UnlockKind,
+} from '../policy/crds.ts';
 import type { CompiledUnlock } from '../policy/compile-unlock.ts';
 import type { PolicyCompiler } from '../policy/compiler.ts';
 import type { PolicyStore } from '../policy/store.ts';
@@ -12,12 +20,15 @@ import { resilientInformer, type ResilientInformer } from './informer.ts';
 import type { KubeReader } from './kube-client.ts';
 
 export const NAMESPACE_SOURCE = 'Namespace';
-export const UNLOCK_SOURCE = 'UnlockRequest';
-export const CLUSTER_SOURCES = [...Object.keys(POLICY_KINDS), NAMESPACE_SOURCE, UNLOCK_SOURCE] as const;
+export const CLUSTER_SOURCES = [...Object.keys(POLICY_KINDS), NAMESPACE_SOURCE, ...Object.keys(UNLOCK_KINDS)] as const;
 
 export interface ClusterInformers {
   namespaceLabels(name: string): Readonly<Record<string, string>> | undefined;
-  /** UnlockRequests whose target has this namespace and name (any kind: the rule checks kind). */
+  /**
+   * Unlock requests of both kinds whose target has this namespace and name (any kind: the rule
+   * checks kind). A cluster-scoped object (namespace undefined) never gets a LocalUnlockRequest:
+   * those always carry their own namespace as their target's.
+   */
   unlocksFor(namespace: string | undefined, name: string): readonly CompiledUnlock[];
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -89,25 +100,28 @@ export function createClusterInformers(options: {
   }
   const namespaces = watch(NAMESPACE_SOURCE, '/api/v1/namespaces', { upsert: () => {}, remove: () => {} }, true);
 
-  // UnlockRequests, compiled once per change and indexed by their target's namespace/name.
+  // Unlock requests of both kinds, compiled once per change and indexed by their target's
+  // namespace/name (uids are unique across kinds).
   const unlocksByUid = new Map<string, CompiledUnlock>();
   let unlockIndex: Map<string, CompiledUnlock[]> | undefined;
   const unlockKey = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
-  watch(UNLOCK_SOURCE, `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`, {
-    upsert: (o) => {
-      const compiled = compiler.unlock({ ...o, kind: 'UnlockRequest' });
-      if (compiled.ok) unlocksByUid.set(o.metadata?.uid ?? '', compiled.unlock);
-      else {
+  for (const kind of Object.keys(UNLOCK_KINDS) as UnlockKind[]) {
+    watch(kind, unlockPath(kind), {
+      upsert: (o) => {
+        const compiled = compiler.unlock({ ...o, kind });
+        if (compiled.ok) unlocksByUid.set(o.metadata?.uid ?? '', compiled.unlock);
+        else {
+          unlocksByUid.delete(o.metadata?.uid ?? '');
+          logger.warn({ kind, name: o.metadata?.name, problems: compiled.problems }, `ignoring an invalid ${kind}`);
+        }
+        unlockIndex = undefined;
+      },
+      remove: (o) => {
         unlocksByUid.delete(o.metadata?.uid ?? '');
-        logger.warn({ name: o.metadata?.name, problems: compiled.problems }, 'ignoring an invalid UnlockRequest');
-      }
-      unlockIndex = undefined;
-    },
-    remove: (o) => {
-      unlocksByUid.delete(o.metadata?.uid ?? '');
-      unlockIndex = undefined;
-    },
-  });
+        unlockIndex = undefined;
+      },
+    });
+  }
 
   return {
     namespaceLabels: (name) => {

@@ -85,7 +85,12 @@ export function notificationOf(t: Transition, event: Omit<EventNote, 'involved'>
     reason: event.reason,
     type: event.type,
     message: event.message,
-    unlockRequest: { name: unlock.name, ...(t.uid ? { uid: t.uid } : {}) },
+    unlockRequest: {
+      kind: unlock.kind,
+      name: unlock.name,
+      ...(unlock.namespace ? { namespace: unlock.namespace } : {}),
+      ...(t.uid ? { uid: t.uid } : {}),
+    },
     from: t.from ?? null,
     phase: status.phase,
     target: { apiVersion: t.targetApiVersion, ...unlock.target },

@@ -1,10 +1,11 @@
 // The UnlockRequest status loop: while this replica leads, every few seconds it lists the
-// UnlockRequests, reads each open one's target, works out the phase (rules/unlock/phase.ts,
-// pure) against the policies in force now, writes status when it changed, and on every phase
-// transition records an Event on the request and on its target (and tells `onTransition`,
-// for outgoing notifications). Admission never reads this status: it is for people.
-// Observing the target here, not in admission, keeps admission free of side effects: a
-// dry-run or a change denied by another webhook never moves a request to Active or Used.
+// unlock requests of both kinds (UnlockRequest, LocalUnlockRequest), reads each open one's
+// target, works out the phase (rules/unlock/phase.ts, pure) against the policies in force
+// now, writes status when it changed, and on every phase transition records an Event on the
+// request and on its target (and tells `onTransition`, for outgoing notifications).
+// Admission never reads this status: it is for people. Observing the target here, not in
+// admission, keeps admission free of side effects: a dry-run or a change denied by another
+// webhook never moves a request to Active or Used.
 
 import type { KubeClient } from '../cluster/kube-client.ts';
 import type { Discovery } from '../cluster/discovery.ts';
@@ -12,17 +13,17 @@ import { readUnlockTarget } from '../cluster/facts.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
 import type { PolicyCompiler } from '../policy/compiler.ts';
-import { BULWARK_KINDS, POLICY_API_VERSION } from '../policy/crds.ts';
-import type { CompiledUnlock } from '../policy/compile-unlock.ts';
+import { POLICY_API_VERSION, UNLOCK_KINDS, unlockPath, type UnlockKind } from '../policy/crds.ts';
+import { unlockName, type CompiledUnlock } from '../policy/compile-unlock.ts';
 import { approvalRulesFor } from '../rules/unlock/approval-rules.ts';
 import { TERMINAL, unlockStatus, type UnlockPhase, type UnlockStatus } from '../rules/unlock/phase.ts';
 import type { EventNote, RecordEvent } from './events.ts';
 
-const UNLOCKS = `/apis/${POLICY_API_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`;
 const TIMEOUT_MS = 10_000;
 
 interface StoredUnlock {
-  metadata?: { name?: string; uid?: string; generation?: number };
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string; generation?: number };
   spec?: { target?: { apiVersion?: string; kind?: string; namespace?: string; name?: string } };
   status?: Partial<UnlockStatus> & { observedGeneration?: number };
 }
@@ -69,9 +70,14 @@ export function unlockStatusLoop(options: {
     const reason = override?.reason ?? `Unlock${unlock.emergency ? 'Emergency' : ''}${status.phase}`;
     const ticket = unlock.ticket ? ` [ticket ${unlock.ticket}]` : '';
     const message =
-      `${unlock.emergency ? 'EMERGENCY ' : ''}UnlockRequest ${unlock.name} by ${unlock.requester} is ` +
+      `${unlock.emergency ? 'EMERGENCY ' : ''}${unlockName(unlock)} by ${unlock.requester} is ` +
       `${status.phase}: ${override?.message ?? status.message}${ticket}`;
-    const requestRef = { apiVersion: POLICY_API_VERSION, kind: 'UnlockRequest', name: unlock.name };
+    const requestRef = {
+      apiVersion: POLICY_API_VERSION,
+      kind: unlock.kind,
+      name: unlock.name,
+      ...(unlock.namespace ? { namespace: unlock.namespace } : {}),
+    };
     await options.recordEvent({ involved: { ...requestRef, ...(t.uid ? { uid: t.uid } : {}) }, type, reason, message });
     const target = unlock.target;
     await options.recordEvent({
@@ -88,16 +94,16 @@ export function unlockStatusLoop(options: {
     options.onTransition?.(t, { type, reason, message });
   }
 
-  async function reconcile(item: StoredUnlock): Promise<void> {
+  async function reconcile(kind: UnlockKind, item: StoredUnlock): Promise<void> {
     const previous = item.status;
     // Terminal phases change no more, but an emergency unlock is watched until it is reviewed.
     if (previous?.phase && TERMINAL.has(previous.phase) && previous.reviewed !== false) return;
-    const compiled = compiler.unlock({ ...item, kind: 'UnlockRequest' });
+    const compiled = compiler.unlock({ ...item, kind });
     if (!compiled.ok) return;
     const unlock = compiled.unlock;
     const fact = await readUnlockTarget(client, discovery, item.spec?.target, TIMEOUT_MS);
     if (fact.status === 'unavailable') {
-      logger.warn({ unlock: unlock.name, reason: fact.reason }, 'cannot read the target of an UnlockRequest');
+      logger.warn({ unlock: unlockName(unlock), reason: fact.reason }, 'cannot read the target of an unlock request');
       return;
     }
     const object = fact.status === 'found' ? fact.object : undefined;
@@ -114,7 +120,7 @@ export function unlockStatusLoop(options: {
     });
     const { observedGeneration: _, ...before } = previous ?? {};
     if (JSON.stringify(before) === JSON.stringify({ ...before, ...status })) return;
-    const path = `${UNLOCKS}/${encodeURIComponent(unlock.name)}/status`;
+    const path = `${unlockPath(kind, unlock.namespace, unlock.name)}/status`;
     await client.mergePatch(
       path,
       { status: { ...status, observedGeneration: item.metadata?.generation } },
@@ -123,11 +129,14 @@ export function unlockStatusLoop(options: {
     const targetApiVersion = item.spec?.target?.apiVersion ?? 'v1';
     const transition = { unlock, uid: item.metadata?.uid, targetApiVersion, from: previous?.phase, status };
     if (previous?.phase !== status.phase) {
-      logger.info({ unlock: unlock.name, from: previous?.phase, to: status.phase }, 'UnlockRequest phase changed');
+      logger.info(
+        { unlock: unlockName(unlock), from: previous?.phase, to: status.phase },
+        'unlock request phase changed',
+      );
       await announce(transition);
     }
     if (status.violation && !previous?.violation) {
-      logger.warn({ unlock: unlock.name, violation: status.violation }, 'unreviewed emergency unlock');
+      logger.warn({ unlock: unlockName(unlock), violation: status.violation }, 'unreviewed emergency unlock');
       await announce(transition, { reason: 'UnlockUnreviewed', message: status.violation });
     }
   }
@@ -135,15 +144,20 @@ export function unlockStatusLoop(options: {
   const loop: UnlockStatusLoop = {
     async tick() {
       if (!options.isLeader()) return;
-      const list = (await client.getJson(UNLOCKS, { timeoutMs: TIMEOUT_MS })) as { items?: StoredUnlock[] } | undefined;
-      for (const item of list?.items ?? []) {
-        try {
-          await reconcile(item);
-        } catch (err) {
-          logger.warn(
-            { unlock: item.metadata?.name, err: (err as Error).message },
-            'could not update UnlockRequest status',
-          );
+      // Both kinds, one code path; a LocalUnlockRequest list spans every namespace.
+      for (const kind of Object.keys(UNLOCK_KINDS) as UnlockKind[]) {
+        const list = (await client.getJson(unlockPath(kind), { timeoutMs: TIMEOUT_MS })) as
+          | { items?: StoredUnlock[] }
+          | undefined;
+        for (const item of list?.items ?? []) {
+          try {
+            await reconcile(kind, item);
+          } catch (err) {
+            logger.warn(
+              { kind, unlock: item.metadata?.name, namespace: item.metadata?.namespace, err: (err as Error).message },
+              'could not update unlock request status',
+            );
+          }
         }
       }
     },

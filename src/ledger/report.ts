@@ -29,7 +29,7 @@ export interface Finding {
   policy?: string;
   category?: string;
   /** Another object the result is about (an UnlockRequest). */
-  related?: { apiVersion: string; kind: string; name: string; uid: string };
+  related?: { apiVersion: string; kind: string; namespace?: string; name: string; uid: string };
 }
 
 export const REPORT_NAME = 'bulwark-drift';

@@ -6,24 +6,32 @@
 // target), naming the request and its target, until the reviews arrive.
 
 import type { KubeClient } from '../cluster/kube-client.ts';
-import { BULWARK_KINDS, POLICY_API_VERSION } from '../policy/crds.ts';
+import { POLICY_API_VERSION, UNLOCK_KINDS, unlockPath, type UnlockKind } from '../policy/crds.ts';
 import type { Finding } from './report.ts';
 
 export const UNREVIEWED_RULE = 'emergency-unreviewed';
-const UNLOCKS = `/apis/${POLICY_API_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`;
 
 interface StoredUnlock {
-  metadata?: { name?: string; uid?: string };
+  metadata?: { name?: string; namespace?: string; uid?: string };
   spec?: { target?: { apiVersion?: string; kind?: string; namespace?: string; name?: string } };
   status?: { violation?: string };
 }
 
+/** Both kinds: a LocalUnlockRequest's finding lands in its own namespace's report (its target's). */
 export async function unreviewedEmergencies(client: KubeClient, timeoutMs: number): Promise<Finding[]> {
-  const list = (await client.getJson(UNLOCKS, { timeoutMs })) as { items?: StoredUnlock[] } | undefined;
+  const found: Finding[] = [];
+  for (const kind of Object.keys(UNLOCK_KINDS) as UnlockKind[])
+    found.push(...(await unreviewedOfKind(client, kind, timeoutMs)));
+  return found;
+}
+
+async function unreviewedOfKind(client: KubeClient, kind: UnlockKind, timeoutMs: number): Promise<Finding[]> {
+  const list = (await client.getJson(unlockPath(kind), { timeoutMs })) as { items?: StoredUnlock[] } | undefined;
   const found: Finding[] = [];
   for (const item of list?.items ?? []) {
     const violation = item.status?.violation;
     const target = item.spec?.target;
+    const namespace = item.metadata?.namespace;
     if (!violation || !item.metadata?.name || !target?.kind || !target.name) continue;
     found.push({
       target: {
@@ -36,10 +44,11 @@ export async function unreviewedEmergencies(client: KubeClient, timeoutMs: numbe
       policy: 'bulwark-unlocks',
       reason: UNREVIEWED_RULE,
       category: 'Break-glass',
-      message: `UnlockRequest ${item.metadata.name}: ${violation}`,
+      message: `${kind} ${namespace ? `${namespace}/` : ''}${item.metadata.name}: ${violation}`,
       related: {
         apiVersion: POLICY_API_VERSION,
-        kind: 'UnlockRequest',
+        kind,
+        ...(namespace ? { namespace } : {}),
         name: item.metadata.name,
         uid: item.metadata.uid ?? '',
       },

@@ -31,6 +31,8 @@ export interface Metrics {
   observeCacheLookup(result: CacheLookup): void;
   /** The serving certificate's notAfter (epoch seconds), on load and on every reload. */
   setCertificateExpiry(epochSeconds: number): void;
+  /** Where this replica's view of the loops' Lease (leading, following, failing) is read at scrape time. */
+  watchLease(state: () => string): void;
   /** Where the informers' state is read at scrape time. */
   watchSync(state: () => { sources: readonly string[]; pending: readonly string[] }): void;
   /** The outcome of one drift audit scan: drifted objects by reason, sealed objects, its duration. */
@@ -136,6 +138,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         this.set({ informer: source }, state?.pending.includes(source) ? 0 : 1);
     },
   });
+  let leaseState: (() => string) | undefined;
+  new Gauge({
+    name: 'bulwark_controller_lease',
+    help:
+      "This replica and the loops' Lease: leading (runs the status, seal and drift-audit loops), following " +
+      '(another replica does), failing (cannot read or write it). No replica leading: the loops are paused',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const now = leaseState?.();
+      if (now) for (const state of ['leading', 'following', 'failing']) this.set({ state }, state === now ? 1 : 0);
+    },
+  });
   const drift = new Gauge({
     name: 'bulwark_drift_objects',
     help:
@@ -165,6 +181,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registry,
     observeAttributionFailure(why) {
       attributionFailures.inc({ why });
+    },
+    watchLease(state) {
+      leaseState = state;
     },
     observeNotification(outcome) {
       notifications.inc({ outcome });

@@ -6,6 +6,7 @@ import { parseDuration } from './duration.ts';
 import type { UnlockRequest } from './generated/types.ts';
 import type { CrdValidator } from './schemas.ts';
 import { cloneJson } from '../json/clone.ts';
+import { isUnlockKind, type UnlockKind } from './crds.ts';
 import type { ApprovalContent } from '../attestation/approval.ts';
 
 export interface UnlockTarget {
@@ -34,7 +35,11 @@ export interface RecordedApproval {
 }
 
 export interface CompiledUnlock {
+  /** UnlockRequest (cluster-scoped) or LocalUnlockRequest (in its target's namespace). */
+  kind: UnlockKind;
   name: string;
+  /** A LocalUnlockRequest's own namespace, always its target's (compileUnlock refuses any other). */
+  namespace?: string;
   /** The object's uid, which approvals' attestations are bound to (absent before it is stored). */
   uid?: string;
   target: UnlockTarget;
@@ -93,12 +98,44 @@ function selfApprovalOf(spec: UnlockRequest['spec']): { selfApproval?: RecordedA
 
 export type UnlockCompileResult = { ok: true; unlock: CompiledUnlock } | { ok: false; problems: FieldProblem[] };
 
+/** "UnlockRequest NAME" or "LocalUnlockRequest NAMESPACE/NAME": how messages name a request. */
+export function unlockName(unlock: Pick<CompiledUnlock, 'kind' | 'name' | 'namespace'>): string {
+  return `${unlock.kind} ${unlock.namespace ? `${unlock.namespace}/` : ''}${unlock.name}`;
+}
+
+/**
+ * A LocalUnlockRequest's scope: its target is in its own namespace (an absent
+ * spec.target.namespace means that one). Checked here, where every reader compiles it, so
+ * that one stored while the webhook was away never unlocks anything in another namespace.
+ */
+function localScope(
+  kind: UnlockKind,
+  namespace: string | undefined,
+  targetNamespace: string | undefined,
+): { namespace?: string } | { problem: FieldProblem } {
+  if (kind === 'UnlockRequest') return targetNamespace ? { namespace: targetNamespace } : {};
+  if (!namespace) return { problem: { path: 'metadata.namespace', message: 'a LocalUnlockRequest has a namespace' } };
+  if (targetNamespace && targetNamespace !== namespace)
+    return {
+      problem: {
+        path: 'spec.target.namespace',
+        message:
+          `a LocalUnlockRequest unlocks only objects in its own namespace ${namespace}, not in ` +
+          `${targetNamespace}: create it there (or an UnlockRequest)`,
+      },
+    };
+  return { namespace };
+}
+
 /** `validate` is the UnlockRequest CRD's validator (see schemas.ts; policy/compiler.ts binds it). */
 export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompileResult {
   const object = cloneJson(raw) as UnlockRequest;
   const problems = validate(object);
   if (problems.length > 0) return { ok: false, problems };
   const { spec, metadata } = object;
+  const kind = isUnlockKind((raw as { kind?: unknown })?.kind) ? (raw as { kind: UnlockKind }).kind : 'UnlockRequest';
+  const scope = localScope(kind, metadata?.namespace, spec.target.namespace || undefined);
+  if ('problem' in scope) return { ok: false, problems: [scope.problem] };
   const durationMs = parseDuration(spec.duration);
   if (durationMs === undefined || durationMs <= 0)
     return {
@@ -112,12 +149,14 @@ export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompi
   return {
     ok: true,
     unlock: {
+      kind,
       name: metadata?.name ?? '(unnamed)',
+      ...(kind === 'LocalUnlockRequest' ? { namespace: metadata?.namespace as string } : {}),
       ...(metadata?.uid ? { uid: metadata.uid } : {}),
       target: {
         group: groupOf(spec.target.apiVersion),
         kind: spec.target.kind,
-        ...(spec.target.namespace ? { namespace: spec.target.namespace } : {}),
+        ...scope,
         name: spec.target.name,
       },
       operations: new Set(spec.operations),

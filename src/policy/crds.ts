@@ -27,6 +27,27 @@ export const POLICY_GROUP = 'bulwark.dev';
 export const POLICY_VERSION = 'v1alpha1';
 export const POLICY_API_VERSION = `${POLICY_GROUP}/${POLICY_VERSION}`;
 
+/**
+ * The two kinds of unlock request: one schema (the UnlockRequest CRD's), two scopes. A CRD's
+ * scope cannot change, so the namespaced kind is a second CRD (SubjectAccessReview and
+ * LocalSubjectAccessReview are Kubernetes' precedent); its file is generated from the first.
+ */
+export const UNLOCK_KINDS = {
+  UnlockRequest: { plural: 'unlockrequests', namespaced: false },
+  LocalUnlockRequest: { plural: 'localunlockrequests', namespaced: true },
+} as const;
+
+export type UnlockKind = keyof typeof UNLOCK_KINDS;
+
+export const isUnlockKind = (kind: unknown): kind is UnlockKind =>
+  typeof kind === 'string' && Object.hasOwn(UNLOCK_KINDS, kind);
+
+/** The API path of unlock requests of `kind`: all of them, those of a namespace, or one. */
+export function unlockPath(kind: UnlockKind, namespace?: string, name?: string): string {
+  const ns = UNLOCK_KINDS[kind].namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `/apis/${POLICY_API_VERSION}${ns}/${UNLOCK_KINDS[kind].plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
+}
+
 export type JsonSchema = Record<string, unknown>;
 
 interface CrdDocument {

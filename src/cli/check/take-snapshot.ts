@@ -6,7 +6,7 @@ import type { KubeObject } from '../../admission/types.ts';
 import { resourcePath } from '../../cluster/discovery.ts';
 import { BaseError } from '../../errors.ts';
 import type { LockLabel } from '../../policy/compiled.ts';
-import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
+import { BULWARK_KINDS, POLICY_API_VERSION, unlockPath } from '../../policy/crds.ts';
 import { apiMessage, TIMEOUT_MS, type Session } from '../plugin/session.ts';
 import { SNAPSHOT_API_VERSION, type ClusterSnapshot } from './snapshot.ts';
 
@@ -22,10 +22,12 @@ export async function takeSnapshot(session: Session, label: LockLabel, now: Date
     list(session, `/apis/${POLICY_API_VERSION}/${BULWARK_KINDS[kind].plural}`, kind, POLICY_API_VERSION);
   const selector = encodeURIComponent(`${label.key}=${label.value}`);
   const resources = (await session.discovery.resources()).filter((r) => r.verbs.includes('list'));
-  const [immutability, images, unlocks, namespaces, locked] = await Promise.all([
+  const [immutability, images, unlocks, localUnlocks, namespaces, locked] = await Promise.all([
     bulwark('ImmutabilityPolicy'),
     bulwark('ImagePolicy'),
     bulwark('UnlockRequest'),
+    // Without the LocalUnlockRequest CRD (a cluster not yet upgraded) there are none: fewer unlocks, never more.
+    list(session, unlockPath('LocalUnlockRequest'), 'LocalUnlockRequest', POLICY_API_VERSION).catch(() => []),
     list(session, '/api/v1/namespaces', 'Namespace', 'v1'),
     Promise.all(
       resources.map((r) =>
@@ -48,7 +50,7 @@ export async function takeSnapshot(session: Session, label: LockLabel, now: Date
     takenAt: now.toISOString(),
     lockLabel: label,
     policies: [...immutability, ...images],
-    unlocks,
+    unlocks: [...unlocks, ...localUnlocks],
     namespaces: Object.fromEntries(namespaces.map((n) => [n.metadata?.name ?? '', n.metadata?.labels ?? {}])),
     objects,
   };

@@ -6,15 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { BaseError } from '../../errors.ts';
 import type { LockLabel } from '../../policy/compiled.ts';
-import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
+import { POLICY_API_VERSION, unlockPath } from '../../policy/crds.ts';
 import type { UnlockOperation } from '../../policy/compile-unlock.ts';
 import { clusterPolicies, governingPolicies, lockMeaning } from './governing.ts';
 import { apiMessage, TIMEOUT_MS, type Session } from './session.ts';
 import { describeTarget, resolveTarget } from './target.ts';
 
 export type Print = (line: string) => void;
-
-export const UNLOCKS_PATH = `/apis/${POLICY_API_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`;
 
 function fail(message: string): never {
   throw new BaseError('CLI_USAGE', message);
@@ -53,6 +51,8 @@ export interface UnlockRequestOptions {
   emergency?: boolean;
   /** A rollback to this earlier sealed state (content hash; see rollback.ts). */
   rollback?: string;
+  /** A LocalUnlockRequest in the target's namespace (its team's), instead of a cluster-scoped UnlockRequest. */
+  local?: boolean;
 }
 
 async function readPatch(text: string): Promise<unknown> {
@@ -88,10 +88,13 @@ export async function requestUnlock(
     .toLowerCase()
     .replace(/[^a-z0-9.-]/g, '-')
     .slice(0, 253);
+  const kind = options.local ? 'LocalUnlockRequest' : 'UnlockRequest';
+  if (options.local && !target.namespace)
+    fail(`${describeTarget(target)} is cluster-scoped: only an UnlockRequest (without --local) can unlock it`);
   const body = {
     apiVersion: POLICY_API_VERSION,
-    kind: 'UnlockRequest',
-    metadata: { name },
+    kind,
+    metadata: { name, ...(options.local ? { namespace: target.namespace } : {}) },
     spec: {
       target: {
         apiVersion: target.apiVersion,
@@ -109,12 +112,14 @@ export async function requestUnlock(
       ...(options.rollback ? { rollback: { hash: options.rollback } } : {}),
     },
   };
-  const res = await session.client.call('POST', UNLOCKS_PATH, { body: JSON.stringify(body), timeoutMs: TIMEOUT_MS });
+  const path = unlockPath(kind, target.namespace);
+  const res = await session.client.call('POST', path, { body: JSON.stringify(body), timeoutMs: TIMEOUT_MS });
   if (res.status !== 201 && res.status !== 200) fail(`cannot request the unlock: ${apiMessage(res)}`);
+  const inNamespace = options.local ? ` -n ${target.namespace}` : '';
   print(
-    `unlockrequest/${name} created ` +
+    `${kind.toLowerCase()}/${name} created${options.local ? ` in namespace ${target.namespace}` : ''} ` +
       `for ${describeTarget(target)} (${body.spec.operations.join(', ')}, ${options.duration}); ask approvers ` +
-      `to run: kubectl bulwark unlock approve ${name}`,
+      `to run: kubectl bulwark unlock approve ${name}${inNamespace}`,
   );
   return name;
 }

@@ -74,6 +74,7 @@ export function registerPluginCommands(
     .option('--patch <json|@file>', 'bind the unlock to exactly this JSON Patch')
     .option('--ticket <ref>', 'a ticket or incident reference, copied into the audit trail')
     .option('--emergency', "an emergency unlock under the policies' unlock.emergency (loud, reviewed afterwards)")
+    .option('--local', "a LocalUnlockRequest in the target's namespace (its team's), not a cluster-scoped one")
     .action(
       async (
         target: string,
@@ -84,6 +85,7 @@ export function registerPluginCommands(
           patch?: string;
           ticket?: string;
           emergency?: boolean;
+          local?: boolean;
         },
       ) => {
         const { requestUnlock } = await commands();
@@ -97,6 +99,7 @@ export function registerPluginCommands(
             ...(o.patch ? { patch: o.patch } : {}),
             ...(o.ticket ? { ticket: o.ticket } : {}),
             ...(o.emergency ? { emergency: true } : {}),
+            ...(o.local ? { local: true } : {}),
           },
           print,
         );
@@ -124,6 +127,8 @@ export function registerPluginCommands(
         print,
       );
     });
+  const UNLOCK_NAME_HELP =
+    'NAME (a LocalUnlockRequest of -n, else the UnlockRequest), localunlockrequest/NAME or unlockrequest/NAME';
   // kind, verb, description, what --comment holds
   const signOffs = [
     ['approval', 'approve', 'approve an UnlockRequest in your own name', 'a note with your approval'],
@@ -136,7 +141,7 @@ export function registerPluginCommands(
     ['review', 'review', 'review an emergency unlock after the fact, in your own name', 'what you found'],
   ] as const;
   for (const [kind, verb, description, comment] of signOffs) {
-    kubeOptions(unlock.command(verb).description(description).argument('<name>'))
+    kubeOptions(unlock.command(verb).description(description).argument('<name>', UNLOCK_NAME_HELP))
       .option('--comment <text>', comment)
       .action(async (name: string, o: KubeOptions & { comment?: string }) => {
         const { signOffUnlock } = await import('./sign-off.ts');

@@ -16,7 +16,7 @@ import { SEALS_PATH, type LockedBy, type SealSpec } from '../../attestation/seal
 import { resourcePath } from '../../cluster/discovery.ts';
 import type { LockLabel } from '../../policy/compiled.ts';
 import { createPolicyCompiler } from '../../policy/compiler.ts';
-import { BULWARK_KINDS, POLICY_API_VERSION } from '../../policy/crds.ts';
+import { unlockPath, type UnlockKind } from '../../policy/crds.ts';
 import { approvalsRequired, countedApprovals, ruleOfPolicy, rulesForUnlock } from '../../rules/unlock/approvals.ts';
 import { printDrift } from './drift.ts';
 import { clusterPolicies, getObject, governingPolicies } from './governing.ts';
@@ -108,12 +108,16 @@ export async function statusReport(
   nowMs: number,
 ): Promise<StatusReport> {
   const compiler = createPolicyCompiler();
-  const [locked, store, unlockList] = await Promise.all([
+  // Both kinds; a list the user may not read (a team with a namespaced RoleBinding) is empty.
+  const [locked, store, unlockList, localList] = await Promise.all([
     lockedObjects(session, allNamespaces, label),
     clusterPolicies(session, label),
-    getObject(session, `/apis/${POLICY_API_VERSION}/${BULWARK_KINDS.UnlockRequest.plural}`),
+    getObject(session, unlockPath('UnlockRequest')),
+    getObject(session, unlockPath('LocalUnlockRequest', allNamespaces ? undefined : session.namespace)),
   ]);
-  const rawUnlocks = (unlockList?.items as KubeObject[] | undefined) ?? [];
+  const items = (list: KubeObject | undefined, kind: UnlockKind) =>
+    ((list?.items as KubeObject[] | undefined) ?? []).map((o) => ({ ...o, kind }));
+  const rawUnlocks = [...items(unlockList, 'UnlockRequest'), ...items(localList, 'LocalUnlockRequest')];
   const unlocks: UnlockStatus[] = [];
   for (const raw of rawUnlocks) {
     const compiled = compiler.unlock(raw);
@@ -138,7 +142,7 @@ export async function statusReport(
     ) as UnlockPhase;
     const { allows, message, reviews, reviewDeadline, violation } = status;
     unlocks.push({
-      name: u.name,
+      name: u.namespace ? `${u.kind.toLowerCase()}/${u.name} -n ${u.namespace}` : u.name,
       target: `${u.target.kind} ${u.target.namespace ? `${u.target.namespace}/` : ''}${u.target.name}`,
       operations: [...u.operations],
       requester: u.requester,

@@ -22,10 +22,12 @@ export interface WhyResult {
   unlockRequest?: string;
   /** Offline (--snapshot), for a denied change of a locked object: the command that asks for the unlock. */
   unlockCommand?: string;
+  /** Set when that is a LocalUnlockRequest (then unlockRequest is NAMESPACE/NAME). */
+  unlockKind?: 'LocalUnlockRequest';
 }
 
 /** Bulwark's note on an allow an UnlockRequest grants (rules/immutability/evaluate.ts). */
-const UNLOCK_NOTE = /is locked, but UnlockRequest (\S+) \(requested by /;
+const UNLOCK_NOTE = /is locked, but (Local)?UnlockRequest (\S+) \(requested by /;
 
 async function readManifests(file: string): Promise<string> {
   if (file !== '-') return readFile(file, 'utf8');
@@ -34,10 +36,18 @@ async function readManifests(file: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function outcomeOf(status: number, warnings: readonly string[]): Pick<WhyResult, 'outcome' | 'unlockRequest'> {
+export function outcomeOf(
+  status: number,
+  warnings: readonly string[],
+): Pick<WhyResult, 'outcome' | 'unlockRequest' | 'unlockKind'> {
   if (status === 200 || status === 201) {
-    const unlock = warnings.map((w) => UNLOCK_NOTE.exec(w)?.[1]).find((n) => n !== undefined);
-    return unlock ? { outcome: 'allowed-by-unlock', unlockRequest: unlock } : { outcome: 'allowed' };
+    const note = warnings.map((w) => UNLOCK_NOTE.exec(w)).find((m) => m !== null);
+    if (!note) return { outcome: 'allowed' };
+    return {
+      outcome: 'allowed-by-unlock',
+      unlockRequest: note[2]!,
+      ...(note[1] ? { unlockKind: 'LocalUnlockRequest' as const } : {}),
+    };
   }
   if (status === 409) return { outcome: 'conflict' };
   return { outcome: status === 403 || status === 500 || status === 503 ? 'denied' : 'failed' };
@@ -81,7 +91,8 @@ export function describeWhy(r: WhyResult): string[] {
   const head = {
     allowed: `${r.object}: this change would be allowed`,
     'allowed-by-unlock':
-      `${r.object}: this change would be allowed only because UnlockRequest ${r.unlockRequest} is active ` +
+      `${r.object}: this change would be allowed only because ${r.unlockKind ?? 'UnlockRequest'} ` +
+      `${r.unlockRequest} is active ` +
       '(the object is locked; without the unlock it would be denied)',
     denied: `${r.object}: this change would be denied: ${r.message}`,
     conflict:

@@ -9,7 +9,7 @@ import type { RequestFacts } from '../../decision/facts.ts';
 import { deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
-import type { UnlockTarget } from '../../policy/compile-unlock.ts';
+import { unlockName, type UnlockTarget } from '../../policy/compile-unlock.ts';
 import { emergencyWarnings, findUnlock, unlockAnnotations } from '../unlock/match.ts';
 
 /** At most this many exposed objects are named; the rest are counted. */
@@ -71,7 +71,7 @@ export function requireAgreement(input: AgreementInput): Verdict {
     allowed: true,
     reasons: [],
     warnings: [
-      `${summary}, and UnlockRequest ${unlock.name} (requested by ${unlock.requester}, approved ` +
+      `${summary}, and ${unlockName(unlock)} (requested by ${unlock.requester}, approved ` +
         `by ${approvers.join(', ')}) allows it until ${new Date(unlock.expiresAtMs).toISOString()}`,
       ...emergencyWarnings(match),
     ],

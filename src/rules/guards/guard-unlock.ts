@@ -7,6 +7,7 @@ import type { AdmissionRequest } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
 import type { Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
+import { unlockName } from '../../policy/compile-unlock.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
 import { emergencyWarnings, findUnlock, unlockAnnotations, type UnlockMatch } from '../unlock/match.ts';
 
@@ -44,7 +45,7 @@ export function unlockedVerdict(rule: string, what: string, match: UnlockMatch &
     allowed: true,
     reasons: [],
     warnings: [
-      `${what} is guarded while it holds locked objects, but UnlockRequest ${unlock.name} (requested ` +
+      `${what} is guarded while it holds locked objects, but ${unlockName(unlock)} (requested ` +
         `by ${unlock.requester}, approved by ${approvers.join(', ')}) allows this update ` +
         `until ${new Date(unlock.expiresAtMs).toISOString()}`,
       ...emergencyWarnings(match),

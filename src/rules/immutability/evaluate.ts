@@ -13,7 +13,7 @@ import { applicablePolicies, relabelLoosenings } from './governing.ts';
 import { GARBAGE_COLLECTORS } from '../../diff/bookkeeping.ts';
 import { semanticChanges, type Change, type DiffOptions } from '../../diff/semantic-diff.ts';
 import { ruleOfPolicy } from '../unlock/approvals.ts';
-import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
+import { unlockName, type CompiledUnlock } from '../../policy/compile-unlock.ts';
 import { emergencyWarnings, findUnlock, unlockAnnotations } from '../unlock/match.ts';
 import { sealedStatesOf } from '../unlock/rollback.ts';
 import { describeChanges, describeTarget, touchesLockLabel } from './message.ts';
@@ -322,10 +322,10 @@ function withUnlock(
         ? 'update'
         : 'delete';
   const note =
-    `${target} is locked, but UnlockRequest ${unlock.name} (requested by ${unlock.requester}, ` +
+    `${target} is locked, but ${unlockName(unlock)} (requested by ${unlock.requester}, ` +
     `approved by ${approvers.join(', ')}) allows ` +
     `this ${what} until ${new Date(unlock.expiresAtMs).toISOString()}${
-      unlabelled ? `: ${target} is ` + `unlabelled by UnlockRequest ${unlock.name} and no longer locked` : ''
+      unlabelled ? `: ${target} is ` + `unlabelled by ${unlockName(unlock)} and no longer locked` : ''
     }`;
   return {
     allowed: true,
@@ -334,7 +334,7 @@ function withUnlock(
     auditAnnotations: {
       ...denied.auditAnnotations,
       ...unlockAnnotations(match),
-      ...(unlabelled ? { 'unlock-unlabelled': `unlabelled by UnlockRequest ${unlock.name}` } : {}),
+      ...(unlabelled ? { 'unlock-unlabelled': `unlabelled by ${unlockName(unlock)}` } : {}),
     },
     outcomes: [{ rule: RULE, decision: 'unlocked' }],
   };

@@ -18,7 +18,7 @@ import {
   shortestMaximum,
   type ApprovalRule,
 } from './approvals.ts';
-import type { CompiledUnlock, PatchOperation } from '../../policy/compile-unlock.ts';
+import { unlockName, type CompiledUnlock, type PatchOperation } from '../../policy/compile-unlock.ts';
 import type { ApprovalTrust } from '../../attestation/approval.ts';
 import { rollbackProblem, type SealedStates } from './rollback.ts';
 
@@ -143,7 +143,7 @@ export function findUnlock(unlocks: readonly CompiledUnlock[], demand: UnlockDem
   for (const unlock of unlocks) {
     const result = whyNot(unlock, demand);
     if ('approvers' in result) return { ok: true, unlock, approvers: result.approvers };
-    why.push(`UnlockRequest ${unlock.name}: ${result.why}`);
+    why.push(`${unlockName(unlock)}: ${result.why}`);
   }
   return { ok: false, why };
 }
@@ -152,7 +152,8 @@ export function findUnlock(unlocks: readonly CompiledUnlock[], demand: UnlockDem
 export function unlockAnnotations(match: UnlockMatch & { ok: true }): Record<string, string> {
   const { unlock, approvers } = match;
   return {
-    'unlock-request': unlock.name,
+    'unlock-request': unlock.namespace ? `${unlock.namespace}/${unlock.name}` : unlock.name,
+    ...(unlock.kind !== 'UnlockRequest' ? { 'unlock-request-kind': unlock.kind } : {}),
     'unlock-approvers': approvers.join(','),
     'unlock-requester': unlock.requester,
     ...(unlock.ticket ? { 'unlock-ticket': unlock.ticket } : {}),
@@ -166,8 +167,9 @@ export function emergencyWarnings(match: UnlockMatch & { ok: true }): string[] {
   const { unlock } = match;
   return unlock.emergency
     ? [
-        `EMERGENCY unlock: UnlockRequest ${unlock.name} (requested by ${unlock.requester}) is an emergency unlock; ` +
-          `approvers must review it afterwards (kubectl bulwark unlock review ${unlock.name})`,
+        `EMERGENCY unlock: ${unlockName(unlock)} (requested by ${unlock.requester}) is an emergency unlock; ` +
+          `approvers must review it afterwards (kubectl bulwark unlock review ${unlock.name}` +
+          `${unlock.namespace ? ` -n ${unlock.namespace}` : ''})`,
       ]
     : [];
 }

@@ -6,7 +6,7 @@
 import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import { humanPath, isUnderPointer } from '../../diff/pointer.ts';
 import { semanticChanges } from '../../diff/semantic-diff.ts';
-import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
+import { unlockName, type CompiledUnlock } from '../../policy/compile-unlock.ts';
 import { isEmergency, type ApprovalRule } from './approvals.ts';
 
 export type SignOffKind = 'approval' | 'rejection' | 'review';
@@ -118,7 +118,7 @@ export function signOffProblem(
   if (kind === 'rejection' && before.rejections.some((r) => r.user === user))
     return `${user} has already rejected this request`;
   if (kind === 'review') {
-    if (!before.emergency) return `UnlockRequest ${before.name} is not an emergency unlock: there is nothing to review`;
+    if (!before.emergency) return `${unlockName(before)} is not an emergency unlock: there is nothing to review`;
     if (user === before.requester) return `${user} requested this emergency unlock and cannot review it`;
     if (before.reviews.some((r) => r.user === user)) return `${user} has already reviewed this request`;
   }

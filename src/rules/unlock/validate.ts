@@ -11,7 +11,7 @@ import type { AdmissionRequest, KubeObject } from '../../admission/types.ts';
 import type { RequestFacts } from '../../decision/facts.ts';
 import { allow, deny, type Verdict } from '../../decision/verdict.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
-import { POLICY_GROUP } from '../../policy/crds.ts';
+import { isUnlockKind, POLICY_GROUP } from '../../policy/crds.ts';
 import { formatDuration } from '../../policy/duration.ts';
 import { approvalRulesFor, isGovernanceTarget } from './approval-rules.ts';
 import {
@@ -22,7 +22,7 @@ import {
   shortestMaximum,
   type ApprovalRule,
 } from './approvals.ts';
-import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
+import { unlockName, type CompiledUnlock } from '../../policy/compile-unlock.ts';
 import { appendedSignOff, groupsProblem, SIGN_OFF_LISTS, signOffProblem } from './sign-off.ts';
 import { checkApprovalAttestation } from '../../attestation/approval.ts';
 
@@ -58,10 +58,20 @@ function targetOrDenial(
       ),
     };
   if (fact.status === 'absent') {
-    return t.group === POLICY_GROUP && isGovernanceTarget(t)
+    return t.group === POLICY_GROUP && isGovernanceTarget(t) && unlock.kind === 'UnlockRequest'
       ? { object: undefined }
       : { denied: deny(RULE, `the target ${name} does not exist`) };
   }
+  // A LocalUnlockRequest's target is in its namespace (compile-unlock.ts); a cluster-scoped
+  // object, found by its name alone, has none: only an UnlockRequest can name it.
+  if (unlock.kind === 'LocalUnlockRequest' && fact.object.metadata?.namespace !== unlock.namespace)
+    return {
+      denied: deny(
+        RULE,
+        `the target ${name} is cluster-scoped: a LocalUnlockRequest unlocks only objects in its own namespace ` +
+          `${unlock.namespace}; ask for an UnlockRequest (cluster-scoped) instead`,
+      ),
+    };
   return { object: fact.object };
 }
 
@@ -78,7 +88,7 @@ function validateCreate(
       `spec.requester must be the user creating the request (${user}), not ${JSON.stringify(unlock.requester)}`,
     );
   const approvals = (request.object as { spec?: { approvals?: unknown[] } }).spec?.approvals ?? [];
-  if (approvals.length > 0) return deny(RULE, 'a new UnlockRequest has no approvals: approvers add theirs afterwards');
+  if (approvals.length > 0) return deny(RULE, `a new ${unlock.kind} has no approvals: approvers add theirs afterwards`);
   const target = targetOrDenial(unlock, facts);
   if ('denied' in target) return target.denied;
   const rules = governingRules(unlock, target.object, snapshot, facts);
@@ -122,7 +132,7 @@ function validateSignOff(
   if (!reviewing && (facts.now === undefined || facts.now >= before.expiresAtMs)) {
     return deny(
       RULE,
-      `UnlockRequest ${before.name} expired at ${new Date(before.expiresAtMs).toISOString()}: it can no longer ` +
+      `${unlockName(before)} expired at ${new Date(before.expiresAtMs).toISOString()}: it can no longer ` +
         `be ${rejecting ? 'rejected' : 'approved'}; create a new one`,
     );
   }
@@ -153,19 +163,22 @@ export function evaluateUnlockRequest(
   snapshot: PolicySnapshot,
   facts: RequestFacts,
 ): Verdict {
-  if (request.kind.group !== POLICY_GROUP || request.kind.kind !== 'UnlockRequest' || request.subResource !== undefined)
+  if (request.kind.group !== POLICY_GROUP || !isUnlockKind(request.kind.kind) || request.subResource !== undefined)
     return allow(RULE, 'skip');
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return allow(RULE, 'skip');
   const after = snapshot.compiler.unlock(request.object);
   if (!after.ok)
     return deny(
       RULE,
-      `UnlockRequest ${request.name ?? ''} is ` +
+      `${request.kind.kind} ${request.name ?? ''} is ` +
         `invalid: ${after.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
     );
   if (request.operation === 'CREATE') return validateCreate(request, after.unlock, snapshot, facts);
   const before = snapshot.compiler.unlock(request.oldObject);
   if (!before.ok)
-    return deny(RULE, 'the stored UnlockRequest is invalid and cannot be approved; delete it and create a new one');
+    return deny(
+      RULE,
+      `the stored ${request.kind.kind} is invalid and cannot be approved; delete it and create a new one`,
+    );
   return validateSignOff(request, before.unlock, after.unlock, snapshot, facts);
 }

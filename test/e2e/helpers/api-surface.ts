@@ -123,6 +123,7 @@ export const INDIRECT_RESOURCES: Readonly<Record<string, string>> = {
   'bulwark.dev/immutabilitypolicies': 'policy admins only; loosening needs an approved UnlockRequest',
   'bulwark.dev/imagepolicies': 'policy admins only; loosening needs an approved UnlockRequest',
   'bulwark.dev/unlockrequests': 'checked when written, re-checked when used',
+  'bulwark.dev/localunlockrequests': 'checked when written, re-checked when used; only targets in their namespace',
   'bulwark.dev/seals': "written by Bulwark's audit loop; an edited seal fails its HMAC and is reported as drift",
 };
 

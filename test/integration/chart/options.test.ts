@@ -98,6 +98,7 @@ describe('monitoring', () => {
       'BulwarkDown',
       'BulwarkReplicasDown',
       'BulwarkPoliciesNotSynced',
+      'BulwarkLoopsPaused',
       'BulwarkHighDenialRate',
       'BulwarkCertificateExpiring',
     ]);
@@ -106,8 +107,9 @@ describe('monitoring', () => {
       expect(a.labels).toMatchObject({ team: 'platform', severity: expect.stringMatching(/^(critical|warning)$/) });
     }
     expect(alerts[1]?.expr).toContain('< 2');
-    expect(alerts[3]?.expr).toMatch(/> 0\.5$/);
-    expect(alerts[4]?.expr).toContain(`< ${14 * 86400}`);
+    expect(alerts[3]?.expr).toContain('state="leading"}) == 0');
+    expect(alerts[4]?.expr).toMatch(/> 0\.5$/);
+    expect(alerts[5]?.expr).toContain(`< ${14 * 86400}`);
   });
 
   it('metrics.policyLabel passes --metrics-policy-label', async () => {

@@ -38,6 +38,7 @@ describe('the ClusterRole names what it grants', () => {
         'immutabilitypolicies/status',
         'imagepolicies/status',
         'unlockrequests/status',
+        'localunlockrequests/status',
       ]);
     }
   });

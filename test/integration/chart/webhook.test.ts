@@ -133,7 +133,7 @@ describe('webhook entries (defaults)', async () => {
       {
         apiGroups: ['bulwark.dev'],
         apiVersions: ['*'],
-        resources: ['immutabilitypolicies', 'imagepolicies', 'unlockrequests'],
+        resources: ['immutabilitypolicies', 'imagepolicies', 'unlockrequests', 'localunlockrequests'],
         operations: ['CREATE', 'UPDATE', 'DELETE'],
         scope: '*',
       },

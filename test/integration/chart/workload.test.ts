@@ -55,6 +55,8 @@ describe('defaults', async () => {
       // Self-protection and the namespace marks' guard.
       'ValidatingAdmissionPolicy',
       'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
       'ValidatingAdmissionPolicyBinding',
       'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
@@ -253,12 +255,17 @@ describe('RBAC', () => {
     expect(rules(manifests)).toEqual([
       {
         apiGroups: ['bulwark.dev'],
-        resources: ['immutabilitypolicies', 'imagepolicies', 'unlockrequests'],
+        resources: ['immutabilitypolicies', 'imagepolicies', 'unlockrequests', 'localunlockrequests'],
         verbs: ['get', 'list', 'watch'],
       },
       {
         apiGroups: ['bulwark.dev'],
-        resources: ['immutabilitypolicies/status', 'imagepolicies/status', 'unlockrequests/status'],
+        resources: [
+          'immutabilitypolicies/status',
+          'imagepolicies/status',
+          'unlockrequests/status',
+          'localunlockrequests/status',
+        ],
         verbs: ['patch'],
       },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
@@ -302,6 +309,7 @@ describe('RBAC', () => {
       'immutabilitypolicies/status',
       'imagepolicies/status',
       'unlockrequests/status',
+      'localunlockrequests/status',
       'events',
       'seals',
       'policyreports',
@@ -312,6 +320,7 @@ describe('RBAC', () => {
       'immutabilitypolicies/status',
       'imagepolicies/status',
       'unlockrequests/status',
+      'localunlockrequests/status',
       'namespaces',
     ]);
     expect(granted.filter((r) => r.verbs.includes('create')).flatMap((r) => r.resources)).toEqual([
@@ -323,6 +332,8 @@ describe('RBAC', () => {
   });
 
   it('ships the people roles with the verbs each needs and no more, extensible by aggregation', async () => {
+    // Both kinds: a RoleBinding in a team's namespace reaches its LocalUnlockRequests only.
+    const UNLOCKS = ['unlockrequests', 'localunlockrequests'];
     const manifests = await render();
     const rulesOf = (name: string) => dig(find(manifests, 'ClusterRole', `bulwark-${name}-rules`), 'rules');
     // The aggregated roles leave `rules` to the aggregation controller (a server-side-apply
@@ -330,10 +341,10 @@ describe('RBAC', () => {
     for (const role of ['requester', 'approver', 'policy-admin'])
       expect(find(manifests, 'ClusterRole', `bulwark-${role}`)).not.toHaveProperty('rules');
     expect(rulesOf('requester')).toEqual([
-      { apiGroups: ['bulwark.dev'], resources: ['unlockrequests'], verbs: ['get', 'list', 'watch', 'create'] },
+      { apiGroups: ['bulwark.dev'], resources: UNLOCKS, verbs: ['get', 'list', 'watch', 'create'] },
     ]);
     expect(rulesOf('approver')).toEqual([
-      { apiGroups: ['bulwark.dev'], resources: ['unlockrequests'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+      { apiGroups: ['bulwark.dev'], resources: UNLOCKS, verbs: ['get', 'list', 'watch', 'update', 'patch'] },
     ]);
     expect(rulesOf('policy-admin')).toEqual([
       {
@@ -341,7 +352,7 @@ describe('RBAC', () => {
         resources: ['immutabilitypolicies', 'imagepolicies'],
         verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
       },
-      { apiGroups: ['bulwark.dev'], resources: ['unlockrequests'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['bulwark.dev'], resources: UNLOCKS, verbs: ['get', 'list', 'watch'] },
     ]);
     for (const role of ['requester', 'approver', 'policy-admin']) {
       expect(dig(find(manifests, 'ClusterRole', `bulwark-${role}`), 'aggregationRule')).toEqual({
@@ -402,9 +413,9 @@ describe('the mutating webhook', () => {
       {
         apiGroups: ['bulwark.dev'],
         apiVersions: ['*'],
-        resources: ['unlockrequests'],
+        resources: ['unlockrequests', 'localunlockrequests'],
         operations: ['CREATE', 'UPDATE'],
-        scope: 'Cluster',
+        scope: '*',
       },
     ]);
     expect(webhook.clientConfig.service.path).toBe('/mutate');

@@ -17,6 +17,16 @@ describe('why outcomes', () => {
       outcome: 'allowed',
     });
     expect(outcomeOf(201, [NOTE])).toEqual({ outcome: 'allowed-by-unlock', unlockRequest: 'unlock-cfg-1a2b3c' });
+    const local = NOTE.replace('UnlockRequest unlock-cfg-1a2b3c', 'LocalUnlockRequest shop/unlock-cfg-1a2b3c');
+    const byLocal = outcomeOf(200, [local]);
+    expect(byLocal).toEqual({
+      outcome: 'allowed-by-unlock',
+      unlockRequest: 'shop/unlock-cfg-1a2b3c',
+      unlockKind: 'LocalUnlockRequest',
+    });
+    expect(describeWhy({ object: 'ConfigMap shop/cfg', ...byLocal, warnings: [local] })[0]).toContain(
+      'allowed only because LocalUnlockRequest shop/unlock-cfg-1a2b3c is active',
+    );
     expect(outcomeOf(403, [])).toEqual({ outcome: 'denied' });
     expect(outcomeOf(409, [])).toEqual({ outcome: 'conflict' });
     expect(outcomeOf(422, [])).toEqual({ outcome: 'failed' });

@@ -5,10 +5,23 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { POLICY_KINDS, readCrd, type PolicyKind } from '../../../src/policy/crds.ts';
 import { GENERATED_FILE, generate } from '../../../scripts/generate-policy-types.ts';
+import { LOCAL_UNLOCK_CRD_FILE, renderLocalUnlockCrd } from '../../../scripts/local-unlock-crd.ts';
+import { parse as parseYaml } from 'yaml';
 
 describe('policy CRDs', () => {
   it('src/policy/generated/types.ts is generated from the CRDs (run npm run generate)', async () => {
     expect(readFileSync(GENERATED_FILE, 'utf8')).toBe(await generate());
+  });
+
+  it('the LocalUnlockRequest CRD is generated from the UnlockRequest CRD: same schema, namespaced', () => {
+    const text = readFileSync(LOCAL_UNLOCK_CRD_FILE, 'utf8');
+    expect(text).toBe(renderLocalUnlockCrd());
+    const local = parseYaml(text);
+    const cluster = readCrd('UnlockRequest') as unknown as { spec: Record<string, any> };
+    expect(local.spec.scope).toBe('Namespaced');
+    expect(local.spec.names).toMatchObject({ kind: 'LocalUnlockRequest', shortNames: ['lur', 'localunlock'] });
+    expect(local.spec.versions[0].schema).toEqual(cluster.spec.versions[0].schema);
+    expect(local.spec.versions[0].subresources).toEqual({ status: {} });
   });
 
   it.each(Object.keys(POLICY_KINDS) as PolicyKind[])(

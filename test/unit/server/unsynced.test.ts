@@ -61,8 +61,8 @@ describe('before the policies are synced', () => {
   it('is not ready', async () => {
     const res = await httpsRequest(`${base}/readyz`, { ca });
     expect(res.status).toBe(503);
-    expect(JSON.parse(res.body).reason).toMatch(
-      /not yet synced: ImmutabilityPolicy, ImagePolicy, Namespace, UnlockRequest, attestation-keys/,
+    expect(JSON.parse(res.body).reason).toContain(
+      'not yet synced: ImmutabilityPolicy, ImagePolicy, Namespace, UnlockRequest, LocalUnlockRequest, attestation-keys',
     );
   });
 
@@ -77,7 +77,7 @@ describe('before the policies are synced', () => {
           reason: 'ServiceUnavailable',
           message:
             'bulwark is starting: policies not yet synced (pending: ImmutabilityPolicy, ImagePolicy, Namespace, ' +
-            'UnlockRequest, attestation-keys); retry in a few seconds',
+            'UnlockRequest, LocalUnlockRequest, attestation-keys); retry in a few seconds',
           details: { retryAfterSeconds: 2 },
         },
         auditAnnotations: { decision: 'deny' },

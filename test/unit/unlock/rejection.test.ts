@@ -6,22 +6,14 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/admission/types.ts';
 import { reviewRequest } from '../../../src/review/review.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
-import { immutabilityPolicy } from '../../helpers/policies.ts';
 import { oldObjectOf } from '../../helpers/reviews.ts';
-import { compiler, policyStore } from '../../helpers/snapshots.ts';
-import { CREATED_MS, unlockRequest, unlockReview } from '../../helpers/unlock.ts';
+import { compiler } from '../../helpers/snapshots.ts';
+import { CREATED_MS, twoApproversSnapshot, unlockRequest, unlockReview } from '../../helpers/unlock.ts';
 
 const GROUPS = ['dev', 'approvers', 'system:authenticated'];
 const by = (user: string, groups: string[] = GROUPS) => ({ user, groups });
 
-const snapshot = () => {
-  const s = policyStore({ sources: [] });
-  s.upsert(
-    'ImmutabilityPolicy',
-    immutabilityPolicy('locks', { unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' } }),
-  );
-  return s.snapshot();
-};
+const snapshot = twoApproversSnapshot;
 const facts = {
   now: CREATED_MS + 60_000,
   namespaceLabels: {},
