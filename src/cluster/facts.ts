@@ -15,7 +15,8 @@
 //   the locked objects whose protection it could change, and the UnlockRequests aimed at
 //   the policy or Namespace (the agreement such a change needs);
 // - for a request that puts a lock into a namespace, that its `bulwark.dev/locks` mark is
-//   gone (the one write: namespace-claim.ts).
+//   gone (namespace-claim.ts); for an ImagePolicy write, that the `bulwark.dev/images` mark
+//   is gone from every namespace it applies to (images-mark-release.ts). The only writes.
 // A failed lookup is reported "unavailable", which the core turns into a denial.
 
 import type { AdmissionRequest, KubeObject } from '../admission/types.ts';
@@ -44,6 +45,7 @@ import { findLockedContents } from './locked-contents.ts';
 import { createListableCheck } from './listable.ts';
 import { locksObject } from '../rules/guards/unlistable-lock.ts';
 import { claimNamespace } from './namespace-claim.ts';
+import { releaseImagesMarks } from './images-mark-release.ts';
 import type { ClusterInformers } from './policy-informers.ts';
 
 export function objectPath(request: AdmissionRequest): string {
@@ -106,7 +108,7 @@ function targetOfUnlockWrite(request: AdmissionRequest): TargetRef {
 export function clusterFactResolver(options: {
   reader: KubeReader;
   discovery?: Discovery;
-  informers?: Pick<ClusterInformers, 'namespaceLabels' | 'unlocksFor'>;
+  informers?: Pick<ClusterInformers, 'namespaceLabels' | 'unlocksFor' | 'namespaces'>;
   timeoutMs: number;
   lockLabel?: LockLabel;
   now?: () => number;
@@ -182,6 +184,14 @@ export function clusterFactResolver(options: {
       timeoutMs,
     });
     if (claim) facts.namespaceClaim = claim;
+    if (informers) {
+      // Half the deadline: the rest is left for the other lookups and the answer.
+      const release = await releaseImagesMarks(reader, request, snapshot, informers.namespaces(), {
+        budgetMs: timeoutMs / 2,
+        now,
+      });
+      if (release) facts.imagesMarkRelease = release;
+    }
     return facts;
   };
 }

@@ -49,6 +49,8 @@ export interface ResilientInformer<T> {
   start(): Promise<void>;
   stop(): Promise<void>;
   get(name: string, namespace?: string): T | undefined;
+  /** Every cached object. */
+  list(): readonly T[];
   /** Restarts after errors so far. */
   readonly restarts: number;
 }
@@ -112,6 +114,7 @@ export function resilientInformer<T extends KubernetesObject>(
       await informer.stop();
     },
     get: (name, namespace) => informer.get(name, namespace),
+    list: () => informer.list(),
     get restarts() {
       return restarts;
     },

@@ -24,6 +24,8 @@ export const CLUSTER_SOURCES = [...Object.keys(POLICY_KINDS), NAMESPACE_SOURCE, 
 
 export interface ClusterInformers {
   namespaceLabels(name: string): Readonly<Record<string, string>> | undefined;
+  /** Every cached namespace with its labels. */
+  namespaces(): { name: string; labels: Readonly<Record<string, string>> }[];
   /**
    * Unlock requests of both kinds whose target has this namespace and name (any kind: the rule
    * checks kind). A cluster-scoped object (namespace undefined) never gets a LocalUnlockRequest:
@@ -128,6 +130,8 @@ export function createClusterInformers(options: {
       const ns = namespaces.get(name);
       return ns ? (ns.metadata?.labels ?? {}) : undefined;
     },
+    namespaces: () =>
+      namespaces.list().map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} })),
     unlocksFor(namespace, name) {
       if (!unlockIndex) {
         unlockIndex = new Map();

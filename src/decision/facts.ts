@@ -117,6 +117,11 @@ export interface RequestFacts {
    * namespace's `bulwark.dev/locks` mark first (rules/immutability/namespace-marks.ts).
    */
   namespaceClaim?: { status: 'claimed' } | { status: 'unavailable'; reason: string };
+  /**
+   * For an ImagePolicy write: the marked namespaces it applies to whose `bulwark.dev/images`
+   * mark the shell could not remove (rules/images/images-mark.ts); empty when all went.
+   */
+  imagesMarkRelease?: { failures: readonly { namespace: string; reason: string }[] };
 }
 
 /** Whether a request deletes something whose deletion would delete objects without admission. */

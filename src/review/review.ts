@@ -6,6 +6,7 @@ import type { PolicySnapshot } from '../policy/compiled.ts';
 import { evaluateImages } from '../rules/images/evaluate.ts';
 import { evaluateImmutability } from '../rules/immutability/evaluate.ts';
 import { evaluateNamespaceClaim } from '../rules/immutability/namespace-marks.ts';
+import { evaluateImagesMarkRelease, evaluateMarkedRelabel } from '../rules/images/images-mark.ts';
 import { evaluateDeletionGuards } from '../rules/guards/evaluate.ts';
 import { evaluateUnlistableLock } from '../rules/guards/unlistable-lock.ts';
 import { evaluatePolicyAuthorship } from '../rules/governance/authorship.ts';
@@ -30,6 +31,8 @@ const RULES: readonly Rule[] = [
   evaluatePolicyAuthorship,
   evaluatePolicyGovernance,
   evaluateNamespaceLabels,
+  evaluateMarkedRelabel,
+  evaluateImagesMarkRelease,
   evaluateUnlockRequest,
   evaluateImmutability,
   evaluateNamespaceClaim,

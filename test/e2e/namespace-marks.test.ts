@@ -4,7 +4,9 @@
 // attack on a mark is tried here: setting one yourself (the chart's ValidatingAdmissionPolicy
 // <fullname>-namespace-marks, installed by the harness, refuses it), and putting a lock into a
 // marked namespace (Bulwark removes the mark before admitting the lock, and the loop does not
-// put it back while the lock is there). The harness's Bulwark scans every 3 s.
+// put it back while the lock is there), creating an ImagePolicy for a marked namespace (the
+// mark goes before the policy is stored) and relabelling a marked namespace into a policy
+// (denied while the mark stays). The harness's Bulwark scans every 3 s.
 
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +46,25 @@ async function markedNoLocks(): Promise<string> {
   await until(async () => (await namespaceMeta(ns)).labels[LOCKS] === 'none', WITHIN_MS);
   return ns;
 }
+
+async function markedNoImages(): Promise<string> {
+  const ns = await newNamespace('marks');
+  await until(async () => (await namespaceMeta(ns)).labels[IMAGES] === 'none', WITHIN_MS);
+  return ns;
+}
+
+const UNSIGNED = `registry.local/evil@sha256:${'e'.repeat(64)}`;
+const selectingPolicy = (name: string, matchLabels: Record<string, string>) =>
+  stringify({
+    apiVersion: 'bulwark.dev/v1alpha1',
+    kind: 'ImagePolicy',
+    metadata: { name },
+    spec: {
+      images: ['**'],
+      match: { namespaceSelector: { matchLabels } },
+      authorities: [{ name: 'approved', digests: [IMAGE.split('@')[1]] }],
+    },
+  });
 
 describe('namespace marks', () => {
   it('nobody but Bulwark and the policy admins sets a mark, on a new namespace or an existing one', async () => {
@@ -130,25 +151,34 @@ describe('namespace marks', () => {
     expect((await namespaceMeta(ns)).labels[LOCKS]).toBeUndefined();
   });
 
-  it('a namespace an ImagePolicy selects carries no images mark', async () => {
-    const ns = await markedNoLocks();
+  it('an ImagePolicy created for a marked namespace removes its images mark before it is stored', async () => {
+    const ns = await markedNoImages();
     const team = `marks-${id}`;
     await kubectlOk(kubectl, ['label', 'namespace', ns, `bulwark-e2e/marks=${team}`]);
+    const policy = selectingPolicy(`marks-${id}`, { 'bulwark-e2e/marks': team });
+    // A dry run stores nothing and writes nothing.
+    await kubectlOk(kubectl, ['apply', '--dry-run=server', '-f', '-'], { input: policy });
+    expect((await namespaceMeta(ns)).labels[IMAGES]).toBe('none');
+    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: policy });
+    // At once: no wait for the loop's next scan.
+    expect((await namespaceMeta(ns)).labels[IMAGES]).toBeUndefined();
+    const r = await kubectl(['run', 'evil', '-n', ns, `--image=${UNSIGNED}`], { user: 'alice' });
+    expect(r.stderr).toContain('is not on an approved-digest list');
+  });
+
+  it('relabelling a marked namespace into an ImagePolicy is denied unless the mark goes in the same change', async () => {
+    const ns = await markedNoImages();
+    const team = `relabel-${id}`;
     await kubectlOk(kubectl, ['apply', '-f', '-'], {
-      input: stringify({
-        apiVersion: 'bulwark.dev/v1alpha1',
-        kind: 'ImagePolicy',
-        metadata: { name: `marks-${id}` },
-        spec: {
-          images: ['**'],
-          match: { namespaceSelector: { matchLabels: { 'bulwark-e2e/marks': team } } },
-          authorities: [{ name: 'approved', digests: [IMAGE.split('@')[1]] }],
-        },
-      }),
+      input: selectingPolicy(`relabel-${id}`, { 'bulwark-e2e/relabel': team }),
     });
-    await until(async () => (await namespaceMeta(ns)).labels[IMAGES] === undefined, WITHIN_MS);
-    const unsigned = `registry.local/evil@sha256:${'e'.repeat(64)}`;
-    const r = await kubectl(['run', 'evil', '-n', ns, `--image=${unsigned}`], { user: 'alice' });
+    const kept = await kubectl(['label', 'namespace', ns, `bulwark-e2e/relabel=${team}`]);
+    expect(kept.code).not.toBe(0);
+    expect(kept.stderr).toContain(`remove the ${IMAGES} mark in the same change: kubectl label ns ${ns} ${IMAGES}-`);
+    expect((await namespaceMeta(ns)).labels['bulwark-e2e/relabel']).toBeUndefined();
+    // Removing a mark is anyone's right; with it, the relabelling goes through.
+    await kubectlOk(kubectl, ['label', 'namespace', ns, `bulwark-e2e/relabel=${team}`, `${IMAGES}-`]);
+    const r = await kubectl(['run', 'evil', '-n', ns, `--image=${UNSIGNED}`], { user: 'alice' });
     expect(r.stderr).toContain('is not on an approved-digest list');
   });
 });

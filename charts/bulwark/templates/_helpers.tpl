@@ -99,7 +99,8 @@ What every webhook entry shares: where to call, how to fail, the namespaces it n
 Takes (dict "root" $ "caBundle" <base64 PEM or ""> ["failurePolicy" <overrides the value>]
 ["mark" <the namespace mark that keeps this entry away: bulwark.dev/locks or bulwark.dev/images>]).
 sideEffects NoneOnDryRun: before admitting a lock into a namespace Bulwark removes the
-namespace's bulwark.dev/locks mark (never on a dry run).
+namespace's bulwark.dev/locks mark, and before admitting an ImagePolicy the bulwark.dev/images
+mark of every namespace it applies to (never on a dry run).
 */}}
 {{- define "bulwark.webhookCommon" -}}
 {{- $root := .root -}}

@@ -49,6 +49,7 @@ describe('the clock of the fact resolver', () => {
       reader: noReads,
       informers: {
         namespaceLabels: () => ({}),
+        namespaces: () => [],
         unlocksFor: (ns, name) => (ns === 'demo' && name === 'app-config' ? [unlock] : []),
       },
       timeoutMs: 1000,
