@@ -33,7 +33,15 @@ export interface Tally {
   latenciesMs: number[];
   /** The first few bodies of 'other' and 'webhook-unreachable' outcomes, for the failure message. */
   samples: string[];
+  /**
+   * Of the 'denied-by-bulwark': denied because a replica's informers were re-syncing (a watch
+   * ended, e.g. when a CRD changes: fail closed, whatever the request). Counted apart, reported.
+   */
+  whileSyncing: number;
 }
+
+/** Bulwark's answer while its policies are not synced (src/review/review.ts). */
+const SYNCING = 'bulwark is starting: policies not yet synced';
 
 interface ApiTarget {
   server: string;
@@ -80,6 +88,7 @@ export const emptyTally = (): Tally => ({
   counts: { allowed: 0, 'denied-by-bulwark': 0, 'denied-by-policy': 0, 'webhook-unreachable': 0, other: 0 },
   latenciesMs: [],
   samples: [],
+  whileSyncing: 0,
 });
 
 /** One write, timed and classified into `tally`. */
@@ -98,7 +107,8 @@ export async function write(w: Write, n: number, tally: Tally): Promise<Outcome>
     });
     body = statusMessage(res.body);
     outcome = classify(res.status, body);
-    if (outcome === 'denied-by-bulwark' && w.denialMentions && !body.includes(w.denialMentions)) outcome = 'other';
+    if (outcome === 'denied-by-bulwark' && body.includes(SYNCING)) tally.whileSyncing++;
+    else if (outcome === 'denied-by-bulwark' && w.denialMentions && !body.includes(w.denialMentions)) outcome = 'other';
   } catch (err) {
     body = String(err);
     outcome = 'other';

@@ -81,6 +81,7 @@ describe('helm uninstall', () => {
     ).toEqual([
       'imagepolicies.bulwark.dev',
       'immutabilitypolicies.bulwark.dev',
+      'localunlockrequests.bulwark.dev',
       'lockattributions.bulwark.dev',
       'seals.bulwark.dev',
       'unlockrequests.bulwark.dev',
@@ -93,7 +94,16 @@ describe('helm uninstall', () => {
       user: 'alice',
     });
     await kubectlOk(kubectl, ['create', 'deployment', 'after', '-n', ns, `--image=${HELLO_IMAGE}`], { user: 'alice' });
-    await readyPods(ns, 'app=after', 1);
+    await readyPods(ns, 'app=after', 1).catch(async (err: unknown) => {
+      // Say why (scheduling, sandbox, IP allocation...): this has failed without a clue before.
+      const pods = await kubectl(['get', 'pods', '-n', ns, '-o', 'wide']);
+      const events = await kubectl(['get', 'events', '-n', ns, '--sort-by=.lastTimestamp']);
+      const node = await kubectl(['describe', 'node']);
+      throw new Error(
+        `${String(err)}\n${pods.stdout}\n${events.stdout.split('\n').slice(-15).join('\n')}\n` +
+          node.stdout.slice(node.stdout.indexOf('Allocated resources') - 1200),
+      );
+    });
     const other = await newNamespace('uninstall-gone');
     await kubectlOk(kubectl, ['delete', 'namespace', other, '--timeout=120s'], { user: 'alice', timeoutMs: 130_000 });
   }, 240_000);

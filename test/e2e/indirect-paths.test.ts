@@ -8,7 +8,6 @@ import { kubectl, newNamespace } from '../../harness/context.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
 import {
   configMap,
-  DENIED,
   ensureWidgetCrd,
   expectChangeDenied,
   expectDeleteDenied,
@@ -17,6 +16,7 @@ import {
   target,
   yaml,
 } from './helpers/immutability.ts';
+import { deniedWith } from './helpers/denied.ts';
 import { startMutatingWebhook } from './helpers/mutating-webhook.ts';
 import { until } from './helpers/plugin.ts';
 
@@ -63,10 +63,12 @@ describe('a label change a policy allows may not move a locked object under a lo
 
       const move = await kubectl(['label', '--overwrite', 'cm', 'cfg', '-n', ns, 'tier=web'], { user: 'alice' });
       expect(move.code).not.toBe(0);
-      expect(move.stderr).toContain(
-        `${DENIED}: ${target('ConfigMap', cm)} is locked (labelled bulwark.dev/immutable=true); this update ` +
-          `would change its labels so that its protection loosens (ImmutabilityPolicy db-${id} would no longer ` +
-          `govern it; in its place ImmutabilityPolicy web-${id} would switch to Audit)`,
+      expect(move.stderr).toMatch(
+        deniedWith(
+          `: ${target('ConfigMap', cm)} is locked (labelled bulwark.dev/immutable=true); this update ` +
+            `would change its labels so that its protection loosens (ImmutabilityPolicy db-${id} would no longer ` +
+            `govern it; in its place ImmutabilityPolicy web-${id} would switch to Audit)`,
+        ),
       );
       expect(await jsonpath(cm, '{.metadata.labels.tier}')).toBe('db');
       expectChangeDenied(
@@ -244,9 +246,11 @@ describe('an APIService may not route a group/version holding locked objects to 
       });
       const r = await reroute('v1.e2e.bulwark.dev');
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain(
-        `${DENIED}: APIService v1.e2e.bulwark.dev: this change would have Service default/elsewhere serve ` +
-          `e2e.bulwark.dev/v1 instead of this apiserver, while locked objects of group e2e.bulwark.dev exist (`,
+      expect(r.stderr).toMatch(
+        deniedWith(
+          ': APIService v1.e2e.bulwark.dev: this change would have Service default/elsewhere serve ' +
+            'e2e.bulwark.dev/v1 instead of this apiserver, while locked objects of group e2e.bulwark.dev exist (',
+        ),
       );
       expect(r.stderr).toContain(
         'An UnlockRequest for the APIService (kubectl bulwark unlock request apiservice/v1.e2e.bulwark.dev ' +

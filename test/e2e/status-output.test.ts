@@ -64,8 +64,9 @@ describe('kubectl bulwark status', () => {
     expect(json.scope).toBe('all namespaces');
     expect(json.locked).toEqual(
       expect.arrayContaining([
-        { kind: 'ConfigMap', namespace: first, name: 'settings' },
-        { kind: 'ConfigMap', namespace: second, name: 'settings' },
+        // (each also says who locked it: lockedBy, test/e2e/lock-attribution.test.ts)
+        expect.objectContaining({ kind: 'ConfigMap', namespace: first, name: 'settings' }),
+        expect.objectContaining({ kind: 'ConfigMap', namespace: second, name: 'settings' }),
       ]),
     );
     expect(json.unlocks.find((u) => u.name === unlock)).toMatchObject({
@@ -74,8 +75,9 @@ describe('kubectl bulwark status', () => {
       approvalsRequired: 2,
     });
     const yaml = parse(await pluginOk(['status', '-n', second, '-o', 'yaml'], 'alice')) as Report;
-    expect(yaml.locked).toContainEqual({ kind: 'ConfigMap', namespace: second, name: 'settings' });
-    expect(yaml.locked).not.toContainEqual({ kind: 'ConfigMap', namespace: first, name: 'settings' });
+    const names = yaml.locked.map((l) => `${l.kind} ${l.namespace}/${l.name}`);
+    expect(names).toContain(`ConfigMap ${second}/settings`);
+    expect(names).not.toContain(`ConfigMap ${first}/settings`);
     expect(yaml.unlocks.map((u) => u.name)).not.toContain(unlock);
     expect((await plugin(['status', '-o', 'xml'], 'alice')).code).toBe(2);
   });

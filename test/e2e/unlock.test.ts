@@ -155,15 +155,17 @@ describe('an unlock approved by two others', () => {
   });
 
   it('kubectl bulwark status shows the lock and the active unlock', async () => {
-    const out = await pluginOk(['status', '-n', ns], 'dave');
-    expect(out).toContain(`ConfigMap ${ns}/cfg`);
-    // With its phase as Bulwark's status loop last wrote it (every 5 s), else as computed from spec.
-    expect(out).toMatch(
-      new RegExp(
-        `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; (?:approved|active), approvals 2 of 2, expires .* ` +
-          `\\(approved by bob, carol\\)`,
-      ),
-    );
+    expect(await pluginOk(['status', '-n', ns], 'dave')).toContain(`ConfigMap ${ns}/cfg`);
+    // With its phase as Bulwark's status loop last wrote it (every 5 s; polled, since under load
+    // the loop can still show the Pending it wrote before the second approval).
+    await expect
+      .poll(() => pluginOk(['status', '-n', ns], 'dave'), { timeout: 20_000, interval: 1_000 })
+      .toMatch(
+        new RegExp(
+          `${name}: ConfigMap ${ns}/cfg \\[UPDATE\\] by alice; (?:approved|active), approvals 2 of 2, expires .* ` +
+            `\\(approved by bob, carol\\)`,
+        ),
+      );
   });
 
   it('the unlock does not cover DELETE', async () => {

@@ -41,6 +41,7 @@ describe('defaults', async () => {
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
       'MutatingWebhookConfiguration',
       'Pod',
