@@ -97,6 +97,8 @@ export async function startKubelet(options: KubeletOptions): Promise<ManagedProc
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
     serializeImagePulls: false,
+    // Room beyond the default 110 for a whole e2e-full run (see POD_SUBNET in network.ts).
+    maxPods: 250,
     nodeStatusUpdateFrequency: '5s',
     syncFrequency: '10s',
     fileCheckFrequency: '10s',
