@@ -76,8 +76,9 @@ function statusMessage(body: string): string {
 export function classify(status: number, body: string): Outcome {
   if (status >= 200 && status < 300) return 'allowed';
   if (/failed calling webhook "[a-z]+\.bulwark\.dev"/.test(body)) return 'webhook-unreachable';
-  if (status === 403 && /admission webhook "[a-z]+\.bulwark\.dev" denied the request/.test(body))
-    return 'denied-by-bulwark';
+  const byBulwark = /admission webhook "[a-z]+\.bulwark\.dev" denied the request/.test(body);
+  // A re-sync denial carries Bulwark's own status code (not 403): still Bulwark failing closed.
+  if (byBulwark && (status === 403 || body.includes(SYNCING))) return 'denied-by-bulwark';
   // 422 unless the validation names another reason.
   if ((status === 403 || status === 422) && /ValidatingAdmissionPolicy '[^']+' with binding/.test(body))
     return 'denied-by-policy';
