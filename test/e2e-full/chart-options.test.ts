@@ -41,6 +41,10 @@ const secretValue = async (name: string, key: string) =>
     'base64',
   ).toString('utf8');
 
+/** The release's Service address. */
+const serviceClusterIp = () =>
+  kubectlOk(kubectl, ['get', 'service', RELEASE, '-n', RELEASE_NAMESPACE, '-o', 'jsonpath={.spec.clusterIP}']);
+
 /**
  * A change to a locked ConfigMap is denied through the release's webhook (retried: the apiserver
  * loads configurations asynchronously).
@@ -89,15 +93,7 @@ describe('metrics', () => {
   it(
     'are served through the Service on port 443, with ' + "the certificate's expiry and every informer synced",
     async () => {
-      const clusterIp = await kubectlOk(kubectl, [
-        'get',
-        'service',
-        RELEASE,
-        '-n',
-        RELEASE_NAMESPACE,
-        '-o',
-        'jsonpath={.spec.clusterIP}',
-      ]);
+      const clusterIp = serviceClusterIp();
       const ca = await secretValue(`${RELEASE}-tls`, 'ca.crt');
       const res = await httpsRequest(`https://${clusterIp}:443/metrics`, {
         ca,
@@ -246,15 +242,7 @@ describe('mutual TLS (tls.clientCa)', () => {
     const dir = fullCluster().dir;
     await upgradeRelease(['deployment.metricsPort=9090'], { files: [`tls.clientCa=${join(dir, WEBHOOK_CLIENT_CA)}`] });
     await deniesThroughWebhook();
-    const clusterIp = await kubectlOk(kubectl, [
-      'get',
-      'service',
-      RELEASE,
-      '-n',
-      RELEASE_NAMESPACE,
-      '-o',
-      'jsonpath={.spec.clusterIP}',
-    ]);
+    const clusterIp = serviceClusterIp();
     const options = {
       ca: await secretValue(`${RELEASE}-tls`, 'ca.crt'),
       servername: `${RELEASE}.${RELEASE_NAMESPACE}.svc`,
