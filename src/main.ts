@@ -112,7 +112,13 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   let auditor: ReturnType<typeof createAuditor> | undefined;
   let resolveFacts: FactResolver = noClusterFacts;
   if (reader) {
-    informers = createClusterInformers({ reader, store, compiler, logger });
+    informers = createClusterInformers({
+      reader,
+      store,
+      compiler,
+      logger,
+      resyncGraceMs: config.resyncGraceSeconds * 1000,
+    });
     const cache = informers;
     const timeoutMs = config.decisionTimeoutSeconds * 1000;
     resolveFacts = clusterFactResolver({
@@ -143,7 +149,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
 
   const metrics = createMetrics({ policyLabel: config.metrics.policyLabel });
   metrics.setCertificateExpiry(tls.notAfterMs / 1000);
-  metrics.watchSync(() => ({ sources: store.sources(), pending: store.pending() }));
+  metrics.watchSync(() => ({ sources: store.sources(), pending: store.pending(), broken: informers?.broken() ?? [] }));
   if (reader && informers) {
     // One leader election for every loop: UnlockRequest status, Events and notifications; the drift audit.
     leader = leaseLeader({

@@ -115,6 +115,14 @@ export function addServeOptions(cmd: Command): Command {
         .env('BULWARK_DECISION_TIMEOUT'),
     )
     .addOption(
+      new Option(
+        '--resync-grace <seconds>',
+        'after a policy watch breaks, decide from the last synced state this long while it resumes (default 10; 0: refuse at once)',
+      )
+        .argParser(number)
+        .env('BULWARK_RESYNC_GRACE'),
+    )
+    .addOption(
       new Option('--drain <seconds>', 'on SIGTERM, how long in-flight requests may finish (default 20)')
         .argParser(number)
         .env('BULWARK_DRAIN'),
@@ -178,6 +186,7 @@ export interface ParsedOptions {
   cluster?: Config['cluster'];
   decisionTimeout?: number;
   drain?: number;
+  resyncGrace?: number;
   metricsPolicyLabel?: boolean;
   namespace?: string;
   attestationKeysSecret?: string;
@@ -210,6 +219,7 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     cluster: o.cluster,
     decisionTimeoutSeconds: o.decisionTimeout,
     drainSeconds: o.drain,
+    resyncGraceSeconds: o.resyncGrace,
     metrics: { policyLabel: o.metricsPolicyLabel },
     namespace: o.namespace,
     attestationKeysSecret: o.attestationKeysSecret,

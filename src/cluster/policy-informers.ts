@@ -32,11 +32,18 @@ export interface ClusterInformers {
    * those always carry their own namespace as their target's.
    */
   unlocksFor(namespace: string | undefined, name: string): readonly CompiledUnlock[];
+  /** Sources whose watch is broken now (within the resync grace or past it). */
+  broken(): readonly string[];
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
+/** Used when the caller gives none: see `resyncGraceSeconds` in the config. */
+export const DEFAULT_RESYNC_GRACE_MS = 10_000;
+
 const LIST_TIMEOUT_MS = 30_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 // Namespaces are watched for their labels alone: metadata only, never their spec or status.
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
@@ -46,10 +53,53 @@ export function createClusterInformers(options: {
   store: PolicyStore;
   compiler: PolicyCompiler;
   logger: Logger;
+  /**
+   * After a watch breaks, how long the store keeps deciding from its last complete state
+   * while the watch resumes; past it the store is unsynced (every request refused).
+   */
+  resyncGraceMs?: number;
+  /** Injectable for tests: the informers' retry backoff. */
   delay?: (ms: number) => Promise<void>;
+  /** Injectable for tests: the resync grace's wait. */
+  graceDelay?: (ms: number) => Promise<void>;
 }): ClusterInformers {
   const { reader, store, compiler, logger } = options;
   const informers: ResilientInformer<KubernetesObject>[] = [];
+  const resyncGraceMs = options.resyncGraceMs ?? DEFAULT_RESYNC_GRACE_MS;
+  const graceDelay = options.graceDelay ?? sleep;
+  /** Sources that completed a read and whose watch is up. */
+  const live = new Set<string>();
+  /** Broken watches, each with the token of its pending grace (replaced or dropped on resync). */
+  const broken = new Map<string, object>();
+  let stopped = false;
+
+  // A broken watch resumes from its last resourceVersion and then delivers what it missed
+  // (a 410 relists): within the grace, the last state is as good as one a slow watch gives.
+  // Refusing at once would block every legitimate write for the second it takes to resume,
+  // which every CRD update causes.
+  function watchBroke(source: string): void {
+    if (broken.has(source)) return;
+    const token = {};
+    broken.set(source, token);
+    if (!live.delete(source) || resyncGraceMs === 0) {
+      store.markUnsynced(source);
+      return;
+    }
+    void graceDelay(resyncGraceMs).then(() => {
+      if (stopped || broken.get(source) !== token) return;
+      logger.error(
+        { source, graceMs: resyncGraceMs },
+        'informer not re-synced within the grace: refusing every request until it is',
+      );
+      store.markUnsynced(source);
+    });
+  }
+
+  function watchResynced(source: string): void {
+    broken.delete(source);
+    live.add(source);
+    store.markSynced(source);
+  }
 
   function watch(
     source: string,
@@ -78,14 +128,16 @@ export function createClusterInformers(options: {
         ...handlers,
         synced: () => {
           logger.info({ source }, 'informer synced');
-          store.markSynced(source);
+          watchResynced(source);
         },
         error: (err, retryInMs) => {
-          // Until the watch is back, events may be missed: the store is not trusted (not ready, every request denied).
-          store.markUnsynced(source);
+          const wasLive = live.has(source);
+          watchBroke(source);
           logger.error(
-            { source, err: (err as Error)?.message ?? String(err), retryInMs },
-            'informer failed; not ready until it has re-synced; restarting with backoff',
+            { source, err: (err as Error)?.message ?? String(err), retryInMs, graceMs: wasLive ? resyncGraceMs : 0 },
+            wasLive && resyncGraceMs > 0
+              ? 'informer failed; deciding from the last synced state during the grace; restarting with backoff'
+              : 'informer failed; not ready until it has synced; restarting with backoff',
           );
         },
       },
@@ -142,10 +194,12 @@ export function createClusterInformers(options: {
       }
       return unlockIndex.get(unlockKey(namespace, name)) ?? [];
     },
+    broken: () => [...broken.keys()],
     async start() {
       await Promise.all(informers.map((i) => i.start()));
     },
     async stop() {
+      stopped = true;
       await Promise.all(informers.map((i) => i.stop()));
     },
   };

@@ -56,6 +56,11 @@ export interface Config {
   decisionTimeoutSeconds: number;
   /** On SIGTERM, how long in-flight requests may take before connections are cut. */
   drainSeconds: number;
+  /**
+   * After a policy watch breaks, how long decisions still come from the last complete state
+   * while it resumes (0: refuse at once). Past it, every request is refused until re-synced.
+   */
+  resyncGraceSeconds: number;
   metrics: {
     /** Label decisions with the policy that made them (one series per policy). */
     policyLabel: boolean;
@@ -95,6 +100,7 @@ export const configSchema: JSONSchemaType<Config> = {
     'cluster',
     'decisionTimeoutSeconds',
     'drainSeconds',
+    'resyncGraceSeconds',
     'metrics',
     'namespace',
     'attestationKeysSecret',
@@ -154,6 +160,7 @@ export const configSchema: JSONSchemaType<Config> = {
     cluster: { type: 'string', enum: ['auto', 'required', 'none'] },
     decisionTimeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 30 },
     drainSeconds: { type: 'number', minimum: 0, maximum: 300 },
+    resyncGraceSeconds: { type: 'number', minimum: 0, maximum: 60 },
     metrics: {
       type: 'object',
       additionalProperties: false,
@@ -200,6 +207,8 @@ export const DEFAULT_CONFIG: Config = {
   cluster: 'auto',
   decisionTimeoutSeconds: 8,
   drainSeconds: 20,
+  // A CRD update or an apiserver restart ends every watch; they resume in about a second.
+  resyncGraceSeconds: 10,
   metrics: { policyLabel: false },
   namespace: 'bulwark-system',
   attestationKeysSecret: 'bulwark-attestation-keys',

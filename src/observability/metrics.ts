@@ -34,7 +34,7 @@ export interface Metrics {
   /** Where this replica's view of the loops' Lease (leading, following, failing) is read at scrape time. */
   watchLease(state: () => string): void;
   /** Where the informers' state is read at scrape time. */
-  watchSync(state: () => { sources: readonly string[]; pending: readonly string[] }): void;
+  watchSync(state: () => SyncState): void;
   /** The outcome of one drift audit scan: drifted objects by reason, sealed objects, its duration. */
   /** One outcome of the outgoing notification webhook: delivered, retried, failed, dropped. */
   observeNotification(outcome: string): void;
@@ -43,6 +43,13 @@ export interface Metrics {
   observeScan(seconds: number): void;
   /** A lock admitted without a record of who locked it (no key yet, or the write failed). */
   observeAttributionFailure(why: string): void;
+}
+
+/** The policy sources, those not synced (Bulwark refuses) and those whose watch is broken now. */
+export interface SyncState {
+  sources: readonly string[];
+  pending: readonly string[];
+  broken?: readonly string[];
 }
 
 export interface MetricsOptions {
@@ -125,7 +132,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     help: 'When the serving certificate expires (its notAfter, epoch seconds)',
     registers: [registry],
   });
-  let syncState: (() => { sources: readonly string[]; pending: readonly string[] }) | undefined;
+  let syncState: (() => SyncState) | undefined;
   new Gauge({
     name: 'bulwark_informer_synced',
     help: 'Whether a policy informer has listed and watches (1) or not (0): unsynced, Bulwark denies with 503',
@@ -136,6 +143,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       const state = syncState?.();
       for (const source of state?.sources ?? [])
         this.set({ informer: source }, state?.pending.includes(source) ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'bulwark_informer_watch_broken',
+    help:
+      'Whether a policy informer has lost its watch and is resuming it (1): decisions come from its last ' +
+      'synced state for the resync grace, then it counts as unsynced',
+    labelNames: ['informer'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const state = syncState?.();
+      for (const source of state?.sources ?? [])
+        this.set({ informer: source }, state?.broken?.includes(source) ? 1 : 0);
     },
   });
   let leaseState: (() => string) | undefined;

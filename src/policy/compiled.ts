@@ -180,6 +180,8 @@ export interface PolicySnapshot {
   synced: boolean;
   /** The sources not yet read, when not synced: for the message of the denial. */
   pending: readonly string[];
+  /** Those of `pending` that had been read and lost their watch for longer than the resync grace. */
+  lost: readonly string[];
   /**
    * How policies and UnlockRequests are compiled (the store's own compiler): for rules that judge them at admission.
    */

@@ -69,6 +69,8 @@ export class PolicyStore {
   private readonly immutability = new Map<string, Entry<CompiledImmutabilityPolicy>>();
   private readonly images = new Map<string, Entry<CompiledImagePolicy>>();
   private readonly pendingSources: Set<string>;
+  /** Sources that have completed a full read at least once: a pending one among them lost its watch. */
+  private readonly syncedOnce = new Set<string>();
   private readonly options: PolicyStoreOptions;
   private current: PolicySnapshot;
   private attestation: ApprovalTrust;
@@ -109,6 +111,7 @@ export class PolicyStore {
 
   /** A source (an informer, the file loader) has completed its first full read. */
   markSynced(source: string): void {
+    this.syncedOnce.add(source);
     if (this.pendingSources.delete(source)) this.rebuild();
   }
 
@@ -186,6 +189,7 @@ export class PolicyStore {
       policyAdmins: this.options.policyAdmins ?? DEFAULT_POLICY_ADMINS,
       synced: this.pendingSources.size === 0,
       pending: [...this.pendingSources],
+      lost: [...this.pendingSources].filter((source) => this.syncedOnce.has(source)),
       compiler: this.options.compiler,
       attestation: this.attestation,
     });

@@ -46,8 +46,11 @@ export const UNSYNCED_RETRY_SECONDS = 2;
 
 /**
  * Before every policy source has been read (at start, and again after a watch broke and
- * must be re-established), nothing is decided: every request is denied with 503 and a
- * retry hint. Deciding "what does not depend on policies" would mean proving, rule by
+ * did not resume within the resync grace), nothing is decided: every request is denied
+ * with 503 and a retry hint. Within the grace the last complete state still decides: a
+ * resumed watch delivers what it missed, so the grace only delays a change the way watch
+ * latency does, while a refusal would block every legitimate write (a CRD update ends
+ * every watch on it). Deciding "what does not depend on policies" would mean proving, rule by
  * rule, what an unread ImagePolicy, ImmutabilityPolicy, namespace label or UnlockRequest
  * could change, and almost everything Bulwark is sent depends on one of them (pods on
  * ImagePolicies, locked objects on ImmutabilityPolicies and UnlockRequests). The window
@@ -57,8 +60,11 @@ export const UNSYNCED_RETRY_SECONDS = 2;
  */
 function notSynced(snapshot: PolicySnapshot): Verdict {
   const reason =
-    `bulwark is starting: policies not yet synced ` +
-    `(pending: ${snapshot.pending.join(', ') || 'unknown'}); retry in a few seconds`;
+    snapshot.lost.length > 0
+      ? `bulwark lost its watch on ${snapshot.lost.join(', ')} and has not re-synced; ` +
+        `it refuses every request until it has; retry in a few seconds`
+      : `bulwark is starting: policies not yet synced ` +
+        `(pending: ${snapshot.pending.join(', ') || 'unknown'}); retry in a few seconds`;
   const verdict = deny('startup', reason, { decision: 'deny', reason });
   return { ...verdict, failure: { code: 'NOT_SYNCED', retryAfterSeconds: UNSYNCED_RETRY_SECONDS } };
 }

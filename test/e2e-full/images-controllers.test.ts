@@ -74,8 +74,20 @@ beforeAll(async () => {
   registry = await startRegistry('oci-registry', tools, join(work, 'registry'), { address: hostAddress() });
   await trustPlainHttpRegistry(fullCluster().dir, registry.host);
   const hello = join(fullCluster().nodeImagesDir, 'hello.tar');
-  await crane(tools, ['push', hello, `${registry.host}/e2e/hello:1`]);
-  await crane(tools, ['push', hello, `${registry.host}/e2e/unsigned-hello:1`]);
+  // The registry copy gets an image ID of its own (a label changes its config). With the same
+  // ID as the node's preloaded `hello`, the kubelet's pull record for this registry (KEP-2535,
+  // beta and on by default since 1.35) would make every later IfNotPresent pod of the preloaded
+  // name re-verify by pulling from `bulwark.local`, which does not exist: ImagePullBackOff.
+  await crane(tools, ['push', hello, `${registry.host}/e2e/base:1`]);
+  await crane(tools, [
+    'mutate',
+    `${registry.host}/e2e/base:1`,
+    '--label',
+    'dev.bulwark.e2e=registry-copy',
+    '--tag',
+    `${registry.host}/e2e/hello:1`,
+  ]);
+  await crane(tools, ['copy', `${registry.host}/e2e/hello:1`, `${registry.host}/e2e/unsigned-hello:1`]);
   digest = await crane(tools, ['digest', `${registry.host}/e2e/hello:1`]);
   key = await generateKeyPair(tools, join(work, 'key'));
   await cosignSign(tools, key, signed(), 'bundle');

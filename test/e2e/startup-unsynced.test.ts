@@ -3,8 +3,9 @@
 // unreachable apiserver): until its informers have listed, /validate denies everything
 // with 503 and says why, also when the apiserver calls it (it is registered by URL for
 // one namespace, as the harness and scripts/cluster.ts register Bulwark). Then the relay
-// comes up and it decides normally; then the relay drops every connection (a broken
-// watch) and it is unready and denying again until it has re-synced.
+// comes up and it decides normally. Then the relay drops every connection (broken
+// watches): back within the resync grace, nothing is refused and it stays ready; down
+// longer, it is unready and denying again until it has re-synced.
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -66,6 +67,13 @@ let base: string;
 let ca: string;
 let ns: string;
 const CONFIGURATION = 'bulwark-e2e-unsynced';
+const GRACE_SECONDS = 6;
+
+/** The informers whose watch Bulwark reports broken now (bulwark_informer_watch_broken 1). */
+async function brokenWatches(): Promise<string[]> {
+  const res = await httpsRequest(`${base}/metrics`, { ca });
+  return [...res.body.matchAll(/^bulwark_informer_watch_broken\{informer="([^"]+)"\} 1$/gm)].map((m) => m[1]!);
+}
 
 async function status(path: string): Promise<number> {
   try {
@@ -123,6 +131,9 @@ beforeAll(async () => {
       // Where the harness keeps Bulwark's attestation keys (this Bulwark shares them).
       '--namespace',
       BULWARK_NAMESPACE,
+      // Shorter than the default 10 s, so the test of a watch down past the grace is quick.
+      '--resync-grace',
+      String(GRACE_SECONDS),
     ],
     cwd: REPO_ROOT,
     logFile: join(work, 'bulwark.log'),
@@ -225,15 +236,39 @@ describe('once the apiserver answers', () => {
 });
 
 describe('when the policy watches break', () => {
-  it('is unready and denies until it has listed again, then decides again', async () => {
+  it('back within the resync grace: it stays ready and decides from its last state throughout', async () => {
+    expect(await brokenWatches()).toEqual([]);
+    const brokeAt = Date.now();
     await relay.down();
+    await until('the broken watches are noticed', async () => (await brokenWatches()).length > 0, 2_000);
+    // Within the grace: ready, and the last state decides (an allow and a lock's denial). A
+    // labelled create would need the apiserver (its namespace's mark): not this one.
+    expect(await status('/readyz')).toBe(200);
+    const unlabelled = await review('deployment-create');
+    expect(unlabelled.allowed, unlabelled.status?.message).toBe(true);
+    expect((await review('configmap-apply-changed')).status?.code).toBe(403);
+    await relay.up();
+    await until('every watch resumed', async () => (await brokenWatches()).length === 0, 15_000);
+    // Had it been past the grace, the test below covers it; this one must not have been.
+    expect(Date.now() - brokeAt).toBeLessThan(GRACE_SECONDS * 1000);
+    expect(await status('/readyz')).toBe(200);
+    expect((await review('configmap-create-labelled')).allowed).toBe(true);
+  });
+
+  it('down past the grace: unready, refusing everything with the reason, until it has re-synced', async () => {
+    await relay.down();
+    const brokeAt = Date.now();
     await until('unready', async () => (await status('/readyz')) === 503, 15_000);
+    expect(Date.now() - brokeAt).toBeGreaterThanOrEqual(GRACE_SECONDS * 1000 - 500);
     const response = await review('configmap-create-labelled');
     expect(response.allowed).toBe(false);
     expect(response.status?.code).toBe(503);
-    expect(response.status?.message).toMatch(/^bulwark is starting: policies not yet synced/);
+    expect(response.status?.message).toMatch(
+      /^bulwark lost its watch on .*ImmutabilityPolicy.* and has not re-synced; it refuses every request/,
+    );
     await relay.up();
     await until('ready again', async () => (await status('/readyz')) === 200, 45_000);
+    expect(await brokenWatches()).toEqual([]);
     expect((await review('configmap-create-labelled')).allowed).toBe(true);
   });
 });

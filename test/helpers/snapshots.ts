@@ -22,6 +22,8 @@ export function snapshotOf(
     images?: PolicySnapshot['images'];
     policyAdmins?: SubjectSet;
     pending?: readonly string[];
+    /** Of `pending`, those that had synced and lost their watch past the grace. */
+    lost?: readonly string[];
     attestation?: AttestationKeyRing;
   } = {},
 ): PolicySnapshot {
@@ -35,6 +37,7 @@ export function snapshotOf(
     policyAdmins: options.policyAdmins ?? DEFAULT_POLICY_ADMINS,
     synced: (options.pending ?? []).length === 0,
     pending: options.pending ?? [],
+    lost: options.lost ?? [],
     compiler,
     attestation: 'attestation' in options ? options.attestation : TEST_KEYS,
   });

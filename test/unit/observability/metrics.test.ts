@@ -49,7 +49,8 @@ describe('metrics', () => {
       metrics.observeCacheLookup('hit');
       metrics.setCertificateExpiry(1_900_000_000);
       let pending = ['ImagePolicy'];
-      metrics.watchSync(() => ({ sources: ['ImmutabilityPolicy', 'ImagePolicy'], pending }));
+      let broken = ['ImmutabilityPolicy'];
+      metrics.watchSync(() => ({ sources: ['ImmutabilityPolicy', 'ImagePolicy'], pending, broken }));
       let out = await text(metrics);
       expect(out).toContain(
         'bulwark_registry_request_duration_seconds_bucket{le="0.05",purpose="manifest",outcome="2xx"} 1',
@@ -59,9 +60,14 @@ describe('metrics', () => {
       expect(out).toContain('bulwark_tls_certificate_expiry_timestamp_seconds 1900000000');
       expect(out).toContain('bulwark_informer_synced{informer="ImmutabilityPolicy"} 1');
       expect(out).toContain('bulwark_informer_synced{informer="ImagePolicy"} 0');
+      // A broken watch within its resync grace: still synced, but reported.
+      expect(out).toContain('bulwark_informer_watch_broken{informer="ImmutabilityPolicy"} 1');
+      expect(out).toContain('bulwark_informer_watch_broken{informer="ImagePolicy"} 0');
       pending = [];
+      broken = [];
       out = await text(metrics);
       expect(out).toContain('bulwark_informer_synced{informer="ImagePolicy"} 1');
+      expect(out).toContain('bulwark_informer_watch_broken{informer="ImmutabilityPolicy"} 0');
     },
   );
 });

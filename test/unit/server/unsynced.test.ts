@@ -94,11 +94,14 @@ describe('before the policies are synced', () => {
     expect(locked.allowed).toBe(false);
     expect(locked.status.message).toContain('cannot record that namespace demo now holds an object labelled');
     expect((await post('configmap-apply-changed')).status.code).toBe(403);
+    // What the informers do once a broken watch has outlasted the resync grace.
     running.store.markUnsynced('ImagePolicy');
     const response = await post('pod-create');
     expect(response.allowed).toBe(false);
+    expect(response.status).toMatchObject({ code: 503, details: { retryAfterSeconds: 2 } });
     expect(response.status.message).toBe(
-      'bulwark is starting: policies not yet synced (pending: ImagePolicy); retry in a few seconds',
+      'bulwark lost its watch on ImagePolicy and has not re-synced; it refuses every request until it has; ' +
+        'retry in a few seconds',
     );
   });
 });
