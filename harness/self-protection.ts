@@ -4,16 +4,10 @@
 // against everyone but the policy admins Bulwark is started with. Bulwark runs outside
 // the cluster here, so the release namespace it would also guard holds nothing.
 
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
+import { renderChart } from './helm-template.ts';
 import { kubectlOk, type Kubectl, type KubectlResult } from './kubectl.ts';
-import { REPO_ROOT } from './paths.ts';
 import { WEBHOOK_CONFIGURATION } from './registration.ts';
-import { locateTools } from './tools.ts';
-
-const run = promisify(execFile);
 
 /** Who Bulwark (--policy-admin-groups) and its self-protection treat as admins. */
 export const POLICY_ADMIN_GROUPS = ['system:masters', 'policy-admins'] as const;
@@ -25,31 +19,14 @@ export const SELF_PROTECTION_NAMESPACE = 'bulwark-e2e-system';
 export const SELF_PROTECTION_DENIAL = 'Bulwark self-protection: only the policy admins';
 
 /** The chart's ValidatingAdmissionPolicy and binding for the harness, as YAML. */
-export async function renderSelfProtection(): Promise<string> {
-  const { helm } = await locateTools(['helm']);
-  const { stdout } = await run(
-    helm,
-    [
-      'template',
-      WEBHOOK_CONFIGURATION,
-      join(REPO_ROOT, 'charts', 'bulwark'),
-      '--namespace',
-      SELF_PROTECTION_NAMESPACE,
-      '--kube-version',
-      'v1.36.3',
-      '--show-only',
-      'templates/self-protection.yaml',
-      // The namespace marks' guard (only Bulwark and the policy admins set a mark).
-      '--show-only',
-      'templates/namespace-marks.yaml',
-      '--set',
-      `fullnameOverride=${WEBHOOK_CONFIGURATION}`,
-      '--set',
-      `policyAdmins.groups={${POLICY_ADMIN_GROUPS.join(',')}}`,
-    ],
-    { cwd: REPO_ROOT },
-  );
-  return stdout;
+export function renderSelfProtection(): Promise<string> {
+  return renderChart({
+    release: WEBHOOK_CONFIGURATION,
+    namespace: SELF_PROTECTION_NAMESPACE,
+    // The namespace marks' guard too (only Bulwark and the policy admins set a mark).
+    showOnly: ['templates/self-protection.yaml', 'templates/namespace-marks.yaml'],
+    set: [`fullnameOverride=${WEBHOOK_CONFIGURATION}`, `policyAdmins.groups={${POLICY_ADMIN_GROUPS.join(',')}}`],
+  });
 }
 
 /** A dry-run delete of the webhook configuration by alice: what the policy must refuse. */

@@ -29,12 +29,15 @@ import {
   type KubectlResult,
 } from '../../harness/context.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
+import { readVersions } from '../../harness/node/versions.ts';
 import { nodeBinary, REPO_ROOT } from '../../harness/paths.ts';
 import { freePort } from '../../harness/ports.ts';
 import { registerWebhook, waitForDenial } from '../../harness/registration.ts';
 import { locateTools } from '../../harness/tools.ts';
 import { startProcess, type ManagedProcess } from '../../harness/processes.ts';
 import { joinedRegExp } from '../helpers/regexp.ts';
+
+const { KUBE_VERSION } = readVersions();
 
 const NS = 'bulwark-system';
 const CHART = join(REPO_ROOT, 'charts', 'bulwark');
@@ -154,7 +157,7 @@ afterAll(async () => {
 
 describe('helm chart on a real apiserver', () => {
   it('renders objects the apiserver accepts as they are, and pods that pass Pod Security "restricted"', async () => {
-    const rendered = await helm(['template', 'bulwark', CHART, '-n', NS, '--kube-version', 'v1.36.3']);
+    const rendered = await helm(['template', 'bulwark', CHART, '-n', NS, '--kube-version', KUBE_VERSION]);
     expect(rendered.code, rendered.stderr).toBe(0);
     const dryRun = await kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], {
       input: rendered.stdout,
@@ -484,7 +487,7 @@ describe('helm chart on a real apiserver', () => {
       '-n',
       NS,
       '--kube-version',
-      'v1.36.3',
+      KUBE_VERSION,
       '--set',
       'tls.mode=certManager',
       '--set',

@@ -6,14 +6,11 @@
 // other Leases are untouched. Identities are impersonated by admin, in group system:masters
 // so that RBAC lets them and only the policy decides.
 
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { kubectl, newNamespace } from '../../harness/context.ts';
+import { renderChart } from '../../harness/helm-template.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
-import { REPO_ROOT } from '../../harness/paths.ts';
-import { locateTools } from '../../harness/tools.ts';
 import { until } from './helpers/plugin.ts';
 
 let ns: string;
@@ -50,24 +47,11 @@ const DENIAL = "Bulwark's Lease bulwark-controllers elects the replica that runs
 
 beforeAll(async () => {
   ns = await newNamespace('lease');
-  const { helm } = await locateTools(['helm']);
-  const { stdout } = await promisify(execFile)(
-    helm,
-    [
-      'template',
-      'bulwark',
-      'charts/bulwark',
-      '--namespace',
-      ns,
-      '--kube-version',
-      'v1.36.3',
-      '--set',
-      `fullnameOverride=${ns}`,
-      '--show-only',
-      'templates/lease-guard.yaml',
-    ],
-    { cwd: REPO_ROOT },
-  );
+  const stdout = await renderChart({
+    namespace: ns,
+    set: [`fullnameOverride=${ns}`],
+    showOnly: ['templates/lease-guard.yaml'],
+  });
   const serviceAccount = new RegExp(`system:serviceaccount:${ns}:[a-z0-9-]+`).exec(stdout)![0];
   bulwark = [`--as=${serviceAccount}`, '--as-group=system:masters'];
   await kubectlOk(kubectl, ['apply', '-f', '-'], { input: stdout });

@@ -2,13 +2,10 @@
 // as the chart renders them, and approvals written by impersonated people: the e2e users are
 // all in group dev, which may do anything here, so RBAC is tested with impersonated ones.
 
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
 import { kubectl } from '../../../harness/context.ts';
+import { renderChart } from '../../../harness/helm-template.ts';
 import { kubectlOk } from '../../../harness/kubectl.ts';
-import { REPO_ROOT } from '../../../harness/paths.ts';
-import { locateTools } from '../../../harness/tools.ts';
 
 interface RenderedRole {
   metadata: { name: string; labels?: Record<string, string> };
@@ -18,12 +15,7 @@ interface RenderedRole {
 
 /** Applies the roles; returns the aggregated ones with their rules. */
 export async function applyPeopleRoles(): Promise<RenderedRole[]> {
-  const { helm } = await locateTools(['helm']);
-  const { stdout } = await promisify(execFile)(
-    helm,
-    ['template', 'bulwark', 'charts/bulwark', '--show-only', 'templates/user-roles.yaml'],
-    { cwd: REPO_ROOT },
-  );
+  const stdout = await renderChart({ showOnly: ['templates/user-roles.yaml'] });
   // The e2e tier has no kube-controller-manager, whose aggregation controller fills an
   // aggregated ClusterRole's rules from the pieces its selector picks: do exactly that here.
   const objects = parseAllDocuments(stdout)

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { readVersions } from '../../../harness/node/versions.ts';
 import { REPO_ROOT } from '../../../harness/paths.ts';
 import { locateTools } from '../../../harness/tools.ts';
 
@@ -13,7 +14,7 @@ const run = promisify(execFile);
 export const CHART_DIR = join(REPO_ROOT, 'charts', 'bulwark');
 export const NAMESPACE = 'bulwark-system';
 /** The Kubernetes version the e2e cluster runs; helm's own default would be its client-go's. */
-export const KUBE_VERSION = 'v1.36.3';
+export const KUBE_VERSION = readVersions().KUBE_VERSION;
 
 /** A Kubernetes object as rendered; tests drill in with `dig`. */
 export type Manifest = {

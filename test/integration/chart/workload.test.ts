@@ -2,7 +2,7 @@
 // checks first (HA, probes, hardening, least-privilege RBAC).
 
 import { describe, expect, it } from 'vitest';
-import { CHART_DIR, dig, find, kinds, render, runHelm, type Manifest } from './helm.ts';
+import { CHART_DIR, dig, find, KUBE_VERSION, kinds, render, runHelm, type Manifest } from './helm.ts';
 
 describe('helm lint', () => {
   it('passes with the defaults and with every TLS mode', async () => {
@@ -19,7 +19,7 @@ describe('helm lint', () => {
         'tls.secret.caBundle=-----BEGIN CERTIFICATE-----',
       ],
     ]) {
-      const result = await runHelm(['lint', CHART_DIR, '--strict', '--kube-version', 'v1.36.3', ...args]);
+      const result = await runHelm(['lint', CHART_DIR, '--strict', '--kube-version', KUBE_VERSION, ...args]);
       expect(result.code, result.stdout + result.stderr).toBe(0);
       expect(result.stdout).toContain('0 chart(s) failed');
     }
