@@ -6,6 +6,7 @@ import { parseDuration } from './duration.ts';
 import type { UnlockRequest } from './generated/types.ts';
 import type { CrdValidator } from './schemas.ts';
 import { cloneJson } from '../json/clone.ts';
+import { firstInexactNumber, inexactNumberMessage } from './bound-change-numbers.ts';
 import { isUnlockKind, type UnlockKind } from './crds.ts';
 import type { ApprovalContent } from '../attestation/approval.ts';
 
@@ -144,6 +145,8 @@ export function compileUnlock(raw: unknown, validate: CrdValidator): UnlockCompi
         { path: 'spec.duration', message: `${JSON.stringify(spec.duration)} is not a positive duration such as 30m` },
       ],
     };
+  const inexact = spec.change ? firstInexactNumber(spec.change.patch, 'spec.change.patch') : undefined;
+  if (inexact) return { ok: false, problems: [{ path: inexact.path, message: inexactNumberMessage(inexact.literal) }] };
   const createdAtMs = Date.parse((metadata?.creationTimestamp as string) ?? '');
   const approvals = distinctEntries(spec.approvals, spec.requester);
   return {

@@ -87,7 +87,7 @@ describe('a change bound by an UnlockRequest, on an object holding large integer
 });
 
 describe('an UnlockRequest whose bound change holds a large integer', () => {
-  it('is validated like any other (its copy keeps the raw number; structuredClone refused it)', () => {
+  it('is refused at admission, naming the field (its readers would not all read the same number)', () => {
     const store = policyStore({ sources: [] });
     store.upsert(
       'ImmutabilityPolicy',
@@ -105,7 +105,50 @@ describe('an UnlockRequest whose bound change holds a large integer', () => {
       namespaceLabels: {},
     };
     const verdict = reviewRequest({ request: review.request, snapshot: store.snapshot(), facts });
-    expect(verdict.reasons).toEqual([]);
-    expect(verdict.allowed).toBe(true);
+    expect(verdict.allowed).toBe(false);
+    expect(verdict.reasons.join()).toContain(
+      'spec.change.patch[0].value: holds the number 9007199254740993, which Bulwark cannot read the same way',
+    );
+  });
+});
+
+describe('an approved UnlockRequest as the informer reads it (JSON.parse rounds a large integer)', () => {
+  // Approvers approve "microDollars becomes 9007199254740993" (stored while Bulwark was away,
+  // or before this check). The informer's JSON.parse reads 9007199254740992: a write of
+  // ...992, which nobody approved, matched it. Now such an unlock is never in force.
+  const store = policyStore({ sources: [] });
+  store.upsert(
+    'ImmutabilityPolicy',
+    immutabilityPolicy('locks', { unlock: { approvalsRequired: 2, approverGroups: ['approvers'], maxDuration: '1h' } }),
+  );
+  const approvers = ['bob', 'carol'].map((user) => ({ user, groups: ['approvers', 'system:authenticated'] }));
+  const readByInformer = (value: string) => {
+    const object = unlockRequest(
+      'raise',
+      {
+        target: { apiVersion: 'e2e.bulwark.dev/v1', kind: 'Document', namespace: 'demo', name: 'invoice' },
+        change: { patch: [{ op: 'replace', path: '/spec/microDollars', value: 1 }] },
+      },
+      approvers,
+    );
+    return store
+      .snapshot()
+      .compiler.unlock(JSON.parse(JSON.stringify(object).replace('"value":1', `"value":${value}`)));
+  };
+
+  it('is invalid (the informers ignore it), so the write of 9007199254740992 stays denied', () => {
+    const result = readByInformer('9007199254740993');
+    expect(result.ok).toBe(false);
+    const verdict = reviewRequest({
+      request: parseReview(capturedText('customresource-bigint-changed')).request,
+      snapshot: store.snapshot(),
+      facts: { now: CREATED_MS + 60_000, unlocks: [], namespaceLabels: {} },
+    });
+    expect(verdict.allowed).toBe(false);
+  });
+
+  it('control: the same unlock with a number every reader reads alike compiles', () => {
+    expect(readByInformer('9007199254740991').ok).toBe(true);
+    expect(readByInformer('12.5').ok).toBe(true);
   });
 });
