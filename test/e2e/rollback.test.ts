@@ -81,6 +81,23 @@ describe('rollback to an earlier sealed state', () => {
     expect(after.spec.current).toMatchObject({ hash: blueHash, unlockRequest: name });
   });
 
+  it('a team rolls back with a LocalUnlockRequest in its own namespace (--local)', async () => {
+    const { uid, blue, blueHash } = await changedOnce('team');
+    const out = await pluginOk(
+      ['rollback', 'configmap/team', '-n', ns, '-f', blue, '--reason', 'back to blue', '--local'],
+      'alice',
+    );
+    const name = /localunlockrequest\/(\S+) created in namespace (\S+)/.exec(out);
+    expect(name?.[2]).toBe(ns);
+    expect(out).toContain(`LocalUnlockRequest ${name![1]} unlocks only that state`);
+    await pluginOk(['unlock', 'approve', name![1]!, '-n', ns], 'bob');
+    const done = await kubectl(['replace', '-f', blue], { user: 'alice' });
+    expect(done.code, done.stderr).toBe(0);
+    expect(await color('team')).toBe('blue');
+    const after = await sealed(uid, (s) => s.spec.current.reason === 'rollback');
+    expect(after.spec.current.hash).toBe(blueHash);
+  });
+
   it('the same change to a state never sealed needs the full count', async () => {
     await changedOnce('other');
     const green = await saved('other', 'green', (o) => {

@@ -114,19 +114,26 @@ export function registerPluginCommands(
     .option('-f, --filename <file>', 'the object in the earlier state to return to (as the API server stored it)')
     .option('--reason <text>', 'why the rollback is needed (approvers read it); required with -f')
     .option('--duration <d>', 'how long the unlock lasts once created, e.g. 30m', '30m')
-    .action(async (target: string, o: KubeOptions & { filename?: string; reason?: string; duration: string }) => {
-      const { rollback } = await import('./rollback.ts');
-      await rollback(
-        await session(o),
-        target,
-        {
-          duration: o.duration,
-          ...(o.filename ? { filename: o.filename } : {}),
-          ...(o.reason ? { reason: o.reason } : {}),
-        },
-        print,
-      );
-    });
+    .option('--local', "with -f: a LocalUnlockRequest in the target's namespace (its team's), not a cluster-scoped one")
+    .action(
+      async (
+        target: string,
+        o: KubeOptions & { filename?: string; reason?: string; duration: string; local?: boolean },
+      ) => {
+        const { rollback } = await import('./rollback.ts');
+        await rollback(
+          await session(o),
+          target,
+          {
+            duration: o.duration,
+            ...(o.filename ? { filename: o.filename } : {}),
+            ...(o.reason ? { reason: o.reason } : {}),
+            ...(o.local ? { local: true } : {}),
+          },
+          print,
+        );
+      },
+    );
   const UNLOCK_NAME_HELP =
     'NAME (a LocalUnlockRequest of -n, else the UnlockRequest), localunlockrequest/NAME or unlockrequest/NAME';
   // kind, verb, description, what --comment holds

@@ -18,6 +18,8 @@ export interface RollbackOptions {
   filename?: string;
   reason?: string;
   duration: string;
+  /** A LocalUnlockRequest in the target's namespace (a team without cluster-wide rights), not an UnlockRequest. */
+  local?: boolean;
 }
 
 function fail(message: string): never {
@@ -78,12 +80,19 @@ export async function rollback(session: Session, typed: string, options: Rollbac
   const name = await requestUnlock(
     session,
     typed,
-    { operations: ['UPDATE'], reason: options.reason, duration: options.duration, rollback: hash },
+    {
+      operations: ['UPDATE'],
+      reason: options.reason,
+      duration: options.duration,
+      rollback: hash,
+      ...(options.local ? { local: true } : {}),
+    },
     print,
   );
+  const kind = options.local ? 'LocalUnlockRequest' : 'UnlockRequest';
   print(
     `once approved, roll back with: kubectl replace -f ${options.filename} (to ${hash}, sealed ${state.at}; ` +
-      `UnlockRequest ${name} unlocks only that state)`,
+      `${kind} ${name} unlocks only that state)`,
   );
   return name;
 }
