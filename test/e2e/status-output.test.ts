@@ -59,6 +59,20 @@ describe('kubectl bulwark status', () => {
     );
   });
 
+  it("ends with the loops' state, read from the Lease the replicas elect their leader with", async () => {
+    // The harness's Bulwark runs the loops: an admin sees who runs them.
+    let text = '';
+    await until(async () => {
+      text = await pluginOk(['status', '-n', first], 'admin');
+      return /Loops: run by \S+ in namespace \S+ \(Lease renewed \d+ s ago\)/.test(text);
+    }, 30_000);
+    expect(text.trimEnd().split('\n').at(-1)).toMatch(/^Loops: run by /);
+    // alice may not list Leases: she is told so, not shown a guess.
+    expect(await pluginOk(['status', '-n', first], 'alice')).toMatch(
+      /Loops: cannot read Bulwark's Lease bulwark-controllers: .*forbidden/i,
+    );
+  });
+
   it('-A -o json shows every namespace; -o yaml carries the same report', async () => {
     const json = JSON.parse(await pluginOk(['status', '-A', '-o', 'json'], 'alice')) as Report;
     expect(json.scope).toBe('all namespaces');

@@ -19,6 +19,7 @@ import { createPolicyCompiler } from '../../policy/compiler.ts';
 import { unlockPath, type UnlockKind } from '../../policy/crds.ts';
 import { approvalsRequired, countedApprovals, ruleOfPolicy, rulesForUnlock } from '../../rules/unlock/approvals.ts';
 import { printDrift } from './drift.ts';
+import { printLoops } from './loops.ts';
 import { clusterPolicies, getObject, governingPolicies } from './governing.ts';
 import type { Session } from './session.ts';
 
@@ -209,6 +210,8 @@ export async function status(
   print: (line: string) => void,
   label: LockLabel,
 ) {
-  for (const line of describeStatus(await statusReport(session, allNamespaces, label, Date.now()))) print(line);
+  const now = Date.now();
+  for (const line of describeStatus(await statusReport(session, allNamespaces, label, now))) print(line);
   await printDrift(session, allNamespaces, print);
+  await printLoops(session, print, now);
 }
