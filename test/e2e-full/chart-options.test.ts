@@ -93,7 +93,7 @@ describe('metrics', () => {
   it(
     'are served through the Service on port 443, with ' + "the certificate's expiry and every informer synced",
     async () => {
-      const clusterIp = serviceClusterIp();
+      const clusterIp = await serviceClusterIp();
       const ca = await secretValue(`${RELEASE}-tls`, 'ca.crt');
       const res = await httpsRequest(`https://${clusterIp}:443/metrics`, {
         ca,
@@ -242,7 +242,7 @@ describe('mutual TLS (tls.clientCa)', () => {
     const dir = fullCluster().dir;
     await upgradeRelease(['deployment.metricsPort=9090'], { files: [`tls.clientCa=${join(dir, WEBHOOK_CLIENT_CA)}`] });
     await deniesThroughWebhook();
-    const clusterIp = serviceClusterIp();
+    const clusterIp = await serviceClusterIp();
     const options = {
       ca: await secretValue(`${RELEASE}-tls`, 'ca.crt'),
       servername: `${RELEASE}.${RELEASE_NAMESPACE}.svc`,
