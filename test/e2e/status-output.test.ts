@@ -62,20 +62,18 @@ describe('kubectl bulwark status', () => {
 
   it("ends with the loops' state, read from the Lease the replicas elect their leader with", async () => {
     // The harness's Bulwark runs the loops: an admin sees who runs them.
+    const running = new RegExp(
+      `^Loops: run by \\S+ in namespace ${BULWARK_NAMESPACE} \\(Lease renewed \\d+ s ago\\)$`,
+      'm',
+    );
     let text = '';
     await until(async () => {
       text = await pluginOk(['status', '-n', first], 'admin');
-      return new RegExp(
-        `^Loops: run by \\S+ in namespace ${BULWARK_NAMESPACE} \\(Lease renewed \\d+ s ago\\)$`,
-        'm',
-      ).test(text);
-    }, 30_000);
+      return running.test(text);
+    }, 30_000).catch(() => {});
+    expect(text).toMatch(running);
     // Other tests' Leases of that name (other namespaces, fake clocks) show as paused: one line each.
     expect(text.trimEnd().split('\n').at(-1)).toMatch(/^Loops/);
-    // alice may not list Leases: she is told so, not shown a guess.
-    expect(await pluginOk(['status', '-n', first], 'alice')).toMatch(
-      /Loops: cannot read Bulwark's Lease bulwark-controllers: .*forbidden/i,
-    );
   });
 
   it('-A -o json shows every namespace; -o yaml carries the same report', async () => {

@@ -167,6 +167,7 @@ export function registerPluginCommands(
       else {
         for (const line of describeStatus(report)) print(line);
         await (await import('./drift.ts')).printDrift(s, Boolean(o.allNamespaces), print);
+        await (await import('./loops.ts')).printLoops(s, print, Date.now());
       }
     });
 
