@@ -242,9 +242,10 @@ describe('when the policy watches break', () => {
     await relay.down();
     await until('the broken watches are noticed', async () => (await brokenWatches()).length > 0, 2_000);
     // Within the grace: ready, and the last state decides (an allow and a lock's denial). A
-    // labelled create would need the apiserver (its namespace's mark): not this one.
+    // labelled create would need the apiserver (its namespace's mark), and a pod spec other
+    // tests' ImagePolicies: an update of an unlabelled ConfigMap needs neither.
     expect(await status('/readyz')).toBe(200);
-    const unlabelled = await review('deployment-create');
+    const unlabelled = await review('configmap-update-unlabelled');
     expect(unlabelled.allowed, unlabelled.status?.message).toBe(true);
     expect((await review('configmap-apply-changed')).status?.code).toBe(403);
     await relay.up();
