@@ -30,7 +30,44 @@ export interface Finding {
   category?: string;
   /** Another object the result is about (an UnlockRequest). */
   related?: { apiVersion: string; kind: string; namespace?: string; name: string; uid: string };
+  /** Default fail; `error`: it could not be judged (running-pods.ts); `warn`: a policy that only warns. */
+  result?: ResultKind;
+  /** Details a report reader filters on (the image, its field). */
+  properties?: Record<string, string>;
 }
+
+const SEVERITY: Record<ResultKind, string> = { fail: 'high', error: 'medium', warn: 'low' };
+
+/** A Warning Event on `target`, in its namespace (`default` for a cluster-scoped one); true once written. */
+export async function postWarningEvent(
+  client: Pick<KubeClient, 'call'>,
+  warning: { target: SealTarget; reason: string; message: string; generateName: string },
+): Promise<boolean> {
+  const namespace = warning.target.namespace ?? 'default';
+  const now = new Date().toISOString();
+  const body = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { generateName: warning.generateName, namespace },
+    involvedObject: { ...warning.target },
+    reason: warning.reason,
+    message: warning.message,
+    type: 'Warning',
+    source: { component: 'bulwark' },
+    reportingComponent: 'bulwark.dev/audit',
+    reportingInstance: 'bulwark',
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+  };
+  const r = await client.call('POST', `/api/v1/namespaces/${namespace}/events`, {
+    body: JSON.stringify(body),
+    ...TIMEOUT,
+  });
+  return r.status === 201;
+}
+
+export type ResultKind = 'fail' | 'error' | 'warn';
 
 export const REPORT_NAME = 'bulwark-drift';
 const REPORTS = '/apis/wgpolicyk8s.io/v1alpha2';
@@ -80,29 +117,9 @@ export function createReporter({ client, logger, now = Date.now }: ReporterOptio
   async function event(d: Drift): Promise<void> {
     const key = `${d.target.uid}|${d.reason}|${d.message}`;
     if (evented.has(key)) return;
-    const namespace = d.target.namespace ?? 'default';
-    const now = new Date().toISOString();
-    const body = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { generateName: 'bulwark-drift-', namespace },
-      involvedObject: { ...d.target },
-      reason: 'BulwarkDrift',
-      message: d.message,
-      type: 'Warning',
-      source: { component: 'bulwark' },
-      reportingComponent: 'bulwark.dev/audit',
-      reportingInstance: 'bulwark',
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    };
-    const r = await client.call('POST', `/api/v1/namespaces/${namespace}/events`, {
-      body: JSON.stringify(body),
-      ...TIMEOUT,
-    });
-    if (r.status === 201) evented.add(key);
-    else logger.warn({ status: r.status, object: d.target.name }, 'audit: cannot record a drift Event');
+    const warning = { target: d.target, reason: 'BulwarkDrift', message: d.message, generateName: 'bulwark-drift-' };
+    if (await postWarningEvent(client, warning)) evented.add(key);
+    else logger.warn({ object: d.target.name }, 'audit: cannot record a drift Event');
   }
 
   function reportBody(namespace: string, drift: readonly Finding[]) {
@@ -119,14 +136,21 @@ export function createReporter({ client, logger, now = Date.now }: ReporterOptio
         source: 'bulwark',
         policy: d.policy ?? 'bulwark-seals',
         rule: d.reason,
-        result: 'fail',
-        severity: 'high',
+        result: d.result ?? 'fail',
+        severity: SEVERITY[d.result ?? 'fail'],
         category: d.category ?? 'Drift',
         message: d.message,
         resources: [{ ...d.target }, ...(d.related ? [d.related] : [])],
+        ...(d.properties ? { properties: d.properties } : {}),
         timestamp: { seconds, nanos: 0 },
       })),
-      summary: { pass: 0, fail: drift.length, warn: 0, error: 0, skip: 0 },
+      summary: {
+        pass: 0,
+        fail: drift.filter((d) => (d.result ?? 'fail') === 'fail').length,
+        warn: drift.filter((d) => d.result === 'warn').length,
+        error: drift.filter((d) => d.result === 'error').length,
+        skip: 0,
+      },
     };
   }
 

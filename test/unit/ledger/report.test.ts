@@ -98,4 +98,37 @@ describe('drift reports', () => {
     await reporter.report([], () => {});
     expect(calls).toEqual([]);
   });
+
+  it('reports other findings with their own result, severity and properties, counted in the summary', async () => {
+    const { api, calls, reports } = scriptedApi({ crd: true });
+    const reporter = createReporter({ client: api, logger: capturedLogger().logger });
+    const target = { apiVersion: 'v1', kind: 'Pod', namespace: 'a', name: 'p', uid: 'uid-p' };
+    const finding = (result: 'fail' | 'error' | 'warn', field: string) => ({
+      target,
+      policy: 'bulwark-images',
+      reason: 'shop',
+      category: 'Images',
+      result,
+      message: `image at ${field}: ${result}`,
+      properties: { field },
+    });
+    await reporter.report([drift('a', 'x')], () => {}, [
+      finding('fail', 'spec.containers[0].image'),
+      finding('error', 'spec.containers[1].image'),
+      finding('warn', 'spec.containers[2].image'),
+    ]);
+    const a = reports.get(`${GROUP}/namespaces/a/policyreports/bulwark-drift`) as {
+      results: { policy: string; result: string; severity: string; properties?: Record<string, string> }[];
+      summary: Record<string, number>;
+    };
+    expect(a.results.map((r) => [r.policy, r.result, r.severity, r.properties?.field])).toEqual([
+      ['bulwark-images', 'fail', 'high', 'spec.containers[0].image'],
+      ['bulwark-images', 'error', 'medium', 'spec.containers[1].image'],
+      ['bulwark-images', 'warn', 'low', 'spec.containers[2].image'],
+      ['bulwark-seals', 'fail', 'high', undefined],
+    ]);
+    expect(a.summary).toEqual({ pass: 0, fail: 2, warn: 1, error: 1, skip: 0 });
+    // Their Events are written where they are found (running-pods.ts), not here: only the drift's.
+    expect(calls.filter((c) => c.path.endsWith('/events'))).toHaveLength(1);
+  });
 });
