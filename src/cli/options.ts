@@ -117,7 +117,8 @@ export function addServeOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--resync-grace <seconds>',
-        'after a policy watch breaks, decide from the last synced state this long while it resumes (default 10; 0: refuse at once)',
+        'after a policy watch breaks, decide from the last synced state this long while it resumes ' +
+          '(default 10; 0: refuse at once)',
       )
         .argParser(number)
         .env('BULWARK_RESYNC_GRACE'),
@@ -148,6 +149,13 @@ export function addServeOptions(cmd: Command): Command {
       new Option('--audit-interval <seconds>', 'seconds between drift audit scans; 0 turns it off (default 60)')
         .argParser(number)
         .env('BULWARK_AUDIT_INTERVAL'),
+    )
+    .addOption(
+      new Option(
+        '--excluded-namespaces <namespaces>',
+        "comma-separated namespaces the webhooks never send (the chart's webhook.excludedNamespaces): the audit " +
+          "does not judge their running Pods' images (kube-system and --namespace never are)",
+      ).env('BULWARK_EXCLUDED_NAMESPACES'),
     )
     .addOption(
       new Option('--notify-url <url>', 'POST each UnlockRequest transition as JSON to this URL').env(
@@ -191,6 +199,7 @@ export interface ParsedOptions {
   namespace?: string;
   attestationKeysSecret?: string;
   auditInterval?: number;
+  excludedNamespaces?: string;
   notifyUrl?: string;
   notifySecret?: string;
 }
@@ -224,6 +233,7 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     namespace: o.namespace,
     attestationKeysSecret: o.attestationKeysSecret,
     auditIntervalSeconds: o.auditInterval,
+    excludedNamespaces: list(o.excludedNamespaces),
     notifyUrl: o.notifyUrl,
     notifySecret: o.notifySecret,
   };
