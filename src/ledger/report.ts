@@ -70,6 +70,8 @@ export async function postWarningEvent(
 export type ResultKind = 'fail' | 'error' | 'warn';
 
 export const REPORT_NAME = 'bulwark-drift';
+/** The policy of running Pods' image findings (running-pods.ts) in the same reports. */
+export const IMAGES_POLICY = 'bulwark-images';
 const REPORTS = '/apis/wgpolicyk8s.io/v1alpha2';
 const TIMEOUT = { timeoutMs: 30_000 };
 /** How often a missing PolicyReport CRD is looked for again. */

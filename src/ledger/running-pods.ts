@@ -21,9 +21,8 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
 import { isTerminated, judgeRunningPod, podAsCreate, type RunningImageFinding } from '../rules/images/running.ts';
 import { createLookupBudget } from './lookup-budget.ts';
-import { postWarningEvent, type Finding, type ResultKind } from './report.ts';
+import { IMAGES_POLICY, postWarningEvent, type Finding, type ResultKind } from './report.ts';
 
-export const IMAGES_POLICY = 'bulwark-images';
 export const IMAGE_EVENT_REASON = 'BulwarkImageFailing';
 const PAGE = 500;
 const TIMEOUT = { timeoutMs: 30_000 };
