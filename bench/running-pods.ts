@@ -101,7 +101,8 @@ async function main(): Promise<void> {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const grown = (process.memoryUsage().heapUsed - heap) / 1024 / 1024;
       console.log(
-        `${label.padEnd(22)} ${ms.toFixed(0).padStart(6)} ms  pods ${r.pods} judged ${r.judged} deferred ${r.deferred}` +
+        `${label.padEnd(22)} ${ms.toFixed(0).padStart(6)} ms  pods ${r.pods} judged ${r.judged}` +
+          `  deferred ${r.deferred}` +
           `  failing ${r.findings.length}  apiserver requests ${apiRequests}  registry rounds ${r.lookups}` +
           `  registry HTTP requests ${registryRequests}  heap ${grown >= 0 ? '+' : ''}${grown.toFixed(1)} MiB`,
       );

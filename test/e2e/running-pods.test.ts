@@ -1,11 +1,12 @@
 // Running Pods whose images no longer pass the ImagePolicies in force (issue 14), on the real
 // apiserver with a real registry, real cosign keys and signatures. A Pod admitted with an image
 // signed by key A stays (Pending: there is no kubelet here, and a Pod not terminated is judged);
-// once the policy trusts only key B, the audit (every 3 s in the harness) lists it `fail` in its
-// namespace's PolicyReport with the reason, records one Warning Event on it, counts it in
-// bulwark_running_pods_failing_images and `kubectl bulwark status` shows it; trusted again, it
-// leaves the report. A registry that cannot be reached makes it `error`, not `pass`, until the
-// registry answers again. A Pod in kube-system (never sent to Bulwark) is not judged.
+// once the policy trusts only key B (a loosening: changed with an approved UnlockRequest), the
+// audit (every 3 s in the harness) lists it `fail` in its namespace's PolicyReport with the
+// reason, records one Warning Event on it, counts it in bulwark_running_pods_failing_images and
+// `kubectl bulwark status` shows it; trusted again, it leaves the report. A registry that cannot
+// be reached makes it `error`, not `pass`, until the registry answers again. A Pod in kube-system
+// (never sent to Bulwark) is not judged.
 
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ import {
   type TestRegistry,
 } from './helpers/registry.ts';
 import { retryUntil } from './helpers/retry.ts';
+import { approvedUnlock } from './helpers/unlock.ts';
 
 const WITHIN_MS = 30_000;
 const work = mkdtempSync(join(tmpdir(), 'bulwark-e2e-running-'));
@@ -55,20 +57,36 @@ const keySecret = (name: string, pem: string) =>
   });
 
 /** Cluster-wide, for this registry's images only; `touch` changes it (a new resourceVersion: a new cache key). */
-const applyPolicy = (secret: string, touch = '') =>
-  kubectlOk(kubectl, ['apply', '-f', '-'], {
-    input: stringify({
-      apiVersion: 'bulwark.dev/v1alpha1',
-      kind: 'ImagePolicy',
-      metadata: { name: policyName, annotations: { touched: touch } },
-      spec: {
-        images: [`${front.host}/running/**`],
-        registry: { insecure: true },
-        unmatchedImages: 'Allow',
-        authorities: [{ name: 'release', key: { secretRef: { namespace: ns, name: secret } } }],
-      },
-    }),
+const policyManifest = (secret: string, touch = '') =>
+  stringify({
+    apiVersion: 'bulwark.dev/v1alpha1',
+    kind: 'ImagePolicy',
+    metadata: { name: policyName, annotations: { touched: touch } },
+    spec: {
+      images: [`${front.host}/running/**`],
+      registry: { insecure: true },
+      unmatchedImages: 'Allow',
+      authorities: [{ name: 'release', key: { secretRef: { namespace: ns, name: secret } } }],
+    },
   });
+
+/**
+ * Trusting another key loosens the policy (governance): a policy admin changes it with an
+ * UnlockRequest approved by two others, as an operator rotating the release key would.
+ */
+async function trustOnly(secret: string): Promise<void> {
+  const target = { apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImagePolicy', name: policyName };
+  await approvedUnlock(target, ['UPDATE'], {
+    requester: 'erin',
+    approvers: ['frank', 'admin'],
+    reason: `trust ${secret} only`,
+  });
+  const r = await retryUntil(
+    () => kubectl(['apply', '-f', '-'], { user: 'erin', input: policyManifest(secret) }),
+    (result) => result.code === 0,
+  );
+  expect(r.code, r.stderr).toBe(0);
+}
 
 const podManifest = (namespace: string, name: string, image: string) =>
   stringify({
@@ -113,12 +131,14 @@ beforeAll(async () => {
   await kubectlOk(kubectl, ['apply', '-f', '-'], {
     input: [keySecret('key-a', keyA.publicKeyPem), keySecret('key-b', keyB.publicKeyPem)].join('---\n'),
   });
-  await applyPolicy('key-a');
+  await kubectlOk(kubectl, ['apply', '-f', '-'], { input: policyManifest('key-a') });
 }, 240_000);
 
 afterAll(async () => {
-  await kubectl(['delete', 'imagepolicy', policyName, '--ignore-not-found']);
+  // No Pod of this registry is left to judge once it is gone (the policy's deletion needs agreement: it may stay).
+  await kubectl(['delete', 'pod', 'signed', '-n', ns, '--ignore-not-found']);
   await kubectl(['delete', 'pod', 'outside', '-n', 'kube-system', '--ignore-not-found']);
+  await kubectl(['delete', 'imagepolicy', policyName, '--ignore-not-found']);
   await front?.close();
   await registry?.stop();
 });
@@ -135,7 +155,7 @@ describe('running Pods whose images no longer pass', () => {
     await sleep(7_000);
     expect(await podResults(ns, 'signed')).toEqual([]);
 
-    await applyPolicy('key-b');
+    await trustOnly('key-b');
     // Never sent to Bulwark, so admitted whatever the policy says, and never judged either.
     await kubectlOk(kubectl, ['apply', '-f', '-'], { input: podManifest('kube-system', 'outside', signedByA) });
     await until(async () => (await podResults(ns, 'signed')).some((r) => r.result === 'fail'), WITHIN_MS);
@@ -161,14 +181,14 @@ describe('running Pods whose images no longer pass', () => {
     expect(events.map((e) => e.type)).toEqual(['Warning']);
     expect(events[0]!.message).toContain(`Pod ${ns}/signed runs an image that no longer passes`);
 
-    await applyPolicy('key-a');
+    await trustOnly('key-a');
     await until(async () => (await podResults(ns, 'signed')).length === 0, WITHIN_MS);
   });
 
   it('a registry that cannot be reached makes the result `error`, named as such, until it answers again', async () => {
     down = true;
     // A new resourceVersion: the verified result cached under the old one does not answer for it.
-    await applyPolicy('key-a', 'registry-down');
+    await kubectlOk(kubectl, ['apply', '-f', '-'], { input: policyManifest('key-a', 'registry-down') });
     await until(async () => (await podResults(ns, 'signed')).some((r) => r.result === 'error'), WITHIN_MS);
     const [result] = await podResults(ns, 'signed');
     expect(result!.message).toContain('could not be verified: the registry failed');
