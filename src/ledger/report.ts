@@ -37,6 +37,12 @@ export interface Finding {
 }
 
 const SEVERITY: Record<ResultKind, string> = { fail: 'high', error: 'medium', warn: 'low' };
+/** Worse is higher. */
+export const RESULT_RANK: Record<ResultKind, number> = { fail: 3, error: 2, warn: 1 };
+/** Results one report lists at most (about 600 bytes each); the summary counts them all. */
+export const MAX_RESULTS = 1000;
+/** On a report that lists fewer results than it counts: how many were left out. */
+export const OMITTED_ANNOTATION = 'bulwark.dev/omitted-results';
 
 /** A Warning Event on `target`, in its namespace (`default` for a cluster-scoped one); true once written. */
 export async function postWarningEvent(
@@ -126,6 +132,11 @@ export function createReporter({ client, logger, now = Date.now }: ReporterOptio
 
   function reportBody(namespace: string, drift: readonly Finding[]) {
     const seconds = Math.floor(Date.now() / 1000);
+    // An object stays well below etcd's 1.5 MiB: past MAX_RESULTS the worst results are kept, all are counted.
+    const listed = [...drift]
+      .sort((a, b) => RESULT_RANK[b.result ?? 'fail'] - RESULT_RANK[a.result ?? 'fail'])
+      .slice(0, MAX_RESULTS);
+    const omitted = drift.length - listed.length;
     return {
       apiVersion: 'wgpolicyk8s.io/v1alpha2',
       kind: namespace ? 'PolicyReport' : 'ClusterPolicyReport',
@@ -133,8 +144,9 @@ export function createReporter({ client, logger, now = Date.now }: ReporterOptio
         name: REPORT_NAME,
         ...(namespace ? { namespace } : {}),
         labels: { 'app.kubernetes.io/managed-by': 'bulwark' },
+        ...(omitted > 0 ? { annotations: { [OMITTED_ANNOTATION]: String(omitted) } } : {}),
       },
-      results: drift.map((d) => ({
+      results: listed.map((d) => ({
         source: 'bulwark',
         policy: d.policy ?? 'bulwark-seals',
         rule: d.reason,

@@ -21,7 +21,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
 import { isTerminated, judgeRunningPod, podAsCreate, type RunningImageFinding } from '../rules/images/running.ts';
 import { createLookupBudget } from './lookup-budget.ts';
-import { IMAGES_POLICY, postWarningEvent, type Finding, type ResultKind } from './report.ts';
+import { IMAGES_POLICY, postWarningEvent, RESULT_RANK, type Finding, type ResultKind } from './report.ts';
 
 export const IMAGE_EVENT_REASON = 'BulwarkImageFailing';
 const PAGE = 500;
@@ -71,8 +71,6 @@ export interface PodScan {
   /** Apiserver requests: pages of Pods, Events. */
   requests: number;
 }
-
-const RANK: Record<ResultKind, number> = { fail: 3, error: 2, warn: 1 };
 
 function findingOf(target: SealTarget, f: RunningImageFinding): Finding {
   return {
@@ -232,7 +230,7 @@ export function createPodAudit(options: PodAuditOptions) {
     const failing: Record<ResultKind, number> = { fail: 0, error: 0, warn: 0 };
     for (const list of found.values()) {
       const worst = list.reduce<ResultKind>(
-        (w, f) => (RANK[f.result ?? 'fail'] > RANK[w] ? (f.result ?? 'fail') : w),
+        (w, f) => (RESULT_RANK[f.result ?? 'fail'] > RESULT_RANK[w] ? (f.result ?? 'fail') : w),
         'warn',
       );
       failing[worst] += 1;

@@ -7,7 +7,13 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BaseError } from '../../../src/errors.ts';
 import type { CallResult } from '../../../src/cluster/kube-client.ts';
-import { createReporter, REDISCOVER_MS, type Drift } from '../../../src/ledger/report.ts';
+import {
+  createReporter,
+  MAX_RESULTS,
+  OMITTED_ANNOTATION,
+  REDISCOVER_MS,
+  type Drift,
+} from '../../../src/ledger/report.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 
 const GROUP = '/apis/wgpolicyk8s.io/v1alpha2';
@@ -123,12 +129,34 @@ describe('drift reports', () => {
     };
     expect(a.results.map((r) => [r.policy, r.result, r.severity, r.properties?.field])).toEqual([
       ['bulwark-images', 'fail', 'high', 'spec.containers[0].image'],
+      ['bulwark-seals', 'fail', 'high', undefined],
       ['bulwark-images', 'error', 'medium', 'spec.containers[1].image'],
       ['bulwark-images', 'warn', 'low', 'spec.containers[2].image'],
-      ['bulwark-seals', 'fail', 'high', undefined],
     ]);
     expect(a.summary).toEqual({ pass: 0, fail: 2, warn: 1, error: 1, skip: 0 });
     // Their Events are written where they are found (running-pods.ts), not here: only the drift's.
     expect(calls.filter((c) => c.path.endsWith('/events'))).toHaveLength(1);
+  });
+
+  it('lists at most MAX_RESULTS results, the worst first, counts them all and says how many it left out', async () => {
+    const { api, reports } = scriptedApi({ crd: true });
+    const reporter = createReporter({ client: api, logger: capturedLogger().logger });
+    const pods = Array.from({ length: MAX_RESULTS + 1 }, (_, i) => ({
+      target: { apiVersion: 'v1', kind: 'Pod', namespace: 'a', name: `p${i}`, uid: `uid-${i}` },
+      policy: 'bulwark-images',
+      reason: 'shop',
+      result: i === MAX_RESULTS ? ('fail' as const) : ('warn' as const),
+      message: 'm',
+    }));
+    await reporter.report([], () => {}, pods);
+    const a = reports.get(`${GROUP}/namespaces/a/policyreports/bulwark-drift`) as {
+      metadata: { annotations?: Record<string, string> };
+      results: { result: string }[];
+      summary: Record<string, number>;
+    };
+    expect(a.results).toHaveLength(MAX_RESULTS);
+    expect(a.results[0]!.result).toBe('fail');
+    expect(a.summary).toMatchObject({ fail: 1, warn: MAX_RESULTS });
+    expect(a.metadata.annotations).toEqual({ [OMITTED_ANNOTATION]: '1' });
   });
 });
