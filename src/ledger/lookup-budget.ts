@@ -1,14 +1,16 @@
 // What one running-pod scan (running-pods.ts) may ask of registries: admission's verifier and
-// cache, behind a budget. A result already in the cache costs nothing; every other verification
-// and every tag lookup is one registry round, at most `concurrency` at a time, at most
-// `maxLookups` per scan and none started after `deadline`. Work past the budget is not done
-// and not guessed: the pod it belongs to is deferred, keeps what the last scan found, and is
-// judged by a later scan (whose cache holds what this one verified). A pod may also be asked
-// of the cache only (`spend` false): running-pods.ts first serves the pods deferred last time.
+// cache, behind a budget. A result already in the cache costs nothing, nor does one another pod
+// of this scan is already verifying; every other verification and every tag lookup is one
+// registry round, at most `concurrency` at a time, at most `maxLookups` per scan and none
+// started after `deadline`. Work past the budget is not done and not guessed: the pod it
+// belongs to is deferred, keeps what the last scan found, and is judged by a later scan (whose
+// cache holds what this one verified). A pod may also be asked of the cache only (`spend`
+// false): running-pods.ts first serves the pods deferred last time.
 
 import type { VerificationResult } from '../decision/facts.ts';
 import type { CachedVerifier } from '../image-verification/cache.ts';
 import type { ImageGatherDeps } from '../image-verification/gather.ts';
+import { taskKey } from '../rules/images/verification.ts';
 
 export interface LookupBudgetOptions {
   verifier: Pick<CachedVerifier, 'verify' | 'peek'>;
@@ -29,6 +31,8 @@ export function createLookupBudget(options: LookupBudgetOptions) {
   let started = 0;
   let active = 0;
   const waiting: (() => void)[] = [];
+  /** This scan's rounds by task: a second pod of the same image waits for the first's, spending nothing. */
+  const rounds = new Map<string, Promise<VerificationResult | undefined>>();
 
   /** Runs `work` in a slot, or answers undefined when the budget is spent. */
   async function inSlot<T>(work: () => Promise<T>): Promise<T | undefined> {
@@ -53,7 +57,13 @@ export function createLookupBudget(options: LookupBudgetOptions) {
         async verify(task, signal) {
           const cached = await options.verifier.peek(task, signal);
           if (cached) return cached;
-          const result = spend ? await inSlot(() => options.verifier.verify(task, signal)) : undefined;
+          const key = taskKey(task);
+          let round = rounds.get(key);
+          if (!round && spend) {
+            round = inSlot(() => options.verifier.verify(task, signal));
+            rounds.set(key, round);
+          }
+          const result = await round;
           if (result) return result;
           deferred = true;
           return DEFERRED;

@@ -25,6 +25,8 @@ import { IMAGES_POLICY, postWarningEvent, RESULT_RANK, type Finding, type Result
 
 export const IMAGE_EVENT_REASON = 'BulwarkImageFailing';
 const PAGE = 500;
+/** Pods held for the second pass, per lookup of the budget (Pods share images: one lookup serves many). */
+const LATER_PER_LOOKUP = 5;
 const TIMEOUT = { timeoutMs: 30_000 };
 const NOT_TERMINATED = encodeURIComponent('status.phase!=Succeeded,status.phase!=Failed');
 
@@ -43,7 +45,7 @@ export const DEFAULT_POD_AUDIT_LIMITS: PodAuditLimits = {
   concurrency: 4,
   lookupsPerScan: 200,
   scanBudgetMs: 60_000,
-  podTimeoutMs: 20_000,
+  podTimeoutMs: 30_000,
 };
 
 export interface PodAuditOptions {
@@ -193,14 +195,16 @@ export function createPodAudit(options: PodAuditOptions) {
       const before = current.get(uid);
       if (before) found.set(uid, before);
     };
-    // First the cache, and the registry for pods deferred last time; then the registry for the rest, while the
-    // budget lasts. So a pod re-verified at every scan (a failure is cached briefly) cannot starve the others.
+    // When the last scan deferred pods, they go first: the others get the cache in the first pass and the
+    // registry in a second one, while the budget lasts. So pods re-verified at every scan (a failure is cached
+    // briefly) cannot starve the rest. When nothing waits, every pod may use the registry at once.
+    const contested = deferredLast.size > 0;
     const attempt = async (pod: KubeObject, firstPass: boolean) => {
       const uid = pod.metadata!.uid!;
       try {
-        const spend = !firstPass || deferredLast.has(uid);
+        const spend = !firstPass || !contested || deferredLast.has(uid);
         if (await judge(pod, spend)) return;
-        if (firstPass && !spend && later.length < limits.lookupsPerScan) later.push(pod);
+        if (firstPass && !spend && later.length < LATER_PER_LOOKUP * limits.lookupsPerScan) later.push(pod);
         else keepLast(uid);
       } catch (err) {
         keepLast(uid);

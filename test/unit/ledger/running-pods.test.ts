@@ -204,6 +204,13 @@ describe('running Pods whose images no longer pass', () => {
     expect(settled).toMatchObject({ judged: 6, deferred: 0, lookups: 2 });
   });
 
+  it('the first scan judges every Pod when their images fit the budget (Pods share images)', async () => {
+    const pods = Array.from({ length: 30 }, (_, i) => pod('shop', `p${i}`, [image(1 + (i % 3))]));
+    const { registry, audit } = setup(pods, { lookupsPerScan: 5, concurrency: 2 });
+    for (let i = 1; i <= 3; i++) registry.trusted.add(digest(i));
+    expect(await audit.scan(shop().snapshot())).toMatchObject({ pods: 30, judged: 30, deferred: 0, lookups: 3 });
+  });
+
   it('shares one registry round per digest across Pods, at most `concurrency` at once', async () => {
     const pods = Array.from({ length: 40 }, (_, i) => pod('shop', `p${i}`, [image(1 + (i % 8))]));
     const { registry, audit } = setup(pods, { concurrency: 3 });
