@@ -56,7 +56,10 @@ const keySecret = (name: string, pem: string) =>
     stringData: { 'cosign.pub': pem },
   });
 
-/** Cluster-wide, for this registry's images only; `touch` changes it (a new resourceVersion: a new cache key). */
+/**
+ * For this registry's images, in the test's namespace and kube-system (which Bulwark is never sent);
+ * `touch` changes it (a new resourceVersion: a new cache key).
+ */
 const policyManifest = (secret: string, touch = '') =>
   stringify({
     apiVersion: 'bulwark.dev/v1alpha1',
@@ -64,6 +67,7 @@ const policyManifest = (secret: string, touch = '') =>
     metadata: { name: policyName, annotations: { touched: touch } },
     spec: {
       images: [`${front.host}/running/**`],
+      match: { namespaces: [ns, 'kube-system'] },
       registry: { insecure: true },
       unmatchedImages: 'Allow',
       authorities: [{ name: 'release', key: { secretRef: { namespace: ns, name: secret } } }],
