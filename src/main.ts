@@ -17,6 +17,7 @@ import { CLUSTER_SOURCES, createClusterInformers, type ClusterInformers } from '
 import { policyStatusWriter } from './cluster/policy-status.ts';
 import { attestationKeySource, type AttestationKeySource } from './cluster/attestation-keys.ts';
 import { createAuditor } from './ledger/auditor.ts';
+import { createPodAudit } from './ledger/running-pods.ts';
 import { createAttributionRecorder } from './cluster/lock-attribution.ts';
 import type { Config } from './config/schema.ts';
 import { startControllers } from './controller/start.ts';
@@ -150,6 +151,31 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   const metrics = createMetrics({ policyLabel: config.metrics.policyLabel });
   metrics.setCertificateExpiry(tls.notAfterMs / 1000);
   metrics.watchSync(() => ({ sources: store.sources(), pending: store.pending(), broken: informers?.broken() ?? [] }));
+  // Image verification: one registry client (connections, tokens) and one cache for all requests.
+  const registryClient = createRegistryClient({
+    onRequest: (e) => metrics.observeRegistryRequest(e.purpose),
+    onResponse: (e) => metrics.observeRegistryResponse(e.purpose, statusClass(e.status), e.seconds),
+  });
+  const readSecret = reader ? createSecretSource({ kube: reader }) : undefined;
+  const readConfigMap = reader ? createSecretSource({ kube: reader, resource: 'configmaps' }) : undefined;
+  const verifier = cachedVerifier(
+    createVerifier({
+      registry: registryClient,
+      lockLabel: config.lockLabel,
+      ...(readSecret ? { readSecret } : {}),
+      ...(readConfigMap ? { readConfigMap } : {}),
+    }),
+    {
+      onLookup: (result) => metrics.observeCacheLookup(result),
+    },
+  );
+  const resolveTag = tagResolver(registryClient, readSecret);
+  resolveFacts = withImageFacts(resolveFacts, {
+    verify: verifier.verify,
+    resolveTag,
+    timeoutMs: config.decisionTimeoutSeconds * 1000,
+  });
+
   if (reader && informers) {
     // One leader election for every loop: UnlockRequest status, Events and notifications; the drift audit.
     leader = leaseLeader({
@@ -188,34 +214,19 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
         intervalMs: config.auditIntervalSeconds * 1000,
         namespace: config.namespace,
         ...(kubeConfig ? { kubeConfig } : {}),
+        pods: createPodAudit({
+          client: reader,
+          informers,
+          verifier,
+          resolveTag,
+          excludedNamespaces: ['kube-system', config.namespace, ...config.excludedNamespaces],
+          logger,
+          metrics,
+        }),
       });
       auditor.start();
     }
   }
-  // Image verification: one registry client (connections, tokens) and one cache for all requests.
-  const registryClient = createRegistryClient({
-    onRequest: (e) => metrics.observeRegistryRequest(e.purpose),
-    onResponse: (e) => metrics.observeRegistryResponse(e.purpose, statusClass(e.status), e.seconds),
-  });
-  const readSecret = reader ? createSecretSource({ kube: reader }) : undefined;
-  const readConfigMap = reader ? createSecretSource({ kube: reader, resource: 'configmaps' }) : undefined;
-  const verifier = cachedVerifier(
-    createVerifier({
-      registry: registryClient,
-      lockLabel: config.lockLabel,
-      ...(readSecret ? { readSecret } : {}),
-      ...(readConfigMap ? { readConfigMap } : {}),
-    }),
-    {
-      onLookup: (result) => metrics.observeCacheLookup(result),
-    },
-  );
-  resolveFacts = withImageFacts(resolveFacts, {
-    verify: verifier.verify,
-    resolveTag: tagResolver(registryClient, readSecret),
-    timeoutMs: config.decisionTimeoutSeconds * 1000,
-  });
-
   let draining = false;
   const readiness = () => {
     if (draining) return { ready: false, reason: 'shutting down' };

@@ -151,6 +151,13 @@ export function addServeOptions(cmd: Command): Command {
         .env('BULWARK_AUDIT_INTERVAL'),
     )
     .addOption(
+      new Option(
+        '--excluded-namespaces <namespaces>',
+        "comma-separated namespaces the webhooks never send (the chart's webhook.excludedNamespaces): the audit " +
+          "does not judge their running Pods' images (kube-system and --namespace never are)",
+      ).env('BULWARK_EXCLUDED_NAMESPACES'),
+    )
+    .addOption(
       new Option('--notify-url <url>', 'POST each UnlockRequest transition as JSON to this URL').env(
         'BULWARK_NOTIFY_URL',
       ),
@@ -192,6 +199,7 @@ export interface ParsedOptions {
   namespace?: string;
   attestationKeysSecret?: string;
   auditInterval?: number;
+  excludedNamespaces?: string;
   notifyUrl?: string;
   notifySecret?: string;
 }
@@ -225,6 +233,7 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     namespace: o.namespace,
     attestationKeysSecret: o.attestationKeysSecret,
     auditIntervalSeconds: o.auditInterval,
+    excludedNamespaces: list(o.excludedNamespaces),
     notifyUrl: o.notifyUrl,
     notifySecret: o.notifySecret,
   };

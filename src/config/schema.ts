@@ -71,6 +71,11 @@ export interface Config {
   attestationKeysSecret: string;
   /** Seconds between drift audit scans (seals, drift reports); 0 turns the audit off. */
   auditIntervalSeconds: number;
+  /**
+   * Namespaces the webhooks are never sent besides kube-system and `namespace` (the chart's
+   * webhook.excludedNamespaces): the audit does not judge their running Pods' images.
+   */
+  excludedNamespaces: string[];
   /** The outgoing notification webhook (UnlockRequest transitions); absent: none. */
   notifyUrl?: string;
   /** A Secret (in `namespace`) with `token` (bearer) and/or `hmac-key` (signature) for it. */
@@ -105,6 +110,7 @@ export const configSchema: JSONSchemaType<Config> = {
     'namespace',
     'attestationKeysSecret',
     'auditIntervalSeconds',
+    'excludedNamespaces',
   ],
   properties: {
     port: { type: 'integer', minimum: 0, maximum: 65535 },
@@ -169,6 +175,7 @@ export const configSchema: JSONSchemaType<Config> = {
     },
     namespace: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
     auditIntervalSeconds: { type: 'number', minimum: 0, maximum: 86400 },
+    excludedNamespaces: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 63 } },
     notifyUrl: { type: 'string', pattern: '^https?://', maxLength: 2048, nullable: true },
     notifySecret: {
       type: 'string',
@@ -213,4 +220,5 @@ export const DEFAULT_CONFIG: Config = {
   namespace: 'bulwark-system',
   attestationKeysSecret: 'bulwark-attestation-keys',
   auditIntervalSeconds: 60,
+  excludedNamespaces: [],
 };

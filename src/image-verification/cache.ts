@@ -33,6 +33,8 @@ export interface VerificationCacheOptions {
 
 export interface CachedVerifier {
   verify: Verifier;
+  /** The cached result, if any, without a registry round (reads the material: Secrets, cached). */
+  peek(task: VerificationTask, signal: AbortSignal): Promise<VerificationResult | undefined>;
   stats(): { hits: number; misses: number; merged: number; size: number };
 }
 
@@ -93,6 +95,10 @@ export function cachedVerifier(verifier: StagedVerifier, options: VerificationCa
       // callers merged into the check, and never served from the cache afterwards.
       if (ttlOf(result) === undefined && cache.peek(key) === result) cache.delete(key);
       return result;
+    },
+    async peek(task, signal) {
+      const material = await verifier.material(task, signal);
+      return cache.get(`${taskKey(task)}|${material.fingerprint}`);
     },
     stats: () => ({ hits, misses, merged, size: cache.size }),
   };

@@ -7,7 +7,9 @@
 // Between scans it keeps only counts; objects are read, hashed and let go. Seals are
 // written here, from what the loop observes, never on the request path (which only records
 // who locked what, attributions.ts, and claims namespaces, rules/immutability/namespace-marks.ts).
-// After each scan it keeps the namespace marks (namespace-marks.ts).
+// After each scan it keeps the namespace marks (namespace-marks.ts). With `pods`, each scan also
+// judges the running Pods' images against the ImagePolicies in force (running-pods.ts), and
+// their findings join the same reports.
 
 import type { KubeObject } from '../admission/types.ts';
 import { SEALS_PATH, type SealTarget } from '../attestation/seal.ts';
@@ -29,6 +31,7 @@ import { apiVersionOf, createEventJudge, type StoredSeal } from './events.ts';
 import { createSettler, type Context } from './settle.ts';
 import { createAttributionStore } from './attributions.ts';
 import type { AttributionLookup } from '../rules/ledger/locked-by.ts';
+import type { createPodAudit } from './running-pods.ts';
 
 const TIMEOUT = { timeoutMs: 30_000 };
 
@@ -48,6 +51,8 @@ export interface AuditorOptions {
   kubeConfig?: KubeConfig;
   /** Bulwark's namespace: where the admitting replicas record who locked what (attributions.ts). */
   namespace: string;
+  /** With it, each scan also judges running Pods' images (running-pods.ts). */
+  pods?: ReturnType<typeof createPodAudit>;
 }
 
 export interface ScanResult {
@@ -101,7 +106,7 @@ export function createAuditor(options: AuditorOptions) {
 
   async function publish(count: (n: number) => void = () => {}): Promise<void> {
     const drift = [...drifted.values()];
-    await reporter.report(drift, count, unreviewed);
+    await reporter.report(drift, count, [...unreviewed, ...(options.pods?.findings() ?? [])]);
     const counts: Record<string, number> = {};
     for (const d of drift) counts[d.reason] = (counts[d.reason] ?? 0) + 1;
     options.metrics.setDrift(counts, sealedHashes.size);
@@ -152,6 +157,7 @@ export function createAuditor(options: AuditorOptions) {
       return [];
     });
     requests += 1;
+    const pods = await judgePods(ctx.snapshot);
     drifted.clear();
     for (const d of drift) drifted.set(d.target.uid, d);
     await publish((n) => {
@@ -165,11 +171,24 @@ export function createAuditor(options: AuditorOptions) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     options.metrics.observeScan(seconds);
     logger.info(
-      { locked: objects.size, sealed, written, drift: drift.length, marks, swept, requests, seconds },
+      { locked: objects.size, sealed, written, drift: drift.length, marks, swept, pods, requests, seconds },
       'audit scan',
     );
     watches?.restart(watchFrom, selector);
     return { drift, sealed, written, requests, seconds };
+  }
+
+  /** The running Pods' images; a failed scan keeps the last findings (logged, retried at the next scan). */
+  async function judgePods(snapshot: Context['snapshot']) {
+    if (!options.pods) return undefined;
+    try {
+      const { findings, ...figures } = await options.pods.scan(snapshot);
+      requests += figures.requests;
+      return { ...figures, findings: findings.length };
+    } catch (err) {
+      logger.warn({ err: messageOf(err) }, 'audit: cannot judge running Pods; keeping the last findings');
+      return undefined;
+    }
   }
 
   /** The object the seal names, when it still exists with that uid. */

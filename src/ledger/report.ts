@@ -30,9 +30,54 @@ export interface Finding {
   category?: string;
   /** Another object the result is about (an UnlockRequest). */
   related?: { apiVersion: string; kind: string; namespace?: string; name: string; uid: string };
+  /** Default fail; `error`: it could not be judged (running-pods.ts); `warn`: a policy that only warns. */
+  result?: ResultKind;
+  /** Details a report reader filters on (the image, its field). */
+  properties?: Record<string, string>;
 }
 
+const SEVERITY: Record<ResultKind, string> = { fail: 'high', error: 'medium', warn: 'low' };
+/** Worse is higher. */
+export const RESULT_RANK: Record<ResultKind, number> = { fail: 3, error: 2, warn: 1 };
+/** Results one report lists at most (about 600 bytes each); the summary counts them all. */
+export const MAX_RESULTS = 1000;
+/** On a report that lists fewer results than it counts: how many were left out. */
+export const OMITTED_ANNOTATION = 'bulwark.dev/omitted-results';
+
+/** A Warning Event on `target`, in its namespace (`default` for a cluster-scoped one); true once written. */
+export async function postWarningEvent(
+  client: Pick<KubeClient, 'call'>,
+  warning: { target: SealTarget; reason: string; message: string; generateName: string },
+): Promise<boolean> {
+  const namespace = warning.target.namespace ?? 'default';
+  const now = new Date().toISOString();
+  const body = {
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { generateName: warning.generateName, namespace },
+    involvedObject: { ...warning.target },
+    reason: warning.reason,
+    message: warning.message,
+    type: 'Warning',
+    source: { component: 'bulwark' },
+    reportingComponent: 'bulwark.dev/audit',
+    reportingInstance: 'bulwark',
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+  };
+  const r = await client.call('POST', `/api/v1/namespaces/${namespace}/events`, {
+    body: JSON.stringify(body),
+    ...TIMEOUT,
+  });
+  return r.status === 201;
+}
+
+export type ResultKind = 'fail' | 'error' | 'warn';
+
 export const REPORT_NAME = 'bulwark-drift';
+/** The policy of running Pods' image findings (running-pods.ts) in the same reports. */
+export const IMAGES_POLICY = 'bulwark-images';
 const REPORTS = '/apis/wgpolicyk8s.io/v1alpha2';
 const TIMEOUT = { timeoutMs: 30_000 };
 /** How often a missing PolicyReport CRD is looked for again. */
@@ -80,33 +125,18 @@ export function createReporter({ client, logger, now = Date.now }: ReporterOptio
   async function event(d: Drift): Promise<void> {
     const key = `${d.target.uid}|${d.reason}|${d.message}`;
     if (evented.has(key)) return;
-    const namespace = d.target.namespace ?? 'default';
-    const now = new Date().toISOString();
-    const body = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: { generateName: 'bulwark-drift-', namespace },
-      involvedObject: { ...d.target },
-      reason: 'BulwarkDrift',
-      message: d.message,
-      type: 'Warning',
-      source: { component: 'bulwark' },
-      reportingComponent: 'bulwark.dev/audit',
-      reportingInstance: 'bulwark',
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    };
-    const r = await client.call('POST', `/api/v1/namespaces/${namespace}/events`, {
-      body: JSON.stringify(body),
-      ...TIMEOUT,
-    });
-    if (r.status === 201) evented.add(key);
-    else logger.warn({ status: r.status, object: d.target.name }, 'audit: cannot record a drift Event');
+    const warning = { target: d.target, reason: 'BulwarkDrift', message: d.message, generateName: 'bulwark-drift-' };
+    if (await postWarningEvent(client, warning)) evented.add(key);
+    else logger.warn({ object: d.target.name }, 'audit: cannot record a drift Event');
   }
 
   function reportBody(namespace: string, drift: readonly Finding[]) {
     const seconds = Math.floor(Date.now() / 1000);
+    // An object stays well below etcd's 1.5 MiB: past MAX_RESULTS the worst results are kept, all are counted.
+    const listed = [...drift]
+      .sort((a, b) => RESULT_RANK[b.result ?? 'fail'] - RESULT_RANK[a.result ?? 'fail'])
+      .slice(0, MAX_RESULTS);
+    const omitted = drift.length - listed.length;
     return {
       apiVersion: 'wgpolicyk8s.io/v1alpha2',
       kind: namespace ? 'PolicyReport' : 'ClusterPolicyReport',
@@ -114,19 +144,27 @@ export function createReporter({ client, logger, now = Date.now }: ReporterOptio
         name: REPORT_NAME,
         ...(namespace ? { namespace } : {}),
         labels: { 'app.kubernetes.io/managed-by': 'bulwark' },
+        ...(omitted > 0 ? { annotations: { [OMITTED_ANNOTATION]: String(omitted) } } : {}),
       },
-      results: drift.map((d) => ({
+      results: listed.map((d) => ({
         source: 'bulwark',
         policy: d.policy ?? 'bulwark-seals',
         rule: d.reason,
-        result: 'fail',
-        severity: 'high',
+        result: d.result ?? 'fail',
+        severity: SEVERITY[d.result ?? 'fail'],
         category: d.category ?? 'Drift',
         message: d.message,
         resources: [{ ...d.target }, ...(d.related ? [d.related] : [])],
+        ...(d.properties ? { properties: d.properties } : {}),
         timestamp: { seconds, nanos: 0 },
       })),
-      summary: { pass: 0, fail: drift.length, warn: 0, error: 0, skip: 0 },
+      summary: {
+        pass: 0,
+        fail: drift.filter((d) => (d.result ?? 'fail') === 'fail').length,
+        warn: drift.filter((d) => d.result === 'warn').length,
+        error: drift.filter((d) => d.result === 'error').length,
+        skip: 0,
+      },
     };
   }
 

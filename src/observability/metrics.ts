@@ -41,6 +41,8 @@ export interface Metrics {
   /** The drift audit's findings now (after a scan, or a watch event that changed them). */
   setDrift(drift: Readonly<Record<string, number>>, sealed: number): void;
   observeScan(seconds: number): void;
+  /** Running Pods whose images no longer pass, by their worst result, at the last audit scan. */
+  setRunningPodImages(pods: Readonly<Record<'fail' | 'error' | 'warn', number>>): void;
   /** A lock admitted without a record of who locked it (no key yet, or the write failed). */
   observeAttributionFailure(why: string): void;
 }
@@ -192,6 +194,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
+  const runningPods = new Gauge({
+    name: 'bulwark_running_pods_failing_images',
+    help:
+      'Running Pods with an image that no longer passes the ImagePolicies in force, at the last audit scan, by ' +
+      'worst result: fail (would be denied now), error (could not be verified: registry, Secret, time), warn',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  for (const result of ['fail', 'error', 'warn']) runningPods.set({ result }, 0);
   const attributionFailures = new Counter({
     name: 'bulwark_lock_attribution_failures_total',
     help: 'Locks admitted without a record of who locked them (why: no-key, write-failed); the lock stands',
@@ -216,6 +227,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeScan(seconds) {
       scan.observe(seconds);
+    },
+    setRunningPodImages(pods) {
+      for (const result of ['fail', 'error', 'warn'] as const) runningPods.set({ result }, pods[result]);
     },
     observeRegistryRequest(purpose) {
       registryRequests.inc({ purpose });

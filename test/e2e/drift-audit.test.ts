@@ -4,37 +4,25 @@
 // scan intervals (the harness scans every 3 s). A change an approved unlock allowed re-seals,
 // naming the request and its approvers; a seal edited by an admin is reported, not believed.
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { httpsRequest } from '../helpers/https.ts';
 import { REPO_ROOT } from '../../harness/paths.ts';
-import { e2eCluster, kubectl, newNamespace } from '../../harness/context.ts';
+import { kubectl, newNamespace } from '../../harness/context.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
 import { pluginOk, until } from './helpers/plugin.ts';
 import { approvablePolicy, approvedUnlock, createLockedConfigMap } from './helpers/unlock.ts';
 import { whileWebhookIsAway } from './helpers/webhook-away.ts';
 import { sealed, sealOf } from './helpers/seals.ts';
+import { reportResults as namespaceResults, webhookMetrics } from './helpers/audit.ts';
 
 const WITHIN_MS = 30_000;
 let ns: string;
 
 const lockedConfigMap = (name: string) => createLockedConfigMap(ns, name);
 
-const reportResults = async () => {
-  const r = await kubectl(['get', 'policyreports.wgpolicyk8s.io', 'bulwark-drift', '-n', ns, '-o', 'json']);
-  return r.code === 0
-    ? ((JSON.parse(r.stdout).results ?? []) as { rule: string; message: string; resources: { name: string }[] }[])
-    : [];
-};
-
-const metrics = async () =>
-  (
-    await httpsRequest(`https://127.0.0.1:${e2eCluster().webhookPort}/metrics`, {
-      ca: readFileSync(join(e2eCluster().dir, 'webhook-ca.crt')),
-    })
-  ).body;
+const reportResults = () => namespaceResults(ns);
+const metrics = webhookMetrics;
 
 beforeAll(async () => {
   // The chart's copies (policyReports.installCRDs): they must take Bulwark's reports as written.

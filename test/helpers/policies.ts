@@ -44,3 +44,12 @@ export function imagePolicy(name: string, spec: Record<string, unknown>): Record
     spec,
   };
 }
+
+/** ImagePolicy `shop`: images of registry.local:5000/shop/ signed by the test P-256 key (authority `release`). */
+export function shopImagePolicy(spec: Record<string, unknown> = {}): Record<string, unknown> {
+  return imagePolicy('shop', {
+    images: ['registry.local:5000/shop/**'],
+    authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }],
+    ...spec,
+  });
+}

@@ -52,3 +52,10 @@ export function builtinSnapshot(lockLabel: LockLabel = DEFAULT_LOCK_LABEL): Poli
 export function policyStore(options: Omit<PolicyStoreOptions, 'compiler'>): PolicyStore {
   return new PolicyStore({ compiler, attestation: TEST_KEYS, ...options });
 }
+
+/** A store holding these ImagePolicies (and nothing else). */
+export function imagePolicyStore(...policies: Record<string, unknown>[]): PolicyStore {
+  const store = policyStore({ sources: [] });
+  for (const p of policies) store.upsert('ImagePolicy', p);
+  return store;
+}

@@ -220,8 +220,6 @@ describe('deployment options', () => {
   });
 
   it('passes approver groups for the built-in default only when some are set', async () => {
-    const argsOf = async (values: Record<string, unknown>) =>
-      dig(find(await render(values), 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
     expect((await argsOf({})).some((a) => a.startsWith('--default-approver-groups'))).toBe(false);
     expect(await argsOf({ defaultUnlock: { approverGroups: ['platform-leads', 'sre'] } })).toContain(
       '--default-approver-groups=platform-leads,sre',
@@ -229,8 +227,6 @@ describe('deployment options', () => {
   });
 
   it('passes the policy admins: groups always (empty means nobody), users and service accounts as users', async () => {
-    const argsOf = async (values: Record<string, unknown>) =>
-      dig(find(await render(values), 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
     const args = await argsOf({
       policyAdmins: {
         groups: ['platform'],
@@ -244,7 +240,19 @@ describe('deployment options', () => {
       '--policy-admin-groups=',
     );
   });
+
+  it('passes webhook.excludedNamespaces (the audit does not judge their Pods) only when some are set', async () => {
+    expect((await argsOf({})).some((a) => a.startsWith('--excluded-namespaces'))).toBe(false);
+    expect(await argsOf({ webhook: { excludedNamespaces: ['cert-manager', 'istio-system'] } })).toContain(
+      '--excluded-namespaces=cert-manager,istio-system',
+    );
+  });
 });
+
+/** The Bulwark container's args, rendered with `values`. */
+async function argsOf(values: Record<string, unknown>): Promise<string[]> {
+  return dig(find(await render(values), 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+}
 
 function rules(manifests: Manifest[]): { apiGroups: string[]; resources: string[]; verbs: string[] }[] {
   return dig(find(manifests, 'ClusterRole', 'bulwark'), 'rules');

@@ -10,25 +10,16 @@ import { extractImages, imagesToCheck, podSpecPath } from '../../../src/rules/im
 import { planImages, verificationTasks } from '../../../src/rules/images/plan.ts';
 import { taskKey } from '../../../src/rules/images/verification.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
-import { P256_PUBLIC_KEY, imagePolicy } from '../../helpers/policies.ts';
+import { imagePolicy, shopImagePolicy } from '../../helpers/policies.ts';
 import { variant } from '../../helpers/reviews.ts';
-import { policyStore } from '../../helpers/snapshots.ts';
+import { imagePolicyStore, policyStore } from '../../helpers/snapshots.ts';
 import { joinedRegExp } from '../../helpers/regexp.ts';
 
 const API = `registry.local:5000/shop/api@sha256:${'ef'.repeat(32)}`;
 
-function storeWith(...policies: Record<string, unknown>[]): PolicyStore {
-  const store = policyStore({ sources: [] });
-  for (const p of policies) store.upsert('ImagePolicy', p);
-  return store;
-}
+const storeWith = imagePolicyStore;
 
-const shop = (spec: Record<string, unknown> = {}) =>
-  imagePolicy('shop', {
-    images: ['registry.local:5000/shop/**'],
-    authorities: [{ name: 'release', key: { publicKey: P256_PUBLIC_KEY } }],
-    ...spec,
-  });
+const shop = shopImagePolicy;
 
 /** Facts in which every verification task of the plan has `result`. */
 function factsFor(

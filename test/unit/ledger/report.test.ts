@@ -7,7 +7,13 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { BaseError } from '../../../src/errors.ts';
 import type { CallResult } from '../../../src/cluster/kube-client.ts';
-import { createReporter, REDISCOVER_MS, type Drift } from '../../../src/ledger/report.ts';
+import {
+  createReporter,
+  MAX_RESULTS,
+  OMITTED_ANNOTATION,
+  REDISCOVER_MS,
+  type Drift,
+} from '../../../src/ledger/report.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 
 const GROUP = '/apis/wgpolicyk8s.io/v1alpha2';
@@ -97,5 +103,60 @@ describe('drift reports', () => {
     const reporter = createReporter({ client: api, logger: capturedLogger().logger });
     await reporter.report([], () => {});
     expect(calls).toEqual([]);
+  });
+
+  it('reports other findings with their own result, severity and properties, counted in the summary', async () => {
+    const { api, calls, reports } = scriptedApi({ crd: true });
+    const reporter = createReporter({ client: api, logger: capturedLogger().logger });
+    const target = { apiVersion: 'v1', kind: 'Pod', namespace: 'a', name: 'p', uid: 'uid-p' };
+    const finding = (result: 'fail' | 'error' | 'warn', field: string) => ({
+      target,
+      policy: 'bulwark-images',
+      reason: 'shop',
+      category: 'Images',
+      result,
+      message: `image at ${field}: ${result}`,
+      properties: { field },
+    });
+    await reporter.report([drift('a', 'x')], () => {}, [
+      finding('fail', 'spec.containers[0].image'),
+      finding('error', 'spec.containers[1].image'),
+      finding('warn', 'spec.containers[2].image'),
+    ]);
+    const a = reports.get(`${GROUP}/namespaces/a/policyreports/bulwark-drift`) as {
+      results: { policy: string; result: string; severity: string; properties?: Record<string, string> }[];
+      summary: Record<string, number>;
+    };
+    expect(a.results.map((r) => [r.policy, r.result, r.severity, r.properties?.field])).toEqual([
+      ['bulwark-images', 'fail', 'high', 'spec.containers[0].image'],
+      ['bulwark-seals', 'fail', 'high', undefined],
+      ['bulwark-images', 'error', 'medium', 'spec.containers[1].image'],
+      ['bulwark-images', 'warn', 'low', 'spec.containers[2].image'],
+    ]);
+    expect(a.summary).toEqual({ pass: 0, fail: 2, warn: 1, error: 1, skip: 0 });
+    // Their Events are written where they are found (running-pods.ts), not here: only the drift's.
+    expect(calls.filter((c) => c.path.endsWith('/events'))).toHaveLength(1);
+  });
+
+  it('lists at most MAX_RESULTS results, the worst first, counts them all and says how many it left out', async () => {
+    const { api, reports } = scriptedApi({ crd: true });
+    const reporter = createReporter({ client: api, logger: capturedLogger().logger });
+    const pods = Array.from({ length: MAX_RESULTS + 1 }, (_, i) => ({
+      target: { apiVersion: 'v1', kind: 'Pod', namespace: 'a', name: `p${i}`, uid: `uid-${i}` },
+      policy: 'bulwark-images',
+      reason: 'shop',
+      result: i === MAX_RESULTS ? ('fail' as const) : ('warn' as const),
+      message: 'm',
+    }));
+    await reporter.report([], () => {}, pods);
+    const a = reports.get(`${GROUP}/namespaces/a/policyreports/bulwark-drift`) as {
+      metadata: { annotations?: Record<string, string> };
+      results: { result: string }[];
+      summary: Record<string, number>;
+    };
+    expect(a.results).toHaveLength(MAX_RESULTS);
+    expect(a.results[0]!.result).toBe('fail');
+    expect(a.summary).toMatchObject({ fail: 1, warn: MAX_RESULTS });
+    expect(a.metadata.annotations).toEqual({ [OMITTED_ANNOTATION]: '1' });
   });
 });
