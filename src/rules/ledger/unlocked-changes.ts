@@ -7,12 +7,14 @@
 // read at the audit's apiVersion, in the order they were admitted, from S to H.
 //
 // Replays: a record A->B stays genuine after the object went A->B->A through admission, and
-// an attacker could write B again while the webhook is away. Every later record must be
-// explained by the chain: it left the live state (its resourceVersion is the live one: it
-// never got stored, or is in flight), or it left the same stored state as a record of the
-// chain (two writes from one state: only one was stored). The record B->A left a B that is
-// not the live one, so the chain A->B does not explain the live B: drift. Records a seal
-// consumed (listed in its states) never count again.
+// an attacker could write B again while the webhook is away. Every later genuine record of
+// the object (under any unlock, in force or not, used or not) must be explained by the
+// chain: it left the live state (its resourceVersion is the live one: it never got stored,
+// or is in flight), or it left the same stored state as a record of the chain (two writes
+// from one state: only one was stored). The record B->A left a B that is not the live one,
+// so the chain A->B does not explain the live B: drift. Records a seal consumed (listed in
+// its states) never count again. Order is the records' admission time: replicas' clocks
+// must agree to within the time between two changes of one object.
 
 import type { KubeObject } from '../../admission/types.ts';
 import type { AttestationKeyRing } from '../../attestation/keys.ts';
@@ -24,6 +26,8 @@ import { groupOf, type CompiledUnlock } from '../../policy/compile-unlock.ts';
 const CLOCK_SKEW_MS = 60_000;
 /** More records than this for one object within one unlock's window is not a legitimate sequence. */
 const MAX_CHAIN_RECORDS = 32;
+/** Steps of the chain search before it gives up (and the change is drift). */
+const SEARCH_BUDGET = 10_000;
 
 /** The records as read from the cluster, or why they could not be read. */
 export type UnlockedChangeLookup = { records: readonly UnlockedChangeSpec[] } | { unavailable: string };
@@ -69,20 +73,29 @@ function spent(seal: SealSpec): Set<string> {
   return new Set([seal.current, ...seal.history].flatMap((s) => s.records ?? []));
 }
 
-interface Usable {
+interface Evidence {
   record: UnlockedChangeSpec;
   at: number;
+}
+
+interface Usable extends Evidence {
   by: InForce;
 }
 
-/** The records that may take part in a chain, oldest first, and counts of the others for the message. */
+/**
+ * The records that may take part in a chain, oldest first; every genuine record of this
+ * object (the evidence a chain must explain, whatever its unlock); counts for the message.
+ */
 function usableRecords(input: ChainInput, records: readonly UnlockedChangeSpec[]) {
   const used = spent(input.seal);
   const notes = { forged: 0, otherVersion: 0, outsideUnlock: 0, spent: 0 };
   const usable: Usable[] = [];
+  const evidence: Evidence[] = [];
   for (const record of records) {
     if (!namesTarget(record, input.target)) continue;
-    if (!checkUnlockedChange(input.keys, record).ok) notes.forged += 1;
+    const genuine = checkUnlockedChange(input.keys, record).ok;
+    if (genuine) evidence.push({ record, at: Date.parse(record.at) });
+    if (!genuine) notes.forged += 1;
     else if (used.has(record.requestUid)) notes.spent += 1;
     else if (apiVersionOf(record) !== input.target.apiVersion) notes.otherVersion += 1;
     else {
@@ -98,27 +111,36 @@ function usableRecords(input: ChainInput, records: readonly UnlockedChangeSpec[]
     }
   }
   usable.sort((a, b) => a.at - b.at);
-  return { usable: usable.slice(-MAX_CHAIN_RECORDS), notes };
+  return { usable: usable.slice(-MAX_CHAIN_RECORDS), evidence, notes };
 }
 
-/** Every record after the chain's first is on it, left the live state, or left a state a chain record left. */
-function explained(chain: readonly Usable[], usable: readonly Usable[], liveVersion: string | undefined): boolean {
+/**
+ * Every genuine record admitted after the chain's first is on it, left the live state, or
+ * left a stored state a chain record left. (A record without a readable time is never
+ * taken as earlier.)
+ */
+function explained(chain: readonly Usable[], evidence: readonly Evidence[], liveVersion: string | undefined): boolean {
+  const on = new Set(chain.map((c) => c.record));
   const left = new Set(chain.map((c) => c.record.fromResourceVersion));
   const start = chain[0]!.at;
-  return usable.every(
-    (u) =>
-      chain.includes(u) ||
-      u.at < start ||
-      u.record.fromResourceVersion === liveVersion ||
-      left.has(u.record.fromResourceVersion),
+  return evidence.every(
+    (e) =>
+      on.has(e.record) ||
+      e.at < start ||
+      e.record.fromResourceVersion === liveVersion ||
+      left.has(e.record.fromResourceVersion),
   );
 }
 
-/** A chain of records from `from` (the seal) to the live hash, in admission order, explaining every later record. */
-function findChain(usable: readonly Usable[], input: ChainInput): Usable[] | undefined {
+/** A chain of records from the seal's hash to the live one, in admission order, explaining every later record. */
+function findChain(usable: readonly Usable[], evidence: readonly Evidence[], input: ChainInput): Usable[] | undefined {
   const liveVersion = input.object.metadata?.resourceVersion;
+  // Genuine records only ever come from admitted changes: few. The budget bounds the search anyway.
+  let budget = SEARCH_BUDGET;
   const extend = (chain: Usable[], state: string, after: number): Usable[] | undefined => {
-    if (chain.length > 0 && state === input.hash && explained(chain, usable, liveVersion)) return chain;
+    budget -= 1;
+    if (budget < 0) return undefined;
+    if (chain.length > 0 && state === input.hash && explained(chain, evidence, liveVersion)) return chain;
     for (let i = after; i < usable.length; i += 1) {
       const next = usable[i]!;
       if (next.record.from !== state || next.record.fromResourceVersion === liveVersion) continue;
@@ -133,7 +155,7 @@ function findChain(usable: readonly Usable[], input: ChainInput): Usable[] | und
   // A rollback names the exact state it returns to, one Bulwark sealed: from wherever the
   // object was (drift included), its one admitted change to that state is the approved one.
   const rollback = usable.find(
-    (u) => u.by.unlock.rollbackTo === input.hash && u.record.to === input.hash && explained([u], usable, liveVersion),
+    (u) => u.by.unlock.rollbackTo === input.hash && u.record.to === input.hash && explained([u], evidence, liveVersion),
   );
   return rollback ? [rollback] : undefined;
 }
@@ -161,8 +183,8 @@ export function changeThroughAdmission(input: ChainInput): ChainOutcome {
   if (!lookup) return { ok: false, why: 'the records of admitted changes were not looked up' };
   if ('unavailable' in lookup)
     return { ok: false, why: `the records of admitted changes cannot be read: ${lookup.unavailable}` };
-  const { usable, notes } = usableRecords(input, lookup.records);
-  const chain = findChain(usable, input);
+  const { usable, evidence, notes } = usableRecords(input, lookup.records);
+  const chain = findChain(usable, evidence, input);
   if (!chain) return { ok: false, why: whyNone(input, notes, usable.length) };
   return { ok: true, chain: chain.map((c) => c.record), last: chain[chain.length - 1]!.by };
 }

@@ -10,7 +10,11 @@ import type { KubeObject } from '../../../src/admission/types.ts';
 import { attributionOf, signAttribution } from '../../../src/attestation/attribution.ts';
 import { contentHash, signSeal, type SealSpec } from '../../../src/attestation/seal.ts';
 import { BaseError } from '../../../src/errors.ts';
-import { createAttributionStore } from '../../../src/ledger/attributions.ts';
+import {
+  createAttributionStore,
+  createUnlockedChangeStore,
+  UNLOCKED_CHANGE_KEEP_MS,
+} from '../../../src/ledger/attributions.ts';
 import { createEventJudge, type StoredSeal } from '../../../src/ledger/events.ts';
 import { listLockedObjects } from '../../../src/ledger/locked-objects.ts';
 import type { Drift } from '../../../src/ledger/report.ts';
@@ -281,5 +285,26 @@ describe('the attribution store', () => {
       call: async () => ({ status: 200 }),
     });
     expect(await failing.lookup()).toEqual({ unavailable: 'HTTP 403' });
+  });
+
+  it('keeps unlocked-change records a day, by age alone', async () => {
+    const calls: string[] = [];
+    const made = (ms: number) => ({
+      metadata: { name: `at-${ms}`, creationTimestamp: new Date(AT - ms).toISOString() },
+    });
+    const store = createUnlockedChangeStore({
+      namespace: 'bulwark-system',
+      logger,
+      get: async () => ({ items: [made(3 * ATTRIBUTION_WINDOW_MS), made(UNLOCKED_CHANGE_KEEP_MS + 1)] }),
+      call: async (method, path) => {
+        calls.push(`${method} ${path}`);
+        return { status: 200 };
+      },
+    });
+    await store.lookup();
+    expect(await store.sweep(AT)).toBe(1);
+    expect(calls).toEqual([
+      `DELETE /apis/bulwark.dev/v1alpha1/namespaces/bulwark-system/unlockedchanges/at-${UNLOCKED_CHANGE_KEEP_MS + 1}`,
+    ]);
   });
 });

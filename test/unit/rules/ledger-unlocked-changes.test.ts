@@ -157,6 +157,10 @@ describe('a change under an unlock is re-sealed only when Bulwark admitted it', 
     const back = record(B, A, '11', 6);
     // The attacker writes B again (resourceVersion 13) while the webhook is away.
     expect(changedTo(B, '13', [there, back])).toMatchObject(drift('or it left that state since'));
+    // The way back made under another unlock, no longer in force, is evidence all the same.
+    expect(changedTo(B, '13', [there, record(B, A, '11', 6, { unlock: 'ur-expired' })])).toMatchObject(
+      drift('or it left that state since'),
+    );
     // Admitted again (over resourceVersion 12): its own record explains the live B.
     const again = record(A, B, '12', 7);
     expect(changedTo(B, '13', [there, back, again])).toMatchObject({
