@@ -9,7 +9,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { KubeObject } from '../../src/admission/types.ts';
 import { contentHash } from '../../src/attestation/seal.ts';
@@ -26,6 +26,7 @@ import { whileWebhookIsAway } from './helpers/webhook-away.ts';
 const WITHIN_MS = 30_000;
 const PATCH = [{ op: 'replace', path: '/data/color', value: 'red' }];
 let ns: string;
+const forgedRecords: string[] = [];
 
 const reportResults = async () => {
   const r = await kubectl(['get', 'policyreports.wgpolicyk8s.io', 'bulwark-drift', '-n', ns, '-o', 'json']);
@@ -66,6 +67,10 @@ beforeAll(async () => {
   ns = await newNamespace('unlockaudit');
   const policy = parse(approvablePolicy(`unlockaudit-${ns}`, { namespaces: [ns] }));
   await kubectlOk(kubectl, ['apply', '-f', '-'], { input: stringify(policy) });
+});
+
+afterAll(async () => {
+  for (const name of forgedRecords) await kubectl(['delete', 'unlockedchanges', name, '-n', BULWARK_NAMESPACE]);
 });
 
 describe('the audit checks changes under unlocks', () => {
@@ -145,6 +150,7 @@ describe('the audit checks changes under unlocks', () => {
       },
     };
     await kubectlOk(kubectl, ['create', '-f', '-'], { input: JSON.stringify(forged), user: 'dave' });
+    forgedRecords.push(forged.metadata.name);
     await whileWebhookIsAway(async () => (await colour('forged', 'black', 'alice')).code === 0);
     const result = await driftOf('forged', 'changed-outside-unlock');
     expect(result.message).toContain("1 record(s) naming it are not Bulwark's (forged or altered)");
