@@ -15,7 +15,7 @@ import type { KubeObject } from '../../admission/types.ts';
 import type { AttestationKeyRing } from '../../attestation/keys.ts';
 import { checkSeal, contentHash, reseal, type SealSpec, type SealTarget } from '../../attestation/seal.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
-import { groupOf } from '../../policy/compile-unlock.ts';
+import { groupOf, unlockName } from '../../policy/compile-unlock.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import type { Labels } from '../../policy/selector.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
@@ -92,22 +92,6 @@ function unlocksInForce(input: AuditInput, operation: 'UPDATE' | 'DELETE', unlab
   });
 }
 
-/** Why a change under unlocks in force is not one Bulwark admitted; undefined when it is (with the chain). */
-function throughAdmission(input: AuditInput, object: KubeObject, seal: SealSpec, hash: string, inForce: InForce[]) {
-  return changeThroughAdmission({
-    target: input.target,
-    object,
-    hash,
-    seal,
-    inForce,
-    records: input.unlockedChanges,
-    keys: input.keys,
-    now: input.now,
-  });
-}
-
-const nameOf = (u: CompiledUnlock) => `${u.kind} ${u.namespace ? `${u.namespace}/` : ''}${u.name}`;
-
 export function auditObject(input: AuditInput): AuditOutcome {
   const { target, object, seal, snapshot, keys } = input;
   const at = new Date(input.now).toISOString();
@@ -164,14 +148,23 @@ export function auditObject(input: AuditInput): AuditOutcome {
         `at ${seal.current.at}`,
     };
   }
-  const admitted = throughAdmission(input, object, seal, hash, inForce);
+  const admitted = changeThroughAdmission({
+    target,
+    object,
+    hash,
+    seal,
+    inForce,
+    records: input.unlockedChanges,
+    keys,
+    now: input.now,
+  });
   if (!admitted.ok)
     return {
       kind: 'drift',
       reason: 'changed-outside-unlock',
       message:
         `${describe(target)} was ${locked ? 'changed' : 'unlabelled'} while ` +
-        `${inForce.map((f) => nameOf(f.unlock)).join(', ')} allowed it, but not through Bulwark: ${admitted.why}`,
+        `${inForce.map((f) => unlockName(f.unlock)).join(', ')} allowed it, but not through Bulwark: ${admitted.why}`,
     };
   if (!locked) return { kind: 'release' };
   const { unlock, approvers } = admitted.last;
