@@ -19,7 +19,7 @@ import { REPO_ROOT } from '../../harness/paths.ts';
 import { BULWARK_NAMESPACE } from '../../harness/registration.ts';
 import { httpsRequest } from '../helpers/https.ts';
 import { until } from './helpers/plugin.ts';
-import { sealed, sealOf, type SealedState } from './helpers/seals.ts';
+import { sealed, sealOf } from './helpers/seals.ts';
 import { approvablePolicy, approvedUnlock, createLockedConfigMap } from './helpers/unlock.ts';
 import { whileWebhookIsAway } from './helpers/webhook-away.ts';
 
@@ -89,7 +89,7 @@ describe('the audit checks changes under unlocks', () => {
       unlock: { kind: 'UnlockRequest', name: unlock, requester: 'alice' },
       changedBy: { user: 'alice', requestUid: expect.any(String) },
       records: [expect.any(String)],
-    } satisfies Partial<SealedState> & Record<string, unknown>);
+    });
     expect(after.spec.history?.[0]?.hash).toBe(before.spec.current.hash);
     await until(async () => (await records('patched')).length === 0, WITHIN_MS);
     expect((await reportResults()).some((r) => r.resources[0]?.name === 'patched')).toBe(false);
