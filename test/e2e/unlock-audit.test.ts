@@ -18,7 +18,7 @@ import { kubectlOk } from '../../harness/kubectl.ts';
 import { REPO_ROOT } from '../../harness/paths.ts';
 import { BULWARK_NAMESPACE } from '../../harness/registration.ts';
 import { httpsRequest } from '../helpers/https.ts';
-import { until } from './helpers/plugin.ts';
+import { pluginOk, until } from './helpers/plugin.ts';
 import { sealed, sealOf } from './helpers/seals.ts';
 import { approvablePolicy, approvedUnlock, createLockedConfigMap } from './helpers/unlock.ts';
 import { whileWebhookIsAway } from './helpers/webhook-away.ts';
@@ -91,6 +91,9 @@ describe('the audit checks changes under unlocks', () => {
       records: [expect.any(String)],
     });
     expect(after.spec.history?.[0]?.hash).toBe(before.spec.current.hash);
+    expect(await pluginOk(['rollback', 'configmap/patched', '-n', ns], 'dave')).toContain(
+      `unlocked by UnlockRequest ${unlock}, approved by bob, carol, changed by alice`,
+    );
     await until(async () => (await records('patched')).length === 0, WITHIN_MS);
     expect((await reportResults()).some((r) => r.resources[0]?.name === 'patched')).toBe(false);
   });
