@@ -18,7 +18,8 @@ import { policyStatusWriter } from './cluster/policy-status.ts';
 import { attestationKeySource, type AttestationKeySource } from './cluster/attestation-keys.ts';
 import { createAuditor } from './ledger/auditor.ts';
 import { createPodAudit } from './ledger/running-pods.ts';
-import { createAttributionRecorder } from './cluster/lock-attribution.ts';
+import { createAttributionRecorder, type AdmittedHook } from './cluster/lock-attribution.ts';
+import { createUnlockedChangeRecorder } from './cluster/unlocked-change.ts';
 import type { Config } from './config/schema.ts';
 import { startControllers } from './controller/start.ts';
 import { defaultIdentity, LEASE_NAME, leaseLeader, type LeaderElector } from './cluster/leader.ts';
@@ -42,6 +43,13 @@ import { keyRingOf } from './attestation/approval.ts';
 const ATTESTATION_KEYS = 'attestation-keys';
 /** Who locked what is written while the request waits: briefly, and the lock stands without it. */
 const ATTRIBUTION_WRITE_TIMEOUT_MS = 2_000;
+
+/** Who locked what, and what changed under an unlock: both written at once, within the same budget. */
+const bothRecorders =
+  (first: AdmittedHook, second: AdmittedHook): AdmittedHook =>
+  async (request, verdict) => {
+    await Promise.all([first(request, verdict), second(request, verdict)]);
+  };
 
 export interface Running {
   server: Server;
@@ -239,15 +247,25 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       resolveFacts,
       ...(reader
         ? {
-            onDecided: createAttributionRecorder({
-              client: reader,
-              namespace: config.namespace,
-              keys: () => keyRingOf(store.snapshot().attestation),
-              lockLabel: () => store.snapshot().lockLabel,
-              logger,
-              onFailure: (why) => metrics.observeAttributionFailure(why),
-              timeoutMs: ATTRIBUTION_WRITE_TIMEOUT_MS,
-            }),
+            onDecided: bothRecorders(
+              createAttributionRecorder({
+                client: reader,
+                namespace: config.namespace,
+                keys: () => keyRingOf(store.snapshot().attestation),
+                lockLabel: () => store.snapshot().lockLabel,
+                logger,
+                onFailure: (why) => metrics.observeAttributionFailure(why),
+                timeoutMs: ATTRIBUTION_WRITE_TIMEOUT_MS,
+              }),
+              createUnlockedChangeRecorder({
+                client: reader,
+                namespace: config.namespace,
+                keys: () => keyRingOf(store.snapshot().attestation),
+                logger,
+                onFailure: (why) => metrics.observeUnlockedChangeFailure(why),
+                timeoutMs: ATTRIBUTION_WRITE_TIMEOUT_MS,
+              }),
+            ),
           }
         : {}),
     },

@@ -8,7 +8,7 @@
 // without the key makes a record that does not check, so it never names anybody.
 
 import type { AdmissionRequest } from '../admission/types.ts';
-import { checkMac, macOf, type AttestationKeyRing, type MacCheck } from './keys.ts';
+import { checkRecord, signRecord, type AttestationKeyRing, type MacCheck } from './keys.ts';
 import { contentHash } from './seal.ts';
 
 export const ATTRIBUTION_PURPOSE = 'bulwark.dev/lock-attribution/v1';
@@ -86,13 +86,9 @@ export function attributionOf(
 }
 
 export function signAttribution(ring: AttestationKeyRing, record: Unsigned): LockAttributionSpec {
-  const { keyId, mac } = macOf(ring, ATTRIBUTION_PURPOSE, record);
-  return { ...record, attestation: { keyId, mac } };
+  return signRecord(ring, ATTRIBUTION_PURPOSE, record);
 }
 
 export function checkAttribution(ring: AttestationKeyRing, record: LockAttributionSpec): MacCheck {
-  const { attestation, ...content } = record ?? {};
-  if (typeof attestation?.keyId !== 'string' || typeof attestation.mac !== 'string')
-    return { ok: false, why: 'it carries no attestation' };
-  return checkMac(ring, ATTRIBUTION_PURPOSE, content, attestation);
+  return checkRecord(ring, ATTRIBUTION_PURPOSE, record);
 }

@@ -64,3 +64,24 @@ export function checkMac(ring: AttestationKeyRing, purpose: string, value: unkno
     ? { ok: true }
     : { ok: false, why: 'its MAC does not match (forged or altered)' };
 }
+
+/** `record` with `attestation`: its MAC under `purpose` (records Bulwark writes: attributions, unlocked changes). */
+export function signRecord<T extends object>(
+  ring: AttestationKeyRing,
+  purpose: string,
+  record: T,
+): T & { attestation: Mac } {
+  return { ...record, attestation: macOf(ring, purpose, record) };
+}
+
+/** Whether a record's `attestation` is Bulwark's MAC of the rest of it under `purpose`. */
+export function checkRecord(
+  ring: AttestationKeyRing,
+  purpose: string,
+  record: { attestation?: Mac } | undefined,
+): MacCheck {
+  const { attestation, ...content } = record ?? {};
+  if (typeof attestation?.keyId !== 'string' || typeof attestation.mac !== 'string')
+    return { ok: false, why: 'it carries no attestation' };
+  return checkMac(ring, purpose, content, attestation);
+}

@@ -56,8 +56,15 @@ export interface SealedState {
   at: string;
   /** `locked` when first sealed, `unlocked` after a change an UnlockRequest allowed, `rollback` after one. */
   reason: 'locked' | 'unlocked' | 'rollback';
+  /** The UnlockRequest's name (kept for readers of older seals; `unlock` names it fully). */
   unlockRequest?: string;
   approvers?: string[];
+  /** The UnlockRequest or LocalUnlockRequest that allowed the change, and who asked for it. */
+  unlock?: { kind: string; namespace?: string; name: string; requester: string };
+  /** Who made the change, as the apiserver authenticated them to the admitting replica. */
+  changedBy?: { user: string; groups: string[]; requestUid: string; at: string };
+  /** The admitted changes (their request uids) this state was sealed from: spent, never credited again. */
+  records?: string[];
 }
 
 /**

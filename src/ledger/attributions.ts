@@ -1,34 +1,45 @@
-// The audit loop's side of lock attributions (attestation/attribution.ts): read the records
-// in Bulwark's namespace when a first seal needs them (one list per scan or watch event:
-// they are few, each lives minutes), delete the one a seal consumed, and sweep those whose
-// window has passed (their lock never came, or was sealed by an older Bulwark).
+// The audit loop's side of the records the admitting replicas write in Bulwark's namespace:
+// lock attributions (attestation/attribution.ts, for first seals) and unlocked changes
+// (attestation/unlocked-change.ts, for re-seals after an unlock). Read when a seal needs
+// them (one list per scan or watch event: they are few, each lives minutes), delete those a
+// seal consumed, and sweep those whose window has passed (their lock or change never came,
+// or was sealed by an older Bulwark).
 
-import type { LockAttributionSpec } from '../attestation/attribution.ts';
-import { attributionsPath } from '../attestation/attribution.ts';
+import { attributionsPath, type LockAttributionSpec } from '../attestation/attribution.ts';
+import { unlockedChangesPath, type UnlockedChangeSpec } from '../attestation/unlocked-change.ts';
 import { messageOf } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
-import { ATTRIBUTION_WINDOW_MS, type AttributionLookup } from '../rules/ledger/locked-by.ts';
+import { ATTRIBUTION_WINDOW_MS } from '../rules/ledger/locked-by.ts';
 
-interface StoredAttribution {
+interface Stored<Spec> {
   metadata?: { name?: string; creationTimestamp?: string };
-  spec?: LockAttributionSpec;
+  spec?: Spec;
 }
 
-export interface AttributionStoreOptions {
+export interface RecordStoreOptions {
   namespace: string;
   get: (path: string) => Promise<unknown>;
   call: (method: string, path: string) => Promise<{ status: number }>;
   logger: Logger;
 }
 
-export function createAttributionStore(options: AttributionStoreOptions) {
-  const path = attributionsPath(options.namespace);
-  let stored: StoredAttribution[] = [];
+/** How long an unlocked change waits for its re-seal: longer than an unlock is likely to last. */
+export const UNLOCKED_CHANGE_KEEP_MS = 24 * 3600_000;
+
+function createRecordStore<Spec>(options: RecordStoreOptions & { path: string; keepMs: number; what: string }) {
+  const { path } = options;
+  let stored: Stored<Spec>[] = [];
+  const consume = async (name: string): Promise<void> => {
+    stored = stored.filter((s) => s.metadata?.name !== name);
+    const r = await options.call('DELETE', `${path}/${encodeURIComponent(name)}`);
+    if (r.status >= 300 && r.status !== 404)
+      options.logger.warn({ record: name, status: r.status }, `audit: cannot delete a used ${options.what}`);
+  };
   return {
     /** Every record now (a failed read is reported, never taken for "none"). */
-    async lookup(): Promise<AttributionLookup> {
+    async lookup(): Promise<{ records: Spec[] } | { unavailable: string }> {
       try {
-        const list = (await options.get(path)) as { items?: StoredAttribution[] } | undefined;
+        const list = (await options.get(path)) as { items?: Stored<Spec>[] } | undefined;
         stored = list?.items ?? [];
         return { records: stored.flatMap((s) => (s.spec ? [s.spec] : [])) };
       } catch (err) {
@@ -36,20 +47,37 @@ export function createAttributionStore(options: AttributionStoreOptions) {
       }
     },
     /** Deletes the record a seal was made from (named after its request uid). */
-    async consume(requestUid: string): Promise<void> {
-      stored = stored.filter((s) => s.metadata?.name !== requestUid);
-      const r = await options.call('DELETE', `${path}/${encodeURIComponent(requestUid)}`);
-      if (r.status >= 300 && r.status !== 404)
-        options.logger.warn({ record: requestUid, status: r.status }, 'audit: cannot delete a used lock attribution');
-    },
+    consume,
     /** Deletes the records of the last lookup that are older than any seal may use; returns how many. */
     async sweep(now: number): Promise<number> {
       const expired = stored.filter((s) => {
         const made = Date.parse(s.metadata?.creationTimestamp ?? '');
-        return s.metadata?.name && Number.isFinite(made) && made < now - 2 * ATTRIBUTION_WINDOW_MS;
+        return s.metadata?.name && Number.isFinite(made) && made < now - options.keepMs;
       });
-      for (const s of expired) await this.consume(s.metadata!.name!);
+      for (const s of expired) await consume(s.metadata!.name!);
       return expired.length;
     },
   };
+}
+
+export function createAttributionStore(options: RecordStoreOptions) {
+  return createRecordStore<LockAttributionSpec>({
+    ...options,
+    path: attributionsPath(options.namespace),
+    keepMs: 2 * ATTRIBUTION_WINDOW_MS,
+    what: 'lock attribution',
+  });
+}
+
+/**
+ * Swept by age alone, so a record never outlives an older one: a record that shows a state
+ * was left (a replay's evidence) is kept at least as long as the record it defeats.
+ */
+export function createUnlockedChangeStore(options: RecordStoreOptions) {
+  return createRecordStore<UnlockedChangeSpec>({
+    ...options,
+    path: unlockedChangesPath(options.namespace),
+    keepMs: UNLOCKED_CHANGE_KEEP_MS,
+    what: 'unlocked-change record',
+  });
 }

@@ -29,9 +29,10 @@ import { createLockWatches, type WatchStart } from './watches.ts';
 import { listLockedObjects } from './locked-objects.ts';
 import { apiVersionOf, createEventJudge, type StoredSeal } from './events.ts';
 import { createSettler, type Context } from './settle.ts';
-import { createAttributionStore } from './attributions.ts';
+import { createAttributionStore, createUnlockedChangeStore } from './attributions.ts';
 import type { AttributionLookup } from '../rules/ledger/locked-by.ts';
 import type { createPodAudit } from './running-pods.ts';
+import type { UnlockedChangeLookup } from '../rules/ledger/unlocked-changes.ts';
 
 const TIMEOUT = { timeoutMs: 30_000 };
 
@@ -87,12 +88,14 @@ export function createAuditor(options: AuditorOptions) {
   };
 
   const attributions = createAttributionStore({ namespace: options.namespace, get, call, logger });
+  const unlockedChanges = createUnlockedChangeStore({ namespace: options.namespace, get, call, logger });
 
   const settle = createSettler({
     call,
     informers: options.informers,
     sealedHashes,
     consume: (requestUid) => attributions.consume(requestUid),
+    consumeChanges: (requestUid) => unlockedChanges.consume(requestUid),
     logger,
   });
 
@@ -101,7 +104,11 @@ export function createAuditor(options: AuditorOptions) {
     const keys = keyRingOf(snapshot.attestation);
     let read: Promise<AttributionLookup> | undefined;
     const lookup = () => (read ??= attributions.lookup());
-    return keys && snapshot.synced ? { snapshot, keys, now: Date.now(), attributions: lookup } : undefined;
+    let changes: Promise<UnlockedChangeLookup> | undefined;
+    const changeLookup = () => (changes ??= unlockedChanges.lookup());
+    return keys && snapshot.synced
+      ? { snapshot, keys, now: Date.now(), attributions: lookup, unlockedChanges: changeLookup }
+      : undefined;
   }
 
   async function publish(count: (n: number) => void = () => {}): Promise<void> {
@@ -151,7 +158,8 @@ export function createAuditor(options: AuditorOptions) {
       await judge(uid, t ?? { apiVersion: '', kind: '', name: uid, uid }, await sameObject(resources, uid, t));
     }
     await ctx.attributions();
-    const swept = await attributions.sweep(ctx.now);
+    await ctx.unlockedChanges();
+    const swept = (await attributions.sweep(ctx.now)) + (await unlockedChanges.sweep(ctx.now));
     unreviewed = await unreviewedEmergencies(client, TIMEOUT.timeoutMs).catch((err: unknown) => {
       logger.warn({ err: messageOf(err) }, 'audit: cannot list UnlockRequests for unreviewed emergencies');
       return [];

@@ -1,8 +1,9 @@
 // The drift audit's action on one object, for a scan and a watch event alike: judge it
 // against its seal (rules/ledger/audit.ts, pure) and do what that says: write the first
 // seal (with who locked it, consuming the attribution record it came from) or a re-seal
-// after an approved unlock, release the seal of an object an unlock let go, or return the
-// drift. Seals are written read-modify-write: the auditor runs one of these at a time.
+// after an approved unlock (consuming the records of the changes Bulwark admitted under it),
+// release the seal of an object an unlock let go, or return the drift. Seals are written
+// read-modify-write: the auditor runs one of these at a time.
 
 import type { KubeObject } from '../admission/types.ts';
 import type { AttestationKeyRing } from '../attestation/keys.ts';
@@ -12,6 +13,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
 import { auditObject } from '../rules/ledger/audit.ts';
 import type { AttributionLookup } from '../rules/ledger/locked-by.ts';
+import type { UnlockedChangeLookup } from '../rules/ledger/unlocked-changes.ts';
 import type { Settled, StoredSeal } from './events.ts';
 
 export interface Context {
@@ -20,6 +22,8 @@ export interface Context {
   now: number;
   /** The lock attributions, read once per context when a first seal needs them. */
   attributions: () => Promise<AttributionLookup>;
+  /** The records of changes admitted under unlocks, read once per context when a change under an unlock needs them. */
+  unlockedChanges: () => Promise<UnlockedChangeLookup>;
 }
 
 export interface SettlerOptions {
@@ -29,6 +33,8 @@ export interface SettlerOptions {
   sealedHashes: Map<string, string>;
   /** Deletes the attribution record a first seal was made from. */
   consume: (requestUid: string) => Promise<void>;
+  /** Deletes the records of admitted changes a re-seal was made from. */
+  consumeChanges: (requestUid: string) => Promise<void>;
   logger: Logger;
 }
 
@@ -56,7 +62,7 @@ export function createSettler(options: SettlerOptions) {
     object: KubeObject | undefined,
     stored: StoredSeal | undefined,
   ): Promise<Settled> {
-    const outcome = auditObject({
+    const input = {
       target,
       ...(object ? { object } : {}),
       ...(stored ? { seal: stored.spec } : {}),
@@ -66,7 +72,11 @@ export function createSettler(options: SettlerOptions) {
       ...(target.namespace ? { namespaceLabels: informers.namespaceLabels(target.namespace) ?? {} } : {}),
       ...(object && !stored ? { attributions: await ctx.attributions() } : {}),
       now: ctx.now,
-    });
+    };
+    let outcome = auditObject(input);
+    // The records are read only when a change under an unlock in force needs them (rare).
+    if (outcome.kind === 'drift' && outcome.reason === 'changed-outside-unlock')
+      outcome = auditObject({ ...input, unlockedChanges: await ctx.unlockedChanges() });
     if (outcome.kind === 'in-order') {
       if (object && stored) sealedHashes.set(uid, stored.spec.current.hash);
       return object ? 'in-order' : 'absent';
@@ -77,6 +87,7 @@ export function createSettler(options: SettlerOptions) {
       sealedHashes.set(uid, seal.current.hash);
       const used = outcome.seal.lockedBy?.requestUid;
       if (written && !stored && used) await options.consume(used);
+      if (written) for (const spent of outcome.seal.current.records ?? []) await options.consumeChanges(spent);
       return 'written';
     }
     sealedHashes.delete(uid);

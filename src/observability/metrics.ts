@@ -45,6 +45,8 @@ export interface Metrics {
   setRunningPodImages(pods: Readonly<Record<'fail' | 'error' | 'warn', number>>): void;
   /** A lock admitted without a record of who locked it (no key yet, or the write failed). */
   observeAttributionFailure(why: string): void;
+  /** A change admitted under an unlock without its record (no key yet, or the write failed): the audit reports it. */
+  observeUnlockedChangeFailure(why: string): void;
 }
 
 /** The policy sources, those not synced (Bulwark refuses) and those whose watch is broken now. */
@@ -209,10 +211,21 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['why'] as const,
     registers: [registry],
   });
+  const unlockedChangeFailures = new Counter({
+    name: 'bulwark_unlocked_change_record_failures_total',
+    help:
+      'Changes admitted under an unlock without a record of them (why: no-key, write-failed); ' +
+      'the audit reports such a change as drift (changed-outside-unlock)',
+    labelNames: ['why'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     observeAttributionFailure(why) {
       attributionFailures.inc({ why });
+    },
+    observeUnlockedChangeFailure(why) {
+      unlockedChangeFailures.inc({ why });
     },
     watchLease(state) {
       leaseState = state;
@@ -221,7 +234,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       notifications.inc({ outcome });
     },
     setDrift(found, sealedObjects) {
-      for (const reason of ['changed', 'unlabelled', 'deleted', 'seal-invalid'])
+      for (const reason of ['changed', 'changed-outside-unlock', 'unlabelled', 'deleted', 'seal-invalid'])
         drift.set({ reason }, found[reason] ?? 0);
       sealed.set(sealedObjects);
     },

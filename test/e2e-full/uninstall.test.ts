@@ -84,6 +84,7 @@ describe('helm uninstall', () => {
       'localunlockrequests.bulwark.dev',
       'lockattributions.bulwark.dev',
       'seals.bulwark.dev',
+      'unlockedchanges.bulwark.dev',
       'unlockrequests.bulwark.dev',
     ]);
     await kubectlOk(kubectl, ['get', 'immutabilitypolicy', policyName()]);

@@ -38,9 +38,15 @@ async function sealOf(session: Session, target: ResolvedTarget): Promise<SealSpe
 }
 
 function describeState(s: SealedState): string {
-  const how = s.reason === 'locked' ? 'locked' : `${s.reason} by UnlockRequest ${s.unlockRequest ?? '?'}`;
+  // Seals before `unlock` named only an UnlockRequest.
+  const u = s.unlock;
+  const request = u
+    ? `${u.kind} ${u.namespace ? `${u.namespace}/` : ''}${u.name}`
+    : `UnlockRequest ${s.unlockRequest ?? '?'}`;
+  const how = s.reason === 'locked' ? 'locked' : `${s.reason} by ${request}`;
   const who = s.approvers?.length ? `, approved by ${s.approvers.join(', ')}` : '';
-  return `${s.hash}  ${s.at}  ${how}${who}`;
+  const changed = s.changedBy ? `, changed by ${s.changedBy.user}` : '';
+  return `${s.hash}  ${s.at}  ${how}${who}${changed}`;
 }
 
 /** The object in FILE as the API server will see it in this target's place (namespace and name filled in). */

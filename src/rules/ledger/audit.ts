@@ -1,23 +1,30 @@
 // The drift audit's judgement of one locked object against its seal (pure). In order: the
-// content hash is the sealed one. New lock: seal it (locking is always allowed). Changed,
-// unlabelled or deleted: legitimate when an UnlockRequest in force now, with enough
-// approvals Bulwark attested, allows that operation on this object (then re-seal, naming
-// the request and its approvers); otherwise drift. A seal whose MAC does not check, or
-// that names another object, is drift too: it cannot vouch for anything.
+// content hash is the sealed one. New lock: seal it (locking is always allowed). Changed or
+// unlabelled: legitimate only when an UnlockRequest in force now, with enough approvals
+// Bulwark attested, allows that operation on this object AND the change went through
+// Bulwark's admission under it, proven by the records the admitting replicas signed
+// (unlocked-changes.ts); then re-seal, naming the request, its requester and approvers and
+// who made the change (or release the seal of an unlabelled object). Every unlock needs
+// the records, not only one bound to a --patch: whatever an unlock allows (an UPDATE bound to
+// its requester, a rollback to one state), admission checked it, and a change made while the
+// webhook was away was checked by nobody. Without them: drift (changed-outside-unlock).
+// Deleted under a DELETE unlock: the seal is released (nothing is left to replay). A seal whose
+// MAC does not check, or that names another object, is drift too: it cannot vouch for anything.
 
 import type { KubeObject } from '../../admission/types.ts';
 import type { AttestationKeyRing } from '../../attestation/keys.ts';
 import { checkSeal, contentHash, reseal, type SealSpec, type SealTarget } from '../../attestation/seal.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
-import { groupOf } from '../../policy/compile-unlock.ts';
+import { groupOf, unlockName } from '../../policy/compile-unlock.ts';
 import type { PolicySnapshot } from '../../policy/compiled.ts';
 import type { Labels } from '../../policy/selector.ts';
 import { approvalRulesFor } from '../unlock/approval-rules.ts';
 import { findUnlock } from '../unlock/match.ts';
 import { statesOf } from '../unlock/rollback.ts';
 import { lockedByOf, type AttributionLookup } from './locked-by.ts';
+import { changeThroughAdmission, type InForce, type UnlockedChangeLookup } from './unlocked-changes.ts';
 
-export type DriftReason = 'changed' | 'unlabelled' | 'deleted' | 'seal-invalid';
+export type DriftReason = 'changed' | 'changed-outside-unlock' | 'unlabelled' | 'deleted' | 'seal-invalid';
 
 export type AuditOutcome =
   | { kind: 'in-order' }
@@ -37,6 +44,8 @@ export interface AuditInput {
   namespaceLabels?: Labels;
   /** Who locked what, recorded at admission: read for a first seal only. */
   attributions?: AttributionLookup;
+  /** The changes Bulwark admitted under unlocks: read for a changed or unlabelled object under an unlock. */
+  unlockedChanges?: UnlockedChangeLookup;
   now: number;
 }
 
@@ -46,7 +55,8 @@ function isLocked(object: KubeObject | undefined, snapshot: PolicySnapshot): boo
   return object?.metadata?.labels?.[snapshot.lockLabel.key] === snapshot.lockLabel.value;
 }
 
-function approvedUnlock(input: AuditInput, operation: 'UPDATE' | 'DELETE', unlabels: boolean) {
+/** The unlocks aimed at this object that allow this operation now, each judged on its own; rollbacks first. */
+function unlocksInForce(input: AuditInput, operation: 'UPDATE' | 'DELETE', unlabels: boolean): InForce[] {
   const { target, snapshot } = input;
   const unlockTarget = {
     group: groupOf(target.apiVersion),
@@ -61,12 +71,12 @@ function approvedUnlock(input: AuditInput, operation: 'UPDATE' | 'DELETE', unlab
       u.target.namespace === unlockTarget.namespace &&
       u.target.name === unlockTarget.name,
   );
-  if (aimed.length === 0) return undefined;
+  if (aimed.length === 0) return [];
   // A rollback names the exact state it allows: credit it before any unlock that covers more.
   const specificFirst = [...aimed].sort(
     (a, b) => Number(b.rollbackTo !== undefined) - Number(a.rollbackTo !== undefined),
   );
-  const match = findUnlock(specificFirst, {
+  const demand = {
     operation,
     rules: approvalRulesFor(snapshot, unlockTarget, input.object, input.namespaceLabels),
     now: input.now,
@@ -75,8 +85,11 @@ function approvedUnlock(input: AuditInput, operation: 'UPDATE' | 'DELETE', unlab
     ...(input.object ? { newObject: input.object } : {}),
     ...(input.seal ? { sealedStates: statesOf(input.seal) } : {}),
     ...(unlabels ? { unlabels: true, changesContent: false } : {}),
+  };
+  return specificFirst.flatMap((u) => {
+    const match = findUnlock([u], demand);
+    return match.ok ? [{ unlock: match.unlock, approvers: match.approvers }] : [];
   });
-  return match.ok ? match : undefined;
 }
 
 export function auditObject(input: AuditInput): AuditOutcome {
@@ -107,33 +120,69 @@ export function auditObject(input: AuditInput): AuditOutcome {
   if (seal.target.uid !== target.uid)
     return { kind: 'drift', reason: 'seal-invalid', message: `the seal of ${describe(target)} names another object` };
   const { attestation: _, ...unsigned } = seal;
-  if (!object || !locked) {
-    const how = object ? 'unlabelled' : 'deleted';
-    if (approvedUnlock(input, object ? 'UPDATE' : 'DELETE', Boolean(object))) return { kind: 'release' };
+  if (!object) {
+    if (unlocksInForce(input, 'DELETE', false).length > 0) return { kind: 'release' };
     return {
       kind: 'drift',
-      reason: how,
-      message: `${describe(target)} was ${how} outside the rules (sealed ${seal.current.hash} at ${seal.current.at})`,
+      reason: 'deleted',
+      message: `${describe(target)} was deleted outside the rules (sealed ${seal.current.hash} at ${seal.current.at})`,
     };
   }
   const hash = contentHash(object);
-  if (hash === seal.current.hash) return { kind: 'in-order' };
-  const unlock = approvedUnlock(input, 'UPDATE', false);
-  if (unlock) {
-    const next = {
-      hash,
-      at,
-      reason: unlock.unlock.rollbackTo !== undefined ? ('rollback' as const) : ('unlocked' as const),
-      unlockRequest: unlock.unlock.name,
-      approvers: [...unlock.approvers],
+  if (locked && hash === seal.current.hash) return { kind: 'in-order' };
+  const inForce = unlocksInForce(input, 'UPDATE', !locked);
+  if (inForce.length === 0) {
+    if (!locked)
+      return {
+        kind: 'drift',
+        reason: 'unlabelled',
+        message:
+          `${describe(target)} was unlabelled outside the rules ` +
+          `(sealed ${seal.current.hash} at ${seal.current.at})`,
+      };
+    return {
+      kind: 'drift',
+      reason: 'changed',
+      message:
+        `${describe(target)} changed outside the rules: its content is ${hash}, sealed ${seal.current.hash} ` +
+        `at ${seal.current.at}`,
     };
-    return { kind: 'seal', seal: reseal(unsigned, next) };
   }
-  return {
-    kind: 'drift',
-    reason: 'changed',
-    message:
-      `${describe(target)} changed outside the rules: its content is ${hash}, sealed ${seal.current.hash} ` +
-      `at ${seal.current.at}`,
+  const admitted = changeThroughAdmission({
+    target,
+    object,
+    hash,
+    seal,
+    inForce,
+    records: input.unlockedChanges,
+    keys,
+    now: input.now,
+  });
+  if (!admitted.ok)
+    return {
+      kind: 'drift',
+      reason: 'changed-outside-unlock',
+      message:
+        `${describe(target)} was ${locked ? 'changed' : 'unlabelled'} while ` +
+        `${inForce.map((f) => unlockName(f.unlock)).join(', ')} allowed it, but not through Bulwark: ${admitted.why}`,
+    };
+  if (!locked) return { kind: 'release' };
+  const { unlock, approvers } = admitted.last;
+  const change = admitted.chain[admitted.chain.length - 1]!;
+  const next = {
+    hash,
+    at,
+    reason: unlock.rollbackTo !== undefined ? ('rollback' as const) : ('unlocked' as const),
+    unlockRequest: unlock.name,
+    approvers: [...approvers],
+    unlock: {
+      kind: unlock.kind,
+      ...(unlock.namespace ? { namespace: unlock.namespace } : {}),
+      name: unlock.name,
+      requester: unlock.requester,
+    },
+    changedBy: { user: change.user, groups: [...change.groups], requestUid: change.requestUid, at: change.at },
+    records: admitted.chain.map((r) => r.requestUid),
   };
+  return { kind: 'seal', seal: reseal(unsigned, next) };
 }

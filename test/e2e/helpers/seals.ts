@@ -11,6 +11,9 @@ export interface SealedState {
   reason: string;
   unlockRequest?: string;
   approvers?: string[];
+  unlock?: { kind: string; namespace?: string; name: string; requester: string };
+  changedBy?: { user: string; groups: string[]; requestUid: string; at: string };
+  records?: string[];
 }
 
 export interface Seal {

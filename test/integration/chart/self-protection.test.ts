@@ -134,12 +134,16 @@ describe('selfProtection', () => {
       'variables.isAdmin || variables.byClusterComponent || variables.keepsPolicySpec || ' +
         'variables.byBulwarkForItsKeys || variables.byBulwarkForAttributions',
     );
-    // And its records of who locked what: creating and deleting them, nothing else.
+    // And its records of who locked what and what changed under unlocks: creating and deleting them, nothing else.
     expect(v.byBulwarkForAttributions).toBe(
       'request.userInfo.username == "system:serviceaccount:bulwark-system:bulwark" && ' +
-        'request.resource.resource == "lockattributions" && request.operation in ["CREATE", "DELETE"]',
+        'request.resource.resource in ["lockattributions", "unlockedchanges"] && ' +
+        'request.operation in ["CREATE", "DELETE"]',
     );
-    expect(guarded(policy)).toMatchObject({ 'bulwark.dev/lockattributions': 'CREATE,UPDATE,DELETE' });
+    expect(guarded(policy)).toMatchObject({
+      'bulwark.dev/lockattributions': 'CREATE,UPDATE,DELETE',
+      'bulwark.dev/unlockedchanges': 'CREATE,UPDATE,DELETE',
+    });
     // Bulwark's own ServiceAccount may create its attestation keys' Secret, and nothing else there.
     expect(v.byBulwarkForItsKeys).toContain(
       'request.userInfo.username == "system:serviceaccount:bulwark-system:bulwark"',

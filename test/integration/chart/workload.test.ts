@@ -383,8 +383,12 @@ describe('RBAC', () => {
     expect(dig(role, 'rules')).toEqual([
       { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
       { apiGroups: [''], resources: ['secrets'], resourceNames: ['bulwark-attestation-keys'], verbs: ['get'] },
-      // Who locked what: each replica records the locks it admits; the audit reads and deletes the records.
-      { apiGroups: ['bulwark.dev'], resources: ['lockattributions'], verbs: ['create', 'list', 'delete'] },
+      // Who locked what, what changed under unlocks: each replica records what it admits; the audit reads and deletes.
+      {
+        apiGroups: ['bulwark.dev'],
+        resources: ['lockattributions', 'unlockedchanges'],
+        verbs: ['create', 'list', 'delete'],
+      },
       { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
       {
         apiGroups: ['coordination.k8s.io'],

@@ -1,7 +1,8 @@
 // The audit's action on one object (settle.ts), its watch-event judge (events.ts), its listing
 // (locked-objects.ts) and its attribution store (attributions.ts), against a scripted API and
 // a real captured ConfigMap: a new lock is sealed with its author and the record consumed; a
-// sealed one in order writes nothing; a change outside the rules is drift; an event that
+// sealed one in order writes nothing; a change outside the rules is drift; a change under an
+// unlock is re-sealed only along the records of what Bulwark admitted; an event that
 // leaves the content alone costs no request. (The real apiserver: the e2e drift tests.)
 
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,11 @@ import type { KubeObject } from '../../../src/admission/types.ts';
 import { attributionOf, signAttribution } from '../../../src/attestation/attribution.ts';
 import { contentHash, signSeal, type SealSpec } from '../../../src/attestation/seal.ts';
 import { BaseError } from '../../../src/errors.ts';
-import { createAttributionStore } from '../../../src/ledger/attributions.ts';
+import {
+  createAttributionStore,
+  createUnlockedChangeStore,
+  UNLOCKED_CHANGE_KEEP_MS,
+} from '../../../src/ledger/attributions.ts';
 import { createEventJudge, type StoredSeal } from '../../../src/ledger/events.ts';
 import { listLockedObjects } from '../../../src/ledger/locked-objects.ts';
 import type { Drift } from '../../../src/ledger/report.ts';
@@ -19,7 +24,9 @@ import { createLogger } from '../../../src/observability/logger.ts';
 import { ATTRIBUTION_WINDOW_MS } from '../../../src/rules/ledger/locked-by.ts';
 import { TEST_KEYS } from '../../helpers/attestation.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
-import { policyStore } from '../../helpers/snapshots.ts';
+import { compiler, policyStore } from '../../helpers/snapshots.ts';
+import { CREATED_MS, twoApproversSnapshot, unlockRequest } from '../../helpers/unlock.ts';
+import { signUnlockedChange, type UnlockedChangeSpec } from '../../../src/attestation/unlocked-change.ts';
 
 const logger = createLogger('silent');
 const request = loadReview('configmap-create-labelled').request;
@@ -54,6 +61,7 @@ const context = (records = [record]): Context => ({
   keys: TEST_KEYS,
   now: AT + 2_000,
   attributions: async () => ({ records }),
+  unlockedChanges: async () => ({ records: [] }),
 });
 
 function settler(calls = scripted()) {
@@ -66,6 +74,7 @@ function settler(calls = scripted()) {
     consume: async (id) => {
       consumed.push(id);
     },
+    consumeChanges: async () => {},
     logger,
   });
   return { settle, sealedHashes, consumed, calls: calls.calls };
@@ -100,6 +109,68 @@ describe('settling one object', () => {
     });
     expect(s.sealedHashes.has(uid)).toBe(false);
     expect(await s.settle(context(), uid, target, undefined, undefined)).toBe('absent');
+  });
+});
+
+describe('settling a change under an unlock', () => {
+  const GROUPS = ['dev', 'approvers', 'system:authenticated'];
+  const unlock = compiler.unlock(
+    unlockRequest('ur-1', {}, [
+      { user: 'bob', groups: GROUPS },
+      { user: 'carol', groups: GROUPS },
+    ]),
+  );
+  const changed = { ...object, data: { color: 'red' } } as KubeObject;
+  const admitted = signUnlockedChange(TEST_KEYS, {
+    requestUid: 'req-change',
+    user: 'alice',
+    groups: GROUPS,
+    at: new Date(CREATED_MS + 60_000).toISOString(),
+    target: { group: '', version: 'v1', kind: 'ConfigMap', namespace: 'demo', name: 'app-config', uid },
+    unlock: { kind: 'UnlockRequest', name: 'ur-1' },
+    from: contentHash(object),
+    to: contentHash(changed),
+    fromResourceVersion: String(object.metadata?.resourceVersion),
+  });
+
+  it('reads the records only for a change under an unlock, re-seals along them and consumes them', async () => {
+    if (!unlock.ok) throw new Error(JSON.stringify(unlock.problems));
+    const calls = scripted();
+    const consumed: string[] = [];
+    const settle = createSettler({
+      call: calls.call,
+      informers: { unlocksFor: () => [unlock.unlock], namespaceLabels: () => ({}) },
+      sealedHashes: new Map(),
+      consume: async () => {},
+      consumeChanges: async (id) => {
+        consumed.push(id);
+      },
+      logger,
+    });
+    let reads = 0;
+    const ctx = (records: UnlockedChangeSpec[]): Context => ({
+      snapshot: twoApproversSnapshot(),
+      keys: TEST_KEYS,
+      now: CREATED_MS + 120_000,
+      attributions: async () => ({ records: [] }),
+      unlockedChanges: async () => {
+        reads += 1;
+        return { records };
+      },
+    });
+    expect(await settle(ctx([admitted]), uid, target, object, stored(sealOf(object)))).toBe('in-order');
+    expect(reads).toBe(0);
+    expect(await settle(ctx([]), uid, target, changed, stored(sealOf(object)))).toMatchObject({
+      reason: 'changed-outside-unlock',
+    });
+    expect(await settle(ctx([admitted]), uid, target, changed, stored(sealOf(object)))).toBe('written');
+    expect(reads).toBe(2);
+    expect((calls.calls.at(-1)!.body as { spec: SealSpec }).spec.current).toMatchObject({
+      reason: 'unlocked',
+      records: ['req-change'],
+      changedBy: { user: 'alice' },
+    });
+    expect(consumed).toEqual(['req-change']);
   });
 });
 
@@ -214,5 +285,26 @@ describe('the attribution store', () => {
       call: async () => ({ status: 200 }),
     });
     expect(await failing.lookup()).toEqual({ unavailable: 'HTTP 403' });
+  });
+
+  it('keeps unlocked-change records a day, by age alone', async () => {
+    const calls: string[] = [];
+    const made = (ms: number) => ({
+      metadata: { name: `at-${ms}`, creationTimestamp: new Date(AT - ms).toISOString() },
+    });
+    const store = createUnlockedChangeStore({
+      namespace: 'bulwark-system',
+      logger,
+      get: async () => ({ items: [made(3 * ATTRIBUTION_WINDOW_MS), made(UNLOCKED_CHANGE_KEEP_MS + 1)] }),
+      call: async (method, path) => {
+        calls.push(`${method} ${path}`);
+        return { status: 200 };
+      },
+    });
+    await store.lookup();
+    expect(await store.sweep(AT)).toBe(1);
+    expect(calls).toEqual([
+      `DELETE /apis/bulwark.dev/v1alpha1/namespaces/bulwark-system/unlockedchanges/at-${UNLOCKED_CHANGE_KEEP_MS + 1}`,
+    ]);
   });
 });

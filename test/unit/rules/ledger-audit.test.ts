@@ -1,10 +1,12 @@
 // The drift audit's judgement (issue 14), pure: each locked object against its seal, with
 // the UnlockRequests and policies in force. The attacks: a change, an unlabelling or a
-// deletion outside the rules; approvals never admitted by Bulwark; an edited seal.
+// deletion outside the rules; approvals never admitted by Bulwark; a change under an unlock
+// that Bulwark never admitted; an edited seal.
 
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/admission/types.ts';
 import { contentHash, signSeal, type SealSpec } from '../../../src/attestation/seal.ts';
+import { signUnlockedChange } from '../../../src/attestation/unlocked-change.ts';
 import type { CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
 import { auditObject, type AuditInput } from '../../../src/rules/ledger/audit.ts';
 import { TEST_KEYS } from '../../helpers/attestation.ts';
@@ -71,8 +73,25 @@ describe('the drift audit`s judgement', () => {
     });
   });
 
-  it('re-seals a change an approved unlock allowed, naming it; unattested approvals allow nothing', () => {
-    const outcome = audit({ object: changed(), seal: sealOf(object()), unlocks: [unlocked(['UPDATE'])] });
+  it('re-seals a change an approved unlock allowed and Bulwark admitted; unattested approvals do not', () => {
+    const admitted = signUnlockedChange(TEST_KEYS, {
+      requestUid: 'req-1',
+      user: 'alice',
+      groups: GROUPS,
+      at: new Date(CREATED_MS + 60_000).toISOString(),
+      target: { group: '', version: 'v1', kind: 'ConfigMap', namespace: 'demo', name: 'app-config', uid: 'u-1' },
+      unlock: { kind: 'UnlockRequest', name: 'ur' },
+      from: contentHash(object()),
+      to: contentHash(changed()),
+      fromResourceVersion: '1',
+    });
+    const unlockedChanges = { records: [admitted] };
+    const outcome = audit({
+      object: changed(),
+      seal: sealOf(object()),
+      unlocks: [unlocked(['UPDATE'])],
+      unlockedChanges,
+    });
     expect(outcome).toMatchObject({
       kind: 'seal',
       seal: {
@@ -80,22 +99,20 @@ describe('the drift audit`s judgement', () => {
         history: [{ hash: contentHash(object()) }],
       },
     });
-    expect(audit({ object: changed(), seal: sealOf(object()), unlocks: [unlocked(['UPDATE'], false)] })).toMatchObject({
-      kind: 'drift',
-      reason: 'changed',
-    });
+    expect(
+      audit({ object: changed(), seal: sealOf(object()), unlocks: [unlocked(['UPDATE'], false)], unlockedChanges }),
+    ).toMatchObject({ kind: 'drift', reason: 'changed' });
     expect(audit({ seal: sealOf(object()), unlocks: [unlocked(['DELETE'])] })).toEqual({ kind: 'release' });
   });
 
-  it('re-seals a change under an unlock bound to a patch (it keeps no old content to apply the patch to)', () => {
+  it('does not re-seal a change under a patch-bound unlock that Bulwark never admitted', () => {
     const by = (user: string) => ({ user, groups: GROUPS });
     const patch = [{ op: 'replace', path: '/data/color', value: 'red' }];
     const r = compiler.unlock(unlockRequest('ur', { change: { patch } }, [by('bob'), by('carol')]));
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
-    expect(audit({ object: changed(), seal: sealOf(object()), unlocks: [r.unlock] })).toMatchObject({
-      kind: 'seal',
-      seal: { current: { reason: 'unlocked', unlockRequest: 'ur' } },
-    });
+    expect(
+      audit({ object: changed(), seal: sealOf(object()), unlocks: [r.unlock], unlockedChanges: { records: [] } }),
+    ).toMatchObject({ kind: 'drift', reason: 'changed-outside-unlock' });
   });
 
   it('does not believe a seal edited without Bulwark`s key, or one of another object', () => {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/admission/types.ts';
 import { contentHash, signSeal, type SealSpec } from '../../../src/attestation/seal.ts';
+import { signUnlockedChange, type UnlockedChangeSpec } from '../../../src/attestation/unlocked-change.ts';
 import type { RequestFacts, SealFact } from '../../../src/decision/facts.ts';
 import type { CompiledUnlock } from '../../../src/policy/compile-unlock.ts';
 import { looseningsOf } from '../../../src/policy/strictness.ts';
@@ -126,23 +127,48 @@ describe('a rollback to an earlier sealed state', () => {
 });
 
 describe('the audit', () => {
-  it('re-seals a rollback an approved request allowed as reason rollback, linked to the request', () => {
-    const s = seal();
-    const outcome = auditObject({
+  /** What the admitting replica recorded for the rollback, from `from`. */
+  const admitted = (from: string) =>
+    signUnlockedChange(TEST_KEYS, {
+      requestUid: `req-${from.slice(7, 12)}`,
+      user: 'alice',
+      groups: APPROVERS,
+      at: new Date(CREATED_MS + 30_000).toISOString(),
+      target: { group: '', version: 'v1', kind: 'ConfigMap', namespace: 'demo', name: 'app-config', uid: UID },
+      unlock: { kind: 'UnlockRequest', name: 'ur-1' },
+      from,
+      to: target,
+      fromResourceVersion: '225',
+    });
+  const audit = (s: SealSpec, records: UnlockedChangeSpec[]) =>
+    auditObject({
       target: s.target,
-      object: { ...newObjectOf(), metadata: { ...newObjectOf().metadata, uid: UID } },
+      object: { ...newObjectOf(), metadata: { ...newObjectOf().metadata, uid: UID, resourceVersion: '226' } },
       seal: s,
       snapshot: store().snapshot(),
       keys: TEST_KEYS,
       // An ordinary unlock in force as well: the rollback, which names this state, is credited.
       unlocks: [ordinaryUnlock(), rollbackUnlock(target)],
       namespaceLabels: {},
+      unlockedChanges: { records },
       now: CREATED_MS + 60_000,
     });
-    expect(outcome).toMatchObject({
+
+  it('re-seals a rollback Bulwark admitted as reason rollback, linked to the request', () => {
+    const s = seal();
+    expect(audit(s, [admitted(s.current.hash)])).toMatchObject({
       kind: 'seal',
       seal: { current: { hash: target, reason: 'rollback', unlockRequest: 'ur-1', approvers: ['bob'] } },
     });
+  });
+
+  it('a rollback admitted from a drifted state counts too (it names a sealed state); none admitted is drift', () => {
+    const s = seal();
+    expect(audit(s, [admitted(NEVER_SEALED)])).toMatchObject({
+      kind: 'seal',
+      seal: { current: { reason: 'rollback' } },
+    });
+    expect(audit(s, [])).toMatchObject({ kind: 'drift', reason: 'changed-outside-unlock' });
   });
 });
 
