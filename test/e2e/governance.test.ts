@@ -186,12 +186,16 @@ describe('relabelling a namespace (finding 1)', () => {
         { user: 'alice' },
       );
       expect(viaStatus.stderr).toContain(`Namespace ${ns}: this change ${LOOSENS}`);
-      const object = JSON.parse(await kubectlOk(kubectl, ['get', 'namespace', ns, '-o', 'json']));
-      object.metadata.labels['bulwark-e2e/env'] = dev;
-      const viaFinalize = await kubectl(['replace', '--raw', `/api/v1/namespaces/${ns}/finalize`, '-f', '-'], {
-        user: 'alice',
-        input: JSON.stringify(object),
-      });
+      // Read and replaced whole: Bulwark's audit may mark the namespace in between (409), so retry that.
+      let viaFinalize = { code: 1, stdout: '', stderr: 'Conflict' };
+      for (let attempt = 0; attempt < 5 && viaFinalize.stderr.includes('Conflict'); attempt++) {
+        const object = JSON.parse(await kubectlOk(kubectl, ['get', 'namespace', ns, '-o', 'json']));
+        object.metadata.labels['bulwark-e2e/env'] = dev;
+        viaFinalize = await kubectl(['replace', '--raw', `/api/v1/namespaces/${ns}/finalize`, '-f', '-'], {
+          user: 'alice',
+          input: JSON.stringify(object),
+        });
+      }
       expect(viaFinalize.stderr).toContain(`Namespace ${ns}: this change ${LOOSENS}`);
       expect(
         await kubectlOk(kubectl, ['get', 'namespace', ns, '-o', 'jsonpath={.metadata.labels.bulwark-e2e/env}']),
