@@ -42,6 +42,7 @@ describe('defaults', async () => {
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
       'MutatingWebhookConfiguration',
       'Pod',
