@@ -45,7 +45,7 @@ try {
   await kubectlOk(cluster.kubectl, ['create', 'namespace', 'bulwark-system']);
   process.stderr.write(`created ${N} locked ConfigMaps in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 
-  const reader = createKubeReader(loadKubeConfig('required', cluster.kubeconfig)!);
+  const reader = createKubeReader((await loadKubeConfig('required', cluster.kubeconfig))!);
   const keys = keyRingOf(new Map([['20261129T000000Z-measure', new Uint8Array(32).fill(5)]]))!;
   const store = new PolicyStore({ compiler: createPolicyCompiler(), sources: [], attestation: keys });
   const auditor = createAuditor({

@@ -86,7 +86,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   const { files, caFile } = await tlsFiles(config, logger);
   const tls = await loadTlsMaterial(files);
 
-  const kubeConfig = loadKubeConfig(config.cluster, config.kubeconfig);
+  const kubeConfig = await loadKubeConfig(config.cluster, config.kubeconfig);
   const reader = kubeConfig ? createKubeReader(kubeConfig) : undefined;
   // The CRD validators are compiled here, once; the store and informers share them.
   const compiler = createPolicyCompiler();
@@ -187,7 +187,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
         isLeader: leader.isLeader,
         intervalMs: config.auditIntervalSeconds * 1000,
         namespace: config.namespace,
-        ...(kubeConfig ? { kubeConfig } : {}),
+        watch: true,
       });
       auditor.start();
     }
