@@ -24,7 +24,6 @@ import { defaultIdentity, LEASE_NAME, leaseLeader, type LeaderElector } from './
 import { noClusterFacts, type FactResolver } from './review/decide.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics, type RegistryOutcome } from './observability/metrics.ts';
-import { loadPolicyFiles } from './policy/load-files.ts';
 import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
 import { createPolicyCompiler } from './policy/compiler.ts';
 import { PolicyStore } from './policy/store.ts';
@@ -101,6 +100,8 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       : (r) => logger.info({ kind: r.kind, name: r.source.name }, 'policy compiled'),
   });
   if (config.policiesDir) {
+    // Imported only with --policies: the `yaml` package it reads them with is not needed otherwise.
+    const { loadPolicyFiles } = await import('./policy/load-files.ts');
     const count = await loadPolicyFiles(store, config.policiesDir);
     logger.info({ dir: config.policiesDir, count }, 'loaded policies from files');
   }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import { isIPv6 } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
-import { parse } from 'yaml';
+import { load } from 'js-yaml';
 import { BaseError, messageOf } from '../errors.ts';
 
 export interface ClusterEntry {
@@ -124,7 +124,7 @@ const onlyKnown = (entry: Entry, known: Set<string>, flags: Set<string> = new Se
 export function readSimpleKubeConfig(file: string): KubeConnection | undefined {
   let doc: Entry;
   try {
-    doc = parse(readFileSync(file, 'utf8')) as Entry;
+    doc = load(readFileSync(file, 'utf8')) as Entry; // js-yaml, as client-node reads kubeconfigs
   } catch (err) {
     throw new BaseError('CONFIG_INVALID', `cannot read the kubeconfig ${file}: ${messageOf(err)}`, { cause: err });
   }
