@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startCluster } from '../harness/cluster.ts';
 import { kubectlOk } from '../harness/kubectl.ts';
+import { createLockedConfigMaps } from '../harness/locked-objects.ts';
 import { policySet, writePolicyDir } from './policies.ts';
 import { benchTempDir } from './temp.ts';
 import { wrkAvailable, wrkThroughput } from './wrk.ts';
@@ -153,22 +154,7 @@ export async function benchMemoryCluster(serving: Serving, freePort: () => Promi
     await kubectlOk(kubectl, ['create', 'namespace', 'bulwark-system']);
     const all = policySet(POLICIES);
     for (let i = 0; i < all.length; i += 250) await create(all.slice(i, i + 250));
-    const namespaces = 10;
-    const per = Math.ceil(LOCKED / namespaces);
-    for (let n = 0; n < namespaces; n++) {
-      await kubectlOk(kubectl, ['create', 'namespace', `locked-${n}`]);
-      for (let from = 0; from < per; from += 500) {
-        const items = [];
-        for (let i = from; i < Math.min(per, from + 500); i++)
-          items.push({
-            apiVersion: 'v1',
-            kind: 'ConfigMap',
-            metadata: { name: `cm-${i}`, namespace: `locked-${n}`, labels: { 'bulwark.dev/immutable': 'true' } },
-            data: { index: String(i), payload: 'x'.repeat(200) },
-          });
-        await create(items);
-      }
-    }
+    await createLockedConfigMaps(kubectl, { count: LOCKED, namespaces: 10, prefix: 'locked' });
     console.log(`   created in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     const cache = warmCompileCache();
     for (const [label, withCache] of [
