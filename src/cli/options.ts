@@ -117,7 +117,8 @@ export function addServeOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--resync-grace <seconds>',
-        'after a policy watch breaks, decide from the last synced state this long while it resumes (default 10; 0: refuse at once)',
+        'after a policy watch breaks, decide from the last synced state this long while it resumes ' +
+          '(default 10; 0: refuse at once)',
       )
         .argParser(number)
         .env('BULWARK_RESYNC_GRACE'),
