@@ -121,13 +121,15 @@ export async function benchMemoryStandalone(
       try {
         await sleep(SETTLE_MS);
         const idle = rssMiB(child.pid!);
-        let line = `${label.padEnd(30)} ${what.padEnd(18)} ready in ${String(readyMs).padStart(5)} ms   idle ${fmt(idle)}`;
+        const ready = `ready in ${String(readyMs).padStart(5)} ms`;
+        let line = `${label.padEnd(30)} ${what.padEnd(18)} ${ready}   idle ${fmt(idle)}`;
         if (what === 'idle' && process.env.BENCH_MEMORY_SATURATE !== '0') {
           const how = wrkAvailable() ? 'wrk' : 'Node generator';
           if (wrkAvailable()) wrkThroughput(port, saturate.body, { connections: 16, seconds: saturate.seconds });
           else await closedLoop(port, serving.ca, [saturate.body], { concurrency: 16, seconds: saturate.seconds });
           const loaded = rssMiB(child.pid!);
-          line += `   after ${saturate.seconds} s saturation (${how}) ${fmt(loaded)} = ${(loaded / idle).toFixed(2)} x idle`;
+          const ratio = (loaded / idle).toFixed(2);
+          line += `   after ${saturate.seconds} s saturation (${how}) ${fmt(loaded)} = ${ratio} x idle`;
         }
         console.log(line);
       } finally {
