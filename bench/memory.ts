@@ -23,8 +23,8 @@ import { wrkAvailable, wrkThroughput } from './wrk.ts';
 import { closedLoop } from './load.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-/** The ENTRYPOINT's V8 flags: the compile cache is keyed by them. */
-const IMAGE_FLAGS = ['--max-semi-space-size=16'];
+/** The ENTRYPOINT's V8 flags (the compile cache is keyed by them; --expose-gc lets serve release memory). */
+const IMAGE_FLAGS = ['--max-semi-space-size=16', '--expose-gc'];
 const SETTLE_MS = 5_000;
 const LOCKED = Number(process.env.BENCH_MEMORY_LOCKED ?? 10_000);
 const POLICIES = 1_000;

@@ -35,6 +35,7 @@ import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
 import { clientAuthOptions } from './server/client-auth.ts';
 import { keyRingOf } from './attestation/approval.ts';
+import { releaseStartupMemory } from './server/release-memory.ts';
 
 /** The store's source name for the attestation keys: not ready until they are read. */
 const ATTESTATION_KEYS = 'attestation-keys';
@@ -288,6 +289,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     { port, host: config.host, lockLabel: `${config.lockLabel.key}=${config.lockLabel.value}` },
     `bulwark listening on https://${config.host}:${port}`,
   );
+  const stopRelease = releaseStartupMemory({ ready: () => readiness().ready });
 
   return {
     server,
@@ -298,6 +300,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     ...(caFile ? { caFile } : {}),
     async close() {
       draining = true;
+      stopRelease();
       watcher.stop();
       // Background loops first, so that the Lease goes to another replica at once; the
       // server keeps deciding (policies, keys) while it drains.
