@@ -43,9 +43,11 @@ const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** A projected service-account token is rotated by the kubelet: read it again after this long. */
 const REREAD_MS = 60_000;
 
-const CLUSTER_FIELDS = new Set(['server', 'certificate-authority', 'certificate-authority-data']);
-const CLUSTER_FLAGS = new Set(['insecure-skip-tls-verify', 'tls-server-name']);
+// `extensions` (minikube's, for one) only inform; `disable-compression` asks for what we do anyway.
+const CLUSTER_FIELDS = new Set(['server', 'certificate-authority', 'certificate-authority-data', 'extensions']);
+const CLUSTER_FLAGS = new Set(['insecure-skip-tls-verify', 'tls-server-name', 'disable-compression']);
 const USER_FIELDS = new Set([
+  'extensions',
   'token',
   'tokenFile',
   'client-certificate',

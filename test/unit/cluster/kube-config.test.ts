@@ -74,6 +74,12 @@ describe('kubeconfig files read without client-node', () => {
     expect(options.rejectUnauthorized).toBeUndefined();
   });
 
+  it('reads a context with informational extensions itself (minikube writes them)', () => {
+    const extensions = [{ name: 'cluster_info', extension: { provider: 'minikube.sigs.k8s.io' } }];
+    const file = kubeconfig({ token: 't', extensions }, { extensions, 'disable-compression': true });
+    expect(readSimpleKubeConfig(file)?.getCurrentCluster()?.server).toBe('https://127.0.0.1:6443');
+  });
+
   it("reads files relative to the kubeconfig's folder, and honours insecure-skip-tls-verify", async () => {
     const options = await applied(
       kubeconfig({ tokenFile: 'token' }, { 'certificate-authority': 'ca.crt', 'insecure-skip-tls-verify': true }),
