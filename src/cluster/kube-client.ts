@@ -23,12 +23,11 @@ export interface KubeReader {
   /** PATCH an API path with a JSON merge patch; resolves `undefined` on 404. */
   mergePatch(path: string, patch: unknown, options: { timeoutMs: number }): Promise<unknown>;
   /**
-   * GET a streaming path (a watch): resolves with the response once its headers arrived,
-   * whatever its status; `abort` ends it. `signal` aborts before or after.
+   * GET a streaming path (a watch) on a connection of its own: resolves with the response
+   * once its headers arrived, whatever its status; `signal` ends it, before or after.
    */
   stream(path: string, options: { accept?: string; signal: AbortSignal }): Promise<IncomingMessage>;
   readonly server: string;
-  readonly kubeConfig: KubeConnection;
 }
 
 /** A reader that can also make any call (the kubectl plugin writes objects). */
@@ -85,7 +84,6 @@ export function createKubeReader(kc: KubeConnection): KubeClient {
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
   return {
     server: cluster.server,
-    kubeConfig: kc,
     getJson: (path, { timeoutMs, accept }) => send('GET', path, undefined, timeoutMs, accept),
     mergePatch: (path, patch, { timeoutMs }) => send('PATCH', path, JSON.stringify(patch), timeoutMs),
     call: (method, path, { body, contentType, timeoutMs }) =>
