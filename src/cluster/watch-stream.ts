@@ -57,6 +57,8 @@ export function startWatch(reader: Pick<KubeReader, 'stream'>, request: WatchReq
       ...(request.accept ? { accept: request.accept } : {}),
     })
     .then((res) => {
+      // First, whatever follows: a response ended by our abort emits 'error' (aborted).
+      res.on('error', finish);
       if (finished) return void res.destroy();
       if (res.statusCode !== 200) {
         res.resume();
@@ -67,9 +69,9 @@ export function startWatch(reader: Pick<KubeReader, 'stream'>, request: WatchReq
       }
       rearm();
       res.on('data', rearm);
-      res.on('error', finish);
       res.on('close', () => finish(null));
       const lines = createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY });
+      lines.on('error', finish); // readline re-emits the response's errors: unhandled, they would crash
       lines.on('line', (line) => {
         if (finished || line === '') return;
         let event: { type?: WatchPhase; object?: unknown };

@@ -121,6 +121,19 @@ describe('listWatch', () => {
     expect(seen).toMatchObject([{ message: 'connection refused' }]);
   });
 
+  it('reports a broken watch as an error, and a response that breaks after stop() as nothing (no crash)', async () => {
+    const { server, cache, errors } = started([[item('a', '5')]]);
+    await cache.start();
+    server.watches[0]!.res.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    await tick();
+    expect(errors).toMatchObject([{ message: 'aborted' }]);
+    await cache.start();
+    await cache.stop();
+    server.watches[1]!.res.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    await tick();
+    expect(errors).toHaveLength(1);
+  });
+
   it('re-watches from where it was, without a list, after a watch stayed silent too long', async () => {
     const { server, cache, lists, errors } = started([[item('a', '5')]], 30);
     await cache.start();
