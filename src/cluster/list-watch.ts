@@ -6,7 +6,7 @@
 // stops until start() again. Objects pass through `transform` before they are cached and
 // handed on: a cache keeps only what its users read (issue 19).
 
-import { startWatch } from './watch-stream.ts';
+import { startWatch, type WatchHandle } from './watch-stream.ts';
 import type { KubeReader } from './kube-client.ts';
 
 export interface KubeItem {
@@ -55,7 +55,7 @@ export function listWatch<T extends KubeItem>(options: {
   let stopped = false;
   let connected = false;
   let reconnectMs = 0;
-  let request: AbortController | undefined;
+  let request: WatchHandle | undefined;
 
   const keyOf = (o: T) => [o.metadata?.namespace ?? '', o.metadata?.name ?? ''] as const;
 
@@ -130,7 +130,7 @@ export function listWatch<T extends KubeItem>(options: {
     if (connected) reconnectMs = Math.min(reconnectMs > 0 ? reconnectMs * 2 : BASE_DELAY_MS, MAX_DELAY_MS);
     connected = true;
     if (stopped) return;
-    request = startWatch(options.reader, {
+    const watch = startWatch(options.reader, {
       path: options.path,
       query: { resourceVersion, allowWatchBookmarks: true },
       ...(options.accept ? { accept: options.accept } : {}),
@@ -148,6 +148,9 @@ export function listWatch<T extends KubeItem>(options: {
       },
       done: (watchError) => void done(watchError),
     });
+    request = watch;
+    // Like client-node's: start() settles once the watch is up or has failed (then 'error' came first).
+    await watch.connected;
   }
 
   return {

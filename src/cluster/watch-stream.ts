@@ -25,8 +25,18 @@ export function timeoutError(): Error {
   return new DOMException('The operation was aborted due to timeout', 'TimeoutError');
 }
 
-/** Starts a watch; the controller it returns ends it (without calling `done`). */
-export function startWatch(reader: Pick<KubeReader, 'stream'>, request: WatchRequest): AbortController {
+export interface WatchHandle {
+  /** Ends the watch without calling `done`. */
+  abort(): void;
+  /**
+   * Settles once the server answered (the watch runs) or the watch has failed (`done` was
+   * called first): as client-node's Watch, whose caller learns a refused watch before it goes on.
+   */
+  connected: Promise<void>;
+}
+
+/** Starts a watch. */
+export function startWatch(reader: Pick<KubeReader, 'stream'>, request: WatchRequest): WatchHandle {
   const controller = new AbortController();
   const inactivityMs = request.inactivityMs ?? 30_000;
   let finished = false;
@@ -51,7 +61,7 @@ export function startWatch(reader: Pick<KubeReader, 'stream'>, request: WatchReq
   for (const [k, v] of Object.entries(request.query)) if (v !== undefined) params.set(k, String(v));
   const sep = request.path.includes('?') ? '&' : '?';
   rearm();
-  reader
+  const connected = reader
     .stream(`${request.path}${sep}${params}`, {
       signal: controller.signal,
       ...(request.accept ? { accept: request.accept } : {}),
@@ -84,5 +94,5 @@ export function startWatch(reader: Pick<KubeReader, 'stream'>, request: WatchReq
       });
     })
     .catch((err: unknown) => finish(err));
-  return controller;
+  return { abort: () => controller.abort(), connected };
 }

@@ -10,7 +10,7 @@
 import type { KubeObject } from '../admission/types.ts';
 import { resourcePath, type ApiResource } from '../cluster/discovery.ts';
 import type { KubeReader } from '../cluster/kube-client.ts';
-import { startWatch } from '../cluster/watch-stream.ts';
+import { startWatch, type WatchHandle } from '../cluster/watch-stream.ts';
 import { messageOf } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 
@@ -33,7 +33,7 @@ export interface LockWatchOptions {
 
 export function createLockWatches(options: LockWatchOptions) {
   const { logger } = options;
-  let controllers: AbortController[] = [];
+  let controllers: WatchHandle[] = [];
   /** Bumped by every restart and stop: a watch of an older generation ends and is not resumed. */
   let generation = 0;
 
