@@ -18,6 +18,7 @@ import { decisionTimes } from './decision-times.ts';
 import { benchApiserver } from './apiserver.ts';
 import { benchCli } from './cli.ts';
 import { benchTempDir } from './temp.ts';
+import { benchMemoryCluster, benchMemoryStandalone } from './memory.ts';
 import { wrkAvailable, wrkPaced, wrkThroughput } from './wrk.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -76,6 +77,13 @@ async function main(): Promise<void> {
   const tls = await writeGeneratedCertificates(benchTempDir('bulwark-bench-tls-'));
   const ca = await readFile(tls.caFile, 'utf8');
   const workloads = await benchReviews();
+  const memory = async () => {
+    const serving = { ca, certFile: tls.certFile, keyFile: tls.keyFile };
+    await benchMemoryStandalone(serving, { body: workloads[0]!.bodies[0]!, seconds: SECONDS }, freePort);
+    if (process.env.BENCH_MEMORY_CLUSTER !== '0') await benchMemoryCluster(serving, freePort);
+  };
+  // BENCH_ONLY=memory: only the memory sections (bench/memory.ts).
+  if (process.env.BENCH_ONLY === 'memory') return memory();
   console.log(
     `bench: ${SECONDS}s per run, closed loop with ${CONCURRENCY} connections, open loop at ${RATE} req/s; ` +
       `Node ${process.version}`,
@@ -195,6 +203,7 @@ async function main(): Promise<void> {
   if (!process.env.BENCH_ONLY) {
     await benchApiserver();
     await benchCli();
+    await memory();
   }
 }
 

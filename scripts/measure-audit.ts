@@ -5,7 +5,6 @@
 // (which writes every seal) and a steady-state scan (nothing changed): wall time, apiserver
 // requests, and this process's heap and RSS growth.
 
-import { stringify } from 'yaml';
 import { keyRingOf } from '../src/attestation/keys.ts';
 import { createDiscovery } from '../src/cluster/discovery.ts';
 import { createKubeReader, loadKubeConfig } from '../src/cluster/kube-client.ts';
@@ -16,6 +15,7 @@ import { createPolicyCompiler } from '../src/policy/compiler.ts';
 import { PolicyStore } from '../src/policy/store.ts';
 import { startCluster } from '../harness/cluster.ts';
 import { kubectlOk } from '../harness/kubectl.ts';
+import { createLockedConfigMaps } from '../harness/locked-objects.ts';
 
 const N = Number(process.argv[2] ?? 10_000);
 const NAMESPACES = 10;
@@ -24,28 +24,11 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 const cluster = await startCluster({ webhook: false, log: (m) => process.stderr.write(`[cluster] ${m}\n`) });
 try {
   const t0 = Date.now();
-  for (let n = 0; n < NAMESPACES; n++) {
-    const ns = `audit-${n}`;
-    await kubectlOk(cluster.kubectl, ['create', 'namespace', ns]);
-    const per = Math.ceil(N / NAMESPACES);
-    for (let from = 0; from < per; from += 500) {
-      const items = [];
-      for (let i = from; i < Math.min(per, from + 500); i++)
-        items.push({
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          metadata: { name: `cm-${i}`, namespace: ns, labels: { 'bulwark.dev/immutable': 'true' } },
-          data: { index: String(i), payload: 'x'.repeat(200) },
-        });
-      await kubectlOk(cluster.kubectl, ['create', '-f', '-'], {
-        input: stringify({ apiVersion: 'v1', kind: 'List', items }),
-      });
-    }
-  }
+  await createLockedConfigMaps(cluster.kubectl, { count: N, namespaces: NAMESPACES, prefix: 'audit' });
   await kubectlOk(cluster.kubectl, ['create', 'namespace', 'bulwark-system']);
   process.stderr.write(`created ${N} locked ConfigMaps in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 
-  const reader = createKubeReader(loadKubeConfig('required', cluster.kubeconfig)!);
+  const reader = createKubeReader((await loadKubeConfig('required', cluster.kubeconfig))!);
   const keys = keyRingOf(new Map([['20261129T000000Z-measure', new Uint8Array(32).fill(5)]]))!;
   const store = new PolicyStore({ compiler: createPolicyCompiler(), sources: [], attestation: keys });
   const auditor = createAuditor({

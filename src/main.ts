@@ -26,7 +26,6 @@ import { defaultIdentity, LEASE_NAME, leaseLeader, type LeaderElector } from './
 import { noClusterFacts, type FactResolver } from './review/decide.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics, type RegistryOutcome } from './observability/metrics.ts';
-import { loadPolicyFiles } from './policy/load-files.ts';
 import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
 import { createPolicyCompiler } from './policy/compiler.ts';
 import { PolicyStore } from './policy/store.ts';
@@ -38,6 +37,7 @@ import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
 import { clientAuthOptions } from './server/client-auth.ts';
 import { keyRingOf } from './attestation/approval.ts';
+import { releaseStartupMemory } from './server/release-memory.ts';
 
 /** The store's source name for the attestation keys: not ready until they are read. */
 const ATTESTATION_KEYS = 'attestation-keys';
@@ -95,7 +95,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   const { files, caFile } = await tlsFiles(config, logger);
   const tls = await loadTlsMaterial(files);
 
-  const kubeConfig = loadKubeConfig(config.cluster, config.kubeconfig);
+  const kubeConfig = await loadKubeConfig(config.cluster, config.kubeconfig);
   const reader = kubeConfig ? createKubeReader(kubeConfig) : undefined;
   // The CRD validators are compiled here, once; the store and informers share them.
   const compiler = createPolicyCompiler();
@@ -110,6 +110,8 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       : (r) => logger.info({ kind: r.kind, name: r.source.name }, 'policy compiled'),
   });
   if (config.policiesDir) {
+    // Imported only with --policies: the `yaml` package it reads them with is not needed otherwise.
+    const { loadPolicyFiles } = await import('./policy/load-files.ts');
     const count = await loadPolicyFiles(store, config.policiesDir);
     logger.info({ dir: config.policiesDir, count }, 'loaded policies from files');
   }
@@ -221,7 +223,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
         isLeader: leader.isLeader,
         intervalMs: config.auditIntervalSeconds * 1000,
         namespace: config.namespace,
-        ...(kubeConfig ? { kubeConfig } : {}),
+        watch: true,
         pods: createPodAudit({
           client: reader,
           informers,
@@ -316,6 +318,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     { port, host: config.host, lockLabel: `${config.lockLabel.key}=${config.lockLabel.value}` },
     `bulwark listening on https://${config.host}:${port}`,
   );
+  const stopRelease = releaseStartupMemory({ ready: () => readiness().ready });
 
   return {
     server,
@@ -326,6 +329,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     ...(caFile ? { caFile } : {}),
     async close() {
       draining = true;
+      stopRelease();
       watcher.stop();
       // Background loops first, so that the Lease goes to another replica at once; the
       // server keeps deciding (policies, keys) while it drains.

@@ -1,20 +1,12 @@
-// A list-and-watch that never stops silently. client-node's informer stops for good on
-// an error; this one restarts it with exponential backoff, reports each error (the
-// webhook is then not ready) and tells when its cache is complete again (after the first
-// list, and after each successful restart).
+// A list-and-watch that never stops silently. A list-watch cache stops for good on an
+// error (client-node's did, and ours keeps its contract: list-watch.ts); this one restarts
+// it with exponential backoff, reports each error (the webhook is then not ready) and tells
+// when its cache is complete again (after the first list, and after each successful restart).
 
-import {
-  ListWatch,
-  makeInformer,
-  Watch,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-} from '@kubernetes/client-node';
+import type { KubeReader } from './kube-client.ts';
+import { listWatch, type KubeItem, type KubeList, type WatchedCache } from './list-watch.ts';
 
-export interface InformerHandlers<T extends KubernetesObject> {
+export interface InformerHandlers<T extends KubeItem> {
   upsert(object: T): void;
   remove(object: T): void;
   /**
@@ -26,23 +18,21 @@ export interface InformerHandlers<T extends KubernetesObject> {
   error(error: unknown, retryInMs: number): void;
 }
 
-export interface ResilientInformerOptions<T extends KubernetesObject> {
+export interface ResilientInformerOptions<T extends KubeItem> {
   name: string;
-  kubeConfig: KubeConfig;
+  reader: Pick<KubeReader, 'stream'>;
   /** API path to watch, e.g. /apis/bulwark.dev/v1alpha1/imagepolicies */
   path: string;
-  list: () => Promise<KubernetesListObject<T>>;
+  list: () => Promise<KubeList<T>>;
   /** Another representation for the watch (e.g. metadata only); `list` must ask for the same. */
   accept?: string;
+  /** What the cache keeps of each object (and hands to the handlers). */
+  transform?: (object: T) => T;
   handlers: InformerHandlers<T>;
   backoff?: { initialMs: number; maxMs: number };
   /** Injectable for tests. */
   delay?: (ms: number) => Promise<void>;
-  create?: (
-    kubeConfig: KubeConfig,
-    path: string,
-    list: () => Promise<KubernetesListObject<T>>,
-  ) => Informer<T> & ObjectCache<T>;
+  create?: (path: string, list: () => Promise<KubeList<T>>) => WatchedCache<T>;
 }
 
 export interface ResilientInformer<T> {
@@ -57,9 +47,7 @@ export interface ResilientInformer<T> {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
-export function resilientInformer<T extends KubernetesObject>(
-  options: ResilientInformerOptions<T>,
-): ResilientInformer<T> {
+export function resilientInformer<T extends KubeItem>(options: ResilientInformerOptions<T>): ResilientInformer<T> {
   const { handlers } = options;
   // Capped at 10 s: an unsynced replica refuses every request, so it should be back soon
   // after the apiserver is; four informers retrying every 10 s cost the apiserver little.
@@ -71,8 +59,17 @@ export function resilientInformer<T extends KubernetesObject>(
   let restarts = 0;
   let nextDelayMs = backoff.initialMs;
 
-  const create = options.create ?? (options.accept ? acceptingInformer<T>(options.accept) : makeInformer<T>);
-  const informer = create(options.kubeConfig, options.path, options.list);
+  const create =
+    options.create ??
+    ((path: string, list: () => Promise<KubeList<T>>) =>
+      listWatch<T>({
+        reader: options.reader,
+        path,
+        list,
+        ...(options.accept ? { accept: options.accept } : {}),
+        ...(options.transform ? { transform: options.transform } : {}),
+      }));
+  const informer = create(options.path, options.list);
   informer.on('add', (o) => handlers.upsert(o));
   informer.on('update', (o) => handlers.upsert(o));
   informer.on('delete', (o) => handlers.remove(o));
@@ -100,7 +97,7 @@ export function resilientInformer<T extends KubernetesObject>(
       return;
     }
     // A restart after an error resumes the watch from the last resourceVersion without a
-    // list (client-node relists only on 410 Gone); a connected watch is synced as well.
+    // list (the cache relists only on 410 Gone); a connected watch is synced as well.
     if (failures === failuresBefore && !stopped) {
       nextDelayMs = backoff.initialMs;
       handlers.synced();
@@ -118,20 +115,5 @@ export function resilientInformer<T extends KubernetesObject>(
     get restarts() {
       return restarts;
     },
-  };
-}
-
-/**
- * client-node's informer with an Accept header on its watch requests: a metadata-only
- * watch (PartialObjectMetadata) carries labels without the rest of each object.
- */
-function acceptingInformer<T extends KubernetesObject>(accept: string) {
-  return (kubeConfig: KubeConfig, path: string, list: () => Promise<KubernetesListObject<T>>) => {
-    const config = Object.create(kubeConfig) as KubeConfig;
-    config.applySecurityAuthentication = async (context) => {
-      await kubeConfig.applySecurityAuthentication(context);
-      context.setHeaderParam('Accept', accept);
-    };
-    return new ListWatch<T>(path, new Watch(config), list, false);
   };
 }

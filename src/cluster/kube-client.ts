@@ -1,13 +1,14 @@
-// A minimal Kubernetes API reader on top of client-node's KubeConfig (which handles
-// kubeconfig files, in-cluster service accounts, client certificates and tokens).
+// A minimal Kubernetes API reader on top of a KubeConnection (kube-config.ts: in-cluster
+// service accounts, kubeconfig files; client-node's KubeConfig only for exotic ones).
 // Lookups on the request path need a hard deadline; this adds one to every call.
 
+import type { IncomingMessage } from 'node:http';
 import type * as Https from 'node:https';
 import type { RequestOptions } from 'node:https';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
 import { BaseError, isBulwarkError, messageOf } from '../errors.ts';
+import { connectionFromFile, inClusterConnection, type KubeConnection } from './kube-config.ts';
 
 // Required, not imported: an ESM import of node:https builds its ESM facade, which loads undici (start-up time).
 const { Agent, request: httpsRequest } = createRequire(import.meta.url)('node:https') as typeof Https;
@@ -21,8 +22,12 @@ export interface KubeReader {
   getJson(path: string, options: { timeoutMs: number; accept?: string }): Promise<unknown>;
   /** PATCH an API path with a JSON merge patch; resolves `undefined` on 404. */
   mergePatch(path: string, patch: unknown, options: { timeoutMs: number }): Promise<unknown>;
+  /**
+   * GET a streaming path (a watch) on a connection of its own: resolves with the response
+   * once its headers arrived, whatever its status; `signal` ends it, before or after.
+   */
+  stream(path: string, options: { accept?: string; signal: AbortSignal }): Promise<IncomingMessage>;
   readonly server: string;
-  readonly kubeConfig: KubeConfig;
 }
 
 /** A reader that can also make any call (the kubectl plugin writes objects). */
@@ -54,13 +59,13 @@ export type ClusterMode = 'auto' | 'required' | 'none';
  * Loads cluster credentials: an explicit kubeconfig, else in-cluster configuration,
  * else `$KUBECONFIG`. `auto` returns undefined when none is present; `required` throws.
  */
-export function loadKubeConfig(mode: ClusterMode, kubeconfig?: string): KubeConfig | undefined {
+export async function loadKubeConfig(mode: ClusterMode, kubeconfig?: string): Promise<KubeConnection | undefined> {
   if (mode === 'none') return undefined;
-  const kc = new KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig);
+  let kc: KubeConnection;
+  if (kubeconfig) kc = await connectionFromFile(kubeconfig);
   else if (process.env.KUBERNETES_SERVICE_HOST && existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token'))
-    kc.loadFromCluster();
-  else if (process.env.KUBECONFIG) kc.loadFromFile(process.env.KUBECONFIG);
+    kc = inClusterConnection();
+  else if (process.env.KUBECONFIG) kc = await connectionFromFile(process.env.KUBECONFIG);
   else if (mode === 'required')
     throw new BaseError(
       'CONFIG_INVALID',
@@ -71,7 +76,7 @@ export function loadKubeConfig(mode: ClusterMode, kubeconfig?: string): KubeConf
   return kc;
 }
 
-export function createKubeReader(kc: KubeConfig): KubeClient {
+export function createKubeReader(kc: KubeConnection): KubeClient {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new BaseError('CONFIG_INVALID', 'the kubeconfig has no current cluster');
   const base = new URL(cluster.server);
@@ -79,12 +84,36 @@ export function createKubeReader(kc: KubeConfig): KubeClient {
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
   return {
     server: cluster.server,
-    kubeConfig: kc,
     getJson: (path, { timeoutMs, accept }) => send('GET', path, undefined, timeoutMs, accept),
     mergePatch: (path, patch, { timeoutMs }) => send('PATCH', path, JSON.stringify(patch), timeoutMs),
     call: (method, path, { body, contentType, timeoutMs }) =>
       raw(method, path, body, contentType ?? 'application/json', timeoutMs),
+    stream,
   };
+
+  async function requestOptions(method: string, path: string, headers: Record<string, string>) {
+    const options: RequestOptions = {
+      protocol: base.protocol,
+      hostname: base.hostname,
+      port: base.port,
+      path: `${base.pathname.replace(/\/$/, '')}${path}`,
+      method,
+      headers,
+    };
+    await kc.applyToHTTPSOptions(options);
+    options.agent = agent; // client-node's applyToHTTPSOptions sets a fresh agent; TLS settings stay on the options
+    return options;
+  }
+
+  async function stream(path: string, { accept, signal }: { accept?: string; signal: AbortSignal }) {
+    const options = await requestOptions('GET', path, { accept: accept ?? 'application/json' });
+    return await new Promise<IncomingMessage>((resolve, reject) => {
+      // A watch holds its connection for minutes: not one of the pooled ones the lookups share.
+      const req = httpsRequest({ ...options, agent: false, signal }, resolve);
+      req.on('error', (err) => reject(unreachable(err)));
+      req.end();
+    });
+  }
 
   async function send(
     method: string,
@@ -121,16 +150,10 @@ export function createKubeReader(kc: KubeConfig): KubeClient {
     timeoutMs: number,
     accept = 'application/json',
   ): Promise<CallResult> {
-    const options: RequestOptions = {
-      protocol: base.protocol,
-      hostname: base.hostname,
-      port: base.port,
-      path: `${base.pathname.replace(/\/$/, '')}${path}`,
-      method,
-      headers: { accept, ...(body !== undefined ? { 'content-type': contentType } : {}) },
-    };
-    await kc.applyToHTTPSOptions(options);
-    options.agent = agent; // applyToHTTPSOptions sets a fresh agent per call; TLS settings stay on the options
+    const options = await requestOptions(method, path, {
+      accept,
+      ...(body !== undefined ? { 'content-type': contentType } : {}),
+    });
     return await new Promise((resolve, reject) => {
       const req = httpsRequest(options, (res) => {
         const chunks: Buffer[] = [];

@@ -47,6 +47,22 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 // Namespaces are watched for their labels alone: metadata only, never their spec or status.
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+// What the caches keep (issue 19): a policy or unlock request without its managedFields and
+// kubectl's copy of the last applied manifest (often as large as the rest); of a namespace,
+// its name and labels.
+function withoutBookkeeping(o: KubernetesObject): KubernetesObject {
+  if (!o.metadata) return o;
+  const { managedFields: _managed, annotations, ...metadata } = o.metadata;
+  const { [LAST_APPLIED]: _applied, ...kept } = annotations ?? {};
+  return { ...o, metadata: { ...metadata, ...(annotations ? { annotations: kept } : {}) } };
+}
+
+function namespaceLabelsOnly(o: KubernetesObject): KubernetesObject {
+  const { name, uid, resourceVersion, labels } = o.metadata ?? {};
+  return { metadata: { name, uid, resourceVersion, ...(labels ? { labels } : {}) } } as KubernetesObject;
+}
 
 export function createClusterInformers(options: {
   reader: KubeReader;
@@ -109,8 +125,9 @@ export function createClusterInformers(options: {
   ) {
     const informer = resilientInformer<KubernetesObject>({
       name: source,
-      kubeConfig: reader.kubeConfig,
+      reader,
       path,
+      transform: metadataOnly ? namespaceLabelsOnly : withoutBookkeeping,
       list: async () => {
         const list = await reader.getJson(path, {
           timeoutMs: LIST_TIMEOUT_MS,

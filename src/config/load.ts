@@ -3,7 +3,6 @@
 
 import { readFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
-import { parse as parseYaml } from 'yaml';
 import { BaseError, formatProblems } from '../errors.ts';
 import { DEFAULT_CONFIG, configSchema, type Config } from './schema.ts';
 
@@ -46,7 +45,9 @@ export async function readConfigFile(path: string): Promise<unknown> {
     throw new BaseError('CONFIG_INVALID', `cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    return parseYaml(text) ?? {};
+    // `yaml` is imported only with a config file: a webhook configured by flags never loads it (issue 19).
+    const { parse } = await import('yaml');
+    return parse(text) ?? {};
   } catch (err) {
     throw new BaseError('CONFIG_INVALID', `config file ${path} is not valid YAML: ${(err as Error).message}`, {
       cause: err,

@@ -13,8 +13,12 @@ import { isBulwarkError } from '../errors.ts';
 import type { RegistryAccess, RegistryClient } from '../registry/client.ts';
 import { LIMITS } from '../registry/client.ts';
 import { MediaTypes, artifactTypeOf, type Descriptor } from '../registry/manifest.ts';
-import { DSSE_MEDIA_TYPE, legacyAttestationTag } from '../rules/images/cosign/attestation.ts';
-import { BUNDLE_MEDIA_TYPE, referrersFallbackTag } from '../rules/images/cosign/bundle.ts';
+import {
+  BUNDLE_MEDIA_TYPE,
+  DSSE_MEDIA_TYPE,
+  legacyAttestationTag,
+  referrersFallbackTag,
+} from '../rules/images/cosign/names.ts';
 import { legacySignatureLayers, legacySignatureTag } from '../rules/images/cosign/legacy.ts';
 
 /** At most this many signatures of one format are fetched and checked per digest. */

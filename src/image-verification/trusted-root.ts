@@ -8,8 +8,7 @@
 // decides which certificates and logs are trusted.
 
 import { createHash } from 'node:crypto';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toTrustMaterial, type TrustMaterial } from '@sigstore/verify';
+import type { TrustMaterial } from '@sigstore/verify';
 import type { ReadSecret } from '../cluster/secrets.ts';
 import type { KeylessAuthority } from '../policy/compile-keyless.ts';
 import type { LockLabel } from '../policy/compiled.ts';
@@ -25,11 +24,18 @@ export interface ResolvedRoot {
 
 const parsed = new Map<string, ResolvedRoot | { problem: string }>();
 
-/** Parses trusted_root.json text into trust material, or says what is wrong with it. */
-export function parseTrustedRoot(text: string): ResolvedRoot | { problem: string } {
+/**
+ * Parses trusted_root.json text into trust material, or says what is wrong with it. The
+ * sigstore libraries load at the first one (issue 19: not at start).
+ */
+export async function parseTrustedRoot(text: string): Promise<ResolvedRoot | { problem: string }> {
   const fingerprint = createHash('sha256').update(text).digest('hex');
   const known = parsed.get(fingerprint);
   if (known) return known;
+  const [{ TrustedRoot }, { toTrustMaterial }] = await Promise.all([
+    import('@sigstore/protobuf-specs'),
+    import('@sigstore/verify'),
+  ]);
   let result: ResolvedRoot | { problem: string };
   try {
     const root = TrustedRoot.fromJSON(JSON.parse(text));
@@ -77,7 +83,7 @@ export async function resolveTrustedRoot(
           `who can write it could choose which certificates and logs are trusted; lock it (kubectl bulwark lock ` +
           `configmap/${ref.name} -n ${ref.namespace}) and change it through an UnlockRequest`,
       };
-    const root = parseTrustedRoot(value.toString('utf8'));
+    const root = await parseTrustedRoot(value.toString('utf8'));
     return 'problem' in root ? { problem: `the ${ref.key} in ${where} ${root.problem}` } : root;
   } catch (err) {
     return { problem: (err as Error).message };

@@ -22,11 +22,11 @@ import { isBulwarkError } from '../errors.ts';
 import { DEFAULT_LOCK_LABEL } from '../policy/builtin.ts';
 import type { LockLabel } from '../policy/compiled.ts';
 import { createRegistryClient, type RegistryClient } from '../registry/client.ts';
-import { keylessSignerKey, type KeylessSigner } from '../rules/images/cosign/keyless.ts';
+import type { KeylessSigner } from '../rules/images/cosign/keyless.ts';
+import { keylessSignerKey } from '../rules/images/cosign/names.ts';
 import { legacySignatureTag, type SignatureCheck } from '../rules/images/cosign/legacy.ts';
-import { keyJudge, keylessJudge, type SignatureJudge } from './judges.ts';
+import type { SignatureJudge } from './judges.ts';
 import { combineSigners, thresholdMet, type AuthorityOutcome } from '../rules/images/threshold.ts';
-import { gatherAttestations } from './attest.ts';
 import { locateSignatures, type FoundSignatures, type Where } from './locate.ts';
 import { hintOf, resolveMaterial, type VerificationMaterial } from './material.ts';
 import type { ReadConfigMap } from './trusted-root.ts';
@@ -155,10 +155,13 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
     const usable: { authority: string; judge: SignatureJudge; signer?: string }[] = [];
     const unusable = (authority: string, problem: string) =>
       outcomes.push({ authority, ok: false, failure: 'configuration', reason: problem });
+    // The sigstore libraries (about 10 MB) load here, at the first verification, not at start.
+    const judges = resolved.keys.length + resolved.roots.length > 0 ? await import('./judges.ts') : undefined;
     for (const { authority, key } of resolved.keys) {
       if ('problem' in key) unusable(authority.name, key.problem);
       else if ('problem' in access) unusable(authority.name, access.problem);
-      else usable.push({ authority: authority.name, judge: keyJudge(key.key, digest), signer: hintOf(key.key) });
+      else
+        usable.push({ authority: authority.name, judge: judges!.keyJudge(key.key, digest), signer: hintOf(key.key) });
     }
     for (const { authority, root } of resolved.roots) {
       if ('problem' in root) unusable(authority.name, root.problem);
@@ -166,7 +169,7 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
       else {
         const rootName = `ConfigMap ${authority.trustedRootRef.namespace}/${authority.trustedRootRef.name}`;
         const trust = { material: root.material, identities: authority.identities, rootName };
-        usable.push({ authority: authority.name, judge: keylessJudge(trust, digest) });
+        usable.push({ authority: authority.name, judge: judges!.keylessJudge(trust, digest) });
       }
     }
     if (usable.length > 0 && !('problem' in access) && !signal.aborted) {
@@ -198,7 +201,7 @@ export function createVerifier(options: CreateVerifierOptions = {}): StagedVerif
     // Signed off: now the attestations (their conditions are the rule's, at request time).
     stage = `reading attestations from registry ${image.registry}`;
     const attestations = located
-      ? await gatherAttestations(policy, located.judges, located.found, located.where)
+      ? await (await import('./attest.ts')).gatherAttestations(policy, located.judges, located.found, located.where)
       : policy.attestations.map((a) => ({
           name: a.name,
           found: [],

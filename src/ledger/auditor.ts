@@ -24,7 +24,6 @@ import { createReporter, type Drift } from './report.ts';
 import { unreviewedEmergencies } from './unreviewed.ts';
 import { updateNamespaceMarks } from './namespace-marks.ts';
 import { keyRingOf } from '../attestation/approval.ts';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { createLockWatches, type WatchStart } from './watches.ts';
 import { listLockedObjects } from './locked-objects.ts';
 import { apiVersionOf, createEventJudge, type StoredSeal } from './events.ts';
@@ -49,7 +48,7 @@ export interface AuditorOptions {
   /** Counts each apiserver request of a scan (for the measured figures). */
   onRequest?: () => void;
   /** With it, the leader also watches the resources holding locked objects (watches.ts); without, scans only. */
-  kubeConfig?: KubeConfig;
+  watch?: boolean;
   /** Bulwark's namespace: where the admitting replicas record who locked what (attributions.ts). */
   namespace: string;
   /** With it, each scan also judges running Pods' images (running-pods.ts). */
@@ -226,9 +225,9 @@ export function createAuditor(options: AuditorOptions) {
     return next;
   };
 
-  const watches = options.kubeConfig
+  const watches = options.watch
     ? createLockWatches({
-        kubeConfig: options.kubeConfig,
+        reader: client,
         logger,
         onEvent: (resource, type, object) => {
           void exclusive(() => react(resource, type, object)).catch((err: unknown) =>

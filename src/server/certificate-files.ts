@@ -3,7 +3,7 @@
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateCertificates, type CertificateOptions } from './certificates.ts';
+import type { CertificateOptions } from './certificates.ts';
 
 export interface CertificateFiles {
   dir: string;
@@ -18,6 +18,9 @@ export async function writeGeneratedCertificates(
 ): Promise<CertificateFiles> {
   const target = dir ?? (await mkdtemp(join(tmpdir(), 'bulwark-tls-')));
   await mkdir(target, { recursive: true });
+  // Imported only now: @peculiar/x509 and its ASN.1 stack weigh about 15 MB of memory, and a
+  // webhook given its certificate (--cert, the chart) never generates one (issue 19).
+  const { generateCertificates } = await import('./certificates.ts');
   const generated = await generateCertificates(options);
   const files = {
     dir: target,

@@ -11,13 +11,13 @@ import { e2eCluster, kubectl, newNamespace } from '../../harness/context.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
 
 const logger = createLogger('silent');
-const client = () => createKubeReader(loadKubeConfig('required', e2eCluster().kubeconfig)!);
+const client = async () => createKubeReader((await loadKubeConfig('required', e2eCluster().kubeconfig))!);
 
 /** Starts a key source and returns the rings it reports, and the source. */
 async function started(namespace: string, refreshMs = 100) {
   const rings: AttestationKeyRing[] = [];
   const source = attestationKeySource({
-    client: client(),
+    client: await client(),
     namespace,
     secretName: 'keys',
     logger,
@@ -60,7 +60,7 @@ describe('attestation keys', () => {
     await kubectlOk(kubectl, ['patch', 'secret', 'keys', '-n', ns, '-p', JSON.stringify({ data })]);
     const rings: AttestationKeyRing[] = [];
     const source = attestationKeySource({
-      client: client(),
+      client: await client(),
       namespace: ns,
       secretName: 'keys',
       logger,

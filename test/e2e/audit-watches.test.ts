@@ -4,11 +4,11 @@
 // leaves the selector) within seconds; nothing listed before is replayed, and a stopped
 // watch reports nothing more. The auditor judges each such event at once (ledger/auditor.ts).
 
-import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { KubeObject } from '../../src/admission/types.ts';
 import type { ApiResource } from '../../src/cluster/discovery.ts';
+import { createKubeReader, loadKubeConfig, type KubeClient } from '../../src/cluster/kube-client.ts';
 import { createLockWatches, type WatchEvent } from '../../src/ledger/watches.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { e2eCluster, kubectl, newNamespace } from '../../harness/context.ts';
@@ -30,9 +30,9 @@ const WITHIN_MS = 5_000;
 
 let ns: string;
 const seen: { type: WatchEvent; name: string; at: number }[] = [];
-const kubeConfig = new KubeConfig();
+let reader: KubeClient;
 const watches = createLockWatches({
-  kubeConfig,
+  reader: { stream: (path, options) => reader.stream(path, options) },
   logger: createLogger('warn'),
   onEvent: (_resource, type, object: KubeObject) => {
     if (object.metadata?.namespace === ns) seen.push({ type, name: object.metadata.name ?? '', at: Date.now() });
@@ -51,7 +51,7 @@ async function latency(type: WatchEvent, name: string, act: () => Promise<unknow
 }
 
 beforeAll(async () => {
-  kubeConfig.loadFromFile(e2eCluster().kubeconfig);
+  reader = createKubeReader((await loadKubeConfig('required', e2eCluster().kubeconfig))!);
   ns = await newNamespace('watches');
   await kubectlOk(kubectl, ['create', '-f', '-'], { input: configMap('before') });
   const list = JSON.parse(

@@ -2,7 +2,7 @@
 // its coded errors, discovery, Secrets, the locked-object listings, the fact resolver and
 // the policy informers, as main.ts wires them.
 
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConnection } from '../../src/cluster/kube-config.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { AdmissionRequest } from '../../src/admission/types.ts';
@@ -27,14 +27,14 @@ let reader: KubeClient;
 let ns: string;
 
 /** The admin's kubeconfig with another server or token. */
-function variantReader(change: (kc: KubeConfig) => void): KubeClient {
-  const kc = loadKubeConfig('required', e2eCluster().kubeconfig)!;
+async function variantReader(change: (kc: KubeConnection) => void): Promise<KubeClient> {
+  const kc = (await loadKubeConfig('required', e2eCluster().kubeconfig))!;
   change(kc);
   return createKubeReader(kc);
 }
 
 beforeAll(async () => {
-  reader = createKubeReader(loadKubeConfig('required', e2eCluster().kubeconfig)!);
+  reader = createKubeReader((await loadKubeConfig('required', e2eCluster().kubeconfig))!);
   ns = await newNamespace('shell');
   await kubectlOk(kubectl, ['label', 'namespace', ns, 'team=shop']);
   // Before the objects it governs: a policy naming approvers would loosen the built-in default for them.
@@ -95,14 +95,14 @@ describe('the API client', () => {
   it(
     'turns a refusal into KUBE_API_ERROR with the status, and an unreachable server into ' + 'KUBE_API_UNREACHABLE',
     async () => {
-      const stranger = variantReader((kc) => {
+      const stranger = await variantReader((kc) => {
         for (const user of kc.users) (user as { token?: string }).token = 'not-a-token';
       });
       await expect(stranger.getJson('/api/v1/namespaces', TIMEOUT)).rejects.toMatchObject({
         code: 'KUBE_API_ERROR',
         upstream: { status: 401 },
       });
-      const nowhere = variantReader((kc) => {
+      const nowhere = await variantReader((kc) => {
         for (const cluster of kc.clusters) (cluster as { server: string }).server = 'https://127.0.0.1:9';
       });
       await expect(nowhere.getJson('/api/v1/namespaces', TIMEOUT)).rejects.toMatchObject({
@@ -213,7 +213,7 @@ describe('the locked objects a governance change could expose', () => {
   });
 
   it('a listing that fails is unavailable, never a throw', async () => {
-    const nowhere = variantReader((kc) => {
+    const nowhere = await variantReader((kc) => {
       for (const cluster of kc.clusters) (cluster as { server: string }).server = 'https://127.0.0.1:9';
     });
     const request = {

@@ -13,7 +13,7 @@ let namespace: string;
 const logger = createLogger('silent');
 
 beforeAll(async () => {
-  client = createKubeReader(loadKubeConfig('required', e2eCluster().kubeconfig)!);
+  client = createKubeReader((await loadKubeConfig('required', e2eCluster().kubeconfig))!);
   namespace = await newNamespace('leader');
 });
 

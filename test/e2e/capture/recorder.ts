@@ -42,7 +42,7 @@ if (!out || !values.cert || !values.key || !values.port) {
 }
 mkdirSync(out, { recursive: true });
 
-const kc = loadKubeConfig(values.kubeconfig ? 'required' : 'none', values.kubeconfig as string | undefined);
+const kc = await loadKubeConfig(values.kubeconfig ? 'required' : 'none', values.kubeconfig as string | undefined);
 const app = createApp({
   decideDeps: {
     snapshot: () => builtinSnapshot(),

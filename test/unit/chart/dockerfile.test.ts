@@ -29,6 +29,14 @@ describe('Dockerfile', () => {
     expect(dockerfile).not.toMatch(/^#\s*syntax=/m);
   });
 
+  it("fills the compile cache with the ENTRYPOINT's V8 flags (Node keys the cache by them)", () => {
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+    const flags = entrypoint.filter((a) => a.startsWith('--'));
+    const warm = /^RUN NODE_COMPILE_CACHE=\S+ node (.*) scripts\/warm-compile-cache\.ts$/m.exec(dockerfile)?.[1];
+    expect(flags.length).toBeGreaterThan(0);
+    expect(warm?.split(' ')).toEqual(flags);
+  });
+
   it('runs as a fixed non-root user', () => {
     expect(dockerfile).toMatch(/^USER 65532:65532$/m);
   });

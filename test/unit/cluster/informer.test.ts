@@ -1,15 +1,15 @@
-// The resilient informer restarts client-node's informer (which stops for good on an
+// The resilient informer restarts a list-watch cache (which stops for good on an
 // error) with exponential backoff, and reports sync after each successful (re)start:
 // after a list, or after a restart that resumes the watch without one.
 
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { resilientInformer } from '../../../src/cluster/informer.ts';
 
 type Callback = (arg?: unknown) => void;
 
 /**
- * Stands in for client-node's ListWatch: start() lists via the given function, like the
+ * Stands in for the list-watch cache (list-watch.ts): start() lists via the given function, like the
  * real one; with `resume`, a restart after a successful list only re-watches (as the real
  * one does while it has a resourceVersion).
  */
@@ -22,7 +22,7 @@ function fakeInformerFactory(options: { resume?: boolean } = {}) {
     emit: (verb: string, arg?: unknown) => {
       for (const cb of callbacks[verb] ?? []) cb(arg);
     },
-    create: (_kc: KubeConfig, _path: string, list: () => Promise<unknown>) => ({
+    create: (_path: string, list: () => Promise<unknown>) => ({
       on: (verb: string, cb: Callback) => {
         callbacks[verb] = [...(callbacks[verb] ?? []), cb];
       },
@@ -54,7 +54,7 @@ describe('resilientInformer', () => {
     let failures = 2;
     const informer = resilientInformer<KubernetesObject>({
       name: 'test',
-      kubeConfig: {} as KubeConfig,
+      reader: { stream: () => Promise.reject(new Error('not used')) },
       path: '/apis/bulwark.dev/v1alpha1/imagepolicies',
       list: async () => {
         if (failures-- > 0) throw new Error('connection refused');
@@ -95,7 +95,7 @@ describe('resilientInformer', () => {
     const events: string[] = [];
     const informer = resilientInformer<KubernetesObject>({
       name: 'test',
-      kubeConfig: {} as KubeConfig,
+      reader: { stream: () => Promise.reject(new Error('not used')) },
       path: '/x',
       list: async () => ({ apiVersion: 'v1', kind: 'List', metadata: {}, items: [] }) as never,
       delay: async () => {},
@@ -119,7 +119,7 @@ describe('resilientInformer', () => {
     const fake = fakeInformerFactory();
     const informer = resilientInformer<KubernetesObject>({
       name: 'test',
-      kubeConfig: {} as KubeConfig,
+      reader: { stream: () => Promise.reject(new Error('not used')) },
       path: '/x',
       list: async () => ({ apiVersion: 'v1', kind: 'List', metadata: {}, items: [] }) as never,
       delay: async () => {},

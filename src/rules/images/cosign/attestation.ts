@@ -11,12 +11,7 @@ import type { EnvelopeCheck } from './bundle.ts';
 import { verifyRawSignature } from './keys.ts';
 import { parseStatement, subjectProblem } from './statement.ts';
 
-export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
-
-/** `sha256:abc...` -> `sha256-abc....att` */
-export function legacyAttestationTag(digest: string): string {
-  return `${digest.replace(':', '-')}.att`;
-}
+export { DSSE_MEDIA_TYPE, legacyAttestationTag } from './names.ts';
 
 /** Verifies a legacy DSSE envelope (parsed JSON) with `key`: any of its signatures over the PAE. */
 export function verifyDsseEnvelope(json: unknown, key: KeyObject): EnvelopeCheck {

@@ -16,16 +16,8 @@ import { signedBy, verifyKeylessEntity, type KeylessSigner, type KeylessTrust } 
 import type { SignatureCheck } from './legacy.ts';
 import { parseStatement, subjectProblem } from './statement.ts';
 
-export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export { BUNDLE_MEDIA_TYPE, referrersFallbackTag } from './names.ts';
 export const COSIGN_SIGN_PREDICATE = 'https://sigstore.dev/cosign/sign/v1';
-
-/**
- * `sha256:abc...` -> `sha256-abc...`: where cosign keeps an OCI index of referrers when the registry has no referrers
- * API.
- */
-export function referrersFallbackTag(digest: string): string {
-  return digest.replace(':', '-');
-}
 
 function trustMaterialFor(key: KeyObject): TrustMaterial {
   return {

@@ -101,10 +101,7 @@ export function verifyKeylessEntity(entity: SignedEntity, trust: KeylessTrust): 
   return { outcome: 'ok', signer: { issuer, subject } };
 }
 
-/** The signer's identity as one string: each signer counts once, whichever format or authority. */
-export function keylessSignerKey(signer: KeylessSigner): string {
-  return `keyless:${signer.issuer}\u0000${signer.subject}`;
-}
+export { keylessSignerKey } from './names.ts';
 
 /** ` signed by alice@example.com (issuer https://...)`, for details; empty without a signer. */
 export function signedBy(signer: KeylessSigner | undefined): string {
