@@ -3,7 +3,8 @@
 // generated API models: tens of MB at start, issue 19) and keeps its contract: `done`
 // once, with an error whose statusCode is the HTTP status when the server refuses, a
 // TimeoutError after `inactivityMs` without a byte, and null when the server ends the
-// watch. Aborting by the caller calls nothing.
+// watch. Aborting by the caller calls nothing. Unlike client-node's, a line that is not
+// JSON ends the watch with an error rather than being skipped.
 
 import { createInterface } from 'node:readline';
 import type { KubeReader } from './kube-client.ts';
@@ -88,7 +89,10 @@ export function startWatch(reader: Pick<KubeReader, 'stream'>, request: WatchReq
         try {
           event = JSON.parse(line) as typeof event;
         } catch {
-          return; // as client-node: a line that is not JSON is skipped
+          // client-node skips such a line; then the event in it is lost and the cache stays
+          // stale with nobody told. Ending the watch instead makes the caller resume from the
+          // last event it did read, so the apiserver sends this one again (fail loud, heal).
+          return finish(new Error(`watch ${request.path} sent a line that is not JSON: ${line.slice(0, 80)}`));
         }
         if (event.type) request.onEvent(event.type, event.object);
       });

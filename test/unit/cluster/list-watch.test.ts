@@ -134,6 +134,22 @@ describe('listWatch', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('ends the watch on a line that is not JSON, and the next watch resumes before it (no event lost)', async () => {
+    const { server, cache, errors, events, lists } = started([[item('a', '5')]]);
+    await cache.start();
+    server.send('MODIFIED', item('a', '11', 'seen'));
+    server.watches[0]!.res.write('{"type":"MODIFIED","object":{"metadata":{"name":"a"\n');
+    await tick();
+    expect(errors).toMatchObject([{ message: expect.stringContaining('sent a line that is not JSON') }]);
+    await cache.start(); // what the resilient informer does after an error
+    expect(lists()).toBe(1);
+    expect(server.watches[1]!.path).toContain('resourceVersion=11');
+    server.send('MODIFIED', item('a', '12', 'resent'));
+    await tick();
+    expect(events).toEqual(['add a 5', 'update a 11', 'update a 12']);
+    await cache.stop();
+  });
+
   it('re-watches from where it was, without a list, after a watch stayed silent too long', async () => {
     const { server, cache, lists, errors } = started([[item('a', '5')]], 30);
     await cache.start();
