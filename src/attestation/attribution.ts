@@ -10,22 +10,14 @@
 import type { AdmissionRequest } from '../admission/types.ts';
 import { checkRecord, signRecord, type AttestationKeyRing, type MacCheck } from './keys.ts';
 import { contentHash } from './seal.ts';
+import { groupsOf, recordsPath, requestTargetOf, type RequestTarget } from './admitted-request.ts';
 
 export const ATTRIBUTION_PURPOSE = 'bulwark.dev/lock-attribution/v1';
 export const ATTRIBUTION_KIND = 'LockAttribution';
-/** Where records live: in Bulwark's namespace, each named after the admitted request's uid. */
-export const attributionsPath = (namespace: string) =>
-  `/apis/bulwark.dev/v1alpha1/namespaces/${encodeURIComponent(namespace)}/lockattributions`;
+export const attributionsPath = (namespace: string) => recordsPath(namespace, 'lockattributions');
 
-export interface AttributionTarget {
-  group: string;
-  version: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  /** Absent only when the review carried none. */
-  uid?: string;
-}
+/** `uid` is absent only when the review carried none. */
+export type AttributionTarget = RequestTarget;
 
 export interface LockAttributionSpec {
   requestUid: string;
@@ -65,21 +57,13 @@ export function attributionOf(
   const name = metadata.name ?? request.name;
   const user = request.userInfo.username;
   if (!name || !user) return undefined;
-  const namespace = request.namespace;
   return {
     requestUid: request.uid,
     operation: request.operation,
     user,
-    groups: [...(request.userInfo.groups ?? [])],
+    groups: groupsOf(request),
     at,
-    target: {
-      group: request.kind.group,
-      version: request.kind.version,
-      kind: request.kind.kind,
-      ...(namespace ? { namespace } : {}),
-      name,
-      ...(typeof uid === 'string' && uid !== '' ? { uid } : {}),
-    },
+    target: requestTargetOf(request, name, uid),
     label: { key: label.key, value: label.value, ...(from !== undefined ? { from } : {}) },
     hash: contentHash(request.object),
   };

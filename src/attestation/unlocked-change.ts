@@ -11,12 +11,11 @@
 import type { AdmissionRequest } from '../admission/types.ts';
 import { checkRecord, signRecord, type AttestationKeyRing, type MacCheck } from './keys.ts';
 import { contentHash } from './seal.ts';
+import { groupsOf, recordsPath, requestTargetOf } from './admitted-request.ts';
 
 export const UNLOCKED_CHANGE_PURPOSE = 'bulwark.dev/unlocked-change/v1';
 export const UNLOCKED_CHANGE_KIND = 'UnlockedChange';
-/** Where records live: in Bulwark's namespace, each named after the admitted request's uid. */
-export const unlockedChangesPath = (namespace: string) =>
-  `/apis/bulwark.dev/v1alpha1/namespaces/${encodeURIComponent(namespace)}/unlockedchanges`;
+export const unlockedChangesPath = (namespace: string) => recordsPath(namespace, 'unlockedchanges');
 
 /** The UnlockRequest (or LocalUnlockRequest) that let the change through, as messages and seals name it. */
 export interface UnlockRef {
@@ -63,16 +62,9 @@ export function unlockedChangeOf(request: AdmissionRequest, unlock: UnlockRef, a
   return {
     requestUid: request.uid,
     user,
-    groups: [...(request.userInfo.groups ?? [])],
+    groups: groupsOf(request),
     at,
-    target: {
-      group: request.kind.group,
-      version: request.kind.version,
-      kind: request.kind.kind,
-      ...(request.namespace ? { namespace: request.namespace } : {}),
-      name,
-      uid,
-    },
+    target: { ...requestTargetOf(request, name, uid), uid },
     unlock,
     from,
     to,
