@@ -14,7 +14,7 @@ import { pluginOk, until } from './helpers/plugin.ts';
 import { approvablePolicy, approvedUnlock, createLockedConfigMap } from './helpers/unlock.ts';
 import { whileWebhookIsAway } from './helpers/webhook-away.ts';
 import { sealed, sealOf } from './helpers/seals.ts';
-import { reportResults as namespaceResults, webhookMetrics } from './helpers/audit.ts';
+import { eventsAbout, reportResults as namespaceResults, webhookMetrics } from './helpers/audit.ts';
 
 const WITHIN_MS = 30_000;
 let ns: string;
@@ -54,18 +54,7 @@ describe('seals and the drift audit', () => {
     );
     const result = (await reportResults()).find((r) => r.resources[0]?.name === 'drifted')!;
     expect(result.message).toContain(`ConfigMap ${ns}/drifted changed outside the rules`);
-    const events = JSON.parse(
-      await kubectlOk(kubectl, [
-        'get',
-        'events',
-        '-n',
-        ns,
-        '--field-selector',
-        `involvedObject.uid=${uid},reason=BulwarkDrift`,
-        '-o',
-        'json',
-      ]),
-    ).items as { type: string; message: string }[];
+    const events = await eventsAbout(ns, uid, 'BulwarkDrift');
     expect(events.map((e) => e.type)).toEqual(['Warning']);
     expect(events[0]!.message).toContain('changed outside the rules');
     expect(await metrics()).toMatch(/bulwark_drift_objects\{reason="changed"\} [1-9]/);

@@ -17,7 +17,7 @@ import { stringify } from 'yaml';
 import { REPO_ROOT } from '../../harness/paths.ts';
 import { kubectl, LOCK_LABEL, newNamespace } from '../../harness/context.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
-import { reportResults, webhookMetrics, type ReportResult } from './helpers/audit.ts';
+import { eventsAbout, reportResults, webhookMetrics, type ReportResult } from './helpers/audit.ts';
 import { pluginOk, until } from './helpers/plugin.ts';
 import {
   cosignSign,
@@ -107,11 +107,7 @@ async function uidOf(namespace: string, name: string): Promise<string> {
 const podResults = async (namespace: string, name: string): Promise<ReportResult[]> =>
   (await reportResults(namespace)).filter((r) => r.policy === 'bulwark-images' && r.resources[0]?.name === name);
 
-async function imageEvents(uid: string): Promise<{ type: string; message: string }[]> {
-  const selector = `involvedObject.uid=${uid},reason=BulwarkImageFailing`;
-  const out = await kubectlOk(kubectl, ['get', 'events', '-n', ns, '--field-selector', selector, '-o', 'json']);
-  return JSON.parse(out).items;
-}
+const imageEvents = (uid: string) => eventsAbout(ns, uid, 'BulwarkImageFailing');
 
 beforeAll(async () => {
   tools = await registryTools();

@@ -22,6 +22,7 @@ import { pluginOk, until } from './helpers/plugin.ts';
 import { sealed, sealOf } from './helpers/seals.ts';
 import { approvablePolicy, approvedUnlock, createLockedConfigMap } from './helpers/unlock.ts';
 import { whileWebhookIsAway } from './helpers/webhook-away.ts';
+import { eventsAbout } from './helpers/audit.ts';
 
 const WITHIN_MS = 30_000;
 const PATCH = [{ op: 'replace', path: '/data/color', value: 'red' }];
@@ -111,18 +112,7 @@ describe('the audit checks changes under unlocks', () => {
     expect(result.message).toContain(
       `ConfigMap ${ns}/bypassed was changed while UnlockRequest ${unlock} allowed it, but not through Bulwark`,
     );
-    const events = JSON.parse(
-      await kubectlOk(kubectl, [
-        'get',
-        'events',
-        '-n',
-        ns,
-        '--field-selector',
-        `involvedObject.uid=${uid},reason=BulwarkDrift`,
-        '-o',
-        'json',
-      ]),
-    ).items as { type: string; message: string }[];
+    const events = await eventsAbout(ns, uid, 'BulwarkDrift');
     expect(events.map((e) => e.type)).toEqual(['Warning']);
     expect(events[0]!.message).toContain('but not through Bulwark');
     expect(await metrics()).toMatch(/bulwark_drift_objects\{reason="changed-outside-unlock"\} [1-9]/);

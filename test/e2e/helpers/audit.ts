@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e2eCluster, kubectl } from '../../../harness/context.ts';
+import { kubectlOk } from '../../../harness/kubectl.ts';
 import { httpsRequest } from '../../helpers/https.ts';
 
 export interface ReportResult {
@@ -20,6 +21,17 @@ export interface ReportResult {
 export async function reportResults(namespace: string): Promise<ReportResult[]> {
   const r = await kubectl(['get', 'policyreports.wgpolicyk8s.io', 'bulwark-drift', '-n', namespace, '-o', 'json']);
   return r.code === 0 ? ((JSON.parse(r.stdout).results ?? []) as ReportResult[]) : [];
+}
+
+/** The Events of one reason about one object (by uid), as `kubectl get events` lists them. */
+export async function eventsAbout(
+  namespace: string,
+  uid: string,
+  reason: string,
+): Promise<{ type: string; message: string }[]> {
+  const selector = `involvedObject.uid=${uid},reason=${reason}`;
+  const out = await kubectlOk(kubectl, ['get', 'events', '-n', namespace, '--field-selector', selector, '-o', 'json']);
+  return JSON.parse(out).items;
 }
 
 /** The text of the local Bulwark's /metrics. */
