@@ -10,6 +10,7 @@ import { kubectl, LOCK_LABEL, newNamespace, type UserName } from '../../harness/
 import { kubectlOk } from '../../harness/kubectl.ts';
 import { REPO_ROOT } from '../../harness/paths.ts';
 import { plugin, pluginOk, until } from './helpers/plugin.ts';
+import { reportResults } from './helpers/audit.ts';
 
 let ns: string;
 
@@ -190,26 +191,35 @@ describe('phases in status, as they change', () => {
   }, 180_000);
 });
 
-describe('the emergency path', () => {
-  // Its own namespace: every policy governing a target must allow an emergency unlock.
-  beforeAll(async () => {
-    ns = await newNamespace('emergency');
-    await kubectlOk(kubectl, ['apply', '-f', '-'], {
-      input: stringify({
-        apiVersion: 'bulwark.dev/v1alpha1',
-        kind: 'ImmutabilityPolicy',
-        metadata: { name: `workflow-emergency-${ns}` },
-        spec: {
-          match: { namespaces: [ns] },
-          unlock: {
-            approvalsRequired: 2,
-            approverGroups: ['approvers'],
-            maxDuration: '1h',
-            emergency: { approvalsRequired: 1, selfApproval: true, maxDuration: '15m', reviewsRequired: 2 },
-          },
+/**
+ * A new namespace governed by one policy: two approvers, or one self-approved emergency
+ * unlock of at most 15 minutes with `review` settings. Every policy governing a target must
+ * allow an emergency unlock, so each emergency scenario gets its own namespace.
+ */
+async function emergencyNamespace(prefix: string, review: Record<string, unknown>): Promise<string> {
+  const namespace = await newNamespace(prefix);
+  await kubectlOk(kubectl, ['apply', '-f', '-'], {
+    input: stringify({
+      apiVersion: 'bulwark.dev/v1alpha1',
+      kind: 'ImmutabilityPolicy',
+      metadata: { name: `workflow-${prefix}-${namespace}` },
+      spec: {
+        match: { namespaces: [namespace] },
+        unlock: {
+          approvalsRequired: 2,
+          approverGroups: ['approvers'],
+          maxDuration: '1h',
+          emergency: { approvalsRequired: 1, selfApproval: true, maxDuration: '15m', ...review },
         },
-      }),
-    });
+      },
+    }),
+  });
+  return namespace;
+}
+
+describe('the emergency path', () => {
+  beforeAll(async () => {
+    ns = await emergencyNamespace('emergency', { reviewsRequired: 2 });
     await lockedConfigMap('incident');
     await until(async () => (await setColor('incident', 'probe', 'dave')).stderr.includes('is locked'));
     await until(async () => {
@@ -251,23 +261,7 @@ describe('an emergency unlock left unreviewed', () => {
   // reviewWithin 5s: past it, the violation shows in status, the PolicyReport and kubectl bulwark status.
   beforeAll(async () => {
     await kubectlOk(kubectl, ['apply', '-f', join(REPO_ROOT, 'charts', 'bulwark', 'files', 'policyreport-crds')]);
-    ns = await newNamespace('unreviewed');
-    await kubectlOk(kubectl, ['apply', '-f', '-'], {
-      input: stringify({
-        apiVersion: 'bulwark.dev/v1alpha1',
-        kind: 'ImmutabilityPolicy',
-        metadata: { name: `workflow-unreviewed-${ns}` },
-        spec: {
-          match: { namespaces: [ns] },
-          unlock: {
-            approvalsRequired: 2,
-            approverGroups: ['approvers'],
-            maxDuration: '1h',
-            emergency: { approvalsRequired: 1, selfApproval: true, maxDuration: '15m', reviewWithin: '5s' },
-          },
-        },
-      }),
-    });
+    ns = await emergencyNamespace('unreviewed', { reviewWithin: '5s' });
     await lockedConfigMap('outage');
     await until(async () => (await setColor('outage', 'probe', 'dave')).stderr.includes('is locked'));
   });
@@ -286,12 +280,7 @@ describe('an emergency unlock left unreviewed', () => {
     await until(async () => (await plugin(['unlock', 'approve', name], 'alice')).code === 0);
     const violation = () => kubectlOk(kubectl, ['get', 'unlockrequest', name, '-o', 'jsonpath={.status.violation}']);
     await until(async () => (await violation()).startsWith('emergency unlock not reviewed by'), 45_000);
-    const results = async () => {
-      const r = await kubectl(['get', 'policyreports.wgpolicyk8s.io', 'bulwark-drift', '-n', ns, '-o', 'json']);
-      return r.code === 0
-        ? ((JSON.parse(r.stdout).results ?? []) as { policy: string; rule: string; message: string }[])
-        : [];
-    };
+    const results = () => reportResults(ns);
     await until(async () => (await results()).some((r) => r.rule === 'emergency-unreviewed'), 45_000);
     expect((await results()).find((r) => r.rule === 'emergency-unreviewed')).toMatchObject({
       policy: 'bulwark-unlocks',
