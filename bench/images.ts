@@ -2,7 +2,7 @@
 // registry, the warm (cached) overhead, and how many registry requests 100 concurrent
 // reviews of pods with one new image cause.
 
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -16,6 +16,32 @@ import {
   registryTools,
   startRegistry,
 } from '../test/e2e/helpers/registry.ts';
+
+/**
+ * 2,000 cached reviews of a pod with `image`, interleaved with as many of the same pod in a
+ * namespace where no ImagePolicy applies: the difference is what verification costs warm.
+ * Each list sorted, in ms.
+ */
+export async function warmReviews(port: number, ca: string, image: string) {
+  const warm: number[] = [];
+  const unchecked: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    warm.push((await post(port, ca, podReview(image))).ms);
+    unchecked.push((await post(port, ca, podReview(image, 'no-policy-here'))).ms);
+  }
+  warm.sort((a, b) => a - b);
+  unchecked.sort((a, b) => a - b);
+  return { warm, unchecked };
+}
+
+/** A policies folder holding one ImagePolicy (`serve --policies` reads it); returns its path. */
+export function imagePolicyDir(work: string, name: string, spec: Record<string, unknown>): string {
+  const dir = join(work, 'policies');
+  mkdirSync(dir);
+  const policy = { apiVersion: 'bulwark.dev/v1alpha1', kind: 'ImagePolicy', metadata: { name }, spec };
+  writeFileSync(join(dir, 'images.yaml'), stringify(policy));
+  return dir;
+}
 
 export type Serve = (extra: string[]) => Promise<{ port: number; child: import('node:child_process').ChildProcess }>;
 
@@ -92,23 +118,12 @@ export async function benchImages(serve: Serve, ca: string): Promise<void> {
       return ref;
     };
     const images = [await pushSigned(), await pushSigned(), await pushSigned()];
-    const policies = join(work, 'policies');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(policies);
-    writeFileSync(
-      join(policies, 'images.yaml'),
-      stringify({
-        apiVersion: 'bulwark.dev/v1alpha1',
-        kind: 'ImagePolicy',
-        metadata: { name: 'bench' },
-        spec: {
-          images: [`${registry.host}/**`],
-          match: { namespaces: ['demo'] },
-          authorities: [{ name: 'k', key: { publicKey: key.publicKeyPem } }],
-          registry: { insecure: true },
-        },
-      }),
-    );
+    const policies = imagePolicyDir(work, 'bench', {
+      images: [`${registry.host}/**`],
+      match: { namespaces: ['demo'] },
+      authorities: [{ name: 'k', key: { publicKey: key.publicKeyPem } }],
+      registry: { insecure: true },
+    });
     const { port, child } = await serve(['--policies', policies]);
     try {
       const cold: number[] = [];
@@ -125,14 +140,7 @@ export async function benchImages(serve: Serve, ca: string): Promise<void> {
           `trip): ${cold.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}; ${perVerification} registry requests each`,
       );
 
-      const warm: number[] = [];
-      const unchecked: number[] = [];
-      for (let i = 0; i < 2000; i++) {
-        warm.push((await post(port, ca, podReview(images[0]!))).ms);
-        unchecked.push((await post(port, ca, podReview(images[0]!, 'no-policy-here'))).ms);
-      }
-      warm.sort((a, b) => a - b);
-      unchecked.sort((a, b) => a - b);
+      const { warm, unchecked } = await warmReviews(port, ca, images[0]!);
       console.log(
         `   warm (cached) pod review: p50 ${pct(warm, 50).toFixed(3)} ms, p99 ${pct(warm, 99).toFixed(3)} ms; ` +
           `same pod where no ImagePolicy applies: p50 ${pct(unchecked, 50).toFixed(3)} ms, ` +

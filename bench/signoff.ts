@@ -4,9 +4,7 @@
 // local oci-registry. Cold: the first review of a new digest (p50 over several);
 // warm: the cached review against the same pod where no ImagePolicy applies.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import {
   cosignAttest,
   cosignSign,
@@ -16,7 +14,7 @@ import {
   startRegistry,
 } from '../test/e2e/helpers/registry.ts';
 import { benchTempDir } from './temp.ts';
-import { pct, podReview, post, registryRequests, type Serve } from './images.ts';
+import { imagePolicyDir, pct, warmReviews, podReview, post, registryRequests, type Serve } from './images.ts';
 
 const SIGNERS = ['build', 'qa', 'security'] as const;
 const VULN = 'https://cosign.sigstore.dev/attestation/vuln/v1';
@@ -43,34 +41,24 @@ export async function benchSignoff(serve: Serve, ca: string): Promise<void> {
       await cosignAttest(tools, keys[2]!, ref, VULN, scan(), 'bundle');
       images.push(ref);
     }
-    const policies = join(work, 'policies');
-    mkdirSync(policies);
-    writeFileSync(
-      join(policies, 'images.yaml'),
-      stringify({
-        apiVersion: 'bulwark.dev/v1alpha1',
-        kind: 'ImagePolicy',
-        metadata: { name: 'bench-signoff' },
-        spec: {
-          images: [`${registry.host}/**`],
-          match: { namespaces: ['demo'] },
-          threshold: 3,
-          authorities: SIGNERS.map((name, i) => ({ name, key: { publicKey: keys[i]!.publicKeyPem } })),
-          attestations: [
-            {
-              name: 'scan',
-              predicateType: VULN,
-              authorities: ['security'],
-              conditions: [
-                { expression: 'predicate.scanner.result.maxSeverity in ["NONE", "LOW", "MEDIUM"]' },
-                { expression: 'timestamp(predicate.metadata.scanFinishedOn) > now - duration("168h")' },
-              ],
-            },
+    const policies = imagePolicyDir(work, 'bench-signoff', {
+      images: [`${registry.host}/**`],
+      match: { namespaces: ['demo'] },
+      threshold: 3,
+      authorities: SIGNERS.map((name, i) => ({ name, key: { publicKey: keys[i]!.publicKeyPem } })),
+      attestations: [
+        {
+          name: 'scan',
+          predicateType: VULN,
+          authorities: ['security'],
+          conditions: [
+            { expression: 'predicate.scanner.result.maxSeverity in ["NONE", "LOW", "MEDIUM"]' },
+            { expression: 'timestamp(predicate.metadata.scanFinishedOn) > now - duration("168h")' },
           ],
-          registry: { insecure: true },
         },
-      }),
-    );
+      ],
+      registry: { insecure: true },
+    });
     const { port, child } = await serve(['--policies', policies]);
     try {
       // The first review warms the process (JIT, connections); the rest are measured cold.
@@ -89,14 +77,7 @@ export async function benchSignoff(serve: Serve, ca: string): Promise<void> {
           `p50 ${pct(measured, 50).toFixed(1)} ms, max ${measured[measured.length - 1]!.toFixed(1)} ms ` +
           `(goal p50 < 50 ms); ${perVerification} registry requests each`,
       );
-      const warm: number[] = [];
-      const unchecked: number[] = [];
-      for (let i = 0; i < 2000; i++) {
-        warm.push((await post(port, ca, podReview(images[0]!))).ms);
-        unchecked.push((await post(port, ca, podReview(images[0]!, 'no-policy-here'))).ms);
-      }
-      warm.sort((a, b) => a - b);
-      unchecked.sort((a, b) => a - b);
+      const { warm, unchecked } = await warmReviews(port, ca, images[0]!);
       console.log(
         `   warm (cached) review: p50 ${pct(warm, 50).toFixed(3)} ms; where no ImagePolicy applies: p50 ` +
           `${pct(unchecked, 50).toFixed(3)} ms; overhead p50 ${(pct(warm, 50) - pct(unchecked, 50)).toFixed(3)} ms ` +
