@@ -160,15 +160,11 @@ export function registerPluginCommands(
     .option('-A, --all-namespaces', 'locked objects and unlocks in every namespace')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'yaml']).default('text'))
     .action(async (o: KubeOptions & LockLabelFlags & { allNamespaces?: boolean; output: 'text' | 'json' | 'yaml' }) => {
-      const [s, { statusReport, describeStatus }] = await Promise.all([session(o), import('./status.ts')]);
-      const report = await statusReport(s, Boolean(o.allNamespaces), await resolveLockLabel(s, o, notice), Date.now());
-      if (o.output === 'json') print(JSON.stringify(report, null, 2));
-      else if (o.output === 'yaml') print((await import('yaml')).stringify(report).trimEnd());
-      else {
-        for (const line of describeStatus(report)) print(line);
-        await (await import('./drift.ts')).printDrift(s, Boolean(o.allNamespaces), print);
-        await (await import('./loops.ts')).printLoops(s, print, Date.now());
-      }
+      const [s, { statusReport, status }] = await Promise.all([session(o), import('./status.ts')]);
+      const label = await resolveLockLabel(s, o, notice);
+      if (o.output === 'text') return status(s, Boolean(o.allNamespaces), print, label);
+      const report = await statusReport(s, Boolean(o.allNamespaces), label, Date.now());
+      print(o.output === 'json' ? JSON.stringify(report, null, 2) : (await import('yaml')).stringify(report).trimEnd());
     });
 
   kubeOptions(

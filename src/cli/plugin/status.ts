@@ -203,7 +203,7 @@ export function describeStatus(r: StatusReport): string[] {
   return lines;
 }
 
-/** The text report, one line at a time. */
+/** The text report, one line at a time: `kubectl bulwark status` without -o. */
 export async function status(
   session: Session,
   allNamespaces: boolean,
