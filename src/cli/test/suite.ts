@@ -11,10 +11,10 @@ import { DEFAULT_LOCK_LABEL } from '../../policy/builtin.ts';
 import type { CompiledUnlock } from '../../policy/compile-unlock.ts';
 import type { PolicyCompiler } from '../../policy/compiler.ts';
 import { parsePolicyDocuments, upsertLoaded } from '../../policy/load-files.ts';
-import { createAjv, problemOf } from '../../policy/schemas.ts';
+import { testSuiteProblems } from '../../policy/schemas.ts';
 import { PolicyStore } from '../../policy/store.ts';
 import { readYamlFile as readYaml } from '../read-yaml.ts';
-import { SUITE_SCHEMA, type CaseSpec, type SuiteFile } from './suite-schema.ts';
+import type { CaseSpec, SuiteFile } from './suite-schema.ts';
 import { ATTESTATION_ASSUMED } from '../../attestation/approval.ts';
 
 /** A test file is named `bulwark-test.yaml` or `*.bulwark-test.yaml` (or `.yml`). */
@@ -49,12 +49,8 @@ export async function findSuiteFiles(path: string): Promise<string[]> {
     .sort();
 }
 
-let validateSuite: ReturnType<ReturnType<typeof createAjv>['compile']> | undefined;
-
-function suiteProblems(object: unknown): FieldProblem[] {
-  validateSuite ??= createAjv().compile(SUITE_SCHEMA);
-  return validateSuite(object) ? [] : (validateSuite.errors ?? []).map(problemOf);
-}
+/** suite-schema.ts's problems: ajv's code for it is generated with the CRDs' (scripts/generate-validators.ts). */
+const suiteProblems = (object: unknown): FieldProblem[] => testSuiteProblems(object);
 
 function usage(file: string, problems: readonly FieldProblem[]): BaseError {
   return new BaseError('CLI_USAGE', `${file}: ${formatProblems(problems)}`, { problems });

@@ -3,7 +3,8 @@
 // validators it is given.
 import { describe, expect, it } from 'vitest';
 import { createPolicyCompiler } from '../../../src/policy/compiler.ts';
-import { createCrdValidators, type CrdValidators } from '../../../src/policy/schemas.ts';
+import type { CrdValidators } from '../../../src/policy/schemas.ts';
+import { compileCrdValidators } from '../../../src/policy/schema-compile.ts';
 import { immutabilityPolicy } from '../../helpers/policies.ts';
 import { unlockRequest } from '../../helpers/unlock.ts';
 
@@ -28,7 +29,7 @@ describe('policy compiler', () => {
       type: 'object',
       properties: { spec: { type: 'object', properties: { mode: { type: 'string', default: 'strict' } } } },
     };
-    const validators = createCrdValidators({ ImmutabilityPolicy: schema, ImagePolicy: schema, UnlockRequest: schema });
+    const validators = compileCrdValidators({ ImmutabilityPolicy: schema, ImagePolicy: schema, UnlockRequest: schema });
     const object: { spec: { mode?: string } } = { spec: {} };
     expect(validators.ImagePolicy(object)).toEqual([]);
     expect(object.spec.mode).toBe('strict');

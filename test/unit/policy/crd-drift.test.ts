@@ -5,12 +5,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { POLICY_KINDS, readCrd, type PolicyKind } from '../../../src/policy/crds.ts';
 import { GENERATED_FILE, generate } from '../../../scripts/generate-policy-types.ts';
+import { VALIDATORS_FILE, generateValidators } from '../../../scripts/generate-validators.ts';
 import { LOCAL_UNLOCK_CRD_FILE, renderLocalUnlockCrd } from '../../../scripts/local-unlock-crd.ts';
 import { parse as parseYaml } from 'yaml';
 
 describe('policy CRDs', () => {
   it('src/policy/generated/types.ts is generated from the CRDs (run npm run generate)', async () => {
     expect(readFileSync(GENERATED_FILE, 'utf8')).toBe(await generate());
+  });
+
+  it('src/policy/generated/validators.js is the code ajv generates for them (npm run generate)', () => {
+    expect(readFileSync(VALIDATORS_FILE, 'utf8')).toBe(generateValidators());
   });
 
   it('the LocalUnlockRequest CRD is generated from the UnlockRequest CRD: same schema, namespaced', () => {
