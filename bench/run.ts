@@ -19,7 +19,7 @@ import { benchApiserver } from './apiserver.ts';
 import { benchCli } from './cli.ts';
 import { benchTempDir } from './temp.ts';
 import { benchMemoryCluster, benchMemoryStandalone } from './memory.ts';
-import { wrkAvailable, wrkPaced, wrkThroughput } from './wrk.ts';
+import { reportWrkPaced, reportWrkThroughput, wrkAvailable, wrkThroughput } from './wrk.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -128,11 +128,21 @@ async function main(): Promise<void> {
     return { port, child };
   };
   const { port: bulwarkPort, child: bulwark } = await serve();
+  const wrkLoad = { connections: CONCURRENCY, seconds: SECONDS };
   try {
     // BENCH_ONLY=images: only the image verification sections (they need no load runs);
-    // BENCH_ONLY=slow-clients: only the slow clients' section.
-    for (const w of process.env.BENCH_ONLY ? [] : workloads) {
+    // BENCH_ONLY=slow-clients: only the slow clients' section;
+    // BENCH_ONLY=throughput: only the wrk runs of the two workloads (throughput and paced p99).
+    const only = process.env.BENCH_ONLY;
+    for (const w of only && only !== 'throughput' ? [] : workloads) {
       console.log(`\n== ${w.name}`);
+      if (only === 'throughput') {
+        if (!wrkAvailable()) throw new Error('BENCH_ONLY=throughput needs wrk');
+        wrkThroughput(bulwarkPort, w.bodies[0]!, { connections: CONCURRENCY, seconds: 1 }); // warm-up
+        reportWrkThroughput(w.bodies[0]!, { noop: noopPort, parse: parsePort, bulwark: bulwarkPort }, wrkLoad);
+        reportWrkPaced(w.bodies[0]!, { noop: noopPort, bulwark: bulwarkPort }, SECONDS);
+        continue;
+      }
       await closedLoop(noopPort, ca, w.bodies, { concurrency: CONCURRENCY, seconds: 1 }); // warm-up
       await closedLoop(bulwarkPort, ca, w.bodies, { concurrency: CONCURRENCY, seconds: 1 });
       const noopMax = await closedLoop(noopPort, ca, w.bodies, { concurrency: CONCURRENCY, seconds: SECONDS });
@@ -144,20 +154,7 @@ async function main(): Promise<void> {
           `generator: ${((100 * bulwarkMax.rps) / noopMax.rps).toFixed(1)}% (goal >= 75%)`,
       );
       if (wrkAvailable()) {
-        const noopWrk = wrkThroughput(noopPort, w.bodies[0]!, { connections: CONCURRENCY, seconds: SECONDS });
-        const parseWrk = wrkThroughput(parsePort, w.bodies[0]!, { connections: CONCURRENCY, seconds: SECONDS });
-        const bulwarkWrk = wrkThroughput(bulwarkPort, w.bodies[0]!, { connections: CONCURRENCY, seconds: SECONDS });
-        console.log(`no-op   throughput (wrk)            ${noopWrk.toFixed(0).padStart(8)} req/s`);
-        console.log(
-          `parse-only throughput (wrk)         ${parseWrk.toFixed(0).padStart(8)} req/s   (reads and parses the ` +
-            `review, nothing else)`,
-        );
-        console.log(`bulwark throughput (wrk)            ${bulwarkWrk.toFixed(0).padStart(8)} req/s`);
-        console.log(
-          `   throughput ratio bulwark/no-op with wrk: ${((100 * bulwarkWrk) / noopWrk).toFixed(1)}% (goal >= ` +
-            `75%); parse-only/no-op ${((100 * parseWrk) / noopWrk).toFixed(1)}%; ` +
-            `bulwark/parse-only ${((100 * bulwarkWrk) / parseWrk).toFixed(1)}%`,
-        );
+        reportWrkThroughput(w.bodies[0]!, { noop: noopPort, parse: parsePort, bulwark: bulwarkPort }, wrkLoad);
       } else {
         console.log("   (install Debian's wrk for a load generator that does not compete with the server for CPU)");
       }
@@ -172,22 +169,10 @@ async function main(): Promise<void> {
         `   p99 difference at ${RATE} req/s: ${(bulwarkRate.p99ms - noopRate.p99ms).toFixed(3)} ms (goal <= 1 ` +
           `ms); p50 difference ${(bulwarkRate.p50ms - noopRate.p50ms).toFixed(3)} ms`,
       );
-      if (wrkAvailable()) {
-        const paced = { connections: 16, seconds: SECONDS, delayMs: 16 };
-        const n = wrkPaced(noopPort, w.bodies[0]!, paced);
-        const b = wrkPaced(bulwarkPort, w.bodies[0]!, paced);
-        console.log(
-          `no-op   paced by wrk (16 conns x 1/16 ms) ${n.rps.toFixed(0).padStart(6)} req/s   ` +
-            `p50 ${n.p50ms.toFixed(3).padStart(7)} ms   p99 ${n.p99ms.toFixed(3).padStart(7)} ms`,
-        );
-        console.log(
-          `bulwark paced by wrk (16 conns x 1/16 ms) ${b.rps.toFixed(0).padStart(6)} req/s   ` +
-            `p50 ${b.p50ms.toFixed(3).padStart(7)} ms   p99 ${b.p99ms.toFixed(3).padStart(7)} ms`,
-        );
-        console.log(`   p99 difference measured by wrk: ${(b.p99ms - n.p99ms).toFixed(3)} ms (goal <= 1 ms)`);
-      }
+      if (wrkAvailable()) reportWrkPaced(w.bodies[0]!, { noop: noopPort, bulwark: bulwarkPort }, SECONDS);
     }
-    if (process.env.BENCH_ONLY === 'slow-clients') {
+    if (only === 'throughput') return;
+    if (only === 'slow-clients') {
       await benchSlowClients(bulwarkPort, ca, tls.caFile, workloads[1]!.bodies[0]!);
       return;
     }

@@ -70,3 +70,41 @@ export function wrkPaced(
     p99ms: millis(/^\s+99%\s+(\S+)/m.exec(out)![1]!),
   };
 }
+
+/** wrk throughput of the no-op, the parse-only responder and Bulwark, one after the other, and their ratios. */
+export function reportWrkThroughput(
+  body: Buffer,
+  ports: { noop: number; parse: number; bulwark: number },
+  load: { connections: number; seconds: number },
+): void {
+  const noopWrk = wrkThroughput(ports.noop, body, load);
+  const parseWrk = wrkThroughput(ports.parse, body, load);
+  const bulwarkWrk = wrkThroughput(ports.bulwark, body, load);
+  console.log(`no-op   throughput (wrk)            ${noopWrk.toFixed(0).padStart(8)} req/s`);
+  console.log(
+    `parse-only throughput (wrk)         ${parseWrk.toFixed(0).padStart(8)} req/s   (reads and parses the ` +
+      `review, nothing else)`,
+  );
+  console.log(`bulwark throughput (wrk)            ${bulwarkWrk.toFixed(0).padStart(8)} req/s`);
+  console.log(
+    `   throughput ratio bulwark/no-op with wrk: ${((100 * bulwarkWrk) / noopWrk).toFixed(1)}% (goal >= ` +
+      `75%); parse-only/no-op ${((100 * parseWrk) / noopWrk).toFixed(1)}%; ` +
+      `bulwark/parse-only ${((100 * bulwarkWrk) / parseWrk).toFixed(1)}%`,
+  );
+}
+
+/** p50 and p99 of the no-op and Bulwark at about 1,000 requests/s paced by wrk, and the p99 difference. */
+export function reportWrkPaced(body: Buffer, ports: { noop: number; bulwark: number }, seconds: number): void {
+  const paced = { connections: 16, seconds, delayMs: 16 };
+  const n = wrkPaced(ports.noop, body, paced);
+  const b = wrkPaced(ports.bulwark, body, paced);
+  console.log(
+    `no-op   paced by wrk (16 conns x 1/16 ms) ${n.rps.toFixed(0).padStart(6)} req/s   ` +
+      `p50 ${n.p50ms.toFixed(3).padStart(7)} ms   p99 ${n.p99ms.toFixed(3).padStart(7)} ms`,
+  );
+  console.log(
+    `bulwark paced by wrk (16 conns x 1/16 ms) ${b.rps.toFixed(0).padStart(6)} req/s   ` +
+      `p50 ${b.p50ms.toFixed(3).padStart(7)} ms   p99 ${b.p99ms.toFixed(3).padStart(7)} ms`,
+  );
+  console.log(`   p99 difference measured by wrk: ${(b.p99ms - n.p99ms).toFixed(3)} ms (goal <= 1 ms)`);
+}

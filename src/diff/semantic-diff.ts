@@ -46,7 +46,11 @@ type Level = 'root' | 'metadata' | 'annotations' | 'plain';
 interface Frame {
   before: Container;
   after: Container;
-  path: string;
+  /** The frame of the container holding this one, and this one's key there (undefined at the root). */
+  parent: Frame | undefined;
+  key: string | number;
+  /** The JSON Pointer, built only when a change below is named (most containers have none). */
+  path: string | undefined;
   level: Level;
   /** Objects: the keys of `before`, then (second phase) those of `after`. */
   keys: string[];
@@ -95,17 +99,76 @@ function childLevel(level: Level, key: string | number): Level {
   return 'plain';
 }
 
-function frameOf(before: Container, after: Container, path: string, level: Level): Frame {
+function frameOf(
+  before: Container,
+  after: Container,
+  parent: Frame | undefined,
+  key: string | number,
+  level: Level,
+): Frame {
   return {
     before,
     after,
-    path,
+    parent,
+    key,
+    path: parent ? undefined : '',
     level,
     keys: Array.isArray(before) ? [] : Object.keys(before),
     next: 0,
     added: false,
     shared: 0,
   };
+}
+
+function isScalar(value: unknown): boolean {
+  return value === null || typeof value !== 'object';
+}
+
+/**
+ * True when two containers hold the same members and every value is the same scalar (then
+ * the walk would find no change); false when they differ or hold a container (then the walk decides).
+ */
+function sameScalars(before: Container, after: Container): boolean {
+  if (Array.isArray(before)) {
+    const list = after as unknown[];
+    if (before.length !== list.length) return false;
+    for (let i = 0; i < before.length; i++) if (before[i] !== list[i] || !isScalar(before[i])) return false;
+    return true;
+  }
+  const map = after as Record<string, unknown>;
+  let count = 0;
+  for (const key in before) {
+    if (!Object.hasOwn(before, key)) continue;
+    const value = before[key];
+    if (!isScalar(value) || value === undefined || !Object.hasOwn(map, key) || map[key] !== value) return false;
+    count++;
+  }
+  for (const key in map) if (Object.hasOwn(map, key) && --count < 0) return false;
+  return count === 0;
+}
+
+/**
+ * The JSON Pointer of `frame`, built from the nearest frame that has one: iteratively (an
+ * object 100,000 levels deep), and kept on each frame for the next change beside it.
+ */
+function pathOf(frame: Frame): string {
+  const unnamed: Frame[] = [];
+  let cursor: Frame = frame;
+  while (cursor.path === undefined) {
+    unnamed.push(cursor);
+    cursor = cursor.parent!;
+  }
+  let path = cursor.path;
+  for (let i = unnamed.length - 1; i >= 0; i--) {
+    const f = unnamed[i]!;
+    path = `${path}/${segmentOf(f.key)}`;
+    f.path = path;
+  }
+  return path;
+}
+
+function segmentOf(key: string | number): string | number {
+  return typeof key === 'number' ? key : encodePointerSegment(key);
 }
 
 class ChangeCollector {
@@ -135,7 +198,7 @@ class ChangeCollector {
       if (level === 'root' && key === 'status') return undefined;
       if (level === 'metadata' && key === 'managedFields') {
         // Rewritten by the apiserver on every write, but also writable by clients (see managed-fields.ts).
-        if (!managedFieldsAgree(before, after, this.context)) this.add(`${frame.path}/managedFields`, 'changed');
+        if (!managedFieldsAgree(before, after, this.context)) this.add(`${pathOf(frame)}/managedFields`, 'changed');
         return undefined;
       }
       if (level === 'metadata' && SYSTEM_METADATA.has(key as string)) return undefined;
@@ -149,12 +212,15 @@ class ChangeCollector {
       }
     }
     if (typeof key === 'string' && isNothing(before) && isNothing(after)) return undefined;
-    const path = `${frame.path}/${typeof key === 'number' ? key : encodePointerSegment(key)}`;
-    if (after === undefined) this.add(path, 'removed');
-    else if (before === undefined) this.add(path, 'added');
-    else if (isContainer(before) && isContainer(after) && Array.isArray(before) === Array.isArray(after))
-      return frameOf(before, after, path, childLevel(level, key));
-    else if (!sameLeaf(before, after)) this.add(path, 'changed');
+    if (after === undefined) this.add(`${pathOf(frame)}/${segmentOf(key)}`, 'removed');
+    else if (before === undefined) this.add(`${pathOf(frame)}/${segmentOf(key)}`, 'added');
+    else if (isContainer(before) && isContainer(after) && Array.isArray(before) === Array.isArray(after)) {
+      const child = childLevel(level, key);
+      // Most containers of an object hold only scalars that did not change (an env entry, a
+      // port): settled in one pass, without a frame. No bookkeeping applies below plain level.
+      if (child === 'plain' && sameScalars(before, after)) return undefined;
+      return frameOf(before, after, frame, key, child);
+    } else if (!sameLeaf(before, after)) this.add(`${pathOf(frame)}/${segmentOf(key)}`, 'changed');
     return undefined;
   }
 
@@ -211,7 +277,7 @@ export function semanticChanges(oldObject: KubeObject, newObject: KubeObject, op
     if (!sameLeaf(oldObject, newObject)) collector.add('', 'changed');
     return collector.changes;
   }
-  const stack: Frame[] = [frameOf(oldObject, newObject, '', 'root')];
+  const stack: Frame[] = [frameOf(oldObject, newObject, undefined, '', 'root')];
   while (stack.length > 0) {
     const child = collector.step(stack[stack.length - 1]!);
     if (child) stack.push(child);

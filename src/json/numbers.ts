@@ -27,9 +27,10 @@ export function isRawNumber(value: unknown): value is RawNumber {
  * always distinct doubles, so bodies without a match parse exactly with `JSON.parse`.
  * False positives (such text inside a string, 15 digits and a point) only cost the
  * slower parser. JSON's four whitespace characters are spelled out: `\s` makes the scan
- * half as fast. About a tenth of the time of JSON.parse itself.
+ * half as fast, and the common start is matched once (two alternatives from `:` cost twice:
+ * a seventh of JSON.parse's time on the bench's Deployment). About a tenth of JSON.parse's time.
  */
-const INEXACT_NUMBER = /[:,[][ \t\r\n]*-?\d[\d.]{15}|[:,[][ \t\r\n]*-?\d[\d.]*[eE]/;
+const INEXACT_NUMBER = /[:,[][ \t\r\n]*-?\d(?:[\d.]{15}|[\d.]*[eE])/;
 
 export function mayHoldInexactNumbers(text: string): boolean {
   return INEXACT_NUMBER.test(text);

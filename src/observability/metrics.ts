@@ -62,23 +62,59 @@ export interface MetricsOptions {
   policyLabel?: boolean;
 }
 
+const ALLOWED = Object.freeze({ allowed: 'true' });
+const DENIED = Object.freeze({ allowed: 'false' });
+
+/**
+ * Increments of one counter by a key that stands for their labels, added to the counter
+ * when it is collected (scraped), so that counting is a map lookup.
+ */
+function pendingCounts<L extends Record<string, string>>(): {
+  add(key: string, labels: () => L): void;
+  flush(counter: { inc(labels: L, value: number): void }): void;
+} {
+  const pending = new Map<string, { labels: L; count: number }>();
+  return {
+    add(key, labels) {
+      const row = pending.get(key);
+      if (row) row.count++;
+      else pending.set(key, { labels: labels(), count: 1 });
+    },
+    flush(counter) {
+      for (const { labels, count } of pending.values()) if (count > 0) counter.inc(labels, count);
+      // The rows stay for the next increments (the label combinations are few), their counts reset.
+      for (const row of pending.values()) row.count = 0;
+    },
+  };
+}
+
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.collectDefaults ?? true) collectDefaultMetrics({ register: registry, prefix: 'bulwark_' });
   const policyLabel = options.policyLabel ?? false;
-  const requests = new Counter({
+  // Per-review counts are kept in maps and handed to prom-client when scraped: its inc()
+  // hashes and validates the label object every time, microseconds per review (issue 19).
+  const requestCounts = pendingCounts();
+  const reviewCounts = pendingCounts();
+  new Counter({
     name: 'bulwark_admission_requests_total',
     help:
       'Admission reviews by rule and decision (allow, deny, warn, audit, exempt, unlocked, lifecycle), ' +
       'for the rules that had something to decide',
     labelNames: policyLabel ? ['rule', 'decision', 'operation', 'policy'] : ['rule', 'decision', 'operation'],
     registers: [registry],
+    collect() {
+      requestCounts.flush(this);
+    },
   });
-  const reviews = new Counter({
+  new Counter({
     name: 'bulwark_admission_reviews_total',
     help: 'Admission reviews by overall outcome',
     labelNames: ['allowed', 'operation'] as const,
     registers: [registry],
+    collect() {
+      reviewCounts.flush(this);
+    },
   });
   const latency = new Histogram({
     name: 'bulwark_admission_duration_seconds',
@@ -263,15 +299,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       for (const o of verdict.outcomes) {
         // A rule with nothing to say about this request is not a row anyone charts.
         if (o.decision === 'skip') continue;
-        requests.inc({
+        const policy = policyLabel ? (o.policy ?? '') : undefined;
+        requestCounts.add(`${o.rule}\0${o.decision}\0${operation}\0${policy ?? ''}`, () => ({
           rule: o.rule,
           decision: o.decision,
           operation,
-          ...(policyLabel ? { policy: o.policy ?? '' } : {}),
-        });
+          ...(policy !== undefined ? { policy } : {}),
+        }));
       }
-      reviews.inc({ allowed: String(verdict.allowed), operation });
-      latency.observe({ allowed: String(verdict.allowed) }, seconds);
+      const allowed = verdict.allowed ? 'true' : 'false';
+      reviewCounts.add(`${allowed}\0${operation}`, () => ({ allowed, operation }));
+      latency.observe(verdict.allowed ? ALLOWED : DENIED, seconds);
       if (verdict.allowed && verdict.auditAnnotations['unlock-emergency'] === 'true') emergencyUnlocks.inc();
     },
     observeRejected(reason) {

@@ -42,8 +42,22 @@ export function governingAmong(
   return found.length > 0 ? found : [fallback];
 }
 
-const sortedLabels = (o: KubeObject) =>
-  JSON.stringify(Object.entries(o.metadata?.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+/** Whether two objects carry the same labels, in any order (checked on every update of a locked object). */
+function sameLabels(a: KubeObject, b: KubeObject): boolean {
+  const x: Record<string, unknown> = a.metadata?.labels ?? {};
+  const y: Record<string, unknown> = b.metadata?.labels ?? {};
+  const keys = Object.keys(x);
+  if (keys.length !== Object.keys(y).length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(y, key)) return false;
+    const u = x[key];
+    const v = y[key];
+    // Label values are strings; anything else compares by its JSON text, as the sorted text once did.
+    if (u !== v && (typeof u === 'string' || typeof v === 'string' || JSON.stringify(u) !== JSON.stringify(v)))
+      return false;
+  }
+  return true;
+}
 
 /**
  * How an update of a locked object that stays locked would loosen its protection by
@@ -57,7 +71,7 @@ export function relabelLoosenings(
   oldObject: KubeObject,
   newObject: KubeObject,
 ): string[] {
-  if (sortedLabels(oldObject) === sortedLabels(newObject)) return [];
+  if (sameLabels(oldObject, newObject)) return [];
   const after = applicablePolicies(snapshot, { ...target, objectLabels: newObject.metadata?.labels ?? {} });
   return immutabilityLoosenings(governing, after);
 }

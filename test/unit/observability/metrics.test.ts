@@ -22,6 +22,27 @@ describe('metrics', () => {
     expect(out).toContain('bulwark_admission_reviews_total{allowed="false",operation="UPDATE"} 1');
   });
 
+  it('keeps counting across scrapes (counts are handed to the counters when scraped)', async () => {
+    const metrics = createMetrics({ collectDefaults: false });
+    const denied = combine([deny('immutability', 'no')]);
+    metrics.observeReview(denied, 'UPDATE', 0.001);
+    metrics.observeReview(allow('immutability'), 'UPDATE', 0.0002);
+    let out = await text(metrics);
+    expect(out).toContain('bulwark_admission_requests_total{rule="immutability",decision="deny",operation="UPDATE"} 1');
+    expect(out).toContain('bulwark_admission_reviews_total{allowed="true",operation="UPDATE"} 1');
+    expect(out).toContain('bulwark_admission_duration_seconds_count{allowed="false"} 1');
+    // A scrape with nothing new in between changes nothing.
+    expect(await text(metrics)).toBe(out);
+    metrics.observeReview(denied, 'UPDATE', 0.001);
+    metrics.observeReview(denied, 'DELETE', 0.001);
+    out = await text(metrics);
+    expect(out).toContain('bulwark_admission_requests_total{rule="immutability",decision="deny",operation="UPDATE"} 2');
+    expect(out).toContain('bulwark_admission_requests_total{rule="immutability",decision="deny",operation="DELETE"} 1');
+    expect(out).toContain('bulwark_admission_reviews_total{allowed="false",operation="UPDATE"} 2');
+    expect(out).toContain('bulwark_admission_reviews_total{allowed="true",operation="UPDATE"} 1');
+    expect(out).toContain('bulwark_admission_duration_seconds_count{allowed="false"} 3');
+  });
+
   it('labels decisions with the deciding policy only when asked', async () => {
     const verdict = byPolicy(deny('immutability', 'no'), 'prod-config');
     const plain = createMetrics({ collectDefaults: false });
