@@ -222,6 +222,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
         metrics,
         isLeader: leader.isLeader,
         intervalMs: config.auditIntervalSeconds * 1000,
+        ...(config.auditPageSize ? { pageSize: config.auditPageSize } : {}),
         namespace: config.namespace,
         watch: true,
         pods: createPodAudit({
