@@ -11,6 +11,9 @@
 //   BENCH_MEMORY_STANDALONE=0            only the apiserver part
 //   BENCH_MEMORY_SCANS=2                 RSS after each of the first N audit scans (default 1)
 //   BENCH_MEMORY_VARIANT=image           only the run with the image's compile cache
+//   BENCH_MEMORY_POLICIES=0              standalone: without the 1,000 policy files' run
+//   BENCH_MEMORY_NODE_FLAGS='...'        other V8 flags than the image's (to compare)
+//   BENCH_MEMORY_LOG_LEVEL=info          standalone: serve's log level (default warn)
 //   BENCH_MEMORY_HEAP_DIR=DIR            a heap snapshot of the leader after the last scan, written to DIR
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -28,10 +31,14 @@ import { closedLoop } from './load.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 /** The ENTRYPOINT's V8 flags (the compile cache is keyed by them; --expose-gc lets serve release memory). */
-const IMAGE_FLAGS = ['--max-semi-space-size=16', '--expose-gc'];
+const IMAGE_FLAGS = process.env.BENCH_MEMORY_NODE_FLAGS?.split(' ') ?? ['--max-semi-space-size=16', '--expose-gc'];
 const SETTLE_MS = 5_000;
 const LOCKED = Number(process.env.BENCH_MEMORY_LOCKED ?? 10_000);
 const POLICIES = 1_000;
+const VARIANTS = [
+  ['no compile cache (npm start)', false],
+  ['compile cache (as the image)', true],
+] as const;
 const SCANS = Number(process.env.BENCH_MEMORY_SCANS ?? 1);
 const HEAP_DIR = process.env.BENCH_MEMORY_HEAP_DIR;
 
@@ -111,17 +118,14 @@ export async function benchMemoryStandalone(
   console.log(`\n== Memory: RSS of one \`bulwark serve --cluster none\` (node ${IMAGE_FLAGS.join(' ')})`);
   const cache = warmCompileCache();
   const policies = await writePolicyDir(POLICIES);
-  for (const [label, withCache] of [
-    ['no compile cache (npm start)', false],
-    ['compile cache (as the image)', true],
-  ] as const) {
-    for (const [what, extra] of [
-      ['idle', []],
-      [`${POLICIES} policy files`, ['--policies', policies]],
-    ] as const) {
+  for (const [label, withCache] of VARIANTS.filter(([, c]) => process.env.BENCH_MEMORY_VARIANT !== 'image' || c)) {
+    const runs: [string, string[]][] = [['idle', []]];
+    if (process.env.BENCH_MEMORY_POLICIES !== '0') runs.push([`${POLICIES} policy files`, ['--policies', policies]]);
+    for (const [what, extra] of runs) {
       const port = await freePort();
       const args = ['--port', String(port), '--host', '127.0.0.1', '--cluster', 'none'];
-      const tls = ['--cert', serving.certFile, '--key', serving.keyFile, '--log-level', 'warn'];
+      const level = process.env.BENCH_MEMORY_LOG_LEVEL ?? 'warn';
+      const tls = ['--cert', serving.certFile, '--key', serving.keyFile, '--log-level', level];
       const { child, readyMs } = await serve([...args, ...tls, ...extra], {
         ...(withCache ? { cache } : {}),
         ready: () => readyz(port, serving.ca),
@@ -133,11 +137,13 @@ export async function benchMemoryStandalone(
         let line = `${label.padEnd(30)} ${what.padEnd(18)} ${ready}   idle ${fmt(idle)}`;
         if (what === 'idle' && process.env.BENCH_MEMORY_SATURATE !== '0') {
           const how = wrkAvailable() ? 'wrk' : 'Node generator';
-          if (wrkAvailable()) wrkThroughput(port, saturate.body, { connections: 16, seconds: saturate.seconds });
-          else await closedLoop(port, serving.ca, [saturate.body], { concurrency: 16, seconds: saturate.seconds });
+          const rps = wrkAvailable()
+            ? wrkThroughput(port, saturate.body, { connections: 16, seconds: saturate.seconds })
+            : (await closedLoop(port, serving.ca, [saturate.body], { concurrency: 16, seconds: saturate.seconds })).rps;
           const loaded = rssMiB(child.pid!);
           const ratio = (loaded / idle).toFixed(2);
-          line += `   after ${saturate.seconds} s saturation (${how}) ${fmt(loaded)} = ${ratio} x idle`;
+          const load = `${saturate.seconds} s saturation (${how}, ${rps.toFixed(0)} req/s)`;
+          line += `   after ${load} ${fmt(loaded)} = ${ratio} x idle`;
         }
         console.log(line);
       } finally {
@@ -167,11 +173,7 @@ export async function benchMemoryCluster(serving: Serving, freePort: () => Promi
     await createLockedConfigMaps(kubectl, { count: LOCKED, namespaces: 10, prefix: 'locked' });
     console.log(`   created in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     const cache = warmCompileCache();
-    const variants = [
-      ['no compile cache (npm start)', false],
-      ['compile cache (as the image)', true],
-    ] as const;
-    for (const [label, withCache] of variants.filter(([, c]) => process.env.BENCH_MEMORY_VARIANT !== 'image' || c)) {
+    for (const [label, withCache] of VARIANTS.filter(([, c]) => process.env.BENCH_MEMORY_VARIANT !== 'image' || c)) {
       const port = await freePort();
       const { child, lines, readyMs } = await serve(
         [
@@ -197,6 +199,8 @@ export async function benchMemoryCluster(serving: Serving, freePort: () => Promi
           const { locked, seconds } = scan ? (JSON.parse(scan) as { locked?: number; seconds?: number }) : {};
           const afterScan = rssMiB(child.pid!);
           await sleep(SETTLE_MS);
+          if (process.env.BENCH_MEMORY_SCAN_LINES) console.log(`rss 5 s after: ${rssMiB(child.pid!)}`);
+          if (process.env.BENCH_MEMORY_SCAN_LINES) console.log(scan);
           console.log(
             `${''.padEnd(30)} after audit scan ${n} (${locked ?? '?'} locked, ${seconds?.toFixed(1) ?? '?'} s) ` +
               `${fmt(afterScan)}, ${SETTLE_MS / 1000} s later ${fmt(rssMiB(child.pid!))}`,

@@ -36,6 +36,19 @@ import type { UnlockedChangeLookup } from '../rules/ledger/unlocked-changes.ts';
 
 const TIMEOUT = { timeoutMs: 30_000 };
 
+/** The process's memory at the end of a scan (before its garbage is collected), in MiB, for its log line. */
+function memoryMiB() {
+  const mib = (bytes: number) => Math.round(bytes / 1048576);
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return {
+    rss: mib(rss),
+    heapTotal: mib(heapTotal),
+    heapUsed: mib(heapUsed),
+    external: mib(external),
+    arrayBuffers: mib(arrayBuffers),
+  };
+}
+
 export interface AuditorOptions {
   client: KubeClient;
   discovery: Discovery;
@@ -56,6 +69,8 @@ export interface AuditorOptions {
   pods?: ReturnType<typeof createPodAudit>;
   /** Objects per list request of a scan (default locked-objects.ts's PAGE_SIZE). */
   pageSize?: number;
+  /** Called after each completed scan (main.ts: gives the scan's garbage back, release-memory.ts). */
+  afterScan?: () => void;
 }
 
 export interface ScanResult {
@@ -197,10 +212,22 @@ export function createAuditor(options: AuditorOptions) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     options.metrics.observeScan(seconds);
     logger.info(
-      { locked: listed.size, sealed, written, drift: drift.length, marks, swept, pods, requests, seconds },
+      {
+        locked: listed.size,
+        sealed,
+        written,
+        drift: drift.length,
+        marks,
+        swept,
+        pods,
+        requests,
+        seconds,
+        memory: memoryMiB(),
+      },
       'audit scan',
     );
     watches?.restart(watchFrom, selector);
+    options.afterScan?.();
     return { drift, sealed, written, requests, seconds };
   }
 

@@ -87,7 +87,7 @@ describe('the paged listing of locked objects', () => {
     expect(r.watchFrom).toEqual([{ resource: configMaps, resourceVersion: '100' }]);
   });
 
-  it('an expired continue lists again: unchanged objects are not judged twice, changed ones are, gone ones are reported', async () => {
+  it('an expired continue lists again: unchanged not judged twice, changed judged again, gone reported', async () => {
     const first = [cm('a', '1'), cm('b', '1'), cm('d', '1'), cm('e', '1')];
     // Between the two lists: b changed, d was deleted (or unlabelled), c was locked.
     const fresh = [cm('a', '1'), cm('b', '2'), cm('c', '1'), cm('e', '1')];
