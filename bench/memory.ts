@@ -14,6 +14,7 @@
 //   BENCH_MEMORY_POLICIES=0              standalone: without the 1,000 policy files' run
 //   BENCH_MEMORY_NODE_FLAGS='...'        other V8 flags than the image's (to compare)
 //   BENCH_MEMORY_LOG_LEVEL=info          standalone: serve's log level (default warn)
+//   BENCH_MEMORY_SCAN_LINES=1            print each scan's log line (its memory: heap, external)
 //   BENCH_MEMORY_HEAP_DIR=DIR            a heap snapshot of the leader after the last scan, written to DIR
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -199,7 +200,6 @@ export async function benchMemoryCluster(serving: Serving, freePort: () => Promi
           const { locked, seconds } = scan ? (JSON.parse(scan) as { locked?: number; seconds?: number }) : {};
           const afterScan = rssMiB(child.pid!);
           await sleep(SETTLE_MS);
-          if (process.env.BENCH_MEMORY_SCAN_LINES) console.log(`rss 5 s after: ${rssMiB(child.pid!)}`);
           if (process.env.BENCH_MEMORY_SCAN_LINES) console.log(scan);
           console.log(
             `${''.padEnd(30)} after audit scan ${n} (${locked ?? '?'} locked, ${seconds?.toFixed(1) ?? '?'} s) ` +
