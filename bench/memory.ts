@@ -32,7 +32,7 @@ import { closedLoop } from './load.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 /** The ENTRYPOINT's V8 flags (the compile cache is keyed by them; --expose-gc lets serve release memory). */
-const IMAGE_FLAGS = process.env.BENCH_MEMORY_NODE_FLAGS?.split(' ') ?? ['--max-semi-space-size=16', '--expose-gc'];
+const IMAGE_FLAGS = process.env.BENCH_MEMORY_NODE_FLAGS?.split(' ') ?? ['--max-semi-space-size=8', '--expose-gc'];
 const SETTLE_MS = 5_000;
 const LOCKED = Number(process.env.BENCH_MEMORY_LOCKED ?? 10_000);
 const POLICIES = 1_000;
