@@ -8,6 +8,14 @@
 //   npm run bench                        (this is one of its sections)
 //   BENCH_ONLY=memory npm run bench      only this section
 //   BENCH_MEMORY_CLUSTER=0               without the apiserver part
+//   BENCH_MEMORY_STANDALONE=0            only the apiserver part
+//   BENCH_MEMORY_SCANS=2                 RSS after each of the first N audit scans (default 1)
+//   BENCH_MEMORY_VARIANT=image           only the run with the image's compile cache
+//   BENCH_MEMORY_POLICIES=0              standalone: without the 1,000 policy files' run
+//   BENCH_MEMORY_NODE_FLAGS='...'        other V8 flags than the image's (to compare)
+//   BENCH_MEMORY_LOG_LEVEL=info          standalone: serve's log level (default warn)
+//   BENCH_MEMORY_SCAN_LINES=1            print each scan's log line (its memory: heap, external)
+//   BENCH_MEMORY_HEAP_DIR=DIR            a heap snapshot of the leader after the last scan, written to DIR
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -24,10 +32,16 @@ import { closedLoop } from './load.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 /** The ENTRYPOINT's V8 flags (the compile cache is keyed by them; --expose-gc lets serve release memory). */
-const IMAGE_FLAGS = ['--max-semi-space-size=16', '--expose-gc'];
+const IMAGE_FLAGS = process.env.BENCH_MEMORY_NODE_FLAGS?.split(' ') ?? ['--max-semi-space-size=8', '--expose-gc'];
 const SETTLE_MS = 5_000;
 const LOCKED = Number(process.env.BENCH_MEMORY_LOCKED ?? 10_000);
 const POLICIES = 1_000;
+const VARIANTS = [
+  ['no compile cache (npm start)', false],
+  ['compile cache (as the image)', true],
+] as const;
+const SCANS = Number(process.env.BENCH_MEMORY_SCANS ?? 1);
+const HEAP_DIR = process.env.BENCH_MEMORY_HEAP_DIR;
 
 export interface Serving {
   ca: string;
@@ -58,14 +72,15 @@ function warmCompileCache(): string {
 /** Starts serve, waits until `ready` says so, returns the process and its log lines. */
 async function serve(
   args: string[],
-  options: { cache?: string; ready: () => Promise<boolean> },
+  options: { cache?: string; ready: () => Promise<boolean>; flags?: string[]; cwd?: string },
 ): Promise<{ child: ChildProcess; lines: string[]; readyMs: number }> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (options.cache) env.NODE_COMPILE_CACHE = options.cache;
   else delete env.NODE_COMPILE_CACHE;
   const started = Date.now();
-  const child = spawn(process.execPath, [...IMAGE_FLAGS, 'bin/bulwark.js', 'serve', ...args], {
-    cwd: ROOT,
+  const flags = [...IMAGE_FLAGS, ...(options.flags ?? [])];
+  const child = spawn(process.execPath, [...flags, join(ROOT, 'bin/bulwark.js'), 'serve', ...args], {
+    cwd: options.cwd ?? ROOT,
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -100,20 +115,18 @@ export async function benchMemoryStandalone(
   saturate: { body: Buffer; seconds: number },
   freePort: () => Promise<number>,
 ): Promise<void> {
+  if (process.env.BENCH_MEMORY_STANDALONE === '0') return;
   console.log(`\n== Memory: RSS of one \`bulwark serve --cluster none\` (node ${IMAGE_FLAGS.join(' ')})`);
   const cache = warmCompileCache();
   const policies = await writePolicyDir(POLICIES);
-  for (const [label, withCache] of [
-    ['no compile cache (npm start)', false],
-    ['compile cache (as the image)', true],
-  ] as const) {
-    for (const [what, extra] of [
-      ['idle', []],
-      [`${POLICIES} policy files`, ['--policies', policies]],
-    ] as const) {
+  for (const [label, withCache] of VARIANTS.filter(([, c]) => process.env.BENCH_MEMORY_VARIANT !== 'image' || c)) {
+    const runs: [string, string[]][] = [['idle', []]];
+    if (process.env.BENCH_MEMORY_POLICIES !== '0') runs.push([`${POLICIES} policy files`, ['--policies', policies]]);
+    for (const [what, extra] of runs) {
       const port = await freePort();
       const args = ['--port', String(port), '--host', '127.0.0.1', '--cluster', 'none'];
-      const tls = ['--cert', serving.certFile, '--key', serving.keyFile, '--log-level', 'warn'];
+      const level = process.env.BENCH_MEMORY_LOG_LEVEL ?? 'warn';
+      const tls = ['--cert', serving.certFile, '--key', serving.keyFile, '--log-level', level];
       const { child, readyMs } = await serve([...args, ...tls, ...extra], {
         ...(withCache ? { cache } : {}),
         ready: () => readyz(port, serving.ca),
@@ -125,11 +138,13 @@ export async function benchMemoryStandalone(
         let line = `${label.padEnd(30)} ${what.padEnd(18)} ${ready}   idle ${fmt(idle)}`;
         if (what === 'idle' && process.env.BENCH_MEMORY_SATURATE !== '0') {
           const how = wrkAvailable() ? 'wrk' : 'Node generator';
-          if (wrkAvailable()) wrkThroughput(port, saturate.body, { connections: 16, seconds: saturate.seconds });
-          else await closedLoop(port, serving.ca, [saturate.body], { concurrency: 16, seconds: saturate.seconds });
+          const rps = wrkAvailable()
+            ? wrkThroughput(port, saturate.body, { connections: 16, seconds: saturate.seconds })
+            : (await closedLoop(port, serving.ca, [saturate.body], { concurrency: 16, seconds: saturate.seconds })).rps;
           const loaded = rssMiB(child.pid!);
           const ratio = (loaded / idle).toFixed(2);
-          line += `   after ${saturate.seconds} s saturation (${how}) ${fmt(loaded)} = ${ratio} x idle`;
+          const load = `${saturate.seconds} s saturation (${how}, ${rps.toFixed(0)} req/s)`;
+          line += `   after ${load} ${fmt(loaded)} = ${ratio} x idle`;
         }
         console.log(line);
       } finally {
@@ -159,10 +174,7 @@ export async function benchMemoryCluster(serving: Serving, freePort: () => Promi
     await createLockedConfigMaps(kubectl, { count: LOCKED, namespaces: 10, prefix: 'locked' });
     console.log(`   created in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     const cache = warmCompileCache();
-    for (const [label, withCache] of [
-      ['no compile cache (npm start)', false],
-      ['compile cache (as the image)', true],
-    ] as const) {
+    for (const [label, withCache] of VARIANTS.filter(([, c]) => process.env.BENCH_MEMORY_VARIANT !== 'image' || c)) {
       const port = await freePort();
       const { child, lines, readyMs } = await serve(
         [
@@ -171,21 +183,34 @@ export async function benchMemoryCluster(serving: Serving, freePort: () => Promi
           // The leader's first audit scan comes one interval after the start.
           ...['--log-level', 'info', '--audit-interval', '15'],
         ],
-        { ...(withCache ? { cache } : {}), ready: () => readyz(port, serving.ca) },
+        {
+          ...(withCache ? { cache } : {}),
+          ready: () => readyz(port, serving.ca),
+          ...(HEAP_DIR ? { flags: ['--heapsnapshot-signal=SIGUSR2'], cwd: HEAP_DIR } : {}),
+        },
       );
       try {
         await sleep(SETTLE_MS);
         const synced = rssMiB(child.pid!);
-        for (let i = 0; i < 1800 && !lines.some((l) => l.includes('"audit scan"')); i++) await sleep(100);
-        const scan = lines.find((l) => l.includes('"audit scan"'));
-        const locked = scan ? (JSON.parse(scan) as { locked?: number }).locked : undefined;
-        const afterScan = rssMiB(child.pid!);
-        await sleep(SETTLE_MS);
-        console.log(
-          `${label.padEnd(30)} ready in ${String(readyMs).padStart(5)} ms   policies synced ${fmt(synced)}   ` +
-            `after the audit scan (${locked ?? '?'} locked) ${fmt(afterScan)}, ${SETTLE_MS / 1000} s later ` +
-            `${fmt(rssMiB(child.pid!))}`,
-        );
+        console.log(`${label.padEnd(30)} ready in ${String(readyMs).padStart(5)} ms   policies synced ${fmt(synced)}`);
+        for (let n = 1; n <= SCANS; n++) {
+          const scans = () => lines.filter((l) => l.includes('"audit scan"'));
+          for (let i = 0; i < 3000 && scans().length < n; i++) await sleep(100);
+          const scan = scans()[n - 1];
+          const { locked, seconds } = scan ? (JSON.parse(scan) as { locked?: number; seconds?: number }) : {};
+          const afterScan = rssMiB(child.pid!);
+          await sleep(SETTLE_MS);
+          if (process.env.BENCH_MEMORY_SCAN_LINES) console.log(scan);
+          console.log(
+            `${''.padEnd(30)} after audit scan ${n} (${locked ?? '?'} locked, ${seconds?.toFixed(1) ?? '?'} s) ` +
+              `${fmt(afterScan)}, ${SETTLE_MS / 1000} s later ${fmt(rssMiB(child.pid!))}`,
+          );
+        }
+        if (HEAP_DIR) {
+          child.kill('SIGUSR2');
+          await sleep(30_000);
+          console.log(`   heap snapshot written to ${HEAP_DIR}`);
+        }
       } finally {
         await stop(child);
       }

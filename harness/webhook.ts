@@ -44,6 +44,9 @@ export function defaultWebhookCommand(): string[] {
     // Drift audit scans often enough for tests to see drift within seconds.
     '--audit-interval',
     '3',
+    // Small pages, so that every audit test runs over a listing of several pages (audit-paging.test.ts).
+    '--audit-page-size',
+    '5',
   ];
 }
 

@@ -5,7 +5,7 @@
 // file is stripped and compiled again at each start: about 25 MB more idle RSS and twice
 // the start-up time (issue 19). The sources still run as they are; nothing is built.
 //
-//   NODE_COMPILE_CACHE=DIR node --max-semi-space-size=16 --expose-gc scripts/warm-compile-cache.ts
+//   NODE_COMPILE_CACHE=DIR node --max-semi-space-size=8 --expose-gc scripts/warm-compile-cache.ts
 //
 // Run it as the user and with the V8 flags of the ENTRYPOINT: Node keys the cache by both.
 

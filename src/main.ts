@@ -37,7 +37,7 @@ import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
 import { clientAuthOptions } from './server/client-auth.ts';
 import { keyRingOf } from './attestation/approval.ts';
-import { releaseStartupMemory } from './server/release-memory.ts';
+import { releaseMemoryNow, releaseStartupMemory } from './server/release-memory.ts';
 
 /** The store's source name for the attestation keys: not ready until they are read. */
 const ATTESTATION_KEYS = 'attestation-keys';
@@ -222,6 +222,8 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
         metrics,
         isLeader: leader.isLeader,
         intervalMs: config.auditIntervalSeconds * 1000,
+        afterScan: releaseMemoryNow,
+        ...(config.auditPageSize ? { pageSize: config.auditPageSize } : {}),
         namespace: config.namespace,
         watch: true,
         pods: createPodAudit({

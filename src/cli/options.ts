@@ -151,6 +151,11 @@ export function addServeOptions(cmd: Command): Command {
         .env('BULWARK_AUDIT_INTERVAL'),
     )
     .addOption(
+      new Option('--audit-page-size <objects>', 'objects per list request of a drift audit scan (default 500)')
+        .argParser(number)
+        .env('BULWARK_AUDIT_PAGE_SIZE'),
+    )
+    .addOption(
       new Option(
         '--excluded-namespaces <namespaces>',
         "comma-separated namespaces the webhooks never send (the chart's webhook.excludedNamespaces): the audit " +
@@ -199,6 +204,7 @@ export interface ParsedOptions {
   namespace?: string;
   attestationKeysSecret?: string;
   auditInterval?: number;
+  auditPageSize?: number;
   excludedNamespaces?: string;
   notifyUrl?: string;
   notifySecret?: string;
@@ -233,6 +239,7 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     namespace: o.namespace,
     attestationKeysSecret: o.attestationKeysSecret,
     auditIntervalSeconds: o.auditInterval,
+    auditPageSize: o.auditPageSize,
     excludedNamespaces: list(o.excludedNamespaces),
     notifyUrl: o.notifyUrl,
     notifySecret: o.notifySecret,

@@ -71,6 +71,8 @@ export interface Config {
   attestationKeysSecret: string;
   /** Seconds between drift audit scans (seals, drift reports); 0 turns the audit off. */
   auditIntervalSeconds: number;
+  /** Objects per list request of an audit scan (default 500): what the leader holds at once. */
+  auditPageSize?: number;
   /**
    * Namespaces the webhooks are never sent besides kube-system and `namespace` (the chart's
    * webhook.excludedNamespaces): the audit does not judge their running Pods' images.
@@ -175,6 +177,7 @@ export const configSchema: JSONSchemaType<Config> = {
     },
     namespace: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
     auditIntervalSeconds: { type: 'number', minimum: 0, maximum: 86400 },
+    auditPageSize: { type: 'integer', minimum: 1, maximum: 10000, nullable: true },
     excludedNamespaces: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 63 } },
     notifyUrl: { type: 'string', pattern: '^https?://', maxLength: 2048, nullable: true },
     notifySecret: {

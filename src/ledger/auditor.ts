@@ -26,6 +26,7 @@ import { updateNamespaceMarks } from './namespace-marks.ts';
 import { keyRingOf } from '../attestation/approval.ts';
 import { createLockWatches, type WatchStart } from './watches.ts';
 import { listLockedObjects } from './locked-objects.ts';
+import { readSeals } from './seal-index.ts';
 import { apiVersionOf, createEventJudge, type StoredSeal } from './events.ts';
 import { createSettler, type Context } from './settle.ts';
 import { createAttributionStore, createUnlockedChangeStore } from './attributions.ts';
@@ -34,6 +35,19 @@ import type { createPodAudit } from './running-pods.ts';
 import type { UnlockedChangeLookup } from '../rules/ledger/unlocked-changes.ts';
 
 const TIMEOUT = { timeoutMs: 30_000 };
+
+/** The process's memory at the end of a scan (before its garbage is collected), in MiB, for its log line. */
+function memoryMiB() {
+  const mib = (bytes: number) => Math.round(bytes / 1048576);
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return {
+    rss: mib(rss),
+    heapTotal: mib(heapTotal),
+    heapUsed: mib(heapUsed),
+    external: mib(external),
+    arrayBuffers: mib(arrayBuffers),
+  };
+}
 
 export interface AuditorOptions {
   client: KubeClient;
@@ -53,6 +67,10 @@ export interface AuditorOptions {
   namespace: string;
   /** With it, each scan also judges running Pods' images (running-pods.ts). */
   pods?: ReturnType<typeof createPodAudit>;
+  /** Objects per list request of a scan (default locked-objects.ts's PAGE_SIZE). */
+  pageSize?: number;
+  /** Called after each completed scan (main.ts: gives the scan's garbage back, release-memory.ts). */
+  afterScan?: () => void;
 }
 
 export interface ScanResult {
@@ -65,6 +83,7 @@ export interface ScanResult {
 
 export function createAuditor(options: AuditorOptions) {
   const { client, logger } = options;
+  const pageSize = options.pageSize ? { pageSize: options.pageSize } : {};
   const reporter = createReporter({ client, logger });
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
@@ -129,32 +148,49 @@ export function createAuditor(options: AuditorOptions) {
     );
     requests += 2; // aggregated discovery
     const watchFrom: WatchStart[] = [];
-    const { found: objects, complete: listingComplete } = await listLockedObjects(
-      { get, logger },
-      resources,
-      selector,
-      watchFrom,
-    );
-    const sealList = (await get(SEALS_PATH)) as { items?: StoredSeal[] };
-    const seals = new Map((sealList?.items ?? []).map((s) => [s.metadata.name, s]));
     const drift: Drift[] = [];
     let sealed = 0;
     let written = 0;
     sealedHashes.clear();
-    const judge = async (uid: string, target: SealTarget, object: KubeObject | undefined) => {
-      const settled = await settle(ctx, uid, target, object, seals.get(uid));
+    const judge = async (uid: string, target: SealTarget, object: KubeObject | undefined, stored?: StoredSeal) => {
+      const settled = await settle(ctx, uid, target, object, stored);
       if (settled === 'in-order') sealed += 1;
       else if (settled === 'written') {
         written += 1;
         sealed += 1;
       } else if (typeof settled === 'object') drift.push(settled);
     };
-    for (const [uid, { target, object }] of objects) await judge(uid, target, object);
+    // Page by page (locked-objects.ts): each object is judged while its page is in hand; after
+    // it only its uid and namespace are kept (issue 19: 10,000 whole objects held at once
+    // were most of the leader's memory).
+    const seals = await readSeals({ get, logger, ...pageSize });
+    const listed = new Set<string>();
+    const lockedNamespaces = new Set<string>();
+    const { complete: listingComplete } = await listLockedObjects(
+      { get, logger, ...pageSize },
+      resources,
+      selector,
+      {
+        async onObject({ target, object }, again) {
+          // One object served by two resources (an aliased kind) is judged once.
+          if (listed.has(target.uid) && !again) return;
+          listed.add(target.uid);
+          if (target.namespace) lockedNamespaces.add(target.namespace);
+          // Judged before its list expired, changed since: its seal may have been written meanwhile.
+          await judge(target.uid, target, object, again ? await readSeal(target.uid) : seals.take(target.uid));
+        },
+        async onVanished(target, resource) {
+          listed.delete(target.uid);
+          await judge(target.uid, target, await sameObject([resource], target.uid, target), await readSeal(target.uid));
+        },
+      },
+      watchFrom,
+    );
     // Seals whose object was not listed locked: it was unlabelled or deleted since.
-    for (const [uid, stored] of seals) {
-      if (objects.has(uid)) continue;
+    for (const [uid, stored] of seals.rest()) {
+      if (listed.has(uid)) continue;
       const t = stored.spec.target;
-      await judge(uid, t ?? { apiVersion: '', kind: '', name: uid, uid }, await sameObject(resources, uid, t));
+      await judge(uid, t ?? { apiVersion: '', kind: '', name: uid, uid }, await sameObject(resources, uid, t), stored);
     }
     await ctx.attributions();
     await ctx.unlockedChanges();
@@ -170,18 +206,28 @@ export function createAuditor(options: AuditorOptions) {
     await publish((n) => {
       requests += n;
     });
-    const lockedNamespaces = new Set<string>();
-    for (const { target } of objects.values()) if (target.namespace) lockedNamespaces.add(target.namespace);
     const { snapshot, now } = ctx;
     const marks = await updateNamespaceMarks({ client, logger, snapshot, lockedNamespaces, listingComplete, now });
     requests += 1 + marks.marked + marks.unmarked + marks.conflicts;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     options.metrics.observeScan(seconds);
     logger.info(
-      { locked: objects.size, sealed, written, drift: drift.length, marks, swept, pods, requests, seconds },
+      {
+        locked: listed.size,
+        sealed,
+        written,
+        drift: drift.length,
+        marks,
+        swept,
+        pods,
+        requests,
+        seconds,
+        memory: memoryMiB(),
+      },
       'audit scan',
     );
     watches?.restart(watchFrom, selector);
+    options.afterScan?.();
     return { drift, sealed, written, requests, seconds };
   }
 
@@ -198,6 +244,10 @@ export function createAuditor(options: AuditorOptions) {
     }
   }
 
+  async function readSeal(uid: string): Promise<StoredSeal | undefined> {
+    return (await get(`${SEALS_PATH}/${uid}`)) as StoredSeal | undefined;
+  }
+
   /** The object the seal names, when it still exists with that uid. */
   async function sameObject(resources: readonly ApiResource[], uid: string, t: SealTarget | undefined) {
     const resource = resources.find((r) => apiVersionOf(r) === t?.apiVersion && r.kind === t?.kind);
@@ -210,7 +260,7 @@ export function createAuditor(options: AuditorOptions) {
     context,
     sealedHashes,
     drifted,
-    readSeal: async (uid) => (await get(`${SEALS_PATH}/${uid}`)) as StoredSeal | undefined,
+    readSeal,
     sameObject,
     settle,
     publish: () => publish(),

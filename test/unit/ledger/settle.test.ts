@@ -227,6 +227,7 @@ describe('a watch event', () => {
 describe('the listing', () => {
   it('lists each resource label-selected, skips a forbidden one quietly, and marks a failure incomplete', async () => {
     const paths: string[] = [];
+    const listed: unknown[] = [];
     const watchFrom: WatchStart[] = [];
     const secrets = { ...configMaps, resource: 'secrets', kind: 'Secret' };
     const widgets = { ...configMaps, group: 'example.com', resource: 'widgets', kind: 'Widget' };
@@ -246,11 +247,16 @@ describe('the listing', () => {
       },
       [configMaps, secrets, widgets],
       'bulwark.dev/immutable=true',
+      {
+        onObject: async (found) => {
+          listed.push(found.target);
+        },
+        onVanished: async () => {},
+      },
       watchFrom,
     );
-    expect(paths[0]).toBe('/api/v1/configmaps?labelSelector=bulwark.dev%2Fimmutable%3Dtrue');
-    expect([...result.found.keys()]).toEqual([uid]);
-    expect(result.found.get(uid)?.target).toEqual(target);
+    expect(paths[0]).toBe('/api/v1/configmaps?labelSelector=bulwark.dev%2Fimmutable%3Dtrue&limit=500');
+    expect(listed).toEqual([target]);
     expect(result.complete).toBe(false);
     expect(watchFrom).toEqual([{ resource: configMaps, resourceVersion: '42' }]);
   });

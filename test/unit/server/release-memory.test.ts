@@ -1,8 +1,9 @@
 // Start-up memory is released once, when the webhook is first ready, with a memory-reducing
-// collection; never before, never again, and not at all where gc is not exposed.
+// collection; never before, never again, and not at all where gc is not exposed. The leader
+// releases the same way after each audit scan (releaseMemoryNow).
 
 import { describe, expect, it } from 'vitest';
-import { type GcFunction, releaseStartupMemory } from '../../../src/server/release-memory.ts';
+import { type GcFunction, releaseMemoryNow, releaseStartupMemory } from '../../../src/server/release-memory.ts';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,5 +48,14 @@ describe('releaseStartupMemory', () => {
     } finally {
       if (exposed) global.gc = exposed;
     }
+  });
+});
+
+describe('releaseMemoryNow (after each audit scan of the leader)', () => {
+  it('collects at once, memory-reducing; without gc it does nothing', () => {
+    const calls: unknown[] = [];
+    releaseMemoryNow((o) => calls.push(o));
+    expect(calls).toEqual([{ type: 'major', execution: 'async', flavor: 'last-resort' }]);
+    expect(() => releaseMemoryNow(undefined)).not.toThrow();
   });
 });
