@@ -64,7 +64,7 @@ async function main(): Promise<void> {
       });
     }
 
-    const reader = createKubeReader(loadKubeConfig('required', cluster.kubeconfig)!);
+    const reader = createKubeReader((await loadKubeConfig('required', cluster.kubeconfig))!);
     let apiRequests = 0;
     let registryRequests = 0;
     const registryClient = createRegistryClient({ onRequest: () => registryRequests++ });
