@@ -63,15 +63,20 @@ export function capConnections(
   // own headersTimeout let a connection that sent one byte and then nothing stay open (seen
   // on Node 24), and one that sends nothing is not a request at all to it. Later requests
   // on a kept-alive connection are node:http's to time (HTTP/2: secure-server.ts). The timer
-  // rides on the socket itself: an HTTP/2 request's `socket` is a proxy that forwards to it.
+  // rides on the socket itself: an HTTP/2 session's `socket` is a proxy that forwards to it.
   server.on('secureConnection', (socket: Socket & { [FIRST_REQUEST]?: NodeJS.Timeout }) => {
     const timer = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
     timer.unref();
     socket[FIRST_REQUEST] = timer;
     socket.once('close', () => clearTimeout(timer));
   });
-  server.on('request', (req: { socket: { [FIRST_REQUEST]?: NodeJS.Timeout } }) =>
-    clearTimeout(req.socket[FIRST_REQUEST]),
+  type Timed = { [FIRST_REQUEST]?: NodeJS.Timeout };
+  server.on('request', (req: { httpVersionMajor: number; socket: Timed }) => {
+    if (req.httpVersionMajor !== 2) clearTimeout(req.socket[FIRST_REQUEST]);
+  });
+  // HTTP/2: once per session, not per request (a request's socket is a new proxy each time).
+  server.on('session', (session: { socket: Timed; once(event: 'stream', listener: () => void): void }) =>
+    session.once('stream', () => clearTimeout(session.socket[FIRST_REQUEST])),
   );
   const noise = sampledWarning(observe.logger);
   server.on('drop', (data?: { remoteAddress?: string }) => {
