@@ -51,6 +51,7 @@ async function sender(http2: boolean, port: number, ca: string, concurrency: num
 
 async function run(http2: boolean, body: Buffer, concurrency: number): Promise<string> {
   const server = await startServeProcess(['--http2', String(http2), '--log-level', 'info']);
+  const idleMiB = await server.rssMiB();
   const client = await sender(http2, server.port, server.ca, concurrency);
   try {
     for (let i = 0; i < 300; i++) await client.send(body); // warm-up
@@ -72,7 +73,8 @@ async function run(http2: boolean, body: Buffer, concurrency: number): Promise<s
     return (
       `   ${(http2 ? 'HTTP/2' : 'HTTP/1.1').padEnd(9)} ${String(concurrency).padStart(2)} in flight: ` +
       `${(REVIEWS / seconds).toFixed(0).padStart(5)} reviews/s, server CPU ${cpuUs.toFixed(0).padStart(4)} us/review, ` +
-      `p50 ${pct(times, 50).toFixed(2)} ms, p99 ${pct(times, 99).toFixed(2)} ms (load ${loadavg()[0]!.toFixed(1)})`
+      `p50 ${pct(times, 50).toFixed(2)} ms, p99 ${pct(times, 99).toFixed(2)} ms; RSS idle ${idleMiB.toFixed(0)} MiB, ` +
+      `after ${(await server.rssMiB()).toFixed(0)} MiB (load ${loadavg()[0]!.toFixed(1)})`
     );
   } finally {
     client.close();
