@@ -274,13 +274,14 @@ export async function benchApiserver(): Promise<void> {
           `Bulwark/none ${(bulwark.p50 / none.p50).toFixed(2)}, VAP/none ${(vap.p50 / none.p50).toFixed(2)}`,
       );
       console.log(
-        `   ${op}: serve HTTP/2 - VAP p50 ${(h2.p50 - vap.p50).toFixed(2)} ms, p99 ${(h2.p99 - vap.p99).toFixed(2)} ms; ` +
-          `HTTP/1.1 - VAP p50 ${(h1.p50 - vap.p50).toFixed(2)} ms, p99 ${(h1.p99 - vap.p99).toFixed(2)} ms`,
+        `   ${op}: serve HTTP/2 - VAP p50 ${(h2.p50 - vap.p50).toFixed(2)} ms, ` +
+          `p99 ${(h2.p99 - vap.p99).toFixed(2)} ms; HTTP/1.1 - VAP p50 ${(h1.p50 - vap.p50).toFixed(2)} ms, p99 ${(h1.p99 - vap.p99).toFixed(2)} ms`,
       );
     }
     const protocols = [...new Set(probe.offered.map((p) => p.join(',')))];
     console.log(
-      `   ${ROUNDS} interleaved rounds of ${CONCURRENCY} concurrent writes each. ALPN protocols kube-apiserver offers a webhook: ` +
+      `   ${ROUNDS} interleaved rounds of ${CONCURRENCY} concurrent writes each. ` +
+        `ALPN protocols kube-apiserver offers a webhook: ` +
         `${protocols.join(' | ') || '(none: HTTP/1.1)'} (Bulwark takes h2 unless --http2=false, as a Go server does)`,
     );
   } finally {

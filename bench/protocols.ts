@@ -72,7 +72,8 @@ async function run(http2: boolean, body: Buffer, concurrency: number): Promise<s
     times.sort((a, b) => a - b);
     return (
       `   ${(http2 ? 'HTTP/2' : 'HTTP/1.1').padEnd(9)} ${String(concurrency).padStart(2)} in flight: ` +
-      `${(REVIEWS / seconds).toFixed(0).padStart(5)} reviews/s, server CPU ${cpuUs.toFixed(0).padStart(4)} us/review, ` +
+      `${(REVIEWS / seconds).toFixed(0).padStart(5)} reviews/s, ` +
+      `server CPU ${cpuUs.toFixed(0).padStart(4)} us/review, ` +
       `p50 ${pct(times, 50).toFixed(2)} ms, p99 ${pct(times, 99).toFixed(2)} ms; RSS idle ${idleMiB.toFixed(0)} MiB, ` +
       `after ${(await server.rssMiB()).toFixed(0)} MiB (load ${loadavg()[0]!.toFixed(1)})`
     );
