@@ -275,7 +275,8 @@ export async function benchApiserver(): Promise<void> {
       );
       console.log(
         `   ${op}: serve HTTP/2 - VAP p50 ${(h2.p50 - vap.p50).toFixed(2)} ms, ` +
-          `p99 ${(h2.p99 - vap.p99).toFixed(2)} ms; HTTP/1.1 - VAP p50 ${(h1.p50 - vap.p50).toFixed(2)} ms, p99 ${(h1.p99 - vap.p99).toFixed(2)} ms`,
+          `p99 ${(h2.p99 - vap.p99).toFixed(2)} ms; HTTP/1.1 - VAP p50 ${(h1.p50 - vap.p50).toFixed(2)} ms, ` +
+          `p99 ${(h1.p99 - vap.p99).toFixed(2)} ms`,
       );
     }
     const protocols = [...new Set(probe.offered.map((p) => p.join(',')))];
