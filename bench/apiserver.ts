@@ -5,6 +5,10 @@
 // (a locked ConfigMap's data changed) and an allowed one (an unlocked ConfigMap's data
 // changed, stored in etcd) for each. Also records which protocols the apiserver offers a
 // webhook by ALPN (HTTP/2 or HTTP/1.1), with a probe webhook that answers every review.
+// Two more Bulwarks (`bulwark serve --cluster none` processes, alike but for --http2) for
+// their own namespaces compare HTTP/2 with HTTP/1.1 in the same run; with
+// BENCH_APISERVER_CONCURRENCY=N each write is sent N times at once (the apiserver then has
+// N reviews in flight: one connection over HTTP/2, N over HTTP/1.1).
 
 import { readFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:https';
@@ -13,13 +17,17 @@ import { kubectlOk } from '../harness/kubectl.ts';
 import { writeGeneratedCertificates } from '../src/server/certificate-files.ts';
 import { pct } from './images.ts';
 import { benchTempDir } from './temp.ts';
+import { startServeProcess, type ServeProcess } from '../test/helpers/serve-process.ts';
 
 const ROUNDS = Number(process.env.BENCH_APISERVER_ROUNDS ?? 300);
+const CONCURRENCY = Number(process.env.BENCH_APISERVER_CONCURRENCY ?? 1);
 const LOCK = 'bulwark.dev/immutable';
 /** Namespaces with this label are left out of Bulwark's webhook for the baselines. */
 const OFF = 'bench.bulwark.dev/webhook';
 
-const SCENARIOS = ['bulwark', 'none', 'vap'] as const;
+const SCENARIOS = ['bulwark', 'none', 'vap', 'serve-h2', 'serve-h1'] as const;
+/** The serve processes' scenarios, and the --http2 value each runs with. */
+const SERVED = { 'serve-h2': 'true', 'serve-h1': 'false' } as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const configMap = (namespace: string, name: string, locked: boolean) => ({
@@ -109,6 +117,7 @@ export async function benchApiserver(): Promise<void> {
   );
   const cluster = await startCluster({});
   const probe = await alpnProbe();
+  const served: ServeProcess[] = [];
   try {
     const { kubectl } = cluster;
     // JSON, not YAML: kubectl reads YAML 1.1, where a label value such as off is a bool.
@@ -132,7 +141,32 @@ export async function benchApiserver(): Promise<void> {
       bulwark: {},
       none: { [OFF]: 'off' },
       vap: { [OFF]: 'off', 'bench.bulwark.dev/vap': 'on' },
+      'serve-h2': { [OFF]: 'off' },
+      'serve-h1': { [OFF]: 'off' },
     };
+    for (const [s, http2] of Object.entries(SERVED)) {
+      const server = await startServeProcess(['--http2', http2, '--log-level', 'info']);
+      served.push(server);
+      await apply({
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingWebhookConfiguration',
+        metadata: { name: `bench-${s}` },
+        webhooks: [
+          {
+            name: `${s}.bench.bulwark.dev`,
+            clientConfig: {
+              url: `https://127.0.0.1:${server.port}/validate`,
+              caBundle: Buffer.from(server.ca).toString('base64'),
+            },
+            rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['UPDATE'], resources: ['configmaps'] }],
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': `bench-${s}` } },
+            failurePolicy: 'Fail',
+            sideEffects: 'None',
+            admissionReviewVersions: ['v1'],
+          },
+        ],
+      });
+    }
     for (const s of SCENARIOS) {
       await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `bench-${s}`, labels: labels[s] } });
       await apply(configMap(`bench-${s}`, 'locked', true));
@@ -159,7 +193,7 @@ export async function benchApiserver(): Promise<void> {
     await apply(lockBinding);
 
     const ca = readFileSync(cluster.caFile, 'utf8');
-    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca });
+    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca });
     const { port } = new URL(cluster.server);
     const patch = (namespace: string, name: string, value: string): Promise<{ status: number; ms: number }> =>
       new Promise((resolve, reject) => {
@@ -189,7 +223,7 @@ export async function benchApiserver(): Promise<void> {
         req.end(body);
       });
     // The VAP and the webhook configurations are loaded asynchronously: wait until each denies.
-    for (const s of ['bulwark', 'vap'] as const) {
+    for (const s of ['bulwark', 'vap', 'serve-h2', 'serve-h1'] as const) {
       for (let i = 0; (await patch(`bench-${s}`, 'locked', `wait-${i}`)).status !== 403; i++) {
         if (i > 300) throw new Error(`the ${s} lock did not deny within 30 s`);
         await new Promise((r) => setTimeout(r, 100));
@@ -205,10 +239,13 @@ export async function benchApiserver(): Promise<void> {
       for (const s of SCENARIOS) {
         for (const op of ['denied', 'allowed'] as const) {
           // Without a lock (no webhook) the "denied" write is stored: it is the same write, uncontested.
-          const r = await patch(`bench-${s}`, op === 'denied' ? 'locked' : 'open', `v${round}-${op}`);
+          const name = op === 'denied' ? 'locked' : 'open';
+          const sent = Array.from({ length: CONCURRENCY }, (_, i) => patch(`bench-${s}`, name, `v${round}-${op}-${i}`));
           const expected = op === 'denied' && s !== 'none' ? 403 : 200;
-          if (r.status !== expected) throw new Error(`${s} ${op}: HTTP ${r.status}, expected ${expected}`);
-          if (round >= 0) times[`${s} ${op}`]!.push(r.ms);
+          for (const r of await Promise.all(sent)) {
+            if (r.status !== expected) throw new Error(`${s} ${op}: HTTP ${r.status}, expected ${expected}`);
+            if (round >= 0) times[`${s} ${op}`]!.push(r.ms);
+          }
         }
       }
     }
@@ -227,19 +264,30 @@ export async function benchApiserver(): Promise<void> {
       console.log(line('no webhook', none));
       console.log(line('ValidatingAdmissionPolicy', vap));
       console.log(line('Bulwark', bulwark));
+      const h2 = stat(`serve-h2 ${op}`);
+      const h1 = stat(`serve-h1 ${op}`);
+      console.log(line('bulwark serve, HTTP/2', h2));
+      console.log(line('bulwark serve, --http2=false', h1));
       console.log(
         `   ${op}: Bulwark - VAP p50 ${(bulwark.p50 - vap.p50).toFixed(2)} ms (goal <= 0.5 ms), p99 ` +
           `${(bulwark.p99 - vap.p99).toFixed(2)} ms; ratios p50 Bulwark/VAP ${(bulwark.p50 / vap.p50).toFixed(2)}, ` +
           `Bulwark/none ${(bulwark.p50 / none.p50).toFixed(2)}, VAP/none ${(vap.p50 / none.p50).toFixed(2)}`,
       );
+      console.log(
+        `   ${op}: serve HTTP/2 - VAP p50 ${(h2.p50 - vap.p50).toFixed(2)} ms, ` +
+          `p99 ${(h2.p99 - vap.p99).toFixed(2)} ms; HTTP/1.1 - VAP p50 ${(h1.p50 - vap.p50).toFixed(2)} ms, ` +
+          `p99 ${(h1.p99 - vap.p99).toFixed(2)} ms`,
+      );
     }
     const protocols = [...new Set(probe.offered.map((p) => p.join(',')))];
     console.log(
-      `   ${ROUNDS} interleaved rounds. ALPN protocols kube-apiserver offers a webhook: ` +
-        `${protocols.join(' | ') || '(none: HTTP/1.1)'} (node:https answers http/1.1; a Go server takes h2)`,
+      `   ${ROUNDS} interleaved rounds of ${CONCURRENCY} concurrent writes each. ` +
+        `ALPN protocols kube-apiserver offers a webhook: ` +
+        `${protocols.join(' | ') || '(none: HTTP/1.1)'} (Bulwark takes h2 unless --http2=false, as a Go server does)`,
     );
   } finally {
     probe.close();
+    await Promise.all(served.map((s) => s.stop()));
     await cluster.stop();
   }
 }

@@ -18,6 +18,7 @@ import { decisionTimes } from './decision-times.ts';
 import { benchApiserver } from './apiserver.ts';
 import { benchCli } from './cli.ts';
 import { benchTempDir } from './temp.ts';
+import { benchProtocols } from './protocols.ts';
 import { benchMemoryCluster, benchMemoryStandalone } from './memory.ts';
 import { reportWrkPaced, reportWrkThroughput, wrkAvailable, wrkThroughput } from './wrk.ts';
 
@@ -84,6 +85,8 @@ async function main(): Promise<void> {
   };
   // BENCH_ONLY=memory: only the memory sections (bench/memory.ts).
   if (process.env.BENCH_ONLY === 'memory') return memory();
+  // BENCH_ONLY=protocols: only HTTP/2 against HTTP/1.1 at the webhook (bench/protocols.ts).
+  if (process.env.BENCH_ONLY === 'protocols') return benchProtocols(workloads[1]!.bodies[0]!);
   console.log(
     `bench: ${SECONDS}s per run, closed loop with ${CONCURRENCY} connections, open loop at ${RATE} req/s; ` +
       `Node ${process.version}`,
@@ -180,6 +183,7 @@ async function main(): Promise<void> {
     await benchImages(serve, ca);
     await benchSignoff(serve, ca);
     if (!process.env.BENCH_ONLY) await benchSlowClients(bulwarkPort, ca, tls.caFile, workloads[1]!.bodies[0]!);
+    if (!process.env.BENCH_ONLY) await benchProtocols(workloads[1]!.bodies[0]!);
   } finally {
     noop.kill('SIGTERM');
     parseOnly.kill('SIGTERM');

@@ -2,7 +2,6 @@
 // informers -> HTTPS server. Returns a handle whose close() drains in-flight requests.
 
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createKubeReader, loadKubeConfig } from './cluster/kube-client.ts';
 import { createDiscovery } from './cluster/discovery.ts';
@@ -30,7 +29,9 @@ import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
 import { createPolicyCompiler } from './policy/compiler.ts';
 import { PolicyStore } from './policy/store.ts';
 import { createApp, createMetricsApp } from './server/app.ts';
-import { DEFAULT_CONNECTION_LIMITS, capConnections, serverOptions } from './server/connection-limits.ts';
+import { DEFAULT_CONNECTION_LIMITS, capConnections } from './server/connection-limits.ts';
+import { createWebhookServer, type WebhookServer } from './server/secure-server.ts';
+import { protocolOf } from './server/protocol.ts';
 import { drainServer, drainTiming } from './server/drain.ts';
 import { createReviewDecoder } from './admission/decode.ts';
 import { writeGeneratedCertificates } from './server/certificate-files.ts';
@@ -52,7 +53,8 @@ const bothRecorders =
   };
 
 export interface Running {
-  server: Server;
+  /** HTTP/2 with HTTP/1.1 (node:http2), or HTTP/1.1 alone with --http2=false (node:https). */
+  server: WebhookServer;
   port: number;
   /** The plain-HTTP port of /metrics, when one was asked for. */
   metricsPort?: number;
@@ -81,7 +83,7 @@ async function tlsFiles(config: Config, logger: Logger): Promise<{ files: TlsFil
   return { files: generated, caFile: generated.caFile };
 }
 
-function listen(server: HttpServer, port: number, host: string): Promise<number> {
+function listen(server: HttpServer | WebhookServer, port: number, host: string): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -285,11 +287,12 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
 
   const limits = { ...DEFAULT_CONNECTION_LIMITS, maxConnections: config.maxConnections };
   const clientAuth = await clientAuthOptions(config.tls.clientCaFile);
-  const server = createServer(
-    { ...serverOptions(limits), ...TLS_OPTIONS, ...clientAuth, cert: tls.cert, key: tls.key },
+  const server = createWebhookServer(
+    { http2: config.http2, limits, tls: { ...TLS_OPTIONS, ...clientAuth, cert: tls.cert, key: tls.key } },
     app,
   );
   capConnections(server, limits, { logger, metrics });
+  server.on('request', (req) => metrics.observeHttpRequest(protocolOf(req)));
   const watcher = watchTlsFiles({
     files,
     initial: tls,
@@ -318,7 +321,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
   if (metricsServer) logger.info({ metricsPort }, `metrics on http://${config.host}:${metricsPort}/metrics`);
   logger.info(
     { port, host: config.host, lockLabel: `${config.lockLabel.key}=${config.lockLabel.value}` },
-    `bulwark listening on https://${config.host}:${port}`,
+    `bulwark listening on https://${config.host}:${port} (${config.http2 ? 'HTTP/2 and HTTP/1.1' : 'HTTP/1.1'})`,
   );
   const stopRelease = releaseStartupMemory({ ready: () => readiness().ready });
 

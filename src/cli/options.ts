@@ -98,6 +98,11 @@ export function addServeOptions(cmd: Command): Command {
         .argParser(number)
         .env('BULWARK_MAX_CONNECTIONS'),
     )
+    .addOption(
+      new Option('--http2 <enabled>', 'offer HTTP/2 to clients, HTTP/1.1 still accepted (default true)')
+        .choices(['true', 'false'])
+        .env('BULWARK_HTTP2'),
+    )
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('BULWARK_LOG_LEVEL'))
     .addOption(
       new Option('--kubeconfig <file>', 'kubeconfig for cluster lookups (default: in-cluster, then $KUBECONFIG)').env(
@@ -193,6 +198,7 @@ export interface ParsedOptions {
   maxBodyBytes?: number;
   maxInFlightBytes?: number;
   maxConnections?: number;
+  http2?: 'true' | 'false';
   metricsPort?: number;
   logLevel?: Config['logLevel'];
   kubeconfig?: string;
@@ -229,6 +235,7 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     maxInFlightBytes: o.maxInFlightBytes,
     metricsPort: o.metricsPort,
     maxConnections: o.maxConnections,
+    http2: o.http2 === undefined ? undefined : o.http2 === 'true',
     logLevel: o.logLevel,
     kubeconfig: o.kubeconfig,
     cluster: o.cluster,

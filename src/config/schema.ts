@@ -45,6 +45,8 @@ export interface Config {
   maxInFlightBytes: number;
   /** Open connections at most; beyond it new connections are closed at once (and logged). */
   maxConnections: number;
+  /** Offer HTTP/2 (ALPN h2) on the HTTPS port, HTTP/1.1 still accepted; false: HTTP/1.1 only. */
+  http2: boolean;
   logLevel: LogLevel;
   /** Directory of policy YAML files (standalone mode). */
   policiesDir?: string;
@@ -103,6 +105,7 @@ export const configSchema: JSONSchemaType<Config> = {
     'maxBodyBytes',
     'maxInFlightBytes',
     'maxConnections',
+    'http2',
     'logLevel',
     'cluster',
     'decisionTimeoutSeconds',
@@ -162,6 +165,7 @@ export const configSchema: JSONSchemaType<Config> = {
     maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
     maxInFlightBytes: { type: 'integer', minimum: 1024, maximum: 4 * 1024 * 1024 * 1024 },
     maxConnections: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    http2: { type: 'boolean' },
     logLevel: { type: 'string', enum: [...LOG_LEVELS] },
     policiesDir: { type: 'string', minLength: 1, nullable: true },
     kubeconfig: { type: 'string', minLength: 1, nullable: true },
@@ -213,6 +217,7 @@ export const DEFAULT_CONFIG: Config = {
   // With the chart's 512 Mi limit: 7 MiB reviews take about 6x their size once parsed and decided.
   maxInFlightBytes: 32 * 1024 * 1024,
   maxConnections: 1000,
+  http2: true,
   logLevel: 'info',
   cluster: 'auto',
   decisionTimeoutSeconds: 8,

@@ -14,6 +14,8 @@ export type CacheLookup = 'hit' | 'miss' | 'merged';
  * (429, the body budget was spent), or error (a decision failed and denied, fail closed).
  */
 export type RejectReason = 'malformed' | 'unreadable' | 'too_large' | 'busy' | 'error';
+/** The protocol a request came by, as ALPN names it. */
+export type HttpProtocol = 'h2' | 'http/1.1' | 'http/1.0';
 
 export interface Metrics {
   registry: Registry;
@@ -23,6 +25,8 @@ export interface Metrics {
   observeRejected(reason: RejectReason): void;
   /** Records a connection closed at once because maxConnections were open. */
   observeDroppedConnection(): void;
+  /** Records one request to the HTTPS port and the protocol it came by. */
+  observeHttpRequest(protocol: HttpProtocol): void;
   /** Records one HTTP request to an image registry. */
   observeRegistryRequest(purpose: string): void;
   /** Records how one registry request ended and how long it took. */
@@ -129,6 +133,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['reason'] as const,
     registers: [registry],
   });
+  const httpRequests = new Counter({
+    name: 'bulwark_http_requests_total',
+    help: 'Requests to the HTTPS port, by protocol (h2, http/1.1): whether the apiserver multiplexes its reviews',
+    labelNames: ['protocol'] as const,
+    registers: [registry],
+  });
+  // Children looked up once: this is counted on every request.
+  const byProtocol = {
+    h2: httpRequests.labels('h2'),
+    'http/1.1': httpRequests.labels('http/1.1'),
+    'http/1.0': httpRequests.labels('http/1.0'),
+  };
   const dropped = new Counter({
     name: 'bulwark_connections_dropped_total',
     help: 'Connections closed on arrival because the maximum number of connections was open',
@@ -317,6 +333,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     observeDroppedConnection() {
       dropped.inc();
+    },
+    observeHttpRequest(protocol) {
+      byProtocol[protocol].inc();
     },
   };
 }

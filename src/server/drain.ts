@@ -12,8 +12,16 @@
 // connections it no longer uses it closes itself after its idle timeout (Go's transport:
 // 90 s), which is why the chart's budget is longer than that. When none is left, or the
 // budget is spent, the server stops and cuts whatever remains.
+//
+// HTTP/2 has the clean signal HTTP/1.1 lacks: GOAWAY names the last stream the server
+// takes; the streams before it finish, and the client knows that any later one was never
+// processed and sends it again on a new connection (Go's transport does). So every session
+// gets a GOAWAY at once, busy or idle, and so does any session that sends a request later.
 
-import type { Server } from 'node:https';
+import type { Http2ServerRequest } from 'node:http2';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isHttp2Request } from './protocol.ts';
+import { closeAllConnections, isHttp2Server, openSessions, type WebhookServer } from './secure-server.ts';
 
 export interface DrainTiming {
   /** Connections still open after this are cut. */
@@ -30,17 +38,21 @@ export function drainTiming(drainSeconds: number): DrainTiming {
  * Starts answering every review with `Connection: close`, then resolves once every
  * connection is gone and the server closed. Call it once.
  */
-export async function drainServer(server: Server, timing: DrainTiming): Promise<void> {
-  server.prependListener('request', (_req, res) => res.setHeader('connection', 'close'));
+export async function drainServer(server: WebhookServer, timing: DrainTiming): Promise<void> {
+  server.prependListener('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse) => {
+    if (isHttp2Request(req)) req.stream.session?.close();
+    else res.setHeader('connection', 'close');
+  });
+  if (isHttp2Server(server)) for (const session of openSessions(server)) session.close();
   const deadline = Date.now() + timing.budgetMs;
   while (Date.now() < deadline && (await openConnections(server)) > 0) await sleep(timing.pollMs);
   // Only now: since Node 19, close() also closes idle connections.
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeAllConnections();
+  closeAllConnections(server);
   await closed;
 }
 
-function openConnections(server: Server): Promise<number> {
+function openConnections(server: WebhookServer): Promise<number> {
   return new Promise((resolve) => server.getConnections((err, count) => resolve(err ? 0 : count)));
 }
 

@@ -10,6 +10,7 @@ import type { AttestationKeyRing } from '../attestation/keys.ts';
 import { attestationPatch, isUnlockRequestWrite } from '../attestation/stamp.ts';
 import { BaseError, ERRORS, isBulwarkError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
+import { closeAfterAnswer } from './protocol.ts';
 import { readBody, type BodyLimits } from './read-body.ts';
 import { sendError, sendJson } from './validate-handler.ts';
 
@@ -35,7 +36,7 @@ export function createMutateHandler(
     try {
       request = options.decoder.parse(await reading.body).request;
     } catch (err) {
-      res.setHeader('connection', 'close');
+      closeAfterAnswer(req, res);
       sendError(res, isBulwarkError(err) ? err : new BaseError('REVIEW_MALFORMED', undefined, { cause: err }));
       return;
     }

@@ -9,6 +9,7 @@ import { BaseError, isBulwarkError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { logDecision } from './log-decision.ts';
+import { closeAfterAnswer } from './protocol.ts';
 import { readBody } from './read-body.ts';
 import { createBodyBudget, type BodyBudget } from './body-budget.ts';
 import { clip, clipList } from '../observability/bounded.ts';
@@ -59,7 +60,7 @@ export function createValidateHandler(
       const error = isBulwarkError(err) ? err : new BaseError('REVIEW_UNREADABLE', undefined, { cause: err });
       // The rest of the body stays unread and the connection closes after the answer: the
       // client gets the 413/429 or, if it is still sending, a reset (both fail the request fast).
-      res.setHeader('connection', 'close');
+      closeAfterAnswer(req, res);
       if (error.code === 'REVIEW_TOO_LARGE') metrics.observeRejected('too_large');
       else if (error.code === 'SERVER_BUSY') {
         metrics.observeRejected('busy');
