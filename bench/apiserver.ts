@@ -283,7 +283,8 @@ export async function benchApiserver(): Promise<void> {
     console.log(
       `   ${ROUNDS} interleaved rounds of ${CONCURRENCY} concurrent writes each. ` +
         `ALPN protocols kube-apiserver offers a webhook: ` +
-        `${protocols.join(' | ') || '(none: HTTP/1.1)'} (Bulwark takes h2 unless --http2=false, as a Go server does)`,
+        `${protocols.join(' | ') || '(none: HTTP/1.1)'} ` +
+        '(Bulwark takes h2 only with --http2=true; the harness Bulwark, "Bulwark" above, runs with it)',
     );
   } finally {
     probe.close();

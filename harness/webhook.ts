@@ -32,6 +32,11 @@ export function defaultWebhookCommand(): string[] {
     '{kubeconfig}',
     '--cluster',
     'required',
+    // HTTP/2 is opt-in (README "protocols"); the e2e tier runs it so that every e2e file
+    // drives the HTTP/2 path through the real apiserver, while e2e-full's chart runs the
+    // default, HTTP/1.1.
+    '--http2',
+    'true',
     '--log-level',
     'info',
     // Policy admins besides cluster admins, so that policy changes can be approved by two of

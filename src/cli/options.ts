@@ -99,7 +99,7 @@ export function addServeOptions(cmd: Command): Command {
         .env('BULWARK_MAX_CONNECTIONS'),
     )
     .addOption(
-      new Option('--http2 <enabled>', 'offer HTTP/2 to clients, HTTP/1.1 still accepted (default true)')
+      new Option('--http2 <enabled>', 'offer HTTP/2 to clients, HTTP/1.1 still accepted (default false)')
         .choices(['true', 'false'])
         .env('BULWARK_HTTP2'),
     )

@@ -217,7 +217,9 @@ export const DEFAULT_CONFIG: Config = {
   // With the chart's 512 Mi limit: 7 MiB reviews take about 6x their size once parsed and decided.
   maxInFlightBytes: 32 * 1024 * 1024,
   maxConnections: 1000,
-  http2: true,
+  // Measured (issue 19, npm run bench): Node's HTTP/2 costs as much or more per review than
+  // its HTTP/1.1, and pins every review of an apiserver to one replica. Opt-in, not default.
+  http2: false,
   logLevel: 'info',
   cluster: 'auto',
   decisionTimeoutSeconds: 8,

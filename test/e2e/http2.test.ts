@@ -1,6 +1,7 @@
-// kube-apiserver calls Bulwark over HTTP/2. It offers ALPN `h2,http/1.1` (a Go client);
-// Bulwark takes h2 (secure-server.ts), so the apiserver multiplexes its reviews on one
-// connection instead of opening one per review in flight. The proof is Bulwark's own
+// kube-apiserver calls Bulwark over HTTP/2 when Bulwark offers it (`--http2=true`, as the
+// e2e harness runs it). It offers ALPN `h2,http/1.1` (a Go client); Bulwark then takes h2
+// (secure-server.ts), so the apiserver multiplexes its reviews on one connection instead
+// of opening one per review in flight. The proof is Bulwark's own
 // count of requests by protocol, before and after writes through the apiserver.
 
 import { describe, expect, it } from 'vitest';

@@ -1,8 +1,8 @@
 // The webhook over HTTP/2, as kube-apiserver (a Go client offering `h2,http/1.1`) calls it:
 // ALPN picks h2, reviews go as streams of one session, and every route, the body limit,
 // the stream cap, client certificates and certificate rotation hold as over HTTP/1.1
-// (https.test.ts drives the same server with HTTP/1.1 clients). With --http2=false the
-// server offers HTTP/1.1 alone.
+// (https.test.ts drives the default server, HTTP/1.1 alone, with HTTP/1.1 clients). With
+// --http2=false, the default, the server offers HTTP/1.1 alone.
 
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { type ClientHttp2Session, connect } from 'node:http2';
@@ -36,6 +36,7 @@ function configFor(overrides: Partial<Config> = {}): Config {
     maxBodyBytes: 64 * 1024,
     tls: { certFile: files.certFile, keyFile: files.keyFile, reloadIntervalSeconds: 0.1 },
     logLevel: 'silent',
+    http2: true,
     ...overrides,
   };
 }
@@ -68,7 +69,7 @@ afterAll(async () => {
 const review = (name: string) => JSON.stringify(loadReview(name));
 const post = (body: string | Buffer, on = session) => h2Request(on, { method: 'POST', path: '/validate', body });
 
-describe('HTTP/2 by default', () => {
+describe('with --http2=true', () => {
   it('takes h2 when a client offers h2 and http/1.1, as kube-apiserver does', async () => {
     expect(await negotiated(running.port, ca)).toBe('h2');
   });
@@ -173,9 +174,9 @@ describe('client certificates over HTTP/2', () => {
   });
 });
 
-describe('--http2=false', () => {
+describe('the default, --http2=false', () => {
   it('offers HTTP/1.1 alone and serves it as before', async () => {
-    const h1 = await startBulwark(configFor({ http2: false }), createLogger('silent'));
+    const h1 = await startBulwark(configFor({ http2: DEFAULT_CONFIG.http2 }), createLogger('silent'));
     try {
       expect(await negotiated(h1.port, ca)).not.toBe('h2');
       const res = await httpsRequest(`https://127.0.0.1:${h1.port}/validate`, {
