@@ -242,19 +242,40 @@ describe('mutual TLS (tls.clientCa)', () => {
     const dir = fullCluster().dir;
     await upgradeRelease(['deployment.metricsPort=9090'], { files: [`tls.clientCa=${join(dir, WEBHOOK_CLIENT_CA)}`] });
     await deniesThroughWebhook();
-    const clusterIp = await serviceClusterIp();
     const options = {
       ca: await secretValue(`${RELEASE}-tls`, 'ca.crt'),
       servername: `${RELEASE}.${RELEASE_NAMESPACE}.svc`,
     };
-    const url = `https://${clusterIp}:443/validate`;
-    await expect(httpsRequest(url, { ...options, method: 'POST', body: '{}' })).rejects.toThrow(
-      /certificate|alert|socket hang up|ECONNRESET/i,
-    );
     const cert = await readFile(join(dir, 'webhook-client.crt'), 'utf8');
     const key = await readFile(join(dir, 'webhook-client.key'), 'utf8');
+    const plainRefused = async (url: string) =>
+      httpsRequest(url, { ...options, method: 'POST', body: '{}' }).then(
+        (res) => `served: HTTP ${res.status}`,
+        (err: Error) => (/certificate|alert|socket hang up|ECONNRESET/i.test(err.message) ? 'refused' : err.message),
+      );
+    // Each pod of the new release, addressed directly: no Service in between to pick an old one.
+    const pods = await kubectlJson<{
+      items: { metadata: { deletionTimestamp?: string }; status: { podIP: string } }[];
+    }>(['get', 'pods', '-n', RELEASE_NAMESPACE, '-l', 'app.kubernetes.io/name=bulwark']);
+    const current = pods.items.filter((p) => !p.metadata.deletionTimestamp);
+    expect(current.length).toBeGreaterThan(0);
+    for (const pod of current) {
+      const url = `https://${pod.status.podIP}:8443/validate`;
+      expect(await plainRefused(url)).toBe('refused');
+      const withCert = await httpsRequest(url, { ...options, method: 'POST', body: '{}', clientCert: { cert, key } });
+      // Past the handshake: a review without a request is malformed, which is answered, not refused.
+      expect(withCert.status).toBe(400);
+    }
+    // Through the Service as well, given a moment: in one CI run a plain client was served
+    // through it right after the rollout. The likeliest cause, not confirmed, is kube-proxy
+    // still sending a new connection to a terminating pod of the previous release.
+    const url = `https://${await serviceClusterIp()}:443/validate`;
+    await until(
+      'the Service refuses a client without a certificate',
+      async () => ((await plainRefused(url)) === 'refused' ? true : undefined),
+      30_000,
+    );
     const withCert = await httpsRequest(url, { ...options, method: 'POST', body: '{}', clientCert: { cert, key } });
-    // Past the handshake: a review without a request is malformed, which is answered, not refused.
     expect(withCert.status).toBe(400);
   });
 });
