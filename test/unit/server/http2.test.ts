@@ -18,6 +18,7 @@ import { generateCertificates } from '../../../src/server/certificates.ts';
 import { DEFAULT_CONNECTION_LIMITS } from '../../../src/server/connection-limits.ts';
 import { writeClientCert } from '../../../harness/node/client-cert.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
+import { localServerConfig } from '../../helpers/local-config.ts';
 import { httpsRequest } from '../../helpers/https.ts';
 import { h2Connect, h2Request } from '../../helpers/http2.ts';
 
@@ -27,19 +28,7 @@ let running: Running;
 let origin: string;
 let session: ClientHttp2Session;
 
-function configFor(overrides: Partial<Config> = {}): Config {
-  return {
-    ...DEFAULT_CONFIG,
-    host: '127.0.0.1',
-    port: 0,
-    cluster: 'none',
-    maxBodyBytes: 64 * 1024,
-    tls: { certFile: files.certFile, keyFile: files.keyFile, reloadIntervalSeconds: 0.1 },
-    logLevel: 'silent',
-    http2: true,
-    ...overrides,
-  };
-}
+const configFor = (overrides: Partial<Config> = {}): Config => localServerConfig(files, { http2: true, ...overrides });
 
 /** The protocol a client offering what the apiserver offers ends up with (false: no ALPN answer). */
 function negotiated(port: number, trust: string): Promise<string | false> {

@@ -5,12 +5,13 @@ import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG, type Config } from '../../../src/config/schema.ts';
+import { DEFAULT_CONFIG } from '../../../src/config/schema.ts';
 import { startBulwark, type Running } from '../../../src/main.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { writeGeneratedCertificates, type CertificateFiles } from '../../../src/server/certificate-files.ts';
 import { generateCertificates } from '../../../src/server/certificates.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
+import { localServerConfig } from '../../helpers/local-config.ts';
 import { httpsRequest } from '../../helpers/https.ts';
 
 let running: Running;
@@ -21,16 +22,7 @@ let url: (path: string) => string;
 beforeAll(async () => {
   files = await writeGeneratedCertificates(await mkdtemp(join(tmpdir(), 'bulwark-test-')));
   ca = await readFile(files.caFile, 'utf8');
-  const config: Config = {
-    ...DEFAULT_CONFIG,
-    host: '127.0.0.1',
-    port: 0,
-    cluster: 'none',
-    maxBodyBytes: 64 * 1024,
-    tls: { certFile: files.certFile, keyFile: files.keyFile, reloadIntervalSeconds: 0.1 },
-    logLevel: 'silent',
-  };
-  running = await startBulwark(config, createLogger('silent'));
+  running = await startBulwark(localServerConfig(files), createLogger('silent'));
   url = (path) => `https://127.0.0.1:${running.port}${path}`;
 });
 
