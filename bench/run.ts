@@ -16,6 +16,7 @@ import { writePolicyDir } from './policies.ts';
 import { benchReviews } from './reviews.ts';
 import { decisionTimes } from './decision-times.ts';
 import { benchApiserver } from './apiserver.ts';
+import { benchCold } from './cold.ts';
 import { benchCli } from './cli.ts';
 import { benchTempDir } from './temp.ts';
 import { benchProtocols } from './protocols.ts';
@@ -75,6 +76,8 @@ function row(name: string, r: LoadResult): string {
 async function main(): Promise<void> {
   // BENCH_ONLY=apiserver: only the writes through kube-apiserver (bench/apiserver.ts).
   if (process.env.BENCH_ONLY === 'apiserver') return benchApiserver();
+  // BENCH_ONLY=cold: only hot against cold single reviews at the webhook (bench/cold.ts).
+  if (process.env.BENCH_ONLY === 'cold') return benchCold();
   const tls = await writeGeneratedCertificates(benchTempDir('bulwark-bench-tls-'));
   const ca = await readFile(tls.caFile, 'utf8');
   const workloads = await benchReviews();
@@ -191,6 +194,7 @@ async function main(): Promise<void> {
   }
   if (!process.env.BENCH_ONLY) {
     await benchApiserver();
+    await benchCold();
     await benchCli();
     await memory();
   }
