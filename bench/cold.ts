@@ -5,6 +5,8 @@
 // apiserver's and etcd's work, and an idle vCPU wakes slowly. The pause reproduces that at the
 // webhook, without the apiserver's noise. `BENCH_ONLY=cold npm run bench` prints, per pace,
 // each server's p50 round trip, Bulwark minus the floor, and Bulwark's own handler time (its log).
+// BENCH_COLD_PAUSES=0,5 (ms), BENCH_COLD_REQUESTS=600 and BENCH_COLD_ARGS (more `bulwark serve`
+// arguments, e.g. `--warm-up-rounds 0`) change what it runs.
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,7 +19,7 @@ import { benchTempDir } from './temp.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const REQUESTS = Number(process.env.BENCH_COLD_REQUESTS ?? 600);
-const PAUSES_MS = [0, 5];
+const PAUSES_MS = (process.env.BENCH_COLD_PAUSES ?? '0,5').split(',').map(Number);
 
 interface Target {
   name: string;
@@ -68,7 +70,7 @@ export async function benchCold(): Promise<void> {
   const body = readFileSync(join(ROOT, 'test', 'fixtures', 'reviews', 'configmap-apply-changed.json'));
   const tls = await writeGeneratedCertificates(benchTempDir('bulwark-bench-cold-'));
   const floor = await startFloor(tls.certFile, tls.keyFile);
-  const serve = await startServeProcess(['--log-level', 'info']);
+  const serve = await startServeProcess(['--log-level', 'info', ...(process.env.BENCH_COLD_ARGS?.split(' ') ?? [])]);
   const targets: Target[] = [
     {
       name: 'floor',

@@ -23,7 +23,8 @@ import type { Config } from './config/schema.ts';
 import { startControllers } from './controller/start.ts';
 import { defaultIdentity, LEASE_NAME, leaseLeader, type LeaderElector } from './cluster/leader.ts';
 import { noClusterFacts, type FactResolver } from './review/decide.ts';
-import type { Logger } from './observability/logger.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { messageOf } from './errors.ts';
 import { createMetrics, type Metrics, type RegistryOutcome } from './observability/metrics.ts';
 import { defaultPolicyOf, policyAdminsOf } from './config/default-policy.ts';
 import { createPolicyCompiler } from './policy/compiler.ts';
@@ -39,6 +40,7 @@ import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './se
 import { clientAuthOptions } from './server/client-auth.ts';
 import { keyRingOf } from './attestation/approval.ts';
 import { releaseMemoryNow, releaseStartupMemory } from './server/release-memory.ts';
+import { DEFAULT_WARM_UP_ROUNDS, warmUp } from './server/warm-up.ts';
 
 /** The store's source name for the attestation keys: not ready until they are read. */
 const ATTESTATION_KEYS = 'attestation-keys';
@@ -247,6 +249,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
     const pending = store.pending();
     return pending.length === 0 ? { ready: true } : { ready: false, reason: `not yet synced: ${pending.join(', ')}` };
   };
+  const decoder = createReviewDecoder();
   const app = createApp({
     decideDeps: {
       snapshot: () => store.snapshot(),
@@ -275,7 +278,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
           }
         : {}),
     },
-    decoder: createReviewDecoder(),
+    decoder,
     logger,
     metrics,
     maxBodyBytes: config.maxBodyBytes,
@@ -313,6 +316,30 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
       ),
   });
 
+  // Before listening: the first reviews a new replica answers are then as fast as later ones.
+  const warmStarted = process.hrtime.bigint();
+  const warmed = await warmUp({
+    app: createApp({
+      decideDeps: { snapshot: () => ({ ...store.snapshot(), synced: true }), resolveFacts: noClusterFacts },
+      decoder,
+      logger: createLogger(config.logLevel, { write: () => {} }),
+      metrics: createMetrics({ collectDefaults: false }),
+      readiness: () => ({ ready: true }),
+      serveMetrics: false,
+      maxBodyBytes: config.maxBodyBytes,
+      maxInFlightBytes: config.maxInFlightBytes,
+    }),
+    server: { http2: config.http2, limits, tls: { ...TLS_OPTIONS, cert: tls.cert, key: tls.key } },
+    lockLabel: config.lockLabel,
+    rounds: config.warmUpRounds ?? DEFAULT_WARM_UP_ROUNDS,
+  }).catch((err: unknown) => {
+    logger.warn({ err: messageOf(err) }, 'warm-up failed: the first reviews will be slower');
+    return 0;
+  });
+  if (warmed > 0) {
+    const ms = Math.round(Number(process.hrtime.bigint() - warmStarted) / 1e6);
+    logger.info({ reviews: warmed, ms }, `answered ${warmed} synthetic reviews on loopback to warm up in ${ms} ms`);
+  }
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   const metricsServer =

@@ -162,6 +162,15 @@ export function addServeOptions(cmd: Command): Command {
     )
     .addOption(
       new Option(
+        '--warm-up-rounds <rounds>',
+        'rounds of synthetic reviews (5 each) decided in-process before listening, so that the first real ones ' +
+          'are decided as fast as later ones (default 400; 0 none)',
+      )
+        .argParser(number)
+        .env('BULWARK_WARM_UP_ROUNDS'),
+    )
+    .addOption(
+      new Option(
         '--excluded-namespaces <namespaces>',
         "comma-separated namespaces the webhooks never send (the chart's webhook.excludedNamespaces): the audit " +
           "does not judge their running Pods' images (kube-system and --namespace never are)",
@@ -211,6 +220,7 @@ export interface ParsedOptions {
   attestationKeysSecret?: string;
   auditInterval?: number;
   auditPageSize?: number;
+  warmUpRounds?: number;
   excludedNamespaces?: string;
   notifyUrl?: string;
   notifySecret?: string;
@@ -247,6 +257,7 @@ export function toOverrides(o: ParsedOptions): ConfigOverrides {
     attestationKeysSecret: o.attestationKeysSecret,
     auditIntervalSeconds: o.auditInterval,
     auditPageSize: o.auditPageSize,
+    warmUpRounds: o.warmUpRounds,
     excludedNamespaces: list(o.excludedNamespaces),
     notifyUrl: o.notifyUrl,
     notifySecret: o.notifySecret,

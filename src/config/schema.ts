@@ -75,6 +75,8 @@ export interface Config {
   auditIntervalSeconds: number;
   /** Objects per list request of an audit scan (default 500): what the leader holds at once. */
   auditPageSize?: number;
+  /** Rounds of synthetic reviews decided before listening (server/warm-up.ts); default 400, 0 none. */
+  warmUpRounds?: number;
   /**
    * Namespaces the webhooks are never sent besides kube-system and `namespace` (the chart's
    * webhook.excludedNamespaces): the audit does not judge their running Pods' images.
@@ -182,6 +184,7 @@ export const configSchema: JSONSchemaType<Config> = {
     namespace: { type: 'string', minLength: 1, maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
     auditIntervalSeconds: { type: 'number', minimum: 0, maximum: 86400 },
     auditPageSize: { type: 'integer', minimum: 1, maximum: 10000, nullable: true },
+    warmUpRounds: { type: 'integer', minimum: 0, maximum: 100000, nullable: true },
     excludedNamespaces: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 63 } },
     notifyUrl: { type: 'string', pattern: '^https?://', maxLength: 2048, nullable: true },
     notifySecret: {
