@@ -75,7 +75,7 @@ export interface Config {
   auditIntervalSeconds: number;
   /** Objects per list request of an audit scan (default 500): what the leader holds at once. */
   auditPageSize?: number;
-  /** Rounds of synthetic reviews decided before listening (server/warm-up.ts); default 400, 0 none. */
+  /** Rounds of synthetic reviews answered before listening (server/warm-up.ts); default 0: none. */
   warmUpRounds?: number;
   /**
    * Namespaces the webhooks are never sent besides kube-system and `namespace` (the chart's
