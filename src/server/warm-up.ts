@@ -35,8 +35,8 @@ export interface WarmUpOptions {
 /**
  * Off unless asked for: 400 rounds (2,000 reviews) took 0.1 ms off the median denial of a
  * fresh replica through kube-apiserver (handler 0.65 against 0.75 ms, same run), but cost
- * about a second of start-up and 15 MB of idle RSS (the compiled code it leaves, measured
- * with the image's flags and compile cache: 106-108 MB against 90-91), which would take
+ * about a second of start-up and 15 MiB of idle RSS (the compiled code it leaves, measured
+ * with the image's flags and compile cache: 104-106 MiB against 88-89), which would take
  * the replica past issue 19's idle goal of 100 MB.
  */
 export const DEFAULT_WARM_UP_ROUNDS = 0;
