@@ -2,10 +2,16 @@
 // `node --cpu-prof` profile per workload, its self time grouped by part of the request's
 // way (TLS/HTTP, body read, JSON parse, schema, decision, diff, response build, metrics,
 // log line, GC) and the functions that cost most. `node bench/profile.ts` (wrk needed;
-// BENCH_SECONDS per workload, default 8). Proportions: it may run on a busy machine.
+// BENCH_SECONDS per workload, default 8; BENCH_PROFILE=parse-only profiles the parse-only
+// responder instead; BENCH_PROFILE_KEEP=PREFIX keeps the .cpuprofile files). Proportions:
+// it may run on a busy machine.
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { writeGeneratedCertificates } from '../src/server/certificate-files.ts';
 import { startServeProcess } from '../test/helpers/serve-process.ts';
 import { benchReviews } from './reviews.ts';
 import { benchTempDir } from './temp.ts';
@@ -69,16 +75,43 @@ export function summarise(profile: Profile): { groups: Map<string, number>; func
   return { groups, functions };
 }
 
-function print(title: string, values: Map<string, number>, top: number, total: number): void {
+function print(title: string, values: Map<string, number>, top: number, total: number, reviews: number): void {
   console.log(title);
   for (const [name, ms] of [...values].sort((a, b) => b[1] - a[1]).slice(0, top))
-    console.log(`  ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${name}`);
+    console.log(
+      `  ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${((ms * 1000) / reviews).toFixed(1).padStart(6)} us  ${name}`,
+    );
+}
+
+/** `bulwark serve` or the parse-only responder, profiled into `dir`. */
+async function startProfiled(server: 'bulwark' | 'parse-only', dir: string) {
+  const prof = ['--cpu-prof', '--cpu-prof-dir', dir];
+  if (server === 'bulwark') return startServeProcess(['--log-level', 'info'], prof);
+  const tls = await writeGeneratedCertificates(benchTempDir('bulwark-profile-tls-'));
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+  const args = [...prof, join(import.meta.dirname, 'noop-responder.ts'), String(port), tls.certFile, tls.keyFile];
+  const child = spawn(process.execPath, [...args, 'parse'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await once(child.stdout!, 'data'); // "ready"
+  const exited = once(child, 'exit');
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 async function main(): Promise<void> {
+  const which = process.env.BENCH_PROFILE === 'parse-only' ? 'parse-only' : 'bulwark';
   for (const w of await benchReviews()) {
     const dir = benchTempDir('bulwark-profile-');
-    const server = await startServeProcess(['--log-level', 'info'], ['--cpu-prof', '--cpu-prof-dir', dir]);
+    const server = await startProfiled(which, dir);
     let requests: number;
     try {
       wrkThroughput(server.port, w.bodies[0]!, { connections: 16, seconds: 1 }); // warm-up, profiled too
@@ -87,14 +120,19 @@ async function main(): Promise<void> {
       await server.stop();
     }
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
+    if (process.env.BENCH_PROFILE_KEEP)
+      copyFileSync(join(dir, file), `${process.env.BENCH_PROFILE_KEEP}-${w.expect}.cpuprofile`);
     const { groups, functions } = summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile);
     const idle = groups.get('idle') ?? 0;
     const busy = [...groups.values()].reduce((a, b) => a + b, 0) - idle;
-    console.log(`\n== ${w.name}: about ${requests.toFixed(0)} reviews; busy ${busy.toFixed(0)} ms sampled`);
+    console.log(
+      `\n== ${which}, ${w.name}: about ${requests.toFixed(0)} reviews; busy ${busy.toFixed(0)} ms sampled ` +
+        `(us per review: sampled time, the profiler's own cost included)`,
+    );
     groups.delete('idle');
-    print('self time by group (share of busy samples)', groups, 20, busy);
-    print('top functions by self time', functions, 30, busy);
+    print('self time by group (share of busy samples)', groups, 20, busy, requests);
+    print('top functions by self time', functions, 30, busy, requests);
   }
 }
 
-await main();
+if (import.meta.main) await main();
