@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReviewDecoder } from '../admission/decode.ts';
 import type { AdmissionReviewRequest } from '../admission/types.ts';
 import { decide, type DecideDeps } from '../review/decide.ts';
+import { encodeResponseText } from '../review/encode.ts';
 import { BaseError, isBulwarkError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -29,8 +30,12 @@ export interface ValidateOptions {
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const json = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  sendJsonText(res, status, JSON.stringify(value));
+}
+
+/** Already JSON text: headers as a flat list (node:http takes it without building a header object). */
+function sendJsonText(res: ServerResponse, status: number, json: string): void {
+  res.writeHead(status, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(json))]);
   res.end(json);
 }
 
@@ -84,10 +89,11 @@ export function createValidateHandler(
       return;
     }
     const decided = await decide(review, decideDeps);
+    sendJsonText(res, 200, encodeResponseText(review.request.uid, decided.verdict));
+    // Counted and logged once the answer is on its way: the apiserver does not wait for them.
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (decided.error !== undefined) metrics.observeRejected('error');
     metrics.observeReview(decided.verdict, review.request.operation, seconds);
     logDecision(logger, review.request, decided, seconds);
-    sendJson(res, 200, decided.review);
   };
 }
