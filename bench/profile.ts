@@ -69,7 +69,8 @@ export function summarise(profile: Profile): { groups: Map<string, number>; func
     const g = group ?? 'other';
     groups.set(g, (groups.get(g) ?? 0) + ms);
     const f = leaf.callFrame;
-    const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${f.lineNumber + 1} [${g}]`;
+    const where = `${f.url.replace(/^.*\/(src|node_modules)\//, '$1/')}:${f.lineNumber + 1}`;
+    const name = `${f.functionName || '(anonymous)'} ${where} [${g}]`;
     if (g !== 'idle') functions.set(name, (functions.get(name) ?? 0) + ms);
   });
   return { groups, functions };
@@ -77,10 +78,10 @@ export function summarise(profile: Profile): { groups: Map<string, number>; func
 
 function print(title: string, values: Map<string, number>, top: number, total: number, reviews: number): void {
   console.log(title);
-  for (const [name, ms] of [...values].sort((a, b) => b[1] - a[1]).slice(0, top))
-    console.log(
-      `  ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${((ms * 1000) / reviews).toFixed(1).padStart(6)} us  ${name}`,
-    );
+  for (const [name, ms] of [...values].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    const share = `${((100 * ms) / total).toFixed(1).padStart(5)}%`;
+    console.log(`  ${share}  ${((ms * 1000) / reviews).toFixed(1).padStart(6)} us  ${name}`);
+  }
 }
 
 /** `bulwark serve` or the parse-only responder, profiled into `dir`. */
