@@ -89,11 +89,12 @@ export function createValidateHandler(
       return;
     }
     const decided = await decide(review, decideDeps);
-    sendJsonText(res, 200, encodeResponseText(review.request.uid, decided.verdict));
-    // Counted and logged once the answer is on its way: the apiserver does not wait for them.
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (decided.error !== undefined) metrics.observeRejected('error');
     metrics.observeReview(decided.verdict, review.request.operation, seconds);
     logDecision(logger, review.request, decided, seconds);
+    // Sent last, as before: sending first and counting and logging after cost 3 to 15 points of
+    // throughput at CPU parity in interleaved before/after runs under wrk (issue 19), for no CPU saved.
+    sendJsonText(res, 200, encodeResponseText(review.request.uid, decided.verdict));
   };
 }
