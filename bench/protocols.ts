@@ -4,20 +4,14 @@
 // kept-alive pool of one connection per review in flight). Reports throughput, latency
 // and the server's CPU per review (from /proc, so the client's share is left out).
 
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { loadavg } from 'node:os';
 import { h2Connect } from '../test/helpers/http2.ts';
 import { startServeProcess } from '../test/helpers/serve-process.ts';
 import { pct } from './images.ts';
+import { cpuMs } from './process-cpu.ts';
 
 const REVIEWS = Number(process.env.BENCH_PROTOCOL_REVIEWS ?? 2000);
-
-/** The process's user and system CPU so far, in milliseconds (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 async function sender(http2: boolean, port: number, ca: string, concurrency: number) {
   const headers = (body: Buffer) => ({ 'content-type': 'application/json', 'content-length': body.length });

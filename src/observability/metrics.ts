@@ -6,6 +6,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Verdict } from '../decision/verdict.ts';
+import { labelHistogram } from './label-histogram.ts';
 
 export type RegistryOutcome = '2xx' | '3xx' | '4xx' | '5xx' | 'error';
 export type CacheLookup = 'hit' | 'miss' | 'merged';
@@ -66,9 +67,6 @@ export interface MetricsOptions {
   policyLabel?: boolean;
 }
 
-const ALLOWED = Object.freeze({ allowed: 'true' });
-const DENIED = Object.freeze({ allowed: 'false' });
-
 /**
  * Increments of one counter by a key that stands for their labels, added to the counter
  * when it is collected (scraped), so that counting is a map lookup.
@@ -120,12 +118,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       reviewCounts.flush(this);
     },
   });
-  const latency = new Histogram({
+  const latency = labelHistogram({
     name: 'bulwark_admission_duration_seconds',
     help: 'Time from decoded review to encoded response',
-    labelNames: ['allowed'] as const,
+    label: 'allowed',
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
+    registry,
   });
   const rejected = new Counter({
     name: 'bulwark_admission_rejected_total',
@@ -325,7 +323,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       }
       const allowed = verdict.allowed ? 'true' : 'false';
       reviewCounts.add(`${allowed}\0${operation}`, () => ({ allowed, operation }));
-      latency.observe(verdict.allowed ? ALLOWED : DENIED, seconds);
+      latency.observe(allowed, seconds);
       if (verdict.allowed && verdict.auditAnnotations['unlock-emergency'] === 'true') emergencyUnlocks.inc();
     },
     observeRejected(reason) {

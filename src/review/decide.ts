@@ -42,7 +42,7 @@ export async function decide(review: AdmissionReviewRequest, deps: DecideDeps): 
     const facts = snapshot.synced ? await deps.resolveFacts(request, snapshot) : {};
     const verdict = reviewRequest({ request, snapshot, facts });
     await deps.onDecided?.(request, verdict).catch(() => undefined);
-    return { review: encodeResponse(request.uid, verdict), verdict };
+    return decided(request.uid, verdict);
   } catch (error) {
     const code = isBulwarkError(error) ? error.code : 'DECISION_FAILED';
     const reason =
@@ -52,8 +52,18 @@ export async function decide(review: AdmissionReviewRequest, deps: DecideDeps): 
       ...deny('internal', reason, { decision: 'deny', reason: `internal error: ${code}` }),
       failure: { code: 'DECISION_FAILED' },
     };
-    return { review: encodeResponse(request.uid, verdict), verdict, error };
+    return { ...decided(request.uid, verdict), error };
   }
+}
+
+/** The answer object is made when asked for: the server writes its text directly (encodeResponseText). */
+function decided(uid: string, verdict: Verdict): Decided {
+  return {
+    verdict,
+    get review() {
+      return encodeResponse(uid, verdict);
+    },
+  };
 }
 
 /** A resolver for when there is no cluster to ask: facts are reported unavailable. */

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ReviewDecoder } from '../admission/decode.ts';
 import type { AdmissionReviewRequest } from '../admission/types.ts';
 import { decide, type DecideDeps } from '../review/decide.ts';
+import { encodeResponseText } from '../review/encode.ts';
 import { BaseError, isBulwarkError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -29,8 +30,12 @@ export interface ValidateOptions {
 }
 
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const json = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+  sendJsonText(res, status, JSON.stringify(value));
+}
+
+/** Already JSON text: headers as a flat list (node:http takes it without building a header object). */
+function sendJsonText(res: ServerResponse, status: number, json: string): void {
+  res.writeHead(status, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(json))]);
   res.end(json);
 }
 
@@ -88,6 +93,8 @@ export function createValidateHandler(
     if (decided.error !== undefined) metrics.observeRejected('error');
     metrics.observeReview(decided.verdict, review.request.operation, seconds);
     logDecision(logger, review.request, decided, seconds);
-    sendJson(res, 200, decided.review);
+    // Sent last, as before: sending first and counting and logging after cost 3 to 15 points of
+    // throughput at CPU parity in interleaved before/after runs under wrk (issue 19), for no CPU saved.
+    sendJsonText(res, 200, encodeResponseText(review.request.uid, decided.verdict));
   };
 }
