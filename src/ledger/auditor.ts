@@ -206,6 +206,7 @@ export function createAuditor(options: AuditorOptions) {
     await publish((n) => {
       requests += n;
     });
+    options.metrics.setAuditListingComplete('locked-objects', listingComplete);
     const { snapshot, now } = ctx;
     const marks = await updateNamespaceMarks({ client, logger, snapshot, lockedNamespaces, listingComplete, now });
     requests += 1 + marks.marked + marks.unmarked + marks.conflicts;

@@ -10,9 +10,7 @@
 import { SEALS_PATH } from '../attestation/seal.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { StoredSeal } from './events.ts';
-import { isExpired, pages, PAGE_SIZE, type ListingIo } from './locked-objects.ts';
-
-const RELISTS = 3;
+import { isExpired, pages, PAGE_SIZE, RELISTS, type ListingIo } from './paged-list.ts';
 
 export interface SealIndex {
   /** The seal of `uid`, removed from the index; undefined when there is none. */
