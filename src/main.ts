@@ -236,6 +236,7 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
           excludedNamespaces: ['kube-system', config.namespace, ...config.excludedNamespaces],
           logger,
           metrics,
+          ...(config.auditPageSize ? { pageSize: config.auditPageSize } : {}),
         }),
       });
       auditor.start();

@@ -26,11 +26,10 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
 import { isTerminated, judgeRunningPod, podAsCreate, type RunningImageFinding } from '../rules/images/running.ts';
 import { createLookupBudget } from './lookup-budget.ts';
-import { isExpired, isListingError, listPaged } from './paged-list.ts';
+import { isExpired, isListingError, listPaged, PAGE_SIZE } from './paged-list.ts';
 import { IMAGES_POLICY, postWarningEvent, RESULT_RANK, type Finding, type ResultKind } from './report.ts';
 
 export const IMAGE_EVENT_REASON = 'BulwarkImageFailing';
-const PAGE = 500;
 /** Pods held for the second pass, per lookup of the budget (Pods share images: one lookup serves many). */
 const LATER_PER_LOOKUP = 5;
 const TIMEOUT = { timeoutMs: 30_000 };
@@ -64,6 +63,8 @@ export interface PodAuditOptions {
   logger: Logger;
   metrics: Pick<Metrics, 'setRunningPodImages' | 'setAuditListingComplete'>;
   limits?: Partial<PodAuditLimits>;
+  /** Pods per list request (default paged-list.ts's PAGE_SIZE; `--audit-page-size`). */
+  pageSize?: number;
   onRequest?: () => void;
   now?: () => number;
 }
@@ -227,7 +228,7 @@ export function createPodAudit(options: PodAuditOptions) {
     // No ImagePolicy: every Pod passes, and not one is listed.
     if (snapshot.images.length > 0) {
       try {
-        const { vanished } = await listPaged({ get, logger, pageSize: PAGE }, PODS, 'pods', {
+        const { vanished } = await listPaged({ get, logger, pageSize: options.pageSize ?? PAGE_SIZE }, PODS, 'pods', {
           keep: (pod) => pod.metadata.uid,
           async onPage(listed) {
             const mine = listed.map(({ item }) => item).filter(judgeable);

@@ -11,16 +11,13 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/admission/types.ts';
 import type { CallResult } from '../../../src/cluster/kube-client.ts';
 import { BaseError } from '../../../src/errors.ts';
-import type { VerificationResult } from '../../../src/decision/facts.ts';
-import { cachedVerifier } from '../../../src/image-verification/cache.ts';
-import type { StagedVerifier } from '../../../src/image-verification/verify.ts';
 import { createPodAudit, IMAGE_EVENT_REASON, type PodAuditLimits } from '../../../src/ledger/running-pods.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
+import { digest, scriptedRegistry } from '../../helpers/scripted-registry.ts';
 import { shopImagePolicy } from '../../helpers/policies.ts';
 import { imagePolicyStore } from '../../helpers/snapshots.ts';
 
-const digest = (n: number) => `sha256:${n.toString(16).padStart(2, '0').repeat(32)}`;
 const image = (n: number) => `registry.local:5000/shop/app${n}@${digest(n)}`;
 
 function pod(namespace: string, name: string, images: string[], phase = 'Running'): KubeObject {
@@ -73,35 +70,6 @@ function scriptedApi(pods: KubeObject[], pageSize = 2) {
     },
   };
   return api;
-}
-
-/** A registry behind admission's cache: a digest verifies when trusted, fails otherwise, or the registry is down. */
-function scriptedRegistry() {
-  const registry = {
-    trusted: new Set<string>(),
-    checked: [] as string[],
-    down: false,
-    rounds: 0,
-    active: 0,
-    maxActive: 0,
-  };
-  const check = async (task: { image: { digest: string } }): Promise<VerificationResult> => {
-    registry.rounds++;
-    registry.checked.push(task.image.digest);
-    registry.active++;
-    registry.maxActive = Math.max(registry.maxActive, registry.active);
-    await new Promise((r) => setTimeout(r, 5));
-    registry.active--;
-    if (registry.down) return { ok: false, failure: 'registry-error', reason: 'connect ECONNREFUSED' };
-    return registry.trusted.has(task.image.digest)
-      ? { ok: true, authority: 'release', detail: 'signed by key release' }
-      : { ok: false, failure: 'untrusted-signer', reason: 'signed by another key' };
-  };
-  const staged = Object.assign(async () => ({ ok: false }) as VerificationResult, {
-    material: async () => ({ keys: [], roots: [], access: { problem: 'none' }, fingerprint: 'key-a' }),
-    check,
-  }) as unknown as StagedVerifier;
-  return { registry, verifier: cachedVerifier(staged, { failureTtlMs: 0 }) };
 }
 
 const storeWith = imagePolicyStore;
