@@ -14,7 +14,6 @@
 // not reach keep their last findings.
 
 import type { KubeObject } from '../admission/types.ts';
-import type { SealTarget } from '../attestation/seal.ts';
 import type { KubeClient } from '../cluster/kube-client.ts';
 import type { ClusterInformers } from '../cluster/policy-informers.ts';
 import type { RequestFacts } from '../decision/facts.ts';
@@ -24,10 +23,11 @@ import { gatherImageFacts, type ImageGatherDeps } from '../image-verification/ga
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
-import { isTerminated, judgeRunningPod, podAsCreate, type RunningImageFinding } from '../rules/images/running.ts';
+import { isTerminated, judgeRunningPod, podAsCreate } from '../rules/images/running.ts';
 import { createLookupBudget } from './lookup-budget.ts';
 import { isExpired, isListingError, listPaged, PAGE_SIZE } from './paged-list.ts';
-import { IMAGES_POLICY, postWarningEvent, RESULT_RANK, type Finding, type ResultKind } from './report.ts';
+import { postWarningEvent, type Finding, type ResultKind } from './report.ts';
+import { countByWorst, findingOf } from './pod-findings.ts';
 
 export const IMAGE_EVENT_REASON = 'BulwarkImageFailing';
 /** Pods held for the second pass, per lookup of the budget (Pods share images: one lookup serves many). */
@@ -83,22 +83,6 @@ export interface PodScan {
   requests: number;
   /** False when the list of Pods failed or kept expiring: Pods it did not reach keep their last findings. */
   complete: boolean;
-}
-
-function findingOf(target: SealTarget, f: RunningImageFinding): Finding {
-  return {
-    target,
-    policy: IMAGES_POLICY,
-    reason: f.policies.length > 0 ? f.policies.join(',') : 'images',
-    category: 'Images',
-    result: f.result,
-    message: f.message,
-    properties: {
-      ...(f.image !== undefined ? { image: f.image } : {}),
-      ...(f.path !== undefined ? { field: f.path } : {}),
-      ...(f.policies.length > 0 ? { imagePolicies: f.policies.join(',') } : {}),
-    },
-  };
 }
 
 /** Runs `work` on every item, at most `concurrency` at once. */
@@ -269,14 +253,7 @@ export function createPodAudit(options: PodAuditOptions) {
     const keep = new Set<string>();
     await warnOnce(findings, keep);
     evented = new Set([...evented].filter((k) => keep.has(k)));
-    const failing: Record<ResultKind, number> = { fail: 0, error: 0, warn: 0 };
-    for (const list of found.values()) {
-      const worst = list.reduce<ResultKind>(
-        (w, f) => (RESULT_RANK[f.result ?? 'fail'] > RESULT_RANK[w] ? (f.result ?? 'fail') : w),
-        'warn',
-      );
-      failing[worst] += 1;
-    }
+    const failing = countByWorst(found.values());
     options.metrics.setRunningPodImages(failing);
     const pods = reached.size;
     return { findings, pods, judged: judged.size, deferred, failing, lookups: budget.lookups(), requests, complete };
