@@ -22,6 +22,7 @@ import { e2eCluster, kubectl, newNamespace } from '../../harness/context.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
 import { readState, stateFile } from '../../harness/state.ts';
 import { shopImagePolicy } from '../helpers/policies.ts';
+import { CONFIGMAPS } from '../helpers/resources.ts';
 import { digest, scriptedRegistry } from '../helpers/scripted-registry.ts';
 import { imagePolicyStore } from '../helpers/snapshots.ts';
 
@@ -112,14 +113,6 @@ describe('the running-pod audit when its list`s continue token expires', () => {
 
 describe('the locked-object listing when its continue token expires', () => {
   const LABEL = 'relist-e2e.bulwark.dev/locked';
-  const configMaps = {
-    group: '',
-    version: 'v1',
-    resource: 'configmaps',
-    kind: 'ConfigMap',
-    namespaced: true,
-    verbs: ['list', 'watch'],
-  };
 
   it('lists again: the changed object judged again, the deleted one reported, the watch from the fresh list', async () => {
     const cmNs = await newNamespace('relist-cm');
@@ -139,7 +132,7 @@ describe('the locked-object listing when its continue token expires', () => {
     const watchFrom: WatchStart[] = [];
     const { complete } = await listLockedObjects(
       { get: (path) => getJson(path, { timeoutMs: 30_000 }), logger: createLogger('silent'), pageSize: 2 },
-      [configMaps],
+      [CONFIGMAPS],
       `${LABEL}=true`,
       {
         onObject: async ({ target }, again) => void handed.push(`${target.name}${again ? ' again' : ''}`),
