@@ -4,7 +4,7 @@
 // continue token (410) lists the resource again without judging twice what did not change,
 // judges again what did, and reports what the fresh list no longer holds; a failed
 // judgement fails the scan instead of passing for an unlistable kind. (The real apiserver:
-// test/e2e/audit-paging.test.ts.)
+// test/e2e/audit-paging.test.ts, test/e2e/audit-relist.test.ts.)
 
 import { describe, expect, it } from 'vitest';
 import { BaseError } from '../../../src/errors.ts';

@@ -3,8 +3,10 @@
 // Bulwark is sent, is judged; `fail` results get a Warning Event once and leave the findings
 // when the Pod passes again or is gone; a registry that fails is `error`, never a pass; the
 // registry rounds of a scan are bounded (count, concurrency) and what is past the bound is
-// deferred with the Pod's last findings kept, not guessed. (The real apiserver:
-// test/e2e/running-pods.test.ts.)
+// deferred with the Pod's last findings kept, not guessed. A list whose continue token expires
+// (410) is listed again without judging an unchanged Pod twice; one that keeps expiring makes
+// the scan incomplete (warn, gauge) and leaves the Pods it did not reach their last findings.
+// (The real apiserver: test/e2e/running-pods.test.ts, test/e2e/audit-relist.test.ts.)
 
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
