@@ -114,7 +114,7 @@ describe('the running-pod audit when its list`s continue token expires', () => {
 describe('the locked-object listing when its continue token expires', () => {
   const LABEL = 'relist-e2e.bulwark.dev/locked';
 
-  it('lists again: the changed object judged again, the deleted one reported, the watch from the fresh list', async () => {
+  it('lists again: a changed object judged again, a deleted one reported, the watch from the fresh list', async () => {
     const cmNs = await newNamespace('relist-cm');
     const items = ['c0', 'c1', 'c2', 'c3', 'c4'].map((name) => ({
       apiVersion: 'v1',
