@@ -51,9 +51,9 @@ export interface Serving {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** VmRSS of a process in MiB. */
-export function rssMiB(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+/** VmRSS of a process in MiB (`field` VmHWM: its peak so far). */
+export function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const kb = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb) / 1024;
 }
 
@@ -199,11 +199,12 @@ export async function benchMemoryCluster(serving: Serving, freePort: () => Promi
           const scan = scans()[n - 1];
           const { locked, seconds } = scan ? (JSON.parse(scan) as { locked?: number; seconds?: number }) : {};
           const afterScan = rssMiB(child.pid!);
+          const peak = rssMiB(child.pid!, 'VmHWM');
           await sleep(SETTLE_MS);
           if (process.env.BENCH_MEMORY_SCAN_LINES) console.log(scan);
           console.log(
             `${''.padEnd(30)} after audit scan ${n} (${locked ?? '?'} locked, ${seconds?.toFixed(1) ?? '?'} s) ` +
-              `${fmt(afterScan)}, ${SETTLE_MS / 1000} s later ${fmt(rssMiB(child.pid!))}`,
+              `${fmt(afterScan)}, ${SETTLE_MS / 1000} s later ${fmt(rssMiB(child.pid!))}, peak so far ${fmt(peak)}`,
           );
         }
         if (HEAP_DIR) {

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       resolveTag: tagResolver(registryClient, undefined),
       excludedNamespaces: ['kube-system'],
       logger: createLogger('error', new Writable({ write: (_c, _e, done) => done() })),
-      metrics: { setRunningPodImages: () => {} },
+      metrics: { setRunningPodImages: () => {}, setAuditListingComplete: () => {} },
       onRequest: () => apiRequests++,
     });
     const store = policyStore({ sources: [] });

@@ -71,6 +71,8 @@ export interface AuditorOptions {
   pageSize?: number;
   /** Called after each completed scan (main.ts: gives the scan's garbage back, release-memory.ts). */
   afterScan?: () => void;
+  /** Called after each page of a scan's lists (main.ts: collects when the heap grew, release-memory.ts). */
+  afterPage?: () => void;
 }
 
 export interface ScanResult {
@@ -83,7 +85,10 @@ export interface ScanResult {
 
 export function createAuditor(options: AuditorOptions) {
   const { client, logger } = options;
-  const pageSize = options.pageSize ? { pageSize: options.pageSize } : {};
+  const pageSize = {
+    ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+    ...(options.afterPage ? { afterPage: options.afterPage } : {}),
+  };
   const reporter = createReporter({ client, logger });
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
@@ -206,6 +211,7 @@ export function createAuditor(options: AuditorOptions) {
     await publish((n) => {
       requests += n;
     });
+    options.metrics.setAuditListingComplete('locked-objects', listingComplete);
     const { snapshot, now } = ctx;
     const marks = await updateNamespaceMarks({ client, logger, snapshot, lockedNamespaces, listingComplete, now });
     requests += 1 + marks.marked + marks.unmarked + marks.conflicts;

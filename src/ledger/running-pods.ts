@@ -6,10 +6,14 @@
 // Bulwark is sent (not kube-system, not its own), by the policies, verifier and verification
 // cache admission uses; registry work is bounded per scan (lookup-budget.ts). A Pod that
 // passes again or is gone leaves the report at the next scan; a Pod whose lookups were
-// deferred keeps its last findings until a scan judges it.
+// deferred keeps its last findings until a scan judges it. The Pods are listed in pages
+// (paged-list.ts): when the list's continue token expires (410, a big cluster), the list
+// starts again without judging twice a Pod that did not change. A list that keeps expiring,
+// or fails, leaves the scan incomplete: logged at warn, `complete: false` in the scan's log
+// line, the gauge bulwark_audit_listing_complete{listing="running-pods"} 0; Pods it did
+// not reach keep their last findings.
 
 import type { KubeObject } from '../admission/types.ts';
-import type { SealTarget } from '../attestation/seal.ts';
 import type { KubeClient } from '../cluster/kube-client.ts';
 import type { ClusterInformers } from '../cluster/policy-informers.ts';
 import type { RequestFacts } from '../decision/facts.ts';
@@ -19,16 +23,17 @@ import { gatherImageFacts, type ImageGatherDeps } from '../image-verification/ga
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { PolicySnapshot } from '../policy/compiled.ts';
-import { isTerminated, judgeRunningPod, podAsCreate, type RunningImageFinding } from '../rules/images/running.ts';
+import { isTerminated, judgeRunningPod, podAsCreate } from '../rules/images/running.ts';
 import { createLookupBudget } from './lookup-budget.ts';
-import { IMAGES_POLICY, postWarningEvent, RESULT_RANK, type Finding, type ResultKind } from './report.ts';
+import { isExpired, isListingError, listPaged, PAGE_SIZE } from './paged-list.ts';
+import { postWarningEvent, type Finding, type ResultKind } from './report.ts';
+import { countByWorst, findingOf } from './pod-findings.ts';
 
 export const IMAGE_EVENT_REASON = 'BulwarkImageFailing';
-const PAGE = 500;
 /** Pods held for the second pass, per lookup of the budget (Pods share images: one lookup serves many). */
 const LATER_PER_LOOKUP = 5;
 const TIMEOUT = { timeoutMs: 30_000 };
-const NOT_TERMINATED = encodeURIComponent('status.phase!=Succeeded,status.phase!=Failed');
+const PODS = `/api/v1/pods?fieldSelector=${encodeURIComponent('status.phase!=Succeeded,status.phase!=Failed')}`;
 
 export interface PodAuditLimits {
   /** Registry rounds at once. */
@@ -56,8 +61,12 @@ export interface PodAuditOptions {
   /** Namespaces no webhook sends: their Pods were never admitted by Bulwark, so are not judged. */
   excludedNamespaces: readonly string[];
   logger: Logger;
-  metrics: Pick<Metrics, 'setRunningPodImages'>;
+  metrics: Pick<Metrics, 'setRunningPodImages' | 'setAuditListingComplete'>;
   limits?: Partial<PodAuditLimits>;
+  /** Pods per list request (default paged-list.ts's PAGE_SIZE; `--audit-page-size`). */
+  pageSize?: number;
+  /** After each page of Pods is judged (main.ts: collects when the heap grew, release-memory.ts). */
+  afterPage?: () => void;
   onRequest?: () => void;
   now?: () => number;
 }
@@ -72,22 +81,8 @@ export interface PodScan {
   lookups: number;
   /** Apiserver requests: pages of Pods, Events. */
   requests: number;
-}
-
-function findingOf(target: SealTarget, f: RunningImageFinding): Finding {
-  return {
-    target,
-    policy: IMAGES_POLICY,
-    reason: f.policies.length > 0 ? f.policies.join(',') : 'images',
-    category: 'Images',
-    result: f.result,
-    message: f.message,
-    properties: {
-      ...(f.image !== undefined ? { image: f.image } : {}),
-      ...(f.path !== undefined ? { field: f.path } : {}),
-      ...(f.policies.length > 0 ? { imagePolicies: f.policies.join(',') } : {}),
-    },
-  };
+  /** False when the list of Pods failed or kept expiring: Pods it did not reach keep their last findings. */
+  complete: boolean;
 }
 
 /** Runs `work` on every item, at most `concurrency` at once. */
@@ -116,19 +111,10 @@ export function createPodAudit(options: PodAuditOptions) {
     options.onRequest?.();
   };
 
-  async function* listPods(): AsyncGenerator<KubeObject[]> {
-    let next = '';
-    do {
-      counted();
-      const from = next ? `&continue=${encodeURIComponent(next)}` : '';
-      const page = (await client.getJson(
-        `/api/v1/pods?limit=${PAGE}&fieldSelector=${NOT_TERMINATED}${from}`,
-        TIMEOUT,
-      )) as { items?: KubeObject[]; metadata?: { continue?: string } } | undefined;
-      yield page?.items ?? [];
-      next = page?.metadata?.continue ?? '';
-    } while (next);
-  }
+  const get = (path: string) => {
+    counted();
+    return client.getJson(path, TIMEOUT);
+  };
 
   async function warnOnce(findings: readonly Finding[], keep: Set<string>): Promise<void> {
     for (const f of findings) {
@@ -169,9 +155,10 @@ export function createPodAudit(options: PodAuditOptions) {
     const found = new Map<string, Finding[]>();
     const deferredNow = new Set<string>();
     /** Pods whose registry work waits for the pods deferred last time (at most a scan's worth of lookups). */
-    const later: KubeObject[] = [];
-    let pods = 0;
-    let judged = 0;
+    const later = new Map<string, KubeObject>();
+    /** Pods listed (and judgeable), and those of them judged: a Pod listed again after a 410 counts once. */
+    const reached = new Set<string>();
+    const judged = new Set<string>();
     /** Judges the pod; false when it needed registry work that was not done (then nothing is concluded). */
     const judge = async (pod: KubeObject, spend: boolean): Promise<boolean> => {
       const { namespace, name, uid } = pod.metadata as { namespace: string; name: string; uid: string };
@@ -179,7 +166,8 @@ export function createPodAudit(options: PodAuditOptions) {
       const { deps, deferred } = budget.forPod(spend);
       const images = await gatherImageFacts(podAsCreate(pod), snapshot, labels, deps);
       if (deferred()) return false;
-      judged += 1;
+      judged.add(uid);
+      deferredNow.delete(uid);
       const facts: RequestFacts = {
         now: now(),
         ...(labels ? { namespaceLabels: labels } : {}),
@@ -188,12 +176,18 @@ export function createPodAudit(options: PodAuditOptions) {
       const target = { apiVersion: 'v1', kind: 'Pod', namespace, name, uid };
       const results = judgeRunningPod(pod, snapshot, facts).map((f) => findingOf(target, f));
       if (results.length > 0) found.set(uid, results);
+      else found.delete(uid);
       return true;
     };
     const keepLast = (uid: string) => {
       deferredNow.add(uid);
+      judged.delete(uid);
       const before = current.get(uid);
-      if (before) found.set(uid, before);
+      if (before && !found.has(uid)) found.set(uid, before);
+    };
+    /** A Pod an expired list held that the fresh one does not: deleted, or terminated since. */
+    const forget = (uid: string) => {
+      for (const kept of [found, deferredNow, later, reached, judged]) kept.delete(uid);
     };
     // When the last scan deferred pods, they go first: the others get the cache in the first pass and the
     // registry in a second one, while the budget lasts. So pods re-verified at every scan (a failure is cached
@@ -201,10 +195,11 @@ export function createPodAudit(options: PodAuditOptions) {
     const contested = deferredLast.size > 0;
     const attempt = async (pod: KubeObject, firstPass: boolean) => {
       const uid = pod.metadata!.uid!;
+      if (firstPass) later.delete(uid); // listed again, changed: judged as it is now
       try {
         const spend = !firstPass || !contested || deferredLast.has(uid);
         if (await judge(pod, spend)) return;
-        if (firstPass && !spend && later.length < LATER_PER_LOOKUP * limits.lookupsPerScan) later.push(pod);
+        if (firstPass && !spend && later.size < LATER_PER_LOOKUP * limits.lookupsPerScan) later.set(uid, pod);
         else keepLast(uid);
       } catch (err) {
         keepLast(uid);
@@ -215,15 +210,42 @@ export function createPodAudit(options: PodAuditOptions) {
       const { namespace, name, uid } = pod.metadata ?? {};
       return Boolean(namespace && name && uid && !excluded.has(namespace) && !isTerminated(pod));
     };
+    let complete = true;
     // No ImagePolicy: every Pod passes, and not one is listed.
     if (snapshot.images.length > 0) {
-      for await (const page of listPods()) {
-        const mine = page.filter(judgeable);
-        pods += mine.length;
-        await inPool(mine, limits.concurrency, (pod) => attempt(pod, true));
+      try {
+        const { vanished } = await listPaged(
+          {
+            get,
+            logger,
+            pageSize: options.pageSize ?? PAGE_SIZE,
+            ...(options.afterPage ? { afterPage: options.afterPage } : {}),
+          },
+          PODS,
+          'pods',
+          {
+            keep: (pod) => pod.metadata.uid,
+            async onPage(listed) {
+              const mine = listed.map(({ item }) => item).filter(judgeable);
+              for (const pod of mine) reached.add(pod.metadata.uid);
+              await inPool(mine, limits.concurrency, (pod) => attempt(pod, true));
+            },
+          },
+        );
+        for (const uid of vanished) forget(uid);
+      } catch (err) {
+        if (!isListingError(err)) throw err;
+        complete = false;
+        const why = isExpired(err.failure) ? 'its continue token kept expiring' : messageOf(err.failure);
+        logger.warn(
+          { err: why },
+          'audit: cannot list the running Pods to the end; those not reached keep their findings',
+        );
+        for (const [uid, before] of current) if (!reached.has(uid)) found.set(uid, before);
       }
-      await inPool(later, limits.concurrency, (pod) => attempt(pod, false));
+      await inPool([...later.values()], limits.concurrency, (pod) => attempt(pod, false));
     }
+    options.metrics.setAuditListingComplete('running-pods', complete);
     deferredLast = deferredNow;
     const deferred = deferredNow.size;
     current = found;
@@ -231,16 +253,10 @@ export function createPodAudit(options: PodAuditOptions) {
     const keep = new Set<string>();
     await warnOnce(findings, keep);
     evented = new Set([...evented].filter((k) => keep.has(k)));
-    const failing: Record<ResultKind, number> = { fail: 0, error: 0, warn: 0 };
-    for (const list of found.values()) {
-      const worst = list.reduce<ResultKind>(
-        (w, f) => (RESULT_RANK[f.result ?? 'fail'] > RESULT_RANK[w] ? (f.result ?? 'fail') : w),
-        'warn',
-      );
-      failing[worst] += 1;
-    }
+    const failing = countByWorst(found.values());
     options.metrics.setRunningPodImages(failing);
-    return { findings, pods, judged, deferred, failing, lookups: budget.lookups(), requests };
+    const pods = reached.size;
+    return { findings, pods, judged: judged.size, deferred, failing, lookups: budget.lookups(), requests, complete };
   }
 
   return {

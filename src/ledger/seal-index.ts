@@ -10,9 +10,7 @@
 import { SEALS_PATH } from '../attestation/seal.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { StoredSeal } from './events.ts';
-import { isExpired, pages, PAGE_SIZE, type ListingIo } from './locked-objects.ts';
-
-const RELISTS = 3;
+import { isExpired, pages, PAGE_SIZE, RELISTS, type ListingIo } from './paged-list.ts';
 
 export interface SealIndex {
   /** The seal of `uid`, removed from the index; undefined when there is none. */
@@ -22,7 +20,9 @@ export interface SealIndex {
 }
 
 /** Every seal, by uid (a seal is named by its object's uid). */
-export async function readSeals(io: Pick<ListingIo, 'get' | 'pageSize'> & { logger: Logger }): Promise<SealIndex> {
+export async function readSeals(
+  io: Pick<ListingIo, 'get' | 'pageSize' | 'afterPage'> & { logger: Logger },
+): Promise<SealIndex> {
   const texts = new Map<string, string>();
   for (let relist = 0; ; relist++) {
     texts.clear();
@@ -34,6 +34,7 @@ export async function readSeals(io: Pick<ListingIo, 'get' | 'pageSize'> & { logg
           const kept = { metadata: { name, ...(resourceVersion ? { resourceVersion } : {}) }, spec: s.spec };
           texts.set(name, JSON.stringify(kept));
         }
+        io.afterPage?.();
       }
       break;
     } catch (err) {

@@ -48,6 +48,8 @@ export interface Metrics {
   observeScan(seconds: number): void;
   /** Running Pods whose images no longer pass, by their worst result, at the last audit scan. */
   setRunningPodImages(pods: Readonly<Record<'fail' | 'error' | 'warn', number>>): void;
+  /** Whether the last audit scan listed every locked object / running Pod (false: a list failed or kept expiring). */
+  setAuditListingComplete(listing: 'locked-objects' | 'running-pods', complete: boolean): void;
   /** A lock admitted without a record of who locked it (no key yet, or the write failed). */
   observeAttributionFailure(why: string): void;
   /** A change admitted under an unlock without its record (no key yet, or the write failed): the audit reports it. */
@@ -255,6 +257,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
   for (const result of ['fail', 'error', 'warn']) runningPods.set({ result }, 0);
+  const listingComplete = new Gauge({
+    name: 'bulwark_audit_listing_complete',
+    help:
+      '1 when the last audit scan listed every object of the listing (locked-objects, running-pods) to the end; 0 ' +
+      'when a list failed or its continue token kept expiring (what was not reached keeps its last findings)',
+    labelNames: ['listing'] as const,
+    registers: [registry],
+  });
   const attributionFailures = new Counter({
     name: 'bulwark_lock_attribution_failures_total',
     help: 'Locks admitted without a record of who locked them (why: no-key, write-failed); the lock stands',
@@ -293,6 +303,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     setRunningPodImages(pods) {
       for (const result of ['fail', 'error', 'warn'] as const) runningPods.set({ result }, pods[result]);
+    },
+    setAuditListingComplete(listing, complete) {
+      listingComplete.set({ listing }, complete ? 1 : 0);
     },
     observeRegistryRequest(purpose) {
       registryRequests.inc({ purpose });

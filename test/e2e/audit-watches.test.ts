@@ -7,25 +7,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { KubeObject } from '../../src/admission/types.ts';
-import type { ApiResource } from '../../src/cluster/discovery.ts';
 import { createKubeReader, loadKubeConfig, type KubeClient } from '../../src/cluster/kube-client.ts';
 import { createLockWatches, type WatchEvent } from '../../src/ledger/watches.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { e2eCluster, kubectl, newNamespace } from '../../harness/context.ts';
 import { kubectlOk } from '../../harness/kubectl.ts';
 import { until } from './helpers/plugin.ts';
+import { CONFIGMAPS } from '../helpers/resources.ts';
 
 // Not Bulwark's lock label: the harness's Bulwark leaves these objects alone.
 const LABEL = 'watch-e2e.bulwark.dev/locked';
 const SELECTOR = `${LABEL}=true`;
-const CONFIGMAPS: ApiResource = {
-  group: '',
-  version: 'v1',
-  resource: 'configmaps',
-  kind: 'ConfigMap',
-  namespaced: true,
-  verbs: ['list', 'watch'],
-};
 const WITHIN_MS = 5_000;
 
 let ns: string;

@@ -122,6 +122,17 @@ describe('monitoring', () => {
   });
 });
 
+describe('audit.pageSize', () => {
+  it('passes --audit-page-size: objects per list request of the drift audit (500 unless set)', async () => {
+    const args = async (values: Record<string, unknown>) =>
+      dig(find(await render(values), 'Deployment'), 'spec', 'template', 'spec', 'containers', 0, 'args') as string[];
+    expect(await args({})).toContain('--audit-page-size=500');
+    const set = await args({ audit: { pageSize: 100 } });
+    expect(set).toContain('--audit-page-size=100');
+    expect(set.filter((a) => a.startsWith('--audit-page-size'))).toHaveLength(1);
+  });
+});
+
 describe('helm test', () => {
   it('ships a locked, empty, version-independent ClusterRole, and a test pod allowed to patch only that', async () => {
     const manifests = await render();

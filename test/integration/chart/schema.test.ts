@@ -71,6 +71,10 @@ const rejected: [string, Record<string, unknown>, RegExp][] = [
     /adminGroups/,
   ],
   ['a boolean given as a string', { images: { enabled: 'yes' } }, /images\/enabled/],
+  ['an audit page size of 0', { audit: { pageSize: 0 } }, /audit\/pageSize.*minimum/],
+  ['an audit page size above 10,000', { audit: { pageSize: 10001 } }, /audit\/pageSize.*maximum/],
+  ['an audit page size that is no whole number', { audit: { pageSize: 12.5 } }, /audit\/pageSize/],
+  ['an audit page size given as a string', { audit: { pageSize: '500' } }, /audit\/pageSize/],
 ];
 
 describe('values.schema.json', () => {
@@ -103,6 +107,7 @@ describe('values.schema.json', () => {
         serviceAccounts: [{ namespace: 'argocd', name: 'argocd-application-controller' }],
       },
       selfProtection: { enabled: true },
+      audit: { pageSize: 10000 },
     });
     expect(result.code, result.stderr).toBe(0);
   });

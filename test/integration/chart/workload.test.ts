@@ -153,6 +153,7 @@ describe('defaults', async () => {
         '--drain=95',
         '--namespace=bulwark-system',
         '--attestation-keys-secret=bulwark-attestation-keys',
+        '--audit-page-size=500',
         '--label-key=bulwark.dev/immutable',
         '--label-value=true',
         '--policy-admin-groups=system:masters',

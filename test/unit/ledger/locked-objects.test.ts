@@ -4,7 +4,7 @@
 // continue token (410) lists the resource again without judging twice what did not change,
 // judges again what did, and reports what the fresh list no longer holds; a failed
 // judgement fails the scan instead of passing for an unlistable kind. (The real apiserver:
-// test/e2e/audit-paging.test.ts.)
+// test/e2e/audit-paging.test.ts, test/e2e/audit-relist.test.ts.)
 
 import { describe, expect, it } from 'vitest';
 import { BaseError } from '../../../src/errors.ts';
@@ -112,6 +112,27 @@ describe('the paged listing of locked objects', () => {
     expect(r.complete).toBe(false);
     expect(r.watchFrom).toEqual([]);
     expect(r.handed.map((h) => h.name)).toEqual(['a', 'b']);
+  });
+
+  it('calls afterPage once each page is handed on, before the next is asked for', async () => {
+    const api = pagedApi([Array.from({ length: 5 }, (_, i) => cm(`cm-${i}`, '1'))]);
+    const order: string[] = [];
+    await listLockedObjects(
+      {
+        get: (path) => {
+          order.push('get');
+          return api.get(path);
+        },
+        logger,
+        pageSize: 2,
+        afterPage: () => order.push('afterPage'),
+      },
+      [configMaps],
+      SELECTOR,
+      { onObject: async () => void order.push('object'), onVanished: async () => {} },
+      [],
+    );
+    expect(order.join(' ')).toBe('get object object afterPage get object object afterPage get object afterPage');
   });
 
   it('a failed judgement fails the listing instead of passing for a kind it may not list', async () => {

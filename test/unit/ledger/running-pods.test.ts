@@ -3,23 +3,23 @@
 // Bulwark is sent, is judged; `fail` results get a Warning Event once and leave the findings
 // when the Pod passes again or is gone; a registry that fails is `error`, never a pass; the
 // registry rounds of a scan are bounded (count, concurrency) and what is past the bound is
-// deferred with the Pod's last findings kept, not guessed. (The real apiserver:
-// test/e2e/running-pods.test.ts.)
+// deferred with the Pod's last findings kept, not guessed. A list whose continue token expires
+// (410) is listed again without judging an unchanged Pod twice; one that keeps expiring makes
+// the scan incomplete (warn, gauge) and leaves the Pods it did not reach their last findings.
+// (The real apiserver: test/e2e/running-pods.test.ts, test/e2e/audit-relist.test.ts.)
 
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/admission/types.ts';
 import type { CallResult } from '../../../src/cluster/kube-client.ts';
-import type { VerificationResult } from '../../../src/decision/facts.ts';
-import { cachedVerifier } from '../../../src/image-verification/cache.ts';
-import type { StagedVerifier } from '../../../src/image-verification/verify.ts';
+import { BaseError } from '../../../src/errors.ts';
 import { createPodAudit, IMAGE_EVENT_REASON, type PodAuditLimits } from '../../../src/ledger/running-pods.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { loadReview } from '../../helpers/fixtures.ts';
+import { digest, scriptedRegistry } from '../../helpers/scripted-registry.ts';
 import { shopImagePolicy } from '../../helpers/policies.ts';
 import { imagePolicyStore } from '../../helpers/snapshots.ts';
 
-const digest = (n: number) => `sha256:${n.toString(16).padStart(2, '0').repeat(32)}`;
 const image = (n: number) => `registry.local:5000/shop/app${n}@${digest(n)}`;
 
 function pod(namespace: string, name: string, images: string[], phase = 'Running'): KubeObject {
@@ -32,15 +32,30 @@ function pod(namespace: string, name: string, images: string[], phase = 'Running
   } as KubeObject;
 }
 
-/** The apiserver: pods served in pages of `pageSize`, Events recorded. */
+const gone = () => new BaseError('KUBE_API_ERROR', 'continue too old', { upstream: { status: 410 } });
+
+/**
+ * The apiserver: pods served in pages of `pageSize`, Events recorded. With `expire`, the n-th
+ * fresh list's continue token expires (410) once `expire[n]` of its pages were served, and
+ * `onExpire` may change the pods meanwhile.
+ */
 function scriptedApi(pods: KubeObject[], pageSize = 2) {
+  let attempt = -1;
   const api = {
     pods,
     lists: [] as string[],
+    expire: [] as (number | undefined)[],
+    onExpire: () => {},
     events: [] as { namespace: string; reason: string; message: string; uid: string }[],
     getJson: async (path: string) => {
       api.lists.push(path);
       const from = Number(/continue=(\d+)/.exec(path)?.[1] ?? 0);
+      if (from === 0) attempt += 1;
+      const expiry = api.expire[attempt];
+      if (expiry !== undefined && from / pageSize >= expiry) {
+        api.onExpire();
+        throw gone();
+      }
       const next = from + pageSize < api.pods.length ? String(from + pageSize) : undefined;
       return { items: api.pods.slice(from, from + pageSize), metadata: next ? { continue: next } : {} };
     },
@@ -59,35 +74,6 @@ function scriptedApi(pods: KubeObject[], pageSize = 2) {
   return api;
 }
 
-/** A registry behind admission's cache: a digest verifies when trusted, fails otherwise, or the registry is down. */
-function scriptedRegistry() {
-  const registry = {
-    trusted: new Set<string>(),
-    checked: [] as string[],
-    down: false,
-    rounds: 0,
-    active: 0,
-    maxActive: 0,
-  };
-  const check = async (task: { image: { digest: string } }): Promise<VerificationResult> => {
-    registry.rounds++;
-    registry.checked.push(task.image.digest);
-    registry.active++;
-    registry.maxActive = Math.max(registry.maxActive, registry.active);
-    await new Promise((r) => setTimeout(r, 5));
-    registry.active--;
-    if (registry.down) return { ok: false, failure: 'registry-error', reason: 'connect ECONNREFUSED' };
-    return registry.trusted.has(task.image.digest)
-      ? { ok: true, authority: 'release', detail: 'signed by key release' }
-      : { ok: false, failure: 'untrusted-signer', reason: 'signed by another key' };
-  };
-  const staged = Object.assign(async () => ({ ok: false }) as VerificationResult, {
-    material: async () => ({ keys: [], roots: [], access: { problem: 'none' }, fingerprint: 'key-a' }),
-    check,
-  }) as unknown as StagedVerifier;
-  return { registry, verifier: cachedVerifier(staged, { failureTtlMs: 0 }) };
-}
-
 const storeWith = imagePolicyStore;
 
 const shop = () => storeWith(shopImagePolicy());
@@ -96,6 +82,8 @@ function setup(pods: KubeObject[], limits: Partial<PodAuditLimits> = {}) {
   const api = scriptedApi(pods);
   const { registry, verifier } = scriptedRegistry();
   const gauges: Record<string, number>[] = [];
+  const listings: boolean[] = [];
+  const logs: { level: number; msg: string }[] = [];
   const audit = createPodAudit({
     client: api,
     informers: { namespaceLabels: () => ({}) },
@@ -104,11 +92,24 @@ function setup(pods: KubeObject[], limits: Partial<PodAuditLimits> = {}) {
       throw new Error('no tags here');
     },
     excludedNamespaces: ['kube-system', 'bulwark-system', 'cert-manager'],
-    logger: createLogger('error', new Writable({ write: (_c, _e, done) => done() })),
-    metrics: { setRunningPodImages: (g) => gauges.push({ ...g }) },
+    logger: createLogger(
+      'warn',
+      new Writable({
+        write: (chunk, _e, done) => {
+          logs.push(JSON.parse(String(chunk)));
+          done();
+        },
+      }),
+    ),
+    metrics: {
+      setRunningPodImages: (g) => gauges.push({ ...g }),
+      setAuditListingComplete: (listing, complete) => {
+        if (listing === 'running-pods') listings.push(complete);
+      },
+    },
     limits,
   });
-  return { api, registry, audit, gauges };
+  return { api, registry, audit, gauges, listings, logs };
 }
 
 describe('running Pods whose images no longer pass', () => {
@@ -220,5 +221,52 @@ describe('running Pods whose images no longer pass', () => {
     expect(registry.rounds).toBe(8);
     expect(registry.maxActive).toBeLessThanOrEqual(3);
     expect((await audit.scan(shop().snapshot())).lookups).toBe(0);
+  });
+});
+
+describe('running Pods listed again when the list`s continue token expires (410 Gone)', () => {
+  const withVersion = (p: KubeObject, resourceVersion: string): KubeObject =>
+    ({ ...p, metadata: { ...p.metadata, resourceVersion } }) as KubeObject;
+
+  it('lists again from the start: every Pod judged once, a changed one again, a vanished one leaves', async () => {
+    const pods = ['a', 'b', 'c', 'd', 'e'].map((n, i) => withVersion(pod('shop', n, [image(i + 1)]), '1'));
+    const { api, registry, audit, listings } = setup(pods);
+    registry.trusted.add(digest(2));
+    // After the first page (a, b): b is changed to an image that fails, a is deleted, f is created.
+    api.expire = [1];
+    api.onExpire = () => {
+      api.pods = [
+        withVersion(pod('shop', 'b', [image(9)]), '2'),
+        ...pods.slice(2),
+        withVersion(pod('shop', 'f', [image(2)]), '1'),
+      ];
+    };
+    const scan = await audit.scan(shop().snapshot());
+    expect(api.lists).toHaveLength(1 + 1 + 3);
+    expect(scan).toMatchObject({ pods: 5, judged: 5, deferred: 0, complete: true });
+    // a, b (image 2, passes), then b again (image 9), c, d, e, f: a is gone, b fails now, f passes.
+    expect(registry.checked).toEqual([1, 2, 9, 3, 4, 5].map(digest));
+    expect(scan.findings.map((f) => f.target.name)).toEqual(['b', 'c', 'd', 'e']);
+    expect(scan.findings[0]!.properties?.image).toBe(image(9));
+    expect(listings).toEqual([true]);
+  });
+
+  it('a list that keeps expiring is reported incomplete; Pods it did not reach keep their last findings', async () => {
+    const pods = ['a', 'b', 'c', 'd'].map((n, i) => withVersion(pod('shop', n, [image(i + 1)]), '1'));
+    const { api, registry, audit, listings, logs } = setup(pods);
+    await audit.scan(shop().snapshot());
+    // Every image passes now, but only the first page (a, b) is ever read: c and d are not concluded on.
+    for (let i = 1; i <= 4; i++) registry.trusted.add(digest(i));
+    api.expire = [undefined, 1, 1, 1, 1];
+    const scan = await audit.scan(shop().snapshot());
+    expect(scan).toMatchObject({ complete: false });
+    expect(scan.findings.map((f) => f.target.name)).toEqual(['c', 'd']);
+    expect(audit.findings().map((f) => f.target.name)).toEqual(['c', 'd']);
+    expect(listings).toEqual([true, false]);
+    expect(logs).toContainEqual(expect.objectContaining({ level: 40, msg: expect.stringContaining('running Pods') }));
+    // The next scan that lists to the end concludes again.
+    api.expire = [];
+    expect(await audit.scan(shop().snapshot())).toMatchObject({ findings: [], complete: true });
+    expect(listings).toEqual([true, false, true]);
   });
 });
