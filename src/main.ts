@@ -39,7 +39,7 @@ import { writeGeneratedCertificates } from './server/certificate-files.ts';
 import { TLS_OPTIONS, loadTlsMaterial, watchTlsFiles, type TlsFiles } from './server/tls.ts';
 import { clientAuthOptions } from './server/client-auth.ts';
 import { keyRingOf } from './attestation/approval.ts';
-import { collectWhenGrown, releaseMemoryNow, releaseStartupMemory } from './server/release-memory.ts';
+import { releaseMemoryNow, releaseStartupMemory } from './server/release-memory.ts';
 import { DEFAULT_WARM_UP_ROUNDS, warmUp } from './server/warm-up.ts';
 
 /** The store's source name for the attestation keys: not ready until they are read. */
@@ -217,7 +217,6 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
         : {}),
     });
     if (config.auditIntervalSeconds > 0) {
-      const afterPage = collectWhenGrown();
       auditor = createAuditor({
         client: reader,
         discovery: createDiscovery(reader, { timeoutMs: 30_000 }),
@@ -228,7 +227,6 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
         isLeader: leader.isLeader,
         intervalMs: config.auditIntervalSeconds * 1000,
         afterScan: releaseMemoryNow,
-        afterPage,
         ...(config.auditPageSize ? { pageSize: config.auditPageSize } : {}),
         namespace: config.namespace,
         watch: true,
@@ -241,7 +239,6 @@ export async function startBulwark(config: Config, logger: Logger): Promise<Runn
           logger,
           metrics,
           ...(config.auditPageSize ? { pageSize: config.auditPageSize } : {}),
-          afterPage,
         }),
       });
       auditor.start();

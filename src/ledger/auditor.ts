@@ -71,8 +71,6 @@ export interface AuditorOptions {
   pageSize?: number;
   /** Called after each completed scan (main.ts: gives the scan's garbage back, release-memory.ts). */
   afterScan?: () => void;
-  /** Called after each page of a scan's lists (main.ts: collects when the heap grew, release-memory.ts). */
-  afterPage?: () => void;
 }
 
 export interface ScanResult {
@@ -85,10 +83,7 @@ export interface ScanResult {
 
 export function createAuditor(options: AuditorOptions) {
   const { client, logger } = options;
-  const pageSize = {
-    ...(options.pageSize ? { pageSize: options.pageSize } : {}),
-    ...(options.afterPage ? { afterPage: options.afterPage } : {}),
-  };
+  const pageSize = options.pageSize ? { pageSize: options.pageSize } : {};
   const reporter = createReporter({ client, logger });
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;

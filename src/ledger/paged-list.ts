@@ -21,8 +21,6 @@ export interface ListingIo {
   get: (path: string) => Promise<unknown>;
   logger: Logger;
   pageSize?: number;
-  /** After each page is handed on and let go (main.ts: a collection when the scan's garbage grew). */
-  afterPage?: () => void;
 }
 
 export interface Page {
@@ -114,7 +112,6 @@ export async function listPaged<K>(
           if (before?.resourceVersion !== itemVersion) fresh.push({ item: listed, again: !!before });
         }
         await handlers.onPage(fresh);
-        io.afterPage?.();
       }
     } catch (err) {
       // Only a continue token expires (a later page); the first page of a fresh list cannot.

@@ -65,8 +65,6 @@ export interface PodAuditOptions {
   limits?: Partial<PodAuditLimits>;
   /** Pods per list request (default paged-list.ts's PAGE_SIZE; `--audit-page-size`). */
   pageSize?: number;
-  /** After each page of Pods is judged (main.ts: collects when the heap grew, release-memory.ts). */
-  afterPage?: () => void;
   onRequest?: () => void;
   now?: () => number;
 }
@@ -214,24 +212,14 @@ export function createPodAudit(options: PodAuditOptions) {
     // No ImagePolicy: every Pod passes, and not one is listed.
     if (snapshot.images.length > 0) {
       try {
-        const { vanished } = await listPaged(
-          {
-            get,
-            logger,
-            pageSize: options.pageSize ?? PAGE_SIZE,
-            ...(options.afterPage ? { afterPage: options.afterPage } : {}),
+        const { vanished } = await listPaged({ get, logger, pageSize: options.pageSize ?? PAGE_SIZE }, PODS, 'pods', {
+          keep: (pod) => pod.metadata.uid,
+          async onPage(listed) {
+            const mine = listed.map(({ item }) => item).filter(judgeable);
+            for (const pod of mine) reached.add(pod.metadata.uid);
+            await inPool(mine, limits.concurrency, (pod) => attempt(pod, true));
           },
-          PODS,
-          'pods',
-          {
-            keep: (pod) => pod.metadata.uid,
-            async onPage(listed) {
-              const mine = listed.map(({ item }) => item).filter(judgeable);
-              for (const pod of mine) reached.add(pod.metadata.uid);
-              await inPool(mine, limits.concurrency, (pod) => attempt(pod, true));
-            },
-          },
-        );
+        });
         for (const uid of vanished) forget(uid);
       } catch (err) {
         if (!isListingError(err)) throw err;

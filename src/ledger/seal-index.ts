@@ -20,9 +20,7 @@ export interface SealIndex {
 }
 
 /** Every seal, by uid (a seal is named by its object's uid). */
-export async function readSeals(
-  io: Pick<ListingIo, 'get' | 'pageSize' | 'afterPage'> & { logger: Logger },
-): Promise<SealIndex> {
+export async function readSeals(io: Pick<ListingIo, 'get' | 'pageSize'> & { logger: Logger }): Promise<SealIndex> {
   const texts = new Map<string, string>();
   for (let relist = 0; ; relist++) {
     texts.clear();
@@ -34,7 +32,6 @@ export async function readSeals(
           const kept = { metadata: { name, ...(resourceVersion ? { resourceVersion } : {}) }, spec: s.spec };
           texts.set(name, JSON.stringify(kept));
         }
-        io.afterPage?.();
       }
       break;
     } catch (err) {

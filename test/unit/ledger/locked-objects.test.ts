@@ -114,27 +114,6 @@ describe('the paged listing of locked objects', () => {
     expect(r.handed.map((h) => h.name)).toEqual(['a', 'b']);
   });
 
-  it('calls afterPage once each page is handed on, before the next is asked for', async () => {
-    const api = pagedApi([Array.from({ length: 5 }, (_, i) => cm(`cm-${i}`, '1'))]);
-    const order: string[] = [];
-    await listLockedObjects(
-      {
-        get: (path) => {
-          order.push('get');
-          return api.get(path);
-        },
-        logger,
-        pageSize: 2,
-        afterPage: () => order.push('afterPage'),
-      },
-      [configMaps],
-      SELECTOR,
-      { onObject: async () => void order.push('object'), onVanished: async () => {} },
-      [],
-    );
-    expect(order.join(' ')).toBe('get object object afterPage get object object afterPage get object afterPage');
-  });
-
   it('a failed judgement fails the listing instead of passing for a kind it may not list', async () => {
     const api = pagedApi([[cm('a', '1')]]);
     await expect(

@@ -3,12 +3,7 @@
 // releases the same way after each audit scan (releaseMemoryNow).
 
 import { describe, expect, it } from 'vitest';
-import {
-  collectWhenGrown,
-  type GcFunction,
-  releaseMemoryNow,
-  releaseStartupMemory,
-} from '../../../src/server/release-memory.ts';
+import { type GcFunction, releaseMemoryNow, releaseStartupMemory } from '../../../src/server/release-memory.ts';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,47 +57,5 @@ describe('releaseMemoryNow (after each audit scan of the leader)', () => {
     releaseMemoryNow((o) => calls.push(o));
     expect(calls).toEqual([{ type: 'major', execution: 'async', flavor: 'last-resort' }]);
     expect(() => releaseMemoryNow(undefined)).not.toThrow();
-  });
-});
-
-describe('collectWhenGrown (between the pages of an audit scan)', () => {
-  const MiB = 1048576;
-
-  it('collects (a regular full collection) once the heap grew past the limit since its lowest point', async () => {
-    const calls: unknown[] = [];
-    let used = 50 * MiB;
-    let finish = () => {};
-    const afterPage = collectWhenGrown({
-      growthMiB: 16,
-      heapUsed: () => used,
-      gc: (o) => {
-        calls.push(o);
-        return new Promise<void>((r) => {
-          finish = r;
-        });
-      },
-    });
-    used = 40 * MiB; // V8 collected on its own: growth counts from here
-    afterPage();
-    used = 56 * MiB;
-    afterPage();
-    expect(calls).toEqual([]);
-    used = 57 * MiB;
-    afterPage();
-    afterPage(); // one collection at a time
-    expect(calls).toEqual([{ type: 'major', execution: 'async', flavor: 'regular' }]);
-    used = 45 * MiB;
-    finish();
-    await tick(0);
-    used = 61 * MiB;
-    afterPage();
-    expect(calls).toHaveLength(1);
-    used = 62 * MiB;
-    afterPage();
-    expect(calls).toHaveLength(2);
-  });
-
-  it('without gc does nothing', () => {
-    expect(() => collectWhenGrown({ gc: undefined, heapUsed: () => 1e12 })()).not.toThrow();
   });
 });
