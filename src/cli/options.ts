@@ -164,7 +164,8 @@ export function addServeOptions(cmd: Command): Command {
       new Option(
         '--warm-up-rounds <rounds>',
         'rounds of synthetic reviews (5 each) answered on a loopback server before listening, so that the ' +
-          'first real ones are answered as fast as later ones (default 0: none; 400 costs ~1 s of start-up and ~15 MiB)',
+          'first real ones are answered as fast as later ones ' +
+          '(default 0: none; 400 cost ~1 s of start-up and ~15 MiB)',
       )
         .argParser(number)
         .env('BULWARK_WARM_UP_ROUNDS'),
